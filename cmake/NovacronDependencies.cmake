@@ -1,0 +1,17 @@
+# Every third-party dependency, found once. All come from Debian packages (hack/install-deps.sh).
+# Each is used only behind one adapter of ours; see STYLE.md "Boundaries".
+find_package(Threads REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(GTest REQUIRED)
+find_package(cpprestsdk REQUIRED)
+find_package(prometheus-cpp REQUIRED)
+find_package(pugixml REQUIRED)
+find_package(benchmark QUIET)
+find_package(Boost 1.74 REQUIRED COMPONENTS system)
+
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
