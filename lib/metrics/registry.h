@@ -8,6 +8,7 @@
 
 #include <memory>
 
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 namespace novacron::metrics {
