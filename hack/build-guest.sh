@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Builds NovaCron's tiny test guest from Debian packages: a cloud kernel and a busybox initramfs whose
+# init prints a boot marker and then "tick N" once a second on the serial console (ttyS0).
+#
+#   hack/build-guest.sh [OUT_DIR]      (default: <repo>/.run/guest)
+#
+# Produces OUT_DIR/vmlinuz and OUT_DIR/initrd.img. Idempotent and cached: downloaded .debs are kept
+# in OUT_DIR/debs and nothing is rebuilt when both outputs exist and are newer than this script.
+# Needs apt-get, dpkg, cpio and gzip (see hack/install-deps.sh); does not need root unless apt's
+# cache is stale.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${1:-$REPO/.run/guest}"
+MARKER="NOVACRON-GUEST-BOOTED"
+SELF="${BASH_SOURCE[0]}"
+
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+
+if [[ -s "$OUT/vmlinuz" && -s "$OUT/initrd.img" && "$OUT/initrd.img" -nt "$SELF" ]]; then
+  echo "build-guest: cached guest in $OUT"
+  exit 0
+fi
+
+for tool in apt-get apt-cache dpkg cpio gzip; do
+  command -v "$tool" >/dev/null || { echo "build-guest: missing $tool" >&2; exit 1; }
+done
+
+DEBS="$OUT/debs"
+mkdir -p "$DEBS"
+
+# apt-get download writes into the current directory; it only needs read access to apt's lists.
+download() {
+  local pkg="$1"
+  if compgen -G "$DEBS/${pkg}_*.deb" >/dev/null; then
+    return 0
+  fi
+  (cd "$DEBS" && apt-get download -q "$pkg" >/dev/null 2>&1) || {
+    if [[ $(id -u) -eq 0 ]]; then
+      apt-get update -qq
+      (cd "$DEBS" && apt-get download -q "$pkg" >/dev/null)
+    else
+      echo "build-guest: apt-get download $pkg failed (stale apt lists? run apt-get update)" >&2
+      exit 1
+    fi
+  }
+}
+
+# linux-image-cloud-amd64 is a meta package: the kernel lives in its linux-image-6.1.*-cloud-amd64
+# dependency.
+download linux-image-cloud-amd64
+META_DEB="$(compgen -G "$DEBS/linux-image-cloud-amd64_*.deb" | head -n1)"
+KPKG="$(dpkg-deb -f "$META_DEB" Depends | tr ',' '\n' | sed 's/[ (].*//;s/^ *//' \
+  | grep -E '^linux-image-[0-9].*-cloud-amd64$' | head -n1 || true)"
+if [[ -z "$KPKG" ]]; then
+  echo "build-guest: cannot find the kernel package among linux-image-cloud-amd64's Depends" >&2
+  exit 1
+fi
+download "$KPKG"
+download busybox-static
+
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+
+dpkg -x "$(compgen -G "$DEBS/${KPKG}_*.deb" | head -n1)" "$WORK/kernel"
+dpkg -x "$(compgen -G "$DEBS/busybox-static_*.deb" | head -n1)" "$WORK/busybox"
+
+KERNEL="$(compgen -G "$WORK/kernel/boot/vmlinuz-*" | head -n1 || true)"
+[[ -n "$KERNEL" ]] || { echo "build-guest: no /boot/vmlinuz-* in $KPKG" >&2; exit 1; }
+
+ROOT="$WORK/initramfs"
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp}
+cp "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
+cat >"$ROOT/init" <<INIT
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+echo "$MARKER"
+n=0
+while true; do
+  n=\$((n + 1))
+  echo "tick \$n"
+  sleep 1
+done
+INIT
+chmod 0755 "$ROOT/init"
+
+(cd "$ROOT" && find . -print0 | cpio --null -o -H newc --quiet | gzip -9) >"$WORK/initrd.img"
+install -m 0644 "$KERNEL" "$OUT/vmlinuz.tmp" && mv -f "$OUT/vmlinuz.tmp" "$OUT/vmlinuz"
+install -m 0644 "$WORK/initrd.img" "$OUT/initrd.img.tmp" && mv -f "$OUT/initrd.img.tmp" "$OUT/initrd.img"
+echo "$MARKER" >"$OUT/marker"
+echo "build-guest: built $OUT/vmlinuz ($(basename "$KERNEL")) and $OUT/initrd.img"

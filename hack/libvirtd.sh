@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Runs libvirtd and virtlogd on a machine without systemd (Debian 12 containers/VMs, as root).
+#
+#   hack/libvirtd.sh start    prepare users/config/dirs, start virtlogd + libvirtd if not running
+#   hack/libvirtd.sh stop     stop only the daemons this script started
+#   hack/libvirtd.sh status   exit 0 if qemu:///system answers, 1 otherwise
+#
+# libvirtd's QEMU driver resolves the user "libvirt-qemu" before reading qemu.conf, so the kvm group
+# and the libvirt-qemu user/group are created first. qemu.conf gets user/group root and
+# dynamic_ownership = 0 so that QEMU can read kernels and disks under temporary directories without
+# libvirt chown'ing them. Every change made to the system is appended to $STATE/changes (idempotent:
+# nothing is changed twice). Daemons already running (started by someone else) are used as they are
+# and never stopped by this script.
+set -euo pipefail
+
+STATE="${NOVACRON_LIBVIRTD_STATE:-/run/novacron-libvirtd}"
+URI="qemu:///system"
+QEMU_CONF=/etc/libvirt/qemu.conf
+
+log() { echo "libvirtd.sh: $*" >&2; }
+
+need_root() {
+  if [[ $(id -u) -ne 0 ]]; then
+    log "must run as root"
+    exit 1
+  fi
+}
+
+record() {
+  mkdir -p "$STATE"
+  echo "$(date -u +%FT%TZ) $*" >>"$STATE/changes"
+}
+
+responding() {
+  timeout 10 virsh -q -c "$URI" version >/dev/null 2>&1
+}
+
+pid_alive() {
+  local f="$1"
+  [[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+ensure_users() {
+  if ! getent group kvm >/dev/null; then
+    groupadd -r kvm && record "created group kvm"
+  fi
+  if ! getent group libvirt-qemu >/dev/null; then
+    groupadd -r libvirt-qemu && record "created group libvirt-qemu"
+  fi
+  if ! getent passwd libvirt-qemu >/dev/null; then
+    useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    record "created user libvirt-qemu"
+  fi
+}
+
+# Sets `key = value` in qemu.conf, replacing an existing (possibly commented) line for the key.
+set_conf() {
+  local key="$1" value="$2"
+  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=[[:space:]]*${value}[[:space:]]*$" "$QEMU_CONF"; then
+    return 0
+  fi
+  if [[ ! -e "$STATE/qemu.conf.orig" ]]; then
+    mkdir -p "$STATE"
+    cp -p "$QEMU_CONF" "$STATE/qemu.conf.orig"
+  fi
+  if grep -Eq "^[[:space:]]*${key}[[:space:]]*=" "$QEMU_CONF"; then
+    sed -i -E "s|^[[:space:]]*${key}[[:space:]]*=.*$|${key} = ${value}|" "$QEMU_CONF"
+  else
+    echo "${key} = ${value}" >>"$QEMU_CONF"
+  fi
+  record "set ${key} = ${value} in $QEMU_CONF (original saved in $STATE/qemu.conf.orig)"
+}
+
+ensure_config() {
+  mkdir -p /etc/libvirt
+  if [[ ! -e "$QEMU_CONF" ]]; then
+    : >"$QEMU_CONF"
+    record "created empty $QEMU_CONF"
+  fi
+  set_conf user '"root"'
+  set_conf group '"root"'
+  set_conf dynamic_ownership 0
+}
+
+ensure_dirs() {
+  local d
+  for d in /var/log/libvirt /var/log/libvirt/qemu /var/lib/libvirt /var/lib/libvirt/qemu \
+    /var/lib/libvirt/images /run/libvirt /var/cache/libvirt; do
+    if [[ ! -d "$d" ]]; then
+      mkdir -p "$d" && record "created directory $d"
+    fi
+  done
+}
+
+wait_for() {
+  local what="$1" deadline=$((SECONDS + 30))
+  shift
+  until "$@"; do
+    if ((SECONDS > deadline)); then
+      log "timed out waiting for $what"
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+start() {
+  need_root
+  if responding; then
+    log "libvirtd already answers on $URI; using it as it is"
+    return 0
+  fi
+  ensure_users
+  ensure_config
+  ensure_dirs
+  mkdir -p "$STATE"
+  if ! pid_alive "$STATE/virtlogd.pid"; then
+    if pgrep -x virtlogd >/dev/null; then
+      log "a virtlogd not started by this script is running; using it"
+    else
+      virtlogd -d -p "$STATE/virtlogd.pid"
+      wait_for "virtlogd pid file" pid_alive "$STATE/virtlogd.pid"
+      log "started virtlogd (pid $(cat "$STATE/virtlogd.pid"))"
+    fi
+  fi
+  if ! pid_alive "$STATE/libvirtd.pid"; then
+    libvirtd -d -p "$STATE/libvirtd.pid"
+    wait_for "libvirtd pid file" pid_alive "$STATE/libvirtd.pid"
+    log "started libvirtd (pid $(cat "$STATE/libvirtd.pid"))"
+  fi
+  wait_for "libvirtd to answer on $URI" responding
+}
+
+stop_one() {
+  local name="$1" f="$STATE/$1.pid" pid deadline
+  if ! pid_alive "$f"; then
+    rm -f "$f"
+    return 0
+  fi
+  pid="$(cat "$f")"
+  kill -TERM "$pid"
+  deadline=$((SECONDS + 20))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS > deadline)); then
+      log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+  rm -f "$f"
+  log "stopped $name (pid $pid)"
+}
+
+stop() {
+  need_root
+  stop_one libvirtd
+  stop_one virtlogd
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status)
+    if responding; then
+      echo "libvirtd: running ($URI answers)"
+    else
+      echo "libvirtd: not running"
+      exit 1
+    fi
+    ;;
+  *)
+    echo "usage: $0 start|stop|status" >&2
+    exit 2
+    ;;
+esac
