@@ -1,0 +1,37 @@
+// The scheduler's own view of the world: plain structs, independent of the API types, so the
+// placement logic can be tested and benchmarked without an API server. controller/vm/ builds these
+// from Hypervisor and VirtualMachine objects (see placement_inputs.h there).
+// Thread-safety: plain values.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/scheduler/resources.h"
+
+namespace novacron::controller::scheduler {
+
+struct HypervisorView {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  bool ready = false;          // Ready condition is True (heartbeat fresh)
+  bool unschedulable = false;  // spec.unschedulable (cordoned)
+  bool maintenance = false;    // spec.maintenance
+  Resources capacity;          // status.allocatable (or capacity when allocatable is unset)
+  Resources allocated;         // the capacity ledger: everything bound or reserved here
+  // spec.overcommit; when unset the controller's configured defaults apply.
+  std::optional<OvercommitRatios> overcommit;
+  // antiAffinityGroup of every VM bound or reserved here (one entry per VM; order irrelevant).
+  std::vector<std::string> anti_affinity_groups;
+};
+
+struct VmRequest {
+  Resources resources;
+  std::map<std::string, std::string> hypervisor_selector;  // all must match the labels
+  std::string anti_affinity_group;                         // empty: none
+  std::string pinned_hypervisor;                           // empty: any
+};
+
+}  // namespace novacron::controller::scheduler
