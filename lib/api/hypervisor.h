@@ -1,0 +1,106 @@
+// Hypervisor (novacron.io/v1alpha1, cluster-scoped; name = Kubernetes node name): one per KVM node.
+// Spec written by operators (cordon, maintenance, overcommit, migration settings); status written
+// by the node-daemon (facts about the host, heartbeat) and the controller (capacity ledger,
+// Schedulable). docs/api.md lists which component writes which field.
+//
+// Conventions as in virtual_machine.h.
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/api/names.h"
+#include "lib/api/object_meta.h"
+#include "lib/api/quantity.h"
+#include "lib/api/unknown_fields.h"
+
+namespace novacron::api {
+
+inline constexpr int32_t kDefaultMaxInboundMigrations = 2;
+inline constexpr int32_t kDefaultMaxOutboundMigrations = 2;
+inline constexpr double kMaxCpuOvercommit = 16.0;
+inline constexpr double kMaxMemoryOvercommit = 4.0;
+
+struct Overcommit {
+  double cpu = 1.0;     // allocatable cpus = capacity cpus * cpu; 1..16
+  double memory = 1.0;  // allocatable memory = capacity memory * memory; 1..4
+  UnknownFields unknownFields;
+  bool operator==(const Overcommit&) const = default;
+};
+
+struct HypervisorMigrationSpec {
+  // host or host:port other hypervisors use to reach this one for migration traffic; unset: the
+  // node's InternalIP.
+  std::optional<std::string> address;
+  int32_t maxInbound = kDefaultMaxInboundMigrations;    // 0..16
+  int32_t maxOutbound = kDefaultMaxOutboundMigrations;  // 0..16
+  UnknownFields unknownFields;
+  bool operator==(const HypervisorMigrationSpec&) const = default;
+};
+
+struct HypervisorSpec {
+  bool unschedulable = false;  // cordon: no new VMs are placed here
+  bool maintenance = false;    // evacuate VMs per their evictionStrategy; implies unschedulable
+  std::optional<Overcommit> overcommit;
+  std::optional<HypervisorMigrationSpec> migration;
+  UnknownFields unknownFields;
+  bool operator==(const HypervisorSpec&) const = default;
+};
+
+struct HypervisorResources {
+  int32_t cpus = 0;
+  Quantity memory;
+  UnknownFields unknownFields;
+  bool operator==(const HypervisorResources&) const = default;
+};
+
+// The capacity ledger: the sum over VMs bound to this hypervisor (recomputed by the controller).
+struct HypervisorAllocated {
+  int32_t cpus = 0;
+  Quantity memory;
+  int32_t vms = 0;
+  UnknownFields unknownFields;
+  bool operator==(const HypervisorAllocated&) const = default;
+};
+
+struct ActiveMigrations {
+  int32_t inbound = 0;
+  int32_t outbound = 0;
+  UnknownFields unknownFields;
+  bool operator==(const ActiveMigrations&) const = default;
+};
+
+struct HypervisorStatus {
+  std::optional<HypervisorResources> capacity;     // node-daemon: host cpus and memory
+  std::optional<HypervisorResources> allocatable;  // node-daemon: capacity * overcommit - reserved
+  std::optional<HypervisorAllocated> allocated;    // controller: the ledger
+  std::optional<std::string> cpuModel;
+  std::vector<std::string> cpuFeatures;
+  std::optional<Virtualization> virtualization;
+  std::optional<std::string> libvirtVersion;
+  std::optional<std::string> qemuVersion;
+  std::optional<int64_t> observedGeneration;
+  std::vector<Condition> conditions;
+  std::optional<Timestamp> lastHeartbeatTime;
+  std::optional<ActiveMigrations> activeMigrations;
+  UnknownFields unknownFields;
+  bool operator==(const HypervisorStatus&) const = default;
+};
+
+struct Hypervisor {
+  ObjectMeta metadata;
+  HypervisorSpec spec;
+  HypervisorStatus status;
+  UnknownFields unknownFields;
+  bool operator==(const Hypervisor&) const = default;
+};
+
+// "2/8" and "3Gi/16Gi" as shown in the printer columns (status.summary, computed on encode from
+// allocated and allocatable; empty when either is unset).
+std::string cpuSummary(const HypervisorStatus& status);
+std::string memorySummary(const HypervisorStatus& status);
+
+}  // namespace novacron::api

@@ -1,0 +1,146 @@
+// Names of the NovaCron API: group, version, kinds, plurals, well-known labels, finalizers,
+// condition types, and the enumerations used in specs and statuses with their wire spellings.
+//
+// Every enum E here has `std::string_view toString(E)` and `std::optional<E> fromString<E>(text)`
+// (exact, case-sensitive match of the wire spelling), and `enumValues<E>()` lists all wire
+// spellings in declaration order (the CRD schema enums are checked against these in tests).
+// Thread-safety: constants and pure functions only.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace novacron::api {
+
+inline constexpr std::string_view kGroup = "novacron.io";
+inline constexpr std::string_view kVersion = "v1alpha1";
+inline constexpr std::string_view kApiVersion = "novacron.io/v1alpha1";
+
+inline constexpr std::string_view kVirtualMachineKind = "VirtualMachine";
+inline constexpr std::string_view kVMMigrationKind = "VMMigration";
+inline constexpr std::string_view kHypervisorKind = "Hypervisor";
+
+inline constexpr std::string_view kVirtualMachinePlural = "virtualmachines";
+inline constexpr std::string_view kVMMigrationPlural = "vmmigrations";
+inline constexpr std::string_view kHypervisorPlural = "hypervisors";
+
+// Set by the controller on a VirtualMachine bound to a hypervisor (value: the Hypervisor name,
+// which is the Kubernetes node name). The node-daemon watches VMs with this label selector.
+inline constexpr std::string_view kHypervisorLabel = "novacron.io/hypervisor";
+// Set on a VMMigration (value: the VM name) so migrations of one VM can be listed by selector.
+inline constexpr std::string_view kVmNameLabel = "novacron.io/vm";
+
+// Held by the node-daemon while a VM has node-side resources (libvirt domain, disks) on its node.
+inline constexpr std::string_view kNodeCleanupFinalizer = "novacron.io/node-cleanup";
+// Held by the controller while it has cluster-side bookkeeping for an object (ledger, migration).
+inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller";
+
+// Condition types (metav1.Condition.type); docs/api.md says who sets each and what it means.
+//   VirtualMachine: Ready, Scheduled, Migratable, HypervisorUnreachable, Valid.
+//   VMMigration:    Progressing, Succeeded.
+//   Hypervisor:     Ready, Schedulable, KVMAvailable.
+inline constexpr std::string_view kConditionReady = "Ready";
+inline constexpr std::string_view kConditionScheduled = "Scheduled";
+inline constexpr std::string_view kConditionMigratable = "Migratable";
+inline constexpr std::string_view kConditionHypervisorUnreachable = "HypervisorUnreachable";
+// False when the spec fails validate() (reason InvalidSpec, message lists every field error).
+inline constexpr std::string_view kConditionValid = "Valid";
+inline constexpr std::string_view kConditionSchedulable = "Schedulable";
+inline constexpr std::string_view kConditionKvmAvailable = "KVMAvailable";
+// VMMigration: True while data is moving, False (reason Succeeded/Failed/Cancelled) when done.
+inline constexpr std::string_view kConditionProgressing = "Progressing";
+inline constexpr std::string_view kConditionSucceeded = "Succeeded";
+
+// metav1.Condition.status
+enum class ConditionStatus { kTrue, kFalse, kUnknown };
+
+// VirtualMachine.spec.runStrategy
+enum class RunStrategy { kAlways, kRerunOnFailure, kManual, kHalted, kOnce };
+// VirtualMachine.spec.firmware
+enum class Firmware { kBios, kUefi };
+// VirtualMachine.spec.disks[].bus
+enum class DiskBus { kVirtio, kSata };
+// VirtualMachine.spec.networks[].type
+enum class NetworkType { kNat, kBridge };
+// VirtualMachine.spec.evictionStrategy
+enum class EvictionStrategy { kLiveMigrate, kShutdown, kNone };
+// VirtualMachine.status.phase
+enum class VirtualMachinePhase {
+  kPending,
+  kScheduling,
+  kScheduled,
+  kStarting,
+  kRunning,
+  kPaused,
+  kStopping,
+  kStopped,
+  kMigrating,
+  kFailed,
+  kUnknown,
+};
+
+// VMMigration.spec.mode
+enum class MigrationMode { kLive, kCold };
+// VMMigration.spec.options.compression
+enum class MigrationCompression { kNone, kXbzrle, kZstd };
+// VMMigration.spec.options.copyStorage
+enum class CopyStorage { kAuto, kAlways, kNever };
+// VMMigration.status.phase
+enum class MigrationPhase {
+  kPending,
+  kScheduling,
+  kPreparing,
+  kMigrating,
+  kFinalizing,
+  kSucceeded,
+  kFailed,
+  kCancelled,
+};
+
+// Hypervisor.status.virtualization
+enum class Virtualization { kKvm, kEmulated };
+
+std::string_view toString(ConditionStatus value);
+std::string_view toString(RunStrategy value);
+std::string_view toString(Firmware value);
+std::string_view toString(DiskBus value);
+std::string_view toString(NetworkType value);
+std::string_view toString(EvictionStrategy value);
+std::string_view toString(VirtualMachinePhase value);
+std::string_view toString(MigrationMode value);
+std::string_view toString(MigrationCompression value);
+std::string_view toString(CopyStorage value);
+std::string_view toString(MigrationPhase value);
+std::string_view toString(Virtualization value);
+
+// fromString<E>("Running") -> E::kRunning; nullopt for anything else.
+template <typename E>
+std::optional<E> fromString(std::string_view text);
+// All wire spellings of E, in declaration order.
+template <typename E>
+std::span<const std::string_view> enumValues();
+
+// True for the terminal migration phases (Succeeded, Failed, Cancelled).
+bool isTerminal(MigrationPhase phase);
+
+#define NOVACRON_API_DECLARE_ENUM(E)                     \
+  template <>                                            \
+  std::optional<E> fromString<E>(std::string_view text); \
+  template <>                                            \
+  std::span<const std::string_view> enumValues<E>();
+NOVACRON_API_DECLARE_ENUM(ConditionStatus)
+NOVACRON_API_DECLARE_ENUM(RunStrategy)
+NOVACRON_API_DECLARE_ENUM(Firmware)
+NOVACRON_API_DECLARE_ENUM(DiskBus)
+NOVACRON_API_DECLARE_ENUM(NetworkType)
+NOVACRON_API_DECLARE_ENUM(EvictionStrategy)
+NOVACRON_API_DECLARE_ENUM(VirtualMachinePhase)
+NOVACRON_API_DECLARE_ENUM(MigrationMode)
+NOVACRON_API_DECLARE_ENUM(MigrationCompression)
+NOVACRON_API_DECLARE_ENUM(CopyStorage)
+NOVACRON_API_DECLARE_ENUM(MigrationPhase)
+NOVACRON_API_DECLARE_ENUM(Virtualization)
+#undef NOVACRON_API_DECLARE_ENUM
+
+}  // namespace novacron::api

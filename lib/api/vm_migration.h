@@ -1,0 +1,94 @@
+// VMMigration (novacron.io/v1alpha1, namespaced): a request to move one VirtualMachine to another
+// Hypervisor, and the record of how that went. Spec written by users (or the controller when it
+// evacuates a hypervisor); status written by the controller and the source node-daemon.
+//
+// Conventions as in virtual_machine.h: defaulted fields are plain values, other optional fields are
+// std::optional and omitted when unset.
+// Thread-safety: plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/api/names.h"
+#include "lib/api/object_meta.h"
+#include "lib/api/unknown_fields.h"
+
+namespace novacron::api {
+
+inline constexpr int64_t kDefaultMaxDowntimeMs = 300;
+inline constexpr int64_t kDefaultCompletionTimeoutPerGiBSeconds = 150;
+inline constexpr int64_t kDefaultProgressTimeoutSeconds = 150;
+
+struct PostCopyOptions {
+  bool enabled = false;
+  // Switch to post-copy after this many pre-copy iterations (default: when pre-copy stalls).
+  std::optional<int32_t> afterIterations;
+  UnknownFields unknownFields;
+  bool operator==(const PostCopyOptions&) const = default;
+};
+
+struct MigrationOptions {
+  std::optional<int64_t> bandwidthMiBps;  // unset = unlimited
+  int64_t maxDowntimeMs = kDefaultMaxDowntimeMs;
+  bool autoConverge = false;
+  std::optional<PostCopyOptions> postCopy;
+  MigrationCompression compression = MigrationCompression::kNone;
+  CopyStorage copyStorage = CopyStorage::kAuto;
+  // The migration fails when it runs longer than this many seconds per GiB of guest memory.
+  int64_t completionTimeoutPerGiBSeconds = kDefaultCompletionTimeoutPerGiBSeconds;
+  // The migration fails when the remaining data has not shrunk for this many seconds.
+  int64_t progressTimeoutSeconds = kDefaultProgressTimeoutSeconds;
+  bool tls = false;
+  UnknownFields unknownFields;
+  bool operator==(const MigrationOptions&) const = default;
+};
+
+struct VMMigrationSpec {
+  std::string vmName;                           // a VirtualMachine in the same namespace
+  std::optional<std::string> targetHypervisor;  // unset: the scheduler picks
+  MigrationMode mode = MigrationMode::kLive;
+  MigrationOptions options;
+  bool cancel = false;  // deleting the VMMigration cancels it too
+  UnknownFields unknownFields;
+  bool operator==(const VMMigrationSpec&) const = default;
+};
+
+struct MigrationProgress {
+  int32_t percent = 0;  // 0..100; never goes backwards
+  std::optional<int64_t> dataTotalBytes;
+  std::optional<int64_t> dataProcessedBytes;
+  std::optional<int64_t> dataRemainingBytes;
+  std::optional<int64_t> dirtyRateBytesPerSecond;
+  std::optional<int64_t> iteration;  // pre-copy pass (libvirt memory_iteration)
+  std::optional<int64_t> etaSeconds;
+  std::optional<int64_t> downtimeMs;  // measured at the end
+  UnknownFields unknownFields;
+  bool operator==(const MigrationProgress&) const = default;
+};
+
+struct VMMigrationStatus {
+  std::optional<MigrationPhase> phase;
+  std::optional<std::string> sourceHypervisor;
+  std::optional<std::string> targetHypervisor;
+  std::optional<Timestamp> startTime;
+  std::optional<Timestamp> completionTime;
+  std::optional<MigrationProgress> progress;
+  std::optional<int64_t> observedGeneration;
+  std::vector<Condition> conditions;
+  std::optional<std::string> failureReason;
+  UnknownFields unknownFields;
+  bool operator==(const VMMigrationStatus&) const = default;
+};
+
+struct VMMigration {
+  ObjectMeta metadata;
+  VMMigrationSpec spec;
+  VMMigrationStatus status;
+  UnknownFields unknownFields;
+  bool operator==(const VMMigration&) const = default;
+};
+
+}  // namespace novacron::api
