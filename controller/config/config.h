@@ -1,0 +1,98 @@
+// ControllerConfig: everything the controller can be told through its configuration file (in a
+// cluster, a ConfigMap mounted as a file). Parsing is strict: unknown keys, wrong types and values
+// out of range are InvalidArgument errors naming the field ("scheduler.policy: must be BinPack or
+// Spread, got \"Packed\""), all problems at once, so a bad ConfigMap fails loudly at startup.
+//
+// Example (every key optional; these are the defaults):
+//   scheduler:
+//     policy: BinPack            # BinPack | Spread
+//     defaultOvercommit:         # for Hypervisors without spec.overcommit; at most 3 decimals
+//       cpu: 4
+//       memory: 1
+//   hypervisorHealth:
+//     heartbeatTimeout: 40s      # Lease older than this -> Hypervisor Ready=Unknown
+//     failover: None             # None | Fenced (restart elsewhere only once fencing is confirmed)
+//   workers:
+//     vm: 4
+//     hypervisor: 2
+//   leaderElection:
+//     enabled: true
+//     namespace: novacron-system
+//     leaseName: novacron-controller
+//     leaseDuration: 15s
+//     renewDeadline: 10s
+//     retryPeriod: 2s
+//   server:
+//     bindAddress: 0.0.0.0:8080  # /metrics, /healthz, /readyz
+// Durations are Go-style: "500ms", "40s", "1m30s", "2h".
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "controller/scheduler/resources.h"
+#include "controller/scheduler/scheduler.h"
+#include "lib/core/statusor.h"
+
+namespace novacron::controller::config {
+
+enum class FailoverPolicy {
+  kNone,    // VMs of an unreachable hypervisor stay there, phase Unknown, until it comes back
+  kFenced,  // ...unless the Hypervisor is deleted or marked fenced; then they are rescheduled
+};
+
+std::string_view failoverPolicyName(FailoverPolicy policy);
+
+struct SchedulerConfig {
+  scheduler::Policy policy = scheduler::Policy::kBinPack;
+  scheduler::OvercommitRatios default_overcommit;  // cpu 4, memory 1
+};
+
+struct HealthConfig {
+  std::chrono::milliseconds heartbeat_timeout{std::chrono::seconds(40)};
+  FailoverPolicy failover = FailoverPolicy::kNone;
+};
+
+struct WorkerConfig {
+  int vm = 4;
+  int hypervisor = 2;
+};
+
+struct LeaderElectionConfig {
+  bool enabled = true;
+  std::string namespace_ = "novacron-system";
+  std::string lease_name = "novacron-controller";
+  std::chrono::milliseconds lease_duration{std::chrono::seconds(15)};
+  std::chrono::milliseconds renew_deadline{std::chrono::seconds(10)};
+  std::chrono::milliseconds retry_period{std::chrono::seconds(2)};
+};
+
+struct ServerConfig {
+  std::string bind_address = "0.0.0.0:8080";
+};
+
+struct ControllerConfig {
+  SchedulerConfig scheduler;
+  HealthConfig health;
+  WorkerConfig workers;
+  LeaderElectionConfig leader_election;
+  ServerConfig server;
+};
+
+// Parses YAML text (empty text gives the defaults) and validates the result.
+core::StatusOr<ControllerConfig> parseConfig(std::string_view yaml);
+// Reads and parses a file; NotFound if it does not exist.
+core::StatusOr<ControllerConfig> loadConfigFile(const std::string& path);
+// Cross-field checks (also run by parseConfig): ranges, leaseDuration > renewDeadline >
+// retryPeriod.
+core::Status validateConfig(const ControllerConfig& config);
+
+// "40s", "1m30s", "500ms", "2h" -> milliseconds; InvalidArgument otherwise (no sign, no bare
+// numbers: a duration without a unit is ambiguous).
+core::StatusOr<std::chrono::milliseconds> parseDuration(std::string_view text);
+// Decimal ratio with at most three decimals ("1.5", "4", "0.75") -> thousandths.
+core::StatusOr<scheduler::Ratio> parseRatio(std::string_view text);
+
+}  // namespace novacron::controller::config

@@ -1,0 +1,186 @@
+#include "controller/config/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace novacron::controller::config {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+TEST(ConfigTest, EmptyGivesDefaults) {
+  auto config = parseConfig("");
+  ASSERT_TRUE(config.isOk()) << config.status();
+  EXPECT_EQ(config->scheduler.policy, scheduler::Policy::kBinPack);
+  EXPECT_EQ(config->scheduler.default_overcommit.cpu.milli, 4000);
+  EXPECT_EQ(config->scheduler.default_overcommit.memory.milli, 1000);
+  EXPECT_EQ(config->health.heartbeat_timeout, seconds(40));
+  EXPECT_EQ(config->health.failover, FailoverPolicy::kNone);
+  EXPECT_EQ(config->workers.vm, 4);
+  EXPECT_EQ(config->workers.hypervisor, 2);
+  EXPECT_TRUE(config->leader_election.enabled);
+  EXPECT_EQ(config->leader_election.namespace_, "novacron-system");
+  EXPECT_EQ(config->leader_election.lease_duration, seconds(15));
+  EXPECT_EQ(config->leader_election.renew_deadline, seconds(10));
+  EXPECT_EQ(config->leader_election.retry_period, seconds(2));
+}
+
+TEST(ConfigTest, ReadsEveryField) {
+  auto config = parseConfig(R"(
+scheduler:
+  policy: Spread
+  defaultOvercommit:
+    cpu: 2.5
+    memory: "1.25"
+hypervisorHealth:
+  heartbeatTimeout: 1m30s
+  failover: Fenced
+workers:
+  vm: 8
+  hypervisor: 3
+leaderElection:
+  enabled: false
+  namespace: other
+  leaseName: ctl
+  leaseDuration: 30s
+  renewDeadline: 20s
+  retryPeriod: 500ms
+server:
+  bindAddress: 127.0.0.1:9090
+)");
+  ASSERT_TRUE(config.isOk()) << config.status();
+  EXPECT_EQ(config->scheduler.policy, scheduler::Policy::kSpread);
+  EXPECT_EQ(config->scheduler.default_overcommit.cpu.milli, 2500);
+  EXPECT_EQ(config->scheduler.default_overcommit.memory.milli, 1250);
+  EXPECT_EQ(config->health.heartbeat_timeout, seconds(90));
+  EXPECT_EQ(config->health.failover, FailoverPolicy::kFenced);
+  EXPECT_EQ(config->workers.vm, 8);
+  EXPECT_EQ(config->workers.hypervisor, 3);
+  EXPECT_FALSE(config->leader_election.enabled);
+  EXPECT_EQ(config->leader_election.namespace_, "other");
+  EXPECT_EQ(config->leader_election.lease_name, "ctl");
+  EXPECT_EQ(config->leader_election.lease_duration, seconds(30));
+  EXPECT_EQ(config->leader_election.renew_deadline, seconds(20));
+  EXPECT_EQ(config->leader_election.retry_period, milliseconds(500));
+  EXPECT_EQ(config->server.bind_address, "127.0.0.1:9090");
+}
+
+struct BadCase {
+  const char* yaml;
+  const char* message;  // must appear in the error
+};
+
+class BadConfigTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(BadConfigTest, IsRejectedNamingTheField) {
+  auto config = parseConfig(GetParam().yaml);
+  ASSERT_FALSE(config.isOk()) << GetParam().yaml;
+  EXPECT_EQ(config.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_THAT(config.status().message(), HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadConfigTest,
+    ::testing::Values(
+        BadCase{"scheduler: {policy: Packed}",
+                "scheduler.policy: must be BinPack or Spread, got \"Packed\""},
+        BadCase{"scheduler: {polcy: Spread}", "scheduler.polcy: unknown field"},
+        BadCase{"schedular: {}", "schedular: unknown field"},
+        BadCase{"scheduler: 3", "scheduler: must be a mapping"},
+        BadCase{"scheduler: {defaultOvercommit: {cpu: 0}}",
+                "scheduler.defaultOvercommit.cpu: must be greater than 0"},
+        BadCase{"scheduler: {defaultOvercommit: {cpu: -1}}",
+                "scheduler.defaultOvercommit.cpu: must be a decimal number"},
+        BadCase{"scheduler: {defaultOvercommit: {memory: 1.2345}}",
+                "scheduler.defaultOvercommit.memory: must have at most 3 decimal places"},
+        BadCase{"scheduler: {defaultOvercommit: {memory: 5000}}",
+                "scheduler.defaultOvercommit.memory: must be at most 1000"},
+        BadCase{"scheduler: {defaultOvercommit: {cpu: abc}}",
+                "scheduler.defaultOvercommit.cpu: must be a decimal number"},
+        BadCase{"scheduler: {defaultOvercommit: {cpu: [1]}}",
+                "scheduler.defaultOvercommit.cpu: must be a scalar"},
+        BadCase{"hypervisorHealth: {heartbeatTimeout: 40}",
+                "hypervisorHealth.heartbeatTimeout: invalid duration \"40\": missing unit"},
+        BadCase{"hypervisorHealth: {heartbeatTimeout: 40days}",
+                "hypervisorHealth.heartbeatTimeout: invalid duration \"40days\": unknown unit"},
+        BadCase{"hypervisorHealth: {heartbeatTimeout: -5s}",
+                "hypervisorHealth.heartbeatTimeout: invalid duration"},
+        BadCase{"hypervisorHealth: {heartbeatTimeout: 500ms}",
+                "hypervisorHealth.heartbeatTimeout: must be at least 1s"},
+        BadCase{"hypervisorHealth: {failover: Always}",
+                "hypervisorHealth.failover: must be None or Fenced, got \"Always\""},
+        BadCase{"workers: {vm: 0}", "workers.vm: must be between 1 and 64, got 0"},
+        BadCase{"workers: {hypervisor: two}",
+                "workers.hypervisor: must be an integer, got \"two\""},
+        BadCase{"leaderElection: {enabled: maybe}",
+                "leaderElection.enabled: must be true or false, got \"maybe\""},
+        BadCase{"leaderElection: {leaseName: ''}", "leaderElection.leaseName: must not be empty"},
+        BadCase{"leaderElection: {leaseDuration: 10s, renewDeadline: 10s}",
+                "leaderElection.leaseDuration: must be greater than renewDeadline"},
+        BadCase{"leaderElection: {retryPeriod: 12s}",
+                "leaderElection.renewDeadline: must be greater than retryPeriod"},
+        BadCase{"- a\n- b", "the document must be a mapping"},
+        BadCase{"scheduler: {policy: [", "invalid controller configuration"}));
+
+TEST(ConfigTest, ReportsEveryProblemAtOnce) {
+  auto config = parseConfig("scheduler: {policy: X}\nworkers: {vm: 100}\n");
+  ASSERT_FALSE(config.isOk());
+  EXPECT_THAT(config.status().message(), HasSubstr("scheduler.policy"));
+  EXPECT_THAT(config.status().message(), HasSubstr("workers.vm"));
+}
+
+TEST(DurationTest, Forms) {
+  EXPECT_EQ(*parseDuration("40s"), seconds(40));
+  EXPECT_EQ(*parseDuration("500ms"), milliseconds(500));
+  EXPECT_EQ(*parseDuration("1m30s"), seconds(90));
+  EXPECT_EQ(*parseDuration("2h"), seconds(7200));
+  EXPECT_EQ(*parseDuration("1h1m1s1ms"), milliseconds(3'661'001));
+  EXPECT_FALSE(parseDuration("").isOk());
+  EXPECT_FALSE(parseDuration("s").isOk());
+  EXPECT_FALSE(parseDuration("1.5s").isOk());
+  EXPECT_FALSE(parseDuration("99999999999999h").isOk());
+}
+
+TEST(RatioTest, Forms) {
+  EXPECT_EQ(parseRatio("1")->milli, 1000);
+  EXPECT_EQ(parseRatio("1.5")->milli, 1500);
+  EXPECT_EQ(parseRatio("0.75")->milli, 750);
+  EXPECT_EQ(parseRatio("16.001")->milli, 16001);
+  EXPECT_EQ(parseRatio("1000")->milli, 1'000'000);
+  EXPECT_FALSE(parseRatio("1.").isOk());
+  EXPECT_FALSE(parseRatio(".5").isOk());
+  EXPECT_FALSE(parseRatio("1e3").isOk());
+  EXPECT_FALSE(parseRatio("0.000").isOk());
+  EXPECT_FALSE(parseRatio("1000.001").isOk());
+}
+
+TEST(ConfigFileTest, LoadsAndNamesTheFileOnError) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("novacron-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto good = dir / "good.yaml";
+  std::ofstream(good) << "scheduler:\n  policy: Spread\n";
+  auto loaded = loadConfigFile(good.string());
+  ASSERT_TRUE(loaded.isOk()) << loaded.status();
+  EXPECT_EQ(loaded->scheduler.policy, scheduler::Policy::kSpread);
+
+  auto bad = dir / "bad.yaml";
+  std::ofstream(bad) << "workers: {vm: -1}\n";
+  auto failed = loadConfigFile(bad.string());
+  ASSERT_FALSE(failed.isOk());
+  EXPECT_THAT(failed.status().message(), HasSubstr(bad.string()));
+  EXPECT_THAT(failed.status().message(), HasSubstr("workers.vm"));
+
+  EXPECT_EQ(loadConfigFile((dir / "missing.yaml").string()).status().code(),
+            core::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace novacron::controller::config
