@@ -1,0 +1,168 @@
+// virt::Connection: the node-daemon's seam over libvirt. Everything the node-daemon asks of the
+// hypervisor goes through this interface; the libvirt implementation lives in
+// libvirt_connection.{h,cc} (the only files that include libvirt headers) and a fake for fault
+// injection in tests/mocks/fake_libvirt.h.
+//
+// Domains are addressed by name (the node-daemon derives stable names from the VM, see
+// domain/naming.h). Errors come back as core::Status: NotFound when the domain does not exist,
+// FailedPrecondition when the domain is not in a state that allows the operation (e.g. shutdown of
+// a stopped domain), InvalidArgument for rejected XML, AlreadyExists when a name or UUID is taken,
+// Unavailable when libvirtd cannot be reached (the implementation reconnects with backoff).
+// Thread-safety: implementations are safe to call from any thread. Event handlers run on the
+// implementation's event thread and must only enqueue work (never call back into the connection
+// while holding a lock the caller of the connection needs).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/core/status.h"
+#include "lib/core/statusor.h"
+
+namespace novacron::node::virt {
+
+// libvirt's virDomainState, without the libvirt header.
+enum class DomainState {
+  kNoState,
+  kRunning,
+  kBlocked,
+  kPaused,
+  kShuttingDown,
+  kShutOff,
+  kCrashed,
+  kPMSuspended,
+};
+
+std::string_view domainStateName(DomainState state);
+
+struct DomainInfo {
+  std::string name;
+  std::string uuid;  // lower-case canonical 8-4-4-4-12 form
+  DomainState state = DomainState::kNoState;
+  int state_reason = 0;  // libvirt's reason code for `state` (informational)
+  bool active = false;   // a QEMU process exists (running, paused, ...)
+  bool persistent = false;
+  std::uint64_t max_memory_kib = 0;
+  unsigned vcpus = 0;
+};
+
+struct NodeInfo {
+  std::string cpu_model;  // e.g. "x86_64"
+  unsigned cpus = 0;      // logical CPUs
+  unsigned mhz = 0;
+  unsigned sockets = 0;
+  unsigned cores = 0;
+  unsigned threads = 0;
+  std::uint64_t memory_kib = 0;
+};
+
+struct HostCapabilities {
+  std::string hostname;
+  std::string arch;        // host CPU architecture, e.g. "x86_64"
+  std::string cpu_model;   // host CPU model name from the capabilities, may be empty
+  std::string cpu_vendor;  // may be empty
+  std::vector<std::string> cpu_features;
+  std::vector<std::string> domain_types;  // guest domain types offered for `arch`: "qemu", "kvm"
+  std::string hypervisor_type;            // "QEMU", "TEST", ...
+  std::uint64_t hypervisor_version = 0;   // libvirt encoding: major * 1e6 + minor * 1e3 + micro
+  std::uint64_t libvirt_version = 0;
+};
+
+// Formats a libvirt-encoded version number as "major.minor.micro".
+std::string formatVersion(std::uint64_t version);
+
+enum class DomainEventType {
+  kDefined,
+  kUndefined,
+  kStarted,
+  kSuspended,
+  kResumed,
+  kStopped,
+  kShutdown,
+  kPMSuspended,
+  kCrashed,
+  kOther,
+};
+
+std::string_view domainEventTypeName(DomainEventType type);
+
+struct DomainEvent {
+  std::string name;
+  std::string uuid;
+  DomainEventType type = DomainEventType::kOther;
+  int detail = 0;
+};
+
+using DomainEventHandler = std::function<void(const DomainEvent&)>;
+
+// Statistics of a domain's current (or last completed) job, e.g. a migration.
+struct JobStats {
+  int type = 0;  // libvirt virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, ...
+  std::uint64_t time_elapsed_ms = 0;
+  std::uint64_t data_total = 0;
+  std::uint64_t data_processed = 0;
+  std::uint64_t data_remaining = 0;
+  std::uint64_t memory_total = 0;
+  std::uint64_t memory_processed = 0;
+  std::uint64_t memory_remaining = 0;
+  std::uint64_t memory_dirty_rate = 0;  // pages per second
+  std::uint64_t downtime_ms = 0;
+};
+
+struct InterfaceAddress {
+  std::string name;  // guest-side or host-side interface name as reported by libvirt
+  std::string mac;
+  std::vector<std::string> ips;
+};
+
+// Where interface addresses come from; the caller tries sources in order.
+enum class AddressSource { kLease, kArp, kAgent };
+
+class Connection {
+public:
+  virtual ~Connection() = default;
+
+  virtual const std::string& uri() const = 0;
+  // OK when libvirtd answers; otherwise tries to reconnect (respecting the backoff) first.
+  [[nodiscard]] virtual core::Status ping() = 0;
+
+  [[nodiscard]] virtual core::StatusOr<NodeInfo> nodeInfo() = 0;
+  [[nodiscard]] virtual core::StatusOr<HostCapabilities> capabilities() = 0;
+
+  // Defines (or redefines, same name and UUID) a persistent domain from XML.
+  [[nodiscard]] virtual core::StatusOr<DomainInfo> defineDomain(const std::string& xml) = 0;
+  [[nodiscard]] virtual core::Status startDomain(const std::string& name) = 0;
+  // Asks the guest to power off (ACPI). Returns at once; the domain stops later.
+  [[nodiscard]] virtual core::Status shutdownDomain(const std::string& name) = 0;
+  // Hard power-off.
+  [[nodiscard]] virtual core::Status destroyDomain(const std::string& name) = 0;
+  // Removes the persistent definition (and its NVRAM/managed save); the domain must be inactive.
+  [[nodiscard]] virtual core::Status undefineDomain(const std::string& name) = 0;
+  [[nodiscard]] virtual core::Status suspendDomain(const std::string& name) = 0;
+  [[nodiscard]] virtual core::Status resumeDomain(const std::string& name) = 0;
+
+  [[nodiscard]] virtual core::StatusOr<DomainInfo> lookupByName(const std::string& name) = 0;
+  [[nodiscard]] virtual core::StatusOr<DomainInfo> lookupByUuid(const std::string& uuid) = 0;
+  [[nodiscard]] virtual core::StatusOr<std::vector<DomainInfo>> listDomains() = 0;
+  [[nodiscard]] virtual core::StatusOr<std::string> domainXml(const std::string& name) = 0;
+  // The custom <metadata> element in namespace `ns_uri`, as XML; NotFound when absent.
+  [[nodiscard]] virtual core::StatusOr<std::string> domainMetadata(const std::string& name,
+                                                                   const std::string& ns_uri) = 0;
+  [[nodiscard]] virtual core::StatusOr<std::vector<InterfaceAddress>> interfaceAddresses(
+      const std::string& name, AddressSource source) = 0;
+  [[nodiscard]] virtual core::StatusOr<JobStats> jobStats(const std::string& name) = 0;
+
+  // Subscribes to lifecycle events of every domain; survives reconnects. Returns an id for
+  // unsubscribe. Handlers must be cheap and must not call back into the connection.
+  virtual int subscribe(DomainEventHandler handler) = 0;
+  virtual void unsubscribe(int id) = 0;
+};
+
+using ConnectionPtr = std::unique_ptr<Connection>;
+
+}  // namespace novacron::node::virt
