@@ -1,0 +1,94 @@
+// The capacity ledger of one Hypervisor: which VMs hold capacity there and how much.
+//
+// Why a list and not just the totals in status.allocated: placement decisions made concurrently
+// (two workers, or two controllers across a leader change) must be serialised per hypervisor. A
+// decision first RESERVES by adding an entry to the ledger with a write conditional on the
+// Hypervisor's resourceVersion; only then is the VM bound (label novacron.io/hypervisor). Two
+// reservations based on the same version cannot both succeed, and every reservation re-checks the
+// fit against the ledger it is written on top of, so a hypervisor can never be overcommitted.
+//
+// The ledger lives in the Hypervisor annotation novacron.io/allocations (JSON: key "ns/name" ->
+// {uid, cpus, memory, group}); status.allocated is a summary recomputed from it. It is
+// level-triggered: planLedger() derives the desired ledger from the VMs themselves
+//   - a VM bound to the hypervisor has an entry with its current resources (bound by hand too);
+//   - an entry of an existing, still unbound VM with the same uid is a reservation in flight and
+//     stays (the VM reconciler completes the binding to exactly that hypervisor);
+//   - any other entry (VM gone, recreated with another uid, bound elsewhere) is dropped only after
+//     a live read confirms it (confirmRemoval), because a cache may lag behind the ledger and an
+//     entry dropped on stale evidence would let the hypervisor be overcommitted.
+// Thread-safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controller/scheduler/resources.h"
+#include "lib/core/statusor.h"
+
+namespace novacron::controller::ledger {
+
+inline constexpr std::string_view kLedgerAnnotation = "novacron.io/allocations";
+
+struct LedgerEntry {
+  std::string uid;
+  scheduler::Resources resources;
+  std::string anti_affinity_group;  // empty: none
+
+  friend bool operator==(const LedgerEntry&, const LedgerEntry&) = default;
+};
+
+// Keyed by "namespace/name" of the VM.
+using Ledger = std::map<std::string, LedgerEntry>;
+
+// Compact JSON with sorted keys, so an unchanged ledger encodes to the same text.
+std::string encodeLedger(const Ledger& ledger);
+// Empty text is an empty ledger. InvalidArgument for anything malformed (a corrupt annotation is
+// an error to report, never silently an empty ledger, which would free capacity).
+core::StatusOr<Ledger> decodeLedger(std::string_view text);
+
+struct LedgerTotals {
+  scheduler::Resources resources;
+  int64_t vms = 0;
+
+  friend bool operator==(const LedgerTotals&, const LedgerTotals&) = default;
+};
+LedgerTotals totals(const Ledger& ledger);
+// The anti-affinity group of every entry that has one (one element per entry).
+std::vector<std::string> antiAffinityGroups(const Ledger& ledger);
+
+// What the ledger needs to know about a VM.
+struct VmFacts {
+  std::string key;  // namespace/name
+  std::string uid;
+  std::string bound_to;  // label novacron.io/hypervisor; empty when unbound
+  scheduler::Resources resources;
+  std::string anti_affinity_group;
+};
+
+struct LedgerPlan {
+  Ledger desired;
+  // Keys whose entries stay in `desired` until a live read confirms they should go.
+  std::vector<std::string> to_confirm;
+};
+
+using VmLookup = std::function<std::optional<VmFacts>(const std::string& key)>;
+
+// `bound`: the VMs (from the cache) whose label binds them to `hypervisor`. `lookup`: the cached
+// facts of any VM by key (nullopt when the cache has none). `accept_reservations`: false on a
+// fenced or deleted hypervisor, where a reservation in flight must not be completed.
+LedgerPlan planLedger(std::string_view hypervisor, const Ledger& current,
+                      const std::vector<VmFacts>& bound, const VmLookup& lookup,
+                      bool accept_reservations = true);
+
+// Applies a live read of the VM behind `key` (nullopt: NotFound) to `desired`.
+void confirmRemoval(std::string_view hypervisor, Ledger& desired, const std::string& key,
+                    const std::optional<VmFacts>& live, bool accept_reservations = true);
+
+LedgerEntry entryFor(const VmFacts& vm);
+
+}  // namespace novacron::controller::ledger
