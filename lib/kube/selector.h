@@ -1,0 +1,49 @@
+// Selector: Kubernetes label and field selectors ("app=web,tier!=db,env in (a,b),!legacy"), parsed
+// once and matched against objects, for fakes and client-side filtering.
+//
+// Supported terms: k=v, k==v, k!=v, k in (v1,v2), k notin (v1,v2), k (exists), !k (does not exist).
+// Field selectors use the same syntax with dotted paths (metadata.name=x) and only =, ==, !=.
+// Thread-safety: immutable after parse; matching is const.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+
+namespace novacron::kube {
+
+class Selector {
+public:
+  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist };
+  struct Requirement {
+    std::string key;
+    Op op = Op::kEquals;
+    std::vector<std::string> values;
+  };
+
+  // The empty selector matches everything.
+  Selector() = default;
+  // InvalidArgument naming the bad term.
+  static core::StatusOr<Selector> parse(std::string_view text);
+
+  bool empty() const { return requirements_.empty(); }
+  const std::vector<Requirement>& requirements() const { return requirements_; }
+
+  // `lookup(key)` returns the value for a key, or nullopt when absent.
+  bool matches(const std::function<std::optional<std::string>(const std::string&)>& lookup) const;
+  // Matches an object's metadata.labels.
+  bool matchesLabels(const Json& object) const;
+  // Matches dotted field paths of an object ("metadata.name", "spec.nodeName"); scalars are
+  // compared in their JSON text form without quotes.
+  bool matchesFields(const Json& object) const;
+
+private:
+  std::vector<Requirement> requirements_;
+};
+
+}  // namespace novacron::kube
