@@ -2,7 +2,7 @@
 // k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning: fields not declared in the schema
 // are dropped unless x-kubernetes-preserve-unknown-fields is set; at the root (and in
 // x-kubernetes-embedded-resource objects) apiVersion and kind are kept, and metadata is left to the
-// server's ObjectMeta handling (kept as is) unless the schema declares metadata properties.
+// server's ObjectMeta handling (kept as is).
 //
 // Thread-safety: pure function; mutates only `obj`.
 #pragma once
