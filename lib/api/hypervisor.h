@@ -23,6 +23,7 @@ inline constexpr int32_t kDefaultMaxInboundMigrations = 2;
 inline constexpr int32_t kDefaultMaxOutboundMigrations = 2;
 inline constexpr double kMaxCpuOvercommit = 16.0;
 inline constexpr double kMaxMemoryOvercommit = 4.0;
+inline constexpr int32_t kMaxConcurrentMigrations = 16;  // maxInbound / maxOutbound
 
 struct Overcommit {
   double cpu = 1.0;     // allocatable cpus = capacity cpus * cpu; 1..16

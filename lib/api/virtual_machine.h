@@ -8,6 +8,7 @@
 // Thread-safety: plain values.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -27,6 +28,11 @@ inline constexpr int64_t kMinMemoryBytes = 64LL << 20;  // 64Mi
 inline constexpr int64_t kMaxMemoryBytes = 4LL << 40;   // 4Ti
 inline constexpr int64_t kDefaultTerminationGracePeriodSeconds = 30;
 inline constexpr std::string_view kDefaultCpuModel = "host-model";
+inline constexpr int64_t kMaxTerminationGracePeriodSeconds = 3600;
+inline constexpr std::size_t kMaxDisks = 16;  // also the highest bootOrder
+inline constexpr std::size_t kMaxNetworks = 8;
+inline constexpr int64_t kMinEmptyDiskBytes = 1LL << 20;   // 1Mi
+inline constexpr int64_t kMaxEmptyDiskBytes = 64LL << 40;  // 64Ti
 
 struct VmResources {
   int32_t cpus = 1;  // 1..256

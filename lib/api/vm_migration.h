@@ -21,6 +21,10 @@ namespace novacron::api {
 inline constexpr int64_t kDefaultMaxDowntimeMs = 300;
 inline constexpr int64_t kDefaultCompletionTimeoutPerGiBSeconds = 150;
 inline constexpr int64_t kDefaultProgressTimeoutSeconds = 150;
+inline constexpr int64_t kMaxBandwidthMiBps = 100000;
+inline constexpr int64_t kMaxDowntimeMs = 60000;
+inline constexpr int32_t kMaxPostCopyAfterIterations = 100;
+inline constexpr int64_t kMaxMigrationTimeoutSeconds = 86400;
 
 struct PostCopyOptions {
   bool enabled = false;
