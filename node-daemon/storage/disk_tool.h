@@ -1,0 +1,41 @@
+// DiskTool: creates disk image files. The real implementation runs qemu-img and genisoimage; tests
+// of the reconciler use a fake that writes plain files, so they run without those tools.
+// Every method writes to a temporary name next to `path` and renames it into place, so a crash
+// never leaves a half-written disk under the final name.
+// Thread-safety: implementations are safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lib/core/status.h"
+
+namespace novacron::node::storage {
+
+struct SeedFiles {
+  std::string meta_data;
+  std::string user_data;
+  std::optional<std::string> network_config;
+};
+
+class DiskTool {
+public:
+  virtual ~DiskTool() = default;
+  // A qcow2 overlay whose backing file is `base` (format probed).
+  [[nodiscard]] virtual core::Status createOverlay(const std::string& base,
+                                                   const std::string& path) = 0;
+  [[nodiscard]] virtual core::Status createEmpty(const std::string& path, int64_t bytes) = 0;
+  // A cloud-init NoCloud seed ISO (volume id "cidata").
+  [[nodiscard]] virtual core::Status createSeed(const std::string& path,
+                                                const SeedFiles& files) = 0;
+};
+
+using DiskToolPtr = std::shared_ptr<DiskTool>;
+
+// qemu-img and genisoimage from PATH (or the given programs).
+DiskToolPtr makeQemuDiskTool(std::string qemu_img = "qemu-img",
+                             std::string genisoimage = "genisoimage");
+
+}  // namespace novacron::node::storage
