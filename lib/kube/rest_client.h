@@ -2,7 +2,8 @@
 //
 // Every request passes the client-side token bucket (qps/burst) first, sends JSON, and maps error
 // responses with api_status.h. Metrics (in options.registry, default metrics::defaultRegistry()):
-//   rest_client_requests_total{code,method,resource}   code is the HTTP status or "<error>"
+//   rest_client_requests_total{code,method,resource}   code is the HTTP status or "<error>";
+//                                                      method is the HTTP verb, or WATCH
 //   rest_client_request_duration_seconds{method,resource}
 // Watches run on a thread per watch that reads the streamed body line by line (one JSON event per
 // line) and calls the callback.
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +31,8 @@ struct RestClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // per request (not watches)
   core::ClockPtr clock;                                         // default core::systemClock()
   metrics::RegistryPtr registry;  // default metrics::defaultRegistry()
+  // How the rate limiter waits (tests record the delays instead); default sleeps.
+  std::function<void(std::chrono::nanoseconds)> sleep;
 };
 
 // A client over an existing transport (tests pass a FakeHttpTransport).
