@@ -1,0 +1,201 @@
+#include "lib/runtime/controller.h"
+
+#include <exception>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <spdlog/spdlog.h>
+
+#include "lib/core/check.h"
+
+namespace novacron::runtime {
+
+struct Controller::Metrics {
+  Metrics(prometheus::Registry& registry, const std::string& controller, int workers) {
+    auto& total = prometheus::BuildCounter()
+                      .Name("controller_runtime_reconcile_total")
+                      .Help("Total number of reconciliations per controller")
+                      .Register(registry);
+    success = &total.Add({{"controller", controller}, {"result", "success"}});
+    error = &total.Add({{"controller", controller}, {"result", "error"}});
+    requeue = &total.Add({{"controller", controller}, {"result", "requeue"}});
+    requeue_after = &total.Add({{"controller", controller}, {"result", "requeue_after"}});
+    errors = &prometheus::BuildCounter()
+                  .Name("controller_runtime_reconcile_errors_total")
+                  .Help("Total number of reconciliation errors per controller")
+                  .Register(registry)
+                  .Add({{"controller", controller}});
+    terminal = &prometheus::BuildCounter()
+                    .Name("controller_runtime_terminal_reconcile_errors_total")
+                    .Help("Total number of terminal reconciliation errors per controller")
+                    .Register(registry)
+                    .Add({{"controller", controller}});
+    time = &prometheus::BuildHistogram()
+                .Name("controller_runtime_reconcile_time_seconds")
+                .Help("Length of time per reconciliation per controller")
+                .Register(registry)
+                .Add({{"controller", controller}}, metrics::latencyBuckets());
+    active = &prometheus::BuildGauge()
+                  .Name("controller_runtime_active_workers")
+                  .Help("Number of currently used workers per controller")
+                  .Register(registry)
+                  .Add({{"controller", controller}});
+    prometheus::BuildGauge()
+        .Name("controller_runtime_max_concurrent_reconciles")
+        .Help("Maximum number of concurrent reconciles per controller")
+        .Register(registry)
+        .Add({{"controller", controller}})
+        .Set(workers);
+  }
+  prometheus::Counter* success;
+  prometheus::Counter* error;
+  prometheus::Counter* requeue;
+  prometheus::Counter* requeue_after;
+  prometheus::Counter* errors;
+  prometheus::Counter* terminal;
+  prometheus::Histogram* time;
+  prometheus::Gauge* active;
+};
+
+Controller::Controller(ControllerOptions options, ReconcileFunc reconcile)
+    : name_(std::move(options.name)),
+      workers_(options.workers),
+      synced_(std::move(options.synced)),
+      reconcile_(std::move(reconcile)),
+      clock_(options.clock ? options.clock : core::systemClock()) {
+  NOVACRON_CHECK(!name_.empty(), "a controller needs a name");
+  NOVACRON_CHECK(workers_ > 0, "a controller needs at least one worker");
+  NOVACRON_CHECK(static_cast<bool>(reconcile_), "a controller needs a reconciler");
+  auto registry = options.registry ? options.registry : metrics::defaultRegistry();
+  WorkQueueOptions queue_options;
+  queue_options.name = name_;
+  queue_options.clock = clock_;
+  queue_options.rate_limiter = std::move(options.rate_limiter);
+  queue_options.registry = registry;
+  queue_options.poll_interval = options.poll_interval;
+  queue_ = std::make_unique<WorkQueue>(std::move(queue_options));
+  metrics_ = std::make_unique<Metrics>(*registry, name_, workers_);
+}
+
+Controller::Controller(ControllerOptions options, Reconciler& reconciler)
+    : Controller(std::move(options),
+                 [&reconciler](const std::string& key) { return reconciler.reconcile(key); }) {}
+
+Controller::~Controller() {
+  stop();
+}
+
+void Controller::start() {
+  std::lock_guard lock(mu_);
+  if (starter_.joinable() || stopping_) {
+    return;
+  }
+  starter_ = std::thread([this] { waitForSyncThenRun(); });
+}
+
+void Controller::waitForSyncThenRun() {
+  auto all_synced = [this] {
+    for (const auto& check : synced_) {
+      if (!check()) {
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!all_synced()) {
+    if (stopping_) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    return;
+  }
+  spdlog::info("controller {}: caches synced, starting {} workers", name_, workers_);
+  for (int i = 0; i < workers_; ++i) {
+    threads_.emplace_back([this] { worker(); });
+  }
+  running_ = true;
+}
+
+void Controller::stop() {
+  stopping_ = true;
+  queue_->shutDown();
+  std::thread starter;
+  {
+    std::lock_guard lock(mu_);
+    starter.swap(starter_);
+  }
+  if (starter.joinable()) {
+    starter.join();
+  }
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  running_ = false;
+}
+
+void Controller::worker() {
+  while (auto key = queue_->get()) {
+    processOne(*key);
+    queue_->done(*key);
+  }
+}
+
+void Controller::processOne(const std::string& key) {
+  metrics_->active->Increment();
+  const auto started = clock_->now();
+  core::StatusOr<ReconcileResult> result = core::internalError("reconcile did not run");
+  try {
+    result = reconcile_(key);
+  } catch (const std::exception& e) {
+    result = core::unavailableError(std::string("reconcile threw: ") + e.what());
+    spdlog::error("controller {}: reconcile {} threw: {}", name_, key, e.what());
+  } catch (...) {
+    result = core::unavailableError("reconcile threw a non-exception");
+    spdlog::error("controller {}: reconcile {} threw a non-exception", name_, key);
+  }
+  metrics_->time->Observe(std::chrono::duration<double>(clock_->now() - started).count());
+  metrics_->active->Decrement();
+
+  if (!result.isOk()) {
+    const core::Status status = result.status();
+    metrics_->error->Increment();
+    metrics_->errors->Increment();
+    if (status.isTerminal()) {
+      metrics_->terminal->Increment();
+      spdlog::warn("controller {}: reconcile {} failed terminally, not retrying: {}", name_, key,
+                   status.toString());
+      queue_->forget(key);
+      return;
+    }
+    spdlog::info("controller {}: reconcile {} failed, retrying: {}", name_, key, status.toString());
+    if (auto after = status.retryAfter(); after && after->count() > 0) {
+      queue_->addAfter(key, *after);
+    } else {
+      queue_->addRateLimited(key);
+    }
+    return;
+  }
+  const ReconcileResult& r = *result;
+  if (r.requeue_after.count() > 0) {
+    metrics_->requeue_after->Increment();
+    queue_->forget(key);
+    queue_->addAfter(key, r.requeue_after);
+  } else if (r.requeue) {
+    metrics_->requeue->Increment();
+    queue_->addRateLimited(key);
+  } else {
+    metrics_->success->Increment();
+    queue_->forget(key);
+  }
+}
+
+}  // namespace novacron::runtime

@@ -1,0 +1,117 @@
+// Controller: N workers that take keys from a WorkQueue and run a level-based reconciler on them,
+// modelled on controller-runtime's controller.
+//
+//   Controller c({.name = "virtualmachine", .workers = 4, .synced = {[&] { return vms.hasSynced();
+//   }}},
+//                [&](const std::string& key) { return reconciler.reconcile(key); });
+//   vms.addEventHandler(enqueueKeys<api::VirtualMachine>(c.queue()));
+//   c.start();   // workers begin once every `synced` check is true ("never act on absence
+//                // before the cache has synced")
+//   ...
+//   c.stop();    // no new keys; workers finish the keys already queued, then exit
+//
+// What happens to a key after reconcile(key):
+//   OK, requeue_after > 0     forget backoff; add again after requeue_after   result=requeue_after
+//   OK, requeue               add again with rate-limited backoff             result=requeue
+//   OK                        forget backoff                                  result=success
+//   retryable error           add again with rate-limited backoff (or after the error's
+//                             retryAfter(), e.g. HTTP 429)                    result=error
+//   terminal error            (Status::isTerminal(): invalid input, permission, ...) logged, not
+//                             retried until the object changes                 result=error
+//   exception thrown          treated as a retryable error (logged at error)   result=error
+// Metrics (labels {controller}): controller_runtime_reconcile_total{controller,result},
+// controller_runtime_reconcile_errors_total, controller_runtime_terminal_reconcile_errors_total,
+// controller_runtime_reconcile_time_seconds, controller_runtime_active_workers,
+// controller_runtime_max_concurrent_reconciles; plus the queue's workqueue_* metrics.
+// Thread-safety: start/stop/queue are safe from any thread; reconcile runs on the workers (one
+// key is never reconciled by two workers at once).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/core/clock.h"
+#include "lib/core/statusor.h"
+#include "lib/metrics/registry.h"
+#include "lib/runtime/rate_limiter.h"
+#include "lib/runtime/workqueue.h"
+
+namespace novacron::runtime {
+
+struct ReconcileResult {
+  bool requeue = false;
+  std::chrono::nanoseconds requeue_after{0};
+
+  static ReconcileResult done() { return {}; }
+  static ReconcileResult after(std::chrono::nanoseconds delay) { return {false, delay}; }
+};
+
+class Reconciler {
+public:
+  virtual ~Reconciler() = default;
+  virtual core::StatusOr<ReconcileResult> reconcile(const std::string& key) = 0;
+};
+
+using ReconcileFunc = std::function<core::StatusOr<ReconcileResult>(const std::string& key)>;
+
+struct ControllerOptions {
+  std::string name;  // metrics label and workqueue name, e.g. "virtualmachine"
+  int workers = 1;
+  // Workers start only once every check returns true (typically informers' hasSynced()).
+  std::vector<std::function<bool()>> synced;
+  core::ClockPtr clock;           // default core::systemClock()
+  RateLimiterPtr rate_limiter;    // default defaultControllerRateLimiter(clock)
+  metrics::RegistryPtr registry;  // default metrics::defaultRegistry()
+  // How often a blocked worker re-checks delayed keys (see WorkQueueOptions::poll_interval).
+  std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
+};
+
+class Controller {
+public:
+  Controller(ControllerOptions options, ReconcileFunc reconcile);
+  // The reconciler must outlive the controller.
+  Controller(ControllerOptions options, Reconciler& reconciler);
+  ~Controller();  // stop()
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  WorkQueue& queue() { return *queue_; }
+  const std::string& name() const { return name_; }
+
+  // Returns at once; workers start after the caches synced.
+  void start();
+  // Shuts the queue down (no new keys, delayed keys dropped), lets the workers finish the keys
+  // already queued and joins them. Idempotent.
+  void stop();
+  // True once the caches synced and the workers run.
+  bool running() const { return running_.load(); }
+
+private:
+  struct Metrics;
+
+  void waitForSyncThenRun();
+  void worker();
+  void processOne(const std::string& key);
+
+  const std::string name_;
+  const int workers_;
+  const std::vector<std::function<bool()>> synced_;
+  const ReconcileFunc reconcile_;
+  const core::ClockPtr clock_;
+  std::unique_ptr<WorkQueue> queue_;
+  std::unique_ptr<Metrics> metrics_;
+
+  std::atomic<bool> running_{false};
+  std::atomic<bool> stopping_{false};
+  std::mutex mu_;
+  std::thread starter_;               // guarded by mu_
+  std::vector<std::thread> threads_;  // guarded by mu_
+};
+
+}  // namespace novacron::runtime
