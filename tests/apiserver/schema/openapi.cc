@@ -443,6 +443,7 @@ json openApiV2Document(const std::vector<json>& crds) {
   json paths = json::object();
   for (const auto& s : servedVersions(crds)) {
     json obj = objectSchema(s, ref);
+    fixRefsForV2(obj);  // before toV2(), which drops allOf
     toV2(obj);
     defs[defName(s, s.kind)] = obj;
     defs[defName(s, s.list_kind)] = listSchema(s, ref);

@@ -272,7 +272,8 @@ void checkJunctors(const SchemaNode& node, const json& value, const std::string&
       validateNode(*s, value, path, sub);
     }
     if (!sub.empty()) {
-      errors.push_back(invalidError("<nil>", "", "must validate all the schemas (allOf)"));
+      errors.push_back(
+          invalidError("<nil>", "", goQuote(path) + " must validate all the schemas (allOf)"));
       errors.insert(errors.end(), sub.begin(), sub.end());
     }
   }
@@ -291,7 +292,8 @@ void checkJunctors(const SchemaNode& node, const json& value, const std::string&
       }
     }
     if (!ok) {
-      errors.push_back(invalidError("<nil>", "", "must validate at least one schema (anyOf)"));
+      errors.push_back(
+          invalidError("<nil>", "", goQuote(path) + " must validate at least one schema (anyOf)"));
       errors.insert(errors.end(), best.begin(), best.end());
     }
   }
@@ -309,11 +311,13 @@ void checkJunctors(const SchemaNode& node, const json& value, const std::string&
     }
     if (valid == 0) {
       errors.push_back(invalidError(
-          "<nil>", "", "must validate one and only one schema (oneOf). Found none valid"));
+          "<nil>", "",
+          goQuote(path) + " must validate one and only one schema (oneOf). Found none valid"));
       errors.insert(errors.end(), best.begin(), best.end());
     } else if (valid > 1) {
       errors.push_back(invalidError("<nil>", "",
-                                    "must validate one and only one schema (oneOf). Found " +
+                                    goQuote(path) +
+                                        " must validate one and only one schema (oneOf). Found " +
                                         std::to_string(valid) + " valid alternatives"));
     }
   }
@@ -321,7 +325,8 @@ void checkJunctors(const SchemaNode& node, const json& value, const std::string&
     std::vector<FieldError> sub;
     validateNode(*node.not_schema, value, path, sub);
     if (sub.empty()) {
-      errors.push_back(invalidError("<nil>", "", "must not validate the schema (not)"));
+      errors.push_back(
+          invalidError("<nil>", "", goQuote(path) + " must not validate the schema (not)"));
     }
   }
 }
