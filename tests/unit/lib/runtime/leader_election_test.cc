@@ -1,0 +1,184 @@
+#include "lib/runtime/leader_election.h"
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include "tests/mocks/fake_clock.h"
+#include "tests/mocks/mock_kube_client.h"
+
+namespace novacron::runtime {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeClient;
+
+template <typename F>
+bool eventually(F cond) {
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) {
+      return true;
+    }
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+  return cond();
+}
+
+// A candidate running LeaderElector::run() on its own thread.
+struct Candidate {
+  std::unique_ptr<LeaderElector> elector;
+  std::atomic<bool> working{false};
+  std::atomic<bool> stopped_leading{false};
+  std::future<core::Status> result;
+
+  Candidate(std::shared_ptr<FakeClient> client, LeaderElectionConfig config) {
+    LeaderCallbacks callbacks;
+    callbacks.on_started_leading = [this](std::stop_token stop) {
+      working = true;
+      while (!stop.stop_requested()) {
+        std::this_thread::sleep_for(milliseconds(1));
+      }
+      working = false;
+    };
+    callbacks.on_stopped_leading = [this] { stopped_leading = true; };
+    elector = std::make_unique<LeaderElector>(std::move(client), std::move(config), callbacks);
+    result = std::async(std::launch::async, [this] { return elector->run(); });
+  }
+  ~Candidate() {
+    elector->stop();
+    if (result.valid()) {
+      result.wait();
+    }
+  }
+};
+
+class LeaderElectionTest : public ::testing::Test {
+protected:
+  LeaderElectionConfig config(const std::string& identity) {
+    LeaderElectionConfig c;
+    c.lease_namespace = "kube-system";
+    c.lease_name = "novacron-controller";
+    c.identity = identity;
+    c.retry_period = milliseconds(5);  // real time between attempts; expiry is on the fake clock
+    c.clock = clock_;
+    c.registry = registry_;
+    return c;
+  }
+  json lease() {
+    auto got = fake_->get(kube::kLease, "kube-system", "novacron-controller");
+    return got.isOk() ? *got : json();
+  }
+  std::string holder() {
+    json l = lease();
+    return l.is_null() ? "" : l["spec"].value("holderIdentity", "");
+  }
+  // Advances the fake clock in 1 s steps, letting renewals happen in between.
+  void advanceWithRenewals(int seconds_total) {
+    for (int i = 0; i < seconds_total; ++i) {
+      const json before = lease();
+      clock_->advance(seconds(1));
+      ASSERT_TRUE(
+          eventually([&] { return lease()["spec"]["renewTime"] != before["spec"]["renewTime"]; }));
+    }
+  }
+
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<FakeClient> fake_ = std::make_shared<FakeClient>(clock_);
+};
+
+TEST_F(LeaderElectionTest, CreatesTheLeaseAndLeadsThenReleasesOnStop) {
+  auto a = std::make_unique<Candidate>(fake_, config("a"));
+  ASSERT_TRUE(eventually([&] { return a->elector->isLeader() && a->working; }));
+  json l = lease();
+  EXPECT_EQ(l["spec"]["holderIdentity"], "a");
+  EXPECT_EQ(l["spec"]["leaseDurationSeconds"], 15);
+  EXPECT_EQ(l["spec"]["leaseTransitions"], 0);
+  EXPECT_EQ(l["spec"]["acquireTime"], l["spec"]["renewTime"]);
+  EXPECT_EQ(a->elector->leader(), "a");
+  advanceWithRenewals(3);
+  EXPECT_TRUE(a->elector->isLeader());
+
+  a->elector->stop();
+  EXPECT_TRUE(a->result.get().isOk());
+  EXPECT_FALSE(a->working);
+  EXPECT_TRUE(a->stopped_leading);
+  EXPECT_EQ(holder(), "");  // released for a fast hand-over
+  EXPECT_EQ(lease()["spec"]["leaseDurationSeconds"], 1);
+}
+
+TEST_F(LeaderElectionTest, SecondCandidateWaitsUntilTheLeaseExpiresOnItsOwnClock) {
+  auto ca = config("a");
+  ca.release_on_cancel = false;  // a dies without releasing
+  auto a = std::make_unique<Candidate>(fake_, ca);
+  ASSERT_TRUE(eventually([&] { return a->elector->isLeader(); }));
+  Candidate b(fake_, config("b"));
+  ASSERT_TRUE(eventually([&] { return b.elector->leader() == "a"; }));
+  advanceWithRenewals(20);  // a keeps renewing: b never gets it
+  EXPECT_FALSE(b.elector->isLeader());
+  EXPECT_EQ(holder(), "a");
+
+  a.reset();  // a stops renewing
+  EXPECT_EQ(holder(), "a");
+  for (int s = 1; s <= 14; ++s) {
+    clock_->advance(seconds(1));
+    std::this_thread::sleep_for(milliseconds(15));  // give b a few attempts
+    ASSERT_EQ(holder(), "a") << "b took over after only " << s << " s";
+  }
+  clock_->advance(seconds(2));
+  ASSERT_TRUE(eventually([&] { return b.elector->isLeader() && b.working; }));
+  EXPECT_EQ(holder(), "b");
+  EXPECT_EQ(lease()["spec"]["leaseTransitions"], 1);
+}
+
+TEST_F(LeaderElectionTest, LosingRenewalsPastTheDeadlineStopsTheWork) {
+  Candidate a(fake_, config("a"));
+  ASSERT_TRUE(eventually([&] { return a.elector->isLeader() && a.working; }));
+  fake_->failNext(FakeClient::Verb::kUpdate, "leases", core::unavailableError("apiserver down"),
+                  1'000'000);
+  clock_->advance(seconds(9));
+  std::this_thread::sleep_for(milliseconds(20));
+  EXPECT_TRUE(a.elector->isLeader());
+  EXPECT_TRUE(a.working);
+  clock_->advance(seconds(1));
+  // A paused-then-resumed leader stops believing at once, before its renew loop notices.
+  EXPECT_FALSE(a.elector->isLeader());
+  ASSERT_EQ(a.result.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(a.result.get().code(), core::StatusCode::kAborted);
+  EXPECT_FALSE(a.working);
+  EXPECT_TRUE(a.stopped_leading);
+}
+
+TEST_F(LeaderElectionTest, OnlyOneOfManyCandidatesLeads) {
+  std::vector<std::unique_ptr<Candidate>> candidates;
+  for (int i = 0; i < 5; ++i) {
+    candidates.push_back(std::make_unique<Candidate>(fake_, config("c" + std::to_string(i))));
+  }
+  ASSERT_TRUE(eventually([&] { return !holder().empty(); }));
+  for (int round = 0; round < 50; ++round) {
+    int leaders = 0;
+    for (auto& c : candidates) {
+      leaders += c->elector->isLeader() ? 1 : 0;
+    }
+    ASSERT_LE(leaders, 1);
+    std::this_thread::sleep_for(milliseconds(1));
+  }
+}
+
+TEST(LeaderElectionConfigTest, RejectsADeadlineLongerThanTheLease) {
+  LeaderElectionConfig c;
+  c.lease_namespace = "ns";
+  c.lease_name = "l";
+  c.identity = "a";
+  c.renew_deadline = seconds(20);
+  EXPECT_DEATH(LeaderElector(std::make_shared<FakeClient>(), c, {}), "renew_deadline");
+}
+
+}  // namespace
+}  // namespace novacron::runtime
