@@ -91,7 +91,7 @@ const StringRule kConditionReason{
     "must be CamelCase: a letter followed by letters, digits, '_', ',' or ':'"};
 const StringRule kConditionMessage{"", 0, 32768, ""};
 const StringRule kQuantity{
-    "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[kMGTPE]|([eE]\\+?[0-9]+))?$", 1, 64,
+    "^\\+?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[kMGTPE]|([eE]\\+?[0-9]+))?$", 0, 64,
     "must be a non-negative quantity such as 512Mi, 2Gi or 1G"};
 
 #undef NOVACRON_DNS_SUBDOMAIN

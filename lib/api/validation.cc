@@ -31,6 +31,12 @@ std::string quote(std::string_view s) {
   return out;
 }
 
+// Control characters in an object name would forge log lines; show them escaped.
+std::string printable(std::string_view s) {
+  const std::string quoted = quote(s);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
 std::string formatDouble(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%g", v);
@@ -92,6 +98,11 @@ public:
           "may not be longer than " + std::to_string(rule.maxLength) + " characters");
       return;
     }
+    if (value.size() < rule.minLength) {
+      add(FieldError::Type::kInvalid, field, quote(value),
+          "must be at least " + std::to_string(rule.minLength) + " characters");
+      return;
+    }
     if (!rule.matches(value)) {
       add(FieldError::Type::kInvalid, field, quote(value), std::string(rule.description));
     }
@@ -106,13 +117,28 @@ public:
       string(field, *value, rule);
     }
   }
+  // The schema only admits plain non-negative quantities (no sign, no m/u/n suffix).
+  bool quantityText(const std::string& field, const Quantity& q) {
+    if (!rules::kQuantity.matches(q.toString())) {
+      add(FieldError::Type::kInvalid, field, quote(q.toString()),
+          std::string(rules::kQuantity.description));
+      return false;
+    }
+    return true;
+  }
   void quantityRange(const std::string& field, const Quantity& q, int64_t min, int64_t max) {
+    if (q.value() >= 0 && !quantityText(field, q)) {
+      return;
+    }
     if (q.value() < min || q.value() > max) {
       add(FieldError::Type::kInvalid, field, quote(q.toString()),
           "must be between " + formatQuantity(min) + " and " + formatQuantity(max));
     }
   }
   void quantityMin(const std::string& field, const Quantity& q, int64_t min) {
+    if (q.value() >= 0 && !quantityText(field, q)) {
+      return;
+    }
     if (q.value() < min) {
       add(FieldError::Type::kInvalid, field, quote(q.toString()),
           "must be at least " + formatQuantity(min));
@@ -486,7 +512,7 @@ core::Status toStatus(const FieldErrors& errors, std::string_view kind, std::str
   }
   std::string message(kind);
   if (!name.empty()) {
-    message += " " + std::string(name);
+    message += " " + printable(name);
   }
   message += " is invalid: [";
   for (std::size_t i = 0; i < errors.size(); ++i) {
