@@ -1,0 +1,116 @@
+// FakeLibvirt: a virt::Connection decorator for faults that libvirt's test driver cannot produce.
+// It forwards every call to a real connection (normally test:///default) and can
+//   - fail the next N calls of an operation with a given Status (failNext("start", ...)),
+//   - count calls per operation (calls("start")), so tests can prove e.g. that an adopted running
+//     domain was never started again.
+// Thread-safety: safe from any thread.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::testing {
+
+class FakeLibvirt final : public node::virt::Connection {
+public:
+  explicit FakeLibvirt(node::virt::Connection& inner) : inner_(inner) {}
+
+  void failNext(const std::string& op, core::Status error, int times = 1) {
+    std::lock_guard lock(mu_);
+    failures_[op] = {std::move(error), times};
+  }
+  int calls(const std::string& op) const {
+    std::lock_guard lock(mu_);
+    auto it = calls_.find(op);
+    return it == calls_.end() ? 0 : it->second;
+  }
+
+  const std::string& uri() const override { return inner_.uri(); }
+  core::Status ping() override {
+    return guard("ping", [&] { return inner_.ping(); });
+  }
+  core::StatusOr<node::virt::NodeInfo> nodeInfo() override {
+    return guard("nodeInfo", [&] { return inner_.nodeInfo(); });
+  }
+  core::StatusOr<node::virt::HostCapabilities> capabilities() override {
+    return guard("capabilities", [&] { return inner_.capabilities(); });
+  }
+  core::StatusOr<node::virt::DomainInfo> defineDomain(const std::string& xml) override {
+    return guard("define", [&] { return inner_.defineDomain(xml); });
+  }
+  core::Status startDomain(const std::string& name) override {
+    return guard("start", [&] { return inner_.startDomain(name); });
+  }
+  core::Status shutdownDomain(const std::string& name) override {
+    return guard("shutdown", [&] { return inner_.shutdownDomain(name); });
+  }
+  core::Status destroyDomain(const std::string& name) override {
+    return guard("destroy", [&] { return inner_.destroyDomain(name); });
+  }
+  core::Status undefineDomain(const std::string& name) override {
+    return guard("undefine", [&] { return inner_.undefineDomain(name); });
+  }
+  core::Status suspendDomain(const std::string& name) override {
+    return guard("suspend", [&] { return inner_.suspendDomain(name); });
+  }
+  core::Status resumeDomain(const std::string& name) override {
+    return guard("resume", [&] { return inner_.resumeDomain(name); });
+  }
+  core::StatusOr<node::virt::DomainInfo> lookupByName(const std::string& name) override {
+    return guard("lookup", [&] { return inner_.lookupByName(name); });
+  }
+  core::StatusOr<node::virt::DomainInfo> lookupByUuid(const std::string& uuid) override {
+    return guard("lookup", [&] { return inner_.lookupByUuid(uuid); });
+  }
+  core::StatusOr<std::vector<node::virt::DomainInfo>> listDomains() override {
+    return guard("list", [&] { return inner_.listDomains(); });
+  }
+  core::StatusOr<std::string> domainXml(const std::string& name) override {
+    return guard("xml", [&] { return inner_.domainXml(name); });
+  }
+  core::StatusOr<std::string> domainMetadata(const std::string& name,
+                                             const std::string& ns_uri) override {
+    return guard("metadata", [&] { return inner_.domainMetadata(name, ns_uri); });
+  }
+  core::StatusOr<std::vector<node::virt::InterfaceAddress>> interfaceAddresses(
+      const std::string& name, node::virt::AddressSource source) override {
+    return guard("addresses", [&] { return inner_.interfaceAddresses(name, source); });
+  }
+  core::StatusOr<node::virt::JobStats> jobStats(const std::string& name) override {
+    return guard("jobStats", [&] { return inner_.jobStats(name); });
+  }
+  int subscribe(node::virt::DomainEventHandler handler) override {
+    return inner_.subscribe(std::move(handler));
+  }
+  void unsubscribe(int id) override { inner_.unsubscribe(id); }
+
+private:
+  template <typename Fn>
+  auto guard(const std::string& op, Fn fn) -> decltype(fn()) {
+    {
+      std::lock_guard lock(mu_);
+      calls_[op]++;
+      auto it = failures_.find(op);
+      if (it != failures_.end() && it->second.second > 0) {
+        core::Status s = it->second.first;
+        if (--it->second.second == 0) {
+          failures_.erase(it);
+        }
+        return s;
+      }
+    }
+    return fn();
+  }
+
+  node::virt::Connection& inner_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<core::Status, int>> failures_;  // guarded by mu_
+  std::map<std::string, int> calls_;                              // guarded by mu_
+};
+
+}  // namespace novacron::testing
