@@ -1,0 +1,217 @@
+#include "node-daemon/hypervisor/registrar.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include <spdlog/spdlog.h>
+
+#include "lib/api/codec.h"
+#include "lib/api/hypervisor.h"
+#include "lib/kube/resource.h"
+
+namespace novacron::node::hypervisor {
+namespace {
+
+using core::Status;
+
+}  // namespace
+
+std::string formatMicroTime(std::chrono::system_clock::time_point time) {
+  auto secs = std::chrono::time_point_cast<std::chrono::seconds>(time);
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(time - secs).count();
+  std::time_t t = std::chrono::system_clock::to_time_t(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros));
+  return buf;
+}
+
+HypervisorRegistrar::HypervisorRegistrar(kube::ClientPtr client, virt::Connection& conn,
+                                         NodeMetricsPtr metrics, RegistrarOptions options)
+    : client_(std::move(client)),
+      conn_(conn),
+      metrics_(std::move(metrics)),
+      options_(std::move(options)) {
+  if (!options_.clock) {
+    options_.clock = core::systemClock();
+  }
+}
+
+HypervisorRegistrar::~HypervisorRegistrar() {
+  stop();
+}
+
+Status HypervisorRegistrar::registerNode() {
+  NOVACRON_ASSIGN_OR_RETURN(virt::NodeInfo info, conn_.nodeInfo());
+  NOVACRON_ASSIGN_OR_RETURN(virt::HostCapabilities caps, conn_.capabilities());
+
+  auto current = client_->get(kube::kHypervisor, "", options_.node_name);
+  if (!current.isOk() && current.status().code() == core::StatusCode::kNotFound) {
+    api::Hypervisor fresh;
+    fresh.metadata.name = options_.node_name;
+    auto created = client_->create(kube::kHypervisor, "", api::toJson(fresh));
+    if (!created.isOk() && created.status().code() != core::StatusCode::kAlreadyExists) {
+      return created.status().withContext("creating Hypervisor " + options_.node_name);
+    }
+    if (created.isOk()) {
+      spdlog::info("node-daemon: registered Hypervisor {}", options_.node_name);
+      current = created;
+    } else {
+      current = client_->get(kube::kHypervisor, "", options_.node_name);
+    }
+  }
+  if (!current.isOk()) {
+    return current.status().withContext("reading Hypervisor " + options_.node_name);
+  }
+  NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor hv, api::fromJson<api::Hypervisor>(*current));
+
+  const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
+  const int64_t memory_bytes = static_cast<int64_t>(info.memory_kib) * 1024;
+  api::HypervisorResources capacity;
+  capacity.cpus = static_cast<int32_t>(info.cpus);
+  capacity.memory = api::Quantity::fromBytes(memory_bytes);
+  api::Overcommit oc = hv.spec.overcommit.value_or(api::Overcommit{});
+  api::HypervisorResources allocatable;
+  allocatable.cpus = std::max<int32_t>(
+      0, static_cast<int32_t>(std::floor(info.cpus * oc.cpu)) - options_.reserved_cpus);
+  allocatable.memory = api::Quantity::fromBytes(std::max<int64_t>(
+      0, static_cast<int64_t>(std::floor(static_cast<double>(memory_bytes) * oc.memory)) -
+             options_.reserved_memory_bytes));
+
+  auto& st = hv.status;
+  st.capacity = capacity;
+  st.allocatable = allocatable;
+  st.cpuModel = caps.cpu_model.empty() ? info.cpu_model : caps.cpu_model;
+  st.cpuFeatures = caps.cpu_features;
+  st.virtualization =
+      options_.domain_type == "kvm" ? api::Virtualization::kKvm : api::Virtualization::kEmulated;
+  st.libvirtVersion = virt::formatVersion(caps.libvirt_version);
+  if (caps.hypervisor_type == "QEMU") {
+    st.qemuVersion = virt::formatVersion(caps.hypervisor_version);
+  } else {
+    st.qemuVersion.reset();
+  }
+  st.observedGeneration = hv.metadata.generation;
+  st.lastHeartbeatTime = now;
+  api::setCondition(st.conditions,
+                    {std::string(api::kConditionReady),
+                     api::ConditionStatus::kTrue,
+                     hv.metadata.generation,
+                     {},
+                     "NodeDaemonReady",
+                     "node-daemon is connected to " + conn_.uri(),
+                     {}},
+                    now);
+  api::setCondition(
+      st.conditions,
+      {std::string(api::kConditionKvmAvailable),
+       options_.kvm_usable ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
+       hv.metadata.generation,
+       {},
+       options_.kvm_usable ? "KVMUsable" : "KVMUnavailable",
+       "domain type " + options_.domain_type +
+           (options_.domain_type == "kvm" ? "" : " (TCG emulation)"),
+       {}},
+      now);
+  auto written = client_->updateStatus(kube::kHypervisor, "", api::toJson(hv));
+  if (!written.isOk()) {
+    return written.status().withContext("writing Hypervisor status");
+  }
+  return Status::ok();
+}
+
+Status HypervisorRegistrar::renewLease() {
+  const std::string ns(kLeaseNamespace);
+  const std::string now = formatMicroTime(options_.clock->wallNow());
+  auto lease = client_->get(kube::kLease, ns, options_.node_name);
+  if (!lease.isOk() && lease.status().code() == core::StatusCode::kNotFound) {
+    kube::Json fresh = {{"apiVersion", "coordination.k8s.io/v1"},
+                        {"kind", "Lease"},
+                        {"metadata", {{"name", options_.node_name}, {"namespace", ns}}},
+                        {"spec",
+                         {{"holderIdentity", options_.node_name},
+                          {"leaseDurationSeconds", options_.lease_duration.count()},
+                          {"acquireTime", now},
+                          {"renewTime", now}}}};
+    auto created = client_->create(kube::kLease, ns, fresh);
+    if (!created.isOk() && created.status().code() == core::StatusCode::kNotFound) {
+      // The namespace is missing: create it, then retry once.
+      kube::Json nsobj = {
+          {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}};
+      auto made = client_->create(kube::kNamespace, "", nsobj);
+      if (!made.isOk() && made.status().code() != core::StatusCode::kAlreadyExists) {
+        return made.status().withContext("creating namespace " + ns);
+      }
+      created = client_->create(kube::kLease, ns, fresh);
+    }
+    if (!created.isOk()) {
+      return created.status().withContext("creating Lease " + ns + "/" + options_.node_name);
+    }
+  } else if (!lease.isOk()) {
+    return lease.status().withContext("reading Lease");
+  } else {
+    kube::Json updated = *lease;  // carries the resourceVersion it was read at
+    updated["spec"]["holderIdentity"] = options_.node_name;
+    updated["spec"]["leaseDurationSeconds"] = options_.lease_duration.count();
+    updated["spec"]["renewTime"] = now;
+    auto written = client_->update(kube::kLease, ns, updated);
+    if (!written.isOk()) {
+      return written.status().withContext("renewing Lease");
+    }
+  }
+  last_renew_ = options_.clock->now();
+  if (metrics_) {
+    metrics_->setHeartbeatAge(0);
+  }
+  return Status::ok();
+}
+
+void HypervisorRegistrar::start() {
+  thread_ = std::thread([this] { loop(); });
+}
+
+void HypervisorRegistrar::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void HypervisorRegistrar::loop() {
+  auto next_status = options_.clock->now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
+    Status s = renewLease();
+    if (!s.isOk()) {
+      spdlog::warn("node-daemon: heartbeat failed: {}", s.toString());
+      if (metrics_) {
+        metrics_->countHeartbeatFailure();
+      }
+    }
+    if (metrics_ && last_renew_) {
+      std::chrono::duration<double> age = options_.clock->now() - *last_renew_;
+      metrics_->setHeartbeatAge(age.count());
+    }
+    if (options_.clock->now() >= next_status) {
+      Status r = registerNode();
+      if (r.isOk()) {
+        next_status = options_.clock->now() + options_.status_interval;
+      } else {
+        spdlog::warn("node-daemon: updating Hypervisor status failed: {}", r.toString());
+      }
+    }
+    lock.lock();
+    cv_.wait_for(lock, options_.heartbeat_interval, [this] { return stopping_; });
+  }
+}
+
+}  // namespace novacron::node::hypervisor

@@ -1,0 +1,76 @@
+// HypervisorRegistrar: makes this node visible to the controller.
+//   - registerNode(): creates the Hypervisor named after the node if missing, then writes the
+//     node-daemon's part of its status (capacity, allocatable = capacity * overcommit - reserved,
+//     CPU model/features, virtualization mode, libvirt/QEMU versions, conditions Ready and
+//     KVMAvailable, lastHeartbeatTime) through /status with the resourceVersion it read, leaving
+//     the controller's fields (allocated, Schedulable, ...) untouched.
+//   - renewLease(): the heartbeat, a coordination.k8s.io/v1 Lease "<node>" in novacron-system
+//     (namespace created if missing), renewed every `heartbeat_interval` (10 s).
+//   - start(): a thread that renews the Lease every interval and re-registers (refreshing
+//     lastHeartbeatTime) every `status_interval`; failures are logged, counted and retried.
+// Thread-safety: registerNode()/renewLease() from one thread at a time; start()/stop() from the
+// owner.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "lib/core/clock.h"
+#include "lib/core/status.h"
+#include "lib/kube/client.h"
+#include "node-daemon/node_metrics.h"
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::node::hypervisor {
+
+inline constexpr std::string_view kLeaseNamespace = "novacron-system";
+
+struct RegistrarOptions {
+  std::string node_name;
+  std::string domain_type = "kvm";  // what the probe chose
+  bool kvm_usable = false;          // /dev/kvm usable and offered by libvirt
+  int reserved_cpus = 0;            // kept for the host
+  int64_t reserved_memory_bytes = 0;
+  std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
+  std::chrono::seconds lease_duration{40};
+  std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
+  core::ClockPtr clock;  // defaults to the system clock
+};
+
+class HypervisorRegistrar {
+public:
+  HypervisorRegistrar(kube::ClientPtr client, virt::Connection& conn, NodeMetricsPtr metrics,
+                      RegistrarOptions options);
+  ~HypervisorRegistrar();
+  HypervisorRegistrar(const HypervisorRegistrar&) = delete;
+  HypervisorRegistrar& operator=(const HypervisorRegistrar&) = delete;
+
+  [[nodiscard]] core::Status registerNode();
+  [[nodiscard]] core::Status renewLease();
+
+  void start();
+  void stop();
+
+private:
+  void loop();
+
+  kube::ClientPtr client_;
+  virt::Connection& conn_;
+  NodeMetricsPtr metrics_;
+  RegistrarOptions options_;
+  std::optional<core::Clock::TimePoint> last_renew_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;  // guarded by mu_
+  std::thread thread_;
+};
+
+// "2026-11-21T23:30:00.123456Z" (metav1.MicroTime).
+std::string formatMicroTime(std::chrono::system_clock::time_point time);
+
+}  // namespace novacron::node::hypervisor

@@ -1,0 +1,175 @@
+// novacron-node-daemon: parses flags and runs a NodeDaemon until SIGTERM/SIGINT.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include "lib/api/quantity.h"
+#include "lib/core/logging.h"
+#include "node-daemon/node_daemon.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
+  --node-name NAME          Kubernetes node / Hypervisor name (default $NODE_NAME, else hostname)
+  --kubeconfig PATH         kubeconfig (default $KUBECONFIG, else in-cluster)
+  --libvirt-uri URI         libvirt connection (default qemu:///system)
+  --domain-type TYPE        auto | kvm | qemu (TCG) (default auto: kvm when usable)
+  --vm-root DIR             per-VM disks and logs (default /var/lib/novacron/vms)
+  --image-root DIR          node image store (default /var/lib/novacron/images)
+  --nat-network NAME        libvirt network for type nat (default "default")
+  --metrics-address ADDR    (default 0.0.0.0)
+  --metrics-port PORT       /metrics, /healthz, /readyz (default 9101; 0 = any)
+  --workers N               reconcile workers (default 2)
+  --resync-seconds N        periodic resync (default 30)
+  --heartbeat-seconds N     Lease renewal (default 10)
+  --status-seconds N        Hypervisor status refresh (default 60)
+  --reserved-cpus N         CPUs kept for the host (default 0)
+  --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
+  --log-level LEVEL         trace|debug|info|warn|error
+  --log-format FORMAT       auto|text|json
+)";
+
+int usageError(const std::string& message) {
+  std::fprintf(stderr, "novacron-node-daemon: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using novacron::node::NodeDaemonConfig;
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      return usageError("unexpected argument " + arg);
+    }
+    auto eq = arg.find('=');
+    if (eq != std::string::npos) {
+      flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      flags[arg.substr(2)] = argv[++i];
+    } else {
+      return usageError("flag " + arg + " needs a value");
+    }
+  }
+  auto take = [&](const std::string& name) -> std::optional<std::string> {
+    auto it = flags.find(name);
+    if (it == flags.end()) {
+      return std::nullopt;
+    }
+    std::string v = it->second;
+    flags.erase(it);
+    return v;
+  };
+  auto takeInt = [&](const std::string& name, int fallback) -> std::optional<int> {
+    auto v = take(name);
+    if (!v) {
+      return fallback;
+    }
+    char* end = nullptr;
+    long n = std::strtol(v->c_str(), &end, 10);
+    if (end == v->c_str() || *end != '\0' || n < 0 || n > 1000000) {
+      return std::nullopt;
+    }
+    return static_cast<int>(n);
+  };
+
+  auto log_options =
+      novacron::core::resolveLogOptions("node-daemon", take("log-level"), take("log-format"));
+  if (!log_options.isOk()) {
+    return usageError(log_options.status().message());
+  }
+  if (auto s = novacron::core::initLogging(*log_options); !s.isOk()) {
+    return usageError(s.message());
+  }
+
+  NodeDaemonConfig config;
+  if (auto v = take("node-name")) {
+    config.node_name = *v;
+  } else if (const char* env = std::getenv("NODE_NAME")) {
+    config.node_name = env;
+  } else {
+    char host[256] = {};
+    gethostname(host, sizeof(host) - 1);
+    config.node_name = host;
+  }
+  config.kubeconfig = take("kubeconfig").value_or("");
+  config.libvirt_uri = take("libvirt-uri").value_or(config.libvirt_uri);
+  config.domain_type = take("domain-type").value_or(config.domain_type);
+  config.vm_root = take("vm-root").value_or(config.vm_root);
+  config.image_root = take("image-root").value_or(config.image_root);
+  config.nat_network = take("nat-network").value_or(config.nat_network);
+  config.metrics_address = take("metrics-address").value_or(config.metrics_address);
+  auto port = takeInt("metrics-port", config.metrics_port);
+  auto workers = takeInt("workers", config.workers);
+  auto resync = takeInt("resync-seconds", 30);
+  auto heartbeat = takeInt("heartbeat-seconds", 10);
+  auto status = takeInt("status-seconds", 60);
+  auto reserved_cpus = takeInt("reserved-cpus", 0);
+  if (!port || *port > 65535 || !workers || !resync || !heartbeat || !status || !reserved_cpus ||
+      *resync == 0 || *heartbeat == 0 || *status == 0 || *workers == 0) {
+    return usageError("a numeric flag has an invalid value");
+  }
+  config.metrics_port = *port;
+  config.workers = *workers;
+  config.resync = std::chrono::seconds(*resync);
+  config.heartbeat = std::chrono::seconds(*heartbeat);
+  config.status_interval = std::chrono::seconds(*status);
+  config.reserved_cpus = *reserved_cpus;
+  if (auto mem = take("reserved-memory")) {
+    auto q = novacron::api::parseQuantity(*mem);
+    if (!q.isOk() || *q < 0) {
+      return usageError("--reserved-memory: invalid quantity " + *mem);
+    }
+    config.reserved_memory_bytes = *q;
+  }
+  if (!flags.empty()) {
+    return usageError("unknown flag --" + flags.begin()->first);
+  }
+  if (config.vm_root.empty() || config.vm_root[0] != '/' || config.image_root.empty() ||
+      config.image_root[0] != '/') {
+    return usageError("--vm-root and --image-root must be absolute paths");
+  }
+
+  // Signals are taken by sigwait() below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  novacron::node::NodeDaemon daemon(config);
+  std::thread signal_thread;
+  std::atomic<bool> done{false};
+  signal_thread = std::thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (!done) {
+      daemon.stop();  // unblocks a start() that is still retrying
+    }
+  });
+  novacron::core::Status s = daemon.start();
+  if (!s.isOk()) {
+    std::fprintf(stderr, "novacron-node-daemon: %s\n", s.toString().c_str());
+    done = true;
+    daemon.stop();
+    kill(getpid(), SIGTERM);  // release the signal thread
+    signal_thread.join();
+    return 1;
+  }
+  signal_thread.join();  // returns after SIGTERM/SIGINT, when stop() ran
+  done = true;
+  return 0;
+}

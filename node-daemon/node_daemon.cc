@@ -1,0 +1,190 @@
+#include "node-daemon/node_daemon.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "lib/core/backoff.h"
+#include "lib/kube/config.h"
+#include "lib/kube/rest_client.h"
+#include "lib/metrics/http_endpoint.h"
+#include "lib/metrics/registry.h"
+#include "lib/runtime/event_recorder.h"
+#include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/node_metrics.h"
+#include "node-daemon/storage/disk_manager.h"
+#include "node-daemon/virt/domain_type.h"
+#include "node-daemon/virt/libvirt_connection.h"
+#include "node-daemon/vm/reconciler.h"
+
+namespace novacron::node {
+
+struct NodeDaemon::Parts {
+  NodeMetricsPtr metrics;
+  virt::ConnectionPtr conn;
+  kube::ClientPtr client;
+  std::shared_ptr<runtime::EventRecorder> recorder;
+  std::unique_ptr<storage::DiskManager> disks;
+  std::unique_ptr<hypervisor::HypervisorRegistrar> registrar;
+  std::unique_ptr<vm::VmReconciler> reconciler;
+  metrics::HttpEndpointPtr endpoint;
+  std::atomic<bool> libvirt_ok{false};
+};
+
+NodeDaemon::NodeDaemon(NodeDaemonConfig config)
+    : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
+
+NodeDaemon::~NodeDaemon() {
+  stop();
+}
+
+int NodeDaemon::metricsPort() const {
+  return parts_->endpoint ? parts_->endpoint->port() : -1;
+}
+
+core::Status NodeDaemon::start() {
+  auto& p = *parts_;
+  p.metrics = std::make_shared<NodeMetrics>(metrics::defaultRegistry());
+
+  metrics::HttpEndpointOptions eo;
+  eo.address = config_.metrics_address;
+  eo.port = static_cast<uint16_t>(config_.metrics_port);
+  NOVACRON_ASSIGN_OR_RETURN(p.endpoint, metrics::startHttpEndpoint(eo));
+  spdlog::info("node-daemon: metrics and health on {}:{}", config_.metrics_address,
+               p.endpoint->port());
+
+  // libvirtd may start after us (DaemonSet ordering): retry with backoff until stopped.
+  core::ExponentialBackoff backoff(
+      {std::chrono::milliseconds(200), std::chrono::seconds(10), 2.0, 0.2});
+  virt::LibvirtOptions lo;
+  lo.uri = config_.libvirt_uri;
+  lo.metrics = p.metrics;
+  if (config_.libvirt_uri.rfind("test:", 0) == 0) {
+    lo.keepalive_interval_s = -1;
+  }
+  while (true) {
+    auto conn = virt::openLibvirt(lo);
+    if (conn.isOk()) {
+      p.conn = std::move(conn).value();
+      break;
+    }
+    if (stopping_) {
+      return core::cancelledError("stopped while connecting to libvirt");
+    }
+    auto delay = backoff.next();
+    spdlog::warn("node-daemon: cannot connect to {} ({}); retrying in {} ms", config_.libvirt_uri,
+                 conn.status().message(), delay.count());
+    std::this_thread::sleep_for(delay);
+  }
+  p.libvirt_ok = true;
+
+  NOVACRON_ASSIGN_OR_RETURN(virt::HostCapabilities caps, p.conn->capabilities());
+  const bool kvm_device = virt::kvmDeviceUsable();
+  NOVACRON_ASSIGN_OR_RETURN(std::string domain_type,
+                            virt::chooseDomainType(caps, kvm_device, config_.domain_type));
+  const bool kvm_usable =
+      kvm_device && std::find(caps.domain_types.begin(), caps.domain_types.end(), "kvm") !=
+                        caps.domain_types.end();
+  if (domain_type != "kvm") {
+    spdlog::warn("node-daemon: running guests with domain type {} (no hardware acceleration)",
+                 domain_type);
+    p.metrics->countDegraded("tcg_emulation");
+  }
+  spdlog::info("node-daemon: node {} on {} ({} {}), domain type {}", config_.node_name,
+               config_.libvirt_uri, caps.hypervisor_type,
+               virt::formatVersion(caps.hypervisor_version), domain_type);
+
+  NOVACRON_ASSIGN_OR_RETURN(
+      kube::Config kc,
+      kube::loadConfig(kube::configSourcesFromEnvironment(
+          config_.kubeconfig.empty() ? std::nullopt : std::optional(config_.kubeconfig))));
+  kube::RestClientOptions ro;
+  ro.user_agent = "novacron-node-daemon/" + config_.node_name;
+  NOVACRON_ASSIGN_OR_RETURN(p.client, kube::newRestClient(kc, ro));
+
+  runtime::EventRecorderOptions evo;
+  evo.component = "novacron-node-daemon";
+  evo.host = config_.node_name;
+  p.recorder = std::make_shared<runtime::EventRecorder>(p.client, evo);
+
+  storage::NodePaths paths(config_.vm_root, config_.image_root);
+  p.disks = std::make_unique<storage::DiskManager>(paths, storage::makeHttpImageStore(paths),
+                                                   storage::makeQemuDiskTool());
+
+  hypervisor::RegistrarOptions reg;
+  reg.node_name = config_.node_name;
+  reg.domain_type = domain_type;
+  reg.kvm_usable = kvm_usable;
+  reg.reserved_cpus = config_.reserved_cpus;
+  reg.reserved_memory_bytes = config_.reserved_memory_bytes;
+  reg.heartbeat_interval = config_.heartbeat;
+  reg.status_interval = config_.status_interval;
+  p.registrar =
+      std::make_unique<hypervisor::HypervisorRegistrar>(p.client, *p.conn, p.metrics, reg);
+  backoff.reset();
+  while (true) {
+    core::Status s = p.registrar->registerNode();
+    if (s.isOk()) {
+      break;
+    }
+    if (stopping_) {
+      return core::cancelledError("stopped while registering the Hypervisor");
+    }
+    if (s.isTerminal()) {
+      return s;
+    }
+    auto delay = backoff.next();
+    spdlog::warn("node-daemon: registering Hypervisor failed ({}); retrying in {} ms", s.toString(),
+                 delay.count());
+    std::this_thread::sleep_for(delay);
+  }
+  p.registrar->start();
+
+  vm::ReconcilerOptions vo;
+  vo.node_name = config_.node_name;
+  vo.domain_type = domain_type;
+  vo.arch = caps.arch.empty() ? "x86_64" : caps.arch;
+  vo.nat_network = config_.nat_network;
+  vo.resync = config_.resync;
+  vo.workers = config_.workers;
+  p.reconciler =
+      std::make_unique<vm::VmReconciler>(p.client, *p.conn, *p.disks, p.metrics, p.recorder, vo);
+  NOVACRON_RETURN_IF_ERROR(p.reconciler->start(std::chrono::seconds(60)));
+
+  virt::Connection* conn = p.conn.get();
+  p.endpoint->addLivenessCheck("libvirt", [conn] {
+    return conn->ping();  // cheap: one local RPC; reconnects if libvirtd came back
+  });
+  vm::VmReconciler* reconciler = p.reconciler.get();
+  p.endpoint->addReadinessCheck("vm-informer", [reconciler] {
+    return reconciler->hasSynced() ? core::okStatus()
+                                   : core::unavailableError("VM informer not synced");
+  });
+  spdlog::info("node-daemon: running");
+  return core::okStatus();
+}
+
+void NodeDaemon::stop() {
+  stopping_ = true;
+  auto& p = *parts_;
+  if (p.endpoint) {
+    p.endpoint->stop();
+  }
+  if (p.reconciler) {
+    p.reconciler->stop();
+    p.reconciler.reset();
+  }
+  if (p.registrar) {
+    p.registrar->stop();
+    p.registrar.reset();
+  }
+  if (p.recorder) {
+    p.recorder->flush(std::chrono::seconds(2));
+    p.recorder.reset();
+  }
+  p.endpoint.reset();
+  p.conn.reset();
+}
+
+}  // namespace novacron::node

@@ -1,0 +1,59 @@
+// NodeDaemon: wires the node-daemon's parts together (libvirt connection, domain-type probe, API
+// client, Hypervisor registrar + heartbeat, VM reconciler, metrics and health endpoint) from a
+// plain config, so main.cc only parses flags.
+//
+// start() blocks until libvirtd answers and the Hypervisor is registered (retrying with backoff,
+// giving up when stop() is called), then returns with everything running. stop() shuts it down in
+// reverse order; it never touches running domains (a restarted node-daemon adopts them).
+// Thread-safety: start() and stop() from the owning thread; stop() may also be called from a
+// signal-handling thread while start() is retrying.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "lib/core/status.h"
+
+namespace novacron::node {
+
+struct NodeDaemonConfig {
+  std::string node_name;
+  std::string kubeconfig;  // empty: $KUBECONFIG, then in-cluster
+  std::string libvirt_uri = "qemu:///system";
+  std::string domain_type = "auto";  // auto, kvm, qemu (TCG), test
+  std::string vm_root = "/var/lib/novacron/vms";
+  std::string image_root = "/var/lib/novacron/images";
+  std::string nat_network = "default";
+  std::string metrics_address = "0.0.0.0";
+  int metrics_port = 9101;  // 0 = any free port
+  int workers = 2;
+  std::chrono::milliseconds resync{std::chrono::seconds(30)};
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(10)};
+  std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
+  int reserved_cpus = 0;
+  int64_t reserved_memory_bytes = 0;
+};
+
+class NodeDaemon {
+public:
+  explicit NodeDaemon(NodeDaemonConfig config);
+  ~NodeDaemon();
+  NodeDaemon(const NodeDaemon&) = delete;
+  NodeDaemon& operator=(const NodeDaemon&) = delete;
+
+  [[nodiscard]] core::Status start();
+  void stop();
+  // The metrics/health port actually bound (after start()).
+  int metricsPort() const;
+
+private:
+  struct Parts;
+  NodeDaemonConfig config_;
+  std::atomic<bool> stopping_{false};
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace novacron::node
