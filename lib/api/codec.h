@@ -66,7 +66,8 @@ core::StatusOr<Hypervisor> fromJson<Hypervisor>(const nlohmann::json& json);
 // (sigs.k8s.io/yaml) reads them: quoted scalars are always strings ("1", "true"); plain scalars
 // become null (~, null, empty), booleans (true/false, any case), integers (decimal, 0x, 0o),
 // floats (1.5, 1e3, .inf, .nan) or strings otherwise. Mapping keys are always strings. Aliases
-// are resolved. Empty input gives null. InvalidArgument on malformed YAML (with line:column).
+// are resolved. Empty input gives null. InvalidArgument on malformed YAML (with line:column) and
+// on more than one non-empty document.
 core::StatusOr<nlohmann::json> yamlToJson(std::string_view yaml);
 // Every document of a multi-document stream ("---" separated), skipping empty documents.
 core::StatusOr<std::vector<nlohmann::json>> yamlDocumentsToJson(std::string_view yaml);

@@ -341,15 +341,15 @@ core::StatusOr<std::vector<json>> yamlDocumentsToJson(std::string_view yaml) {
 }
 
 core::StatusOr<json> yamlToJson(std::string_view yaml) {
-  try {
-    YAML::Node doc = YAML::Load(std::string(yaml));
-    Converter converter;
-    return converter.convert(doc, 0);
-  } catch (const YAML::Exception& e) {
-    return core::invalidArgumentError(std::string("invalid YAML: ") + e.what());
-  } catch (const std::exception& e) {
-    return core::invalidArgumentError(std::string("invalid YAML: ") + e.what());
+  auto docs = yamlDocumentsToJson(yaml);
+  if (!docs.isOk()) {
+    return docs.status();
   }
+  if (docs->size() > 1) {
+    return core::invalidArgumentError("expected one YAML document, found " +
+                                      std::to_string(docs->size()));
+  }
+  return docs->empty() ? json(nullptr) : std::move(docs->front());
 }
 
 }  // namespace novacron::api

@@ -368,6 +368,7 @@ TEST(YamlTest, MergeKeysAndMultipleDocuments) {
   ASSERT_TRUE(docs.isOk()) << docs.status();
   ASSERT_EQ(docs->size(), 2u);
   EXPECT_EQ((*docs)[1]["b"], 2);
+  EXPECT_FALSE(yamlToJson("a: 1\n---\nb: 2\n").isOk());  // one document expected
   auto empty = yamlToJson("");
   ASSERT_TRUE(empty.isOk());
   EXPECT_TRUE(empty->is_null());
