@@ -1,0 +1,53 @@
+// ClusterCache: the read side of the controller. Reconcilers read the cluster only through this
+// interface (cached, possibly stale, never modified: snapshots are shared_ptr<const T>) and write
+// only through kube::Client with resourceVersion preconditions. The production implementation sits
+// on lib/runtime informers (informer_cluster_cache.h); tests use a simple in-memory one.
+// Thread-safety: implementations must be safe to call from any thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/api/hypervisor.h"
+#include "lib/api/virtual_machine.h"
+
+namespace novacron::controller {
+
+using HypervisorPtr = std::shared_ptr<const api::Hypervisor>;
+using VirtualMachinePtr = std::shared_ptr<const api::VirtualMachine>;
+
+// What the controller needs from a heartbeat Lease (coordination.k8s.io/v1, namespace
+// novacron-system, name = Hypervisor name): a value that changes on every renewal.
+struct LeaseSnapshot {
+  std::string resource_version;
+  std::string renew_time;  // spec.renewTime as written by the node-daemon
+};
+
+class ClusterCache {
+public:
+  virtual ~ClusterCache() = default;
+
+  // True once every watched collection has been listed; never act on absence before that.
+  virtual bool synced() const = 0;
+
+  virtual std::vector<HypervisorPtr> hypervisors() const = 0;
+  virtual HypervisorPtr hypervisor(std::string_view name) const = 0;
+
+  // key: "namespace/name".
+  virtual VirtualMachinePtr vm(std::string_view key) const = 0;
+  // VMs whose label novacron.io/hypervisor equals `hypervisor`.
+  virtual std::vector<VirtualMachinePtr> vmsOn(std::string_view hypervisor) const = 0;
+  // Every VM without that label (the scheduler's queue).
+  virtual std::vector<VirtualMachinePtr> unboundVms() const = 0;
+
+  virtual std::optional<LeaseSnapshot> heartbeat(std::string_view hypervisor) const = 0;
+};
+
+// "namespace/name" of an object.
+std::string vmKey(const api::VirtualMachine& vm);
+
+}  // namespace novacron::controller

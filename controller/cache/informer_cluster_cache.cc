@@ -1,0 +1,102 @@
+#include "controller/cache/informer_cluster_cache.h"
+
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/codec.h"
+#include "lib/kube/resource.h"
+
+namespace novacron::controller {
+namespace {
+
+constexpr const char* kByHypervisor = "hypervisor";
+constexpr const char* kUnbound = "unbound";
+
+std::string stringAt(const nlohmann::json& object, const nlohmann::json::json_pointer& pointer) {
+  if (!object.contains(pointer)) {
+    return {};
+  }
+  const auto& value = object.at(pointer);
+  return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+}  // namespace
+
+InformerClusterCache::InformerClusterCache(kube::ClientPtr client, metrics::RegistryPtr registry,
+                                           std::string heartbeat_namespace)
+    : heartbeat_namespace_(std::move(heartbeat_namespace)) {
+  runtime::ReflectorOptions options;
+  options.registry = registry;
+  hypervisors_ = std::make_unique<runtime::Informer<api::Hypervisor>>(
+      client, kube::kHypervisor, api::fromJson<api::Hypervisor>, options);
+  vms_ = std::make_unique<runtime::Informer<api::VirtualMachine>>(
+      client, kube::kVirtualMachine, api::fromJson<api::VirtualMachine>, options);
+  runtime::ReflectorOptions lease_options = options;
+  lease_options.ns = heartbeat_namespace_;
+  leases_ = std::make_unique<runtime::Informer<nlohmann::json>>(
+      client, kube::kLease, runtime::identityDecoder, lease_options);
+  vms_->addIndexer(kByHypervisor, [](const api::VirtualMachine& vm) {
+    std::string bound = boundHypervisor(vm);
+    return bound.empty() ? std::vector<std::string>{} : std::vector<std::string>{bound};
+  });
+  vms_->addIndexer(kUnbound, [](const api::VirtualMachine& vm) {
+    return boundHypervisor(vm).empty() ? std::vector<std::string>{"true"}
+                                       : std::vector<std::string>{};
+  });
+}
+
+void InformerClusterCache::start() {
+  hypervisors_->start();
+  vms_->start();
+  leases_->start();
+}
+
+void InformerClusterCache::stop() {
+  leases_->stop();
+  vms_->stop();
+  hypervisors_->stop();
+}
+
+bool InformerClusterCache::waitForSync(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::max(
+        deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
+  };
+  return hypervisors_->waitForSync(left()) && vms_->waitForSync(left()) &&
+         leases_->waitForSync(left());
+}
+
+bool InformerClusterCache::synced() const {
+  return hypervisors_->hasSynced() && vms_->hasSynced() && leases_->hasSynced();
+}
+
+std::vector<HypervisorPtr> InformerClusterCache::hypervisors() const {
+  return hypervisors_->store().list();
+}
+
+HypervisorPtr InformerClusterCache::hypervisor(std::string_view name) const {
+  return hypervisors_->store().get(std::string(name));
+}
+
+VirtualMachinePtr InformerClusterCache::vm(std::string_view key) const {
+  return vms_->store().get(std::string(key));
+}
+
+std::vector<VirtualMachinePtr> InformerClusterCache::vmsOn(std::string_view hypervisor) const {
+  return vms_->store().byIndex(kByHypervisor, std::string(hypervisor));
+}
+
+std::vector<VirtualMachinePtr> InformerClusterCache::unboundVms() const {
+  return vms_->store().byIndex(kUnbound, "true");
+}
+
+std::optional<LeaseSnapshot> InformerClusterCache::heartbeat(std::string_view hypervisor) const {
+  auto lease = leases_->store().get(heartbeat_namespace_ + "/" + std::string(hypervisor));
+  if (!lease) {
+    return std::nullopt;
+  }
+  using Ptr = nlohmann::json::json_pointer;
+  return LeaseSnapshot{stringAt(*lease, Ptr("/metadata/resourceVersion")),
+                       stringAt(*lease, Ptr("/spec/renewTime"))};
+}
+
+}  // namespace novacron::controller

@@ -1,0 +1,50 @@
+// InformerClusterCache: the production ClusterCache on lib/runtime informers — Hypervisors (all),
+// VirtualMachines (all namespaces, indexed by the label novacron.io/hypervisor, plus an index of
+// unbound VMs) and heartbeat Leases (namespace novacron-system only).
+// Register event handlers with the informers before start().
+// Thread-safety: reads are safe from any thread (the stores are); start/stop from one thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "controller/cache/cluster_cache.h"
+#include "lib/kube/client.h"
+#include "lib/runtime/informer.h"
+
+namespace novacron::controller {
+
+inline constexpr std::string_view kHeartbeatNamespace = "novacron-system";
+
+class InformerClusterCache final : public ClusterCache {
+public:
+  InformerClusterCache(kube::ClientPtr client, metrics::RegistryPtr registry = nullptr,
+                       std::string heartbeat_namespace = std::string(kHeartbeatNamespace));
+
+  runtime::Informer<api::Hypervisor>& hypervisorInformer() { return *hypervisors_; }
+  runtime::Informer<api::VirtualMachine>& vmInformer() { return *vms_; }
+  runtime::Informer<nlohmann::json>& leaseInformer() { return *leases_; }
+
+  void start();
+  void stop();
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+
+  bool synced() const override;
+  std::vector<HypervisorPtr> hypervisors() const override;
+  HypervisorPtr hypervisor(std::string_view name) const override;
+  VirtualMachinePtr vm(std::string_view key) const override;
+  std::vector<VirtualMachinePtr> vmsOn(std::string_view hypervisor) const override;
+  std::vector<VirtualMachinePtr> unboundVms() const override;
+  std::optional<LeaseSnapshot> heartbeat(std::string_view hypervisor) const override;
+
+private:
+  const std::string heartbeat_namespace_;
+  std::unique_ptr<runtime::Informer<api::Hypervisor>> hypervisors_;
+  std::unique_ptr<runtime::Informer<api::VirtualMachine>> vms_;
+  std::unique_ptr<runtime::Informer<nlohmann::json>> leases_;
+};
+
+}  // namespace novacron::controller

@@ -1,0 +1,147 @@
+#include "controller/controller_app.h"
+
+#include <spdlog/spdlog.h>
+
+#include "controller/vm/placement_inputs.h"
+#include "lib/runtime/store.h"
+
+namespace novacron::controller {
+namespace {
+
+std::optional<std::string> renewalOf(const nlohmann::json& lease) {
+  std::string rv = lease.value("/metadata/resourceVersion"_json_pointer, std::string());
+  std::string renew = lease.contains("/spec/renewTime"_json_pointer)
+                          ? lease.at("/spec/renewTime"_json_pointer).dump()
+                          : std::string();
+  return renew + "@" + rv;
+}
+
+}  // namespace
+
+ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions options)
+    : client_(std::move(client)), options_(std::move(options)) {
+  const auto& config = options_.config;
+  cache_ = std::make_shared<InformerClusterCache>(client_, options_.registry);
+  heartbeats_ =
+      std::make_shared<health::HeartbeatTracker>(options_.clock, config.health.heartbeat_timeout);
+  metrics_ = std::make_shared<SchedulerMetrics>(options_.registry);
+  runtime::EventRecorderOptions event_options;
+  event_options.component = "novacron-controller";
+  event_options.host = options_.identity;
+  event_options.clock = options_.clock;
+  event_options.registry = options_.registry;
+  events_ = std::make_shared<runtime::EventRecorder>(client_, event_options);
+
+  std::vector<std::function<bool()>> synced = {[cache = cache_] { return cache->synced(); }};
+  auto controllerOptions = [&](std::string name, int workers) {
+    runtime::ControllerOptions o;
+    o.name = std::move(name);
+    o.workers = workers;
+    o.synced = synced;
+    o.clock = options_.clock;
+    o.registry = options_.registry;
+    o.poll_interval = options_.poll_interval;
+    return o;
+  };
+
+  vm_reconciler_ = std::make_unique<VmReconciler>(
+      VmReconcilerDeps{client_, cache_, heartbeats_, metrics_, events_, options_.clock, config});
+  vm_controller_ = std::make_unique<runtime::Controller>(
+      controllerOptions("virtualmachine", config.workers.vm),
+      [this](const std::string& key) { return vm_reconciler_->reconcile(key); });
+  runtime::WorkQueue& vm_queue = vm_controller_->queue();
+  hypervisor_reconciler_ = std::make_unique<HypervisorReconciler>(
+      HypervisorReconcilerDeps{client_, cache_, heartbeats_, metrics_, events_, options_.clock,
+                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); }});
+  hypervisor_controller_ = std::make_unique<runtime::Controller>(
+      controllerOptions("hypervisor", config.workers.hypervisor),
+      [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });
+  runtime::WorkQueue& hv_queue = hypervisor_controller_->queue();
+
+  // Handlers only enqueue keys (and note heartbeat arrival times).
+  using VmPtr = VirtualMachinePtr;
+  cache_->vmInformer().addEventHandler(runtime::EventHandlers<api::VirtualMachine>{
+      [&vm_queue, &hv_queue](const std::string& key, const VmPtr& vm) {
+        vm_queue.add(key);
+        if (auto bound = boundHypervisor(*vm); !bound.empty()) {
+          hv_queue.add(bound);
+        }
+      },
+      [&vm_queue, &hv_queue](const std::string& key, const VmPtr& old_vm, const VmPtr& vm) {
+        vm_queue.add(key);
+        auto before = boundHypervisor(*old_vm);
+        auto after = boundHypervisor(*vm);
+        if (!after.empty()) {
+          hv_queue.add(after);
+        }
+        if (!before.empty() && before != after) {
+          hv_queue.add(before);
+        }
+        if (old_vm->spec.resources != vm->spec.resources && !after.empty()) {
+          hv_queue.add(after);
+        }
+      },
+      [&vm_queue, &hv_queue, cache = cache_.get()](const std::string& key, const VmPtr& vm) {
+        vm_queue.add(key);
+        if (auto bound = boundHypervisor(*vm); !bound.empty()) {
+          hv_queue.add(bound);
+        }
+        // Reservations of an unbound VM may sit on any hypervisor.
+        for (const auto& hv : cache->hypervisors()) {
+          auto entries = ledgerOf(*hv);
+          if (entries.isOk() && entries->contains(key)) {
+            hv_queue.add(hv->metadata.name);
+          }
+        }
+      }});
+  cache_->hypervisorInformer().addEventHandler(runtime::enqueueKeys<api::Hypervisor>(hv_queue));
+  auto heartbeats = heartbeats_;
+  cache_->leaseInformer().addEventHandler(runtime::EventHandlers<nlohmann::json>{
+      [&hv_queue, heartbeats](const std::string& key, const auto& lease) {
+        auto name = runtime::splitObjectKey(key).second;
+        heartbeats->observe(name, renewalOf(*lease));
+        hv_queue.add(name);
+      },
+      [&hv_queue, heartbeats](const std::string& key, const auto&, const auto& lease) {
+        auto name = runtime::splitObjectKey(key).second;
+        if (heartbeats->observe(name, renewalOf(*lease))) {
+          hv_queue.add(name);  // back from the dead: restore Ready now
+        }
+      },
+      [&hv_queue](const std::string& key, const auto&) {
+        hv_queue.add(runtime::splitObjectKey(key).second);
+      }});
+}
+
+ControllerApp::~ControllerApp() {
+  stopLeading();
+}
+
+void ControllerApp::startLeading() {
+  if (leading_) {
+    return;
+  }
+  leading_ = true;
+  spdlog::info("{}: leading; starting informers and workers", options_.identity);
+  cache_->start();
+  hypervisor_controller_->start();
+  vm_controller_->start();
+}
+
+void ControllerApp::stopLeading() {
+  if (!leading_) {
+    return;
+  }
+  leading_ = false;
+  spdlog::info("{}: stopping workers and informers", options_.identity);
+  vm_controller_->stop();
+  hypervisor_controller_->stop();
+  cache_->stop();
+  (void)events_->flush(std::chrono::seconds(2));
+}
+
+bool ControllerApp::ready() const {
+  return vm_controller_->running() && hypervisor_controller_->running();
+}
+
+}  // namespace novacron::controller

@@ -1,0 +1,65 @@
+// ControllerApp: wires the controller's parts together — the informer cache, heartbeat tracker,
+// the VirtualMachine and Hypervisor reconcilers on lib/runtime controllers, metrics and events.
+// main.cc builds one from flags and config and runs it under leader election: startLeading() when
+// the lease is won, stopLeading() when it is lost (the process then exits, as client-go advises,
+// so no stale in-memory state survives a lost term). Tests run several in one process.
+// Thread-safety: startLeading/stopLeading from one thread; the rest is internally synchronised.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "controller/cache/informer_cluster_cache.h"
+#include "controller/config/config.h"
+#include "controller/health/heartbeat_tracker.h"
+#include "controller/hypervisor/hypervisor_reconciler.h"
+#include "controller/scheduler_metrics.h"
+#include "controller/vm/vm_reconciler.h"
+#include "lib/core/clock.h"
+#include "lib/kube/client.h"
+#include "lib/metrics/registry.h"
+#include "lib/runtime/controller.h"
+#include "lib/runtime/event_recorder.h"
+
+namespace novacron::controller {
+
+struct ControllerAppOptions {
+  config::ControllerConfig config;
+  std::string identity = "novacron-controller";  // events' reportingInstance, lease holder
+  core::ClockPtr clock = core::systemClock();
+  metrics::RegistryPtr registry;  // nullptr = metrics::defaultRegistry()
+  std::chrono::milliseconds poll_interval{std::chrono::milliseconds(200)};
+};
+
+class ControllerApp {
+public:
+  ControllerApp(kube::ClientPtr client, ControllerAppOptions options);
+  ~ControllerApp();
+  ControllerApp(const ControllerApp&) = delete;
+  ControllerApp& operator=(const ControllerApp&) = delete;
+
+  // Starts informers and workers (workers begin once the caches synced). Returns at once.
+  void startLeading();
+  // Stops workers and informers. Idempotent.
+  void stopLeading();
+
+  // True once caches synced and workers run.
+  bool ready() const;
+  const ClusterCache& cache() const { return *cache_; }
+
+private:
+  kube::ClientPtr client_;
+  ControllerAppOptions options_;
+  std::shared_ptr<InformerClusterCache> cache_;
+  std::shared_ptr<health::HeartbeatTracker> heartbeats_;
+  std::shared_ptr<SchedulerMetrics> metrics_;
+  std::shared_ptr<runtime::EventRecorder> events_;
+  std::unique_ptr<runtime::Controller> vm_controller_;
+  std::unique_ptr<runtime::Controller> hypervisor_controller_;
+  std::unique_ptr<VmReconciler> vm_reconciler_;
+  std::unique_ptr<HypervisorReconciler> hypervisor_reconciler_;
+  bool leading_ = false;
+};
+
+}  // namespace novacron::controller

@@ -1,0 +1,65 @@
+// HypervisorReconciler: per Hypervisor, keeps the capacity ledger and the health the controller
+// owns (docs/architecture.md, "Who writes what").
+//   - Ledger: recomputed level-triggered from the VMs bound to the hypervisor (ledger.h); entries
+//     are dropped only after a live read of the VM confirms it is gone or bound elsewhere. The
+//     annotation is written with the Hypervisor's resourceVersion as precondition, then
+//     status.allocated {cpus, memory, vms} is written as its summary.
+//   - Health: a heartbeat Lease (namespace novacron-system, name = hypervisor) not renewed within
+//     the timeout sets Ready=Unknown (reason HeartbeatTimeout) and enqueues the hypervisor's VMs
+//     (they get HypervisorUnreachable, phase Unknown); a renewed Lease sets Ready back to True.
+//     Schedulable=False while cordoned, in maintenance, fenced or not Ready.
+//   - Maintenance: cordon only. Evacuation (by each VM's evictionStrategy) needs live migration,
+//     which does not exist yet; the Schedulable condition message says so.
+// Thread-safety: reconcile() may run concurrently for different keys.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/config/config.h"
+#include "controller/health/heartbeat_tracker.h"
+#include "controller/scheduler_metrics.h"
+#include "lib/core/clock.h"
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+#include "lib/runtime/controller.h"
+#include "lib/runtime/event_recorder.h"
+
+namespace novacron::controller {
+
+struct HypervisorReconcilerDeps {
+  kube::ClientPtr client;
+  std::shared_ptr<const ClusterCache> cache;
+  std::shared_ptr<health::HeartbeatTracker> heartbeats;
+  std::shared_ptr<SchedulerMetrics> metrics;       // may be null
+  std::shared_ptr<runtime::EventRecorder> events;  // may be null
+  core::ClockPtr clock = core::systemClock();
+  config::ControllerConfig config;
+  // Enqueues a VM key ("namespace/name") for the VM reconciler.
+  std::function<void(const std::string&)> enqueue_vm;
+};
+
+class HypervisorReconciler {
+public:
+  explicit HypervisorReconciler(HypervisorReconcilerDeps deps) : deps_(std::move(deps)) {}
+
+  // key: the Hypervisor name.
+  core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name);
+
+private:
+  core::Status reconcileLedger(const api::Hypervisor& hv, bool fenced, api::Hypervisor& stored,
+                               bool& freed);
+  core::Status reconcileStatus(const api::Hypervisor& hv, bool fresh);
+  void enqueueVmsOn(const std::string& name);
+  void enqueueUnbound();
+
+  HypervisorReconcilerDeps deps_;
+  std::mutex mu_;
+  std::map<std::string, bool> last_fresh_;  // guarded by mu_
+};
+
+}  // namespace novacron::controller

@@ -1,0 +1,93 @@
+#include "controller/vm/binder.h"
+
+#include <spdlog/spdlog.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/codec.h"
+#include "lib/api/names.h"
+#include "lib/kube/resource.h"
+
+namespace novacron::controller {
+
+core::Status Binder::reserve(const api::VirtualMachine& vm, const api::Hypervisor& hypervisor,
+                             bool heartbeat_fresh, int attempts) {
+  api::Hypervisor current = hypervisor;
+  const std::string key = vmKey(vm);
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
+    auto existing = entries.find(key);
+    if (existing != entries.end() && existing->second.uid == vm.metadata.uid) {
+      return core::okStatus();
+    }
+    // The re-check runs on the ledger as it is in `current`, excluding a stale entry of a
+    // previous VM with the same name (it is replaced, not added to).
+    if (existing != entries.end()) {
+      entries.erase(existing);
+    }
+    api::Hypervisor without = current;
+    without.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
+        ledger::encodeLedger(entries);
+    const scheduler::VmRequest request = vmRequest(vm);
+    if (auto reason = scheduler_.filter(request, hypervisorView(without, heartbeat_fresh))) {
+      return core::abortedError("hypervisor " + hypervisor.metadata.name + " no longer fits VM " +
+                                key + ": " + std::string(scheduler::rejectReasonText(*reason)));
+    }
+    entries[key] =
+        ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
+    api::Hypervisor updated = current;
+    updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
+        ledger::encodeLedger(entries);
+    auto written = client_->update(kube::kHypervisor, "", api::toJson(updated));
+    if (written.isOk()) {
+      return core::okStatus();
+    }
+    if (written.status().code() != core::StatusCode::kConflict) {
+      return written.status().withContext("reserving " + key + " on " + hypervisor.metadata.name);
+    }
+    // Someone else changed the Hypervisor (another reservation, the node-daemon's status, an
+    // admin's cordon): read the truth and check again.
+    auto live = client_->get(kube::kHypervisor, "", hypervisor.metadata.name);
+    if (!live.isOk()) {
+      return live.status().withContext("re-reading hypervisor " + hypervisor.metadata.name);
+    }
+    NOVACRON_ASSIGN_OR_RETURN(current, api::hypervisorFromJson(*live));
+  }
+  return core::conflictError("hypervisor " + hypervisor.metadata.name +
+                             " kept changing while reserving " + key);
+}
+
+core::StatusOr<api::VirtualMachine> Binder::bind(const api::VirtualMachine& vm,
+                                                 const std::string& hypervisor) {
+  api::VirtualMachine updated = vm;
+  updated.metadata.labels[std::string(api::kHypervisorLabel)] = hypervisor;
+  auto written =
+      client_->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(updated));
+  if (!written.isOk()) {
+    return written.status().withContext("binding " + vmKey(vm) + " to " + hypervisor);
+  }
+  return api::virtualMachineFromJson(*written);
+}
+
+std::optional<std::string> findReservation(const ClusterCache& cache,
+                                           const api::VirtualMachine& vm) {
+  const std::string key = vmKey(vm);
+  std::optional<std::string> best;
+  for (const auto& hv : cache.hypervisors()) {
+    if (isFenced(*hv)) {
+      continue;
+    }
+    auto entries = ledgerOf(*hv);
+    if (!entries.isOk()) {
+      continue;
+    }
+    auto it = entries->find(key);
+    if (it != entries->end() && it->second.uid == vm.metadata.uid &&
+        (!best || hv->metadata.name < *best)) {
+      best = hv->metadata.name;
+    }
+  }
+  return best;
+}
+
+}  // namespace novacron::controller

@@ -1,0 +1,56 @@
+// Binder: turns a placement decision into a binding that can never overcommit a hypervisor or bind
+// a VM twice, however many workers or controllers decide at once.
+//
+//   1. reserve(): add the VM's entry to the Hypervisor's ledger (annotation, see
+//      controller/ledger/ledger.h) with an update conditional on the Hypervisor's
+//      resourceVersion. The fit is re-checked against the very ledger being written; on a
+//      conflict the Hypervisor is re-read live and the check repeated. Only one of two racing
+//      reservations based on the same version can succeed.
+//   2. bind(): set the label novacron.io/hypervisor on the VM with an update conditional on the
+//      VM's resourceVersion. A VM that someone else bound meanwhile fails with kConflict.
+// Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
+// there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
+// same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
+// gone.
+// Thread-safety: stateless apart from the client; safe from any thread.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/scheduler/scheduler.h"
+#include "lib/api/hypervisor.h"
+#include "lib/api/virtual_machine.h"
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+
+namespace novacron::controller {
+
+class Binder {
+public:
+  Binder(kube::ClientPtr client, const scheduler::Scheduler& scheduler)
+      : client_(std::move(client)), scheduler_(scheduler) {}
+
+  // Reserves capacity for `vm` on `hypervisor` (a cached copy; re-read on conflict).
+  // OK also when the ledger already holds this VM. kAborted when it does not fit any more (the
+  // caller should decide again), kConflict when the Hypervisor kept changing, kNotFound when it is
+  // gone. `heartbeat_fresh` feeds the Ready filter of the re-check.
+  core::Status reserve(const api::VirtualMachine& vm, const api::Hypervisor& hypervisor,
+                       bool heartbeat_fresh, int attempts = 4);
+
+  // Sets the label on `vm` (conditional on its resourceVersion); returns the stored VM.
+  core::StatusOr<api::VirtualMachine> bind(const api::VirtualMachine& vm,
+                                           const std::string& hypervisor);
+
+private:
+  kube::ClientPtr client_;
+  const scheduler::Scheduler& scheduler_;
+};
+
+// The hypervisor already holding a reservation for this VM (same uid), smallest name first;
+// fenced hypervisors are skipped. nullopt when there is none.
+std::optional<std::string> findReservation(const ClusterCache& cache,
+                                           const api::VirtualMachine& vm);
+
+}  // namespace novacron::controller

@@ -1,0 +1,91 @@
+#include "controller/vm/placement_inputs.h"
+
+#include <cmath>
+
+#include "controller/cache/cluster_cache.h"
+#include "lib/api/names.h"
+#include "lib/api/object_meta.h"
+
+namespace novacron::controller {
+namespace {
+
+scheduler::Ratio toRatio(double value) {
+  return scheduler::Ratio{static_cast<int64_t>(std::llround(value * scheduler::Ratio::kOne))};
+}
+
+}  // namespace
+
+std::string vmKey(const api::VirtualMachine& vm) {
+  return vm.metadata.namespace_ + "/" + vm.metadata.name;
+}
+
+bool isFenced(const api::Hypervisor& hypervisor) {
+  auto it = hypervisor.metadata.annotations.find(std::string(kFencedAnnotation));
+  return it != hypervisor.metadata.annotations.end() && it->second == "true";
+}
+
+core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
+  auto it = hypervisor.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
+  if (it == hypervisor.metadata.annotations.end()) {
+    return ledger::Ledger{};
+  }
+  return ledger::decodeLedger(it->second);
+}
+
+scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh) {
+  scheduler::HypervisorView view;
+  view.name = hypervisor.metadata.name;
+  view.labels = hypervisor.metadata.labels;
+  const api::Condition* ready =
+      api::findCondition(hypervisor.status.conditions, api::kConditionReady);
+  view.ready = heartbeat_fresh && !isFenced(hypervisor) &&
+               (ready == nullptr || ready->status == api::ConditionStatus::kTrue);
+  view.unschedulable = hypervisor.spec.unschedulable;
+  view.maintenance = hypervisor.spec.maintenance;
+  const auto& base =
+      hypervisor.status.allocatable ? hypervisor.status.allocatable : hypervisor.status.capacity;
+  if (base) {
+    view.capacity = scheduler::Resources{base->cpus, base->memory.value()};
+  }
+  if (hypervisor.spec.overcommit) {
+    view.overcommit =
+        hypervisor.status.allocatable
+            ? scheduler::OvercommitRatios{scheduler::Ratio{}, scheduler::Ratio{}}
+            : scheduler::OvercommitRatios{toRatio(hypervisor.spec.overcommit->cpu),
+                                          toRatio(hypervisor.spec.overcommit->memory)};
+  }
+  auto entries = ledgerOf(hypervisor);
+  if (!entries.isOk()) {
+    view.unschedulable = true;
+    return view;
+  }
+  const auto sum = ledger::totals(*entries);
+  view.allocated = sum.resources;
+  view.anti_affinity_groups = ledger::antiAffinityGroups(*entries);
+  return view;
+}
+
+scheduler::VmRequest vmRequest(const api::VirtualMachine& vm) {
+  scheduler::VmRequest request;
+  request.resources =
+      scheduler::Resources{vm.spec.resources.cpus, vm.spec.resources.memory.value()};
+  if (vm.spec.placement) {
+    request.hypervisor_selector = vm.spec.placement->hypervisorSelector;
+    request.anti_affinity_group = vm.spec.placement->antiAffinityGroup.value_or("");
+    request.pinned_hypervisor = vm.spec.placement->hypervisor.value_or("");
+  }
+  return request;
+}
+
+std::string boundHypervisor(const api::VirtualMachine& vm) {
+  auto it = vm.metadata.labels.find(std::string(api::kHypervisorLabel));
+  return it == vm.metadata.labels.end() ? std::string() : it->second;
+}
+
+ledger::VmFacts vmFacts(const api::VirtualMachine& vm) {
+  const auto request = vmRequest(vm);
+  return ledger::VmFacts{vmKey(vm), vm.metadata.uid, boundHypervisor(vm), request.resources,
+                         request.anti_affinity_group};
+}
+
+}  // namespace novacron::controller

@@ -1,0 +1,43 @@
+// Adapters from API objects to the scheduler's input structs, and the VM facts the ledger uses.
+//
+// Capacity rule (docs/architecture.md, "Who writes what"): the node-daemon reports
+// status.allocatable = capacity * spec.overcommit - host reservation. When spec.overcommit is set
+// the node-daemon has therefore applied it already and the scheduler uses allocatable as is
+// (ratio 1); when it is unset the controller's configured default ratios apply to allocatable
+// (or to capacity when allocatable is missing).
+// Thread-safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "controller/ledger/ledger.h"
+#include "controller/scheduler/inputs.h"
+#include "lib/api/hypervisor.h"
+#include "lib/api/virtual_machine.h"
+#include "lib/core/statusor.h"
+
+namespace novacron::controller {
+
+// Set to "true" by an administrator to confirm a hypervisor is fenced (powered off / isolated),
+// which allows failover of its VMs when the controller's failover policy is Fenced.
+inline constexpr std::string_view kFencedAnnotation = "novacron.io/fenced";
+
+bool isFenced(const api::Hypervisor& hypervisor);
+
+// The ledger stored on the hypervisor (empty when the annotation is absent).
+core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
+
+// `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger annotation is corrupt is
+// reported unschedulable (never as empty, which would invite overcommit).
+scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh);
+
+scheduler::VmRequest vmRequest(const api::VirtualMachine& vm);
+
+// The hypervisor a VM is bound to (its label), or empty.
+std::string boundHypervisor(const api::VirtualMachine& vm);
+
+ledger::VmFacts vmFacts(const api::VirtualMachine& vm);
+
+}  // namespace novacron::controller

@@ -1,0 +1,77 @@
+// VmReconciler: places unbound VirtualMachines and keeps the controller's part of every VM's
+// status (docs/architecture.md, "Who writes what"): status.hypervisor, status.allocated, the
+// Scheduled and HypervisorUnreachable conditions, phase while unbound (Pending / Stopped for
+// Halted) or unreachable (Unknown), and Ready while the node-daemon cannot (not scheduled,
+// hypervisor unreachable). Phases the node-daemon reports (Starting, Running, Stopped, Failed, ...)
+// are never overwritten, except by Unknown while the hypervisor is unreachable.
+//
+// Failover: VMs of an unreachable hypervisor stay bound to it. Only with failover policy Fenced,
+// and only when fencing is confirmed (the Hypervisor object is deleted, or an admin set the
+// annotation novacron.io/fenced=true), is a VM unbound so that it is placed again.
+// Events: Scheduled, FailedScheduling, HypervisorUnreachable, FailingOver, and Started / Stopped /
+// Failed when the node-daemon's reported phase changes.
+// Thread-safety: reconcile() may run concurrently for different keys (the workqueue never hands
+// one key to two workers).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/config/config.h"
+#include "controller/health/heartbeat_tracker.h"
+#include "controller/scheduler/scheduler.h"
+#include "controller/scheduler_metrics.h"
+#include "controller/vm/binder.h"
+#include "lib/core/clock.h"
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+#include "lib/runtime/controller.h"
+#include "lib/runtime/event_recorder.h"
+
+namespace novacron::controller {
+
+struct VmReconcilerDeps {
+  kube::ClientPtr client;
+  std::shared_ptr<const ClusterCache> cache;
+  std::shared_ptr<health::HeartbeatTracker> heartbeats;
+  std::shared_ptr<SchedulerMetrics> metrics;       // may be null
+  std::shared_ptr<runtime::EventRecorder> events;  // may be null
+  core::ClockPtr clock = core::systemClock();
+  config::ControllerConfig config;
+};
+
+class VmReconciler {
+public:
+  explicit VmReconciler(VmReconcilerDeps deps);
+
+  // key: "namespace/name".
+  core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
+
+  // How long an unschedulable VM waits before it is tried again without any cluster change.
+  static constexpr std::chrono::seconds kUnschedulableRetry{20};
+
+private:
+  core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
+  core::StatusOr<runtime::ReconcileResult> reconcileBound(const api::VirtualMachine& vm,
+                                                          const std::string& hypervisor);
+  core::Status unbindForFailover(const api::VirtualMachine& vm, const std::string& hypervisor,
+                                 const std::string& why);
+  bool heartbeatFresh(const std::string& hypervisor) const;
+  core::Status writeStatus(const api::VirtualMachine& before, const api::VirtualMachine& after);
+  void event(const api::VirtualMachine& vm, std::string_view type, std::string_view reason,
+             const std::string& message);
+  void phaseEvents(const api::VirtualMachine& vm);
+  void recordAttempt(std::string_view result, core::Clock::TimePoint start);
+
+  VmReconcilerDeps deps_;
+  scheduler::Scheduler scheduler_;
+  Binder binder_;
+
+  std::mutex mu_;
+  std::map<std::string, std::string> last_phase_;  // guarded by mu_; key -> phase last seen
+};
+
+}  // namespace novacron::controller

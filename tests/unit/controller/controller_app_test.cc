@@ -1,0 +1,421 @@
+// The whole controller (informers, workers, reconcilers) against the in-memory FakeClient.
+#include "controller/controller_app.h"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/codec.h"
+#include "lib/api/names.h"
+#include "tests/mocks/mock_kube_client.h"
+#include "tests/unit/controller/cluster_objects.h"
+
+namespace novacron::controller {
+namespace {
+
+using ctltest::kGi;
+using ::testing::HasSubstr;
+
+// Polls `pred` until it holds or `timeout` passes.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+config::ControllerConfig testConfig(scheduler::Policy policy) {
+  config::ControllerConfig config;
+  config.scheduler.policy = policy;
+  config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
+  config.workers.vm = 4;
+  config.workers.hypervisor = 2;
+  return config;
+}
+
+class ControllerAppTest : public ::testing::Test {
+protected:
+  void SetUp() override { client_ = std::make_shared<novacron::testing::FakeClient>(); }
+  void TearDown() override {
+    stopRenewing();
+    apps_.clear();
+  }
+
+  ControllerApp& startApp(config::ControllerConfig config, std::string identity = "ctl-0") {
+    ControllerAppOptions options;
+    options.config = std::move(config);
+    options.identity = std::move(identity);
+    options.registry = std::make_shared<prometheus::Registry>();
+    options.poll_interval = std::chrono::milliseconds(50);
+    apps_.push_back(std::make_unique<ControllerApp>(client_, options));
+    apps_.back()->startLeading();
+    return *apps_.back();
+  }
+
+  void addHypervisors(int count, int32_t cpus, int64_t memory) {
+    for (int i = 0; i < count; ++i) {
+      std::string name = std::string("hv-") + static_cast<char>('a' + i);
+      ASSERT_TRUE(ctltest::registerHypervisor(*client_, ctltest::makeHypervisor(name, cpus, memory))
+                      .isOk());
+      ASSERT_TRUE(
+          client_->create(kube::kLease, "novacron-system", ctltest::makeLease(name, "t0")).isOk());
+      renewing_.insert(name);
+    }
+  }
+
+  // Renews the leases of `renewing_` every 100 ms, like node-daemons would.
+  void startRenewing() {
+    renewer_ = std::thread([this] {
+      int tick = 0;
+      while (!stop_renewer_) {
+        std::set<std::string> names;
+        {
+          std::lock_guard lock(mu_);
+          names = renewing_;
+        }
+        ++tick;
+        for (const auto& name : names) {
+          auto lease = client_->get(kube::kLease, "novacron-system", name);
+          if (lease.isOk()) {
+            (*lease)["spec"]["renewTime"] = "t" + std::to_string(tick);
+            (void)client_->update(kube::kLease, "novacron-system", *lease);
+          }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  void stopRenewing() {
+    stop_renewer_ = true;
+    if (renewer_.joinable()) {
+      renewer_.join();
+    }
+  }
+  void pauseHeartbeat(const std::string& name) {
+    std::lock_guard lock(mu_);
+    renewing_.erase(name);
+  }
+  void resumeHeartbeat(const std::string& name) {
+    std::lock_guard lock(mu_);
+    renewing_.insert(name);
+  }
+
+  void createVm(const std::string& name, int32_t cpus, int64_t memory) {
+    ASSERT_TRUE(client_
+                    ->create(kube::kVirtualMachine, "default",
+                             api::toJson(ctltest::makeVm("default", name, cpus, memory)))
+                    .isOk());
+  }
+
+  std::vector<api::VirtualMachine> vms() {
+    std::vector<api::VirtualMachine> out;
+    for (const auto& json : client_->objects(kube::kVirtualMachine)) {
+      out.push_back(*api::virtualMachineFromJson(json));
+    }
+    return out;
+  }
+  api::Hypervisor hypervisor(const std::string& name) {
+    return *api::hypervisorFromJson(*client_->get(kube::kHypervisor, "", name));
+  }
+  std::map<std::string, int> boundCounts() {
+    std::map<std::string, int> counts;
+    for (const auto& vm : vms()) {
+      if (auto bound = boundHypervisor(vm); !bound.empty()) {
+        ++counts[bound];
+      }
+    }
+    return counts;
+  }
+  int boundTotal() {
+    int total = 0;
+    for (const auto& [hv, n] : boundCounts()) {
+      total += n;
+    }
+    return total;
+  }
+
+  std::shared_ptr<novacron::testing::FakeClient> client_;
+  std::vector<std::unique_ptr<ControllerApp>> apps_;
+  std::mutex mu_;
+  std::set<std::string> renewing_;  // guarded by mu_
+  std::atomic<bool> stop_renewer_{false};
+  std::thread renewer_;
+};
+
+TEST_F(ControllerAppTest, SpreadPlacesEvenlyAndKeepsTheLedger) {
+  addHypervisors(3, 8, 16 * kGi);
+  startRenewing();
+  for (int i = 0; i < 12; ++i) {
+    createVm("vm-" + std::to_string(i), 1, kGi);
+  }
+  startApp(testConfig(scheduler::Policy::kSpread));
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 12; })) << boundTotal();
+  EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 4}, {"hv-b", 4}, {"hv-c", 4}}));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& vm : vms()) {
+      if (vm.status.hypervisor != boundHypervisor(vm) ||
+          !api::isConditionTrue(vm.status.conditions, api::kConditionScheduled) ||
+          vm.status.phase != api::VirtualMachinePhase::kScheduled) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  for (const auto& vm : vms()) {
+    const api::Condition* scheduled =
+        api::findCondition(vm.status.conditions, api::kConditionScheduled);
+    ASSERT_NE(scheduled, nullptr);
+    EXPECT_EQ(scheduled->observedGeneration, vm.metadata.generation);
+  }
+  ASSERT_TRUE(eventually([&] {
+    for (const char* name : {"hv-a", "hv-b", "hv-c"}) {
+      auto hv = hypervisor(name);
+      if (!hv.status.allocated || hv.status.allocated->vms != 4 || hv.status.allocated->cpus != 4 ||
+          hv.status.allocated->memory.value() != 4 * kGi) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  auto ledger = ledgerOf(hypervisor("hv-a"));
+  ASSERT_TRUE(ledger.isOk());
+  EXPECT_EQ(ledger->size(), 4u);
+}
+
+TEST_F(ControllerAppTest, BinPackFillsOneHypervisorFirst) {
+  addHypervisors(3, 8, 16 * kGi);
+  startRenewing();
+  startApp(testConfig(scheduler::Policy::kBinPack));
+  for (int i = 0; i < 10; ++i) {
+    createVm("vm-" + std::to_string(i), 1, kGi);
+  }
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 10; }));
+  EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 8}, {"hv-b", 2}}));
+}
+
+TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
+  addHypervisors(3, 8, 16 * kGi);
+  startRenewing();
+  startApp(testConfig(scheduler::Policy::kSpread));
+  createVm("huge", 2, 64 * kGi);
+  ASSERT_TRUE(eventually([&] {
+    auto vm = vms().at(0);
+    return api::findCondition(vm.status.conditions, api::kConditionScheduled) != nullptr;
+  }));
+  auto vm = vms().at(0);
+  EXPECT_TRUE(boundHypervisor(vm).empty());
+  EXPECT_EQ(vm.status.phase, api::VirtualMachinePhase::kPending);
+  const api::Condition* scheduled =
+      api::findCondition(vm.status.conditions, api::kConditionScheduled);
+  EXPECT_EQ(scheduled->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(scheduled->reason, "Unschedulable");
+  EXPECT_EQ(scheduled->message, "0/3 hypervisors available: 3 insufficient memory");
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& event : client_->objects(kube::kCoreEvent)) {
+      if (event.value("reason", "") == "FailedScheduling") {
+        return true;
+      }
+    }
+    return false;
+  }));
+}
+
+TEST_F(ControllerAppTest, TwoControllersRacingNeverOvercommitNorBindTwice) {
+  addHypervisors(3, 4, 64 * kGi);
+  startRenewing();
+  // Record every binding as the API sees it, to catch even a transient overcommit.
+  std::mutex seen_mu;
+  std::map<std::string, std::string> bound_to;  // vm -> hypervisor (first binding)
+  std::vector<std::string> violations;
+  auto watch = client_->watch(
+      kube::kVirtualMachine, "", kube::WatchOptions{}, [&](kube::WatchEvent&& event) {
+        auto vm = api::virtualMachineFromJson(event.object);
+        if (!vm.isOk()) {
+          return true;
+        }
+        std::lock_guard lock(seen_mu);
+        auto hv = boundHypervisor(*vm);
+        auto& first = bound_to[vm->metadata.name];
+        if (!hv.empty()) {
+          if (!first.empty() && first != hv) {
+            violations.push_back(vm->metadata.name + " rebound " + first + " -> " + hv);
+          }
+          first = hv;
+          std::map<std::string, int> per_hv;
+          for (const auto& [name, h] : bound_to) {
+            if (!h.empty()) {
+              ++per_hv[h];
+            }
+          }
+          if (per_hv[hv] > 4) {
+            violations.push_back(hv + " holds " + std::to_string(per_hv[hv]) + " VMs");
+          }
+        }
+        return true;
+      });
+  ASSERT_TRUE(watch.isOk());
+  for (int i = 0; i < 20; ++i) {
+    createVm("vm-" + std::to_string(i), 1, kGi);
+  }
+  startApp(testConfig(scheduler::Policy::kSpread), "ctl-0");
+  startApp(testConfig(scheduler::Policy::kBinPack), "ctl-1");  // disagreeing policies, too
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 12; })) << boundTotal();
+  // Give the losers time to try (and fail) to bind more.
+  ASSERT_TRUE(eventually([&] {
+    int pending = 0;
+    for (const auto& vm : vms()) {
+      const api::Condition* c = api::findCondition(vm.status.conditions, api::kConditionScheduled);
+      pending += c && c->status == api::ConditionStatus::kFalse ? 1 : 0;
+    }
+    return pending == 8;
+  }));
+  EXPECT_EQ(boundTotal(), 12);
+  EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 4}, {"hv-b", 4}, {"hv-c", 4}}));
+  ASSERT_TRUE(eventually([&] {
+    for (const char* name : {"hv-a", "hv-b", "hv-c"}) {
+      auto l = ledgerOf(hypervisor(name));
+      if (!l.isOk() || l->size() != 4) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  std::lock_guard lock(seen_mu);
+  EXPECT_THAT(violations, ::testing::IsEmpty());
+}
+
+TEST_F(ControllerAppTest, DeletingAVmReleasesItsCapacity) {
+  addHypervisors(1, 2, 64 * kGi);
+  startRenewing();
+  startApp(testConfig(scheduler::Policy::kSpread));
+  createVm("a", 1, kGi);
+  createVm("b", 1, kGi);
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 2; }));
+  createVm("c", 1, kGi);
+  ASSERT_TRUE(eventually([&] {
+    auto list = vms();
+    for (const auto& vm : list) {
+      if (vm.metadata.name == "c") {
+        return api::findCondition(vm.status.conditions, api::kConditionScheduled) != nullptr;
+      }
+    }
+    return false;
+  }));
+  EXPECT_EQ(boundTotal(), 2);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "a").isOk());
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 2 && vms().size() == 2; }));
+  ASSERT_TRUE(eventually([&] {
+    auto hv = hypervisor("hv-a");
+    auto l = ledgerOf(hv);
+    return l.isOk() && l->size() == 2 && !l->contains("default/a") && l->contains("default/c") &&
+           hv.status.allocated && hv.status.allocated->vms == 2;
+  }));
+}
+
+TEST_F(ControllerAppTest, StaleHeartbeatMarksVmsUnknownAndNeverMovesThem) {
+  addHypervisors(2, 8, 16 * kGi);
+  startRenewing();
+  auto config = testConfig(scheduler::Policy::kSpread);
+  config.health.heartbeat_timeout = std::chrono::milliseconds(1500);
+  startApp(config);
+  for (int i = 0; i < 4; ++i) {
+    createVm("vm-" + std::to_string(i), 1, kGi);
+  }
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 4; }));
+  const auto before = boundCounts();
+  pauseHeartbeat("hv-b");
+  ASSERT_TRUE(eventually([&] {
+    const api::Condition* ready =
+        api::findCondition(hypervisor("hv-b").status.conditions, api::kConditionReady);
+    return ready && ready->status == api::ConditionStatus::kUnknown;
+  }));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& vm : vms()) {
+      if (boundHypervisor(vm) == "hv-b" &&
+          (vm.status.phase != api::VirtualMachinePhase::kUnknown ||
+           !api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable))) {
+        return false;
+      }
+    }
+    return true;
+  }));
+  // Still bound where they were: nothing was restarted elsewhere (failover policy None).
+  EXPECT_EQ(boundCounts(), before);
+  // Its VMs on the healthy hypervisor are untouched.
+  for (const auto& vm : vms()) {
+    if (boundHypervisor(vm) == "hv-a") {
+      EXPECT_FALSE(
+          api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable));
+    }
+  }
+  // A new VM goes to the healthy hypervisor only.
+  createVm("late", 1, kGi);
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 5; }));
+  EXPECT_EQ(boundCounts().at("hv-a"), before.at("hv-a") + 1);
+
+  resumeHeartbeat("hv-b");
+  ASSERT_TRUE(eventually([&] {
+    return api::isConditionTrue(hypervisor("hv-b").status.conditions, api::kConditionReady);
+  }));
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& vm : vms()) {
+      if (boundHypervisor(vm) == "hv-b" &&
+          api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable)) {
+        return false;
+      }
+    }
+    return true;
+  }));
+}
+
+TEST_F(ControllerAppTest, FencedHypervisorFailsOverOnlyWhenPolicyAllows) {
+  addHypervisors(2, 8, 16 * kGi);
+  startRenewing();
+  auto config = testConfig(scheduler::Policy::kBinPack);
+  config.health.failover = config::FailoverPolicy::kFenced;
+  startApp(config);
+  createVm("x", 1, kGi);
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
+  ASSERT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 1}}));
+  pauseHeartbeat("hv-a");
+  auto hv = client_->get(kube::kHypervisor, "", "hv-a");
+  ASSERT_TRUE(hv.isOk());
+  (*hv)["metadata"]["annotations"]["novacron.io/fenced"] = "true";
+  ASSERT_TRUE(client_->update(kube::kHypervisor, "", *hv).isOk());
+  ASSERT_TRUE(eventually([&] { return boundCounts() == std::map<std::string, int>{{"hv-b", 1}}; }));
+  ASSERT_TRUE(eventually([&] {
+    auto l = ledgerOf(hypervisor("hv-a"));
+    return l.isOk() && l->empty();
+  }));
+}
+
+TEST_F(ControllerAppTest, DeletedHypervisorWithoutFailoverPolicyKeepsVmsBound) {
+  addHypervisors(2, 8, 16 * kGi);
+  startRenewing();
+  startApp(testConfig(scheduler::Policy::kBinPack));
+  createVm("x", 1, kGi);
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
+  pauseHeartbeat("hv-a");
+  ASSERT_TRUE(client_->remove(kube::kHypervisor, "", "hv-a").isOk());
+  ASSERT_TRUE(eventually([&] {
+    auto vm = vms().at(0);
+    return vm.status.phase == api::VirtualMachinePhase::kUnknown &&
+           api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable);
+  }));
+  EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 1}}));
+}
+
+}  // namespace
+}  // namespace novacron::controller
