@@ -631,8 +631,14 @@ core::StatusOr<kube::WatchHandlePtr> FakeClient::watch(const kube::ResourceType&
                                           "\"");
       }
       if (from < compacted_rv_) {
-        return core::goneError("too old resource version: " + options.resource_version + " (" +
-                               std::to_string(compacted_rv_) + ")");
+        core::Status gone =
+            core::goneError("too old resource version: " + options.resource_version + " (" +
+                            std::to_string(compacted_rv_) + ")");
+        if (!gone_as_error_event_) {
+          return gone;
+        }
+        state->end(std::move(gone));  // queues the ERROR event, then ends with kGone
+        return kube::WatchHandlePtr(std::make_unique<FakeWatchHandle>(state, std::move(callback)));
       }
       for (const auto& event : history_) {
         if (event.rv > from && event.resource == state->resource) {
@@ -685,6 +691,11 @@ void FakeClient::setHistoryLimit(size_t limit) {
     compacted_rv_ = history_.front().rv;
     history_.pop_front();
   }
+}
+
+void FakeClient::setGoneAsErrorEvent(bool on) {
+  std::lock_guard lock(mu_);
+  gone_as_error_event_ = on;
 }
 
 void FakeClient::sendBookmarks() {

@@ -89,6 +89,10 @@ public:
   // Ends every open watch: OK = a normal end (as a server timeout), kGone = an ERROR event with
   // code 410 first, anything else = the watch fails with that status.
   void endWatches(core::Status status = core::okStatus());
+  // How a watch from a compacted resourceVersion fails: false (default) = watch() returns kGone;
+  // true = watch() succeeds and the stream carries an ERROR event with code 410 (what
+  // kube-apiserver does), so wait() reports kGone.
+  void setGoneAsErrorEvent(bool on);
   // Number of watches still open.
   int activeWatches() const;
   // The current cluster-wide resourceVersion.
@@ -132,6 +136,7 @@ private:
   std::deque<HistoryEvent> history_;                        // guarded by mu_
   int64_t compacted_rv_ = 0;                                // guarded by mu_
   size_t history_limit_ = 100000;                           // guarded by mu_
+  bool gone_as_error_event_ = false;                        // guarded by mu_
   std::vector<std::shared_ptr<WatchState>> watches_;        // guarded by mu_
   struct Failure {
     Verb verb;

@@ -192,6 +192,15 @@ TEST(FakeClientTest, WatchSelectorTransitionsAndGone) {
   EXPECT_EQ((*handle)->wait().code(), core::StatusCode::kGone);
   EXPECT_EQ(client.watch(kVirtualMachine, "default", options, rec.callback()).status().code(),
             core::StatusCode::kGone);
+
+  client.setGoneAsErrorEvent(true);
+  Recorder errors;
+  auto late = client.watch(kVirtualMachine, "default", options, errors.callback());
+  ASSERT_TRUE(late.isOk());
+  EXPECT_EQ((*late)->wait().code(), core::StatusCode::kGone);
+  ASSERT_EQ(errors.events.size(), 1u);
+  EXPECT_EQ(errors.events[0].type, WatchEventType::kError);
+  EXPECT_EQ(errors.events[0].object["code"], 410);
 }
 
 TEST(FakeClientTest, InjectedFailuresAndStop) {
