@@ -9,6 +9,8 @@
 //   400/422 → kInvalidArgument (message lists the causes), 429 → kResourceExhausted with
 //   retryAfter(), 5xx → kUnavailable (500 → kInternal), 401 → kUnauthenticated,
 //   403 → kPermissionDenied; transport failures → kUnavailable / kDeadlineExceeded.
+//   A JSON patch that does not apply to the stored object (failed "test" op, missing path: 422
+//   without field causes) → kConflict, since it means the object changed since it was read.
 //
 // Namespaces: for namespaced resources `ns` names the namespace; for create/update/updateStatus an
 // empty `ns` falls back to the object's metadata.namespace. For cluster-scoped resources `ns` is

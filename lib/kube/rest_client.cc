@@ -169,8 +169,12 @@ public:
     NOVACRON_RETURN_IF_ERROR(checkName(resource, ns, name));
     const char* content_type =
         type == PatchType::kMerge ? "application/merge-patch+json" : "application/json-patch+json";
+    ErrorRefiner refine = nullptr;
+    if (type == PatchType::kJsonPatch) {
+      refine = refineJsonPatchError;
+    }
     return call("PATCH", resource, resourcePath(resource, ns, name, subresource), &patch,
-                content_type);
+                content_type, refine);
   }
 
   core::Status remove(const ResourceType& resource, std::string_view ns, std::string_view name,
@@ -330,8 +334,34 @@ private:
         .Observe(seconds);
   }
 
+  // A 422 without field errors on a JSON patch means the patch did not apply to the stored object:
+  // a "test" op failed or a path it names is gone. kube-apiserver reports that with a generic
+  // message ("the server rejected our request..."), but it always means the object is not what
+  // the caller read: a conflict, not bad input. (Schema failures of the result carry field causes
+  // and stay kInvalidArgument.)
+  static core::Status refineJsonPatchError(const HttpResponse& response, core::Status status) {
+    if (response.status != 422 || status.code() != core::StatusCode::kInvalidArgument) {
+      return status;
+    }
+    Json body = Json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_object() && body.contains("details") && body["details"].is_object() &&
+        body["details"].contains("causes") && body["details"]["causes"].is_array()) {
+      for (const auto& cause : body["details"]["causes"]) {
+        if (cause.is_object() && !cause.value("field", std::string()).empty()) {
+          return status;
+        }
+      }
+    }
+    return core::conflictError(status.message() +
+                               ": the JSON patch did not apply to the current object (a test op "
+                               "failed or a path is missing); re-read and retry");
+  }
+
+  using ErrorRefiner = core::Status (*)(const HttpResponse&, core::Status);
+
   core::StatusOr<Json> call(const char* method, const ResourceType& resource, std::string path,
-                            const Json* body, std::string_view content_type) {
+                            const Json* body, std::string_view content_type,
+                            ErrorRefiner refine = nullptr) {
     HttpRequest request = makeRequest(method, std::move(path), body, content_type);
     std::string what = std::string(method) + " " + request.path;
     rateLimit();
@@ -343,7 +373,8 @@ private:
     }
     observe(method, resource, std::to_string(response->status), start);
     if (response->status < 200 || response->status >= 300) {
-      return statusFromResponse(*response, what);
+      core::Status status = statusFromResponse(*response, what);
+      return refine != nullptr ? refine(*response, std::move(status)) : status;
     }
     if (response->body.empty()) {
       return Json::object();

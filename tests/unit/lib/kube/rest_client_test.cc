@@ -184,6 +184,25 @@ TEST_F(RestClientTest, ErrorsAreMapped) {
   EXPECT_EQ(counter("<error>", "GET", "virtualmachines.novacron.io"), 1);
   EXPECT_EQ(counter("429", "GET", "virtualmachines.novacron.io"), 1);
 
+  // kube-apiserver answers a failed JSON-patch "test" op with a generic 422: that is a conflict.
+  Json ops = Json::array({{{"op", "test"}, {"path", "/metadata/resourceVersion"}, {"value", "1"}}});
+  transport_->pushResponse(
+      422,
+      R"({"kind":"Status","code":422,"reason":"Invalid","message":"the server rejected our request due to an error in our request","details":{}})");
+  EXPECT_EQ(client_->patch(kVirtualMachine, "n", "a", PatchType::kJsonPatch, ops).status().code(),
+            core::StatusCode::kConflict);
+  // With field causes (schema validation of the result) it stays InvalidArgument, and a merge
+  // patch is never reinterpreted.
+  std::string invalid =
+      R"({"kind":"Status","code":422,"reason":"Invalid","message":"bad","details":{"causes":[{"field":"spec.cpus","message":"too big"}]}})";
+  transport_->pushResponse(422, invalid);
+  EXPECT_EQ(client_->patch(kVirtualMachine, "n", "a", PatchType::kJsonPatch, ops).status().code(),
+            core::StatusCode::kInvalidArgument);
+  transport_->pushResponse(422, R"({"kind":"Status","code":422,"reason":"Invalid","details":{}})");
+  EXPECT_EQ(
+      client_->patch(kVirtualMachine, "n", "a", PatchType::kMerge, Json::object()).status().code(),
+      core::StatusCode::kInvalidArgument);
+
   transport_->pushResponse(200, "not json");
   EXPECT_EQ(client_->get(kVirtualMachine, "n", "a").status().code(), core::StatusCode::kInternal);
 }
