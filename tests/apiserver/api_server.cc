@@ -833,7 +833,11 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         }
         return;
       }
-      auto wake = std::min({deadline, next_bookmark, now + std::chrono::seconds(1)});
+      // Wake at least every second to notice clients that went away.
+      auto wake = std::min(deadline, now + std::chrono::seconds(1));
+      if (bookmarks) {
+        wake = std::min(wake, next_bookmark);
+      }
       int64_t p = progress;
       auto events = hub_.waitNext(*cursor, wake, &p);
       if (!events.isOk()) {

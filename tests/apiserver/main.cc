@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "lib/core/logging.h"
 #include "tests/apiserver/api_server.h"
@@ -73,6 +74,12 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // One socket per watch: lift the soft descriptor limit to the hard one.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
 
   auto etcd = EtcdClient::create(flags["etcd-servers"]);
   if (!etcd.isOk()) {

@@ -131,7 +131,8 @@ namespace {
 
 class WatchStreamImpl : public WatchStream {
 public:
-  explicit WatchStreamImpl(std::unique_ptr<SslStream> s) : stream_(std::move(s)) {}
+  WatchStreamImpl(std::unique_ptr<SslStream> s, KubeHttp::LineCallback on_line)
+      : stream_(std::move(s)), on_line_(std::move(on_line)) {}
   ~WatchStreamImpl() override {
     close();
     if (reader_.joinable()) {
@@ -204,6 +205,12 @@ private:
         got.push_back(pending);
         pending.clear();
       }
+      if (on_line_) {
+        for (const auto& l : got) {
+          on_line_(l);
+        }
+        got.clear();
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& l : got) {
@@ -222,6 +229,7 @@ private:
   }
 
   std::unique_ptr<SslStream> stream_;
+  KubeHttp::LineCallback on_line_;
   beast::flat_buffer buffer_;
   http::response_parser<http::buffer_body> parser_;
   int code_ = 0;
@@ -238,11 +246,17 @@ private:
 
 core::StatusOr<std::unique_ptr<WatchStream>> KubeHttp::watch(const std::string& path,
                                                              const std::string& accept) {
+  return watch(path, accept, nullptr);
+}
+
+core::StatusOr<std::unique_ptr<WatchStream>> KubeHttp::watch(const std::string& path,
+                                                             const std::string& accept,
+                                                             LineCallback on_line) {
   NOVACRON_ASSIGN_OR_RETURN(auto s, impl_->connect());
   http::request<http::string_body> req{http::verb::get, path, 11};
   impl_->prepare(req);
   req.set(http::field::accept, accept);
-  auto w = std::make_unique<WatchStreamImpl>(std::move(s));
+  auto w = std::make_unique<WatchStreamImpl>(std::move(s), std::move(on_line));
   NOVACRON_RETURN_IF_ERROR(w->start(req));
   return std::unique_ptr<WatchStream>(std::move(w));
 }

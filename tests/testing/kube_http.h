@@ -8,6 +8,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -43,13 +44,19 @@ public:
            std::string client_cert_file = "", std::string client_key_file = "");
   ~KubeHttp();
 
-  // One request on a per-thread keep-alive connection.
+  // One request on a pooled keep-alive connection.
   core::StatusOr<HttpResult> request(const std::string& method, const std::string& path,
                                      const std::string& body = "",
                                      const std::string& content_type = "application/json",
                                      const std::string& accept = "application/json");
   core::StatusOr<std::unique_ptr<WatchStream>> watch(
       const std::string& path, const std::string& accept = "application/json");
+  // As watch(), but every received line goes to `on_line` on the stream's reader thread as it
+  // arrives (for latency measurements); next() then only reports the end of the stream.
+  using LineCallback = std::function<void(const std::string& line)>;
+  core::StatusOr<std::unique_ptr<WatchStream>> watch(const std::string& path,
+                                                     const std::string& accept,
+                                                     LineCallback on_line);
 
 private:
   struct Impl;
