@@ -9,12 +9,12 @@
 
 #include "lib/kube/config.h"
 #include "lib/kube/cpprestsdk_transport.h"
-#include "tests/conformance/dev_cluster_launcher.h"
+#include "tests/testing/dev_cluster.h"
 
 namespace novacron::conformance {
 
 struct Cluster::State {
-  std::unique_ptr<DevClusterLauncher> launcher;
+  std::unique_ptr<testing::DevCluster> dev_cluster;
   kube::HttpTransportPtr transport;
   std::unique_ptr<Api> api;
   std::mutex mu;
@@ -119,14 +119,6 @@ std::string randomSuffix() {
   return out;
 }
 
-std::string devServerBinary() {
-  if (const char* p = std::getenv("NOVACRON_DEV_APISERVER")) {
-    return p;
-  }
-  const char* bin = std::getenv("NOVACRON_BINARY_DIR");
-  return std::string(bin != nullptr ? bin : ".") + "/tests/apiserver/novacron-dev-apiserver";
-}
-
 }  // namespace
 
 void Cluster::setUp() {
@@ -135,13 +127,13 @@ void Cluster::setUp() {
   if (const char* k = std::getenv("KUBECONFIG"); k != nullptr && *k != '\0') {
     kubeconfig = k;
   } else {
-    auto launcher = DevClusterLauncher::start(devServerBinary());
-    ASSERT_TRUE(launcher.isOk()) << "KUBECONFIG is not set and the dev API server could not be "
-                                    "started: "
-                                 << launcher.status();
-    state_->launcher = std::move(launcher).value();
-    kubeconfig = state_->launcher->kubeconfigPath();
-    etcd_ = state_->launcher->etcdEndpoint();
+    auto dev = testing::DevCluster::start();
+    ASSERT_TRUE(dev.isOk()) << "KUBECONFIG is not set and the dev API server could not be "
+                               "started: "
+                            << dev.status();
+    state_->dev_cluster = std::move(dev).value();
+    kubeconfig = state_->dev_cluster->kubeconfigPath();
+    etcd_ = state_->dev_cluster->etcdEndpoint();
     std::cerr << "[conformance] started dev API server, kubeconfig " << kubeconfig << "\n";
   }
   if (const char* e = std::getenv("NOVACRON_CONFORMANCE_ETCD"); e != nullptr && *e != '\0') {
@@ -176,6 +168,7 @@ void Cluster::setUp() {
       },
       std::chrono::seconds(30), std::chrono::milliseconds(200));
   ASSERT_TRUE(ready) << "cluster not reachable through " << kubeconfig << ": " << last;
+  kubeconfig_ = kubeconfig;
 
   ns_ = "conformance-" + randomSuffix();
   Response ns =
@@ -221,7 +214,7 @@ void Cluster::tearDown() {
   }
   state_->api.reset();
   state_->transport.reset();
-  state_->launcher.reset();
+  state_->dev_cluster.reset();
   delete state_;
   state_ = nullptr;
 }

@@ -4,10 +4,13 @@
 // torn down (namespace and CRD deleted, dev server stopped) at the end.
 //
 // Environment variables:
-//   KUBECONFIG                   cluster to test; unset: start etcd + novacron-dev-apiserver
+//   KUBECONFIG                   cluster to test (a single file); unset or empty: start etcd +
+//                                novacron-dev-apiserver with tests/testing's DevCluster (the ctest
+//                                entry always does this)
 //   NOVACRON_CONFORMANCE_ETCD    http://127.0.0.1:PORT of the cluster's etcd (enables the
 //                                compaction / 410 Gone test); set automatically for the dev server
-//   NOVACRON_DEV_APISERVER       path of novacron-dev-apiserver (default: the build tree's)
+//   NOVACRON_DEV_APISERVER       path of novacron-dev-apiserver (default: the build tree's, via
+//                                NOVACRON_BINARY_DIR)
 //
 // Thread-safety: set up before tests run; read-only afterwards (Api itself is thread-safe).
 #pragma once
@@ -29,6 +32,8 @@ public:
   Api& api();
   kube::HttpTransport& transport();
   const std::string& ns() const { return ns_; }
+  // The kubeconfig in use (KUBECONFIG's first entry, or the dev cluster's).
+  const std::string& kubeconfigPath() const { return kubeconfig_; }
 
   // "/apis/conformance.novacron.io/v1/namespaces/<ns>/widgets[/<name>]"
   std::string widgets() const;
@@ -51,6 +56,7 @@ private:
   struct State;
   State* state_ = nullptr;
   std::string ns_;
+  std::string kubeconfig_;
   std::optional<std::string> etcd_;
   int counter_ = 0;
 };
