@@ -557,6 +557,11 @@ core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::
     // nlohmann reports a failed "test" operation as other_error 501.
     return core::conflictError("json patch test failed on " + resource.qualifiedName() + " \"" +
                                std::string(name) + "\": " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    // A path the patch names is missing: the object is not what the caller read (RestClient maps
+    // the server's 422 for this to kConflict too).
+    return core::conflictError("json patch does not apply to " + resource.qualifiedName() + " \"" +
+                               std::string(name) + "\": " + e.what());
   } catch (const nlohmann::json::exception& e) {
     return core::invalidArgumentError("applying patch to " + resource.qualifiedName() + " \"" +
                                       std::string(name) + "\": " + e.what());

@@ -16,7 +16,8 @@
 //     retained history after it; older than the retained history → kGone from watch()); label/field
 //     selectors with ADDED/DELETED when an object enters/leaves the selection; bookmarks on
 //     request;
-//   - JSON patch failures: a failed "test" op → kConflict, other failures → kInvalidArgument.
+//   - JSON patch failures: a failed "test" op or a missing path → kConflict (as RestClient reports
+//     kube-apiserver's 422 for them), a malformed patch → kInvalidArgument.
 // Fault injection: failNext(), compact(), endWatches(), sendBookmarks().
 // Each watch delivers on its own thread, in resourceVersion order, never under the fake's lock.
 // Thread-safety: all methods are safe from any thread.

@@ -114,6 +114,17 @@ TEST(FakeClientTest, JsonPatchTestOpFailureIsConflict) {
   EXPECT_EQ((*patched)["metadata"]["finalizers"], Json::array({"x"}));
   auto stale = client.patch(kVirtualMachine, "default", "a", kube::PatchType::kJsonPatch, ok_patch);
   EXPECT_EQ(stale.status().code(), core::StatusCode::kConflict);
+  Json missing = Json::array({{{"op", "remove"}, {"path", "/metadata/finalizers/5"}}});
+  EXPECT_EQ(client.patch(kVirtualMachine, "default", "a", kube::PatchType::kJsonPatch, missing)
+                .status()
+                .code(),
+            core::StatusCode::kConflict);
+  EXPECT_EQ(client
+                .patch(kVirtualMachine, "default", "a", kube::PatchType::kJsonPatch,
+                       Json::array({{{"op", "bogus"}, {"path", "/x"}}}))
+                .status()
+                .code(),
+            core::StatusCode::kInvalidArgument);
   auto merge = client.patch(kVirtualMachine, "default", "a", kube::PatchType::kMerge,
                             Json{{"status", {{"phase", "Ready"}}}}, "status");
   ASSERT_TRUE(merge.isOk()) << merge.status();
