@@ -14,6 +14,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// Longest string checked against a `pattern` (see checkString).
+constexpr size_t kMaxPatternInput = 16384;
+
 // "<path> in body" as kube-openapi names a value in its messages ("in body" alone at the root).
 std::string subject(const std::string& path) {
   return path.empty() ? "in body" : path + " in body";
@@ -110,6 +113,15 @@ void checkString(const SchemaNode& node, const std::string& s, const json& value
     errors.push_back(invalidError(
         path, value,
         subject(path) + " should be at least " + std::to_string(*node.min_length) + " chars long"));
+    return;
+  }
+  if (node.pattern_regex && s.size() > kMaxPatternInput) {
+    // libstdc++'s std::regex recurses per input character and overflows the stack somewhere
+    // below 100k characters; refuse instead of crashing the server (kube has no such limit).
+    errors.push_back(invalidError(path, value,
+                                  subject(path) + " is too long to be matched against '" +
+                                      *node.pattern + "' (limit " +
+                                      std::to_string(kMaxPatternInput) + " bytes)"));
     return;
   }
   if (node.pattern_regex && !std::regex_search(s, *node.pattern_regex)) {

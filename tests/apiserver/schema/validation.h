@@ -8,6 +8,9 @@
 // Root "apiVersion", "kind" and "metadata" are validated as kube does for CRs: metadata only for
 // name/generateName restrictions declared in the schema; the server validates ObjectMeta itself.
 //
+// Deviation from kube: a string longer than 16384 bytes is not matched against a `pattern` (the
+// regex engine would overflow the stack); it is refused as an Invalid value instead.
+//
 // Thread-safety: pure functions.
 #pragma once
 

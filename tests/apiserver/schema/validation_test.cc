@@ -146,6 +146,15 @@ TEST(ValidationTest, Strings) {
       Msgs{R"(spec.name: Invalid value: "ééééé": spec.name in body should match '^[a-z]+$')"});
 }
 
+TEST(ValidationTest, VeryLongStringsAgainstAPatternAreRefusedNotCrashing) {
+  auto s = schemaOf(json::parse(R"({"p":{"type":"string","pattern":"^[a-z]+$"}})"));
+  EXPECT_TRUE(errorsFor(s, json{{"p", std::string(16384, 'a')}}).empty());
+  auto errors = errorsFor(s, json{{"p", std::string(1000000, 'a')}});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("is too long to be matched against '^[a-z]+$' (limit 16384 bytes)"),
+            std::string::npos);
+}
+
 TEST(ValidationTest, ArraysAndListTypes) {
   auto s = schemaOf(json::parse(R"({
       "tags":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string"},
