@@ -121,7 +121,12 @@ void VmReconciler::worker() {
   while (auto key = queue_.get()) {
     auto result = reconcile(*key);
     if (!result.isOk()) {
-      spdlog::warn("node-daemon: reconcile {} failed: {}", *key, result.status().toString());
+      // A conflict only means our cached copy was stale: the retry re-reads it.
+      if (result.status().code() == core::StatusCode::kConflict) {
+        spdlog::debug("node-daemon: reconcile {}: {}", *key, result.status().toString());
+      } else {
+        spdlog::warn("node-daemon: reconcile {} failed: {}", *key, result.status().toString());
+      }
       queue_.addRateLimited(*key);
     } else {
       queue_.forget(*key);
