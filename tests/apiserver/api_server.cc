@@ -720,12 +720,40 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
       return obj.is_object() && lsel.matches(labelsOf(obj)) &&
              fsel.matches(fieldValues(obj, type->field_selectors));
     };
-    auto send = [&](const char* kind, json obj, int64_t rev) {
+    auto render = [&](const char* kind, json obj, int64_t rev) {
       json o = present(*type, std::move(obj), rev);
       if (table) {
         o = toTable(*type, {o}, std::to_string(rev), include_object);
       }
-      return w.writeChunk(watchEventLine(kind, o));
+      return watchEventLine(kind, o);
+    };
+    auto send = [&](const char* kind, json obj, int64_t rev) {
+      return w.writeChunk(render(kind, std::move(obj), rev));
+    };
+    // Hub events are shared by every watcher: render each (event, form) once. The key covers
+    // everything the rendered line depends on besides the event itself.
+    const HubEvent* shared_event = nullptr;
+    const std::string form = type->apiVersion() + "/" + type->resource + (table ? "|T" : "|J") +
+                             (include_object ? "O" : "");
+    auto sendShared = [&](const char* kind, const json& obj, int64_t rev, bool prev) {
+      if (shared_event == nullptr) {
+        return send(kind, obj, rev);
+      }
+      std::string key = form + "|" + kind + (prev ? "p" : "c");
+      std::string line;
+      {
+        std::lock_guard<std::mutex> lock(shared_event->render_mu);
+        auto it = shared_event->rendered.find(key);
+        if (it != shared_event->rendered.end()) {
+          line = it->second;
+        }
+      }
+      if (line.empty()) {
+        line = render(kind, obj, rev);
+        std::lock_guard<std::mutex> lock(shared_event->render_mu);
+        shared_event->rendered.emplace(key, line);
+      }
+      return w.writeChunk(line);
     };
     auto sendError = [&](int code, const std::string& reason, const std::string& message) {
       w.writeChunk(watchEventLine("ERROR", statusBody(code, reason, message)));
@@ -738,17 +766,17 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
       }
       bool old_match = has_prev && matches(prev);
       if (is_delete) {
-        return old_match ? send("DELETED", prev, rev) : true;
+        return old_match ? sendShared("DELETED", prev, rev, true) : true;
       }
       bool cur_match = matches(cur);
       if (cur_match && old_match) {
-        return send("MODIFIED", cur, rev);
+        return sendShared("MODIFIED", cur, rev, false);
       }
       if (cur_match) {
-        return send("ADDED", cur, rev);
+        return sendShared("ADDED", cur, rev, false);
       }
       if (old_match) {
-        return send("DELETED", cur, rev);
+        return sendShared("DELETED", cur, rev, false);
       }
       return true;
     };
@@ -849,7 +877,10 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         return;
       }
       for (const auto& e : *events) {
-        if (!onEvent(e->revision, e->is_delete, e->key, e->obj, e->prev_obj, e->has_prev)) {
+        shared_event = e.get();
+        bool alive = onEvent(e->revision, e->is_delete, e->key, e->obj, e->prev_obj, e->has_prev);
+        shared_event = nullptr;
+        if (!alive) {
           return;
         }
       }

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -35,6 +36,10 @@ struct HubEvent {
   bool has_prev = false;
   nlohmann::json obj;       // parsed value (null for deletes or unparsable values)
   nlohmann::json prev_obj;  // parsed prev_value (null if none)
+  // Watch lines already rendered from this event, by form (see ApiServer::watchObjects), so
+  // 1,000 watchers of one type serialize an event once.
+  mutable std::mutex render_mu;
+  mutable std::map<std::string, std::string> rendered;  // guarded by render_mu
 };
 
 using HubEventPtr = std::shared_ptr<const HubEvent>;
