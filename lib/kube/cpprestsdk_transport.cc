@@ -8,6 +8,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 // spdlog (fmt) must come before cpprestsdk, whose U() macro breaks fmt's templates.
 // clang-format off
@@ -140,23 +141,69 @@ private:
     return cancelled_;
   }
 
+  // Reads whatever bytes have arrived in blocks (waiting for one byte only when none are
+  // buffered), so a line is delivered as soon as its newline arrives without paying a task per
+  // character (istream::read_line is several times slower for watch-sized events).
   StreamResult read(concurrency::streams::istream& body, const LineCallback& on_line,
                     const std::string& what) {
+    using Traits = concurrency::streams::streambuf<uint8_t>::traits;
+    std::string pending;
+    std::vector<uint8_t> block(64 * 1024);
+    // Delivers every complete line in `pending`; false when the callback asked to stop.
+    auto deliver = [&](bool final) {
+      size_t start = 0;
+      while (true) {
+        size_t newline = pending.find('\n', start);
+        if (newline == std::string::npos) {
+          break;
+        }
+        size_t end = newline;
+        if (end > start && pending[end - 1] == '\r') {
+          --end;
+        }
+        if (end > start && !on_line(std::string_view(pending).substr(start, end - start))) {
+          return false;
+        }
+        start = newline + 1;
+      }
+      pending.erase(0, start);
+      if (final && !pending.empty()) {
+        if (pending.back() == '\r') {
+          pending.pop_back();
+        }
+        bool keep = pending.empty() || on_line(pending);
+        pending.clear();
+        return keep;
+      }
+      return true;
+    };
     try {
+      auto buffer = body.streambuf();
       while (!cancelRequested()) {
-        concurrency::streams::container_buffer<std::string> line;
-        size_t n = body.read_line(line).get();
+        size_t available = buffer.in_avail();
+        if (available == 0) {
+          auto ch = buffer.bumpc().get();  // waits for data, EOF or a failure
+          if (cancelRequested()) {
+            break;
+          }
+          if (ch == Traits::eof()) {
+            if (!deliver(true)) {
+              return stoppedByCallback(what);
+            }
+            return {StreamEnd::kEof, core::okStatus()};
+          }
+          pending.push_back(static_cast<char>(ch));
+          available = buffer.in_avail();
+        }
+        if (available > 0) {
+          size_t n = buffer.getn(block.data(), std::min(available, block.size())).get();
+          pending.append(reinterpret_cast<const char*>(block.data()), n);
+        }
         if (cancelRequested()) {
           break;
         }
-        if (n > 0 && !on_line(line.collection())) {
-          std::lock_guard lock(mu_);
-          cancelled_ = true;
-          cancel_->cancel();
-          break;
-        }
-        if (n == 0 && body.is_eof()) {
-          return {StreamEnd::kEof, core::okStatus()};
+        if (!deliver(false)) {
+          return stoppedByCallback(what);
         }
       }
     } catch (...) {
@@ -166,6 +213,15 @@ private:
       }
     }
     return {StreamEnd::kCancelled, core::cancelledError(what + ": stream cancelled")};
+  }
+
+  StreamResult stoppedByCallback(const std::string& what) {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    cancel_->cancel();
+    return {StreamEnd::kCancelled, core::cancelledError(what + ": stopped by the line callback")};
   }
 
   void finish(StreamResult result) {
