@@ -7,6 +7,7 @@
 
 #include "tests/apiserver/admission.h"
 #include "tests/apiserver/base64.h"
+#include "tests/apiserver/protobuf_decode.h"
 #include "tests/apiserver/util.h"
 
 namespace novacron::devapi {
@@ -495,11 +496,20 @@ Response ApiServer::handleResource(const Request& req, Target& t) {
   const ResourceType& type = *t.type;
   if (!req.body.empty() && (req.content_type.find("protobuf") != std::string::npos ||
                             req.content_type.find("cbor") != std::string::npos)) {
-    // Only JSON is spoken here; client-go falls back to JSON on 415, as with CRDs.
-    return errorResponse(415, "UnsupportedMediaType",
-                         "the body of the request was in an unknown format - accepted media "
-                         "types include: application/json, application/merge-patch+json, "
-                         "application/json-patch+json, application/strategic-merge-patch+json");
+    // JSON is spoken here, plus protobuf for the kinds kubectl's typed clients create.
+    auto decoded = req.content_type.find("protobuf") != std::string::npos
+                       ? decodeKubernetesProtobuf(req.body)
+                       : core::StatusOr<json>(core::failedPreconditionError("cbor"));
+    if (!decoded.isOk()) {
+      return errorResponse(415, "UnsupportedMediaType",
+                           "the body of the request was in an unknown format - accepted media "
+                           "types include: application/json, application/merge-patch+json, "
+                           "application/json-patch+json, application/strategic-merge-patch+json");
+    }
+    Request json_req = req;
+    json_req.body = decoded->dump();
+    json_req.content_type = "application/json";
+    return handleResource(json_req, t);
   }
   if (!t.sub.empty()) {
     bool ok = (t.sub == "status" && type.has_status) ||

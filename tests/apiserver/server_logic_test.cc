@@ -6,6 +6,7 @@
 #include "tests/apiserver/base64.h"
 #include "tests/apiserver/etcd_client.h"
 #include "tests/apiserver/http_server.h"
+#include "tests/apiserver/protobuf_decode.h"
 #include "tests/apiserver/registry.h"
 
 namespace novacron::devapi {
@@ -179,6 +180,29 @@ TEST(Base64Test, RoundTrip) {
     EXPECT_EQ(*d, s);
   }
   EXPECT_FALSE(base64Decode("abc").has_value());
+}
+
+}  // namespace
+}  // namespace novacron::devapi
+
+namespace novacron::devapi {
+namespace {
+
+TEST(ProtobufDecodeTest, ConfigMapFromKubectl) {
+  // k8s envelope around runtime.Unknown{typeMeta{v1, ConfigMap}, raw: ConfigMap{metadata{name:
+  // "a"}, data{"k": "v"}}}, as kubectl's typed client sends it.
+  std::string meta = std::string("\x0a\x01", 2) + "a";
+  std::string entry = std::string("\x0a\x01", 2) + "k" + std::string("\x12\x01", 2) + "v";
+  std::string raw = std::string("\x0a\x03", 2) + meta + std::string("\x12\x06", 2) + entry;
+  std::string type_meta =
+      std::string("\x0a\x02", 2) + "v1" + std::string("\x12\x09", 2) + "ConfigMap";
+  std::string unknown = std::string("\x0a\x0f", 2) + type_meta + std::string("\x12\x0d", 2) + raw;
+  auto obj = decodeKubernetesProtobuf(std::string("k8s\0", 4) + unknown);
+  ASSERT_TRUE(obj.isOk()) << obj.status();
+  EXPECT_EQ(*obj, nlohmann::json::parse(R"({"apiVersion": "v1", "kind": "ConfigMap",
+                                           "metadata": {"name": "a"}, "data": {"k": "v"}})"));
+  EXPECT_FALSE(decodeKubernetesProtobuf("not protobuf").isOk());
+  EXPECT_FALSE(decodeKubernetesProtobuf(std::string("k8s\0\x0a\x50", 6)).isOk());
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ wait_for() {  # seconds pattern command...
 }
 
 step "kubectl version reaches the server"
-kubectl version | grep -q "Server Version" || fail "no server version"
+out="$(kubectl version)"
+grep -q "Server Version" <<<"$out" || fail "no server version"
 
 step "apply -f crds/"
 kubectl apply -f "$ROOT/crds/"
@@ -65,7 +66,8 @@ out="$(kubectl get vm)"
 echo "$out"
 head -1 <<<"$out" | grep -qE "^NAME +PHASE +HYPERVISOR +CPUS +MEMORY" || fail "missing printer columns"
 grep -q "^$VM " <<<"$out" || fail "$VM not listed"
-kubectl get vm -o wide | head -1 | grep -q "READY" || fail "priority-1 column missing in -o wide"
+wide="$(kubectl get vm -o wide)"
+head -1 <<<"$wide" | grep -q "READY" || fail "priority-1 column missing in -o wide"
 
 step "get vm -o yaml"
 out="$(kubectl get vm "$VM" -o yaml)"
@@ -73,7 +75,8 @@ grep -q "kind: VirtualMachine" <<<"$out" || fail "no kind in yaml"
 grep -q "resourceVersion:" <<<"$out" || fail "no resourceVersion in yaml"
 
 step "describe"
-kubectl describe vm "$VM" | grep -qE "^Name: +$VM" || fail "describe lacks the name"
+out="$(kubectl describe vm "$VM")"
+grep -qE "^Name: +$VM" <<<"$out" || fail "describe lacks the name"
 
 step "get -w sees an update"
 kubectl get vm "$VM" -w >"$RUN_DIR/watch.out" 2>&1 &
@@ -96,7 +99,8 @@ kubectl patch vm "$VM" --type=merge -p '{"metadata":{"annotations":{"e2e":"yes"}
 
 step "label"
 kubectl label vm "$VM" e2e-tier=gold
-kubectl get vm -l e2e-tier=gold -o name | grep -q "virtualmachine.novacron.io/$VM" ||
+out="$(kubectl get vm -l e2e-tier=gold -o name)"
+grep -q "virtualmachine.novacron.io/$VM" <<<"$out" ||
   fail "label selector did not find $VM"
 
 step "delete waits on a finalizer"
@@ -121,5 +125,13 @@ for f in "${invalid[@]}"; do
   grep -qE "is invalid: .*(spec|metadata)\.[a-zA-Z]|spec\.[a-zA-Z.\[\]0-9]+" <<<"$out" ||
     fail "$f: refusal does not name a field"
 done
+
+step "typed clients: create namespace/configmap/secret (protobuf bodies), delete the namespace"
+kubectl create namespace e2e-ns
+kubectl create configmap cfg -n e2e-ns --from-literal=k=v
+kubectl create secret generic sec -n e2e-ns --from-literal=pw=x
+[[ "$(kubectl get configmap cfg -n e2e-ns -o jsonpath='{.data.k}')" == v ]] || fail "configmap data"
+kubectl delete namespace e2e-ns --timeout=30s
+if kubectl get configmap cfg -n e2e-ns 2>/dev/null; then fail "namespace contents survived"; fi
 
 echo "PASS"
