@@ -282,6 +282,43 @@ TEST(CpprestsdkTransportTest, CancelStopsAnOpenStream) {
   EXPECT_TRUE(client_gone.wait());
 }
 
+// HttpRequest::timeout bounds the silence between two reads of a stream, not its whole length:
+// a watch that keeps receiving data stays open, one that goes quiet fails with DeadlineExceeded.
+TEST(CpprestsdkTransportTest, StreamTimeoutIsAnInactivityLimit) {
+  TlsTestServer server(pki(), false, [](const TestHttpRequest& req, TestResponder& out) {
+    out.startStream(200);
+    if (req.target == "/busy") {
+      for (int i = 0; i < 15; ++i) {  // 1.5 s of data, a line every 100 ms
+        out.write("{}\n");
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      return;
+    }
+    out.write("{}\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // then silence
+  });
+  auto transport = newCpprestsdkTransport(configFor(server));
+  ASSERT_TRUE(transport.isOk());
+  std::atomic<int> lines{0};
+  auto count = [&](std::string_view) {
+    ++lines;
+    return true;
+  };
+  auto busy =
+      (*transport)->openStream({"GET", "/busy", {}, "", std::chrono::milliseconds(500)}, count);
+  ASSERT_TRUE(busy.isOk()) << busy.status();
+  StreamResult busy_end = (*busy)->wait();
+  EXPECT_EQ(busy_end.end, StreamEnd::kEof) << busy_end.status;
+  EXPECT_EQ(lines.load(), 15);
+
+  auto quiet =
+      (*transport)->openStream({"GET", "/quiet", {}, "", std::chrono::milliseconds(500)}, count);
+  ASSERT_TRUE(quiet.isOk()) << quiet.status();
+  StreamResult quiet_end = (*quiet)->wait();
+  EXPECT_EQ(quiet_end.end, StreamEnd::kError);
+  EXPECT_EQ(quiet_end.status.code(), core::StatusCode::kDeadlineExceeded) << quiet_end.status;
+}
+
 TEST(CpprestsdkTransportTest, NonSuccessStreamCarriesBody) {
   TlsTestServer server(pki(), false, [](const TestHttpRequest&, TestResponder& out) {
     out.respond(410, R"({"kind":"Status","code":410,"reason":"Expired"})");
