@@ -327,6 +327,19 @@ json eventFromCore(json ev) {
   return ev;
 }
 
+namespace {
+
+// Field selectors apply to the object as the client's API version shows it (events.k8s.io/v1
+// Events are stored as core/v1 Events).
+std::map<std::string, std::string> selectableFields(const ResourceType& t, const json& obj) {
+  if (t.group == "events.k8s.io") {
+    return fieldValues(eventFromCore(obj), t.field_selectors);
+  }
+  return fieldValues(obj, t.field_selectors);
+}
+
+}  // namespace
+
 struct ApiServer::Target {
   ResourceTypePtr type;
   std::string ns;
@@ -652,8 +665,8 @@ Response ApiServer::listObjects(const Request& req, const Target& t) {
       }
       // A cluster-wide list of a namespaced type must not descend into similarly named
       // prefixes; keys are exactly prefix + [ns/] + name.
-      if (filtered && (!labels->matches(labelsOf(obj)) ||
-                       !fields->matches(fieldValues(obj, type.field_selectors)))) {
+      if (filtered &&
+          (!labels->matches(labelsOf(obj)) || !fields->matches(selectableFields(type, obj)))) {
         continue;
       }
       items.push_back(present(type, std::move(obj), kv.mod_revision));
@@ -728,7 +741,7 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
     auto matches = [&](const json& obj) {
       return obj.is_object() && lsel.matches(labelsOf(obj)) &&
-             fsel.matches(fieldValues(obj, type->field_selectors));
+             fsel.matches(selectableFields(*type, obj));
     };
     auto render = [&](const char* kind, json obj, int64_t rev) {
       json o = present(*type, std::move(obj), rev);
