@@ -70,6 +70,25 @@ TEST(CrudTest, UpdateOfMissingObjectIsNotFound) {
   EXPECT_EQ(r.status, 404) << r.raw;
 }
 
+// Custom resources do not allow unconditional updates (kube: AllowUnconditionalUpdate is false for
+// CRs): a PUT without metadata.resourceVersion is refused, never a blind overwrite.
+TEST(CrudTest, CustomResourceUpdateWithoutResourceVersionIsRefused) {
+  const std::string name = c().uniqueName("uncond");
+  ASSERT_EQ(c().api().post(c().widgets(), widgetObject(name, {{"size", 1}})).status, 201);
+  Response r = c().api().put(c().widget(name), widgetObject(name, {{"size", 2}}));
+  EXPECT_EQ(r.status, 422) << r.raw;
+  EXPECT_EQ(r.body.value("reason", ""), "Invalid") << r.raw;
+  EXPECT_EQ(c().api().get(c().widget(name)).body["spec"]["size"], 1);
+}
+
+TEST(CrudTest, CreateInMissingNamespaceIsNotFound) {
+  Response r = c().api().post(
+      std::string("/apis/") + kGroup + "/v1/namespaces/" + c().ns() + "-does-not-exist/widgets",
+      widgetObject("w", {{"size", 1}}));
+  EXPECT_EQ(r.status, 404) << r.raw;
+  EXPECT_EQ(r.body.value("reason", ""), "NotFound") << r.raw;
+}
+
 TEST(CrudTest, NameInBodyMustMatchPath) {
   const std::string name = c().uniqueName("mismatch");
   ASSERT_EQ(c().api().post(c().widgets(), widgetObject(name, {{"size", 1}})).status, 201);

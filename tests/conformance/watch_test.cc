@@ -68,6 +68,25 @@ TEST(WatchTest, EventsArriveInOrderWithTheirResourceVersions) {
   EXPECT_EQ((*added)["object"]["kind"], "Widget");
 }
 
+// Controllers watch a kind across all namespaces.
+TEST(WatchTest, AllNamespacesWatchSeesEventsOfEveryNamespace) {
+  const std::string run = c().uniqueName("w-all");
+  Response list =
+      c().api().get(std::string("/apis/") + kGroup + "/v1/widgets?labelSelector=run%3D" + run);
+  ASSERT_EQ(list.status, 200) << list.raw;
+  auto w = WatchStream::open(
+      c().transport(),
+      std::string("/apis/") + kGroup + "/v1/widgets?watch=true&labelSelector=run%3D" + run +
+          "&resourceVersion=" + list.body["metadata"].value("resourceVersion", ""));
+  ASSERT_EQ(w->httpStatus(), 200) << w->errorBody();
+  ASSERT_EQ(c().api().post(c().widgets(), labelled(run + "-a", run)).status, 201);
+  auto e = w->nextNonBookmark(10s);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["type"], "ADDED");
+  EXPECT_EQ((*e)["object"]["metadata"]["namespace"], c().ns());
+  EXPECT_EQ((*e)["object"]["metadata"]["name"], run + "-a");
+}
+
 TEST(WatchTest, ResumesAfterAGivenResourceVersion) {
   const std::string run = c().uniqueName("w-resume");
   const std::string name = run + "-a";
