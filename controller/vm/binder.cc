@@ -10,15 +10,18 @@
 
 namespace novacron::controller {
 
-core::Status Binder::reserve(const api::VirtualMachine& vm, const api::Hypervisor& hypervisor,
-                             bool heartbeat_fresh, int attempts) {
+core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
+                                                const api::Hypervisor& hypervisor,
+                                                bool heartbeat_fresh,
+                                                std::optional<api::Hypervisor>* latest,
+                                                int attempts) {
   api::Hypervisor current = hypervisor;
   const std::string key = vmKey(vm);
   for (int attempt = 0; attempt < attempts; ++attempt) {
     NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
     auto existing = entries.find(key);
     if (existing != entries.end() && existing->second.uid == vm.metadata.uid) {
-      return core::okStatus();
+      return current;
     }
     // The re-check runs on the ledger as it is in `current`, excluding a stale entry of a
     // previous VM with the same name (it is replaced, not added to).
@@ -40,7 +43,7 @@ core::Status Binder::reserve(const api::VirtualMachine& vm, const api::Hyperviso
         ledger::encodeLedger(entries);
     auto written = client_->update(kube::kHypervisor, "", api::toJson(updated));
     if (written.isOk()) {
-      return core::okStatus();
+      return api::hypervisorFromJson(*written);
     }
     if (written.status().code() != core::StatusCode::kConflict) {
       return written.status().withContext("reserving " + key + " on " + hypervisor.metadata.name);
@@ -51,7 +54,20 @@ core::Status Binder::reserve(const api::VirtualMachine& vm, const api::Hyperviso
     if (!live.isOk()) {
       return live.status().withContext("re-reading hypervisor " + hypervisor.metadata.name);
     }
-    NOVACRON_ASSIGN_OR_RETURN(current, api::hypervisorFromJson(*live));
+    NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor fresh, api::hypervisorFromJson(*live));
+    auto key_of = [](const api::Hypervisor& h) {
+      auto it = h.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
+      return it == h.metadata.annotations.end() ? std::string() : it->second;
+    };
+    const bool ledger_changed = key_of(fresh) != key_of(current);
+    current = std::move(fresh);
+    if (ledger_changed) {
+      if (latest != nullptr) {
+        *latest = current;
+      }
+      return core::conflictError("the ledger of " + hypervisor.metadata.name +
+                                 " changed while reserving " + key + "; deciding again");
+    }
   }
   return core::conflictError("hypervisor " + hypervisor.metadata.name +
                              " kept changing while reserving " + key);

@@ -32,12 +32,17 @@ public:
   Binder(kube::ClientPtr client, const scheduler::Scheduler& scheduler)
       : client_(std::move(client)), scheduler_(scheduler) {}
 
-  // Reserves capacity for `vm` on `hypervisor` (a cached copy; re-read on conflict).
-  // OK also when the ledger already holds this VM. kAborted when it does not fit any more (the
-  // caller should decide again), kConflict when the Hypervisor kept changing, kNotFound when it is
-  // gone. `heartbeat_fresh` feeds the Ready filter of the re-check.
-  core::Status reserve(const api::VirtualMachine& vm, const api::Hypervisor& hypervisor,
-                       bool heartbeat_fresh, int attempts = 4);
+  // Reserves capacity for `vm` on `hypervisor` (the copy the decision was based on) and returns
+  // the Hypervisor as stored. OK also when the ledger already holds this VM. On a conflict the
+  // Hypervisor is re-read: if only fields other than the ledger changed (the node-daemon's status)
+  // the write is retried; if the ledger changed (another reservation) kConflict is returned and
+  // `*latest` holds the live object, so the caller decides again with it (placing on a stale
+  // view would skew the policy, though never overcommit). kAborted when it does not fit any
+  // more, kNotFound when it is gone. `heartbeat_fresh` feeds the Ready filter of the re-check.
+  core::StatusOr<api::Hypervisor> reserve(const api::VirtualMachine& vm,
+                                          const api::Hypervisor& hypervisor, bool heartbeat_fresh,
+                                          std::optional<api::Hypervisor>* latest = nullptr,
+                                          int attempts = 4);
 
   // Sets the label on `vm` (conditional on its resourceVersion); returns the stored VM.
   core::StatusOr<api::VirtualMachine> bind(const api::VirtualMachine& vm,

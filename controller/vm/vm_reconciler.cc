@@ -35,6 +35,16 @@ bool isPlacementPhase(const std::optional<VirtualMachinePhase>& phase) {
          *phase == VirtualMachinePhase::kScheduling;
 }
 
+// resourceVersions are opaque to clients, but every etcd-backed server hands out increasing
+// integers; an unparsable one counts as oldest so the informer's copy wins.
+int64_t versionNumber(const std::string& rv) {
+  try {
+    return std::stoll(rv);
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::string& name) {
   auto lease = cache.heartbeat(name);
   if (!lease) {
@@ -101,11 +111,23 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
     std::vector<scheduler::HypervisorView> views;
     const auto hypervisors = deps_.cache->hypervisors();
     views.reserve(hypervisors.size());
-    for (const auto& hv : hypervisors) {
+    std::map<std::string, HypervisorPtr> used;
+    for (const auto& cached : hypervisors) {
+      HypervisorPtr hv = freshest(cached);
+      used[hv->metadata.name] = hv;
       views.push_back(hypervisorView(*hv, heartbeatFresh(hv->metadata.name)));
     }
     const scheduler::Decision decision = scheduler_.schedule(vmRequest(vm), views);
     explanation = decision.explain();
+    if (spdlog::should_log(spdlog::level::debug)) {
+      std::string views_text;
+      for (const auto& v : views) {
+        views_text += " " + v.name + "=" + std::to_string(v.allocated.cpus) + "cpu";
+      }
+      spdlog::debug("VM {}: {} -> {} ({}) views:{}", vmKey(vm),
+                    scheduler::policyName(scheduler_.options().policy), decision.hypervisor,
+                    explanation, views_text);
+    }
     if (!decision.placed()) {
       desired.status.phase = VirtualMachinePhase::kPending;
       desired.status.hypervisor.reset();
@@ -121,21 +143,31 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
       recordAttempt("unschedulable", start);
       return runtime::ReconcileResult::after(kUnschedulableRetry);
     }
-    HypervisorPtr hv = deps_.cache->hypervisor(decision.hypervisor);
-    core::Status reserved = binder_.reserve(vm, *hv, heartbeatFresh(decision.hypervisor));
+    HypervisorPtr hv = used[decision.hypervisor];
+    if (!hv) {
+      recordAttempt("error", start);
+      return core::conflictError("hypervisor " + decision.hypervisor + " vanished; deciding again");
+    }
+    std::optional<api::Hypervisor> latest;
+    auto reserved = binder_.reserve(vm, *hv, heartbeatFresh(decision.hypervisor), &latest);
+    if (latest) {
+      assume(std::move(*latest));
+    }
     if (!reserved.isOk()) {
-      if (reserved.code() == core::StatusCode::kAborted ||
-          reserved.code() == core::StatusCode::kConflict) {
+      const core::Status status = reserved.status();
+      if (status.code() == core::StatusCode::kAborted ||
+          status.code() == core::StatusCode::kConflict) {
         if (deps_.metrics) {
           deps_.metrics->conflict("hypervisor");
         }
         // Decide again with a fresher view; retried with backoff by the queue.
         recordAttempt("error", start);
-        return core::conflictError(reserved.message());
+        return core::conflictError(status.message());
       }
       recordAttempt("error", start);
-      return reserved;
+      return status;
     }
+    assume(std::move(reserved).value());
     target = decision.hypervisor;
   } else {
     explanation = "completing the reservation on " + *target;
@@ -246,6 +278,30 @@ core::Status VmReconciler::unbindForFailover(const api::VirtualMachine& vm,
   api::removeCondition(after.status.conditions, api::kConditionHypervisorUnreachable);
   event(vm, "Warning", "FailingOver", why + "; placing the VM again");
   return writeStatus(stored, after);
+}
+
+HypervisorPtr VmReconciler::freshest(const HypervisorPtr& cached) {
+  std::lock_guard lock(mu_);
+  auto it = assumed_.find(cached->metadata.name);
+  if (it == assumed_.end()) {
+    return cached;
+  }
+  if (versionNumber(it->second->metadata.resourceVersion) >
+      versionNumber(cached->metadata.resourceVersion)) {
+    return it->second;
+  }
+  assumed_.erase(it);  // the informer caught up
+  return cached;
+}
+
+void VmReconciler::assume(api::Hypervisor hypervisor) {
+  std::lock_guard lock(mu_);
+  auto ptr = std::make_shared<const api::Hypervisor>(std::move(hypervisor));
+  auto& slot = assumed_[ptr->metadata.name];
+  if (!slot || versionNumber(ptr->metadata.resourceVersion) >
+                   versionNumber(slot->metadata.resourceVersion)) {
+    slot = ptr;
+  }
 }
 
 core::Status VmReconciler::writeStatus(const api::VirtualMachine& before,

@@ -70,8 +70,15 @@ private:
   scheduler::Scheduler scheduler_;
   Binder binder_;
 
+  // Hypervisors as this process last wrote or read them live, newer than the informer's copy until
+  // the informer catches up: decisions made in between see our own reservations (kube-scheduler's
+  // "assume" step) instead of piling onto the same hypervisor.
+  HypervisorPtr freshest(const HypervisorPtr& cached);
+  void assume(api::Hypervisor hypervisor);
+
   std::mutex mu_;
   std::map<std::string, std::string> last_phase_;  // guarded by mu_; key -> phase last seen
+  std::map<std::string, HypervisorPtr> assumed_;   // guarded by mu_; name -> newer copy
 };
 
 }  // namespace novacron::controller

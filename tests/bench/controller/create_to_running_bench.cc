@@ -1,0 +1,216 @@
+// End-to-end placement latency: the controller (in-process) with node-daemon processes on libvirt's
+// test driver against the dev API server on real etcd. Creates VMs at a fixed rate and prints
+// create->Running p50/p95/p99, plus API writes per VM: the controller's own REST writes (by
+// verb) and every write that reached etcd (its revision delta: controller, node-daemons, their
+// heartbeats and Events). Asserts nothing about time.
+//   controller_create_to_running_bench [vms=100] [rate_per_s=10] [nodes=2]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <prometheus/registry.h>
+
+#include "controller/controller_app.h"
+#include "lib/api/codec.h"
+#include "lib/api/names.h"
+#include "lib/kube/config.h"
+#include "lib/kube/rest_client.h"
+#include "tests/integration/controller/node_daemon_process.h"
+#include "tests/integration/node-daemon/cluster_helpers.h"
+#include "tests/testing/dev_cluster.h"
+
+namespace ctl = novacron::controller;
+namespace api = novacron::api;
+namespace kube = novacron::kube;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kNs = "bench-controller";
+
+api::VirtualMachine makeVm(const std::string& name) {
+  api::VirtualMachine vm;
+  vm.metadata.namespace_ = kNs;
+  vm.metadata.name = name;
+  vm.spec.resources.cpus = 1;
+  vm.spec.resources.memory = api::Quantity::fromBytes(64LL << 20);
+  vm.spec.terminationGracePeriodSeconds = 2;
+  api::Disk d;
+  d.name = "root";
+  d.emptyDisk = api::EmptyDiskSource{};
+  d.emptyDisk->size = api::Quantity::fromBytes(64LL << 20);
+  vm.spec.disks = {d};
+  api::Network n;
+  n.name = "default";
+  vm.spec.networks = {n};
+  return vm;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(index, values.size() - 1)];
+}
+
+double writesOf(prometheus::Registry& registry, std::map<std::string, double>& by_method) {
+  double total = 0;
+  for (const auto& family : registry.Collect()) {
+    if (family.name != "rest_client_requests_total") {
+      continue;
+    }
+    for (const auto& metric : family.metric) {
+      std::string method;
+      for (const auto& label : metric.label) {
+        if (label.name == "method") {
+          method = label.value;
+        }
+      }
+      if (method == "GET" || method == "LIST" || method == "WATCH" || method.empty()) {
+        continue;
+      }
+      by_method[method] += metric.counter.value;
+      total += metric.counter.value;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int vms = argc > 1 ? std::stoi(argv[1]) : 100;
+  const double rate = argc > 2 ? std::stod(argv[2]) : 10.0;
+  const int nodes = argc > 3 ? std::stoi(argv[3]) : 2;
+
+  auto cluster = novacron::testing::DevCluster::start();
+  if (!cluster.isOk()) {
+    std::fprintf(stderr, "dev cluster: %s\n", cluster.status().toString().c_str());
+    return 1;
+  }
+  auto setup_client = novacron::node::testing::clientFor(**cluster);
+  if (!setup_client.isOk() || !novacron::node::testing::installCrds(**setup_client, kNs).isOk()) {
+    std::fprintf(stderr, "cannot install CRDs\n");
+    return 1;
+  }
+  (void)(*setup_client)
+      ->create(kube::kNamespace, "",
+               {{"apiVersion", "v1"},
+                {"kind", "Namespace"},
+                {"metadata", {{"name", "novacron-system"}}}});
+  char tmpl[] = "/tmp/novacron-controller-bench-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;
+  for (int i = 0; i < nodes; ++i) {
+    daemons.push_back(std::make_unique<ctl::ctltest::NodeDaemonProcess>());
+    std::string name = "node-" + std::to_string(i);
+    (void)daemons.back()->start(name, (*cluster)->kubeconfigPath(), root + "/" + name);
+  }
+  bool registered = novacron::node::testing::pollUntil(
+      [&] {
+        for (int i = 0; i < nodes; ++i) {
+          if (!(*setup_client)->get(kube::kHypervisor, "", "node-" + std::to_string(i)).isOk()) {
+            return false;
+          }
+        }
+        return true;
+      },
+      60s);
+  if (!registered) {
+    std::fprintf(stderr, "node-daemons did not register (logs under %s)\n", root.c_str());
+    return 1;
+  }
+
+  auto controller_registry = std::make_shared<prometheus::Registry>();
+  auto kube_config = kube::loadKubeconfigFile((*cluster)->kubeconfigPath());
+  kube::RestClientOptions rest;
+  rest.registry = controller_registry;
+  auto controller_client = kube::newRestClient(*kube_config, rest);
+  ctl::ControllerAppOptions options;
+  options.config.scheduler.policy = ctl::scheduler::Policy::kSpread;
+  options.identity = "bench";
+  options.registry = std::make_shared<prometheus::Registry>();
+  ctl::ControllerApp app(*controller_client, options);
+  app.startLeading();
+  novacron::node::testing::pollUntil([&] { return app.ready(); }, 30s);
+
+  std::mutex mu;
+  std::map<std::string, Clock::time_point> created;
+  std::map<std::string, double> latency_ms;
+  auto watch =
+      (*setup_client)
+          ->watch(kube::kVirtualMachine, kNs, kube::WatchOptions{}, [&](kube::WatchEvent&& event) {
+            auto vm = api::virtualMachineFromJson(event.object);
+            if (!vm.isOk() || vm->status.phase != api::VirtualMachinePhase::kRunning) {
+              return true;
+            }
+            std::lock_guard lock(mu);
+            auto it = created.find(vm->metadata.name);
+            if (it != created.end() && !latency_ms.contains(vm->metadata.name)) {
+              latency_ms[vm->metadata.name] =
+                  std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
+            }
+            return true;
+          });
+  auto revision_before = (*cluster)->currentRevision();
+  std::map<std::string, double> before_by_method;
+  const double writes_before = writesOf(*controller_registry, before_by_method);
+  const auto start = Clock::now();
+  for (int i = 0; i < vms; ++i) {
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double>(i / rate)));
+    std::string name = "vm-" + std::to_string(i);
+    {
+      std::lock_guard lock(mu);
+      created[name] = Clock::now();
+    }
+    (void)(*setup_client)->create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
+  }
+  novacron::node::testing::pollUntil(
+      [&] {
+        std::lock_guard lock(mu);
+        return static_cast<int>(latency_ms.size()) == vms;
+      },
+      300s);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  auto revision_after = (*cluster)->currentRevision();
+  std::map<std::string, double> by_method;
+  const double writes = writesOf(*controller_registry, by_method) - writes_before;
+
+  std::vector<double> values;
+  {
+    std::lock_guard lock(mu);
+    for (const auto& [name, ms] : latency_ms) {
+      values.push_back(ms);
+    }
+  }
+  std::printf(
+      "create->Running: %zu/%d VMs Running, created at %.1f/s on %d node-daemons (libvirt test "
+      "driver), wall %.1fs\n",
+      values.size(), vms, rate, nodes, elapsed);
+  std::printf("  p50=%.0f ms  p95=%.0f ms  p99=%.0f ms  max=%.0f ms\n", percentile(values, 0.5),
+              percentile(values, 0.95), percentile(values, 0.99), percentile(values, 1.0));
+  std::printf("  controller API writes per VM: %.2f (", writes / vms);
+  for (const auto& [method, n] : by_method) {
+    std::printf("%s %.2f ", method.c_str(), (n - before_by_method[method]) / vms);
+  }
+  std::printf(")\n");
+  if (revision_before.isOk() && revision_after.isOk()) {
+    std::printf(
+        "  etcd writes per VM (all components incl. heartbeats and Events during the run): %.2f\n",
+        static_cast<double>(*revision_after - *revision_before) / vms);
+  }
+  if (watch.isOk()) {
+    (*watch)->stop();
+  }
+  app.stopLeading();
+  daemons.clear();
+  std::filesystem::remove_all(root);
+  return 0;
+}
