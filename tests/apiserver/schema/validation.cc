@@ -275,6 +275,22 @@ void checkObject(const SchemaNode& node, const json& value, const std::string& p
   }
 }
 
+// x-kubernetes-embedded-resource: apiVersion and kind are required non-empty strings.
+void checkEmbeddedResource(const json& value, const std::string& path,
+                           std::vector<FieldError>& errors) {
+  for (const char* key : {"apiVersion", "kind"}) {
+    const std::string field = childPath(path, key);
+    auto it = value.find(key);
+    if (it == value.end()) {
+      errors.push_back(requiredError(field, "must not be empty"));
+    } else if (!it->is_string()) {
+      errors.push_back(invalidError(field, *it, "must be a string"));
+    } else if (it->get_ref<const std::string&>().empty()) {
+      errors.push_back(invalidError(field, *it, "must not be empty"));
+    }
+  }
+}
+
 // allOf / anyOf / oneOf / not: value validations at the same path.
 void checkJunctors(const SchemaNode& node, const json& value, const std::string& path,
                    std::vector<FieldError>& errors) {
@@ -380,6 +396,9 @@ void validateNode(const SchemaNode& node, const json& value, const std::string& 
   }
   checkEnum(node, value, path, errors);
   if (value.is_object()) {
+    if (node.embedded_resource) {
+      checkEmbeddedResource(value, path, errors);
+    }
     checkObject(node, value, path, errors);
   }
 }

@@ -155,6 +155,34 @@ TEST(ValidationTest, VeryLongStringsAgainstAPatternAreRefusedNotCrashing) {
             std::string::npos);
 }
 
+TEST(ValidationTest, EmbeddedResourcesNeedApiVersionAndKind) {
+  auto s =
+      schemaOf(json::parse(R"({"template":{"type":"object","x-kubernetes-embedded-resource":true,
+      "x-kubernetes-preserve-unknown-fields":true}})"));
+  EXPECT_TRUE(
+      errorsFor(s, json::parse(R"({"template":{"apiVersion":"v1","kind":"Pod","spec":{}}})"))
+          .empty());
+  EXPECT_EQ(errorsFor(s, json::parse(R"({"template":{"kind":""}})")),
+            (Msgs{"spec.template.apiVersion: Required value: must not be empty",
+                  R"(spec.template.kind: Invalid value: "": must not be empty)"}));
+}
+
+TEST(ValidationTest, Formats) {
+  auto s = schemaOf(json::parse(R"({"u":{"type":"string","format":"uuid"},
+      "c":{"type":"string","format":"cidr"},"v6":{"type":"string","format":"ipv6"},
+      "d":{"type":"string","format":"date"},"h":{"type":"string","format":"hostname"},
+      "b":{"type":"string","format":"byte"},"m":{"type":"string","format":"mac"}})"));
+  EXPECT_TRUE(errorsFor(s, json::parse(R"({"u":"123e4567-e89b-12d3-a456-426614174000",
+      "c":"10.0.0.0/8","v6":"fe80::1","d":"2024-02-29","h":"node-1.example.com","b":"aGk=",
+      "m":"52:54:00:6b:3c:01"})"))
+                  .empty());
+  for (const char* bad :
+       {R"({"u":"nope"})", R"({"c":"10.0.0.0/33"})", R"({"v6":"1.2.3.4"})", R"({"d":"2024-13-01"})",
+        R"({"h":"-bad-"})", R"({"b":"a"})", R"({"m":"52:54:00"})"}) {
+    EXPECT_EQ(errorsFor(s, json::parse(bad)).size(), 1u) << bad;
+  }
+}
+
 TEST(ValidationTest, ArraysAndListTypes) {
   auto s = schemaOf(json::parse(R"({
       "tags":{"type":"array","minItems":1,"maxItems":3,"items":{"type":"string"},
