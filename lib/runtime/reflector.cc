@@ -1,5 +1,6 @@
 #include "lib/runtime/reflector.h"
 
+#include <algorithm>
 #include <random>
 
 #include <prometheus/counter.h>
@@ -261,7 +262,11 @@ core::Status Reflector::watchOnce(bool& saw_events) {
     watch_options.timeout_seconds =
         base + static_cast<int64_t>(std::uniform_int_distribution<int64_t>(0, base)(rng));
   }
-  auto callback = [this, &saw_events](kube::WatchEvent&& event) {
+  // Last time the watch delivered anything (steady clock, ns), for the idle watchdog.
+  auto last_activity = std::make_shared<std::atomic<int64_t>>(
+      std::chrono::steady_clock::now().time_since_epoch().count());
+  auto callback = [this, &saw_events, last_activity](kube::WatchEvent&& event) {
+    last_activity->store(std::chrono::steady_clock::now().time_since_epoch().count());
     switch (event.type) {
     case kube::WatchEventType::kBookmark:
       if (std::string rv = resourceVersionOf(event.object); !rv.empty()) {
@@ -296,10 +301,41 @@ core::Status Reflector::watchOnce(bool& saw_events) {
     }
     current_ = handle->get();
   }
+  // Watchdog: stops a watch that has gone silent (e.g. a half-open connection after the server
+  // vanished without closing it), so the loop resumes it instead of waiting forever.
+  std::mutex watchdog_mu;
+  std::condition_variable watchdog_cv;
+  bool finished = false;  // guarded by watchdog_mu
+  std::atomic<bool> idle{false};
+  const auto idle_limit = options_.watch_idle_timeout;
+  const auto check_every =
+      std::clamp(idle_limit / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+  std::thread watchdog([&] {
+    std::unique_lock lock(watchdog_mu);
+    while (!watchdog_cv.wait_for(lock, check_every, [&] { return finished; })) {
+      const auto last = std::chrono::steady_clock::time_point(
+          std::chrono::steady_clock::duration(last_activity->load()));
+      if (std::chrono::steady_clock::now() - last > idle_limit) {
+        idle = true;
+        (*handle)->stop();
+        return;
+      }
+    }
+  });
   core::Status ended = (*handle)->wait();
+  {
+    std::lock_guard lock(watchdog_mu);
+    finished = true;
+  }
+  watchdog_cv.notify_all();
+  watchdog.join();
   {
     std::lock_guard lock(mu_);
     current_ = nullptr;
+  }
+  if (idle) {
+    return core::unavailableError("watch of " + resource_.qualifiedName() + " silent for " +
+                                  std::to_string(idle_limit.count()) + " ms");
   }
   return ended;
 }

@@ -5,6 +5,8 @@
 //   Watching  watch from the last version seen, bookmarks on; every ADDED/MODIFIED/DELETED goes to
 //             the sink's apply(); BOOKMARKs only move the version forward.
 //   a watch that ends normally (server timeout or restart) is resumed from the last version;
+//   a watch that delivers nothing, not even a bookmark, for watch_idle_timeout is presumed dead
+//   (a half-open connection) and restarted like a failed one;
 //   410 Gone (from watch() or as an ERROR event: the version was compacted) → Listing again;
 //   any other failure → Backoff (core::ExponentialBackoff, reset after a healthy watch), then
 //   resume the watch (or list again if no list has succeeded yet).
@@ -21,6 +23,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,6 +61,8 @@ struct ReflectorOptions {
   int64_t page_size = 500;  // list page size; 0 = unpaged
   // The server ends each watch after about this long (randomised x1..x2 like client-go).
   std::chrono::seconds watch_timeout{300};
+  // With bookmarks on, a healthy watch hears from the server at least about once a minute.
+  std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(3)};
   core::BackoffPolicy backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 0.2};
   metrics::RegistryPtr registry;  // nullptr = metrics::defaultRegistry()
 };

@@ -283,6 +283,20 @@ TEST_F(InformerTest, BookmarksAdvanceTheResourceVersion) {
   EXPECT_TRUE(eventually([&] { return informer.reflector().lastSyncResourceVersion() == latest; }));
 }
 
+TEST_F(InformerTest, RestartsAWatchThatWentSilent) {
+  create("a", "1");
+  auto o = options();
+  o.watch_idle_timeout = milliseconds(30);  // the fake sends nothing unless told to
+  Informer<json> informer(fake_, kRes, identityDecoder, o);
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(seconds(10)));
+  ASSERT_TRUE(
+      eventually([&] { return fake_->countActions(FakeClient::Verb::kWatch, "configmaps") >= 3; }));
+  EXPECT_EQ(informer.reflector().listCount(), 1);  // resumed, not relisted
+  update("a", "2");
+  EXPECT_TRUE(eventually([&] { return cacheState(informer) == serverState(*fake_); }));
+}
+
 struct Decoded {
   std::string value;
 };
