@@ -30,6 +30,7 @@ struct NodeDaemon::Parts {
   std::unique_ptr<vm::VmReconciler> reconciler;
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
+  std::atomic<bool> started{false};  // registration done and reconciler running
 };
 
 NodeDaemon::NodeDaemon(NodeDaemonConfig config)
@@ -53,6 +54,11 @@ core::Status NodeDaemon::start() {
   NOVACRON_ASSIGN_OR_RETURN(p.endpoint, metrics::startHttpEndpoint(eo));
   spdlog::info("node-daemon: metrics and health on {}:{}", config_.metrics_address,
                p.endpoint->port());
+  Parts* parts = parts_.get();
+  p.endpoint->addReadinessCheck("started", [parts] {
+    return parts->started ? core::okStatus()
+                          : core::unavailableError("connecting to libvirt and the API server");
+  });
 
   // libvirtd may start after us (DaemonSet ordering): retry with backoff until stopped.
   core::ExponentialBackoff backoff(
@@ -161,6 +167,7 @@ core::Status NodeDaemon::start() {
     return reconciler->hasSynced() ? core::okStatus()
                                    : core::unavailableError("VM informer not synced");
   });
+  p.started = true;
   spdlog::info("node-daemon: running");
   return core::okStatus();
 }
