@@ -1,3 +1,9 @@
+// GCC 12 reports a false -Wmaybe-uninitialized inside <regex> (std::function in _State) when
+// built with -fsanitize (NOVACRON_SANITIZE=1); the warning is in the library, not this code.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include "lib/api/schema_rules.h"
 
 #include <map>
@@ -27,7 +33,24 @@ bool StringRule::matches(std::string_view value) const {
   if (pattern.empty()) {
     return true;
   }
-  return std::regex_search(value.begin(), value.end(), compiled(pattern));
+  return matchesPattern(pattern, value);
+}
+
+bool matchesPattern(std::string_view pattern, std::string_view value) {
+  try {
+    return std::regex_search(value.begin(), value.end(), compiled(pattern));
+  } catch (const std::regex_error&) {
+    return false;
+  }
+}
+
+bool isValidPattern(std::string_view pattern) {
+  try {
+    (void)compiled(pattern);
+    return true;
+  } catch (const std::regex_error&) {
+    return false;
+  }
 }
 
 namespace rules {

@@ -23,6 +23,12 @@ struct StringRule {
   bool matches(std::string_view value) const;
 };
 
+// Whether `value` matches the ECMAScript regular expression `pattern` (search semantics, as OpenAPI
+// `pattern`); false if the pattern does not compile. Compiled patterns are cached.
+bool matchesPattern(std::string_view pattern, std::string_view value);
+// Whether `pattern` compiles.
+bool isValidPattern(std::string_view pattern);
+
 namespace rules {
 
 extern const StringRule kDns1123Label;

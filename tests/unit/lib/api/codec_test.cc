@@ -376,3 +376,103 @@ TEST(YamlTest, MergeKeysAndMultipleDocuments) {
 
 }  // namespace
 }  // namespace novacron::api
+
+namespace novacron::api {
+namespace {
+
+// Collects JSON pointers to every value in a document.
+void collectPointers(const nlohmann::json& j, const nlohmann::json::json_pointer& at,
+                     std::vector<nlohmann::json::json_pointer>& out) {
+  out.push_back(at);
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      collectPointers(it.value(), at / it.key(), out);
+    }
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      collectPointers(j[i], at / i, out);
+    }
+  }
+}
+
+// Deterministic random mutations of valid documents: decoding, validating and re-encoding never
+// crash, and whatever decodes re-encodes to something that decodes to the same value.
+TEST(CodecFuzzTest, RandomMutationsNeverCrash) {
+  using nlohmann::json;
+  const json replacements[] = {
+      nullptr,
+      true,
+      0,
+      -1,
+      json(std::numeric_limits<std::int64_t>::min()),
+      json(std::numeric_limits<std::uint64_t>::max()),
+      1e308,
+      -0.5,
+      "",
+      "x",
+      std::string("\0\xff\xfe", 3),
+      "1Gi",
+      "10Xi",
+      "Running",
+      "2026-11-21T23:00:00Z",
+      json::array(),
+      json::array({1, "a", nullptr}),
+      json::object(),
+      json{{"a", {{"b", {1, 2}}}}},
+  };
+  const json docs[] = {toJson(testing::fullVirtualMachine()), toJson(testing::fullVMMigration()),
+                       toJson(testing::fullHypervisor())};
+  std::uint64_t state = 0x9e3779b97f4a7c15ULL;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int decoded_ok = 0;
+  int decoded_err = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const std::size_t kind = next() % 3;
+    json doc = docs[kind];
+    std::vector<json::json_pointer> pointers;
+    collectPointers(doc, json::json_pointer(), pointers);
+    const int mutations = 1 + static_cast<int>(next() % 3);
+    for (int m = 0; m < mutations; ++m) {
+      const auto& ptr = pointers[next() % pointers.size()];
+      if (!doc.contains(ptr)) {
+        continue;  // an earlier mutation replaced a parent
+      }
+      if (ptr.empty()) {
+        doc = replacements[next() % std::size(replacements)];
+      } else {
+        doc[ptr] = replacements[next() % std::size(replacements)];
+      }
+    }
+    const auto roundTrip = [&](auto decoded) {
+      if (!decoded.isOk()) {
+        ++decoded_err;
+        EXPECT_EQ(decoded.status().code(), core::StatusCode::kInvalidArgument);
+        return;
+      }
+      ++decoded_ok;
+      (void)validationErrors(*decoded);
+      const json encoded = toJson(*decoded);
+      auto again = fromJson<std::decay_t<decltype(*decoded)>>(encoded);
+      ASSERT_TRUE(again.isOk()) << again.status() << "\n" << encoded.dump();
+      EXPECT_EQ(*again, *decoded);
+    };
+    if (kind == 0) {
+      roundTrip(virtualMachineFromJson(doc));
+    } else if (kind == 1) {
+      roundTrip(vmMigrationFromJson(doc));
+    } else {
+      roundTrip(hypervisorFromJson(doc));
+    }
+  }
+  // Both outcomes were exercised.
+  EXPECT_GT(decoded_ok, 100);
+  EXPECT_GT(decoded_err, 100);
+}
+
+}  // namespace
+}  // namespace novacron::api
