@@ -95,7 +95,6 @@ Status HypervisorRegistrar::registerNode() {
   } else {
     st.qemuVersion.reset();
   }
-  st.observedGeneration = hv.metadata.generation;
   st.lastHeartbeatTime = now;
   api::setCondition(st.conditions,
                     {std::string(api::kConditionReady),
@@ -112,7 +111,7 @@ Status HypervisorRegistrar::registerNode() {
        options_.kvm_usable ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
        hv.metadata.generation,
        {},
-       options_.kvm_usable ? "KVMUsable" : "KVMUnavailable",
+       options_.kvm_usable ? "KVMUsable" : "Emulated",
        "domain type " + options_.domain_type +
            (options_.domain_type == "kvm" ? "" : " (TCG emulation)"),
        {}},

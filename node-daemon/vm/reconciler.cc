@@ -310,10 +310,12 @@ StatusOr<ReconcileResult> VmReconciler::reconcileVm(api::VirtualMachine vm,
   const api::VirtualMachine base = vm;  // what the server has now (status writes build on it)
   const int64_t generation = vm.metadata.generation;
 
+  // Defence in depth: the API server and the controller (condition Valid) check the spec too;
+  // the node-daemon never builds a domain or a path from an invalid one.
   Status valid = api::validate(vm);
   if (!valid.isOk()) {
     api::setCondition(vm.status.conditions,
-                      {std::string(api::kConditionValid),
+                      {std::string(api::kConditionReady),
                        api::ConditionStatus::kFalse,
                        generation,
                        {},
@@ -321,29 +323,11 @@ StatusOr<ReconcileResult> VmReconciler::reconcileVm(api::VirtualMachine vm,
                        valid.message(),
                        {}},
                       now_wall);
-    api::setCondition(vm.status.conditions,
-                      {std::string(api::kConditionReady),
-                       api::ConditionStatus::kFalse,
-                       generation,
-                       {},
-                       "InvalidSpec",
-                       "the spec is invalid; see condition Valid",
-                       {}},
-                      now_wall);
     vm.status.phase = api::VirtualMachinePhase::kFailed;
     vm.status.observedGeneration = generation;
     NOVACRON_RETURN_IF_ERROR(writeStatus(base, vm));
     return ReconcileResult{};
   }
-  api::setCondition(vm.status.conditions,
-                    {std::string(api::kConditionValid),
-                     api::ConditionStatus::kTrue,
-                     generation,
-                     {},
-                     "Valid",
-                     "",
-                     {}},
-                    now_wall);
 
   NOVACRON_ASSIGN_OR_RETURN(std::string want_uuid, domain::domainUuid(vm.metadata.uid));
   auto info = conn_.lookupByName(dname);
@@ -502,9 +486,6 @@ StatusOr<ReconcileResult> VmReconciler::reconcileVm(api::VirtualMachine vm,
   }
   vm.status.phase = decision.phase;
   vm.status.observedGeneration = generation;
-  if (!vm.status.hypervisor) {
-    vm.status.hypervisor = options_.node_name;  // bound by hand (label only)
-  }
   api::setCondition(vm.status.conditions,
                     {std::string(api::kConditionReady),
                      decision.ready ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,

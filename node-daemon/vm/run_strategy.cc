@@ -89,12 +89,14 @@ PowerDecision decidePower(const PowerInputs& in) {
   if (!wantsRunning(eff)) {
     if (!on) {
       if (s == DomainState::kCrashed) {
-        return make(PowerAction::kNone, VirtualMachinePhase::kFailed, false, "DomainCrashed");
+        return make(PowerAction::kNone, VirtualMachinePhase::kFailed, false, "DomainFailed");
       }
       bool failed = in.stop_reason == StopReason::kCrashed || in.stop_reason == StopReason::kFailed;
       return make(PowerAction::kNone,
                   failed ? VirtualMachinePhase::kFailed : VirtualMachinePhase::kStopped, false,
-                  failed ? "DomainFailed" : "DomainStopped");
+                  failed                                     ? "DomainFailed"
+                  : in.strategy == api::RunStrategy::kHalted ? "Halted"
+                                                             : "DomainStopped");
     }
     // It is on and should not be: graceful shutdown, then destroy after the grace period.
     if (s == DomainState::kPaused) {

@@ -136,12 +136,11 @@ TEST_F(ReconcilerTest, RunsABoundVmAndReportsStatus) {
             got.metadata.finalizers.end());
   EXPECT_EQ(got.status.domainUUID, *domain::domainUuid(v.metadata.uid));
   EXPECT_TRUE(api::isConditionTrue(got.status.conditions, api::kConditionReady));
-  EXPECT_TRUE(api::isConditionTrue(got.status.conditions, api::kConditionValid));
   EXPECT_EQ(got.status.observedGeneration, got.metadata.generation);
   ASSERT_TRUE(got.status.startTime);
   ASSERT_EQ(got.status.interfaces.size(), 1u);
   EXPECT_EQ(got.status.interfaces[0].mac, domain::macAddress(v.metadata.uid, "default"));
-  EXPECT_EQ(got.status.hypervisor, "node-a");
+  EXPECT_FALSE(got.status.hypervisor) << "status.hypervisor is the controller's field";
   auto info = real_->lookupByName("rt-run_web");
   ASSERT_TRUE(info.isOk());
   EXPECT_EQ(info->state, virt::DomainState::kRunning);
@@ -212,10 +211,13 @@ TEST_F(ReconcilerTest, InvalidSpecIsReportedAndNothingIsCreated) {
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-invalid", "x", api::VirtualMachinePhase::kFailed); }));
   auto got = *get("rt-invalid", "x");
-  const api::Condition* valid = api::findCondition(got.status.conditions, api::kConditionValid);
-  ASSERT_NE(valid, nullptr);
-  EXPECT_EQ(valid->status, api::ConditionStatus::kFalse);
-  EXPECT_NE(valid->message.find("spec.resources.cpus"), std::string::npos) << valid->message;
+  const api::Condition* ready = api::findCondition(got.status.conditions, api::kConditionReady);
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ(ready->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(ready->reason, "InvalidSpec");
+  EXPECT_NE(ready->message.find("spec.resources.cpus"), std::string::npos) << ready->message;
+  EXPECT_EQ(api::findCondition(got.status.conditions, api::kConditionValid), nullptr)
+      << "Valid is the controller's condition";
   EXPECT_EQ(real_->lookupByName("rt-invalid_x").status().code(), core::StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(root_ + "/vms/rt-invalid/x"));
 }
