@@ -4,7 +4,8 @@
 // a type, moves lastTransitionTime only when the status changes, and always records the
 // observedGeneration the reconciler acted on. It reports whether anything changed, so a
 // reconciler can skip a status write that would change nothing (keeps reconciles idempotent).
-// Typed API objects use api::setCondition (lib/api/object_meta.h), which follows the same rules.
+// setTypedCondition() does the same for typed API objects (api::VirtualMachine, VMMigration,
+// Hypervisor) on top of api::setCondition (lib/api/object_meta.h).
 // Thread-safety: pure functions on caller-owned values.
 #pragma once
 
@@ -15,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "lib/api/object_meta.h"
 #include "lib/core/clock.h"
 
 namespace novacron::runtime {
@@ -46,5 +48,21 @@ const nlohmann::json* findCondition(const nlohmann::json& conditions, std::strin
 bool isConditionTrue(const nlohmann::json& conditions, std::string_view type);
 // Removes the condition of that type; returns true if one was removed.
 bool removeCondition(nlohmann::json& conditions, std::string_view type);
+
+// For any typed object with metadata.generation and status.conditions
+// (std::vector<api::Condition>): sets the condition with observedGeneration = metadata.generation
+// and the time from `clock`. Returns true when the object changed.
+template <typename T>
+bool setTypedCondition(T& object, std::string type, api::ConditionStatus status, std::string reason,
+                       std::string message, const core::Clock& clock) {
+  api::Condition condition;
+  condition.type = std::move(type);
+  condition.status = status;
+  condition.observedGeneration = object.metadata.generation;
+  condition.reason = std::move(reason);
+  condition.message = std::move(message);
+  return api::setCondition(object.status.conditions, std::move(condition),
+                           api::toTimestamp(clock.wallNow()));
+}
 
 }  // namespace novacron::runtime

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/api/virtual_machine.h"
 #include "tests/mocks/fake_clock.h"
 
 namespace novacron::runtime {
@@ -76,6 +77,26 @@ TEST(ConditionsTest, ObjectConditionUsesGenerationAndClock) {
   EXPECT_EQ(c["lastTransitionTime"], formatRfc3339(clock.wallNow()));
   clock.advance(seconds(30));
   EXPECT_FALSE(setObjectCondition(vm, "Ready", "True", "Running", "up", clock));
+}
+
+TEST(ConditionsTest, TypedConditionUsesGenerationAndOnlyMovesTimeOnStatusChange) {
+  testing::FakeClock clock;
+  api::VirtualMachine vm;
+  vm.metadata.generation = 4;
+  EXPECT_TRUE(setTypedCondition(vm, "Ready", api::ConditionStatus::kFalse, "Starting", "", clock));
+  ASSERT_EQ(vm.status.conditions.size(), 1u);
+  const auto first = vm.status.conditions[0].lastTransitionTime;
+  EXPECT_EQ(first, api::toTimestamp(clock.wallNow()));
+  EXPECT_EQ(vm.status.conditions[0].observedGeneration, 4);
+  clock.advance(seconds(10));
+  vm.metadata.generation = 5;
+  EXPECT_TRUE(setTypedCondition(vm, "Ready", api::ConditionStatus::kFalse, "Pulling", "", clock));
+  EXPECT_EQ(vm.status.conditions[0].lastTransitionTime, first);
+  EXPECT_EQ(vm.status.conditions[0].observedGeneration, 5);
+  EXPECT_FALSE(setTypedCondition(vm, "Ready", api::ConditionStatus::kFalse, "Pulling", "", clock));
+  clock.advance(seconds(10));
+  EXPECT_TRUE(setTypedCondition(vm, "Ready", api::ConditionStatus::kTrue, "Running", "", clock));
+  EXPECT_EQ(vm.status.conditions[0].lastTransitionTime, api::toTimestamp(clock.wallNow()));
 }
 
 }  // namespace
