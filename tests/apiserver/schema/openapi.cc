@@ -47,28 +47,33 @@ struct Served {
 std::vector<Served> servedVersions(const std::vector<json>& crds) {
   std::vector<Served> out;
   for (const auto& crd : crds) {
-    const json spec = crd.value("spec", json::object());
-    const json names = spec.value("names", json::object());
-    for (const auto& v : spec.value("versions", json::array())) {
-      if (!v.value("served", false)) {
-        continue;
+    // A malformed CRD (fields of the wrong type) is left out rather than throwing.
+    try {
+      const json spec = crd.value("spec", json::object());
+      const json names = spec.value("names", json::object());
+      for (const auto& v : spec.value("versions", json::array())) {
+        if (!v.value("served", false)) {
+          continue;
+        }
+        auto sch = v.value("schema", json::object());
+        if (!sch.contains("openAPIV3Schema")) {
+          continue;
+        }
+        Served s;
+        s.group = spec.value("group", "");
+        s.version = v.value("name", "");
+        s.kind = names.value("kind", "");
+        s.list_kind = names.value("listKind", s.kind + "List");
+        s.plural = names.value("plural", "");
+        s.namespaced = spec.value("scope", "Namespaced") == "Namespaced";
+        const json sub = v.value("subresources", json::object());
+        s.status = sub.contains("status");
+        s.scale = sub.contains("scale");
+        s.schema = sch["openAPIV3Schema"];
+        out.push_back(std::move(s));
       }
-      auto sch = v.value("schema", json::object());
-      if (!sch.contains("openAPIV3Schema")) {
-        continue;
-      }
-      Served s;
-      s.group = spec.value("group", "");
-      s.version = v.value("name", "");
-      s.kind = names.value("kind", "");
-      s.list_kind = names.value("listKind", s.kind + "List");
-      s.plural = names.value("plural", "");
-      s.namespaced = spec.value("scope", "Namespaced") == "Namespaced";
-      const json sub = v.value("subresources", json::object());
-      s.status = sub.contains("status");
-      s.scale = sub.contains("scale");
-      s.schema = sch["openAPIV3Schema"];
-      out.push_back(std::move(s));
+    } catch (const json::exception&) {
+      continue;
     }
   }
   return out;

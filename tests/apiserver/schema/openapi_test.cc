@@ -60,6 +60,16 @@ TEST(OpenApiV3Test, OtherGroupVersionsAreLeftOut) {
   EXPECT_FALSE(doc["components"]["schemas"].contains("io.novacron.v1alpha1.VirtualMachine"));
 }
 
+TEST(OpenApiV3Test, MalformedCrdsAreLeftOut) {
+  json doc;
+  EXPECT_NO_THROW(
+      doc = openApiV3Document({json::parse(R"({"spec":"x"})"),
+                               json::parse(R"({"spec":{"versions":[{"served":"yes"}]}})"), vmCrd()},
+                              "novacron.io", "v1alpha1"));
+  EXPECT_TRUE(doc["components"]["schemas"].contains("io.novacron.v1alpha1.VirtualMachine"));
+  EXPECT_NO_THROW(openApiV2Document({json::parse("[1]"), json::parse(R"({"spec":{"names":1}})")}));
+}
+
 TEST(OpenApiV2Test, DefinitionsUseV2RefsAndDropV3OnlyConstructs) {
   json crd = json::parse(R"({"spec":{"group":"conformance.novacron.io","scope":"Cluster",
     "names":{"plural":"widgets","kind":"Widget"},

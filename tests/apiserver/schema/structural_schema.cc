@@ -142,7 +142,8 @@ public:
       return;
     }
     checkUnsupported(s, path);
-    const std::string type = s.value("type", std::string());
+    const std::string type =
+        s.contains("type") && s["type"].is_string() ? s["type"].get<std::string>() : "";
     const bool int_or_string = boolField(s, "x-kubernetes-int-or-string");
     const bool preserve = boolField(s, "x-kubernetes-preserve-unknown-fields");
     const bool embedded = boolField(s, "x-kubernetes-embedded-resource");
@@ -432,7 +433,11 @@ const nlohmann::json& StructuralSchema::json() const {
 
 std::vector<FieldError> structuralErrors(const nlohmann::json& schema, const std::string& path) {
   std::vector<FieldError> errors;
-  StructuralChecker(errors).check(schema, path, Level::kRoot);
+  try {
+    StructuralChecker(errors).check(schema, path, Level::kRoot);
+  } catch (const json::exception& e) {
+    errors.push_back(invalidError(path, "", std::string("malformed schema: ") + e.what()));
+  }
   return errors;
 }
 
@@ -460,7 +465,24 @@ std::string str(const json& j, const char* key) {
 
 }  // namespace
 
+namespace {
+
+std::vector<FieldError> validateCrdUnchecked(const json& crd);
+
+}  // namespace
+
 std::vector<FieldError> validateCustomResourceDefinition(const nlohmann::json& crd) {
+  // Fields of the wrong JSON type make nlohmann throw; report them like a decoding error.
+  try {
+    return validateCrdUnchecked(crd);
+  } catch (const json::exception& e) {
+    return {invalidError("", "", std::string("malformed CustomResourceDefinition: ") + e.what())};
+  }
+}
+
+namespace {
+
+std::vector<FieldError> validateCrdUnchecked(const json& crd) {
   std::vector<FieldError> errors;
   if (!crd.is_object()) {
     errors.push_back(invalidError("", crd, "must be an object"));
@@ -594,5 +616,7 @@ std::vector<FieldError> validateCustomResourceDefinition(const nlohmann::json& c
   }
   return errors;
 }
+
+}  // namespace
 
 }  // namespace novacron::devapi::schema

@@ -121,6 +121,19 @@ TEST(StructuralSchemaTest, RejectsNonStructuralConstructs) {
           }());
 }
 
+TEST(StructuralSchemaTest, WrongJsonTypesAreErrorsNotExceptions) {
+  for (
+      const char* text :
+      {R"({"type":5})", R"({"type":"object","properties":{"a":{"type":["string"]}}})",
+       R"({"type":"object","properties":{"a":{"x-kubernetes-int-or-string":true,"anyOf":[{"type":1}]}}})",
+       R"({"type":"object","properties":[]})", R"("x")"}) {
+    std::vector<FieldError> errors;
+    EXPECT_NO_THROW(errors = structuralErrors(json::parse(text), "s")) << text;
+    EXPECT_FALSE(errors.empty()) << text;
+    EXPECT_FALSE(StructuralSchema::fromJson(json::parse(text)).isOk()) << text;
+  }
+}
+
 TEST(StructuralSchemaTest, DefaultsMustBeValid) {
   json s = json::parse(
       R"({"type":"object","properties":{"a":{"type":"integer","maximum":3,"default":5}}})");
@@ -174,6 +187,16 @@ std::vector<std::string> crdMessages(const json& crd) {
     out.push_back(e.toString());
   }
   return out;
+}
+
+TEST(CustomResourceDefinitionTest, MalformedCrdIsAnErrorNotAnException) {
+  for (const char* text : {R"({"spec":"x"})", R"({"spec":{"names":[1]}})",
+                           R"({"metadata":{"name":5},"spec":{"versions":[{"name":1}]}})",
+                           R"({"spec":{"versions":"v1"}})", R"([])", R"(null)"}) {
+    std::vector<FieldError> errors;
+    EXPECT_NO_THROW(errors = validateCustomResourceDefinition(json::parse(text))) << text;
+    EXPECT_FALSE(errors.empty()) << text;
+  }
 }
 
 TEST(CustomResourceDefinitionTest, ChecksNamesScopeVersionsAndSchemas) {
