@@ -45,9 +45,43 @@ HypervisorRegistrar::~HypervisorRegistrar() {
   stop();
 }
 
+Status HypervisorRegistrar::reportLibvirtUnavailable(const Status& cause) {
+  auto current = client_->get(kube::kHypervisor, "", options_.node_name);
+  if (!current.isOk()) {
+    return current.status();
+  }
+  NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor hv, api::fromJson<api::Hypervisor>(*current));
+  const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
+  if (!api::setCondition(hv.status.conditions,
+                         {std::string(api::kConditionReady),
+                          api::ConditionStatus::kFalse,
+                          hv.metadata.generation,
+                          {},
+                          "LibvirtUnavailable",
+                          cause.message(),
+                          {}},
+                         now)) {
+    return Status::ok();
+  }
+  auto written = client_->updateStatus(kube::kHypervisor, "", api::toJson(hv));
+  return written.isOk() ? Status::ok() : written.status();
+}
+
 Status HypervisorRegistrar::registerNode() {
-  NOVACRON_ASSIGN_OR_RETURN(virt::NodeInfo info, conn_.nodeInfo());
-  NOVACRON_ASSIGN_OR_RETURN(virt::HostCapabilities caps, conn_.capabilities());
+  auto info_or = conn_.nodeInfo();
+  auto caps_or = info_or.isOk() ? conn_.capabilities() : info_or.status();
+  if (!caps_or.isOk()) {
+    Status cause = caps_or.status();
+    if (cause.code() == core::StatusCode::kUnavailable) {
+      Status s = reportLibvirtUnavailable(cause);
+      if (!s.isOk() && s.code() != core::StatusCode::kNotFound) {
+        spdlog::warn("node-daemon: cannot report LibvirtUnavailable: {}", s.toString());
+      }
+    }
+    return cause;
+  }
+  const virt::NodeInfo& info = *info_or;
+  const virt::HostCapabilities& caps = *caps_or;
 
   auto current = client_->get(kube::kHypervisor, "", options_.node_name);
   if (!current.isOk() && current.status().code() == core::StatusCode::kNotFound) {

@@ -3,7 +3,8 @@
 //     node-daemon's part of its status (capacity, allocatable = capacity * overcommit - reserved,
 //     CPU model/features, virtualization mode, libvirt/QEMU versions, conditions Ready and
 //     KVMAvailable, lastHeartbeatTime) through /status with the resourceVersion it read, leaving
-//     the controller's fields (allocated, Schedulable, ...) untouched.
+//     the controller's fields (allocated, Schedulable, ...) untouched. When libvirtd does not
+//     answer, Ready becomes False with reason LibvirtUnavailable instead.
 //   - renewLease(): the heartbeat, a coordination.k8s.io/v1 Lease "<node>" in novacron-system
 //     (namespace created if missing), renewed every `heartbeat_interval` (10 s).
 //   - start(): a thread that renews the Lease every interval and re-registers (refreshing
@@ -57,6 +58,8 @@ public:
 
 private:
   void loop();
+  // Sets Ready=False (LibvirtUnavailable) on an existing Hypervisor.
+  core::Status reportLibvirtUnavailable(const core::Status& cause);
 
   kube::ClientPtr client_;
   virt::Connection& conn_;

@@ -6,6 +6,7 @@
 #include "lib/kube/resource.h"
 #include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_clock.h"
+#include "tests/mocks/fake_libvirt.h"
 #include "tests/mocks/mock_kube_client.h"
 
 namespace novacron::node::hypervisor {
@@ -100,6 +101,26 @@ TEST_F(RegistrarTest, LeaseIsCreatedAndRenewed) {
   auto renewed = client_->get(kube::kLease, "novacron-system", "node-a");
   EXPECT_GT(std::string((*renewed)["spec"]["renewTime"]), first);
   EXPECT_NE((*renewed)["metadata"]["resourceVersion"], (*lease)["metadata"]["resourceVersion"]);
+}
+
+TEST_F(RegistrarTest, LibvirtDownMakesHypervisorNotReady) {
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  testing::FakeLibvirt faulty(*conn_);
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.clock = clock_;
+  HypervisorRegistrar registrar(client_, faulty, nullptr, o);
+  faulty.failNext("nodeInfo", core::unavailableError("libvirtd is not running"));
+  clock_->advance(5s);
+  EXPECT_EQ(registrar.registerNode().code(), core::StatusCode::kUnavailable);
+  const api::Hypervisor down = hypervisor();
+  const api::Condition* ready = api::findCondition(down.status.conditions, api::kConditionReady);
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ(ready->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(ready->reason, "LibvirtUnavailable");
+  // libvirtd is back: Ready again.
+  ASSERT_TRUE(registrar.registerNode().isOk());
+  EXPECT_TRUE(api::isConditionTrue(hypervisor().status.conditions, api::kConditionReady));
 }
 
 TEST(MicroTime, Format) {
