@@ -16,6 +16,9 @@
 //
 // toJson() always sets apiVersion and kind; it omits unset optionals, empty lists/maps and the
 // status object when it is empty. Quantities are re-emitted as the text they were parsed from.
+// Because unset fields are omitted (not null), send the result as a full update (PUT, with the
+// resourceVersion read) to clear a field; a JSON merge patch built from it would leave a field that
+// was cleared in the struct untouched on the server.
 // Thread-safety: pure functions.
 #pragma once
 
