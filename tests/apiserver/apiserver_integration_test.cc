@@ -354,5 +354,40 @@ TEST_F(ApiServerTest, DiscoveryAndTable) {
   EXPECT_EQ(table["rows"][0]["cells"][1], 7);
 }
 
+// A watch from a resourceVersion older than the server's shared event window (here 4 events) is
+// served by its own etcd watch and still replays every change in order.
+TEST(ApiServerWindowTest, WatchOlderThanTheWindowReplaysFromEtcd) {
+  testing::DevClusterOptions opts;
+  opts.extra_apiserver_args = {"--watch-window=4"};
+  auto c = DevCluster::start(opts);
+  ASSERT_TRUE(c.isOk()) << c.status();
+  KubeHttp http("127.0.0.1", (*c)->apiServerPort(), (*c)->caCertPath(), (*c)->token());
+  const std::string path = "/api/v1/namespaces/default/configmaps";
+  std::string first_rv;
+  for (int i = 0; i < 12; ++i) {
+    json cm = {{"metadata", {{"name", "cm-" + std::to_string(i)}}}};
+    auto r = http.request("POST", path, cm.dump());
+    ASSERT_TRUE(r.isOk());
+    ASSERT_EQ(r->code, 201) << r->body;
+    if (i == 0) {
+      first_rv = r->json()["metadata"]["resourceVersion"];
+    }
+  }
+  auto w = http.watch(path + "?watch=true&resourceVersion=" + first_rv);
+  ASSERT_TRUE(w.isOk()) << w.status();
+  for (int i = 1; i < 12; ++i) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::optional<json> ev;
+    while (!ev && std::chrono::steady_clock::now() < deadline) {
+      auto e = (*w)->next(std::chrono::milliseconds(200));
+      ASSERT_TRUE(e.isOk()) << e.status();
+      ev = *e;
+    }
+    ASSERT_TRUE(ev.has_value()) << "event " << i << " missing";
+    EXPECT_EQ((*ev)["type"], "ADDED");
+    EXPECT_EQ((*ev)["object"]["metadata"]["name"], "cm-" + std::to_string(i));
+  }
+}
+
 }  // namespace
 }  // namespace novacron::devapi

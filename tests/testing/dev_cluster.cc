@@ -199,13 +199,19 @@ core::Status DevCluster::startApiServer() {
   }
   std::error_code ec;
   fs::remove(kubeconfig_, ec);
-  api_pid_ = spawn(
-      {findApiServer(options_), "--etcd-servers=" + etcdEndpoint(),
-       "--secure-port=" + std::to_string(api_port_), "--bind-address=127.0.0.1",
-       "--cert-dir=" + dir_ + "/certs", "--token=" + token_, "--kubeconfig-out=" + kubeconfig_,
-       "--bookmark-interval-ms=" + std::to_string(options_.bookmark_interval.count()),
-       "--log-level=" + options_.log_level},
-      dir_ + "/apiserver.log");
+  std::vector<std::string> args = {
+      findApiServer(options_),
+      "--etcd-servers=" + etcdEndpoint(),
+      "--secure-port=" + std::to_string(api_port_),
+      "--bind-address=127.0.0.1",
+      "--cert-dir=" + dir_ + "/certs",
+      "--token=" + token_,
+      "--kubeconfig-out=" + kubeconfig_,
+      "--bookmark-interval-ms=" + std::to_string(options_.bookmark_interval.count()),
+      "--log-level=" + options_.log_level};
+  args.insert(args.end(), options_.extra_apiserver_args.begin(),
+              options_.extra_apiserver_args.end());
+  api_pid_ = spawn(args, dir_ + "/apiserver.log");
   auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (exited(api_pid_)) {

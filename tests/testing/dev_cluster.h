@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -43,6 +44,8 @@ struct DevClusterOptions {
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(1)};
   std::chrono::seconds startup_timeout{30};
   std::string log_level = "info";
+  // Further novacron-dev-apiserver flags, e.g. "--watch-window=4".
+  std::vector<std::string> extra_apiserver_args;
 };
 
 class DevCluster {
