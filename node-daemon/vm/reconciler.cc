@@ -169,6 +169,7 @@ void VmReconciler::scanDomains() {
     bool ours = md.isOk() && domain::parseMetadata(*md).isOk();
     if (!parsed || !ours) {
       ++unclaimed;  // not ours: report, never touch
+      reportUnclaimed(d.name);
       continue;
     }
     std::string key = runtime::objectKey(parsed->first, parsed->second);
@@ -183,6 +184,25 @@ void VmReconciler::scanDomains() {
   }
   if (unclaimed > 0) {
     spdlog::warn("node-daemon: {} domain(s) on this node are not claimed by a bound VM", unclaimed);
+  }
+}
+
+void VmReconciler::reportUnclaimed(const std::string& domain_name) {
+  {
+    std::lock_guard lock(mu_);
+    if (!reported_unclaimed_.insert(domain_name).second) {
+      return;  // once per domain and process; the metric keeps the current count
+    }
+  }
+  spdlog::warn("node-daemon: domain {} is not managed by NovaCron; leaving it alone", domain_name);
+  if (recorder_) {
+    runtime::ObjectReference hv;
+    hv.api_version = std::string(api::kApiVersion);
+    hv.kind = std::string(api::kHypervisorKind);
+    hv.name = options_.node_name;
+    recorder_->event(hv, "Warning", "UnclaimedDomain",
+                     "libvirt domain " + domain_name +
+                         " on this node is not managed by NovaCron; it is left alone");
   }
 }
 

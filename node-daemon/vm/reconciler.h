@@ -20,7 +20,8 @@
 //      startTime, observedGeneration.
 // Restart safety: existing domains are found by their stable name and adopted as they are (a
 // running domain is never restarted by a new node-daemon). Domains no VM claims are counted in
-// novacron_node_unclaimed_domains and logged, and left alone.
+// novacron_node_unclaimed_domains, logged and reported once as a Warning Event on the node's
+// Hypervisor, and left alone.
 // Thread-safety: start()/stop() from one thread; reconcile() from any thread (one call per key at a
 // time).
 #pragma once
@@ -32,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -100,6 +102,7 @@ private:
                                                  const std::string& dname, bool running);
   void event(const api::VirtualMachine& vm, std::string_view type, std::string_view reason,
              const std::string& message);
+  void reportUnclaimed(const std::string& domain_name);
   void worker();
   void resyncLoop();
 
@@ -116,7 +119,8 @@ private:
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
   std::condition_variable stop_cv_;
-  bool stopping_ = false;  // guarded by mu_
+  bool stopping_ = false;                     // guarded by mu_
+  std::set<std::string> reported_unclaimed_;  // guarded by mu_
 
   int event_subscription_ = -1;
   std::vector<std::thread> threads_;

@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
               s * 1e6 / (n * 10), bytes / static_cast<size_t>(n * 10));
 
   node::vm::PowerInputs pin;
+  pin.domain_defined = true;
   int starts = 0;
   t = Clock::now();
   for (int i = 0; i < n * 1000; ++i) {

@@ -106,6 +106,25 @@ TEST_F(NodeDaemonIntegrationTest, FiftyVmsRunStopAndLeaveNothingBehind) {
   ASSERT_TRUE(
       pollUntil([&] { return client_->get(kube::kLease, "novacron-system", kNode).isOk(); }, 10s));
 
+  // libvirt's test driver comes with a domain "test" that NovaCron does not manage: reported as
+  // an Event on the Hypervisor and left alone.
+  EXPECT_TRUE(pollUntil(
+      [&] {
+        auto events = client_->list(kube::kCoreEvent, "", {});
+        if (!events.isOk()) {
+          return false;
+        }
+        for (const auto& e : (*events)["items"]) {
+          if (e.value("reason", "") == "UnclaimedDomain" &&
+              e["involvedObject"].value("name", "") == kNode) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s))
+      << "no UnclaimedDomain event";
+
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kVms; ++i) {
     auto created = client_->create(kube::kVirtualMachine, kNs, api::toJson(boundVm(i)));
@@ -180,6 +199,7 @@ TEST_F(NodeDaemonIntegrationTest, FiftyVmsRunStopAndLeaveNothingBehind) {
   EXPECT_TRUE(!fs::exists(root_ + "/vms/" + kNs) || fs::is_empty(root_ + "/vms/" + kNs))
       << "disks left behind";
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, kNs, "vm-999").isOk());
+  EXPECT_TRUE(conn->lookupByName("test").isOk()) << "the unmanaged domain was touched";
 }
 
 }  // namespace
