@@ -12,6 +12,8 @@
 
 #include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
+#include "lib/runtime/event_recorder.h"
+#include "lib/runtime/finalizers.h"
 #include "lib/runtime/informer.h"
 #include "tests/testing/dev_cluster.h"
 
@@ -321,6 +323,49 @@ TEST_F(InformerIntegrationTest, NoLostFinalStateUnderAThousandRapidUpdates) {
     EXPECT_EQ(last_handled[std::string(kNs) + "/cm-" + std::to_string(i)],
               std::to_string(kUpdatesPerObject));
   }
+}
+
+TEST_F(InformerIntegrationTest, FinalizerPatchesAreConditionalOnTheServer) {
+  create("guarded", "0");
+  auto stale = client_->get(kRes, kNs, "guarded");
+  ASSERT_TRUE(stale.isOk());
+  auto added = addFinalizer(*client_, kRes, *stale, "novacron.io/test");
+  ASSERT_TRUE(added.isOk()) << added.status();
+  EXPECT_TRUE(hasFinalizer(*client_->get(kRes, kNs, "guarded"), "novacron.io/test"));
+  // The view we added from is now stale: a second writer based on it must get a conflict.
+  auto again = addFinalizer(*client_, kRes, *stale, "novacron.io/other");
+  EXPECT_EQ(again.status().code(), core::StatusCode::kConflict) << again.status();
+  // Deletion waits for the finalizer; removing it (from a fresh view) lets the object go.
+  remove("guarded");
+  auto deleting = client_->get(kRes, kNs, "guarded");
+  ASSERT_TRUE(deleting.isOk());
+  auto removed = removeFinalizer(*client_, kRes, *deleting, "novacron.io/test");
+  ASSERT_TRUE(removed.isOk()) << removed.status();
+  EXPECT_TRUE(eventually([&] {
+    return client_->get(kRes, kNs, "guarded").status().code() == core::StatusCode::kNotFound;
+  }));
+}
+
+TEST_F(InformerIntegrationTest, EventRecorderCreatesAndAggregatesEventsOnTheServer) {
+  create("subject", "0");
+  auto subject = client_->get(kRes, kNs, "subject");
+  ASSERT_TRUE(subject.isOk());
+  EventRecorderOptions options;
+  options.component = "runtime-it";
+  options.host = "localhost";
+  options.registry = std::make_shared<prometheus::Registry>();
+  EventRecorder recorder(client_, options);
+  for (int i = 0; i < 3; ++i) {
+    recorder.event(*subject, "Warning", "Flapping", "same message");
+  }
+  ASSERT_TRUE(recorder.flush(seconds(30)));
+  auto events = client_->list(kube::kCoreEvent, kNs, {});
+  ASSERT_TRUE(events.isOk()) << events.status();
+  ASSERT_EQ((*events)["items"].size(), 1u) << events->dump();
+  const json& e = (*events)["items"][0];
+  EXPECT_EQ(e["count"], 3);
+  EXPECT_EQ(e["involvedObject"]["name"], "subject");
+  EXPECT_EQ(e["involvedObject"]["uid"], (*subject)["metadata"]["uid"]);
 }
 
 }  // namespace
