@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Configures and builds the whole tree into BUILD_DIR (default build/). Assumes dependencies are
-# installed (hack/install-deps.sh). NOVACRON_SANITIZE=1 builds with ASan/UBSan.
+# Configures and builds into BUILD_DIR (default build/): the whole tree, or only the targets given
+# as arguments (hack/build.sh novacron-controller). Assumes dependencies are installed
+# (hack/install-deps.sh). NOVACRON_SANITIZE=1 builds with ASan/UBSan.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
@@ -11,4 +12,8 @@ if command -v ninja >/dev/null 2>&1 && [[ ! -f "$build_dir/Makefile" ]]; then
   generator=(-G Ninja)
 fi
 cmake -S . -B "$build_dir" "${generator[@]}" -DNOVACRON_SANITIZE="$sanitize" >/dev/null
-cmake --build "$build_dir" -j"$(nproc)"
+targets=()
+for t in "$@"; do
+  targets+=(--target "$t")
+done
+cmake --build "$build_dir" -j"$(nproc)" "${targets[@]}"

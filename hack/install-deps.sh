@@ -17,7 +17,7 @@ PACKAGES=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   dnsmasq-base etcd-server etcd-client lua5.1 cpio busybox-static genisoimage
   # scripts
-  curl ca-certificates iproute2 procps psmisc jq
+  curl ca-certificates iproute2 iptables procps psmisc jq
 )
 
 if [[ $(id -u) -ne 0 ]]; then
