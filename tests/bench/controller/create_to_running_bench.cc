@@ -3,7 +3,7 @@
 // create->Running p50/p95/p99, plus API writes per VM: the controller's own REST writes (by
 // verb) and every write that reached etcd (its revision delta: controller, node-daemons, their
 // heartbeats and Events). Asserts nothing about time.
-//   controller_create_to_running_bench [vms=100] [rate_per_s=10] [nodes=2]
+//   controller_create_to_running_bench [vms=100] [rate_per_s=10] [nodes=3]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -87,7 +87,7 @@ double writesOf(prometheus::Registry& registry, std::map<std::string, double>& b
 int main(int argc, char** argv) {
   const int vms = argc > 1 ? std::stoi(argv[1]) : 100;
   const double rate = argc > 2 ? std::stod(argv[2]) : 10.0;
-  const int nodes = argc > 3 ? std::stoi(argv[3]) : 2;
+  const int nodes = argc > 3 ? std::stoi(argv[3]) : 3;
 
   auto cluster = novacron::testing::DevCluster::start();
   if (!cluster.isOk()) {
@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
         std::lock_guard lock(mu);
         return static_cast<int>(latency_ms.size()) == vms;
       },
-      300s);
+      120s);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   auto revision_after = (*cluster)->currentRevision();
   std::map<std::string, double> by_method;
