@@ -35,7 +35,13 @@ if [[ -n "$controller" ]]; then
   cfg=$(mktemp)
   # The controller.yaml key of the ConfigMap, as the Deployment mounts it.
   kubectl kustomize "$ROOT/config/default" |
-    awk '/^kind: ConfigMap/{c=1} c&&/controller.yaml: \|/{p=1;next} p&&/^  [^ ]/{p=0} p{sub(/^    /,"");print}' >"$cfg"
+    awk '/^---$/{if(cm){exit} buf=""; next}
+         /^kind: ConfigMap$/{cm=1}
+         {buf=buf $0 "\n"}
+         END{if(cm){printf "%s", buf}}' |
+    awk '/^  controller.yaml: \|/{p=1;next} p&&!/^    /{p=0} p{sub(/^    /,"");print}' >"$cfg"
+  # An empty extraction would be parsed as all defaults and prove nothing.
+  grep -q "policy: Spread" "$cfg" || fail "could not extract controller.yaml from the ConfigMap"
   out=$("$controller" --config "$cfg" --kubeconfig /nonexistent/kubeconfig 2>&1)
   if ! grep -q "kubeconfig" <<<"$out" || grep -q "invalid controller configuration" <<<"$out"; then
     fail "controller refused the shipped configuration: $out"
