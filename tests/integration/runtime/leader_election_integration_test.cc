@@ -122,7 +122,13 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
   // 100 ms window (a frozen candidate writes nothing, so this is exactly "both act as leader").
   std::atomic<bool> checking{true};
   std::atomic<int> overlaps{0};
-  std::thread checker([&] {
+  // jthread + guard: a failing ASSERT below returns early; the checker must still be stopped and
+  // joined, or the joinable thread's destructor would terminate the test binary.
+  struct StopChecking {
+    std::atomic<bool>& flag;
+    ~StopChecking() { flag = false; }
+  };
+  std::jthread checker([&] {
     while (checking) {
       const int64_t now = monotonicNanos();
       std::map<std::string, bool> recent;
@@ -137,6 +143,7 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
       std::this_thread::sleep_for(milliseconds(20));
     }
   });
+  StopChecking stop_checking{checking};  // destroyed before `checker`, so it stops, then joins
 
   Candidate a(binary, args("a"));
   ASSERT_TRUE(eventually([&] { return lines_of("a") > 5; })) << "a never led";
