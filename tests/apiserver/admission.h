@@ -46,7 +46,8 @@ struct SimpleFieldError {
 nlohmann::json invalidStatus(const std::string& kind, const std::string& group,
                              const std::string& name, const std::vector<SimpleFieldError>& errs);
 
-// Patch types by Content-Type.
+// Patch types by Content-Type. kStrategicMerge is applied as a merge patch and only for built-in
+// kinds (kube-apiserver answers 415 for strategic merge on custom resources).
 enum class PatchType { kMerge, kJson, kStrategicMerge, kApply };
 
 // Applies a patch; on failure returns the HTTP code and Status body via `error_status`.

@@ -156,6 +156,51 @@ TEST_F(ApiServerTest, StatusSubresourceIsolationAndGeneration) {
   EXPECT_EQ(jp.json()["metadata"]["generation"], 3);
 }
 
+TEST_F(ApiServerTest, StrategicMergePatchOnlyForBuiltInKinds) {
+  ASSERT_EQ(call("POST", gadgets(), gadget("smp", 2)).code, 201);
+  // Custom resources: 415 naming only the accepted patch types (kube-apiserver also lists
+  // application/apply-patch+yaml; the dev server has no server-side apply).
+  auto cr = call("PATCH", gadgets() + "/smp", {{"spec", {{"size", 3}}}},
+                 "application/strategic-merge-patch+json");
+  ASSERT_EQ(cr.code, 415) << cr.body;
+  EXPECT_EQ(cr.json()["reason"], "UnsupportedMediaType");
+  EXPECT_EQ(cr.json()["message"],
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json");
+  EXPECT_EQ(call("GET", gadgets() + "/smp").json()["spec"]["size"], 2);
+
+  // Built-in kinds: strategic merge works (as a merge patch), and an update without
+  // resourceVersion is allowed (unlike for custom resources).
+  const std::string cms = "/api/v1/namespaces/default/configmaps";
+  ASSERT_EQ(call("POST", cms,
+                 {{"apiVersion", "v1"},
+                  {"kind", "ConfigMap"},
+                  {"metadata", {{"name", "smp"}}},
+                  {"data", {{"a", "1"}}}})
+                .code,
+            201);
+  auto cm = call("PATCH", cms + "/smp", {{"data", {{"b", "2"}}}},
+                 "application/strategic-merge-patch+json");
+  ASSERT_EQ(cm.code, 200) << cm.body;
+  EXPECT_EQ(cm.json()["data"], json({{"a", "1"}, {"b", "2"}}));
+  auto unconditional = call("PUT", cms + "/smp",
+                            {{"apiVersion", "v1"},
+                             {"kind", "ConfigMap"},
+                             {"metadata", {{"name", "smp"}}},
+                             {"data", {{"c", "3"}}}});
+  EXPECT_EQ(unconditional.code, 200) << unconditional.body;
+  auto yaml = call("PATCH", cms + "/smp", {{"data", {{"d", "4"}}}}, "application/yaml");
+  ASSERT_EQ(yaml.code, 415) << yaml.body;
+  EXPECT_EQ(yaml.json()["message"],
+            "the body of the request was in an unknown format - accepted media types include: "
+            "application/json-patch+json, application/merge-patch+json, "
+            "application/strategic-merge-patch+json");
+
+  // Custom resources refuse the unconditional update.
+  auto cr_put = call("PUT", gadgets() + "/smp", gadget("smp", 4));
+  EXPECT_EQ(cr_put.code, 422) << cr_put.body;
+}
+
 TEST_F(ApiServerTest, InvalidCustomResourceIs422WithCauses) {
   auto r = call("POST", gadgets(), gadget("bad", 100));
   ASSERT_EQ(r.code, 422) << r.body;

@@ -1,5 +1,6 @@
-// Merge patch, JSON patch (incl. test op) and strategic merge on a built-in kind; admission of
-// custom resources: 422 with causes worded like kube-apiserver, defaulting and pruning.
+// Merge patch, JSON patch (incl. test op), strategic merge on a built-in kind and 415 for it on a
+// custom resource; admission of custom resources: 422 with causes worded like kube-apiserver,
+// defaulting and pruning.
 #include <gtest/gtest.h>
 
 #include "tests/conformance/conformance_env.h"
@@ -104,6 +105,28 @@ TEST(PatchTest, StrategicMergePatchOnConfigMap) {
                                {{"data", {{"b", nullptr}, {"c", "3"}}}}, kStrategicMergePatch);
   ASSERT_EQ(r.status, 200) << r.raw;
   EXPECT_EQ(r.body["data"], Json({{"a", "1"}, {"c", "3"}}));
+}
+
+// kube-apiserver serves custom resources without strategic merge patch (only JSON patch, merge
+// patch and apply): `kubectl patch` on a CR needs --type=merge or --type=json.
+TEST(PatchTest, StrategicMergePatchOnCustomResourceIsUnsupportedMediaType) {
+  const std::string name = c().uniqueName("smp-cr");
+  create(name, {{"size", 1}});
+  Response r = c().api().patch(c().widget(name), {{"spec", {{"size", 2}}}}, kStrategicMergePatch);
+  ASSERT_EQ(r.status, 415) << r.raw;
+  EXPECT_EQ(r.body["kind"], "Status");
+  EXPECT_EQ(r.body["status"], "Failure");
+  EXPECT_EQ(r.body["reason"], "UnsupportedMediaType");
+  EXPECT_EQ(r.body["code"], 415);
+  const std::string message = r.body.value("message", "");
+  EXPECT_EQ(message.rfind("the body of the request was in an unknown format - accepted media "
+                          "types include: application/json-patch+json, "
+                          "application/merge-patch+json",
+                          0),
+            0u)
+      << message;
+  EXPECT_EQ(message.find("strategic"), std::string::npos) << message;
+  EXPECT_EQ(c().api().get(c().widget(name)).body["spec"]["size"], 1);
 }
 
 TEST(AdmissionTest, InvalidCustomResourceIs422WithCauses) {

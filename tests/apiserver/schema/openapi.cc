@@ -285,8 +285,9 @@ json operation(const Served& s, const std::string& action, const std::string& op
   }
   std::vector<std::string> body_types = {"application/json", "application/yaml"};
   if (action == "patch") {
+    // kube-apiserver's custom resource OpenAPI: no strategic merge patch for CRs.
     body_types = {"application/json-patch+json", "application/merge-patch+json",
-                  "application/strategic-merge-patch+json", "application/apply-patch+yaml"};
+                  "application/apply-patch+yaml"};
   }
   const std::vector<std::string> resp_types = {"application/json", "application/yaml"};
   if (v3) {
