@@ -76,8 +76,19 @@ bool wantsTable(const std::string& accept) {
   return accept.find("as=Table") != std::string::npos;
 }
 
+bool isCrdType(const ResourceType& t) {
+  return t.group == "apiextensions.k8s.io" && t.resource == "customresourcedefinitions";
+}
+
 bool usesGeneration(const ResourceType& t) {
-  return t.custom || t.resource == "customresourcedefinitions";
+  return t.custom || isCrdType(t);
+}
+
+// kube-apiserver's AllowUnconditionalUpdate() is false for custom resources (customresource
+// strategy) and for CRDs themselves (customresourcedefinition strategy), true for the built-in
+// kinds served here.
+bool refusesUnconditionalUpdate(const ResourceType& t) {
+  return t.custom || isCrdType(t);
 }
 
 // Patch media types kube-apiserver accepts: strategic merge only for built-in kinds. The dev
@@ -1146,7 +1157,7 @@ Response ApiServer::updateObject(const Request& req, const Target& t, const json
                                  ") does not match the name on the URL (" + t.name + ")");
       }
       std::string rv = metaString(desired, "resourceVersion");
-      if (rv.empty() && usesGeneration(type)) {
+      if (rv.empty() && refusesUnconditionalUpdate(type)) {
         return statusResponse(
             invalidStatus(type.kind, type.group, t.name,
                           {{"FieldValueInvalid", "metadata.resourceVersion",
