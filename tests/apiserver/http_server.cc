@@ -1,9 +1,11 @@
 #include "tests/apiserver/http_server.h"
 
 #include <atomic>
-#include <condition_variable>
-#include <set>
+#include <map>
+#include <mutex>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -111,10 +113,16 @@ struct HttpServer::Impl {
   std::atomic<bool> stopping{false};
   int bound_port = 0;
 
-  std::mutex mu;  // guards conns, active
-  std::condition_variable cv;
-  std::set<int> conns;  // native handles of open connections
-  int active = 0;
+  // One thread per connection, kept (never detached) so stop() can join every one of them: no
+  // connection thread outlives the HttpServer, the ApiServer or the WatchHub it calls into.
+  struct Conn {
+    int fd = -1;  // open until `done`; closed only under `mu`, so stop() never hits a reused fd
+    std::thread thread;
+    bool done = false;  // the thread has closed the socket and is about to return
+  };
+  std::mutex mu;                   // guards conns, next_conn
+  std::map<uint64_t, Conn> conns;  // by connection id
+  uint64_t next_conn = 0;
 
   Impl(ApiServer& a, HttpServerOptions o) : api(a), options(std::move(o)) {}
 
@@ -197,17 +205,17 @@ struct HttpServer::Impl {
     }
   }
 
-  void serve(tcp::socket sock) {
+  // Serves one connection; the caller owns (and closes) the socket.
+  void serve(tcp::socket& sock) {
     int fd = sock.native_handle();
-    sock.set_option(tcp::no_delay(true));
+    beast::error_code ec;
+    sock.set_option(tcp::no_delay(true), ec);
     if (options.plain_http) {
       serveStream(sock, fd, "");
-      beast::error_code ec;
       sock.shutdown(tcp::socket::shutdown_both, ec);
       return;
     }
-    ssl::stream<tcp::socket> stream(std::move(sock), *ssl_ctx);
-    beast::error_code ec;
+    ssl::stream<tcp::socket&> stream(sock, *ssl_ctx);
     stream.handshake(ssl::stream_base::server, ec);
     if (ec) {
       return;
@@ -238,23 +246,52 @@ struct HttpServer::Impl {
         }
         continue;
       }
-      int fd = sock.native_handle();
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        conns.insert(fd);
-        ++active;
+      reapFinished();
+      auto owned = std::make_shared<tcp::socket>(std::move(sock));
+      std::lock_guard<std::mutex> lock(mu);
+      uint64_t id = next_conn++;
+      Conn& conn = conns[id];
+      conn.fd = owned->native_handle();
+      try {
+        // The thread's epilogue locks `mu`, so it cannot run before `conn.thread` is assigned.
+        conn.thread = std::thread([this, owned, id] { runConnection(*owned, id); });
+      } catch (const std::system_error& e) {
+        spdlog::warn("connection thread: {}", e.what());
+        beast::error_code ignored;
+        owned->close(ignored);
+        conns.erase(id);
       }
-      std::thread([this, s = std::move(sock), fd]() mutable {
-        try {
-          serve(std::move(s));
-        } catch (const std::exception& e) {
-          spdlog::debug("connection: {}", e.what());
+    }
+  }
+
+  void runConnection(tcp::socket& sock, uint64_t id) {
+    try {
+      serve(sock);
+    } catch (const std::exception& e) {
+      spdlog::debug("connection: {}", e.what());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    beast::error_code ec;
+    sock.close(ec);
+    conns[id].done = true;
+  }
+
+  // Joins the threads of finished connections (they only return after marking `done`).
+  void reapFinished() {
+    std::vector<std::thread> finished;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      for (auto it = conns.begin(); it != conns.end();) {
+        if (it->second.done) {
+          finished.push_back(std::move(it->second.thread));
+          it = conns.erase(it);
+        } else {
+          ++it;
         }
-        std::lock_guard<std::mutex> lock(mu);
-        conns.erase(fd);
-        --active;
-        cv.notify_all();
-      }).detach();
+      }
+    }
+    for (auto& t : finished) {
+      t.join();
     }
   }
 };
@@ -309,11 +346,26 @@ void HttpServer::stop() {
   if (impl_->accept_thread.joinable()) {
     impl_->accept_thread.join();
   }
-  std::unique_lock<std::mutex> lock(impl_->mu);
-  for (int fd : impl_->conns) {
-    ::shutdown(fd, SHUT_RDWR);
+  // No new connections from here on. Shutting the sockets down wakes every connection thread:
+  // reads and writes fail, and watchers notice clientGone() within their 1 s wake-up (or at once
+  // when the WatchHub was stopped first). Then join them all.
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    for (auto& [id, conn] : impl_->conns) {
+      if (!conn.done) {
+        ::shutdown(conn.fd, SHUT_RDWR);
+      }
+      threads.push_back(std::move(conn.thread));
+    }
   }
-  impl_->cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->active == 0; });
+  for (auto& t : threads) {
+    if (t.joinable()) {
+      t.join();
+    }
+  }
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  impl_->conns.clear();
 }
 
 int HttpServer::port() const {

@@ -4,7 +4,9 @@
 // token or by a client certificate signed by the server's CA; /version and health endpoints are
 // open to anonymous clients, as kube-apiserver's default RBAC allows.
 //
-// Thread-safety: start()/stop() from one thread; connections are served concurrently.
+// Thread-safety: start()/stop() from one thread; connections are served concurrently. stop()
+// shuts every connection down and joins its thread, so nothing runs on the ApiServer after it
+// returns (stop the WatchHub first so watchers wake at once).
 #pragma once
 
 #include <memory>

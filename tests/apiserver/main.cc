@@ -176,10 +176,12 @@ int main(int argc, char** argv) {
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
+  // Stop the hub first so every watcher wakes at once, then the HTTP servers join their
+  // connection threads (nothing may run on `api`/`hub` after they are destroyed).
+  hub.stop();
   if (plain) {
     plain->stop();
   }
-  hub.stop();
   https.stop();
   controllers.stop();
   return 0;
