@@ -6,7 +6,7 @@
 // Example (every key optional; these are the defaults):
 //   scheduler:
 //     policy: BinPack            # BinPack | Spread
-//     defaultOvercommit:         # for Hypervisors without spec.overcommit; at most 3 decimals
+//     defaultOvercommit:         # per resource unset in a Hypervisor's spec.overcommit; 3 dp
 //       cpu: 4
 //       memory: 1
 //   hypervisorHealth:

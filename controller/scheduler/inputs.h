@@ -13,16 +13,27 @@
 
 namespace novacron::controller::scheduler {
 
+// A hypervisor's own overcommit ratios; nullopt: the scheduler's configured default for it.
+struct OvercommitOverrides {
+  std::optional<Ratio> cpu;
+  std::optional<Ratio> memory;
+
+  friend bool operator==(const OvercommitOverrides&, const OvercommitOverrides&) = default;
+};
+
 struct HypervisorView {
   std::string name;
   std::map<std::string, std::string> labels;
   bool ready = false;          // Ready condition is True (heartbeat fresh)
   bool unschedulable = false;  // spec.unschedulable (cordoned)
   bool maintenance = false;    // spec.maintenance
-  Resources capacity;          // status.allocatable (or capacity when allocatable is unset)
-  Resources allocated;         // the capacity ledger: everything bound or reserved here
-  // spec.overcommit; when unset the controller's configured defaults apply.
-  std::optional<OvercommitRatios> overcommit;
+  // status.allocatable (or capacity when allocatable is unset): host resources minus the host
+  // reservation, before any overcommit.
+  Resources capacity;
+  Resources allocated;  // the capacity ledger: everything bound or reserved here
+  // spec.overcommit, per resource; each unset field uses SchedulerOptions::default_overcommit.
+  // Scheduler::effectiveCapacityOf applies the ratio to capacity exactly once.
+  OvercommitOverrides overcommit;
   // antiAffinityGroup of every VM bound or reserved here (one entry per VM; order irrelevant).
   std::vector<std::string> anti_affinity_groups;
 };

@@ -95,7 +95,10 @@ std::string Decision::explain() const {
 }
 
 Resources Scheduler::effectiveCapacityOf(const HypervisorView& hv) const {
-  return effectiveCapacity(hv.capacity, hv.overcommit.value_or(options_.default_overcommit));
+  return effectiveCapacity(
+      hv.capacity,
+      OvercommitRatios{hv.overcommit.cpu.value_or(options_.default_overcommit.cpu),
+                       hv.overcommit.memory.value_or(options_.default_overcommit.memory)});
 }
 
 std::optional<RejectReason> Scheduler::filter(const VmRequest& vm, const HypervisorView& hv) const {

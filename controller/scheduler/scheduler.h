@@ -78,7 +78,8 @@ public:
   // Higher is better. Only meaningful for a hypervisor that passed filter().
   int64_t score(const VmRequest& vm, const HypervisorView& hv) const;
 
-  // The capacity `hv` offers after its own ratios, or the configured defaults.
+  // The schedulable limit of `hv`: its capacity (status.allocatable) * ratio, per resource, where
+  // the ratio is hv.overcommit.<resource> when set and default_overcommit.<resource> otherwise.
   Resources effectiveCapacityOf(const HypervisorView& hv) const;
 
   const SchedulerOptions& options() const { return options_; }

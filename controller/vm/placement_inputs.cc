@@ -47,12 +47,15 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
   if (base) {
     view.capacity = scheduler::Resources{base->cpus, base->memory.value()};
   }
+  // The node-daemon's allocatable carries no overcommit; the scheduler applies these ratios (or its
+  // defaults for unset ones) to it exactly once.
   if (hypervisor.spec.overcommit) {
-    view.overcommit =
-        hypervisor.status.allocatable
-            ? scheduler::OvercommitRatios{scheduler::Ratio{}, scheduler::Ratio{}}
-            : scheduler::OvercommitRatios{toRatio(hypervisor.spec.overcommit->cpu),
-                                          toRatio(hypervisor.spec.overcommit->memory)};
+    if (hypervisor.spec.overcommit->cpu) {
+      view.overcommit.cpu = toRatio(*hypervisor.spec.overcommit->cpu);
+    }
+    if (hypervisor.spec.overcommit->memory) {
+      view.overcommit.memory = toRatio(*hypervisor.spec.overcommit->memory);
+    }
   }
   auto entries = ledgerOf(hypervisor);
   if (!entries.isOk()) {

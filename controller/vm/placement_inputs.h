@@ -1,10 +1,10 @@
 // Adapters from API objects to the scheduler's input structs, and the VM facts the ledger uses.
 //
 // Capacity rule (docs/architecture.md, "Who writes what"): the node-daemon reports
-// status.allocatable = capacity * spec.overcommit - host reservation. When spec.overcommit is set
-// the node-daemon has therefore applied it already and the scheduler uses allocatable as is
-// (ratio 1); when it is unset the controller's configured default ratios apply to allocatable
-// (or to capacity when allocatable is missing).
+// status.allocatable = capacity - host reservation, with no overcommit. The schedulable limit is
+// allocatable (or capacity when allocatable is missing) * ratio, per resource, where the ratio is
+// spec.overcommit.<resource> when set and the controller's scheduler.defaultOvercommit.<resource>
+// otherwise; the scheduler applies it exactly once.
 // Thread-safety: pure functions.
 #pragma once
 

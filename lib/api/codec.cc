@@ -180,6 +180,13 @@ public:
       }
     }
   }
+  void number(std::string_view key, std::optional<double>& out) {
+    if (get(key) != nullptr) {
+      double value = 0;
+      number(key, value);
+      out = value;
+    }
+  }
   template <typename E>
   void enumeration(std::string_view key, E& out) {
     if (const json* v = get(key)) {
@@ -914,8 +921,8 @@ json encodeHypervisorSpec(const HypervisorSpec& s) {
   out["maintenance"] = s.maintenance;
   putObject(out, "overcommit", s.overcommit, [](const Overcommit& o) {
     json oj = withUnknown(o.unknownFields);
-    oj["cpu"] = o.cpu;
-    oj["memory"] = o.memory;
+    putOpt(oj, "cpu", o.cpu);
+    putOpt(oj, "memory", o.memory);
     return oj;
   });
   putObject(out, "migration", s.migration, [](const HypervisorMigrationSpec& m) {

@@ -25,9 +25,12 @@ inline constexpr double kMaxCpuOvercommit = 16.0;
 inline constexpr double kMaxMemoryOvercommit = 4.0;
 inline constexpr int32_t kMaxConcurrentMigrations = 16;  // maxInbound / maxOutbound
 
+// Per-hypervisor overcommit ratios, applied once, by the controller's scheduler: the schedulable
+// limit is status.allocatable * ratio. An unset field (no schema default) means "the controller's
+// configured scheduler.defaultOvercommit for that resource" (cpu 4, memory 1 unless configured).
 struct Overcommit {
-  double cpu = 1.0;     // allocatable cpus = capacity cpus * cpu; 1..16
-  double memory = 1.0;  // allocatable memory = capacity memory * memory; 1..4
+  std::optional<double> cpu;     // vCPUs per allocatable host CPU; 1..16
+  std::optional<double> memory;  // guest memory per allocatable host byte; 1..4
   UnknownFields unknownFields;
   bool operator==(const Overcommit&) const = default;
 };
@@ -76,7 +79,7 @@ struct ActiveMigrations {
 
 struct HypervisorStatus {
   std::optional<HypervisorResources> capacity;     // node-daemon: host cpus and memory
-  std::optional<HypervisorResources> allocatable;  // node-daemon: capacity * overcommit - reserved
+  std::optional<HypervisorResources> allocatable;  // node-daemon: capacity - host reservation
   std::optional<HypervisorAllocated> allocated;    // controller: the ledger
   std::optional<std::string> cpuModel;
   std::vector<std::string> cpuFeatures;
@@ -100,7 +103,8 @@ struct Hypervisor {
 };
 
 // "2/8" and "3Gi/16Gi" as shown in the printer columns (status.summary, computed on encode from
-// allocated and allocatable; empty when either is unset).
+// allocated and allocatable; empty when either is unset). allocatable excludes overcommit, so with
+// a ratio above 1 the allocated side may exceed it (e.g. "20/16" at cpu ratio 4).
 std::string cpuSummary(const HypervisorStatus& status);
 std::string memorySummary(const HypervisorStatus& status);
 

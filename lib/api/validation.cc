@@ -397,9 +397,11 @@ void validateMigrationStatus(Validator& v, const VMMigrationStatus& s) {
 }
 
 void validateHypervisorSpec(Validator& v, const HypervisorSpec& s) {
-  if (s.overcommit) {
-    v.numberRange("spec.overcommit.cpu", s.overcommit->cpu, 1.0, kMaxCpuOvercommit);
-    v.numberRange("spec.overcommit.memory", s.overcommit->memory, 1.0, kMaxMemoryOvercommit);
+  if (s.overcommit && s.overcommit->cpu) {
+    v.numberRange("spec.overcommit.cpu", *s.overcommit->cpu, 1.0, kMaxCpuOvercommit);
+  }
+  if (s.overcommit && s.overcommit->memory) {
+    v.numberRange("spec.overcommit.memory", *s.overcommit->memory, 1.0, kMaxMemoryOvercommit);
   }
   if (s.migration) {
     v.optString("spec.migration.address", s.migration->address, rules::kHostPort);

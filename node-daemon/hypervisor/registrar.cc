@@ -1,6 +1,5 @@
 #include "node-daemon/hypervisor/registrar.h"
 
-#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -108,13 +107,13 @@ Status HypervisorRegistrar::registerNode() {
   api::HypervisorResources capacity;
   capacity.cpus = static_cast<int32_t>(info.cpus);
   capacity.memory = api::Quantity::fromBytes(memory_bytes);
-  api::Overcommit oc = hv.spec.overcommit.value_or(api::Overcommit{});
+  // allocatable is what the host can give to VMs: capacity minus the host reservation. Overcommit
+  // (spec.overcommit, else the controller's defaults) is applied once, by the controller's
+  // scheduler, never here.
   api::HypervisorResources allocatable;
-  allocatable.cpus = std::max<int32_t>(
-      0, static_cast<int32_t>(std::floor(info.cpus * oc.cpu)) - options_.reserved_cpus);
-  allocatable.memory = api::Quantity::fromBytes(std::max<int64_t>(
-      0, static_cast<int64_t>(std::floor(static_cast<double>(memory_bytes) * oc.memory)) -
-             options_.reserved_memory_bytes));
+  allocatable.cpus = std::max<int32_t>(0, static_cast<int32_t>(info.cpus) - options_.reserved_cpus);
+  allocatable.memory =
+      api::Quantity::fromBytes(std::max<int64_t>(0, memory_bytes - options_.reserved_memory_bytes));
 
   auto& st = hv.status;
   st.capacity = capacity;

@@ -1,6 +1,7 @@
 // HypervisorRegistrar: makes this node visible to the controller.
 //   - registerNode(): creates the Hypervisor named after the node if missing, then writes the
-//     node-daemon's part of its status (capacity, allocatable = capacity * overcommit - reserved,
+//     node-daemon's part of its status (capacity, allocatable = capacity - reserved with NO
+//     overcommit, since the controller applies spec.overcommit or its defaults to allocatable;
 //     CPU model/features, virtualization mode, libvirt/QEMU versions, conditions Ready and
 //     KVMAvailable, lastHeartbeatTime) through /status with the resourceVersion it read, leaving
 //     the controller's fields (allocated, Schedulable, ...) untouched. When libvirtd does not

@@ -135,9 +135,24 @@ TEST(FilterTest, PerHypervisorOvercommitOverridesDefaults) {
   Scheduler s(noOvercommit());
   auto h = hv("a", 4, 4);
   EXPECT_EQ(s.filter(vm(8, 1), h), RejectReason::kInsufficientCpu);
-  h.overcommit = OvercommitRatios{Ratio{2000}, Ratio{1000}};
+  h.overcommit = OvercommitOverrides{Ratio{2000}, Ratio{1000}};
   EXPECT_EQ(s.filter(vm(8, 1), h), std::nullopt);
   EXPECT_EQ(s.filter(vm(1, 5), h), RejectReason::kInsufficientMemory);
+}
+
+// Each resource falls back to the configured default on its own, and a ratio is applied once.
+TEST(FilterTest, UnsetOvercommitFieldUsesItsOwnDefault) {
+  SchedulerOptions options = noOvercommit();
+  options.default_overcommit = OvercommitRatios{Ratio{4000}, Ratio{1000}};
+  Scheduler s(options);
+  auto h = hv("a", 4, 4);
+  h.overcommit.memory = Ratio{1500};  // cpu unset: default 4 -> 16 cpus; memory 4 Gi * 1.5 = 6 Gi
+  EXPECT_EQ(s.effectiveCapacityOf(h), (Resources{16, 6 * kGi}));
+  EXPECT_EQ(s.filter(vm(16, 6), h), std::nullopt);
+  EXPECT_EQ(s.filter(vm(17, 1), h), RejectReason::kInsufficientCpu);
+  EXPECT_EQ(s.filter(vm(1, 7), h), RejectReason::kInsufficientMemory);
+  h.overcommit.cpu = Ratio{2000};  // set: replaces the default, not multiplied by it
+  EXPECT_EQ(s.effectiveCapacityOf(h), (Resources{8, 6 * kGi}));
 }
 
 TEST(FilterTest, ExactFitIsAccepted) {

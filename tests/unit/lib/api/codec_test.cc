@@ -280,6 +280,19 @@ TEST(CodecTest, MigrationAndHypervisorGarbage) {
   EXPECT_NE(hv.status().message().find("status.virtualization"), std::string::npos);
 }
 
+// An overcommit field left out stays unset (it means "the controller's default"), never 1.
+TEST(CodecTest, PartialOvercommitKeepsUnsetFieldsUnset) {
+  auto hv = hypervisorFromJson(json::parse(
+      R"({"apiVersion":"novacron.io/v1alpha1","kind":"Hypervisor","metadata":{"name":"a"},
+          "spec":{"overcommit":{"memory":1.5}}})"));
+  ASSERT_TRUE(hv.isOk()) << hv.status();
+  ASSERT_TRUE(hv->spec.overcommit);
+  EXPECT_FALSE(hv->spec.overcommit->cpu);
+  EXPECT_EQ(hv->spec.overcommit->memory, 1.5);
+  const json encoded = toJson(*hv);
+  EXPECT_EQ(encoded["spec"]["overcommit"], json::parse(R"({"memory":1.5})"));
+}
+
 TEST(YamlTest, ScalarsResolveLikeKubectl) {
   auto j = yamlToJson(R"(
 quotedOne: "1"

@@ -65,11 +65,14 @@ TEST_F(RegistrarTest, CreatesHypervisorWithHostFacts) {
   EXPECT_EQ(kvm->status, api::ConditionStatus::kFalse);
 }
 
-TEST_F(RegistrarTest, KeepsControllerFieldsAndHonoursOvercommit) {
+// allocatable never includes overcommit: the controller applies spec.overcommit (or its defaults)
+// to it once; applying it here too would multiply the ratio twice.
+TEST_F(RegistrarTest, KeepsControllerFieldsAndLeavesOvercommitToTheController) {
   ASSERT_TRUE(registrar_->registerNode().isOk());
   auto hv = hypervisor();
   hv.spec.overcommit = api::Overcommit{};
   hv.spec.overcommit->cpu = 2.0;
+  hv.spec.overcommit->memory = 1.5;
   auto spec = client_->update(kube::kHypervisor, "", api::toJson(hv));
   ASSERT_TRUE(spec.isOk()) << spec.status();
   hv = *api::fromJson<api::Hypervisor>(*spec);
@@ -85,7 +88,11 @@ TEST_F(RegistrarTest, KeepsControllerFieldsAndHonoursOvercommit) {
   EXPECT_EQ(after.status.allocated->cpus, 3);
   EXPECT_EQ(after.status.allocated->vms, 2);
   auto info = *conn_->nodeInfo();
-  EXPECT_EQ(after.status.allocatable->cpus, static_cast<int32_t>(info.cpus) * 2 - 1);
+  EXPECT_EQ(after.status.allocatable->cpus, static_cast<int32_t>(info.cpus) - 1);
+  EXPECT_EQ(after.status.allocatable->memory.value(),
+            static_cast<int64_t>(info.memory_kib) * 1024 - (1LL << 20));
+  ASSERT_TRUE(after.spec.overcommit);
+  EXPECT_EQ(after.spec.overcommit->cpu, 2.0);
   EXPECT_GT(*after.status.lastHeartbeatTime, *hv.status.lastHeartbeatTime);
 }
 
