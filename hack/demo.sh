@@ -231,6 +231,7 @@ Try next (in this shell: export KUBECONFIG=$KUBECONFIG):
   kubectl get vm -w                                          # watch phases change
   kubectl patch vm $VM_NAME --type=merge -p '{"spec":{"runStrategy":"Halted"}}'   # stop it
   kubectl patch vm $VM_NAME --type=merge -p '{"spec":{"runStrategy":"Always"}}'   # start it again
+  kubectl annotate vm $VM_NAME novacron.io/paused=true        # pause it (remove with paused-)
   kubectl describe vm $VM_NAME                                # conditions and events
   sed 's/name: $VM_NAME/name: tiny2/' $SAMPLE | kubectl apply -f -   # another VM
   kubectl delete vm $VM_NAME                                  # domain and disks are removed
