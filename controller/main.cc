@@ -2,7 +2,6 @@
 // election (lib/runtime) until SIGTERM/SIGINT or until leadership is lost.
 #include <atomic>
 #include <cstdio>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -13,6 +12,7 @@
 
 #include "controller/config/config.h"
 #include "controller/controller_app.h"
+#include "lib/core/flags.h"
 #include "lib/core/logging.h"
 #include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
@@ -55,34 +55,15 @@ std::string defaultIdentity() {
 
 int main(int argc, char** argv) {
   namespace ctl = novacron::controller;
-  std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      return usageError("unexpected argument " + arg);
-    }
-    auto eq = arg.find('=');
-    if (eq != std::string::npos) {
-      flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      flags[arg.substr(2)] = argv[++i];
-    } else {
-      return usageError("flag " + arg + " needs a value");
-    }
+  auto parsed = novacron::core::FlagSet::parse(argc, argv);
+  if (!parsed.isOk()) {
+    return usageError(parsed.status().message());
   }
-  auto take = [&](const std::string& name) -> std::optional<std::string> {
-    auto it = flags.find(name);
-    if (it == flags.end()) {
-      return std::nullopt;
-    }
-    std::string value = it->second;
-    flags.erase(it);
-    return value;
-  };
+  if (parsed->helpRequested()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  auto take = [&](const std::string& name) { return parsed->take(name); };
   auto config_path = take("config");
   auto kubeconfig = take("kubeconfig");
   auto identity = take("identity").value_or(defaultIdentity());
@@ -90,8 +71,8 @@ int main(int argc, char** argv) {
   auto leader_elect = take("leader-elect");
   auto log_level = take("log-level");
   auto log_format = take("log-format");
-  if (!flags.empty()) {
-    return usageError("unknown flag --" + flags.begin()->first);
+  if (auto unknown = parsed->checkAllTaken(); !unknown.isOk()) {
+    return usageError(unknown.message());
   }
 
   auto log_options = novacron::core::resolveLogOptions("controller", log_level, log_format);

@@ -2,7 +2,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/api/quantity.h"
+#include "lib/core/flags.h"
 #include "lib/core/logging.h"
 #include "node-daemon/node_daemon.h"
 
@@ -45,34 +45,15 @@ int usageError(const std::string& message) {
 
 int main(int argc, char** argv) {
   using novacron::node::NodeDaemonConfig;
-  std::map<std::string, std::string> flags;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      return usageError("unexpected argument " + arg);
-    }
-    auto eq = arg.find('=');
-    if (eq != std::string::npos) {
-      flags[arg.substr(2, eq - 2)] = arg.substr(eq + 1);
-    } else if (i + 1 < argc) {
-      flags[arg.substr(2)] = argv[++i];
-    } else {
-      return usageError("flag " + arg + " needs a value");
-    }
+  auto parsed = novacron::core::FlagSet::parse(argc, argv);
+  if (!parsed.isOk()) {
+    return usageError(parsed.status().message());
   }
-  auto take = [&](const std::string& name) -> std::optional<std::string> {
-    auto it = flags.find(name);
-    if (it == flags.end()) {
-      return std::nullopt;
-    }
-    std::string v = it->second;
-    flags.erase(it);
-    return v;
-  };
+  if (parsed->helpRequested()) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  auto take = [&](const std::string& name) { return parsed->take(name); };
   auto takeInt = [&](const std::string& name, int fallback) -> std::optional<int> {
     auto v = take(name);
     if (!v) {
@@ -135,8 +116,8 @@ int main(int argc, char** argv) {
     }
     config.reserved_memory_bytes = *q;
   }
-  if (!flags.empty()) {
-    return usageError("unknown flag --" + flags.begin()->first);
+  if (auto unknown = parsed->checkAllTaken(); !unknown.isOk()) {
+    return usageError(unknown.message());
   }
   if (config.vm_root.empty() || config.vm_root[0] != '/' || config.image_root.empty() ||
       config.image_root[0] != '/') {
