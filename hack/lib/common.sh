@@ -11,6 +11,12 @@
 #   LOG_NAME       prefix of log/die messages (default: the script's file name without .sh)
 #   WAIT_INTERVAL  seconds between two attempts of wait_until/wait_for/wait_for_match (default 0.2)
 
+# Microseconds since the epoch (bash 5's EPOCHREALTIME; its separator follows the locale). Deadlines
+# use it rather than SECONDS, which counts whole seconds and can make "1 second" last almost none.
+_now_us() {
+  echo "${EPOCHREALTIME//[!0-9]/}"
+}
+
 # log MESSAGE...: prints "NAME: MESSAGE" on stderr.
 log() {
   echo "${LOG_NAME:-$(basename "$0" .sh)}: $*" >&2
@@ -29,9 +35,18 @@ require_root() {
   fi
 }
 
+# proc_alive PID: succeeds if process PID runs. A zombie (exited, not yet reaped by its parent or
+# by init, which can take a second in a container) does not count: it holds nothing any more.
+proc_alive() {
+  local stat
+  kill -0 "$1" 2>/dev/null || return 1
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  [[ "${stat##*) }" != Z* ]]  # "PID (COMM) STATE ...", and COMM may hold ") "
+}
+
 # pid_alive PIDFILE: succeeds if PIDFILE names a running process.
 pid_alive() {
-  [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null
+  [[ -s "$1" ]] && proc_alive "$(cat "$1")"
 }
 
 # start_bg PIDFILE LOGFILE CMD...: runs CMD in the background, immune to hangups, with stdout and
@@ -50,9 +65,9 @@ stop_pidfile() {
   if pid_alive "$pidfile"; then
     pid="$(cat "$pidfile")"
     kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + grace))
-    while kill -0 "$pid" 2>/dev/null; do
-      if ((SECONDS >= deadline)); then
+    deadline=$(($(_now_us) + grace * 1000000))
+    while proc_alive "$pid"; do
+      if (($(_now_us) >= deadline)); then
         log "pid $pid ($pidfile) ignored SIGTERM for ${grace}s; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         break
@@ -64,12 +79,12 @@ stop_pidfile() {
 }
 
 # wait_until SECONDS CMD...: runs CMD (output discarded) every WAIT_INTERVAL seconds until it
-# succeeds; fails once SECONDS have passed without success. CMD runs at least once.
+# succeeds; fails once SECONDS (a whole number) have passed without success. CMD runs at least once.
 wait_until() {
-  local deadline=$((SECONDS + $1))
+  local deadline=$(($(_now_us) + $1 * 1000000))
   shift
   until "$@" >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
+    if (($(_now_us) >= deadline)); then
       return 1
     fi
     sleep "${WAIT_INTERVAL:-0.2}"
