@@ -200,13 +200,14 @@ check_tidy() {
   fi
 
   # -Wno-unknown-warning-option: the build's flags are GCC's (e.g. -Wshadow=local).
-  local args=(-p "$build_dir" --quiet --warnings-as-errors='*'
-    --extra-arg=-Wno-unknown-warning-option)
+  local args=(-p "$build_dir" --quiet --extra-arg=-Wno-unknown-warning-option)
   if ((${#headers[@]})); then
     args+=("--header-filter=^($(IFS='|'; echo "${headers[*]}"))\$")
   fi
   if ((fix)); then
-    args+=(--fix)
+    args+=(--fix)  # what has no fix is still printed; run again without --fix to check
+  else
+    args+=(--warnings-as-errors='*')
   fi
   local bad=0 i=0 out
   for unit in "${units[@]}"; do
@@ -216,13 +217,19 @@ check_tidy() {
       bad=1
     fi
     # Drop clang-tidy's counts of suppressed diagnostics from system and library headers.
-    grep -vE '^[0-9]+ (warnings?|errors?)( and [0-9]+ errors?)? generated\.$' <<<"$out" || true
+    if [[ -n "$out" ]]; then
+      grep -vE '^[0-9]+ (warnings?|errors?)( and [0-9]+ errors?)? generated\.$' <<<"$out" || true
+    fi
   done
   if ((bad)); then
     failed+=(tidy)
     return 0
   fi
-  echo "lint: tidy ok (${#units[@]} files)"
+  if ((fix)); then
+    echo "lint: tidy --fix done (${#units[@]} files)"
+  else
+    echo "lint: tidy ok (${#units[@]} files)"
+  fi
 }
 
 if ((run_format)); then
