@@ -14,6 +14,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$REPO/.run/guest}"
 MARKER="NOVACRON-GUEST-BOOTED"
 SELF="${BASH_SOURCE[0]}"
+# shellcheck source=lib/common.sh
+source "$REPO/hack/lib/common.sh"
 
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -24,7 +26,7 @@ if [[ -s "$OUT/vmlinuz" && -s "$OUT/initrd.img" && "$OUT/initrd.img" -nt "$SELF"
 fi
 
 for tool in apt-get apt-cache dpkg cpio gzip; do
-  command -v "$tool" >/dev/null || { echo "build-guest: missing $tool" >&2; exit 1; }
+  command -v "$tool" >/dev/null || die "missing $tool"
 done
 
 DEBS="$OUT/debs"
@@ -41,8 +43,7 @@ download() {
       apt-get update -qq
       (cd "$DEBS" && apt-get download -q "$pkg" >/dev/null)
     else
-      echo "build-guest: apt-get download $pkg failed (stale apt lists? run apt-get update)" >&2
-      exit 1
+      die "apt-get download $pkg failed (stale apt lists? run apt-get update)"
     fi
   }
 }
@@ -53,10 +54,7 @@ download linux-image-cloud-amd64
 META_DEB="$(compgen -G "$DEBS/linux-image-cloud-amd64_*.deb" | head -n1)"
 KPKG="$(dpkg-deb -f "$META_DEB" Depends | tr ',' '\n' | sed 's/[ (].*//;s/^ *//' \
   | grep -E '^linux-image-[0-9].*-cloud-amd64$' | head -n1 || true)"
-if [[ -z "$KPKG" ]]; then
-  echo "build-guest: cannot find the kernel package among linux-image-cloud-amd64's Depends" >&2
-  exit 1
-fi
+[[ -n "$KPKG" ]] || die "cannot find the kernel package among linux-image-cloud-amd64's Depends"
 download "$KPKG"
 download busybox-static
 
@@ -67,7 +65,7 @@ dpkg -x "$(compgen -G "$DEBS/${KPKG}_*.deb" | head -n1)" "$WORK/kernel"
 dpkg -x "$(compgen -G "$DEBS/busybox-static_*.deb" | head -n1)" "$WORK/busybox"
 
 KERNEL="$(compgen -G "$WORK/kernel/boot/vmlinuz-*" | head -n1 || true)"
-[[ -n "$KERNEL" ]] || { echo "build-guest: no /boot/vmlinuz-* in $KPKG" >&2; exit 1; }
+[[ -n "$KERNEL" ]] || die "no /boot/vmlinuz-* in $KPKG"
 
 ROOT="$WORK/initramfs"
 mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp}

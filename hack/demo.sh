@@ -40,6 +40,10 @@ LOGS="$RUN_DIR/logs"
 export KUBECONFIG="$RUN_DIR/api/kubeconfig"
 export NOVACRON_LIBVIRTD_STATE="$RUN_DIR/libvirtd"
 
+# shellcheck source=lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+WAIT_INTERVAL=0.5  # the probes are kubectl and curl runs: no need to hammer
+
 step_no=0
 current_step=""
 current_log=""
@@ -62,43 +66,22 @@ fail() {
 }
 trap 'fail "command failed (line $LINENO)"' ERR
 
-alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-
 # start_daemon NAME LOGFILE CMD...: runs CMD in the background unless NAME's pid file is alive.
 start_daemon() {
   local name="$1" log="$2"
   shift 2
-  if alive "$RUN_DIR/$name.pid"; then
-    return 0
-  fi
-  nohup "$@" >>"$log" 2>&1 &
-  echo $! >"$RUN_DIR/$name.pid"
+  pid_alive "$RUN_DIR/$name.pid" || start_bg "$RUN_DIR/$name.pid" "$log" "$@"
 }
 
 stop_daemon() {  # NAME
-  local pidfile="$RUN_DIR/$1.pid" pid
-  [[ -f "$pidfile" ]] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
+  stop_pidfile "$RUN_DIR/$1.pid" 10
 }
 
-wait_until() {  # seconds description cmd...
-  local deadline=$((SECONDS + $1)) what="$2"
+# await SECONDS WHAT CMD...: waits for CMD to succeed, or fails the current step.
+await() {
+  local secs="$1" what="$2"
   shift 2
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS > deadline)); then
-      fail "timed out after ${deadline}s waiting for $what"
-    fi
-    sleep 0.5
-  done
+  wait_until "$secs" "$@" || fail "timed out after ${secs}s waiting for $what"
 }
 
 choose_domain_type() {
@@ -125,6 +108,15 @@ network_xml() {
 EOF
 }
 
+# The EXIT trap of `up --teardown`: runs `down`, keeping the demo's exit status (1 if down fails).
+teardown_on_exit() {
+  local rc=$?
+  trap - EXIT ERR
+  echo "==> tearing down"
+  down || rc=1
+  exit "$rc"
+}
+
 up() {
   local install=1 build=1 teardown=0
   while (($#)); do
@@ -137,12 +129,9 @@ up() {
     shift
   done
   if ((teardown)); then
-    trap 'rc=$?; trap - EXIT ERR; echo "==> tearing down"; down || rc=1; exit $rc' EXIT
+    trap teardown_on_exit EXIT
   fi
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "demo: run as root (it starts libvirtd and QEMU)" >&2
-    exit 1
-  fi
+  require_root "it starts libvirtd and QEMU"
   mkdir -p "$LOGS" "$RUN_DIR/api" "$RUN_DIR/node/vms" "$RUN_DIR/node/images/named"
 
   if ((install)); then
@@ -172,7 +161,7 @@ up() {
   RUN_DIR="$RUN_DIR/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_PORT" \
     ETCD_PEER_PORT="$ETCD_PEER_PORT" hack/dev-cluster.sh start >"$LOGS/dev-cluster.log" 2>&1 ||
     fail "see $LOGS/dev-cluster.log"
-  wait_until 30 "the API server" kubectl get --raw /readyz
+  await 30 "the API server" kubectl get --raw /readyz
 
   step "installing the NovaCron CRDs (kubectl apply -f crds/)" "$LOGS/kubectl.log"
   kubectl apply -f crds/ >>"$LOGS/kubectl.log" 2>&1
@@ -196,7 +185,7 @@ up() {
     --vm-root "$RUN_DIR/node/vms" --image-root "$RUN_DIR/node/images" --nat-network "$NETWORK" \
     --metrics-address 127.0.0.1 --metrics-port "$NODE_METRICS_PORT" --heartbeat-seconds 5 \
     --log-format text
-  wait_until 60 "Hypervisor $NODE_NAME to register" kubectl get hypervisor "$NODE_NAME"
+  await 60 "Hypervisor $NODE_NAME to register" kubectl get hypervisor "$NODE_NAME"
   kubectl wait --for=condition=Ready --timeout=60s "hypervisor/$NODE_NAME" \
     >>"$LOGS/kubectl.log" 2>&1 || fail "Hypervisor $NODE_NAME did not become Ready"
 
@@ -204,7 +193,7 @@ up() {
   start_daemon controller "$LOGS/controller.log" "$controller" --kubeconfig "$KUBECONFIG" \
     --identity demo-controller --bind-address "$CONTROLLER_BIND" --leader-elect true \
     --log-format text
-  wait_until 60 "the controller to become ready" curl -sf "http://$CONTROLLER_BIND/readyz"
+  await 60 "the controller to become ready" curl -sf "http://$CONTROLLER_BIND/readyz"
 
   step "creating the sample VM (kubectl apply -f $SAMPLE)" "$LOGS/kubectl.log"
   kubectl apply -f "$SAMPLE" >>"$LOGS/kubectl.log" 2>&1
@@ -217,7 +206,7 @@ up() {
   local serial
   serial=$(find "$RUN_DIR/node/vms" -name serial.log | head -n 1)
   [[ -n "$serial" ]] || fail "no serial log found under $RUN_DIR/node/vms"
-  wait_until 120 "the guest's boot marker in $serial" grep -q NOVACRON-GUEST-BOOTED "$serial"
+  await 120 "the guest's boot marker in $serial" grep -q NOVACRON-GUEST-BOOTED "$serial"
 
   echo
   echo "NovaCron is running. What kubectl sees:"
@@ -249,7 +238,7 @@ down() {
     return 0
   fi
   # Delete VMs while the node-daemon still runs, so it destroys their domains and disks itself.
-  if alive "$RUN_DIR/node-daemon.pid" && [[ -f "$KUBECONFIG" ]]; then
+  if pid_alive "$RUN_DIR/node-daemon.pid" && [[ -f "$KUBECONFIG" ]]; then
     echo "demo: deleting VirtualMachines (the node-daemon removes their domains and disks)"
     timeout 120 kubectl delete vm --all --all-namespaces --wait=true --timeout=100s >/dev/null 2>&1
   fi
@@ -279,7 +268,7 @@ down() {
 status() {
   local name
   for name in node-daemon controller; do
-    if alive "$RUN_DIR/$name.pid"; then
+    if pid_alive "$RUN_DIR/$name.pid"; then
       echo "$name: running (pid $(cat "$RUN_DIR/$name.pid"))"
     else
       echo "$name: stopped"

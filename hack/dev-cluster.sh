@@ -20,76 +20,52 @@ ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
 DEV_APISERVER="${DEV_APISERVER:-$BUILD_DIR/tests/apiserver/novacron-dev-apiserver}"
 KUBECONFIG_OUT="$RUN_DIR/kubeconfig"
 
-alive() { [[ -f "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# shellcheck source=lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+WAIT_INTERVAL=0.1
 
-wait_port() {  # port seconds
-  local deadline=$((SECONDS + $2))
-  while ((SECONDS < deadline)); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  return 1
+# The API server is up (kubeconfig written, port open), or it died and waiting longer is pointless.
+apiserver_settled() {
+  if [[ -f "$KUBECONFIG_OUT" ]] && port_open "$API_PORT"; then
+    return 0
+  fi
+  ! pid_alive "$RUN_DIR/apiserver.pid"
 }
 
 start() {
   mkdir -p "$RUN_DIR"
   if ! command -v etcd >/dev/null; then
-    echo "etcd not found (apt-get install etcd-server)" >&2
-    exit 1
+    die "etcd not found (apt-get install etcd-server)"
   fi
   if [[ ! -x "$DEV_APISERVER" ]]; then
-    echo "$DEV_APISERVER not built (cmake --build $BUILD_DIR --target novacron-dev-apiserver)" >&2
-    exit 1
+    die "$DEV_APISERVER not built (cmake --build $BUILD_DIR --target novacron-dev-apiserver)"
   fi
-  if ! alive "$RUN_DIR/etcd.pid"; then
+  if ! pid_alive "$RUN_DIR/etcd.pid"; then
     local url="http://127.0.0.1:$ETCD_PORT" peer="http://127.0.0.1:$ETCD_PEER_PORT"
-    nohup etcd --name dev --data-dir "$RUN_DIR/etcd-data" --listen-client-urls "$url" \
+    : >"$RUN_DIR/etcd.log"
+    start_bg "$RUN_DIR/etcd.pid" "$RUN_DIR/etcd.log" etcd --name dev \
+      --data-dir "$RUN_DIR/etcd-data" --listen-client-urls "$url" \
       --advertise-client-urls "$url" --listen-peer-urls "$peer" \
-      --initial-advertise-peer-urls "$peer" --initial-cluster "dev=$peer" \
-      --log-level error >"$RUN_DIR/etcd.log" 2>&1 &
-    echo $! >"$RUN_DIR/etcd.pid"
-    if ! wait_port "$ETCD_PORT" 30; then
-      echo "etcd did not start; see $RUN_DIR/etcd.log" >&2
-      exit 1
-    fi
+      --initial-advertise-peer-urls "$peer" --initial-cluster "dev=$peer" --log-level error
+    wait_until 30 port_open "$ETCD_PORT" || die "etcd did not start; see $RUN_DIR/etcd.log"
   fi
-  if ! alive "$RUN_DIR/apiserver.pid"; then
+  if ! pid_alive "$RUN_DIR/apiserver.pid"; then
     rm -f "$KUBECONFIG_OUT"
-    nohup "$DEV_APISERVER" --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+    : >"$RUN_DIR/apiserver.log"
+    start_bg "$RUN_DIR/apiserver.pid" "$RUN_DIR/apiserver.log" "$DEV_APISERVER" \
+      --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
       --secure-port="$API_PORT" --bind-address=127.0.0.1 --cert-dir="$RUN_DIR/certs" \
-      --kubeconfig-out="$KUBECONFIG_OUT" >"$RUN_DIR/apiserver.log" 2>&1 &
-    echo $! >"$RUN_DIR/apiserver.pid"
-    local deadline=$((SECONDS + 30))
-    until [[ -f "$KUBECONFIG_OUT" ]] && wait_port "$API_PORT" 1; do
-      if ((SECONDS >= deadline)) || ! alive "$RUN_DIR/apiserver.pid"; then
-        echo "novacron-dev-apiserver did not start; see $RUN_DIR/apiserver.log" >&2
-        exit 1
-      fi
-      sleep 0.1
-    done
+      --kubeconfig-out="$KUBECONFIG_OUT"
+    if ! wait_until 30 apiserver_settled || ! pid_alive "$RUN_DIR/apiserver.pid"; then
+      die "novacron-dev-apiserver did not start; see $RUN_DIR/apiserver.log"
+    fi
   fi
   echo "$KUBECONFIG_OUT"
 }
 
-stop_one() {  # pidfile
-  if alive "$1"; then
-    local pid
-    pid="$(cat "$1")"
-    kill "$pid"
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$1"
-}
-
 stop() {
-  stop_one "$RUN_DIR/apiserver.pid"
-  stop_one "$RUN_DIR/etcd.pid"
+  stop_pidfile "$RUN_DIR/apiserver.pid" 5
+  stop_pidfile "$RUN_DIR/etcd.pid" 5
   if [[ "${RESET:-0}" == 1 ]]; then
     rm -rf "$RUN_DIR"
   fi
@@ -99,7 +75,7 @@ stop() {
 status() {
   local rc=0
   for p in etcd apiserver; do
-    if alive "$RUN_DIR/$p.pid"; then
+    if pid_alive "$RUN_DIR/$p.pid"; then
       echo "$p: running (pid $(cat "$RUN_DIR/$p.pid"))"
     else
       echo "$p: stopped"

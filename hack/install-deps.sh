@@ -3,10 +3,12 @@
 # Idempotent: packages already present are skipped and `apt-get update` runs at most once.
 # Must run as root on Debian 12 (bookworm).
 set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 PACKAGES=(
   # tool chain
-  build-essential cmake ninja-build pkg-config git ccache clang-format clang-tidy
+  build-essential cmake ninja-build pkg-config git ccache clang-format clang-tidy shellcheck
   # test frameworks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # libraries
@@ -20,10 +22,7 @@ PACKAGES=(
   curl ca-certificates iproute2 iptables procps psmisc jq
 )
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "install-deps: must run as root (apt-get)" >&2
-  exit 1
-fi
+require_root "apt-get"
 
 missing=()
 for p in "${PACKAGES[@]}"; do

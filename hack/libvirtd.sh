@@ -13,18 +13,14 @@
 # and never stopped by this script.
 set -euo pipefail
 
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+LOG_NAME=libvirtd.sh
+
 STATE="${NOVACRON_LIBVIRTD_STATE:-/run/novacron-libvirtd}"
 URI="qemu:///system"
 QEMU_CONF=/etc/libvirt/qemu.conf
-
-log() { echo "libvirtd.sh: $*" >&2; }
-
-need_root() {
-  if [[ $(id -u) -ne 0 ]]; then
-    log "must run as root"
-    exit 1
-  fi
-}
 
 record() {
   mkdir -p "$STATE"
@@ -33,11 +29,6 @@ record() {
 
 responding() {
   timeout 10 virsh -q -c "$URI" version >/dev/null 2>&1
-}
-
-pid_alive() {
-  local f="$1"
-  [[ -s "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null
 }
 
 ensure_users() {
@@ -92,20 +83,8 @@ ensure_dirs() {
   done
 }
 
-wait_for() {
-  local what="$1" deadline=$((SECONDS + 30))
-  shift
-  until "$@"; do
-    if ((SECONDS > deadline)); then
-      log "timed out waiting for $what"
-      return 1
-    fi
-    sleep 0.2
-  done
-}
-
 start() {
-  need_root
+  require_root "it configures and starts libvirtd"
   if responding; then
     log "libvirtd already answers on $URI; using it as it is"
     return 0
@@ -119,41 +98,31 @@ start() {
       log "a virtlogd not started by this script is running; using it"
     else
       virtlogd -d -p "$STATE/virtlogd.pid"
-      wait_for "virtlogd pid file" pid_alive "$STATE/virtlogd.pid"
+      wait_for 30 "virtlogd pid file" pid_alive "$STATE/virtlogd.pid"
       log "started virtlogd (pid $(cat "$STATE/virtlogd.pid"))"
     fi
   fi
   if ! pid_alive "$STATE/libvirtd.pid"; then
     libvirtd -d -p "$STATE/libvirtd.pid"
-    wait_for "libvirtd pid file" pid_alive "$STATE/libvirtd.pid"
+    wait_for 30 "libvirtd pid file" pid_alive "$STATE/libvirtd.pid"
     log "started libvirtd (pid $(cat "$STATE/libvirtd.pid"))"
   fi
-  wait_for "libvirtd to answer on $URI" responding
+  wait_for 30 "libvirtd to answer on $URI" responding
 }
 
 stop_one() {
-  local name="$1" f="$STATE/$1.pid" pid deadline
+  local name="$1" f="$STATE/$1.pid" pid
   if ! pid_alive "$f"; then
     rm -f "$f"
     return 0
   fi
   pid="$(cat "$f")"
-  kill -TERM "$pid"
-  deadline=$((SECONDS + 20))
-  while kill -0 "$pid" 2>/dev/null; do
-    if ((SECONDS > deadline)); then
-      log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.1
-  done
-  rm -f "$f"
+  stop_pidfile "$f" 20
   log "stopped $name (pid $pid)"
 }
 
 stop() {
-  need_root
+  require_root "it stops libvirtd"
   stop_one libvirtd
   stop_one virtlogd
 }

@@ -6,6 +6,8 @@
 #   tests/e2e/demo/demo_test.sh            (BUILD_DIR must hold the built binaries)
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+# shellcheck source=../../../hack/lib/common.sh
+source "$ROOT/hack/lib/common.sh"
 export BUILD_DIR="${NOVACRON_BINARY_DIR:-${BUILD_DIR:-$ROOT/build}}"
 export RUN_DIR
 RUN_DIR="$(mktemp -d /tmp/novacron-demo-test.XXXXXX)"
@@ -42,8 +44,9 @@ check "no libvirt domain left behind (before: '$domains_before', after: '$domain
   test "$domains_before" = "$domains_after"
 check "the demo network is gone" \
   bash -c '! virsh -q -c qemu:///system net-info novacron-demo >/dev/null 2>&1'
+port_free() { ! port_open "$1"; }
 for port in 16443 12379 19101 19102; do
-  check "port $port is free" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null"
+  check "port $port is free" port_free "$port"
 done
 rm -f "$out"
 rm -rf "$RUN_DIR"

@@ -8,6 +8,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+# shellcheck source=../../../hack/lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+WAIT_INTERVAL=0.1
 export DEV_APISERVER="${1:?usage: $0 PATH/TO/novacron-dev-apiserver}"
 if ! command -v kubectl >/dev/null || ! command -v etcd >/dev/null; then
   echo "SKIP: kubectl or etcd not installed"
@@ -17,8 +20,11 @@ fi
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
-export RUN_DIR="$(mktemp -d /tmp/novacron-kubectl-e2e-XXXXXX)"
-export API_PORT="$(free_port)" ETCD_PORT="$(free_port)" ETCD_PEER_PORT="$(free_port)"
+RUN_DIR="$(mktemp -d /tmp/novacron-kubectl-e2e-XXXXXX)"
+API_PORT="$(free_port)"
+ETCD_PORT="$(free_port)"
+ETCD_PEER_PORT="$(free_port)"
+export RUN_DIR API_PORT ETCD_PORT ETCD_PEER_PORT
 BG_PIDS=()
 cleanup() {
   local rc=$?
@@ -32,21 +38,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export KUBECONFIG="$("$ROOT/hack/dev-cluster.sh" start)"
+KUBECONFIG="$("$ROOT/hack/dev-cluster.sh" start)"
+export KUBECONFIG
 step() { echo "--- $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# Polls a command until its output matches a pattern (no fixed sleeps).
-wait_for() {  # seconds pattern command...
-  local secs=$1 pattern=$2; shift 2
-  local deadline=$((SECONDS + secs)) out=""
-  while ((SECONDS < deadline)); do
-    out="$("$@" 2>&1 || true)"
-    if grep -qE -- "$pattern" <<<"$out"; then return 0; fi
-    sleep 0.1
-  done
-  echo "$out" >&2
-  return 1
-}
 
 step "kubectl version reaches the server"
 out="$(kubectl version)"
@@ -81,12 +76,13 @@ grep -qE "^Name: +$VM" <<<"$out" || fail "describe lacks the name"
 step "get -w sees an update"
 kubectl get vm "$VM" -w >"$RUN_DIR/watch.out" 2>&1 &
 BG_PIDS+=($!)
-wait_for 10 "^$VM " cat "$RUN_DIR/watch.out" || fail "watch printed nothing"
+wait_for_match 10 "^$VM " cat "$RUN_DIR/watch.out" || fail "watch printed nothing"
 
 step "patch --type=merge (status subresource) and the watch sees it"
 kubectl patch vm "$VM" --subresource=status --type=merge \
   -p '{"status":{"phase":"Running","conditions":[{"type":"Ready","status":"True","reason":"Booted","message":"guest up","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}'
-wait_for 10 "^$VM +Running" cat "$RUN_DIR/watch.out" || fail "get -w did not show the update"
+wait_for_match 10 "^$VM +Running" cat "$RUN_DIR/watch.out" ||
+  fail "get -w did not show the update"
 
 step "wait --for=condition=Ready"
 kubectl wait --for=condition=Ready "vm/$VM" --timeout=20s
@@ -107,8 +103,8 @@ step "delete waits on a finalizer"
 kubectl patch vm "$VM" --type=merge -p '{"metadata":{"finalizers":["e2e.novacron.io/hold"]}}'
 kubectl delete vm "$VM" --timeout=30s >"$RUN_DIR/delete.out" 2>&1 &
 DEL_PID=$!
-BG_PIDS+=($DEL_PID)
-wait_for 10 "^20[0-9-]+T" kubectl get vm "$VM" -o 'jsonpath={.metadata.deletionTimestamp}' ||
+BG_PIDS+=("$DEL_PID")
+wait_for_match 10 "^20[0-9-]+T" kubectl get vm "$VM" -o 'jsonpath={.metadata.deletionTimestamp}' ||
   fail "no deletionTimestamp"
 kill -0 "$DEL_PID" 2>/dev/null || fail "kubectl delete returned while the finalizer was set"
 kubectl patch vm "$VM" --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]'
