@@ -33,6 +33,7 @@ HOSTS=(A B)
 declare -A MOUNTS=([etc]=/etc/libvirt [run]=/run/libvirt [lib]=/var/lib/libvirt
   [log]=/var/log/libvirt [cache]=/var/cache/libvirt)
 RUN_LOCK_FD=""
+MOUNTPOINTS=/run/novacron-two-hosts.mountpoints
 STATE_DIR="" BRIDGE="" BRIDGE_ADDR="" SUBNET=""
 SUBNET_CANDIDATES=(77 78 79 80 81 82 83 84 85 86 87 88 89 90)
 
@@ -51,24 +52,64 @@ usage() {
 
 journal() { echo "$*" >>"$STATE_DIR/journal"; }
 
-# Called by libvirt_ensure_*: remembers system changes; directories made only as mount points are
-# removed again by `down` (when no mount namespace on the machine still uses them).
+# Called by libvirt_ensure_* (under the machine-wide lock): remembers system changes. Directories
+# made only to be mount points go to a machine-wide registry, because the harness that made one may
+# go down while another still mounts over it; every `down` removes those no longer in use.
 record_change() {
   journal "note $*"
-  if [[ "$*" == "created directory "* ]]; then journal "rmdir ${*#created directory }"; fi
+  if [[ "$*" == "created directory "* ]]; then echo "${*#created directory }" >>"$MOUNTPOINTS"; fi
+}
+
+# Under the machine-wide lock: rmdir every registered mount point that no mount namespace uses;
+# forget those that are gone or that someone else filled (a root-namespace libvirtd).
+remove_unused_mountpoints() {
+  local d keep=()
+  [[ -s "$MOUNTPOINTS" ]] || { rm -f "$MOUNTPOINTS"; return 0; }
+  while read -r d; do
+    [[ -n "$d" && -d "$d" ]] || continue
+    if mounted_anywhere "$d"; then
+      keep+=("$d")
+    else
+      rmdir "$d" 2>/dev/null || true
+    fi
+  done <"$MOUNTPOINTS"
+  if ((${#keep[@]})); then
+    printf '%s\n' "${keep[@]}" >"$MOUNTPOINTS"
+  else
+    rm -f "$MOUNTPOINTS"
+  fi
 }
 
 # A machine-wide lock (flock on /run itself, so no lock file is left behind) around choosing a
 # subnet and creating mount points, and around removing them, so parallel harnesses never collide.
+# A flock is held as long as any process keeps the open file, so every long-lived process started
+# while it is held must close it (spawn() does).
 lock_run() {
   [[ -z "$RUN_LOCK_FD" ]] || return 0
   exec {RUN_LOCK_FD}</run
-  flock -w 120 "$RUN_LOCK_FD" || die "timed out waiting for the machine-wide harness lock on /run"
+  if ! flock -w 120 "$RUN_LOCK_FD"; then
+    exec {RUN_LOCK_FD}<&-
+    RUN_LOCK_FD=""
+    log "timed out waiting for the machine-wide harness lock on /run"
+    return 1
+  fi
 }
 unlock_run() {
   [[ -n "$RUN_LOCK_FD" ]] || return 0
   exec {RUN_LOCK_FD}<&-
   RUN_LOCK_FD=""
+}
+
+# spawn LOG CMD...: starts CMD in its own session, detached from the caller's terminal and pipes
+# (a test runner waits for those to close) and without the machine-wide lock's file descriptor.
+spawn() {
+  local logfile="$1"
+  shift
+  if [[ -n "$RUN_LOCK_FD" ]]; then
+    setsid -f "$@" </dev/null >>"$logfile" 2>&1 {RUN_LOCK_FD}<&-
+  else
+    setsid -f "$@" </dev/null >>"$logfile" 2>&1
+  fi
 }
 
 mounted_anywhere() {
@@ -198,8 +239,9 @@ prepare_host() {
   # The holder keeps the host's mount namespace alive; setsid so that a Ctrl-C aimed at the caller
   # does not take it down behind `down`'s back. It writes its own pid, then execs into the holder.
   # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid -f sh -c 'echo $$ >"$1"; exec ip netns exec "$2" unshare -m --propagation private sleep infinity' \
-    _ "$dir/holder.pid" "$ns" </dev/null >>"$dir/holder.log" 2>&1
+  spawn "$dir/holder.log" sh -c \
+    'echo $$ >"$1"; exec ip netns exec "$2" unshare -m --propagation private sleep infinity' \
+    _ "$dir/holder.pid" "$ns"
   wait_until "the holder of host $h" 10 holder_ready "$h"
   pid="$(holder_pid "$h")"
   for sub in "${!MOUNTS[@]}"; do
@@ -217,7 +259,8 @@ start_daemons() {
     </dev/null >>"$dir/daemons.log" 2>&1
   wait_until "libvirtd on host $h" 30 pid_file_alive "$dir/libvirtd.pid"
   assert_route_via_bridge "$addr"
-  wait_until "libvirtd of host $h to answer on qemu+tcp://$addr/system" 60 libvirtd_answers "$addr"
+  # Generous: libvirtd answers only after probing QEMU, slow on a loaded 2-core machine.
+  wait_until "libvirtd of host $h to answer on qemu+tcp://$addr/system" 180 libvirtd_answers "$addr"
   log "host $h: netns $ns, address $addr, libvirtd pid $(cat "$dir/libvirtd.pid")"
 }
 
@@ -227,12 +270,11 @@ start_watchdog() {
   journal "watchdog $STATE_DIR/watchdog.pid"
   # Polls once a second; when the owner is gone (or its pid was reused), runs `down` in its place.
   # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid -f bash -c '
+  spawn "$STATE_DIR/watchdog.log" bash -c '
     echo $$ >"$4/watchdog.pid"
     st() { local s; s="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1; s="${s##*) }"; set -- $s; echo "${20}"; }
     while [[ "$(st "$1")" == "$2" ]]; do sleep 1; done
-    exec "$3" down --state-dir "$4"' _ "$owner" "$started" "$SELF" "$STATE_DIR" \
-    </dev/null >>"$STATE_DIR/watchdog.log" 2>&1
+    exec "$3" down --state-dir "$4"' _ "$owner" "$started" "$SELF" "$STATE_DIR"
 }
 
 on_up_exit() {
@@ -274,9 +316,12 @@ cmd_up() {
   STATE_DIR="$(cd "$STATE_DIR" && pwd)"
   : >"$STATE_DIR/journal"
   : >"$STATE_DIR/state"
+  mkdir -p "$STATE_DIR/work"
   trap on_up_exit EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
+
+  if [[ -n "$owner" ]]; then start_watchdog "$owner"; fi
 
   # Names must be unique machine-wide (parallel runs, other users): a random id, checked.
   for ((n = 0; ; n++)); do
@@ -293,7 +338,7 @@ cmd_up() {
 
   # Choosing a free /24 and claiming it with the bridge route, and making mount points and using
   # them, happen under the machine-wide lock.
-  lock_run
+  lock_run || exit 1
   if [[ -n "$subnet" ]]; then
     subnet_free "$subnet" || die "subnet $subnet.0/24 is in use on this machine"
   else
@@ -344,14 +389,15 @@ cmd_up() {
   set_state SHAPE "$shape"
   load_state
   for h in "${HOSTS[@]}"; do assert_route_via_bridge "$(host_var "$h" ADDR)"; done
-  if [[ -n "$owner" ]]; then start_watchdog "$owner"; fi
   for h in "${HOSTS[@]}"; do
     prepare_host "$h" "$(host_var "$h" ADDR)" "$(host_var "$h" NETNS)"
   done
   unlock_run
-  for h in "${HOSTS[@]}"; do
-    start_daemons "$h" "$(host_var "$h" ADDR)" "$(host_var "$h" NETNS)"
-  done
+  start_daemons A "$HOST_A_ADDR" "$HOST_A_NETNS"
+  # B reuses A's probe of QEMU's capabilities (keyed by the binary, validated by libvirtd against
+  # the binary's and its own timestamps and the kernel), which halves the start-up time.
+  cp -a "$(host_dir A)/cache/qemu" "$(host_dir B)/cache/" 2>/dev/null || true
+  start_daemons B "$HOST_B_ADDR" "$HOST_B_NETNS"
   trap - EXIT INT TERM
   log "up: state in $STATE_DIR (source <($SELF env --state-dir $STATE_DIR))"
 }
@@ -404,7 +450,7 @@ cmd_down() {
         pid="$(cat "$a" 2>/dev/null || true)"
         # Not when this `down` is the watchdog's own (it execs into `down`, keeping its pid).
         if [[ -n "$pid" && "$pid" != "$$" &&
-          "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" == *"$STATE_DIR"* ]]; then
+          "$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")" == *"$STATE_DIR"* ]]; then
           kill -TERM "$pid" 2>/dev/null || true
         fi
         ;;
@@ -420,17 +466,14 @@ cmd_down() {
     case "$kind" in
       link | bridge) if ip link show "$a" >/dev/null 2>&1; then ip link del "$a" || true; fi ;;
       netns) if [[ -e "/run/netns/$a" ]]; then ip netns del "$a" || true; fi ;;
-      rmdir)
-        lock_run
-        if [[ -d "$a" ]] && ! mounted_anywhere "$a"; then rmdir "$a" 2>/dev/null || true; fi
-        ;;
     esac
   done
-  rm -rf "${STATE_DIR:?}"/host? "$STATE_DIR/state" "$STATE_DIR/watchdog.pid" \
-    "$STATE_DIR/watchdog.log" "$STATE_DIR/journal"
+  if lock_run; then remove_unused_mountpoints; fi
   if [[ -e "$STATE_DIR/.created-by-harness" ]]; then
-    rm -f "$STATE_DIR/.created-by-harness"
-    rmdir "$STATE_DIR" 2>/dev/null || true
+    rm -rf "${STATE_DIR:?}"
+  else
+    rm -rf "${STATE_DIR:?}"/host? "$STATE_DIR/work" "$STATE_DIR/state" "$STATE_DIR/watchdog.pid" \
+      "$STATE_DIR/watchdog.log" "$STATE_DIR/journal"
   fi
   unlock_run
   exec {lockfd}<&-
@@ -446,6 +489,7 @@ cmd_env() {
   printf 'TWO_HOSTS_BRIDGE=%q\n' "$BRIDGE"
   printf 'TWO_HOSTS_BRIDGE_ADDR=%q\n' "$BRIDGE_ADDR"
   printf 'TWO_HOSTS_SUBNET=%q\n' "$SUBNET.0/24"
+  printf 'TWO_HOSTS_WORK_DIR=%q\n' "$STATE_DIR/work"
   for h in "${HOSTS[@]}"; do
     printf 'HOST_%s_ADDR=%q\n' "$h" "$(host_var "$h" ADDR)"
     printf 'HOST_%s_URI=%q\n' "$h" "qemu+tcp://$(host_var "$h" ADDR)/system"

@@ -42,9 +42,11 @@ fatal() {
   exit 1
 }
 
-STATE="$(mktemp -d /tmp/novacron-two-hosts.XXXXXX)"
-WORK="$(mktemp -d /tmp/novacron-two-hosts-work.XXXXXX)"
-root_libvirtd_before="$(pgrep -x libvirtd -a | grep -v -- "$STATE" | sort || true)"
+# The harness creates the state dir, so `down` removes all of it, whoever runs it (this script's
+# trap, or the harness's watchdog if this script is killed with SIGKILL).
+STATE="$(mktemp -u /tmp/novacron-two-hosts.XXXXXX)"
+WORK="" # $TWO_HOSTS_WORK_DIR, removed by `down`
+root_libvirtd_before="$(ps -C libvirtd -o pid=,stat=,args= | awk '$2 !~ /Z/' | grep -v -- "$STATE" | sort || true)"
 
 dump_logs() {
   local f
@@ -62,7 +64,6 @@ cleanup() {
     if ((rc)); then dump_logs; fi
     "$HARNESS" down --state-dir "$STATE" || echo "two_hosts_test: down failed"
   fi
-  rm -rf "$STATE" "$WORK"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -137,6 +138,7 @@ echo "== up"
 "$HARNESS" up --state-dir "$STATE" --owner-pid $$ || fatal "two_hosts.sh up"
 # shellcheck disable=SC1090
 source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
+WORK="$TWO_HOSTS_WORK_DIR"
 check "host A ($HOST_A_ADDR) is routed via the harness bridge" routed_via_bridge "$HOST_A_ADDR"
 check "host B ($HOST_B_ADDR) is routed via the harness bridge" routed_via_bridge "$HOST_B_ADDR"
 ((failures == 0)) || fatal "network safety check"
@@ -145,6 +147,28 @@ host_uuid() { virsh -c "$1" capabilities | grep -m1 -o '<uuid>[^<]*'; }
 check "host A and B have distinct host UUIDs" test "$(host_uuid "$HOST_A_URI")" != "$(host_uuid "$HOST_B_URI")"
 check "exec runs inside host B (its eth0 has $HOST_B_ADDR)" \
   bash -c "'$HARNESS' exec --state-dir '$STATE' B ip -o addr show dev eth0 | grep -q ' $HOST_B_ADDR/'"
+
+check "host A has no route off the test subnet (e.g. to 192.0.2.1)" \
+  bash -c "! '$HARNESS' exec --state-dir '$STATE' A ip route get 192.0.2.1 >/dev/null 2>&1"
+
+# A server in the root namespace listening on the bridge address (as the dev API server will) is
+# reachable from inside the hosts.
+reach_root_server() {
+  local port_file="$WORK/port" got
+  timeout 30 python3 -c '
+import socket, sys
+s = socket.socket(); s.bind((sys.argv[1], 0)); s.listen(1)
+open(sys.argv[2], "w").write(str(s.getsockname()[1]))
+c, _ = s.accept(); c.sendall(b"hello from the root namespace\n"); c.close()' \
+    "$TWO_HOSTS_BRIDGE_ADDR" "$port_file" &
+  local server=$!
+  wait_for "the test server's port" 10 test -s "$port_file" || return 1
+  got="$("$HARNESS" exec --state-dir "$STATE" A timeout 10 bash -c \
+    "exec 3<>/dev/tcp/$TWO_HOSTS_BRIDGE_ADDR/$(cat "$port_file"); cat <&3")"
+  wait "$server"
+  [[ "$got" == "hello from the root namespace" ]]
+}
+check "host A reaches a server listening on the bridge address $TWO_HOSTS_BRIDGE_ADDR" reach_root_server
 
 echo "== boot $VM on host A"
 cat >"$WORK/domain.xml" <<XML
@@ -228,8 +252,8 @@ check "no process refers to the state dir (daemons, holders, watchdog)" \
 check "no QEMU of the guest is left" wait_for "QEMU to exit" 20 nothing_mentions "guest=$VM"
 check "no mount of the harness in any mount namespace" \
   bash -c "! cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -qF '$STATE'"
-check "the state dir holds nothing of the harness" test -z "$(ls -A "$STATE")"
-root_libvirtd_after="$(pgrep -x libvirtd -a | grep -v -- "$STATE" | sort || true)"
+check "the state dir is gone" test ! -e "$STATE"
+root_libvirtd_after="$(ps -C libvirtd -o pid=,stat=,args= | awk '$2 !~ /Z/' | grep -v -- "$STATE" | sort || true)"
 # Informational only: other tests may start or stop the root host's libvirtd meanwhile. The harness
 # itself signals only processes inside its own network namespaces (and its watchdog).
 echo "INFO: libvirtd outside the harness before: '${root_libvirtd_before//$'\n'/; }'," \
