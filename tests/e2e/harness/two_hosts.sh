@@ -244,6 +244,7 @@ prepare_host() {
     _ "$dir/holder.pid" "$ns"
   wait_until "the holder of host $h" 10 holder_ready "$h"
   pid="$(holder_pid "$h")"
+  journal "holder $pid $(start_time "$pid")"
   for sub in "${!MOUNTS[@]}"; do
     nsenter -t "$pid" -m -- mount --bind "$dir/$sub" "${MOUNTS[$sub]}"
   done
@@ -371,7 +372,6 @@ cmd_up() {
     set_state "HOST_${h}_VETH" "$veth"
     journal "netns $ns"
     ip netns add "$ns"
-    journal "netns-inode $ns $(netns_inode "$ns")"
     journal "link $veth"
     ip link add "$veth" type veth peer name "${veth}p"
     ip link set "${veth}p" netns "$ns"
@@ -434,7 +434,7 @@ no_netns_processes() {
 }
 
 cmd_down() {
-  local kind a b inodes=() lines=() i pid lockfd
+  local kind a b inodes=() lines=() i pid lockfd ino
   [[ -n "$STATE_DIR" && -d "$STATE_DIR" ]] || return 0
   [[ -e "$STATE_DIR/journal" ]] || return 0
   # One `down` at a time per state dir (the caller's trap and the watchdog may race).
@@ -455,7 +455,16 @@ cmd_down() {
         fi
         ;;
       netns) inodes+=("$(netns_inode "$a")") ;;
-      netns-inode) [[ -z "$b" ]] || inodes+=("$b") ;;
+      # A namespace is found by its name or, if that was deleted behind our back, through our holder
+      # (same pid and start time) still in it. Never by a remembered inode alone: inode numbers of
+      # dead namespaces are reused, and we must not kill another namespace's processes.
+      holder)
+        if [[ -n "$b" && "$(start_time "$a" 2>/dev/null)" == "$b" ]]; then
+          ino="$(readlink "/proc/$a/ns/net" 2>/dev/null || true)"
+          ino="${ino#net:[}"
+          inodes+=("${ino%]}")
+        fi
+        ;;
     esac
   done
   mapfile -t inodes < <(printf '%s\n' "${inodes[@]}" | grep . | sort -u || true)

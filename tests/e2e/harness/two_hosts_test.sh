@@ -22,7 +22,7 @@ skip() {
   exit 77
 }
 [[ $(id -u) -eq 0 ]] || skip "needs root (network and mount namespaces, libvirtd)"
-for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare; do
+for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare setsid flock python3; do
   command -v "$tool" >/dev/null || skip "$tool is not installed (hack/install-deps.sh)"
 done
 
