@@ -20,6 +20,8 @@ PACKAGES=(
   dnsmasq-base etcd-server etcd-client lua5.1 cpio busybox-static genisoimage
   # scripts
   curl ca-certificates iproute2 iptables procps psmisc jq
+  # tests/e2e/harness: namespaces (nsenter, unshare, setsid, flock) and a test TCP server
+  util-linux python3
 )
 
 require_root "apt-get"

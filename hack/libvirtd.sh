@@ -22,6 +22,9 @@ STATE="${NOVACRON_LIBVIRTD_STATE:-/run/novacron-libvirtd}"
 URI="qemu:///system"
 QEMU_CONF=/etc/libvirt/qemu.conf
 
+# shellcheck source-path=SCRIPTDIR source=lib/libvirt-prereqs.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/libvirt-prereqs.sh"
+
 record() {
   mkdir -p "$STATE"
   echo "$(date -u +%FT%TZ) $*" >>"$STATE/changes"
@@ -32,16 +35,7 @@ responding() {
 }
 
 ensure_users() {
-  if ! getent group kvm >/dev/null; then
-    groupadd -r kvm && record "created group kvm"
-  fi
-  if ! getent group libvirt-qemu >/dev/null; then
-    groupadd -r libvirt-qemu && record "created group libvirt-qemu"
-  fi
-  if ! getent passwd libvirt-qemu >/dev/null; then
-    useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-    record "created user libvirt-qemu"
-  fi
+  libvirt_ensure_users record
 }
 
 # Sets `key = value` in qemu.conf, replacing an existing (possibly commented) line for the key.
@@ -74,13 +68,8 @@ ensure_config() {
 }
 
 ensure_dirs() {
-  local d
-  for d in /var/log/libvirt /var/log/libvirt/qemu /var/lib/libvirt /var/lib/libvirt/qemu \
-    /var/lib/libvirt/images /run/libvirt /var/cache/libvirt; do
-    if [[ ! -d "$d" ]]; then
-      mkdir -p "$d" && record "created directory $d"
-    fi
-  done
+  libvirt_ensure_dirs record /var/log/libvirt /var/log/libvirt/qemu /var/lib/libvirt \
+    /var/lib/libvirt/qemu /var/lib/libvirt/images /run/libvirt /var/cache/libvirt
 }
 
 start() {
