@@ -1,17 +1,16 @@
 // novacron-node-daemon: parses flags and runs a NodeDaemon until SIGTERM/SIGINT.
-#include <atomic>
 #include <cstdio>
+#include <exception>
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <thread>
 
-#include <signal.h>
 #include <unistd.h>
 
 #include "lib/api/quantity.h"
 #include "lib/core/flags.h"
 #include "lib/core/logging.h"
+#include "lib/core/termination.h"
 #include "node-daemon/node_daemon.h"
 
 namespace {
@@ -32,6 +31,9 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --status-seconds N        Hypervisor status refresh (default 60)
   --reserved-cpus N         CPUs kept for the host (default 0)
   --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
+  --migration-libvirt-uri T libvirt URI of a migration target, {} = its address
+                            (default qemu+tcp://{}/system)
+  --migration-uri T         QEMU migration stream to a target, {} = its host (default tcp://{})
   --log-level LEVEL         trace|debug|info|warn|error
   --log-format FORMAT       auto|text|json
 )";
@@ -41,10 +43,10 @@ int usageError(const std::string& message) {
   return 2;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   using novacron::node::NodeDaemonConfig;
+  // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
+  novacron::core::TerminationSignals signals;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);
   if (!parsed.isOk()) {
     return usageError(parsed.status().message());
@@ -93,6 +95,9 @@ int main(int argc, char** argv) {
   config.image_root = take("image-root").value_or(config.image_root);
   config.nat_network = take("nat-network").value_or(config.nat_network);
   config.metrics_address = take("metrics-address").value_or(config.metrics_address);
+  config.migration_libvirt_uri_template =
+      take("migration-libvirt-uri").value_or(config.migration_libvirt_uri_template);
+  config.migration_uri_template = take("migration-uri").value_or(config.migration_uri_template);
   auto port = takeInt("metrics-port", config.metrics_port);
   auto workers = takeInt("workers", config.workers);
   auto resync = takeInt("resync-seconds", 30);
@@ -124,33 +129,27 @@ int main(int argc, char** argv) {
     return usageError("--vm-root and --image-root must be absolute paths");
   }
 
-  // Signals are taken by sigwait() below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   novacron::node::NodeDaemon daemon(config);
-  std::thread signal_thread;
-  std::atomic<bool> done{false};
-  signal_thread = std::thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (!done) {
-      daemon.stop();  // unblocks a start() that is still retrying
-    }
-  });
+  signals.onSignal([&daemon] { daemon.stop(); });  // also unblocks a start() still retrying
   novacron::core::Status s = daemon.start();
   if (!s.isOk()) {
     std::fprintf(stderr, "novacron-node-daemon: %s\n", s.toString().c_str());
-    done = true;
     daemon.stop();
-    kill(getpid(), SIGTERM);  // release the signal thread
-    signal_thread.join();
     return 1;
   }
-  signal_thread.join();  // returns after SIGTERM/SIGINT, when stop() ran
-  done = true;
+  signals.wait();  // returns after SIGTERM/SIGINT, once stop() ran
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    // Library code reports errors as Status values; anything thrown this far is a bug.
+    std::fprintf(stderr, "%s: fatal: %s\n", "novacron-node-daemon", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "%s: fatal: unknown exception\n", "novacron-node-daemon");
+  }
+  return 1;
 }

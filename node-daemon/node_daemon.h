@@ -35,6 +35,9 @@ struct NodeDaemonConfig {
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
   int reserved_cpus = 0;
   int64_t reserved_memory_bytes = 0;
+  // How this node reaches a migration target's libvirtd and QEMU ("{}" = the target's address).
+  std::string migration_libvirt_uri_template = "qemu+tcp://{}/system";
+  std::string migration_uri_template = "tcp://{}";
 };
 
 class NodeDaemon {

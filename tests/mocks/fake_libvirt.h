@@ -2,10 +2,13 @@
 // It forwards every call to a real connection (normally test:///default) and can
 //   - fail the next N calls of an operation with a given Status (failNext("start", ...)),
 //   - count calls per operation (calls("start")), so tests can prove e.g. that an adopted running
-//     domain was never started again.
+//     domain was never started again,
+//   - script what the test driver cannot do at all (migration): set migrate_hook, job_stats_hook,
+//     completed_job_stats_hook, abort_hook before use.
 // Thread-safety: safe from any thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -82,12 +85,35 @@ public:
     return guard("addresses", [&] { return inner_.interfaceAddresses(name, source); });
   }
   core::StatusOr<node::virt::JobStats> jobStats(const std::string& name) override {
-    return guard("jobStats", [&] { return inner_.jobStats(name); });
+    return guard("jobStats",
+                 [&] { return job_stats_hook ? job_stats_hook(name) : inner_.jobStats(name); });
+  }
+  core::StatusOr<node::virt::JobStats> completedJobStats(const std::string& name) override {
+    return guard("completedJobStats", [&] {
+      return completed_job_stats_hook ? completed_job_stats_hook(name)
+                                      : inner_.completedJobStats(name);
+    });
+  }
+  core::Status migrate(const std::string& name,
+                       const node::virt::MigrateRequest& request) override {
+    return guard("migrate", [&] {
+      return migrate_hook ? migrate_hook(name, request) : inner_.migrate(name, request);
+    });
+  }
+  core::Status abortJob(const std::string& name) override {
+    return guard("abortJob", [&] { return abort_hook ? abort_hook(name) : inner_.abortJob(name); });
   }
   int subscribe(node::virt::DomainEventHandler handler) override {
     return inner_.subscribe(std::move(handler));
   }
   void unsubscribe(int id) override { inner_.unsubscribe(id); }
+
+  // Scripted behaviour (set before the connection is used; called on the caller's thread).
+  std::function<core::Status(const std::string&, const node::virt::MigrateRequest&)> migrate_hook;
+  std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> job_stats_hook;
+  std::function<core::StatusOr<node::virt::JobStats>(const std::string&)>
+      completed_job_stats_hook;
+  std::function<core::Status(const std::string&)> abort_hook;
 
 private:
   template <typename Fn>

@@ -132,11 +132,12 @@ TEST(RunStrategy, GuestShuttingDownIsLeftAlone) {
 }
 
 TEST(RunStrategy, StopReasonMapping) {
-  EXPECT_EQ(stopReasonFromLibvirt(1), StopReason::kGuestShutdown);
-  EXPECT_EQ(stopReasonFromLibvirt(2), StopReason::kDestroyed);
-  EXPECT_EQ(stopReasonFromLibvirt(3), StopReason::kCrashed);
-  EXPECT_EQ(stopReasonFromLibvirt(6), StopReason::kFailed);
-  EXPECT_EQ(stopReasonFromLibvirt(0), StopReason::kUnknown);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kShutdown), StopReason::kGuestShutdown);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kDestroyed), StopReason::kDestroyed);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kCrashed), StopReason::kCrashed);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kFailed), StopReason::kFailed);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kUnknown), StopReason::kUnknown);
+  EXPECT_EQ(stopReasonOf(virt::ShutoffReason::kMigrated), StopReason::kUnknown);
 }
 
 }  // namespace

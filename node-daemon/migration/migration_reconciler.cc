@@ -1,0 +1,295 @@
+#include "node-daemon/migration/migration_reconciler.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "lib/api/codec.h"
+#include "lib/runtime/store.h"
+#include "node-daemon/domain/naming.h"
+
+namespace novacron::node::migration {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+using runtime::ReconcileResult;
+
+std::string fill(const std::string& tmpl, const std::string& value) {
+  std::string out = tmpl;
+  if (auto at = out.find("{}"); at != std::string::npos) {
+    out.replace(at, 2, value);
+  }
+  return out;
+}
+
+// "host:port" -> "host" ("[v6]:port" -> "v6"); a bare host stays as it is.
+std::string hostOf(const std::string& address) {
+  if (!address.empty() && address.front() == '[') {
+    auto end = address.find(']');
+    return end == std::string::npos ? address : address.substr(1, end - 1);
+  }
+  auto colon = address.find(':');
+  if (colon != std::string::npos && address.find(':', colon + 1) == std::string::npos) {
+    return address.substr(0, colon);
+  }
+  return address;
+}
+
+}  // namespace
+
+SourceAction decideSource(const SourceObservation& o) {
+  if (!o.ours) {
+    return SourceAction::kNone;
+  }
+  if (o.job_finished) {
+    return SourceAction::kReportOutcome;
+  }
+  if (o.job_running) {
+    return o.cancel ? SourceAction::kCancelJob : SourceAction::kReportProgress;
+  }
+  // No job in this process.
+  if (!o.domain) {
+    return SourceAction::kReportNoDomain;
+  }
+  if (o.domain->state == virt::DomainState::kShutOff &&
+      o.domain->shutoff_reason == virt::ShutoffReason::kMigrated) {
+    return SourceAction::kReportMigrated;
+  }
+  if (o.started_before) {
+    return SourceAction::kReportLost;
+  }
+  if (o.cancel) {
+    return SourceAction::kNone;  // never started: the controller cancels it
+  }
+  return SourceAction::kStartJob;
+}
+
+std::optional<std::string> targetAddressOf(const api::VMMigration& mig) {
+  const auto& fields = mig.status.unknownFields.fields;
+  auto it = fields.find("targetAddress");
+  if (it == fields.end()) {
+    return std::nullopt;
+  }
+  auto parsed = nlohmann::json::parse(it->second, nullptr, false);
+  if (!parsed.is_string() || parsed.get<std::string>().empty()) {
+    return std::nullopt;
+  }
+  return parsed.get<std::string>();
+}
+
+virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,
+                                    const std::string& address,
+                                    const SourceReconcilerOptions& templates) {
+  virt::MigrateRequest r;
+  r.dest_uri = fill(options.tls ? templates.tls_libvirt_uri_template
+                                : templates.libvirt_uri_template,
+                    address);
+  if (!templates.migrate_uri_template.empty()) {
+    r.migrate_uri = fill(templates.migrate_uri_template, hostOf(address));
+  }
+  if (options.bandwidthMiBps) {
+    r.bandwidth_mib = static_cast<uint64_t>(*options.bandwidthMiBps);
+  }
+  r.max_downtime_ms = static_cast<uint64_t>(options.maxDowntimeMs);
+  r.auto_converge = options.autoConverge;
+  r.postcopy = options.postCopy && options.postCopy->enabled;
+  switch (options.compression) {
+  case api::MigrationCompression::kNone:
+    break;
+  case api::MigrationCompression::kXbzrle:
+    r.compression = virt::MigrateRequest::Compression::kXbzrle;
+    break;
+  case api::MigrationCompression::kZstd:
+    r.compression = virt::MigrateRequest::Compression::kZstd;
+    r.parallel_connections = 2;
+    break;
+  }
+  r.copy_storage = options.copyStorage == api::CopyStorage::kAlways;
+  r.tls = options.tls;
+  return r;
+}
+
+SourceMigrationReconciler::SourceMigrationReconciler(
+    kube::ClientPtr client, virt::Connection& conn,
+    std::shared_ptr<runtime::EventRecorder> recorder, SourceReconcilerOptions options)
+    : client_(std::move(client)),
+      conn_(conn),
+      recorder_(std::move(recorder)),
+      options_(std::move(options)),
+      informer_(client_, kube::kVMMigration, api::fromJson<api::VMMigration>,
+                runtime::ReflectorOptions{
+                    .label_selector = std::string(kSourceHypervisorLabel) + "=" +
+                                      options_.node_name,
+                    .registry = options_.registry}),
+      loop_(runtime::ControllerOptions{.name = "node_migration",
+                                       .workers = std::max(1, options_.workers),
+                                       .synced = {runtime::waitForSyncOf(informer_)},
+                                       .clock = options_.clock ? options_.clock
+                                                               : core::systemClock(),
+                                       .registry = options_.registry},
+            [this](const std::string& key) { return reconcile(key); }),
+      runner_(conn_, RunnerOptions{.clock = options_.clock,
+                                   .sample_interval = options_.sample_interval,
+                                   .on_progress = [this](const std::string& key) {
+                                     loop_.queue().add(key);
+                                   },
+                                   .on_done = [this](const std::string& key) {
+                                     loop_.queue().add(key);
+                                   }}) {
+  informer_.addEventHandler(runtime::enqueueKeys<api::VMMigration>(loop_.queue()));
+}
+
+SourceMigrationReconciler::~SourceMigrationReconciler() {
+  stop();
+}
+
+Status SourceMigrationReconciler::start(std::chrono::milliseconds sync_timeout) {
+  informer_.start();
+  if (!informer_.waitForSync(sync_timeout)) {
+    return core::unavailableError("VMMigration informer did not sync");
+  }
+  loop_.start();
+  return Status::ok();
+}
+
+void SourceMigrationReconciler::stop() {
+  loop_.stop();
+  informer_.stop();
+}
+
+StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string& key) {
+  auto cached = informer_.store().get(key);
+  if (!cached) {
+    runner_.cancel(key);  // the object is gone (its finalizer let go): nothing may keep moving
+    runner_.forget(key);
+    return ReconcileResult::done();
+  }
+  const api::VMMigration& mig = *cached;
+
+  // Observe.
+  SourceObservation o;
+  o.ours = mig.status.phase == api::MigrationPhase::kMigrating &&
+           mig.status.sourceHypervisor.value_or("") == options_.node_name;
+  o.cancel = mig.spec.cancel || mig.metadata.deletionTimestamp.has_value();
+  o.job_running = runner_.running(key);
+  o.job_finished = runner_.outcome(key).has_value();
+  o.started_before = mig.status.progress.has_value();
+  NOVACRON_ASSIGN_OR_RETURN(std::string domain,
+                            domain::domainName(mig.metadata.namespace_, mig.spec.vmName));
+  if (o.ours && !o.job_running && !o.job_finished) {
+    auto info = conn_.lookupByName(domain);
+    if (info.isOk()) {
+      o.domain = std::move(info).value();
+    } else if (info.status().code() != core::StatusCode::kNotFound) {
+      return info.status();
+    }
+  }
+
+  // Decide, act.
+  api::VMMigrationStatus status = mig.status;
+  switch (decideSource(o)) {
+  case SourceAction::kNone:
+    if (!o.ours && o.job_finished) {
+      runner_.forget(key);  // reported; the controller has moved on
+    }
+    return ReconcileResult::done();
+  case SourceAction::kStartJob:
+    NOVACRON_RETURN_IF_ERROR(startJob(mig, domain));
+    return ReconcileResult::done();
+  case SourceAction::kCancelJob:
+    runner_.cancel(key);
+    return ReconcileResult::done();
+  case SourceAction::kReportProgress: {
+    auto progress = runner_.progress(key);
+    if (progress) {
+      status.progress = *progress;
+    }
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    return ReconcileResult::done();
+  }
+  case SourceAction::kReportOutcome: {
+    Outcome out = *runner_.outcome(key);
+    status.phase = out.phase;
+    status.progress = out.progress;
+    if (out.phase != api::MigrationPhase::kFinalizing) {
+      status.failureReason = out.reason + ": " + out.message;
+    }
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, out.phase == api::MigrationPhase::kFinalizing ? "Normal" : "Warning", out.reason,
+          out.message);
+    runner_.forget(key);
+    return ReconcileResult::done();
+  }
+  case SourceAction::kReportMigrated:
+    status.phase = api::MigrationPhase::kFinalizing;
+    if (!status.progress) {
+      status.progress = api::MigrationProgress{};
+    }
+    status.progress->percent = 100;
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Normal", "Succeeded", "the guest left " + options_.node_name + " (recovered)");
+    return ReconcileResult::done();
+  case SourceAction::kReportLost:
+    status.phase = api::MigrationPhase::kFailed;
+    status.failureReason = "NodeDaemonRestarted: the migration job ended with a previous "
+                           "node-daemon process; the guest keeps running on the source";
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
+    return ReconcileResult::done();
+  case SourceAction::kReportNoDomain:
+    status.phase = api::MigrationPhase::kFailed;
+    status.failureReason = "SourceDomainMissing: domain " + domain + " is not on " +
+                           options_.node_name;
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Warning", "SourceDomainMissing", *status.failureReason);
+    return ReconcileResult::done();
+  }
+  return ReconcileResult::done();
+}
+
+Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const std::string& domain) {
+  auto address = targetAddressOf(mig);
+  if (!address) {
+    return core::unavailableError("VMMigration " + mig.metadata.name +
+                                  " has no status.targetAddress yet");
+  }
+  Job job;
+  job.key = runtime::objectKey(mig.metadata.namespace_, mig.metadata.name);
+  job.domain = domain;
+  job.request = migrateRequest(mig.spec.options, *address, options_);
+  int64_t memory = 0;
+  if (options_.vm_memory) {
+    memory = options_.vm_memory(mig.metadata.namespace_ + "/" + mig.spec.vmName).value_or(0);
+  }
+  job.limits = limitsFor(mig.spec.options, memory);
+  if (runner_.start(std::move(job))) {
+    event(mig, "Normal", "MigrationStarted",
+          "moving " + domain + " from " + options_.node_name + " to " + *address);
+  }
+  return Status::ok();
+}
+
+Status SourceMigrationReconciler::writeStatus(const api::VMMigration& mig,
+                                              const api::VMMigrationStatus& status) {
+  if (mig.status == status) {
+    return Status::ok();
+  }
+  api::VMMigration out = mig;
+  out.status = status;
+  auto written =
+      client_->updateStatus(kube::kVMMigration, mig.metadata.namespace_, api::toJson(out));
+  if (!written.isOk()) {
+    return written.status().withContext("writing status of VMMigration " +
+                                        mig.metadata.namespace_ + "/" + mig.metadata.name);
+  }
+  return Status::ok();
+}
+
+void SourceMigrationReconciler::event(const api::VMMigration& mig, std::string_view type,
+                                      std::string_view reason, const std::string& message) {
+  if (recorder_) {
+    recorder_->event(api::toJson(mig), type, reason, message);
+  }
+}
+
+}  // namespace novacron::node::migration

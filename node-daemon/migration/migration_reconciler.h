@@ -1,0 +1,108 @@
+// SourceMigrationReconciler: the source node-daemon's part of a VMMigration (docs/migration.md).
+//
+// Watches VMMigrations labelled novacron.io/source-hypervisor=<this node> on the same loop as every
+// other reconciler (runtime::Controller). For one in phase Migrating it reads top to bottom:
+//   observe  the VMMigration, the runner's job for it, the local domain;
+//   decide   decideSource() (pure): start the job, report progress, report the outcome, abort
+//            (spec.cancel or deletion), or recover after a restart (a shut-off domain with reason
+//            Migrated means the move completed; a running guest without a job means the job died
+//            with the old process: Failed, the guest stays here);
+//   act      MigrationRunner (off the workers), status writes with resourceVersion preconditions.
+// Only the phases the protocol gives the source are written: progress while Migrating, then
+// Finalizing, Failed or Cancelled.
+// Thread-safety: start()/stop() from one thread; reconcile() from the loop's workers.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "lib/api/vm_migration.h"
+#include "lib/core/clock.h"
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+#include "lib/runtime/controller.h"
+#include "lib/runtime/event_recorder.h"
+#include "lib/runtime/informer.h"
+#include "node-daemon/migration/runner.h"
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::node::migration {
+
+// The label the controller puts on a VMMigration once it is Migrating: the source's watch filter.
+inline constexpr std::string_view kSourceHypervisorLabel = "novacron.io/source-hypervisor";
+
+enum class SourceAction {
+  kNone,            // not ours / nothing to do
+  kStartJob,        // the guest runs here and no job exists yet
+  kCancelJob,       // spec.cancel or deletion while the job runs
+  kReportProgress,  // the job runs: copy its progress into status if it changed
+  kReportOutcome,   // the job ended: write Finalizing / Failed / Cancelled
+  kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
+  kReportLost,      // recovered: the guest runs here but its job died with an old process
+  kReportNoDomain,  // the domain is not here at all
+};
+
+struct SourceObservation {
+  bool ours = false;       // phase Migrating and sourceHypervisor == this node
+  bool cancel = false;     // spec.cancel or deletionTimestamp
+  bool job_running = false;
+  bool job_finished = false;
+  bool started_before = false;  // status.progress is set: a job ran for this migration
+  std::optional<virt::DomainInfo> domain;
+};
+
+SourceAction decideSource(const SourceObservation& o);
+
+struct SourceReconcilerOptions {
+  std::string node_name;
+  // libvirt URI of a target from its address, e.g. "qemu+tcp://{}/system" ("{}" is replaced).
+  std::string libvirt_uri_template = "qemu+tcp://{}/system";
+  std::string tls_libvirt_uri_template = "qemu+tls://{}/system";
+  // QEMU's migration stream, e.g. "tcp://{}"; empty: libvirt's default.
+  std::string migrate_uri_template = "tcp://{}";
+  std::chrono::milliseconds sample_interval{500};
+  int workers = 2;
+  core::ClockPtr clock;
+  metrics::RegistryPtr registry;
+  // Guest memory of a VM ("namespace/name"), for the completion timeout; nullopt when unknown.
+  std::function<std::optional<int64_t>(const std::string& vm_key)> vm_memory;
+};
+
+class SourceMigrationReconciler {
+public:
+  SourceMigrationReconciler(kube::ClientPtr client, virt::Connection& conn,
+                            std::shared_ptr<runtime::EventRecorder> recorder,
+                            SourceReconcilerOptions options);
+  ~SourceMigrationReconciler();
+
+  [[nodiscard]] core::Status start(std::chrono::milliseconds sync_timeout);
+  void stop();
+  [[nodiscard]] core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
+  bool hasSynced() const { return informer_.hasSynced(); }
+  size_t activeJobs() const { return runner_.active(); }
+
+private:
+  core::Status startJob(const api::VMMigration& mig, const std::string& domain);
+  core::Status writeStatus(const api::VMMigration& mig, const api::VMMigrationStatus& status);
+  void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
+             const std::string& message);
+
+  kube::ClientPtr client_;
+  virt::Connection& conn_;
+  std::shared_ptr<runtime::EventRecorder> recorder_;
+  SourceReconcilerOptions options_;
+  runtime::Informer<api::VMMigration> informer_;
+  runtime::Controller loop_;
+  MigrationRunner runner_;
+};
+
+// The target's address as the controller resolved it (status.targetAddress).
+std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
+// The libvirt migration request for `options` towards `address`.
+virt::MigrateRequest migrateRequest(const api::MigrationOptions& options, const std::string& address,
+                                    const SourceReconcilerOptions& templates);
+
+}  // namespace novacron::node::migration

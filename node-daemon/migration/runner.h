@@ -1,0 +1,81 @@
+// MigrationRunner: runs live-migration jobs off the reconcile workers (a slow migration must not
+// stall the node's other VMs), one per VMMigration key, and reports their progress and outcome.
+//
+// Each job has two threads: one blocked in virt::Connection::migrate() (libvirt peer-to-peer), and
+// a monitor that samples jobStats() every `sample_interval` on the clock, feeds the
+// ProgressTracker, calls `on_progress`, and aborts the libvirt job when the tracker says
+// NoProgress / CompletionTimeout or cancel() was called. When migrate() returns the outcome is
+// stored (take it with outcome()) and `on_done` runs; after an abort the guest keeps running on
+// the source (libvirt's guarantee for pre-copy).
+// Thread-safety: every method is safe from any thread; callbacks run on the job's threads and must
+// only hand work off (e.g. enqueue a key).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "lib/api/vm_migration.h"
+#include "lib/core/clock.h"
+#include "node-daemon/migration/progress.h"
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::node::migration {
+
+struct Job {
+  std::string key;     // the VMMigration's "namespace/name"
+  std::string domain;  // the domain to move
+  virt::MigrateRequest request;
+  ProgressLimits limits;
+};
+
+struct Outcome {
+  api::MigrationPhase phase = api::MigrationPhase::kFailed;  // Finalizing, Failed or Cancelled
+  std::string reason;   // CamelCase: Succeeded, NoProgress, CompletionTimeout, Cancelled, ...
+  std::string message;  // for failureReason and Events
+  api::MigrationProgress progress;
+};
+
+struct RunnerOptions {
+  core::ClockPtr clock;  // default core::systemClock()
+  std::chrono::milliseconds sample_interval{500};
+  std::function<void(const std::string& key)> on_progress;  // new progress() available
+  std::function<void(const std::string& key)> on_done;      // outcome() available
+};
+
+class MigrationRunner {
+public:
+  MigrationRunner(virt::Connection& conn, RunnerOptions options);
+  ~MigrationRunner();  // aborts and joins every running job
+  MigrationRunner(const MigrationRunner&) = delete;
+  MigrationRunner& operator=(const MigrationRunner&) = delete;
+
+  // Starts the job unless one with that key runs or has an untaken outcome. Returns whether it
+  // started.
+  bool start(Job job);
+  // Asks a running job to abort (reported as Cancelled). No-op for unknown keys.
+  void cancel(const std::string& key);
+  bool running(const std::string& key) const;
+  std::optional<api::MigrationProgress> progress(const std::string& key) const;
+  // The outcome of a finished job; it stays until forget(key).
+  std::optional<Outcome> outcome(const std::string& key) const;
+  void forget(const std::string& key);
+  size_t active() const;
+
+private:
+  struct Run;
+  void monitor(Run& run);
+  void finish(Run& run, core::Status migrated);
+
+  virt::Connection& conn_;
+  RunnerOptions options_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Run>> runs_;  // guarded by mu_
+};
+
+}  // namespace novacron::node::migration

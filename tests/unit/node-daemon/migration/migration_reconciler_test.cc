@@ -1,0 +1,81 @@
+// The source node-daemon's migration decisions (pure) and the libvirt request it builds.
+#include "node-daemon/migration/migration_reconciler.h"
+
+#include <gtest/gtest.h>
+
+namespace novacron::node::migration {
+namespace {
+
+virt::DomainInfo domain(virt::DomainState state,
+                        virt::ShutoffReason reason = virt::ShutoffReason::kUnknown) {
+  virt::DomainInfo d;
+  d.name = "ns_vm";
+  d.state = state;
+  d.shutoff_reason = reason;
+  d.active = state != virt::DomainState::kShutOff;
+  return d;
+}
+
+TEST(SourceDecideTest, EveryCase) {
+  SourceObservation o;
+  EXPECT_EQ(decideSource(o), SourceAction::kNone) << "not Migrating, or another source";
+  o.ours = true;
+  o.domain = domain(virt::DomainState::kRunning);
+  EXPECT_EQ(decideSource(o), SourceAction::kStartJob);
+  o.cancel = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kNone) << "never started: nothing to abort here";
+  o.cancel = false;
+  o.job_running = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportProgress);
+  o.cancel = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kCancelJob);
+  o.job_running = false;
+  o.job_finished = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportOutcome);
+
+  // After a node-daemon restart (no job in this process):
+  o = SourceObservation{};
+  o.ours = true;
+  o.started_before = true;
+  o.domain = domain(virt::DomainState::kShutOff, virt::ShutoffReason::kMigrated);
+  EXPECT_EQ(decideSource(o), SourceAction::kReportMigrated);
+  o.domain = domain(virt::DomainState::kRunning);
+  EXPECT_EQ(decideSource(o), SourceAction::kReportLost)
+      << "the guest is still here: the job died with the old process, never start a second one";
+  o.domain.reset();
+  EXPECT_EQ(decideSource(o), SourceAction::kReportNoDomain);
+}
+
+TEST(SourceDecideTest, RequestFromOptions) {
+  api::MigrationOptions options;
+  options.bandwidthMiBps = 100;
+  options.maxDowntimeMs = 250;
+  options.autoConverge = true;
+  options.compression = api::MigrationCompression::kZstd;
+  SourceReconcilerOptions templates;
+  auto r = migrateRequest(options, "10.213.77.3", templates);
+  EXPECT_EQ(r.dest_uri, "qemu+tcp://10.213.77.3/system");
+  EXPECT_EQ(r.migrate_uri, "tcp://10.213.77.3");
+  EXPECT_EQ(r.bandwidth_mib, 100u);
+  EXPECT_EQ(r.max_downtime_ms, 250u);
+  EXPECT_TRUE(r.auto_converge);
+  EXPECT_EQ(r.compression, virt::MigrateRequest::Compression::kZstd);
+  EXPECT_GT(r.parallel_connections, 0);
+  EXPECT_FALSE(r.tls);
+
+  options.tls = true;
+  r = migrateRequest(options, "node-2.example:16514", templates);
+  EXPECT_EQ(r.dest_uri, "qemu+tls://node-2.example:16514/system");
+  EXPECT_EQ(r.migrate_uri, "tcp://node-2.example");
+  EXPECT_TRUE(r.tls);
+}
+
+TEST(SourceDecideTest, TargetAddressComesFromStatus) {
+  api::VMMigration m;
+  EXPECT_FALSE(targetAddressOf(m));
+  m.status.unknownFields.fields["targetAddress"] = "\"10.0.0.2\"";
+  EXPECT_EQ(targetAddressOf(m), "10.0.0.2");
+}
+
+}  // namespace
+}  // namespace novacron::node::migration

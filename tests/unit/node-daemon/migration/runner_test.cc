@@ -1,0 +1,204 @@
+// MigrationRunner with a scripted libvirt (the test driver cannot migrate) and a FakeClock: progress
+// sampling, abort on no progress, cancel, success with the completed job's downtime.
+#include "node-daemon/migration/runner.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include <gtest/gtest.h>
+
+#include "node-daemon/virt/libvirt_connection.h"
+#include "tests/mocks/fake_clock.h"
+#include "tests/mocks/fake_libvirt.h"
+
+namespace novacron::node::migration {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <typename Pred>
+bool pollUntil(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return false;
+    }
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+// A migration job as libvirt would run it: it ends when the test says so, or when aborted.
+class ScriptedJob {
+public:
+  core::Status run() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return finished_ || aborted_; });
+    return aborted_ ? core::unavailableError("operation aborted: migration job: canceled by client")
+                    : core::okStatus();
+  }
+  void finish() {
+    std::lock_guard lock(mu_);
+    finished_ = true;
+    cv_.notify_all();
+  }
+  core::Status abort() {
+    std::lock_guard lock(mu_);
+    aborted_ = true;
+    ++aborts_;
+    cv_.notify_all();
+    return core::okStatus();
+  }
+  int aborts() {
+    std::lock_guard lock(mu_);
+    return aborts_;
+  }
+  void setRemaining(uint64_t processed, uint64_t remaining) {
+    std::lock_guard lock(mu_);
+    processed_ = processed;
+    remaining_ = remaining;
+  }
+  virt::JobStats stats() {
+    std::lock_guard lock(mu_);
+    virt::JobStats s;
+    s.type = virt::JobType::kUnbounded;
+    s.data_processed = processed_;
+    s.data_remaining = remaining_;
+    s.data_total = processed_ + remaining_;
+    return s;
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  bool aborted_ = false;
+  int aborts_ = 0;
+  uint64_t processed_ = 0;
+  uint64_t remaining_ = 1000;
+};
+
+class RunnerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    virt::LibvirtOptions lo;
+    lo.uri = "test:///default";
+    lo.keepalive_interval_s = -1;
+    real_ = std::move(virt::openLibvirt(lo)).value();
+    fake_ = std::make_unique<testing::FakeLibvirt>(*real_);
+    fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest& r) {
+      last_request_ = r;
+      return job_.run();
+    };
+    fake_->job_stats_hook = [this](const std::string&) { return job_.stats(); };
+    fake_->abort_hook = [this](const std::string&) { return job_.abort(); };
+    fake_->completed_job_stats_hook = [](const std::string&) {
+      virt::JobStats s;
+      s.type = virt::JobType::kCompleted;
+      s.downtime_ms = 42;
+      return core::StatusOr<virt::JobStats>(s);
+    };
+    RunnerOptions o;
+    o.clock = clock_;
+    o.sample_interval = 1s;
+    o.on_progress = [this](const std::string&) { ++progress_calls_; };
+    o.on_done = [this](const std::string&) { ++done_calls_; };
+    runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+  }
+  Job job(std::chrono::seconds progress_timeout = 60s) {
+    Job j;
+    j.key = "ns/mig";
+    j.domain = "ns_vm";
+    j.request.dest_uri = "qemu+tcp://10.213.77.3/system";
+    j.request.bandwidth_mib = 100;
+    j.limits.progress_timeout = progress_timeout;
+    j.limits.completion_timeout = 3600s;
+    return j;
+  }
+  // One monitor pass: advance by the sample interval once the monitor waits on the clock.
+  void sample() {
+    const int before = progress_calls_.load();
+    ASSERT_TRUE(clock_->awaitWaiters(1));
+    clock_->advance(1s);
+    ASSERT_TRUE(pollUntil([&] { return progress_calls_.load() > before; }));
+  }
+
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  virt::ConnectionPtr real_;
+  std::unique_ptr<testing::FakeLibvirt> fake_;
+  ScriptedJob job_;
+  std::optional<virt::MigrateRequest> last_request_;
+  std::atomic<int> progress_calls_{0};
+  std::atomic<int> done_calls_{0};
+  std::unique_ptr<MigrationRunner> runner_;
+};
+
+TEST_F(RunnerTest, ReportsProgressAndSucceedsWithTheMeasuredDowntime) {
+  ASSERT_TRUE(runner_->start(job()));
+  EXPECT_FALSE(runner_->start(job())) << "one job per key";
+  EXPECT_TRUE(runner_->running("ns/mig"));
+  job_.setRemaining(250, 750);
+  sample();
+  EXPECT_EQ(runner_->progress("ns/mig")->percent, 25);
+  job_.setRemaining(900, 100);
+  sample();
+  EXPECT_EQ(runner_->progress("ns/mig")->percent, 90);
+  job_.finish();
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_EQ(out->progress.percent, 100);
+  EXPECT_EQ(out->progress.downtimeMs, 42);
+  EXPECT_EQ(job_.aborts(), 0);
+  ASSERT_TRUE(last_request_);
+  EXPECT_EQ(last_request_->bandwidth_mib, 100u);
+  runner_->forget("ns/mig");
+  EXPECT_FALSE(runner_->outcome("ns/mig"));
+  EXPECT_EQ(runner_->active(), 0u);
+}
+
+TEST_F(RunnerTest, AbortsWhenTheRemainingDataStopsShrinking) {
+  ASSERT_TRUE(runner_->start(job(/*progress_timeout=*/5s)));
+  job_.setRemaining(500, 500);
+  sample();
+  for (int i = 0; i < 5 && !runner_->outcome("ns/mig"); ++i) {
+    job_.setRemaining(600 + 100 * i, 600);  // the guest dirties as fast as it is sent
+    sample();
+  }
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(out->reason, "NoProgress");
+  EXPECT_NE(out->message.find("keeps running on the source"), std::string::npos);
+  EXPECT_EQ(job_.aborts(), 1);
+}
+
+TEST_F(RunnerTest, CancelAbortsTheJob) {
+  ASSERT_TRUE(runner_->start(job()));
+  ASSERT_TRUE(clock_->awaitWaiters(1));
+  runner_->cancel("ns/mig");
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kCancelled);
+  EXPECT_EQ(job_.aborts(), 1);
+}
+
+TEST_F(RunnerTest, AFailedJobIsReportedWithLibvirtsReason) {
+  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
+    return core::unavailableError("unable to connect to server at '10.213.77.3:16509'");
+  };
+  ASSERT_TRUE(runner_->start(job()));
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(out->reason, "TargetUnreachable");
+  EXPECT_NE(out->message.find("unable to connect"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace novacron::node::migration
