@@ -96,7 +96,7 @@ private:
   core::Status handleAbsent(const std::string& ns, const std::string& name,
                             const std::string& dname);
   core::Status removeNodeResources(const std::string& ns, const std::string& name,
-                                   const std::string& dname);
+                                   const std::string& uid, const std::string& dname);
   core::Status writeStatus(const api::VirtualMachine& before, const api::VirtualMachine& after);
   std::vector<api::VmInterfaceStatus> interfaces(const api::VirtualMachine& vm,
                                                  const std::string& dname, bool running);

@@ -51,7 +51,8 @@ api::VirtualMachine tinyVm() {
 DomainInputs tinyInputs() {
   DomainInputs in;
   in.domain_type = "qemu";
-  in.serial_log_path = "/var/lib/novacron/vms/default/tiny/serial.log";
+  in.serial_log_path =
+      "/var/lib/novacron/vms/default/tiny/0b6c5a3e-1111-4222-8333-444455556666/serial.log";
   in.kernel_path = "/var/lib/novacron/images/named/tiny-vmlinuz";
   in.initrd_path = "/var/lib/novacron/images/named/tiny-initrd";
   return in;
@@ -103,14 +104,64 @@ TEST(DomainXml, FullVmGolden) {
 
   DomainInputs in;
   in.domain_type = "kvm";
-  in.serial_log_path = "/var/lib/novacron/vms/prod/web-1/serial.log";
+  in.serial_log_path =
+      "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/serial.log";
   in.disks = {
-      {"cloudinit", "/var/lib/novacron/vms/prod/web-1/seed-cloudinit.iso", DiskFormat::kRaw, true},
-      {"root", "/var/lib/novacron/vms/prod/web-1/disk-root.qcow2", DiskFormat::kQcow2, false},
-      {"data", "/var/lib/novacron/vms/prod/web-1/disk-data.qcow2", DiskFormat::kQcow2, false}};
+      {"cloudinit",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/seed-cloudinit.iso",
+       DiskFormat::kRaw, true},
+      {"root",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/disk-root.qcow2",
+       DiskFormat::kQcow2, false,
+       BackingFile{"/var/lib/novacron/images/url/" + std::string(64, 'e') + ".qcow2",
+                   DiskFormat::kQcow2}},
+      {"data",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/disk-data.qcow2",
+       DiskFormat::kQcow2, false}};
   auto xml = buildDomainXml(vm, in);
   ASSERT_TRUE(xml.isOk()) << xml.status();
   expectGolden("full_vm.xml", *xml);
+}
+
+TEST(DomainXml, EveryDiskPinsItsBackingChain) {
+  api::VirtualMachine vm = tinyVm();
+  vm.spec.kernelBoot.reset();
+  api::Disk root;
+  root.name = "root";
+  root.image = api::ImageSource{};
+  root.image->url = "image:base";
+  api::Disk data;
+  data.name = "data";
+  data.emptyDisk = api::EmptyDiskSource{};
+  data.emptyDisk->size = api::Quantity::fromBytes(1LL << 30);
+  vm.spec.disks = {root, data};
+  DomainInputs in = tinyInputs();
+  in.kernel_path.reset();
+  in.initrd_path.reset();
+  in.disks = {{"root", "/vms/root.qcow2", DiskFormat::kQcow2, false,
+               BackingFile{"/images/named/base", DiskFormat::kRaw}},
+              {"data", "/vms/data.qcow2", DiskFormat::kQcow2, false, std::nullopt}};
+  auto xml = buildDomainXml(vm, in);
+  ASSERT_TRUE(xml.isOk()) << xml.status();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml->c_str()));
+  auto disks = doc.select_nodes("/domain/devices/disk");
+  ASSERT_EQ(disks.size(), 2u);
+  // The overlay: its base, with an explicit format, and the chain ends below it.
+  pugi::xml_node overlay = disks[0].node().child("backingStore");
+  ASSERT_TRUE(overlay);
+  EXPECT_STREQ(overlay.attribute("type").value(), "file");
+  EXPECT_STREQ(overlay.child("format").attribute("type").value(), "raw");
+  EXPECT_STREQ(overlay.child("source").attribute("file").value(), "/images/named/base");
+  pugi::xml_node end = overlay.child("backingStore");
+  ASSERT_TRUE(end);
+  EXPECT_FALSE(end.first_child()) << "nothing below the base";
+  EXPECT_FALSE(end.first_attribute());
+  // The standalone disk: an empty backingStore says "no backing file, do not probe".
+  pugi::xml_node none = disks[1].node().child("backingStore");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(none.first_child());
+  EXPECT_FALSE(none.first_attribute());
 }
 
 TEST(DomainXml, HostileStringsAreEscaped) {
