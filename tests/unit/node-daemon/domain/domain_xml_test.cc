@@ -64,7 +64,8 @@ TEST(DomainXml, TinyKernelBootGolden) {
   expectGolden("tiny_kernel_boot.xml", *xml);
 }
 
-TEST(DomainXml, FullVmGolden) {
+// A VM with every kind of disk (image overlay, empty disk, cloud-init seed), CPU and networks.
+api::VirtualMachine fullVm() {
   api::VirtualMachine vm;
   vm.metadata.name = "web-1";
   vm.metadata.namespace_ = "prod";
@@ -101,7 +102,10 @@ TEST(DomainXml, FullVmGolden) {
   br.bridge = "br0";
   br.mac = "52:54:00:aa:bb:cc";
   vm.spec.networks = {nat, br};
+  return vm;
+}
 
+DomainInputs fullInputs() {
   DomainInputs in;
   in.domain_type = "kvm";
   in.serial_log_path =
@@ -118,50 +122,44 @@ TEST(DomainXml, FullVmGolden) {
       {"data",
        "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/disk-data.qcow2",
        DiskFormat::kQcow2, false}};
-  auto xml = buildDomainXml(vm, in);
+  return in;
+}
+
+TEST(DomainXml, FullVmGolden) {
+  auto xml = buildDomainXml(fullVm(), fullInputs());
   ASSERT_TRUE(xml.isOk()) << xml.status();
   expectGolden("full_vm.xml", *xml);
 }
 
 TEST(DomainXml, EveryDiskPinsItsBackingChain) {
-  api::VirtualMachine vm = tinyVm();
-  vm.spec.kernelBoot.reset();
-  api::Disk root;
-  root.name = "root";
-  root.image = api::ImageSource{};
-  root.image->url = "image:base";
-  api::Disk data;
-  data.name = "data";
-  data.emptyDisk = api::EmptyDiskSource{};
-  data.emptyDisk->size = api::Quantity::fromBytes(1LL << 30);
-  vm.spec.disks = {root, data};
-  DomainInputs in = tinyInputs();
-  in.kernel_path.reset();
-  in.initrd_path.reset();
-  in.disks = {{"root", "/vms/root.qcow2", DiskFormat::kQcow2, false,
-               BackingFile{"/images/named/base", DiskFormat::kRaw}},
-              {"data", "/vms/data.qcow2", DiskFormat::kQcow2, false, std::nullopt}};
-  auto xml = buildDomainXml(vm, in);
+  DomainInputs in = fullInputs();
+  in.disks[1].backing->format = DiskFormat::kRaw;
+  auto xml = buildDomainXml(fullVm(), in);
   ASSERT_TRUE(xml.isOk()) << xml.status();
   pugi::xml_document doc;
   ASSERT_TRUE(doc.load_string(xml->c_str()));
   auto disks = doc.select_nodes("/domain/devices/disk");
-  ASSERT_EQ(disks.size(), 2u);
-  // The overlay: its base, with an explicit format, and the chain ends below it.
+  ASSERT_EQ(disks.size(), 3u);
+  // The overlay (spec order: root, data, cloudinit): its base, with an explicit format, and the
+  // chain ends below it.
   pugi::xml_node overlay = disks[0].node().child("backingStore");
   ASSERT_TRUE(overlay);
   EXPECT_STREQ(overlay.attribute("type").value(), "file");
   EXPECT_STREQ(overlay.child("format").attribute("type").value(), "raw");
-  EXPECT_STREQ(overlay.child("source").attribute("file").value(), "/images/named/base");
+  EXPECT_STREQ(overlay.child("source").attribute("file").value(),
+               in.disks[1].backing->path.c_str());
   pugi::xml_node end = overlay.child("backingStore");
   ASSERT_TRUE(end);
   EXPECT_FALSE(end.first_child()) << "nothing below the base";
   EXPECT_FALSE(end.first_attribute());
-  // The standalone disk: an empty backingStore says "no backing file, do not probe".
-  pugi::xml_node none = disks[1].node().child("backingStore");
-  ASSERT_TRUE(none);
-  EXPECT_FALSE(none.first_child());
-  EXPECT_FALSE(none.first_attribute());
+  // Standalone disks (empty disk, seed): an empty backingStore says "no backing file, do not
+  // probe".
+  for (size_t i = 1; i < disks.size(); ++i) {
+    pugi::xml_node none = disks[i].node().child("backingStore");
+    ASSERT_TRUE(none) << i;
+    EXPECT_FALSE(none.first_child()) << i;
+    EXPECT_FALSE(none.first_attribute()) << i;
+  }
 }
 
 TEST(DomainXml, HostileStringsAreEscaped) {
