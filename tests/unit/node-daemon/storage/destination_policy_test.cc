@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "node-daemon/storage/image_url.h"
+#include "node-daemon/storage/resolver.h"
 
 namespace novacron::node::storage {
 namespace {
@@ -120,6 +121,16 @@ TEST(ImageUrl, RefusesAmbiguousOrHostileForms) {
     if (!u.isOk()) {
       EXPECT_EQ(u.status().code(), core::StatusCode::kInvalidArgument);
     }
+  }
+}
+
+TEST(SystemResolver, ReturnsEveryAddressOfAName) {
+  // localhost comes from /etc/hosts: no DNS traffic.
+  auto addrs = makeSystemResolver()->resolve("localhost");
+  ASSERT_TRUE(addrs.isOk()) << addrs.status();
+  ASSERT_FALSE(addrs->empty());
+  for (const auto& a : *addrs) {
+    EXPECT_EQ(refusedClass(a), "loopback") << a.toString();
   }
 }
 
