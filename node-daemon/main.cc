@@ -12,6 +12,7 @@
 #include "lib/core/logging.h"
 #include "lib/core/termination.h"
 #include "node-daemon/node_daemon.h"
+#include "node-daemon/storage/destination_policy.h"
 
 namespace {
 
@@ -23,6 +24,11 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --vm-root DIR             per-VM disks and logs (default /var/lib/novacron/vms)
   --image-root DIR          node image store (default /var/lib/novacron/images)
   --nat-network NAME        libvirt network for type nat (default "default")
+  --image-allowed-networks LIST
+                            CIDRs and host names image URLs may reach although they are
+                            loopback, link-local, private or otherwise non-public, e.g.
+                            10.0.0.0/8,images.internal (default: none)
+  --image-max-size Q        largest image download accepted, e.g. 20Gi (default 64Gi)
   --metrics-address ADDR    (default 0.0.0.0)
   --metrics-port PORT       /metrics, /healthz, /readyz (default 9101; 0 = any)
   --workers N               reconcile workers (default 2)
@@ -120,6 +126,19 @@ int run(int argc, char** argv) {
       return usageError("--reserved-memory: invalid quantity " + *mem);
     }
     config.reserved_memory_bytes = *q;
+  }
+  config.image_allowed_networks = take("image-allowed-networks").value_or("");
+  if (auto policy =
+          novacron::node::storage::DestinationPolicy::parse(config.image_allowed_networks);
+      !policy.isOk()) {
+    return usageError("--image-allowed-networks: " + policy.status().message());
+  }
+  if (auto max = take("image-max-size")) {
+    auto q = novacron::api::parseQuantity(*max);
+    if (!q.isOk() || *q <= 0) {
+      return usageError("--image-max-size: invalid quantity " + *max);
+    }
+    config.image_max_bytes = *q;
   }
   if (auto unknown = parsed->checkAllTaken(); !unknown.isOk()) {
     return usageError(unknown.message());

@@ -120,8 +120,12 @@ core::Status NodeDaemon::start() {
   p.recorder = std::make_shared<runtime::EventRecorder>(p.client, evo);
 
   storage::NodePaths paths(config_.vm_root, config_.image_root);
-  p.disks = std::make_unique<storage::DiskManager>(paths, storage::makeHttpImageStore(paths),
-                                                   storage::makeQemuDiskTool());
+  storage::HttpImageStoreOptions image_options;
+  NOVACRON_ASSIGN_OR_RETURN(image_options.fetch.policy,
+                            storage::DestinationPolicy::parse(config_.image_allowed_networks));
+  image_options.fetch.max_bytes = static_cast<uint64_t>(config_.image_max_bytes);
+  p.disks = std::make_unique<storage::DiskManager>(
+      paths, storage::makeHttpImageStore(paths, image_options), storage::makeQemuDiskTool());
 
   hypervisor::RegistrarOptions reg;
   reg.node_name = config_.node_name;

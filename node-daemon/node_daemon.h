@@ -26,6 +26,10 @@ struct NodeDaemonConfig {
   std::string domain_type = "auto";  // auto, kvm, qemu (TCG), test
   std::string vm_root = "/var/lib/novacron/vms";
   std::string image_root = "/var/lib/novacron/images";
+  // Image downloads: CIDRs/host names allowed although private/loopback/link-local (see
+  // storage/destination_policy.h), and the largest download accepted.
+  std::string image_allowed_networks;
+  int64_t image_max_bytes = 64LL << 30;
   std::string nat_network = "default";
   std::string metrics_address = "0.0.0.0";
   int metrics_port = 9101;  // 0 = any free port

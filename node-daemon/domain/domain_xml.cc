@@ -68,6 +68,23 @@ void addCpu(pugi::xml_node dom, const api::VirtualMachine& vm, const std::string
   }
 }
 
+const char* formatName(DiskFormat format) {
+  return format == DiskFormat::kQcow2 ? "qcow2" : "raw";
+}
+
+// <backingStore type='file'><format type='F'/><source file='BASE'/><backingStore/></backingStore>
+// for an overlay, an empty <backingStore/> for a standalone disk: the chain ends where we say.
+void addBackingChain(pugi::xml_node disk, const ResolvedDisk& rd) {
+  pugi::xml_node store = disk.append_child("backingStore");
+  if (!rd.backing) {
+    return;
+  }
+  attr(store, "type", "file");
+  attr(store.append_child("format"), "type", formatName(rd.backing->format));
+  attr(store.append_child("source"), "file", rd.backing->path);
+  store.append_child("backingStore");
+}
+
 }  // namespace
 
 core::StatusOr<std::string> buildDomainXml(const api::VirtualMachine& vm,
@@ -159,8 +176,9 @@ core::StatusOr<std::string> buildDomainXml(const api::VirtualMachine& vm,
     attr(disk, "device", rd.cdrom ? "cdrom" : "disk");
     pugi::xml_node driver = disk.append_child("driver");
     attr(driver, "name", "qemu");
-    attr(driver, "type", rd.format == DiskFormat::kQcow2 ? "qcow2" : "raw");
+    attr(driver, "type", formatName(rd.format));
     attr(disk.append_child("source"), "file", rd.path);
+    addBackingChain(disk, rd);
     pugi::xml_node target = disk.append_child("target");
     attr(target, "dev", diskTarget(bus, next_index[bus]++));
     attr(target, "bus", bus == api::DiskBus::kVirtio ? "virtio" : "sata");

@@ -18,12 +18,21 @@ namespace novacron::node::domain {
 
 enum class DiskFormat { kQcow2, kRaw };
 
-// A VM disk as it exists on this node.
+// The base image under a qcow2 overlay. It is standalone (the storage layer checked and, for
+// downloads, converted it), so the chain ends there.
+struct BackingFile {
+  std::string path;
+  DiskFormat format = DiskFormat::kQcow2;
+};
+
+// A VM disk as it exists on this node. Its whole backing chain is written into the domain XML
+// (<backingStore>), so neither libvirt nor QEMU probes a format or follows a header's references.
 struct ResolvedDisk {
   std::string name;  // spec.disks[].name
   std::string path;  // absolute path under the node's VM root
   DiskFormat format = DiskFormat::kQcow2;
-  bool cdrom = false;  // cloud-init seed images are attached as read-only CD-ROMs
+  bool cdrom = false;                  // cloud-init seed images are attached as read-only CD-ROMs
+  std::optional<BackingFile> backing;  // set for overlays; none: a standalone disk
 };
 
 struct DomainInputs {

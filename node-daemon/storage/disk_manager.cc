@@ -1,9 +1,30 @@
 #include "node-daemon/storage/disk_manager.h"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace novacron::node::storage {
 namespace fs = std::filesystem;
+namespace {
+
+domain::DiskFormat toDiskFormat(ImageFormat f) {
+  return f == ImageFormat::kQcow2 ? domain::DiskFormat::kQcow2 : domain::DiskFormat::kRaw;
+}
+
+// The backing file of an overlay we created, read from its own header (no tool, no probing).
+core::StatusOr<std::optional<domain::BackingFile>> existingBacking(const std::string& path) {
+  NOVACRON_ASSIGN_OR_RETURN(ImageHeader h, readImageHeader(path));
+  if (!h.backing_file) {
+    return std::optional<domain::BackingFile>();
+  }
+  domain::BackingFile b;
+  b.path = *h.backing_file;
+  b.format = h.backing_format == std::optional<std::string>("raw") ? domain::DiskFormat::kRaw
+                                                                   : domain::DiskFormat::kQcow2;
+  return std::optional(b);
+}
+
+}  // namespace
 
 DiskManager::DiskManager(NodePaths paths, ImageStorePtr images, DiskToolPtr tool)
     : paths_(std::move(paths)), images_(std::move(images)), tool_(std::move(tool)) {}
@@ -11,14 +32,15 @@ DiskManager::DiskManager(NodePaths paths, ImageStorePtr images, DiskToolPtr tool
 core::StatusOr<PreparedVm> DiskManager::prepare(const api::VirtualMachine& vm) {
   const std::string& ns = vm.metadata.namespace_;
   const std::string& name = vm.metadata.name;
-  NOVACRON_ASSIGN_OR_RETURN(std::string dir, paths_.vmDir(ns, name));
+  const std::string& uid = vm.metadata.uid;
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, paths_.vmDir(ns, name, uid));
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) {
     return core::unavailableError("cannot create " + dir + ": " + ec.message());
   }
   PreparedVm out;
-  NOVACRON_ASSIGN_OR_RETURN(out.serial_log_path, paths_.serialLogPath(ns, name));
+  NOVACRON_ASSIGN_OR_RETURN(out.serial_log_path, paths_.serialLogPath(ns, name, uid));
   if (vm.spec.kernelBoot) {
     NOVACRON_ASSIGN_OR_RETURN(out.kernel_path, images_->resolve(vm.spec.kernelBoot->kernel));
     if (vm.spec.kernelBoot->initrd) {
@@ -26,41 +48,56 @@ core::StatusOr<PreparedVm> DiskManager::prepare(const api::VirtualMachine& vm) {
     }
   }
   for (const auto& disk : vm.spec.disks) {
-    domain::ResolvedDisk rd;
-    rd.name = disk.name;
-    if (disk.cloudInit) {
-      NOVACRON_ASSIGN_OR_RETURN(rd.path, paths_.seedPath(ns, name, disk.name));
-      rd.format = domain::DiskFormat::kRaw;
-      rd.cdrom = true;
-      if (!fs::exists(rd.path, ec)) {
-        SeedFiles files;
-        files.meta_data =
-            "instance-id: " + vm.metadata.uid + "\nlocal-hostname: " + vm.metadata.name + "\n";
-        files.user_data = disk.cloudInit->userData.value_or("#cloud-config\n");
-        files.network_config = disk.cloudInit->networkData;
-        NOVACRON_RETURN_IF_ERROR(tool_->createSeed(rd.path, files));
-      }
-    } else {
-      NOVACRON_ASSIGN_OR_RETURN(rd.path, paths_.diskPath(ns, name, disk.name));
-      rd.format = domain::DiskFormat::kQcow2;
-      if (!fs::exists(rd.path, ec)) {
-        if (disk.image) {
-          NOVACRON_ASSIGN_OR_RETURN(std::string base, images_->resolve(*disk.image));
-          NOVACRON_RETURN_IF_ERROR(tool_->createOverlay(base, rd.path));
-        } else if (disk.emptyDisk) {
-          NOVACRON_RETURN_IF_ERROR(tool_->createEmpty(rd.path, disk.emptyDisk->size.value()));
-        } else {
-          return core::invalidArgumentError("disk " + disk.name + " has no source");
-        }
-      }
-    }
+    NOVACRON_ASSIGN_OR_RETURN(domain::ResolvedDisk rd, prepareDisk(vm, disk));
     out.disks.push_back(std::move(rd));
   }
   return out;
 }
 
-core::Status DiskManager::remove(const std::string& ns, const std::string& name) {
-  NOVACRON_ASSIGN_OR_RETURN(std::string dir, paths_.vmDir(ns, name));
+core::StatusOr<domain::ResolvedDisk> DiskManager::prepareDisk(const api::VirtualMachine& vm,
+                                                              const api::Disk& disk) {
+  const std::string& ns = vm.metadata.namespace_;
+  const std::string& name = vm.metadata.name;
+  const std::string& uid = vm.metadata.uid;
+  domain::ResolvedDisk rd;
+  rd.name = disk.name;
+  std::error_code ec;
+  if (disk.cloudInit) {
+    NOVACRON_ASSIGN_OR_RETURN(rd.path, paths_.seedPath(ns, name, uid, disk.name));
+    rd.format = domain::DiskFormat::kRaw;
+    rd.cdrom = true;
+    if (!fs::exists(rd.path, ec)) {
+      SeedFiles files;
+      files.meta_data = "instance-id: " + uid + "\nlocal-hostname: " + name + "\n";
+      files.user_data = disk.cloudInit->userData.value_or("#cloud-config\n");
+      files.network_config = disk.cloudInit->networkData;
+      NOVACRON_RETURN_IF_ERROR(tool_->createSeed(rd.path, files));
+    }
+    return rd;
+  }
+  NOVACRON_ASSIGN_OR_RETURN(rd.path, paths_.diskPath(ns, name, uid, disk.name));
+  rd.format = domain::DiskFormat::kQcow2;
+  if (fs::exists(rd.path, ec)) {
+    if (disk.image) {
+      NOVACRON_ASSIGN_OR_RETURN(rd.backing, existingBacking(rd.path));
+    }
+    return rd;
+  }
+  if (disk.image) {
+    NOVACRON_ASSIGN_OR_RETURN(BaseImage base, images_->resolveDisk(*disk.image));
+    NOVACRON_RETURN_IF_ERROR(tool_->createOverlay(base.path, base.format, rd.path));
+    rd.backing = domain::BackingFile{base.path, toDiskFormat(base.format)};
+  } else if (disk.emptyDisk) {
+    NOVACRON_RETURN_IF_ERROR(tool_->createEmpty(rd.path, disk.emptyDisk->size.value()));
+  } else {
+    return core::invalidArgumentError("disk " + disk.name + " has no source");
+  }
+  return rd;
+}
+
+core::Status DiskManager::remove(const std::string& ns, const std::string& name,
+                                 const std::string& uid) {
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, paths_.vmDir(ns, name, uid));
   if (!paths_.isUnderVmRoot(dir)) {
     return core::internalError("refusing to remove " + dir + ": outside the VM root");
   }
@@ -69,15 +106,83 @@ core::Status DiskManager::remove(const std::string& ns, const std::string& name)
   if (ec) {
     return core::unavailableError("cannot remove " + dir + ": " + ec.message());
   }
-  // Drop the namespace folder when it became empty (best effort; another VM may race us).
-  fs::remove(fs::path(dir).parent_path(), ec);
+  // Drop the name and namespace folders when they became empty (best effort; fs::remove only
+  // removes empty folders, so another incarnation or VM racing us is safe).
+  fs::path name_dir = fs::path(dir).parent_path();
+  if (fs::remove(name_dir, ec)) {
+    fs::remove(name_dir.parent_path(), ec);
+  }
   return core::okStatus();
 }
 
-bool DiskManager::exists(const std::string& ns, const std::string& name) const {
-  auto dir = paths_.vmDir(ns, name);
+bool DiskManager::exists(const std::string& ns, const std::string& name,
+                         const std::string& uid) const {
+  auto dir = paths_.vmDir(ns, name, uid);
   std::error_code ec;
   return dir.isOk() && fs::exists(*dir, ec);
+}
+
+std::vector<std::string> DiskManager::uids(const std::string& ns, const std::string& name) const {
+  std::vector<std::string> out;
+  auto dir = paths_.vmNameDir(ns, name);
+  if (!dir.isOk()) {
+    return out;
+  }
+  std::error_code ec;
+  for (fs::directory_iterator it(*dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string uid = it->path().filename().string();
+    if (it->is_directory(ec) && paths_.vmDir(ns, name, uid).isOk()) {
+      out.push_back(uid);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::set<std::string> DiskManager::overlayBackingFiles() const {
+  std::set<std::string> out;
+  std::error_code ec;
+  // <vm_root>/<ns>/<name>/<uid>/disk-*.qcow2
+  for (fs::recursive_directory_iterator it(paths_.vmRoot(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (it.depth() > 3) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    const std::string file = it->path().filename().string();
+    if (it.depth() != 3 || file.rfind("disk-", 0) != 0 || !it->is_regular_file(ec)) {
+      continue;
+    }
+    auto header = readImageHeader(it->path().string());
+    if (header.isOk() && header->backing_file) {
+      out.insert(*header->backing_file);
+    }
+  }
+  return out;
+}
+
+int DiskManager::collectGarbage(const std::vector<api::VirtualMachine>& vms) {
+  std::set<std::string> in_use = overlayBackingFiles();
+  auto add = [&](const api::ImageSource& source, bool disk) {
+    auto p = images_->cachedPath(source, disk);
+    if (p.isOk()) {
+      in_use.insert(*p);
+    }
+  };
+  for (const auto& vm : vms) {
+    if (vm.spec.kernelBoot) {
+      add(vm.spec.kernelBoot->kernel, false);
+      if (vm.spec.kernelBoot->initrd) {
+        add(*vm.spec.kernelBoot->initrd, false);
+      }
+    }
+    for (const auto& disk : vm.spec.disks) {
+      if (disk.image) {
+        add(*disk.image, true);
+      }
+    }
+  }
+  return images_->collectGarbage(in_use);
 }
 
 }  // namespace novacron::node::storage

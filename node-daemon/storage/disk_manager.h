@@ -2,13 +2,20 @@
 // cloud-init seeds, kernel/initrd references, the serial log), using NodePaths for every path,
 // the ImageStore for base images and a DiskTool to create files.
 //
+// A VM's files live under its uid (<vm_root>/<ns>/<name>/<uid>/), so a new VM with the name of a
+// deleted one never inherits its disks or seed, and removing one incarnation never touches
+// another's files.
+//
 // prepare() is idempotent: files that already exist are kept (a restarted node-daemon must never
-// recreate a running VM's disk). remove() deletes the VM's folder and is idempotent too.
+// recreate a running VM's disk). remove() deletes the VM incarnation's folder and is idempotent
+// too. prepare() returns the ImageStore's Unavailable-with-retryAfter while a base image is still
+// downloading (see image_store.h).
 // Thread-safety: safe from any thread for different VMs; the reconciler never prepares one VM
 // twice concurrently (the work queue guarantees it).
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,14 +40,32 @@ public:
   DiskManager(NodePaths paths, ImageStorePtr images, DiskToolPtr tool);
 
   [[nodiscard]] core::StatusOr<PreparedVm> prepare(const api::VirtualMachine& vm);
-  // Removes <vm_root>/<namespace>/<name>; OK if it does not exist.
-  [[nodiscard]] core::Status remove(const std::string& ns, const std::string& name);
-  // True when the VM has a folder on this node.
-  bool exists(const std::string& ns, const std::string& name) const;
+
+  // Removes <vm_root>/<ns>/<name>/<uid> (and <ns>/<name>, <ns> when they become empty); OK if it
+  // does not exist. Other uids of the same name are left alone.
+  [[nodiscard]] core::Status remove(const std::string& ns, const std::string& name,
+                                    const std::string& uid);
+  [[nodiscard]] core::Status remove(const api::VirtualMachine& vm) {
+    return remove(vm.metadata.namespace_, vm.metadata.name, vm.metadata.uid);
+  }
+  // True when this incarnation of the VM has a folder on this node.
+  bool exists(const std::string& ns, const std::string& name, const std::string& uid) const;
+  // The uids that have a folder under <ns>/<name> (leftovers of earlier incarnations included).
+  std::vector<std::string> uids(const std::string& ns, const std::string& name) const;
+
+  // Image garbage collection: everything `vms` (the VMs bound to this node) reference, plus every
+  // base image an overlay under the VM root points at, is in use; the ImageStore removes the
+  // rest after its grace period. Returns how many cached images were removed.
+  int collectGarbage(const std::vector<api::VirtualMachine>& vms);
 
   const NodePaths& paths() const { return paths_; }
+  const ImageStorePtr& images() const { return images_; }
 
 private:
+  core::StatusOr<domain::ResolvedDisk> prepareDisk(const api::VirtualMachine& vm,
+                                                   const api::Disk& disk);
+  std::set<std::string> overlayBackingFiles() const;
+
   NodePaths paths_;
   ImageStorePtr images_;
   DiskToolPtr tool_;

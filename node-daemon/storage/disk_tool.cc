@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "node-daemon/storage/process.h"
@@ -35,11 +34,12 @@ public:
   QemuDiskTool(std::string qemu_img, std::string genisoimage)
       : qemu_img_(std::move(qemu_img)), genisoimage_(std::move(genisoimage)) {}
 
-  core::Status createOverlay(const std::string& base, const std::string& path) override {
-    NOVACRON_ASSIGN_OR_RETURN(std::string format, probeFormat(base));
+  core::Status createOverlay(const std::string& base, ImageFormat base_format,
+                             const std::string& path) override {
     std::string tmp = tempName(path);
     core::Status s = runChecked(
-        {qemu_img_, "create", "-q", "-f", "qcow2", "-F", format, "-b", base, tmp}, kToolTimeout);
+        {qemu_img_, "create", "-q", "-f", "qcow2", "-F", formatName(base_format), "-b", base, tmp},
+        kToolTimeout);
     if (!s.isOk()) {
       std::error_code ec;
       fs::remove(tmp, ec);
@@ -94,24 +94,6 @@ public:
   }
 
 private:
-  core::StatusOr<std::string> probeFormat(const std::string& base) {
-    NOVACRON_ASSIGN_OR_RETURN(ProcessResult r,
-                              runProcess({qemu_img_, "info", "--output=json", base}, kToolTimeout));
-    if (r.exit_code != 0) {
-      return core::internalError("qemu-img info " + base + ": " + r.output);
-    }
-    try {
-      auto j = nlohmann::json::parse(r.output);
-      std::string format = j.at("format").get<std::string>();
-      if (format != "qcow2" && format != "raw") {
-        return core::invalidArgumentError("image " + base + " has unsupported format " + format);
-      }
-      return format;
-    } catch (const nlohmann::json::exception& e) {
-      return core::internalError(std::string("qemu-img info output: ") + e.what());
-    }
-  }
-
   std::string qemu_img_;
   std::string genisoimage_;
 };

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "lib/core/status.h"
+#include "node-daemon/storage/image_header.h"
 
 namespace novacron::node::storage {
 
@@ -23,8 +24,8 @@ struct SeedFiles {
 class DiskTool {
 public:
   virtual ~DiskTool() = default;
-  // A qcow2 overlay whose backing file is `base` (format probed).
-  [[nodiscard]] virtual core::Status createOverlay(const std::string& base,
+  // A qcow2 overlay whose backing file is `base`, recorded with its format (never probed).
+  [[nodiscard]] virtual core::Status createOverlay(const std::string& base, ImageFormat base_format,
                                                    const std::string& path) = 0;
   [[nodiscard]] virtual core::Status createEmpty(const std::string& path, int64_t bytes) = 0;
   // A cloud-init NoCloud seed ISO (volume id "cidata").

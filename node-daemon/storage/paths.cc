@@ -30,6 +30,25 @@ core::Status checkVm(std::string_view ns, std::string_view name) {
   return checkPathComponent(name);
 }
 
+core::Status checkUid(std::string_view uid) {
+  bool ok = !uid.empty() && uid.size() <= 128;
+  for (char c : uid) {
+    ok = ok &&
+         ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-');
+  }
+  if (!ok) {
+    return core::invalidArgumentError("VM uid '" + std::string(uid) +
+                                      "' is not letters, digits and '-'");
+  }
+  return checkPathComponent(uid);
+}
+
+bool isUnder(const std::string& root, std::string_view path) {
+  std::string norm = std::filesystem::path(std::string(path)).lexically_normal().string();
+  return norm.size() > root.size() + 1 && norm.compare(0, root.size(), root) == 0 &&
+         norm[root.size()] == '/' && norm == std::string(path);
+}
+
 core::Status checkDisk(std::string_view disk) {
   if (!api::isDns1123Label(disk)) {
     return core::invalidArgumentError("disk name '" + std::string(disk) +
@@ -66,28 +85,35 @@ NodePaths::NodePaths(std::string vm_root, std::string image_root)
     : vm_root_(normaliseRoot(std::move(vm_root))),
       image_root_(normaliseRoot(std::move(image_root))) {}
 
-core::StatusOr<std::string> NodePaths::vmDir(std::string_view ns, std::string_view name) const {
+core::StatusOr<std::string> NodePaths::vmNameDir(std::string_view ns, std::string_view name) const {
   NOVACRON_RETURN_IF_ERROR(checkVm(ns, name));
   return vm_root_ + "/" + std::string(ns) + "/" + std::string(name);
 }
 
+core::StatusOr<std::string> NodePaths::vmDir(std::string_view ns, std::string_view name,
+                                             std::string_view uid) const {
+  NOVACRON_RETURN_IF_ERROR(checkUid(uid));
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmNameDir(ns, name));
+  return dir + "/" + std::string(uid);
+}
+
 core::StatusOr<std::string> NodePaths::diskPath(std::string_view ns, std::string_view name,
-                                                std::string_view disk) const {
+                                                std::string_view uid, std::string_view disk) const {
   NOVACRON_RETURN_IF_ERROR(checkDisk(disk));
-  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name));
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name, uid));
   return dir + "/disk-" + std::string(disk) + ".qcow2";
 }
 
 core::StatusOr<std::string> NodePaths::seedPath(std::string_view ns, std::string_view name,
-                                                std::string_view disk) const {
+                                                std::string_view uid, std::string_view disk) const {
   NOVACRON_RETURN_IF_ERROR(checkDisk(disk));
-  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name));
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name, uid));
   return dir + "/seed-" + std::string(disk) + ".iso";
 }
 
-core::StatusOr<std::string> NodePaths::serialLogPath(std::string_view ns,
-                                                     std::string_view name) const {
-  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name));
+core::StatusOr<std::string> NodePaths::serialLogPath(std::string_view ns, std::string_view name,
+                                                     std::string_view uid) const {
+  NOVACRON_ASSIGN_OR_RETURN(std::string dir, vmDir(ns, name, uid));
   return dir + "/serial.log";
 }
 
@@ -115,9 +141,11 @@ core::StatusOr<std::string> NodePaths::namedImage(std::string_view name) const {
 }
 
 bool NodePaths::isUnderVmRoot(std::string_view path) const {
-  std::string norm = std::filesystem::path(std::string(path)).lexically_normal().string();
-  return norm.size() > vm_root_.size() + 1 && norm.compare(0, vm_root_.size(), vm_root_) == 0 &&
-         norm[vm_root_.size()] == '/' && norm == std::string(path);
+  return isUnder(vm_root_, path);
+}
+
+bool NodePaths::isUnderImageRoot(std::string_view path) const {
+  return isUnder(image_root_, path);
 }
 
 }  // namespace novacron::node::storage

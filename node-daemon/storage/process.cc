@@ -14,11 +14,46 @@ extern char** environ;
 
 namespace novacron::node::storage {
 
+namespace {
+
+std::vector<std::string> withLimits(const std::vector<std::string>& argv,
+                                    const ProcessOptions& options) {
+  const ProcessLimits& l = options.limits;
+  if (l.address_space_bytes == 0 && l.cpu_seconds == 0 && l.file_size_bytes == 0) {
+    return argv;
+  }
+  std::vector<std::string> out = {options.prlimit};
+  if (l.address_space_bytes != 0) {
+    out.push_back("--as=" + std::to_string(l.address_space_bytes));
+  }
+  if (l.cpu_seconds != 0) {
+    out.push_back("--cpu=" + std::to_string(l.cpu_seconds));
+  }
+  if (l.file_size_bytes != 0) {
+    out.push_back("--fsize=" + std::to_string(l.file_size_bytes));
+  }
+  out.push_back("--core=0");  // a killed child must not leave a core file behind
+  out.push_back("--");
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+}  // namespace
+
 core::StatusOr<ProcessResult> runProcess(const std::vector<std::string>& argv,
                                          std::chrono::milliseconds timeout) {
-  if (argv.empty()) {
+  ProcessOptions options;
+  options.timeout = timeout;
+  return runProcess(argv, options);
+}
+
+core::StatusOr<ProcessResult> runProcess(const std::vector<std::string>& program_argv,
+                                         const ProcessOptions& options) {
+  if (program_argv.empty()) {
     return core::invalidArgumentError("runProcess: empty argv");
   }
+  const std::vector<std::string> argv = withLimits(program_argv, options);
+  const auto timeout = options.timeout;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     return core::unavailableError(std::string("pipe: ") + std::strerror(errno));
@@ -45,8 +80,13 @@ core::StatusOr<ProcessResult> runProcess(const std::vector<std::string>& argv,
   ProcessResult result;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   bool timed_out = false;
+  bool cancelled = false;
   char buf[4096];
   while (true) {
+    if (options.cancel != nullptr && options.cancel->load()) {
+      cancelled = true;
+      break;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -54,7 +94,7 @@ core::StatusOr<ProcessResult> runProcess(const std::vector<std::string>& argv,
       break;
     }
     pollfd p{fds[0], POLLIN, 0};
-    int pr = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    int pr = poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 200)));
     if (pr < 0 && errno != EINTR) {
       break;
     }
@@ -70,14 +110,17 @@ core::StatusOr<ProcessResult> runProcess(const std::vector<std::string>& argv,
     }
   }
   close(fds[0]);
-  if (timed_out) {
+  if (timed_out || cancelled) {
     kill(pid, SIGKILL);
   }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  if (cancelled) {
+    return core::cancelledError(program_argv[0] + " was cancelled");
+  }
   if (timed_out) {
-    return core::deadlineExceededError(argv[0] + " did not finish within " +
+    return core::deadlineExceededError(program_argv[0] + " did not finish within " +
                                        std::to_string(timeout.count()) + " ms");
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -457,7 +457,7 @@ Status VmReconciler::handleAbsent(const std::string& ns, const std::string& name
   }
   spdlog::info("node-daemon: VM {}/{} (uid {}) is gone; removing its domain and disks", ns, name,
                md->vm_uid);
-  return removeNodeResources(ns, name, dname);
+  return removeNodeResources(ns, name, md->vm_uid, dname);
 }
 
 Status VmReconciler::cleanup(const api::VirtualMachine& vm, const std::string& dname) {
@@ -473,13 +473,14 @@ Status VmReconciler::cleanup(const api::VirtualMachine& vm, const std::string& d
   } else if (info.status().code() != core::StatusCode::kNotFound) {
     return info.status();
   }
-  NOVACRON_RETURN_IF_ERROR(removeNodeResources(vm.metadata.namespace_, vm.metadata.name, dname));
+  NOVACRON_RETURN_IF_ERROR(
+      removeNodeResources(vm.metadata.namespace_, vm.metadata.name, vm.metadata.uid, dname));
   spdlog::info("node-daemon: VM {}: cleaned up domain and disks", vmKey(vm));
   return Status::ok();
 }
 
 Status VmReconciler::removeNodeResources(const std::string& ns, const std::string& name,
-                                         const std::string& dname) {
+                                         const std::string& uid, const std::string& dname) {
   auto info = conn_.lookupByName(dname);
   if (info.isOk()) {
     if (info->active) {
@@ -495,8 +496,8 @@ Status VmReconciler::removeNodeResources(const std::string& ns, const std::strin
   } else if (info.status().code() != core::StatusCode::kNotFound) {
     return info.status();
   }
-  bool had_disks = disks_.exists(ns, name);
-  NOVACRON_RETURN_IF_ERROR(disks_.remove(ns, name));
+  bool had_disks = disks_.exists(ns, name, uid);
+  NOVACRON_RETURN_IF_ERROR(disks_.remove(ns, name, uid));
   if ((info.isOk() || had_disks) && metrics_) {
     metrics_->countCleanup();
   }

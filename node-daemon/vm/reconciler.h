@@ -109,7 +109,7 @@ private:
   core::Status powerAction(const api::VirtualMachine& vm, const std::string& dname,
                            const PowerDecision& decision, const Observation& observed);
   core::Status removeNodeResources(const std::string& ns, const std::string& name,
-                                   const std::string& dname);
+                                   const std::string& uid, const std::string& dname);
 
   // Observe steps.
   core::StatusOr<Observation> observe(const std::string& dname);

@@ -15,7 +15,8 @@ namespace novacron::testing {
 
 class FakeVirtDiskTool final : public node::storage::DiskTool {
 public:
-  core::Status createOverlay(const std::string& base, const std::string& path) override {
+  core::Status createOverlay(const std::string& base, node::storage::ImageFormat /*format*/,
+                             const std::string& path) override {
     return write(path, "overlay of " + base);
   }
   core::Status createEmpty(const std::string& path, int64_t bytes) override {

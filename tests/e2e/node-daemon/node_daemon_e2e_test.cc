@@ -166,7 +166,12 @@ protected:
     return r.isOk() && r->exit_code == 0;
   }
 
-  std::string serialLog() { return readFile(root_ + "/vms/" + kNs + "/" + kVm + "/serial.log"); }
+  // The VM's files live under its uid: <vm_root>/<ns>/<name>/<uid>/.
+  std::string vmDir() {
+    auto vm = testing::getVm(*client_, kNs, kVm);
+    return root_ + "/vms/" + kNs + "/" + kVm + "/" + (vm ? vm->metadata.uid : "no-such-vm");
+  }
+  std::string serialLog() { return readFile(vmDir() + "/serial.log"); }
 
   int qemuPid() {
     std::string pid = readFile("/run/libvirt/qemu/" + std::string(kNs) + "_" + kVm + ".pid");
@@ -264,7 +269,7 @@ TEST_F(NodeDaemonE2eTest, BootSurviveRestartAndDelete) {
   EXPECT_EQ(after->status.startTime, running->status.startTime);
 
   // Delete: domain and disks go, then the VM object.
-  const std::string vm_dir = root_ + "/vms/" + kNs + "/" + kVm;
+  const std::string vm_dir = vmDir();
   EXPECT_TRUE(fs::exists(vm_dir + "/disk-data.qcow2"));
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, kNs, kVm).isOk());
   ASSERT_TRUE(pollUntil([&] { return !testing::getVm(*client_, kNs, kVm); }, 60s))
@@ -272,6 +277,7 @@ TEST_F(NodeDaemonE2eTest, BootSurviveRestartAndDelete) {
   EXPECT_EQ(conn_->lookupByName(std::string(kNs) + "_" + kVm).status().code(),
             core::StatusCode::kNotFound);
   EXPECT_FALSE(fs::exists(vm_dir));
+  EXPECT_FALSE(fs::exists(root_ + "/vms/" + kNs + "/" + kVm)) << "empty name folder left";
   EXPECT_NE(kill(pid, 0), 0) << "QEMU still running after delete";
 }
 

@@ -157,8 +157,10 @@ TEST_F(NodeDaemonIntegrationTest, FiftyVmsRunStopAndLeaveNothingBehind) {
     auto d = conn->lookupByName(std::string(kNs) + "_vm-" + std::to_string(i));
     ASSERT_TRUE(d.isOk()) << i;
     EXPECT_EQ(d->state, virt::DomainState::kRunning);
-    EXPECT_TRUE(
-        fs::exists(root_ + "/vms/" + kNs + "/vm-" + std::to_string(i) + "/disk-root.qcow2"));
+    auto vm = testing::getVm(*client_, kNs, "vm-" + std::to_string(i));
+    ASSERT_TRUE(vm) << i;
+    EXPECT_TRUE(fs::exists(root_ + "/vms/" + kNs + "/vm-" + std::to_string(i) + "/" +
+                           vm->metadata.uid + "/disk-root.qcow2"));
   }
   EXPECT_EQ(conn->lookupByName(std::string(kNs) + "_vm-999").status().code(),
             core::StatusCode::kNotFound);

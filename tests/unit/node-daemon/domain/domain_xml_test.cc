@@ -51,7 +51,8 @@ api::VirtualMachine tinyVm() {
 DomainInputs tinyInputs() {
   DomainInputs in;
   in.domain_type = "qemu";
-  in.serial_log_path = "/var/lib/novacron/vms/default/tiny/serial.log";
+  in.serial_log_path =
+      "/var/lib/novacron/vms/default/tiny/0b6c5a3e-1111-4222-8333-444455556666/serial.log";
   in.kernel_path = "/var/lib/novacron/images/named/tiny-vmlinuz";
   in.initrd_path = "/var/lib/novacron/images/named/tiny-initrd";
   return in;
@@ -63,7 +64,8 @@ TEST(DomainXml, TinyKernelBootGolden) {
   expectGolden("tiny_kernel_boot.xml", *xml);
 }
 
-TEST(DomainXml, FullVmGolden) {
+// A VM with every kind of disk (image overlay, empty disk, cloud-init seed), CPU and networks.
+api::VirtualMachine fullVm() {
   api::VirtualMachine vm;
   vm.metadata.name = "web-1";
   vm.metadata.namespace_ = "prod";
@@ -100,17 +102,64 @@ TEST(DomainXml, FullVmGolden) {
   br.bridge = "br0";
   br.mac = "52:54:00:aa:bb:cc";
   vm.spec.networks = {nat, br};
+  return vm;
+}
 
+DomainInputs fullInputs() {
   DomainInputs in;
   in.domain_type = "kvm";
-  in.serial_log_path = "/var/lib/novacron/vms/prod/web-1/serial.log";
+  in.serial_log_path =
+      "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/serial.log";
   in.disks = {
-      {"cloudinit", "/var/lib/novacron/vms/prod/web-1/seed-cloudinit.iso", DiskFormat::kRaw, true},
-      {"root", "/var/lib/novacron/vms/prod/web-1/disk-root.qcow2", DiskFormat::kQcow2, false},
-      {"data", "/var/lib/novacron/vms/prod/web-1/disk-data.qcow2", DiskFormat::kQcow2, false}};
-  auto xml = buildDomainXml(vm, in);
+      {"cloudinit",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/seed-cloudinit.iso",
+       DiskFormat::kRaw, true},
+      {"root",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/disk-root.qcow2",
+       DiskFormat::kQcow2, false,
+       BackingFile{"/var/lib/novacron/images/url/" + std::string(64, 'e') + ".qcow2",
+                   DiskFormat::kQcow2}},
+      {"data",
+       "/var/lib/novacron/vms/prod/web-1/9d1e8f00-aaaa-4bbb-8ccc-dddddddddddd/disk-data.qcow2",
+       DiskFormat::kQcow2, false}};
+  return in;
+}
+
+TEST(DomainXml, FullVmGolden) {
+  auto xml = buildDomainXml(fullVm(), fullInputs());
   ASSERT_TRUE(xml.isOk()) << xml.status();
   expectGolden("full_vm.xml", *xml);
+}
+
+TEST(DomainXml, EveryDiskPinsItsBackingChain) {
+  DomainInputs in = fullInputs();
+  in.disks[1].backing->format = DiskFormat::kRaw;
+  auto xml = buildDomainXml(fullVm(), in);
+  ASSERT_TRUE(xml.isOk()) << xml.status();
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(xml->c_str()));
+  auto disks = doc.select_nodes("/domain/devices/disk");
+  ASSERT_EQ(disks.size(), 3u);
+  // The overlay (spec order: root, data, cloudinit): its base, with an explicit format, and the
+  // chain ends below it.
+  pugi::xml_node overlay = disks[0].node().child("backingStore");
+  ASSERT_TRUE(overlay);
+  EXPECT_STREQ(overlay.attribute("type").value(), "file");
+  EXPECT_STREQ(overlay.child("format").attribute("type").value(), "raw");
+  EXPECT_STREQ(overlay.child("source").attribute("file").value(),
+               in.disks[1].backing->path.c_str());
+  pugi::xml_node end = overlay.child("backingStore");
+  ASSERT_TRUE(end);
+  EXPECT_FALSE(end.first_child()) << "nothing below the base";
+  EXPECT_FALSE(end.first_attribute());
+  // Standalone disks (empty disk, seed): an empty backingStore says "no backing file, do not
+  // probe".
+  for (size_t i = 1; i < disks.size(); ++i) {
+    pugi::xml_node none = disks[i].node().child("backingStore");
+    ASSERT_TRUE(none) << i;
+    EXPECT_FALSE(none.first_child()) << i;
+    EXPECT_FALSE(none.first_attribute()) << i;
+  }
 }
 
 TEST(DomainXml, HostileStringsAreEscaped) {

@@ -55,8 +55,13 @@ TEST_F(DiskManagerTest, PreparesOverlayEmptyDiskAndSeedIdempotently) {
   auto prepared = manager_->prepare(vm());
   ASSERT_TRUE(prepared.isOk()) << prepared.status();
   ASSERT_EQ(prepared->disks.size(), 3u);
-  const std::string dir = root_ + "/vms/default/web";
+  const std::string dir = root_ + "/vms/default/web/uid-1";
   EXPECT_EQ(prepared->disks[0].path, dir + "/disk-root.qcow2");
+  ASSERT_TRUE(prepared->disks[0].backing);
+  EXPECT_EQ(prepared->disks[0].backing->path, root_ + "/images/named/base.raw");
+  EXPECT_EQ(prepared->disks[0].backing->format, domain::DiskFormat::kRaw);
+  EXPECT_FALSE(prepared->disks[1].backing) << "an empty disk is standalone";
+  EXPECT_FALSE(prepared->disks[2].backing);
   EXPECT_EQ(prepared->serial_log_path, dir + "/serial.log");
   EXPECT_TRUE(prepared->disks[2].cdrom);
 
@@ -72,14 +77,19 @@ TEST_F(DiskManagerTest, PreparesOverlayEmptyDiskAndSeedIdempotently) {
 
   // Idempotent: a second prepare keeps the existing files (a running VM's disk is never recreated).
   auto before = fs::last_write_time(dir + "/disk-root.qcow2");
-  ASSERT_TRUE(manager_->prepare(vm()).isOk());
+  auto again = manager_->prepare(vm());
+  ASSERT_TRUE(again.isOk()) << again.status();
   EXPECT_EQ(fs::last_write_time(dir + "/disk-root.qcow2"), before);
+  ASSERT_TRUE(again->disks[0].backing) << "the chain of an existing overlay is read back";
+  EXPECT_EQ(again->disks[0].backing->path, root_ + "/images/named/base.raw");
+  EXPECT_EQ(again->disks[0].backing->format, domain::DiskFormat::kRaw);
 
-  ASSERT_TRUE(manager_->exists("default", "web"));
-  ASSERT_TRUE(manager_->remove("default", "web").isOk());
+  ASSERT_TRUE(manager_->exists("default", "web", "uid-1"));
+  ASSERT_TRUE(manager_->remove(vm()).isOk());
   EXPECT_FALSE(fs::exists(dir));
-  EXPECT_FALSE(manager_->exists("default", "web"));
-  EXPECT_TRUE(manager_->remove("default", "web").isOk()) << "remove is idempotent";
+  EXPECT_FALSE(fs::exists(root_ + "/vms/default")) << "empty parents are dropped";
+  EXPECT_FALSE(manager_->exists("default", "web", "uid-1"));
+  EXPECT_TRUE(manager_->remove("default", "web", "uid-1").isOk()) << "remove is idempotent";
   EXPECT_TRUE(fs::exists(root_ + "/images/named/base.raw")) << "images are shared, not removed";
 }
 
@@ -89,14 +99,73 @@ TEST_F(DiskManagerTest, MissingImageFailsWithoutCreatingTheDisk) {
   auto prepared = manager_->prepare(v);
   ASSERT_FALSE(prepared.isOk());
   EXPECT_EQ(prepared.status().code(), core::StatusCode::kNotFound);
-  EXPECT_FALSE(fs::exists(root_ + "/vms/default/web/disk-root.qcow2"));
+  EXPECT_FALSE(fs::exists(root_ + "/vms/default/web/uid-1/disk-root.qcow2"));
+}
+
+TEST_F(DiskManagerTest, DisksBelongToTheUidNotTheName) {
+  auto old_vm = vm();
+  auto prepared_old = manager_->prepare(old_vm);
+  ASSERT_TRUE(prepared_old.isOk()) << prepared_old.status();
+  // A new VM with the same namespace and name (the old one was deleted, its leftovers not yet
+  // cleaned): it must get fresh disks and a fresh seed, never the old ones.
+  auto new_vm = vm();
+  new_vm.metadata.uid = "uid-2";
+  new_vm.spec.disks[2].cloudInit->userData = "#cloud-config\nhostname: new\n";
+  auto prepared_new = manager_->prepare(new_vm);
+  ASSERT_TRUE(prepared_new.isOk()) << prepared_new.status();
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NE(prepared_old->disks[i].path, prepared_new->disks[i].path);
+    EXPECT_TRUE(fs::exists(prepared_new->disks[i].path));
+  }
+  EXPECT_NE(prepared_old->serial_log_path, prepared_new->serial_log_path);
+  EXPECT_EQ(manager_->uids("default", "web"), (std::vector<std::string>{"uid-1", "uid-2"}));
+
+  // Removing the old incarnation's leftovers leaves the new one's files alone.
+  ASSERT_TRUE(manager_->remove("default", "web", "uid-1").isOk());
+  EXPECT_FALSE(manager_->exists("default", "web", "uid-1"));
+  ASSERT_TRUE(manager_->exists("default", "web", "uid-2"));
+  for (const auto& d : prepared_new->disks) {
+    EXPECT_TRUE(fs::exists(d.path)) << d.path;
+  }
+  EXPECT_EQ(manager_->uids("default", "web"), std::vector<std::string>{"uid-2"});
+  auto bad = vm();
+  bad.metadata.uid = "../uid-2";
+  EXPECT_EQ(manager_->prepare(bad).status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->remove("default", "web", "..").code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->remove("default", "web", "").code(), core::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(manager_->exists("default", "web", "uid-2"));
+}
+
+TEST_F(DiskManagerTest, GarbageCollectionKeepsImagesThatOverlaysUse) {
+  // The overlay of uid-1 points at a downloaded image; a VM list that no longer mentions it
+  // (the spec changed, or the VM is not in the cache) must not get its base collected.
+  fs::create_directories(root_ + "/images/url");
+  const std::string used = root_ + "/images/url/" + std::string(64, 'c') + ".qcow2";
+  const std::string unused = root_ + "/images/url/" + std::string(64, 'd') + ".qcow2";
+  ASSERT_TRUE(
+      runChecked({"qemu-img", "create", "-q", "-f", "qcow2", used, "1M"}, std::chrono::seconds(30))
+          .isOk());
+  std::ofstream(unused) << "x";
+  fs::create_directories(root_ + "/vms/default/web/uid-1");
+  ASSERT_TRUE(runChecked({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", used,
+                          root_ + "/vms/default/web/uid-1/disk-root.qcow2"},
+                         std::chrono::seconds(30))
+                  .isOk());
+  HttpImageStoreOptions o;
+  o.gc_grace = std::chrono::milliseconds(0);
+  auto store = makeHttpImageStore(NodePaths(root_ + "/vms", root_ + "/images"), o);
+  DiskManager manager(NodePaths(root_ + "/vms", root_ + "/images"), store, makeQemuDiskTool());
+  manager.collectGarbage({});  // first sight: both start their grace period
+  EXPECT_EQ(manager.collectGarbage({}), 1);
+  EXPECT_TRUE(fs::exists(used));
+  EXPECT_FALSE(fs::exists(unused));
 }
 
 TEST_F(DiskManagerTest, RefusesHostileNames) {
   auto v = vm();
   v.metadata.name = "../../etc";
   EXPECT_EQ(manager_->prepare(v).status().code(), core::StatusCode::kInvalidArgument);
-  EXPECT_EQ(manager_->remove("default", "..").code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->remove("default", "..", "uid-1").code(), core::StatusCode::kInvalidArgument);
   EXPECT_TRUE(fs::exists(root_ + "/images/named/base.raw"));
 }
 

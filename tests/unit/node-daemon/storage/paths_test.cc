@@ -12,11 +12,13 @@ NodePaths paths() {
 TEST(NodePaths, BuildsTheDocumentedLayout) {
   auto p = paths();
   EXPECT_EQ(p.vmRoot(), "/var/lib/novacron/vms");
-  EXPECT_EQ(*p.vmDir("default", "web"), "/var/lib/novacron/vms/default/web");
-  EXPECT_EQ(*p.diskPath("default", "web", "root"),
-            "/var/lib/novacron/vms/default/web/disk-root.qcow2");
-  EXPECT_EQ(*p.seedPath("default", "web", "ci"), "/var/lib/novacron/vms/default/web/seed-ci.iso");
-  EXPECT_EQ(*p.serialLogPath("default", "web"), "/var/lib/novacron/vms/default/web/serial.log");
+  const std::string uid = "0b6c5a3e-1111-4222-8333-444455556666";
+  const std::string dir = "/var/lib/novacron/vms/default/web/" + uid;
+  EXPECT_EQ(*p.vmNameDir("default", "web"), "/var/lib/novacron/vms/default/web");
+  EXPECT_EQ(*p.vmDir("default", "web", uid), dir);
+  EXPECT_EQ(*p.diskPath("default", "web", uid, "root"), dir + "/disk-root.qcow2");
+  EXPECT_EQ(*p.seedPath("default", "web", uid, "ci"), dir + "/seed-ci.iso");
+  EXPECT_EQ(*p.serialLogPath("default", "web", uid), dir + "/serial.log");
   std::string digest(64, 'a');
   EXPECT_EQ(*p.imageByDigest(digest), "/var/lib/novacron/images/sha256/" + digest);
   EXPECT_EQ(*p.namedImage("debian-12.qcow2"), "/var/lib/novacron/images/named/debian-12.qcow2");
@@ -27,10 +29,14 @@ TEST(NodePaths, RefusesTraversal) {
   const std::vector<std::string> bads = {"..",   ".",         "",      "a/b", "../../etc",
                                          "/etc", {"a\0b", 3}, "UPPER", "a_b"};
   for (const std::string& bad : bads) {
-    EXPECT_EQ(p.vmDir(bad, "web").status().code(), core::StatusCode::kInvalidArgument) << bad;
-    EXPECT_EQ(p.vmDir("default", bad).status().code(), core::StatusCode::kInvalidArgument) << bad;
-    EXPECT_FALSE(p.diskPath("default", "web", bad).isOk()) << bad;
-    EXPECT_FALSE(p.seedPath("default", "web", bad).isOk()) << bad;
+    EXPECT_EQ(p.vmDir(bad, "web", "u").status().code(), core::StatusCode::kInvalidArgument) << bad;
+    EXPECT_EQ(p.vmDir("default", bad, "u").status().code(), core::StatusCode::kInvalidArgument)
+        << bad;
+    EXPECT_FALSE(p.diskPath("default", "web", "u", bad).isOk()) << bad;
+    EXPECT_FALSE(p.seedPath("default", "web", "u", bad).isOk()) << bad;
+    if (bad != "UPPER") {
+      EXPECT_FALSE(p.vmDir("default", "web", bad).isOk()) << bad;
+    }
     EXPECT_FALSE(p.namedImage(bad).isOk()) << bad;
   }
   EXPECT_FALSE(p.namedImage("../../../etc/passwd").isOk());
@@ -54,6 +60,8 @@ TEST(NodePaths, IsUnderVmRoot) {
   EXPECT_FALSE(p.isUnderVmRoot("/var/lib/novacron/vms/../images"));
   EXPECT_FALSE(p.isUnderVmRoot("/var/lib/novacron/vmsx/a"));
   EXPECT_FALSE(p.isUnderVmRoot("/etc"));
+  EXPECT_TRUE(p.isUnderImageRoot("/var/lib/novacron/images/url/x"));
+  EXPECT_FALSE(p.isUnderImageRoot("/var/lib/novacron/images/../vms/x"));
 }
 
 }  // namespace

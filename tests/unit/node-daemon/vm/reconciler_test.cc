@@ -204,7 +204,7 @@ TEST_F(ReconcilerTest, RunsABoundVmAndReportsStatus) {
   auto info = real_->lookupByName("rt-run_web");
   ASSERT_TRUE(info.isOk());
   EXPECT_EQ(info->state, virt::DomainState::kRunning);
-  EXPECT_TRUE(fs::exists(root_ + "/vms/rt-run/web/disk-root.qcow2"));
+  EXPECT_TRUE(fs::exists(root_ + "/vms/rt-run/web/" + v.metadata.uid + "/disk-root.qcow2"));
 
   // Idempotent: reconciling again (directly, then by two resyncs) writes nothing.
   std::string rv = got.metadata.resourceVersion;
