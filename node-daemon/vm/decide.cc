@@ -113,6 +113,36 @@ bool failedForThisGeneration(const api::VirtualMachine& vm) {
          (ready->reason == kReasonInvalidSpec || ready->reason == kReasonDiskPreparationFailed);
 }
 
+bool usesImage(const api::VirtualMachine& vm, const std::string& url) {
+  for (const auto& d : vm.spec.disks) {
+    if (d.image && d.image->url == url) {
+      return true;
+    }
+  }
+  if (vm.spec.kernelBoot) {
+    const auto& kb = *vm.spec.kernelBoot;
+    return kb.kernel.url == url || (kb.initrd && kb.initrd->url == url);
+  }
+  return false;
+}
+
+api::VirtualMachineStatus notReadyStatus(const api::VirtualMachine& vm, std::string_view reason,
+                                         const std::string& message, api::Timestamp now) {
+  api::VirtualMachineStatus status = vm.status;
+  const int64_t generation = vm.metadata.generation;
+  api::setCondition(status.conditions,
+                    {std::string(api::kConditionReady),
+                     api::ConditionStatus::kFalse,
+                     generation,
+                     {},
+                     std::string(reason),
+                     message,
+                     {}},
+                    now);
+  status.observedGeneration = generation;
+  return status;
+}
+
 api::VirtualMachineStatus invalidSpecStatus(const api::VirtualMachine& vm, std::string_view reason,
                                             const std::string& message, api::Timestamp now) {
   api::VirtualMachineStatus status = vm.status;

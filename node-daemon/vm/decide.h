@@ -69,10 +69,19 @@ api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const Re
 // Reasons of a terminal failure: the node cannot run this generation of the spec.
 inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
 inline constexpr std::string_view kReasonDiskPreparationFailed = "DiskPreparationFailed";
+// Not terminal: a download failed; it is tried again.
+inline constexpr std::string_view kReasonImageDownloadFailed = "ImageDownloadFailed";
+
+// True when `vm` references image `url` (disks, kernel, initrd).
+bool usesImage(const api::VirtualMachine& vm, const std::string& url);
 
 // True when this node already reported a terminal failure for the VM's current generation: it is
 // not tried again until the spec changes (a new generation).
 bool failedForThisGeneration(const api::VirtualMachine& vm);
+
+// Ready=False with `reason` and `message`; the phase stays (e.g. Scheduled while it cannot start).
+api::VirtualMachineStatus notReadyStatus(const api::VirtualMachine& vm, std::string_view reason,
+                                         const std::string& message, api::Timestamp now);
 
 // The status of a VM whose spec the node-daemon refuses (Ready=False/InvalidSpec, phase Failed).
 api::VirtualMachineStatus invalidSpecStatus(const api::VirtualMachine& vm, std::string_view reason,

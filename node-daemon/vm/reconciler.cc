@@ -69,6 +69,7 @@ VmReconciler::VmReconciler(kube::ClientPtr client, virt::Connection& conn,
                       queue.add(key);
                     }
                     scanDomains();
+                    collectImages();
                   }},
           [this](const std::string& key) { return reconcile(key); }) {
   options_.clock = clockOf(options_);
@@ -85,6 +86,7 @@ Status VmReconciler::start(std::chrono::milliseconds sync_timeout) {
     return core::unavailableError("VirtualMachine informer did not sync within " +
                                   std::to_string(sync_timeout.count()) + " ms");
   }
+  disks_.images()->setDownloadCallback([this](const std::string& url) { downloadFinished(url); });
   event_subscription_ = conn_.subscribe([this](const virt::DomainEvent& ev) {
     if (auto parsed = domain::parseDomainName(ev.name)) {
       loop_.queue().add(runtime::objectKey(parsed->first, parsed->second));
@@ -135,6 +137,25 @@ void VmReconciler::scanDomains() {
   }
   if (unclaimed > 0) {
     spdlog::warn("node-daemon: {} domain(s) on this node are not claimed by a bound VM", unclaimed);
+  }
+}
+
+void VmReconciler::downloadFinished(const std::string& url) {
+  for (const auto& vm : informer_.store().list()) {
+    if (usesImage(*vm, url)) {
+      loop_.queue().add(runtime::objectKey(vm->metadata.namespace_, vm->metadata.name));
+    }
+  }
+}
+
+void VmReconciler::collectImages() {
+  std::vector<api::VirtualMachine> vms;
+  for (const auto& vm : informer_.store().list()) {
+    vms.push_back(*vm);
+  }
+  const int removed = disks_.collectGarbage(vms);
+  if (removed > 0) {
+    spdlog::info("node-daemon: removed {} unused cached image(s)", removed);
   }
 }
 
@@ -337,22 +358,40 @@ Status VmReconciler::powerAction(const api::VirtualMachine& vm, const std::strin
   return Status::ok();
 }
 
+Status VmReconciler::diskNotReady(const api::VirtualMachine& vm, const Status& s) {
+  const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
+  if (s.code() == core::StatusCode::kUnavailable && s.retryAfter()) {
+    // Still downloading (off the workers): come back when the store says; no Warning each time.
+    spdlog::debug("node-daemon: VM {}: {}", vmKey(vm), s.message());
+    return s;
+  }
+  if (s.code() == core::StatusCode::kInvalidArgument) {
+    // The spec names something this node can never use (a crafted image, a digest mismatch):
+    // report it and wait for the spec to change instead of retrying.
+    event(vm, "Warning", kReasonDiskPreparationFailed, s.message());
+    spdlog::warn("node-daemon: VM {}: {}: {}", vmKey(vm), kReasonDiskPreparationFailed,
+                 s.message());
+    NOVACRON_RETURN_IF_ERROR(
+        writeStatus(vm, invalidSpecStatus(vm, kReasonDiskPreparationFailed, s.message(), now)));
+    return core::terminal(s);
+  }
+  if (s.code() == core::StatusCode::kUnavailable) {
+    // A download failed (network, HTTP error): say so in status; retried after the store's TTL.
+    event(vm, "Warning", kReasonImageDownloadFailed, s.message());
+    NOVACRON_RETURN_IF_ERROR(
+        writeStatus(vm, notReadyStatus(vm, kReasonImageDownloadFailed, s.message(), now)));
+    return s;
+  }
+  event(vm, "Warning", kReasonDiskPreparationFailed, s.message());
+  return s;
+}
+
 Status VmReconciler::startDomain(const api::VirtualMachine& vm, const std::string& dname,
                                  bool defined) {
   if (!defined) {
     auto prepared = disks_.prepare(vm);
     if (!prepared.isOk()) {
-      const Status s = prepared.status();
-      event(vm, "Warning", "DiskPreparationFailed", s.message());
-      if (s.code() == core::StatusCode::kInvalidArgument) {
-        // The spec names something this node can never use (a bad image, a digest mismatch):
-        // report it and wait for the spec to change instead of retrying.
-        const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
-        NOVACRON_RETURN_IF_ERROR(
-            writeStatus(vm, invalidSpecStatus(vm, kReasonDiskPreparationFailed, s.message(), now)));
-        return core::terminal(s);
-      }
-      return s;
+      return diskNotReady(vm, prepared.status());
     }
     domain::DomainInputs inputs;
     inputs.domain_type = options_.domain_type;

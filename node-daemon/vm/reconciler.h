@@ -108,6 +108,10 @@ private:
   core::Status startDomain(const api::VirtualMachine& vm, const std::string& dname, bool defined);
   core::Status powerAction(const api::VirtualMachine& vm, const std::string& dname,
                            const PowerDecision& decision, const Observation& observed);
+  // Reports why the disks are not ready (still downloading, download failed, image refused).
+  core::Status diskNotReady(const api::VirtualMachine& vm, const core::Status& s);
+  void downloadFinished(const std::string& url);
+  void collectImages();
   core::Status removeNodeResources(const std::string& ns, const std::string& name,
                                    const std::string& uid, const std::string& dname);
 

@@ -4,6 +4,7 @@
 #include "node-daemon/vm/reconciler.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -408,6 +409,36 @@ TEST_F(ReconcilerTest, TerminalDiskErrorIsReportedAndNotRetried) {
   EXPECT_EQ(real_->lookupByName("rt-term_t").status().code(), core::StatusCode::kNotFound);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-term", "t").isOk());
   ASSERT_TRUE(pollUntil([&] { return !get("rt-term", "t"); }));
+}
+
+TEST_F(ReconcilerTest, CraftedQcow2WithAHostBackingFileIsRefusedWithACondition) {
+  // A real qcow2 whose header names a host file as its backing file (security issue, item 1).
+  const std::string evil = root_ + "/images/named/evil";
+  const std::string cmd =
+      "qemu-img create -q -f qcow2 -b /etc/hostname -F raw " + evil + " 64M >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) {
+    GTEST_SKIP() << "qemu-img is not installed";
+  }
+  startReconciler();
+  auto bad = vm("rt-evil", "e");
+  api::Disk d;
+  d.name = "data";
+  d.image = api::ImageSource{};
+  d.image->url = "image:evil";
+  bad.spec.disks.push_back(d);
+  create(bad);
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-evil", "e", api::VirtualMachinePhase::kFailed); }));
+  const api::Condition* ready =
+      api::findCondition(get("rt-evil", "e")->status.conditions, api::kConditionReady);
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ(ready->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(ready->reason, "DiskPreparationFailed");
+  EXPECT_NE(ready->message.find("backing"), std::string::npos) << ready->message;
+  EXPECT_EQ(real_->lookupByName("rt-evil_e").status().code(), core::StatusCode::kNotFound);
+  EXPECT_EQ(fake_->calls("define"), 0);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-evil", "e").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-evil", "e"); }));
 }
 
 TEST_F(ReconcilerTest, HandLabelledVmIsNotStarted) {
