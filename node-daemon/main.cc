@@ -3,6 +3,7 @@
 #include <exception>
 #include <cstdlib>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include <unistd.h>
@@ -37,6 +38,7 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --status-seconds N        Hypervisor status refresh (default 60)
   --reserved-cpus N         CPUs kept for the host (default 0)
   --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
+  --allowed-bridges LIST    host bridges VMs may attach to, comma-separated (default: none)
   --migration-libvirt-uri T libvirt URI of a migration target, {} = its address
                             (default qemu+tcp://{}/system)
   --migration-uri T         QEMU migration stream to a target, {} = its host (default tcp://{})
@@ -104,6 +106,14 @@ int run(int argc, char** argv) {
   config.migration_libvirt_uri_template =
       take("migration-libvirt-uri").value_or(config.migration_libvirt_uri_template);
   config.migration_uri_template = take("migration-uri").value_or(config.migration_uri_template);
+  if (auto bridges = take("allowed-bridges")) {
+    std::stringstream list(*bridges);
+    for (std::string b; std::getline(list, b, ',');) {
+      if (!b.empty()) {
+        config.allowed_bridges.push_back(b);
+      }
+    }
+  }
   auto port = takeInt("metrics-port", config.metrics_port);
   auto workers = takeInt("workers", config.workers);
   auto resync = takeInt("resync-seconds", 30);

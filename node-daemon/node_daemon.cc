@@ -168,6 +168,7 @@ core::Status NodeDaemon::start() {
   vo.domain_type = domain_type;
   vo.arch = caps.arch.empty() ? "x86_64" : caps.arch;
   vo.nat_network = config_.nat_network;
+  vo.allowed_bridges = config_.allowed_bridges;
   vo.resync = config_.resync;
   vo.workers = config_.workers;
   hypervisor::HypervisorRegistrar* registrar = p.registrar.get();

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "lib/core/status.h"
 
@@ -42,6 +43,8 @@ struct NodeDaemonConfig {
   // How this node reaches a migration target's libvirtd and QEMU ("{}" = the target's address).
   std::string migration_libvirt_uri_template = "qemu+tcp://{}/system";
   std::string migration_uri_template = "tcp://{}";
+  // Host bridges VMs may attach to (spec.networks[].type bridge); empty: none.
+  std::vector<std::string> allowed_bridges;
 };
 
 class NodeDaemon {

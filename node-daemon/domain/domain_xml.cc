@@ -206,6 +206,10 @@ core::StatusOr<std::string> buildDomainXml(const api::VirtualMachine& vm,
     attr(iface.append_child("mac"), "address",
          net.mac ? *net.mac : macAddress(vm.metadata.uid, net.name));
     attr(iface.append_child("model"), "type", "virtio");
+    if (net.type == api::NetworkType::kBridge) {
+      // On a shared host bridge the guest may only use its own MAC and IP (no spoofing).
+      attr(iface.append_child("filterref"), "filter", "clean-traffic");
+    }
     attr(iface.append_child("alias"), "name", "ua-net-" + net.name);
   }
 

@@ -1,5 +1,7 @@
 #include "node-daemon/vm/decide.h"
 
+#include <algorithm>
+
 #include "lib/api/names.h"
 
 namespace novacron::node::vm {
@@ -110,7 +112,22 @@ bool failedForThisGeneration(const api::VirtualMachine& vm) {
   const api::Condition* ready = api::findCondition(vm.status.conditions, api::kConditionReady);
   return ready && ready->status == api::ConditionStatus::kFalse &&
          ready->observedGeneration == vm.metadata.generation &&
-         (ready->reason == kReasonInvalidSpec || ready->reason == kReasonDiskPreparationFailed);
+         (ready->reason == kReasonInvalidSpec || ready->reason == kReasonDiskPreparationFailed ||
+          ready->reason == kReasonBridgeNotAllowed);
+}
+
+std::optional<std::string> disallowedBridge(const api::VirtualMachine& vm,
+                                            const std::vector<std::string>& allowed) {
+  for (const auto& net : vm.spec.networks) {
+    if (net.type != api::NetworkType::kBridge) {
+      continue;
+    }
+    const std::string bridge = net.bridge.value_or("");
+    if (std::find(allowed.begin(), allowed.end(), bridge) == allowed.end()) {
+      return bridge;
+    }
+  }
+  return std::nullopt;
 }
 
 bool usesImage(const api::VirtualMachine& vm, const std::string& url) {

@@ -72,6 +72,14 @@ inline constexpr std::string_view kReasonDiskPreparationFailed = "DiskPreparatio
 // Not terminal: a download failed; it is tried again.
 inline constexpr std::string_view kReasonImageDownloadFailed = "ImageDownloadFailed";
 
+// Not terminal until the spec (or the node's configuration) changes: a bridge this node does not
+// offer to VMs.
+inline constexpr std::string_view kReasonBridgeNotAllowed = "BridgeNotAllowed";
+
+// The first bridge network of `vm` whose bridge is not in `allowed`, if any.
+std::optional<std::string> disallowedBridge(const api::VirtualMachine& vm,
+                                            const std::vector<std::string>& allowed);
+
 // True when `vm` references image `url` (disks, kernel, initrd).
 bool usesImage(const api::VirtualMachine& vm, const std::string& url);
 

@@ -264,6 +264,15 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
     return ReconcileResult::done();  // nothing to retry until the spec changes
   }
 
+  if (auto bridge = disallowedBridge(vm, options_.allowed_bridges)) {
+    const std::string msg = "bridge '" + *bridge + "' is not offered to VMs on " +
+                            options_.node_name + " (node-daemon --allowed-bridges)";
+    event(vm, "Warning", kReasonBridgeNotAllowed, msg);
+    NOVACRON_RETURN_IF_ERROR(writeStatus(vm, invalidSpecStatus(vm, kReasonBridgeNotAllowed, msg,
+                                                               now_wall)));
+    return ReconcileResult::done();
+  }
+
   // Observe.
   NOVACRON_ASSIGN_OR_RETURN(std::string want_uuid, domain::domainUuid(vm.metadata.uid));
   NOVACRON_ASSIGN_OR_RETURN(Observation observed, observe(dname));

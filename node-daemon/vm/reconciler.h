@@ -58,6 +58,8 @@ struct ReconcilerOptions {
   std::string domain_type = "kvm";  // virt::chooseDomainType()
   std::string arch = "x86_64";
   std::string nat_network = "default";
+  // Host bridges VMs may attach to (type bridge); a VM asking for another one is refused.
+  std::vector<std::string> allowed_bridges;
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
   int workers = 2;
   core::ClockPtr clock;                  // defaults to the system clock

@@ -106,5 +106,21 @@ TEST(DecideTest, TerminalFailureHoldsUntilTheSpecChanges) {
   EXPECT_FALSE(failedForThisGeneration(v));
 }
 
+TEST(DecideTest, OnlyAllowedBridges) {
+  auto v = vm();
+  api::Network nat;
+  nat.name = "default";
+  v.spec.networks = {nat};
+  EXPECT_FALSE(disallowedBridge(v, {})) << "NAT networks need no bridge";
+  api::Network lan;
+  lan.name = "lan";
+  lan.type = api::NetworkType::kBridge;
+  lan.bridge = "br-host";
+  v.spec.networks.push_back(lan);
+  EXPECT_EQ(disallowedBridge(v, {}), "br-host");
+  EXPECT_EQ(disallowedBridge(v, {"br-vms"}), "br-host");
+  EXPECT_FALSE(disallowedBridge(v, {"br-vms", "br-host"}));
+}
+
 }  // namespace
 }  // namespace novacron::node::vm
