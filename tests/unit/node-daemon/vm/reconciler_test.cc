@@ -445,7 +445,8 @@ TEST_F(ReconcilerTest, HandLabelledVmIsNotStarted) {
   startReconciler();
   // A VM editor sets the label by hand; the controller never bound it (status.hypervisor unset).
   auto v = create(vm("rt-forged", "f"), /*bind_to=*/"");
-  ASSERT_TRUE(pollUntil([&] { return reconciler_->informer().store().get("rt-forged/f"); }));
+  ASSERT_TRUE(
+      pollUntil([&] { return reconciler_->informer().store().get("rt-forged/f") != nullptr; }));
   resyncAndAwait(1);  // the VM was reconciled at least once more
   EXPECT_EQ(real_->lookupByName("rt-forged_f").status().code(), core::StatusCode::kNotFound);
   EXPECT_EQ(fake_->calls("define"), 0);
@@ -470,7 +471,8 @@ TEST_F(ReconcilerTest, RelabelledRunningVmNeverRunsTwice) {
   auto got = *get("rt-move", "m");
   got.metadata.labels[std::string(api::kHypervisorLabel)] = "node-b";
   ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-move", api::toJson(got)).isOk());
-  ASSERT_TRUE(pollUntil([&] { return !reconciler_->informer().store().get("rt-move/m"); }));
+  ASSERT_TRUE(
+      pollUntil([&] { return reconciler_->informer().store().get("rt-move/m") == nullptr; }));
   resyncAndAwait(1);  // the domain's key was reconciled: its VM is still bound here
   EXPECT_EQ(real_->lookupByName("rt-move_m")->state, virt::DomainState::kRunning);
 
