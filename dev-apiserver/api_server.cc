@@ -1,5 +1,6 @@
 #include "dev-apiserver/api_server.h"
 
+#include <algorithm>
 #include <optional>
 #include <regex>
 #include <thread>
@@ -265,6 +266,23 @@ std::map<std::string, std::string> labelsOf(const json& obj) {
     }
   }
   return out;
+}
+
+core::StatusOr<Selectors> parseSelectors(std::string_view label_selector,
+                                         std::string_view field_selector,
+                                         const std::vector<std::string>& supported_fields) {
+  auto labels = kube::Selector::parse(label_selector);
+  if (!labels.isOk()) {
+    return core::invalidArgumentError("unable to parse requirement: " + labels.status().message());
+  }
+  NOVACRON_ASSIGN_OR_RETURN(auto fields, kube::Selector::parseFields(field_selector));
+  for (const auto& r : fields.requirements()) {
+    if (std::find(supported_fields.begin(), supported_fields.end(), r.key) ==
+        supported_fields.end()) {
+      return core::invalidArgumentError("field label not supported: " + r.key);
+    }
+  }
+  return Selectors{std::move(*labels), std::move(fields)};
 }
 
 std::map<std::string, std::string> fieldValues(const json& obj,
@@ -640,15 +658,13 @@ Response ApiServer::getObject(const Request& req, const Target& t) {
 
 Response ApiServer::listObjects(const Request& req, const Target& t) {
   const ResourceType& type = *t.type;
-  auto labels = LabelSelector::parse(query(req, "labelSelector"));
-  if (!labels.isOk()) {
-    return errorResponse(400, "BadRequest",
-                         "unable to parse requirement: " + labels.status().message());
+  auto selectors = parseSelectors(query(req, "labelSelector"), query(req, "fieldSelector"),
+                                  type.field_selectors);
+  if (!selectors.isOk()) {
+    return errorResponse(400, "BadRequest", selectors.status().message());
   }
-  auto fields = FieldSelector::parse(query(req, "fieldSelector"), type.field_selectors);
-  if (!fields.isOk()) {
-    return errorResponse(400, "BadRequest", fields.status().message());
-  }
+  const kube::Selector& labels = selectors->labels;
+  const kube::Selector& fields = selectors->fields;
   int64_t limit = 0;
   if (!query(req, "limit").empty()) {
     limit = std::atoll(query(req, "limit").c_str());
@@ -670,7 +686,7 @@ Response ApiServer::listObjects(const Request& req, const Target& t) {
              !query(req, "resourceVersion").empty()) {
     rev = std::atoll(query(req, "resourceVersion").c_str());
   }
-  bool filtered = !labels->empty() || !fields->empty();
+  bool filtered = !labels.empty() || !fields.empty();
   json items = json::array();
   std::string next_continue;
   int64_t remaining = -1;
@@ -715,7 +731,7 @@ Response ApiServer::listObjects(const Request& req, const Target& t) {
       // A cluster-wide list of a namespaced type must not descend into similarly named
       // prefixes; keys are exactly prefix + [ns/] + name.
       if (filtered &&
-          (!labels->matches(labelsOf(obj)) || !fields->matches(selectableFields(type, obj)))) {
+          (!labels.matches(labelsOf(obj)) || !fields.matches(selectableFields(type, obj)))) {
         continue;
       }
       items.push_back(present(type, std::move(obj), kv.mod_revision));
@@ -753,14 +769,10 @@ Response ApiServer::listObjects(const Request& req, const Target& t) {
 
 Response ApiServer::watchObjects(const Request& req, const Target& t) {
   auto type = t.type;
-  auto labels = LabelSelector::parse(query(req, "labelSelector"));
-  if (!labels.isOk()) {
-    return errorResponse(400, "BadRequest",
-                         "unable to parse requirement: " + labels.status().message());
-  }
-  auto fields = FieldSelector::parse(query(req, "fieldSelector"), type->field_selectors);
-  if (!fields.isOk()) {
-    return errorResponse(400, "BadRequest", fields.status().message());
+  auto selectors = parseSelectors(query(req, "labelSelector"), query(req, "fieldSelector"),
+                                  type->field_selectors);
+  if (!selectors.isOk()) {
+    return errorResponse(400, "BadRequest", selectors.status().message());
   }
   std::string rv_text = query(req, "resourceVersion");
   int64_t from_rv = 0;
@@ -780,8 +792,8 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
   bool table = wantsTable(req.accept);
   bool include_object = query(req, "includeObject") == "Object";
   std::string prefix = t.prefix();
-  LabelSelector lsel = *labels;
-  FieldSelector fsel = *fields;
+  kube::Selector lsel = std::move(selectors->labels);
+  kube::Selector fsel = std::move(selectors->fields);
 
   Response resp;
   resp.content_type = "application/json";

@@ -8,18 +8,21 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "dev-apiserver/etcd_client.h"
 #include "dev-apiserver/http_types.h"
 #include "dev-apiserver/registry.h"
-#include "dev-apiserver/selector.h"
 #include "dev-apiserver/watch_hub.h"
 #include "lib/core/statusor.h"
+#include "lib/kube/selector.h"
 
 namespace novacron::devapi {
 
@@ -99,6 +102,15 @@ bool decodeContinue(const std::string& token, int64_t* rv, std::string* start);
 std::map<std::string, std::string> fieldValues(const nlohmann::json& obj,
                                                const std::vector<std::string>& paths);
 std::map<std::string, std::string> labelsOf(const nlohmann::json& obj);
+// The label and field selectors of a list or watch; InvalidArgument worded like kube-apiserver
+// when either does not parse or a field is not in `supported_fields`.
+struct Selectors {
+  kube::Selector labels;
+  kube::Selector fields;
+};
+core::StatusOr<Selectors> parseSelectors(std::string_view label_selector,
+                                         std::string_view field_selector,
+                                         const std::vector<std::string>& supported_fields);
 // events.k8s.io/v1 <-> core/v1 Event field mapping (storage is core/v1).
 nlohmann::json eventToCore(nlohmann::json ev);
 nlohmann::json eventFromCore(nlohmann::json ev);

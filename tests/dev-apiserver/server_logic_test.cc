@@ -1,5 +1,5 @@
 // Unit tests of the dev API server's pure logic: key layout, continue tokens, JSONPath for
-// printer columns, Table output, field values, event conversion, query parsing.
+// printer columns, Table output, field values and selectors, event conversion, query parsing.
 #include <gtest/gtest.h>
 
 #include "dev-apiserver/api_server.h"
@@ -150,6 +150,37 @@ TEST(FieldValuesTest, EventsAndMetadata) {
   EXPECT_EQ(v["involvedObject.uid"], "");
   EXPECT_EQ(v["source"], "c");
   EXPECT_EQ(v["type"], "Normal");
+}
+
+// The server-side part of selectors: which fields a resource supports, and kube's wording.
+TEST(SelectorsTest, SupportedFieldsOnly) {
+  const std::vector<std::string> supported = {"metadata.name", "metadata.namespace"};
+  auto s = parseSelectors("app=web", "metadata.name=a,metadata.namespace!=kube-system", supported);
+  ASSERT_TRUE(s.isOk()) << s.status();
+  EXPECT_TRUE(s->labels.matches(labelsOf(json::parse(R"({"metadata":{"labels":{"app":"web"}}})"))));
+  EXPECT_TRUE(s->fields.matches(
+      std::map<std::string, std::string>{{"metadata.name", "a"}, {"metadata.namespace", "d"}}));
+  EXPECT_FALSE(s->fields.matches(std::map<std::string, std::string>{
+      {"metadata.name", "a"}, {"metadata.namespace", "kube-system"}}));
+
+  auto unsupported = parseSelectors("", "spec.cpu=2", {"metadata.name"});
+  ASSERT_FALSE(unsupported.isOk());
+  EXPECT_EQ(unsupported.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_EQ(unsupported.status().message(), "field label not supported: spec.cpu");
+
+  auto bad_labels = parseSelectors("a=b c", "", supported);
+  ASSERT_FALSE(bad_labels.isOk());
+  EXPECT_EQ(bad_labels.status().message().rfind("unable to parse requirement: ", 0), 0u)
+      << bad_labels.status();
+  EXPECT_FALSE(parseSelectors("", "metadata.name in (a)", supported).isOk());
+}
+
+// An unset field is "" (kube's fields.Set), so "field=" selects objects without it.
+TEST(SelectorsTest, AnUnsetFieldIsEmpty) {
+  auto s = parseSelectors("", "involvedObject.uid=", {"involvedObject.uid"});
+  ASSERT_TRUE(s.isOk()) << s.status();
+  EXPECT_TRUE(s->fields.matches(
+      fieldValues(json::parse(R"({"metadata":{"name":"e"}})"), {"involvedObject.uid"})));
 }
 
 TEST(EventConversionTest, EventsV1RoundTrips) {
