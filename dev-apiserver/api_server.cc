@@ -9,6 +9,7 @@
 
 #include "dev-apiserver/admission.h"
 #include "dev-apiserver/base64.h"
+#include "dev-apiserver/bookmark_schedule.h"
 #include "dev-apiserver/protobuf_decode.h"
 #include "dev-apiserver/util.h"
 
@@ -935,20 +936,28 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
       canceller.join();
       return;
     }
-    auto next_bookmark = std::chrono::steady_clock::now() + options_.bookmark_interval;
+    // Bookmarks as kube-apiserver's watch cache sends them (see bookmark_schedule.h): the
+    // revision of the last change to this resource in any namespace, and only when newer than
+    // where the watch started.
+    const std::string resource_prefix = type->prefix("");
+    BookmarkSchedule schedule(std::chrono::steady_clock::now(), deadline,
+                              options_.bookmark_interval, from);
     int64_t progress = from;
     while (true) {
       auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) {
-        if (bookmarks) {
-          bookmark(progress);
+      if (bookmarks && schedule.due() && now >= *schedule.due()) {
+        if (auto rev = schedule.fire(now); rev && !bookmark(*rev)) {
+          return;
         }
+        continue;
+      }
+      if (now >= deadline) {
         return;
       }
       // Wake at least every second to notice clients that went away.
       auto wake = std::min(deadline, now + std::chrono::seconds(1));
-      if (bookmarks) {
-        wake = std::min(wake, next_bookmark);
+      if (bookmarks && schedule.due()) {
+        wake = std::min(wake, *schedule.due());
       }
       int64_t p = progress;
       auto events = hub_.waitNext(*cursor, wake, &p);
@@ -961,6 +970,9 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         return;
       }
       for (const auto& e : *events) {
+        if (e->key.compare(0, resource_prefix.size(), resource_prefix) == 0) {
+          schedule.observe(e->revision);
+        }
         shared_event = e.get();
         bool alive = onEvent(e->revision, e->is_delete, e->key, e->obj, e->prev_obj, e->has_prev);
         shared_event = nullptr;
@@ -969,12 +981,6 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         }
       }
       progress = std::max(progress, p);
-      if (bookmarks && std::chrono::steady_clock::now() >= next_bookmark) {
-        if (!bookmark(progress)) {
-          return;
-        }
-        next_bookmark = std::chrono::steady_clock::now() + options_.bookmark_interval;
-      }
       if (w.clientGone()) {
         return;
       }
