@@ -1,9 +1,12 @@
 // Integration tests of novacron-dev-apiserver over HTTPS against a real etcd (DevCluster):
 // the server-side behaviours kube clients depend on. The broader, cluster-agnostic checks live in
 // tests/conformance/.
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/testing/dev_cluster.h"
 #include "tests/testing/kube_http.h"
@@ -400,29 +403,38 @@ TEST_F(ApiServerTest, DiscoveryAndTable) {
 }
 
 // kube-apiserver's bookmark 2 s before a watch's deadline, with the periodic one (kube: a minute)
-// out of the way: it carries the last change to the resource, and a watch that sees no change to
-// its resource gets none.
-TEST(ApiServerBookmarkTest, PreTimeoutBookmarkOnlyAfterAChange) {
+// out of the way: it carries the last change to the watched resource, in any namespace; a watch
+// whose resource does not change gets none, even while another resource changes.
+TEST(ApiServerBookmarkTest, PreTimeoutBookmarkOnlyAfterAChangeToTheResource) {
   testing::DevClusterOptions opts;
   opts.bookmark_interval = std::chrono::minutes(10);
   auto c = DevCluster::start(opts);
   ASSERT_TRUE(c.isOk()) << c.status();
   KubeHttp http("127.0.0.1", (*c)->apiServerPort(), (*c)->caCertPath(), (*c)->token());
-  const std::string path = "/api/v1/namespaces/default/configmaps";
-  auto list = http.request("GET", path);
+  ASSERT_EQ(http.request("POST", "/api/v1/namespaces", R"({"metadata":{"name":"other"}})")->code,
+            201);
+  auto list = http.request("GET", "/api/v1/namespaces/default/configmaps");
   ASSERT_TRUE(list.isOk());
   const std::string start = list->json()["metadata"]["resourceVersion"];
-  // Reads a watch to its end; returns its events.
-  auto drain = [&](const std::string& query) {
+  const std::string query =
+      "?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&resourceVersion=" + start;
+  auto configmaps = http.watch("/api/v1/namespaces/default/configmaps" + query);
+  auto leases = http.watch("/apis/coordination.k8s.io/v1/namespaces/default/leases" + query);
+  ASSERT_TRUE(configmaps.isOk() && leases.isOk());
+  // A ConfigMap in another namespace than the watch's: the watch cache is per resource.
+  auto other = http.request("POST", "/api/v1/namespaces/other/configmaps",
+                            R"({"metadata":{"name":"elsewhere"}})");
+  ASSERT_TRUE(other.isOk());
+  ASSERT_EQ(other->code, 201) << other->body;
+  const int64_t changed =
+      std::stoll(other->json()["metadata"]["resourceVersion"].get<std::string>());
+
+  // Every event of a watch until the server ends it.
+  auto drain = [](testing::WatchStream& w) {
     std::vector<json> events;
-    auto w = http.watch(path + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&" + query);
-    EXPECT_TRUE(w.isOk()) << w.status();
-    if (!w.isOk()) {
-      return events;
-    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (std::chrono::steady_clock::now() < deadline) {
-      auto e = (*w)->next(std::chrono::milliseconds(200));
+      auto e = w.next(std::chrono::milliseconds(200));
       if (!e.isOk()) {
         return events;  // the server ended the watch
       }
@@ -433,21 +445,7 @@ TEST(ApiServerBookmarkTest, PreTimeoutBookmarkOnlyAfterAChange) {
     ADD_FAILURE() << "watch with timeoutSeconds=3 still open after 20 s";
     return events;
   };
-
-  // No change to configmaps since `start`: the watch ends without a bookmark.
-  auto quiet = drain("resourceVersion=" + start);
-  EXPECT_TRUE(quiet.empty()) << quiet.front();
-
-  // A change in another namespace than the watch's still counts: the watch cache is per resource.
-  ASSERT_EQ(http.request("POST", "/api/v1/namespaces", R"({"metadata":{"name":"other"}})")->code,
-            201);
-  auto other = http.request("POST", "/api/v1/namespaces/other/configmaps",
-                            R"({"metadata":{"name":"elsewhere"}})");
-  ASSERT_TRUE(other.isOk());
-  ASSERT_EQ(other->code, 201) << other->body;
-  const int64_t changed =
-      std::stoll(other->json()["metadata"]["resourceVersion"].get<std::string>());
-  auto busy = drain("resourceVersion=" + start);
+  auto busy = drain(**configmaps);
   ASSERT_EQ(busy.size(), 1u) << "expected exactly one BOOKMARK";
   EXPECT_EQ(busy[0]["type"], "BOOKMARK") << busy[0];
   EXPECT_EQ(busy[0]["object"]["kind"], "ConfigMap");
@@ -455,6 +453,8 @@ TEST(ApiServerBookmarkTest, PreTimeoutBookmarkOnlyAfterAChange) {
       std::stoll(busy[0]["object"]["metadata"]["resourceVersion"].get<std::string>());
   EXPECT_GE(bookmark_rv, changed);
   EXPECT_GT(bookmark_rv, std::stoll(start));
+  auto quiet = drain(**leases);
+  EXPECT_TRUE(quiet.empty()) << quiet.front();
 }
 
 // A watch from a resourceVersion older than the server's shared event window (here 4 events) is
