@@ -11,9 +11,9 @@
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 
 #include "dev-apiserver/base64.h"
+#include "dev-apiserver/file_write.h"
 
 namespace novacron::devapi {
 
@@ -131,33 +131,23 @@ std::optional<std::string> readFile(const std::string& path) {
   return ss.str();
 }
 
-core::Status writeFile(const std::string& path, const std::string& data, bool secret) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) {
-      return core::internalError("cannot write " + tmp);
-    }
-    out << data;
-  }
-  if (secret) {
-    ::chmod(tmp.c_str(), 0600);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return core::internalError("rename " + tmp + ": " + ec.message());
-  }
-  return core::okStatus();
-}
-
 }  // namespace
 
 core::StatusOr<TlsMaterial> loadOrCreateTls(const std::string& dir) {
   TlsMaterial m;
   m.dir = dir;
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  // A directory the server creates holds keys and the token: owner only. One the user chose
+  // (it may be shared, like /tmp) keeps its permissions; the files in it are 0600 anyway.
+  if (!std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (!ec) {
+      std::filesystem::permissions(dir, std::filesystem::perms::owner_all, ec);
+    }
+    if (ec) {
+      return core::internalError("create " + dir + ": " + ec.message());
+    }
+  }
   auto ca = readFile(dir + "/ca.crt");
   auto sc = readFile(dir + "/server.crt");
   auto sk = readFile(dir + "/server.key");
@@ -189,12 +179,17 @@ core::StatusOr<TlsMaterial> loadOrCreateTls(const std::string& dir) {
   m.server_key_pem = keyPem(server_key.get());
   m.client_cert_pem = certPem(client_cert.get());
   m.client_key_pem = keyPem(client_key.get());
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/ca.key", keyPem(ca_key.get()), true));
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/server.key", m.server_key_pem, true));
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/server.crt", m.server_cert_pem, false));
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/client.key", m.client_key_pem, true));
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/client.crt", m.client_cert_pem, false));
-  NOVACRON_RETURN_IF_ERROR(writeFile(dir + "/ca.crt", m.ca_cert_pem, false));
+  NOVACRON_RETURN_IF_ERROR(
+      writeFileAtomically(dir + "/ca.key", keyPem(ca_key.get()), kSecretFileMode));
+  NOVACRON_RETURN_IF_ERROR(
+      writeFileAtomically(dir + "/server.key", m.server_key_pem, kSecretFileMode));
+  NOVACRON_RETURN_IF_ERROR(
+      writeFileAtomically(dir + "/server.crt", m.server_cert_pem, kPublicFileMode));
+  NOVACRON_RETURN_IF_ERROR(
+      writeFileAtomically(dir + "/client.key", m.client_key_pem, kSecretFileMode));
+  NOVACRON_RETURN_IF_ERROR(
+      writeFileAtomically(dir + "/client.crt", m.client_cert_pem, kPublicFileMode));
+  NOVACRON_RETURN_IF_ERROR(writeFileAtomically(dir + "/ca.crt", m.ca_cert_pem, kPublicFileMode));
   // Sanity: the files parse back.
   if (!readCert(m.ca_cert_pem) || !readKey(m.server_key_pem)) {
     return core::internalError("generated TLS material does not parse");
@@ -232,7 +227,7 @@ core::Status writeKubeconfig(const std::string& path, const std::string& server,
     << "    user: novacron-dev-cert\n"
     << "    namespace: default\n"
     << "current-context: novacron-dev\n";
-  return writeFile(path, y.str(), true);
+  return writeFileAtomically(path, y.str(), kSecretFileMode);
 }
 
 }  // namespace novacron::devapi

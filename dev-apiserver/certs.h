@@ -20,11 +20,13 @@ struct TlsMaterial {
   std::string dir;  // where the files live: ca.crt, server.crt, server.key, ...
 };
 
-// Loads the material from `dir`, or generates and writes it there (mode 0600 for keys).
+// Loads the material from `dir`, or generates and writes it there: keys 0600 from the moment they
+// exist, certificates 0644; a directory it creates is 0700.
 core::StatusOr<TlsMaterial> loadOrCreateTls(const std::string& dir);
 
 // Writes a kubeconfig for `server` ("https://127.0.0.1:6443") with a token user (context
-// "novacron-dev") and a client-certificate user (context "novacron-dev-cert").
+// "novacron-dev") and a client-certificate user (context "novacron-dev-cert"); mode 0600, since
+// it holds the token and the client key.
 core::Status writeKubeconfig(const std::string& path, const std::string& server,
                              const TlsMaterial& tls, const std::string& token);
 

@@ -1,5 +1,6 @@
-// novacron-dev-apiserver: a Kubernetes API server test double on real etcd. Parses flags and
-// wires the pieces together; see api_server.h for the REST semantics.
+// novacron-dev-apiserver: a Kubernetes API server on real etcd for development, the local demo and
+// tests (it warns at startup that it is nothing more). Parses flags and wires the pieces
+// together; see api_server.h for the REST semantics.
 //
 //   novacron-dev-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=6443
 //       --cert-dir=DIR [--token=T] [--kubeconfig-out=PATH] [--insecure-port=N]
@@ -18,6 +19,7 @@
 #include "dev-apiserver/api_server.h"
 #include "dev-apiserver/certs.h"
 #include "dev-apiserver/controllers.h"
+#include "dev-apiserver/file_write.h"
 #include "dev-apiserver/http_server.h"
 #include "dev-apiserver/util.h"
 #include "lib/core/logging.h"
@@ -66,6 +68,9 @@ int main(int argc, char** argv) {
     return usage(log_opts.status().message());
   }
   (void)novacron::core::initLogging(*log_opts);
+  spdlog::warn(
+      "novacron-dev-apiserver is for development and tests only, not a production API server: "
+      "do not expose it or keep data in it that matters");
 
   // Signals are handled by sigwait on the main thread; block them before starting threads.
   sigset_t sigs;
@@ -99,9 +104,9 @@ int main(int argc, char** argv) {
   if (token.empty()) {
     token = randomToken(24);
   }
-  {
-    std::ofstream out(token_file, std::ios::trunc);
-    out << token << "\n";
+  if (auto s = writeFileAtomically(token_file, token + "\n", kSecretFileMode); !s.isOk()) {
+    spdlog::critical("token file: {}", s.toString());
+    return 1;
   }
 
   Registry registry;

@@ -402,6 +402,21 @@ TEST_F(ApiServerTest, DiscoveryAndTable) {
   EXPECT_EQ(table["rows"][0]["cells"][1], 7);
 }
 
+// issue 12: the files the server writes are owner-only, and it says it is for development.
+TEST_F(ApiServerTest, WritesItsSecretsOwnerOnlyAndWarnsItIsForDevelopment) {
+  const std::string certs = cluster_->dir() + "/certs";
+  for (const std::string& file : {certs + "/token", certs + "/ca.key", certs + "/server.key",
+                                  certs + "/client.key", cluster_->kubeconfigPath()}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+  }
+  std::ifstream log(cluster_->dir() + "/apiserver.log");
+  std::stringstream text;
+  text << log.rdbuf();
+  EXPECT_NE(text.str().find("for development and tests only"), std::string::npos) << text.str();
+}
+
 // kube-apiserver's bookmark 2 s before a watch's deadline, with the periodic one (kube: a minute)
 // out of the way: it carries the last change to the watched resource, in any namespace; a watch
 // whose resource does not change gets none, even while another resource changes.
