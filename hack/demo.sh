@@ -143,7 +143,7 @@ up() {
     BUILD_DIR="$BUILD_DIR" hack/build.sh novacron-dev-apiserver novacron-controller \
       novacron-node-daemon >"$LOGS/build.log" 2>&1
   fi
-  local apiserver="$BUILD_DIR/tests/apiserver/novacron-dev-apiserver"
+  local apiserver="$BUILD_DIR/dev-apiserver/novacron-dev-apiserver"
   local controller="$BUILD_DIR/controller/novacron-controller"
   local nodedaemon="$BUILD_DIR/node-daemon/novacron-node-daemon"
   for b in "$apiserver" "$controller" "$nodedaemon"; do

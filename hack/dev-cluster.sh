@@ -17,7 +17,7 @@ BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 API_PORT="${API_PORT:-6443}"
 ETCD_PORT="${ETCD_PORT:-2379}"
 ETCD_PEER_PORT="${ETCD_PEER_PORT:-2380}"
-DEV_APISERVER="${DEV_APISERVER:-$BUILD_DIR/tests/apiserver/novacron-dev-apiserver}"
+DEV_APISERVER="${DEV_APISERVER:-$BUILD_DIR/dev-apiserver/novacron-dev-apiserver}"
 KUBECONFIG_OUT="$RUN_DIR/kubeconfig"
 
 # shellcheck source=lib/common.sh

@@ -1,22 +1,23 @@
 #include "lib/kube/selector.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace novacron::kube {
 namespace {
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) {
     s.remove_suffix(1);
   }
   return s;
 }
 
-// Splits on commas that are not inside parentheses.
-std::vector<std::string_view> splitTerms(std::string_view text) {
+// Splits on commas that are not inside parentheses; nullopt when the parentheses do not balance.
+std::optional<std::vector<std::string_view>> splitTerms(std::string_view text) {
   std::vector<std::string_view> terms;
   int depth = 0;
   size_t start = 0;
@@ -26,92 +27,166 @@ std::vector<std::string_view> splitTerms(std::string_view text) {
       start = i + 1;
     } else if (text[i] == '(') {
       ++depth;
-    } else if (text[i] == ')') {
-      --depth;
+    } else if (text[i] == ')' && --depth < 0) {
+      return std::nullopt;
     }
+  }
+  if (depth != 0) {
+    return std::nullopt;
   }
   return terms;
 }
 
-bool validKey(std::string_view key) {
+bool isAlnum(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
+
+// A field path, or the characters a label key may hold.
+bool validPath(std::string_view key) {
   return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-           c == '/';
+    return isAlnum(c) || c == '-' || c == '_' || c == '.' || c == '/';
   });
 }
 
-core::Status badTerm(std::string_view text, std::string_view term) {
+// kube's label value: empty, or at most 63 of [A-Za-z0-9-_.] beginning and ending alphanumeric.
+bool validLabelValue(std::string_view v) {
+  if (v.empty()) {
+    return true;
+  }
+  return v.size() <= 63 && isAlnum(v.front()) && isAlnum(v.back()) &&
+         std::all_of(v.begin(), v.end(),
+                     [](char c) { return isAlnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+// kube's label key: [prefix/]name, the name a non-empty label value, the prefix a DNS subdomain.
+bool validLabelKey(std::string_view key) {
+  if (!validPath(key)) {
+    return false;
+  }
+  size_t slash = key.rfind('/');
+  std::string_view name = slash == std::string_view::npos ? key : key.substr(slash + 1);
+  if (name.empty() || !validLabelValue(name)) {
+    return false;
+  }
+  if (slash == std::string_view::npos) {
+    return true;
+  }
+  std::string_view prefix = key.substr(0, slash);
+  return !prefix.empty() && prefix.size() <= 253 && isAlnum(prefix.front()) &&
+         isAlnum(prefix.back()) && prefix.find('/') == std::string_view::npos;
+}
+
+core::Status badTerm(std::string_view text, std::string_view term, std::string_view why) {
   return core::invalidArgumentError("invalid selector \"" + std::string(text) + "\": term \"" +
-                                    std::string(term) + "\"");
+                                    std::string(term) + "\": " + std::string(why));
+}
+
+enum class Kind { kLabels, kFields };
+
+core::StatusOr<Selector::Requirement> parseTerm(std::string_view text, std::string_view term,
+                                                Kind kind) {
+  using Op = Selector::Op;
+  Selector::Requirement req;
+  if (term.empty()) {
+    return badTerm(text, term, "empty requirement");
+  }
+  size_t pos;
+  if ((pos = term.find("!=")) != std::string_view::npos) {
+    req.key = std::string(trim(term.substr(0, pos)));
+    req.op = Op::kNotEquals;
+    req.values.emplace_back(trim(term.substr(pos + 2)));
+  } else if ((pos = term.find("==")) != std::string_view::npos) {
+    req.key = std::string(trim(term.substr(0, pos)));
+    req.values.emplace_back(trim(term.substr(pos + 2)));
+  } else if ((pos = term.find('=')) != std::string_view::npos) {
+    req.key = std::string(trim(term.substr(0, pos)));
+    req.values.emplace_back(trim(term.substr(pos + 1)));
+  } else if (kind == Kind::kFields) {
+    return badTerm(text, term, "field selectors take =, == or != only");
+  } else if (term.front() == '!') {
+    req.key = std::string(trim(term.substr(1)));
+    req.op = Op::kDoesNotExist;
+  } else if (size_t open = term.find('('); open != std::string_view::npos) {
+    if (term.back() != ')') {
+      return badTerm(text, term, "expected ')'");
+    }
+    std::string_view head = trim(term.substr(0, open));
+    size_t space = head.find_last_of(" \t");
+    if (space == std::string_view::npos) {
+      return badTerm(text, term, "expected 'in' or 'notin'");
+    }
+    std::string_view op = trim(head.substr(space + 1));
+    req.key = std::string(trim(head.substr(0, space)));
+    if (op == "in") {
+      req.op = Op::kIn;
+    } else if (op == "notin") {
+      req.op = Op::kNotIn;
+    } else {
+      return badTerm(text, term, "expected 'in' or 'notin'");
+    }
+    std::string_view list = term.substr(open + 1, term.size() - open - 2);
+    size_t start = 0;
+    for (size_t i = 0; i <= list.size(); ++i) {
+      if (i == list.size() || list[i] == ',') {
+        std::string_view value = trim(list.substr(start, i - start));
+        if (!value.empty()) {
+          req.values.emplace_back(value);
+        }
+        start = i + 1;
+      }
+    }
+    if (req.values.empty()) {
+      return badTerm(text, term, "for 'in', 'notin' operators, values set can't be empty");
+    }
+  } else {
+    req.key = std::string(term);
+    req.op = Op::kExists;
+  }
+  if (kind == Kind::kFields) {
+    if (!validPath(req.key)) {
+      return badTerm(text, term, "invalid field path \"" + req.key + "\"");
+    }
+    return req;
+  }
+  if (!validLabelKey(req.key)) {
+    return badTerm(text, term, "invalid label key \"" + req.key + "\"");
+  }
+  for (const auto& value : req.values) {
+    if (!validLabelValue(value)) {
+      return badTerm(text, term, "invalid label value \"" + value + "\"");
+    }
+  }
+  return req;
+}
+
+core::StatusOr<std::vector<Selector::Requirement>> parseAll(std::string_view text, Kind kind) {
+  std::vector<Selector::Requirement> requirements;
+  if (trim(text).empty()) {
+    return requirements;
+  }
+  auto terms = splitTerms(text);
+  if (!terms) {
+    return core::invalidArgumentError("invalid selector \"" + std::string(text) +
+                                      "\": unbalanced parentheses");
+  }
+  for (std::string_view term : *terms) {
+    NOVACRON_ASSIGN_OR_RETURN(auto req, parseTerm(text, term, kind));
+    requirements.push_back(std::move(req));
+  }
+  return requirements;
 }
 
 }  // namespace
 
 core::StatusOr<Selector> Selector::parse(std::string_view text) {
   Selector selector;
-  if (trim(text).empty()) {
-    return selector;
-  }
-  for (std::string_view term : splitTerms(text)) {
-    if (term.empty()) {
-      return badTerm(text, term);
-    }
-    Requirement req;
-    size_t pos;
-    if (term.front() == '!') {
-      req.key = std::string(trim(term.substr(1)));
-      req.op = Op::kDoesNotExist;
-    } else if ((pos = term.find("!=")) != std::string_view::npos) {
-      req.key = std::string(trim(term.substr(0, pos)));
-      req.op = Op::kNotEquals;
-      req.values.emplace_back(trim(term.substr(pos + 2)));
-    } else if ((pos = term.find("==")) != std::string_view::npos) {
-      req.key = std::string(trim(term.substr(0, pos)));
-      req.values.emplace_back(trim(term.substr(pos + 2)));
-    } else if ((pos = term.find('=')) != std::string_view::npos) {
-      req.key = std::string(trim(term.substr(0, pos)));
-      req.values.emplace_back(trim(term.substr(pos + 1)));
-    } else if (size_t open = term.find('('); open != std::string_view::npos) {
-      if (term.back() != ')') {
-        return badTerm(text, term);
-      }
-      std::string_view head = trim(term.substr(0, open));
-      size_t space = head.find_last_of(" \t");
-      if (space == std::string_view::npos) {
-        return badTerm(text, term);
-      }
-      std::string_view op = trim(head.substr(space + 1));
-      req.key = std::string(trim(head.substr(0, space)));
-      if (op == "in") {
-        req.op = Op::kIn;
-      } else if (op == "notin") {
-        req.op = Op::kNotIn;
-      } else {
-        return badTerm(text, term);
-      }
-      std::string_view list = term.substr(open + 1, term.size() - open - 2);
-      size_t start = 0;
-      for (size_t i = 0; i <= list.size(); ++i) {
-        if (i == list.size() || list[i] == ',') {
-          std::string_view value = trim(list.substr(start, i - start));
-          if (!value.empty()) {
-            req.values.emplace_back(value);
-          }
-          start = i + 1;
-        }
-      }
-      if (req.values.empty()) {
-        return badTerm(text, term);
-      }
-    } else {
-      req.key = std::string(term);
-      req.op = Op::kExists;
-    }
-    if (!validKey(req.key)) {
-      return badTerm(text, term);
-    }
-    selector.requirements_.push_back(std::move(req));
-  }
+  NOVACRON_ASSIGN_OR_RETURN(selector.requirements_, parseAll(text, Kind::kLabels));
+  return selector;
+}
+
+core::StatusOr<Selector> Selector::parseFields(std::string_view text) {
+  Selector selector;
+  NOVACRON_ASSIGN_OR_RETURN(selector.requirements_, parseAll(text, Kind::kFields));
   return selector;
 }
 
@@ -142,6 +217,16 @@ bool Selector::matches(
     }
   }
   return true;
+}
+
+bool Selector::matches(const std::map<std::string, std::string>& values) const {
+  return matches([&](const std::string& key) -> std::optional<std::string> {
+    auto it = values.find(key);
+    if (it == values.end()) {
+      return std::nullopt;
+    }
+    return it->second;
+  });
 }
 
 bool Selector::matchesLabels(const Json& object) const {

@@ -1,5 +1,8 @@
 // Watch: event order, resume from a resourceVersion, initial events, bookmarks, timeoutSeconds,
 // and 410 Gone after etcd compaction (only where the suite may compact the cluster's etcd).
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "lib/kube/config.h"
@@ -178,34 +181,83 @@ TEST(WatchTest, ObjectLeavingTheSelectorIsDeletedForTheWatcher) {
   EXPECT_EQ((*e)["type"], "DELETED") << *e;
 }
 
-TEST(WatchTest, BookmarksCarryAResourceVersion) {
-  const std::string run = c().uniqueName("w-bookmark");
-  const std::string name = run + "-a";
-  Response created = c().api().post(c().widgets(), labelled(name, run));
-  ASSERT_EQ(created.status, 201);
-  // kube-apiserver sends a bookmark shortly before a watch's timeout, the dev server periodically.
-  auto w = WatchStream::open(c().transport(),
-                             c().widgets() +
-                                 "?watch=true&allowWatchBookmarks=true&timeoutSeconds=6&"
-                                 "labelSelector=run%3D" +
-                                 run + "&resourceVersion=" + rv(created.body));
-  ASSERT_EQ(w->httpStatus(), 200);
-  std::optional<Json> bookmark;
-  const auto deadline = std::chrono::steady_clock::now() + 15s;
-  while (!bookmark && std::chrono::steady_clock::now() < deadline) {
-    auto e = w->next(1s);
-    if (e && (*e)["type"] == "BOOKMARK") {
-      bookmark = e;
-    } else if (!e && w->endedAndDrained()) {
-      break;
+// Every event of a watch until the server ends it (at most `within`).
+std::vector<Json> drain(WatchStream& w, std::chrono::milliseconds within) {
+  std::vector<Json> events;
+  const auto deadline = std::chrono::steady_clock::now() + within;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto e = w.next(200ms)) {
+      events.push_back(*e);
+    } else if (w.endedAndDrained()) {
+      return events;
     }
   }
-  ASSERT_TRUE(bookmark) << "no BOOKMARK event before the watch ended";
+  ADD_FAILURE() << "watch still open after " << within.count() << " ms";
+  return events;
+}
+
+// kube-apiserver's watch cache sends a bookmark 2 s before a watch's timeout (and once a minute),
+// carrying the last resourceVersion it has seen for the resource, in any namespace and whatever
+// the watch's selectors. After a change the bookmark carries at least that change's version.
+TEST(WatchTest, BookmarksCarryTheLastChangeOfTheResource) {
+  const std::string run = c().uniqueName("w-bookmark");
+  const std::string start = listRv("run%3D" + run);
+  auto w = WatchStream::open(c().transport(),
+                             c().widgets() +
+                                 "?watch=true&allowWatchBookmarks=true&timeoutSeconds=8&"
+                                 "labelSelector=run%3D" +
+                                 run + "&resourceVersion=" + start);
+  ASSERT_EQ(w->httpStatus(), 200) << w->errorBody();
+  Response created = c().api().post(c().widgets(), labelled(run + "-a", run));
+  ASSERT_EQ(created.status, 201) << created.raw;
+
+  auto added = w->nextNonBookmark(10s);
+  ASSERT_TRUE(added) << "no ADDED event";
+  EXPECT_EQ((*added)["type"], "ADDED") << *added;
+  std::optional<Json> bookmark;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!bookmark && std::chrono::steady_clock::now() < deadline && !w->endedAndDrained()) {
+    if (auto e = w->next(200ms); e && (*e)["type"] == "BOOKMARK") {
+      bookmark = e;
+    }
+  }
+  ASSERT_TRUE(bookmark) << "no BOOKMARK before the watch ended";
   EXPECT_EQ((*bookmark)["object"]["kind"], "Widget");
   EXPECT_EQ((*bookmark)["object"]["apiVersion"], kWidgetApiVersion);
   const std::string brv = rv((*bookmark)["object"]);
   ASSERT_FALSE(brv.empty());
   EXPECT_GE(std::stoull(brv), rvNumber(created.body));
+  EXPECT_GT(std::stoull(brv), std::stoull(start));
+}
+
+// kube-apiserver drops a bookmark that is not newer than the resourceVersion the watch started
+// from, so a watch during which its resource does not change ends without one. The attempt is
+// observable: the watch's own end (timeoutSeconds=3, the pre-timeout point at 1 s). It watches
+// widgets in every namespace, so a change left over from an earlier test shows up as an event;
+// such an attempt only checks that no bookmark was older than the start, and is repeated.
+TEST(WatchTest, NoBookmarkWhenTheResourceDoesNotChange) {
+  const std::string all = std::string("/apis/") + kGroup + "/v1/widgets";
+  bool quiet = false;
+  for (int attempt = 0; attempt < 5 && !quiet; ++attempt) {
+    Response list = c().api().get(all);
+    ASSERT_EQ(list.status, 200) << list.raw;
+    const std::string start = rv(list.body);
+    auto w = WatchStream::open(c().transport(), all +
+                                                    "?watch=true&allowWatchBookmarks=true&"
+                                                    "timeoutSeconds=3&resourceVersion=" +
+                                                    start);
+    ASSERT_EQ(w->httpStatus(), 200) << w->errorBody();
+    std::vector<Json> events = drain(*w, 20s);
+    quiet = std::none_of(events.begin(), events.end(),
+                         [](const Json& e) { return e["type"] != "BOOKMARK"; });
+    for (const Json& e : events) {
+      if (e["type"] == "BOOKMARK") {
+        EXPECT_FALSE(quiet) << "bookmark on a watch whose resource did not change: " << e;
+        EXPECT_GT(std::stoull(rv(e["object"])), std::stoull(start)) << e;
+      }
+    }
+  }
+  EXPECT_TRUE(quiet) << "widgets kept changing; the no-bookmark case was never observed";
 }
 
 TEST(WatchTest, TimeoutSecondsEndsTheStream) {

@@ -337,7 +337,7 @@ core::StatusOr<Json> FakeClient::list(const kube::ResourceType& resource, std::s
   NOVACRON_RETURN_IF_ERROR(injectedFailure(Verb::kList, resource));
   record(Verb::kList, resource, ns, "");
   NOVACRON_ASSIGN_OR_RETURN(auto labels, kube::Selector::parse(options.label_selector));
-  NOVACRON_ASSIGN_OR_RETURN(auto fields, kube::Selector::parse(options.field_selector));
+  NOVACRON_ASSIGN_OR_RETURN(auto fields, kube::Selector::parseFields(options.field_selector));
   std::lock_guard lock(mu_);
   Json items = Json::array();
   std::string next;
@@ -619,7 +619,7 @@ core::StatusOr<kube::WatchHandlePtr> FakeClient::watch(const kube::ResourceType&
   state->namespaced = resource.namespaced;
   state->ns = resource.namespaced ? std::string(ns) : std::string();
   NOVACRON_ASSIGN_OR_RETURN(state->labels, kube::Selector::parse(options.label_selector));
-  NOVACRON_ASSIGN_OR_RETURN(state->fields, kube::Selector::parse(options.field_selector));
+  NOVACRON_ASSIGN_OR_RETURN(state->fields, kube::Selector::parseFields(options.field_selector));
   state->bookmarks = options.allow_watch_bookmarks;
   {
     std::lock_guard lock(mu_);

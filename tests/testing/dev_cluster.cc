@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/apiserver/etcd_client.h"
+#include "dev-apiserver/etcd_client.h"
 
 namespace novacron::testing {
 
@@ -125,7 +125,7 @@ std::string findApiServer(const DevClusterOptions& o) {
     return e;
   }
   if (const char* b = std::getenv("NOVACRON_BINARY_DIR")) {
-    return std::string(b) + "/tests/apiserver/novacron-dev-apiserver";
+    return std::string(b) + "/dev-apiserver/novacron-dev-apiserver";
   }
   return "novacron-dev-apiserver";
 }

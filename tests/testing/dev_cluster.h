@@ -19,7 +19,7 @@
 // Both child processes die with the test process (PR_SET_PDEATHSIG) and their logs stay in
 // dir()/etcd.log and dir()/apiserver.log (the directory is removed on stop() unless
 // NOVACRON_KEEP_TEST_DIRS=1). The apiserver binary is found via options, then
-// $NOVACRON_DEV_APISERVER, then $NOVACRON_BINARY_DIR/tests/apiserver/novacron-dev-apiserver.
+// $NOVACRON_DEV_APISERVER, then $NOVACRON_BINARY_DIR/dev-apiserver/novacron-dev-apiserver.
 //
 // Thread-safety: not thread-safe; use one DevCluster from one test thread.
 #pragma once
