@@ -188,16 +188,18 @@ void Cluster::setUp() {
   }
   ASSERT_TRUE(crd.status == 200 || crd.status == 201) << crd.raw;
   // Established: the REST endpoint serves (a real cluster takes a moment).
-  const bool served = eventually([&] {
-    Response crd_now = api().get(crd_path);
-    bool established = false;
-    for (const auto& c :
-         crd_now.body.value("status", Json::object()).value("conditions", Json::array())) {
-      established =
-          established || (c.value("type", "") == "Established" && c.value("status", "") == "True");
-    }
-    return established && api().get(widgets()).status == 200;
-  });
+  const bool served = eventually(
+      [&] {
+        Response crd_now = api().get(crd_path);
+        bool established = false;
+        for (const auto& c :
+             crd_now.body.value("status", Json::object()).value("conditions", Json::array())) {
+          established = established ||
+                        (c.value("type", "") == "Established" && c.value("status", "") == "True");
+        }
+        return established && api().get(widgets()).status == 200;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
   ASSERT_TRUE(served) << "CRD widgets.conformance.novacron.io never became Established and served";
 }
 

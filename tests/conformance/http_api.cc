@@ -157,18 +157,4 @@ std::string urlEncode(const std::string& value) {
   return out;
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds interval) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (condition()) {
-      return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(interval);
-  }
-}
-
 }  // namespace novacron::conformance

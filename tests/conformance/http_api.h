@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/kube/http_transport.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::conformance {
 
@@ -90,9 +91,7 @@ private:
 // Percent-encodes a query parameter value.
 std::string urlEncode(const std::string& value);
 
-// Polls `condition` until it returns true or `timeout` passes; returns the last result.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds(30),
-                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+// The shared poll-until helper (tests/testing/eventually.h).
+using ::novacron::testing::eventually;
 
 }  // namespace novacron::conformance

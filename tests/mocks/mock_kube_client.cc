@@ -1,5 +1,6 @@
 #include "tests/mocks/mock_kube_client.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <ctime>
 #include <thread>
@@ -19,6 +20,59 @@ bool isCustomResource(const kube::ResourceType& resource) {
   const std::string& g = resource.group;
   bool builtin = g.empty() || (g.size() >= 7 && g.compare(g.size() - 7, 7, ".k8s.io") == 0);
   return !builtin;
+}
+
+bool isCrd(const kube::ResourceType& resource) {
+  return resource.group == "apiextensions.k8s.io" && resource.plural == "customresourcedefinitions";
+}
+
+// Kinds with metadata.generation: kube-apiserver's strategies set it for custom resources and CRDs;
+// of the built-in kinds the fake serves (ConfigMaps, Secrets, Leases, Events, Namespaces) none has
+// it.
+bool usesGeneration(const kube::ResourceType& resource) {
+  return isCustomResource(resource) || isCrd(resource);
+}
+
+// Kinds with a status subresource. Every custom resource is assumed to have one (NovaCron's CRDs
+// do); ConfigMaps, Secrets, Leases and Events have none.
+bool hasStatusSubresource(const kube::ResourceType& resource) {
+  return isCustomResource(resource) || isCrd(resource) ||
+         (resource.group.empty() && resource.plural == "namespaces");
+}
+
+// The field selectors kube-apiserver accepts for a kind: metadata.name and metadata.namespace
+// everywhere, plus a few per built-in kind. Only equality terms are allowed.
+core::Status checkFieldSelector(const kube::ResourceType& resource, const kube::Selector& fields) {
+  static const std::map<std::string, std::vector<std::string>> kExtra = {
+      {"namespaces", {"status.phase"}},
+      {"secrets", {"type"}},
+      {"events",
+       {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+        "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+        "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}},
+      {"events.events.k8s.io",
+       {"regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason",
+        "reportingController", "type"}},
+  };
+  for (const auto& r : fields.requirements()) {
+    if (r.op != kube::Selector::Op::kEquals && r.op != kube::Selector::Op::kNotEquals) {
+      return core::invalidArgumentError("invalid field selector: \"" + r.key +
+                                        "\": only =, == and != are supported");
+    }
+    if (r.key == "metadata.name" || r.key == "metadata.namespace") {
+      continue;
+    }
+    auto it = kExtra.find(resource.qualifiedName());
+    if (isCustomResource(resource) || it == kExtra.end() ||
+        std::find(it->second.begin(), it->second.end(), r.key) == it->second.end()) {
+      return core::invalidArgumentError("field label not supported: " + r.key);
+    }
+  }
+  return core::okStatus();
+}
+
+core::Status noStatusSubresource() {
+  return core::notFoundError("the server could not find the requested resource");
 }
 
 std::string metaString(const Json& object, const char* field) {
@@ -49,12 +103,34 @@ bool hasDeletionTimestamp(const Json& object) {
   return !metaString(object, "deletionTimestamp").empty();
 }
 
-// The parts of an object that define its generation: everything but metadata and status.
-Json specPart(const Json& object) {
+// The parts of an object whose change bumps its generation: everything but metadata (and status
+// where a status subresource owns it).
+Json specPart(const kube::ResourceType& resource, const Json& object) {
   Json copy = object;
   copy.erase("metadata");
-  copy.erase("status");
+  copy.erase("apiVersion");
+  copy.erase("kind");
+  if (hasStatusSubresource(resource)) {
+    copy.erase("status");
+  }
   return copy;
+}
+
+std::vector<std::string> finalizersOf(const Json& object) {
+  std::vector<std::string> out;
+  auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return out;
+  }
+  auto it = meta->find("finalizers");
+  if (it != meta->end() && it->is_array()) {
+    for (const auto& f : *it) {
+      if (f.is_string()) {
+        out.push_back(f.get<std::string>());
+      }
+    }
+  }
+  return out;
 }
 
 Json withoutResourceVersion(Json object) {
@@ -338,6 +414,7 @@ core::StatusOr<Json> FakeClient::list(const kube::ResourceType& resource, std::s
   record(Verb::kList, resource, ns, "");
   NOVACRON_ASSIGN_OR_RETURN(auto labels, kube::Selector::parse(options.label_selector));
   NOVACRON_ASSIGN_OR_RETURN(auto fields, kube::Selector::parseFields(options.field_selector));
+  NOVACRON_RETURN_IF_ERROR(checkFieldSelector(resource, fields));
   std::lock_guard lock(mu_);
   Json items = Json::array();
   std::string next;
@@ -418,9 +495,14 @@ core::StatusOr<Json> FakeClient::create(const kube::ResourceType& resource, std:
     meta.erase("namespace");
   }
   meta.erase("deletionTimestamp");
+  meta.erase("deletionGracePeriodSeconds");
   meta["uid"] = "fake-uid-" + std::to_string(++uid_counter_);
   meta["creationTimestamp"] = nowTimestamp();
-  meta["generation"] = 1;
+  if (usesGeneration(resource)) {
+    meta["generation"] = 1;
+  } else {
+    meta.erase("generation");
+  }
   if (isCustomResource(resource)) {
     stored.erase("status");  // the status subresource owns status; create ignores it
   }
@@ -452,7 +534,7 @@ core::StatusOr<Json> FakeClient::applyUpdateLocked(const kube::ResourceType& res
   if (!uid.empty() && uid != metaString(current, "uid")) {
     return conflict(resource, key.second);
   }
-  bool status_subresource = isCustomResource(resource);
+  bool status_subresource = hasStatusSubresource(resource);
   Json next;
   if (status_only) {
     next = current;
@@ -469,8 +551,8 @@ core::StatusOr<Json> FakeClient::applyUpdateLocked(const kube::ResourceType& res
       next["metadata"] = Json::object();
     }
     Json& meta = next["metadata"];
-    for (const char* field :
-         {"name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "generation"}) {
+    for (const char* field : {"name", "namespace", "uid", "creationTimestamp", "deletionTimestamp",
+                              "deletionGracePeriodSeconds", "generation"}) {
       if (current["metadata"].contains(field)) {
         meta[field] = current["metadata"][field];
       } else {
@@ -484,8 +566,20 @@ core::StatusOr<Json> FakeClient::applyUpdateLocked(const kube::ResourceType& res
         next.erase("status");
       }
     }
-    if (specPart(next) != specPart(current)) {
+    if (usesGeneration(resource) && specPart(resource, next) != specPart(resource, current)) {
       meta["generation"] = current["metadata"].value("generation", 0) + 1;
+    }
+    if (hasDeletionTimestamp(current)) {
+      std::vector<std::string> before = finalizersOf(current);
+      for (const auto& f : finalizersOf(next)) {
+        if (std::find(before.begin(), before.end(), f) == before.end()) {
+          return core::invalidArgumentError(
+              resource.qualifiedName() + " \"" + key.second +
+              "\" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if "
+              "the object is being deleted, found new finalizers []string{\"" +
+              f + "\"}");
+        }
+      }
     }
   }
   next["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"];
@@ -495,8 +589,12 @@ core::StatusOr<Json> FakeClient::applyUpdateLocked(const kube::ResourceType& res
   Json old = current;
   next["metadata"]["resourceVersion"] = std::to_string(++rv_);
   if (hasDeletionTimestamp(next) && !hasFinalizers(next)) {
+    // As in kube-apiserver, the write that empties the finalizers deletes the stored object, and
+    // the DELETED event carries that last stored state at the deletion's resourceVersion.
+    Json gone = old;
+    gone["metadata"]["resourceVersion"] = next["metadata"]["resourceVersion"];
     objects.erase(it);
-    emitLocked(resource, WatchEventType::kDeleted, next, old);
+    emitLocked(resource, WatchEventType::kDeleted, gone, old);
     return next;
   }
   it->second = next;
@@ -520,8 +618,11 @@ core::StatusOr<Json> FakeClient::updateStatus(const kube::ResourceType& resource
   std::string namespace_name = resolveNamespace(resource, ns, object);
   std::string name = metaString(object, "name");
   record(Verb::kUpdateStatus, resource, namespace_name, name);
+  if (!hasStatusSubresource(resource)) {
+    return noStatusSubresource();
+  }
   std::lock_guard lock(mu_);
-  return applyUpdateLocked(resource, {namespace_name, name}, object, isCustomResource(resource));
+  return applyUpdateLocked(resource, {namespace_name, name}, object, true);
 }
 
 core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::string_view ns,
@@ -530,8 +631,8 @@ core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::
   NOVACRON_RETURN_IF_ERROR(injectedFailure(Verb::kPatch, resource));
   std::string namespace_name = resource.namespaced ? std::string(ns) : std::string();
   record(Verb::kPatch, resource, namespace_name, name);
-  if (!subresource.empty() && subresource != "status") {
-    return core::notFoundError("subresource " + std::string(subresource) + " not supported");
+  if (!subresource.empty() && (subresource != "status" || !hasStatusSubresource(resource))) {
+    return noStatusSubresource();
   }
   std::lock_guard lock(mu_);
   auto& objects = store_[resource.qualifiedName()];
@@ -572,8 +673,7 @@ core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::
   if (metaString(patched, "resourceVersion") != metaString(it->second, "resourceVersion")) {
     return conflict(resource, std::string(name));
   }
-  return applyUpdateLocked(resource, key, patched,
-                           subresource == "status" && isCustomResource(resource));
+  return applyUpdateLocked(resource, key, patched, subresource == "status");
 }
 
 core::Status FakeClient::remove(const kube::ResourceType& resource, std::string_view ns,
@@ -595,8 +695,13 @@ core::Status FakeClient::remove(const kube::ResourceType& resource, std::string_
   Json old = it->second;
   if (hasFinalizers(it->second)) {
     if (!hasDeletionTimestamp(it->second)) {
-      it->second["metadata"]["deletionTimestamp"] = nowTimestamp();
-      it->second["metadata"]["resourceVersion"] = std::to_string(++rv_);
+      Json& meta = it->second["metadata"];
+      meta["deletionTimestamp"] = nowTimestamp();
+      meta["deletionGracePeriodSeconds"] = 0;
+      if (meta.contains("generation")) {
+        meta["generation"] = meta["generation"].get<int64_t>() + 1;  // as kube's markAsDeleting
+      }
+      meta["resourceVersion"] = std::to_string(++rv_);
       emitLocked(resource, WatchEventType::kModified, it->second, old);
     }
     return core::okStatus();
@@ -620,6 +725,7 @@ core::StatusOr<kube::WatchHandlePtr> FakeClient::watch(const kube::ResourceType&
   state->ns = resource.namespaced ? std::string(ns) : std::string();
   NOVACRON_ASSIGN_OR_RETURN(state->labels, kube::Selector::parse(options.label_selector));
   NOVACRON_ASSIGN_OR_RETURN(state->fields, kube::Selector::parseFields(options.field_selector));
+  NOVACRON_RETURN_IF_ERROR(checkFieldSelector(resource, state->fields));
   state->bookmarks = options.allow_watch_bookmarks;
   {
     std::lock_guard lock(mu_);

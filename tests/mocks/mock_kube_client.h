@@ -1,24 +1,33 @@
 // FakeClient: an in-memory kube::Client that behaves like an API server closely enough to unit-test
-// reflectors, informers, leader election and reconcilers without one.
+// reflectors, informers, leader election and reconcilers without one. Where it models a rule, it
+// follows kube-apiserver as the dev API server does; tests/contract/kube_client_contract_test.cc
+// runs the same cases against both and is the place to add a case before changing a rule here.
 //
 // What it models:
 //   - one cluster-wide resourceVersion counter; every write bumps it and stamps the object;
-//     uid, creationTimestamp, generation (bumped when anything outside metadata/status changes);
+//     writes that change nothing keep the version; uid and creationTimestamp on create;
+//   - metadata.generation for custom resources (group not "" and not *.k8s.io) and CRDs only:
+//     1 on create, +1 when anything outside metadata/status changes and when deletion starts;
+//     other kinds (ConfigMap, Lease, Event, ...) have none;
 //   - optimistic concurrency: update/updateStatus/patch/remove with a stale resourceVersion (or
 //     uid precondition) → kConflict; create of an existing name → kAlreadyExists; generateName;
-//   - custom resources (group not "" and not *.k8s.io) have a status subresource (update ignores
-//     .status, updateStatus changes only .status) and refuse unconditional updates (no
-//     resourceVersion → kInvalidArgument), as kube-apiserver does for CRDs;
-//   - finalizers: remove() of an object with finalizers only sets deletionTimestamp; the object
-//     goes away when an update/patch empties its finalizers;
-//   - list with label/field selectors, limit/continue paging;
+//   - a status subresource for custom resources, CRDs and Namespaces (update ignores .status,
+//     updateStatus changes only .status; create of a custom resource drops .status); other kinds
+//     answer updateStatus and status patches with kNotFound; custom resources refuse
+//     unconditional updates (no resourceVersion → kInvalidArgument);
+//   - finalizers: remove() of an object with finalizers only sets deletionTimestamp (and
+//     deletionGracePeriodSeconds 0); no finalizer can be added after that (kInvalidArgument); the
+//     write that empties the finalizers deletes the object (its DELETED event carries the last
+//     stored state);
+//   - list with label selectors, field selectors (metadata.name, metadata.namespace and the few
+//     per-kind fields kube supports; =, ==, != only; others → kInvalidArgument), limit/continue;
 //   - watch from "" (synthetic ADDEDs of current state), or from a resourceVersion (replays the
-//     retained history after it; older than the retained history → kGone from watch()); label/field
-//     selectors with ADDED/DELETED when an object enters/leaves the selection; bookmarks on
-//     request;
+//     retained history after it; older than the retained history → an ERROR event with code 410,
+//     then wait() reports kGone, as from kube-apiserver); label/field selectors with
+//     ADDED/DELETED when an object enters/leaves the selection; bookmarks on request;
 //   - JSON patch failures: a failed "test" op or a missing path → kConflict (as RestClient reports
 //     kube-apiserver's 422 for them), a malformed patch → kInvalidArgument.
-// Fault injection: failNext(), compact(), endWatches(), sendBookmarks().
+// Fault injection: failNext(), compact(), endWatches(), sendBookmarks(), setGoneAsErrorEvent().
 // Each watch delivers on its own thread, in resourceVersion order, never under the fake's lock.
 // Thread-safety: all methods are safe from any thread.
 #pragma once
@@ -90,9 +99,10 @@ public:
   // Ends every open watch: OK = a normal end (as a server timeout), kGone = an ERROR event with
   // code 410 first, anything else = the watch fails with that status.
   void endWatches(core::Status status = core::okStatus());
-  // How a watch from a compacted resourceVersion fails: false (default) = watch() returns kGone;
-  // true = watch() succeeds and the stream carries an ERROR event with code 410 (what
-  // kube-apiserver does), so wait() reports kGone.
+  // How a watch from a compacted resourceVersion fails: true (default, what kube-apiserver does) =
+  // watch() succeeds and the stream carries an ERROR event with code 410, so wait() reports kGone;
+  // false = watch() itself returns kGone (what a client sees when the 410 arrives as the HTTP
+  // status of the watch request).
   void setGoneAsErrorEvent(bool on);
   // Number of watches still open.
   int activeWatches() const;
@@ -137,7 +147,7 @@ private:
   std::deque<HistoryEvent> history_;                        // guarded by mu_
   int64_t compacted_rv_ = 0;                                // guarded by mu_
   size_t history_limit_ = 100000;                           // guarded by mu_
-  bool gone_as_error_event_ = false;                        // guarded by mu_
+  bool gone_as_error_event_ = true;                         // guarded by mu_
   std::vector<std::shared_ptr<WatchState>> watches_;        // guarded by mu_
   struct Failure {
     Verb verb;

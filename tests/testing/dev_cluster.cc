@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "dev-apiserver/etcd_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::testing {
 
@@ -78,14 +78,15 @@ void terminate(pid_t& pid, std::chrono::milliseconds grace) {
     return;
   }
   ::kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      pid = -1;
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const bool exited_in_time = eventually(
+      [&] {
+        int status;
+        return ::waitpid(pid, &status, WNOHANG) == pid;
+      },
+      grace);
+  if (exited_in_time) {
+    pid = -1;
+    return;
   }
   ::kill(pid, SIGKILL);
   int status;
@@ -174,19 +175,22 @@ core::Status DevCluster::startEtcd() {
                        url, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
                        "--initial-cluster", "devcluster=" + peer, "--log-level", "error"},
                       dir_ + "/etcd.log");
-    auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (exited(etcd_pid_)) {
-        etcd_pid_ = -1;
-        break;
-      }
-      if (canConnect(etcd_port_)) {
-        auto client = devapi::EtcdClient::create(url);
-        if (client.isOk() && (*client)->currentRevision().isOk()) {
-          return core::okStatus();
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    bool ready = false;
+    eventually(
+        [&] {
+          if (exited(etcd_pid_)) {
+            etcd_pid_ = -1;
+            return true;
+          }
+          if (canConnect(etcd_port_)) {
+            auto client = devapi::EtcdClient::create(url);
+            ready = client.isOk() && (*client)->currentRevision().isOk();
+          }
+          return ready;
+        },
+        options_.startup_timeout, std::chrono::milliseconds(20));
+    if (ready) {
+      return core::okStatus();
     }
     terminate(etcd_pid_, std::chrono::milliseconds(500));
   }
@@ -212,16 +216,19 @@ core::Status DevCluster::startApiServer() {
   args.insert(args.end(), options_.extra_apiserver_args.begin(),
               options_.extra_apiserver_args.end());
   api_pid_ = spawn(args, dir_ + "/apiserver.log");
-  auto deadline = std::chrono::steady_clock::now() + options_.startup_timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (exited(api_pid_)) {
-      api_pid_ = -1;
-      return core::unavailableError("API server exited; log: " + tail(dir_ + "/apiserver.log"));
-    }
-    if (fs::exists(kubeconfig_) && canConnect(api_port_)) {
-      return core::okStatus();
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  bool died = false;
+  const bool up = eventually(
+      [&] {
+        died = exited(api_pid_);
+        return died || (fs::exists(kubeconfig_) && canConnect(api_port_));
+      },
+      options_.startup_timeout, std::chrono::milliseconds(20));
+  if (died) {
+    api_pid_ = -1;
+    return core::unavailableError("API server exited; log: " + tail(dir_ + "/apiserver.log"));
+  }
+  if (up) {
+    return core::okStatus();
   }
   terminate(api_pid_, std::chrono::milliseconds(500));
   return core::unavailableError("API server did not start; log: " + tail(dir_ + "/apiserver.log"));

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <thread>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,7 @@
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 #include "tests/unit/controller/cluster_objects.h"
 
 namespace novacron::controller {
@@ -67,18 +68,21 @@ TEST(ControllerScaleSoakTest, TwoControllersPlaceThousandsWithoutOvercommit) {
   };
   const int capacity = kHypervisors * kPerHypervisor;
   int total = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 600s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    total = 0;
-    for (const auto& [hv, n] : bound()) {
-      ASSERT_LE(n, kPerHypervisor) << hv;
-      total += n;
-    }
-    if (total == capacity) {
-      break;
-    }
-    std::this_thread::sleep_for(200ms);
-  }
+  std::string overcommitted;
+  novacron::testing::eventually(
+      [&] {
+        total = 0;
+        for (const auto& [hv, n] : bound()) {
+          if (n > kPerHypervisor) {
+            overcommitted = hv + " holds " + std::to_string(n);
+            return true;
+          }
+          total += n;
+        }
+        return total == capacity;
+      },
+      600s, 200ms);
+  ASSERT_EQ(overcommitted, "") << "more than " << kPerHypervisor << " VMs on one hypervisor";
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("[ soak ] %d VMs bound on %d hypervisors by 2 racing controllers in %.1f s\n", total,

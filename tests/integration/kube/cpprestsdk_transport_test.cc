@@ -17,11 +17,13 @@
 #include "lib/kube/rest_client.h"
 #include "tests/integration/kube/test_pki.h"
 #include "tests/integration/kube/tls_test_server.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::kube {
 namespace {
 
 using ::testing::ElementsAre;
+using testing::eventually;
 using ::testing::HasSubstr;
 using testing::TestHttpRequest;
 using testing::TestResponder;
@@ -50,18 +52,6 @@ private:
   std::condition_variable cv_;
   bool open_ = false;
 };
-
-template <typename Pred>
-bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return false;
-}
 
 Config configFor(const TlsTestServer& server) {
   Config config;
@@ -256,13 +246,9 @@ TEST(CpprestsdkTransportTest, CancelStopsAnOpenStream) {
     out.startStream(200);
     out.write("{\"n\":1}\n");
     // Keep the response open until the client hangs up (writes start failing) or 10 s pass.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!out.write("\n")) {
-        client_gone.open();
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (eventually([&] { return !out.write("\n"); }, std::chrono::seconds(10),
+                   std::chrono::milliseconds(20))) {
+      client_gone.open();
     }
   });
   auto transport = newCpprestsdkTransport(configFor(server));

@@ -17,23 +17,15 @@
 #include "lib/kube/rest_client.h"
 #include "lib/kube/typed_client.h"
 #include "tests/testing/dev_cluster.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::kube {
 namespace {
 
+using novacron::testing::eventually;
 using ::testing::HasSubstr;
 
-template <typename Pred>
-bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
+constexpr std::chrono::seconds kWait{15};
 
 // Records watch events (type + object name) as they arrive.
 class EventLog {
@@ -230,15 +222,15 @@ TEST_F(DevApiServerTest, WatchDeliversEventsAsTheyHappen) {
   // Each event must arrive while the watch stays open, before the next change is made.
   auto created = client_->create(kConfigMap, ns_, configMap("w"));
   ASSERT_TRUE(created.isOk()) << created.status();
-  ASSERT_TRUE(eventually([&] { return log.has("ADDED w"); }));
+  ASSERT_TRUE(eventually([&] { return log.has("ADDED w"); }, kWait));
   Json changed = *created;
   changed["data"]["key"] = "v2";
   ASSERT_TRUE(client_->update(kConfigMap, ns_, changed).isOk());
-  ASSERT_TRUE(eventually([&] { return log.has("MODIFIED w"); }));
+  ASSERT_TRUE(eventually([&] { return log.has("MODIFIED w"); }, kWait));
   ASSERT_TRUE(client_->remove(kConfigMap, ns_, "w").isOk());
-  ASSERT_TRUE(eventually([&] { return log.has("DELETED w"); }));
+  ASSERT_TRUE(eventually([&] { return log.has("DELETED w"); }, kWait));
   // The cluster sends bookmarks every second to watches that ask for them.
-  EXPECT_TRUE(eventually([&] { return log.hasType(WatchEventType::kBookmark); }));
+  EXPECT_TRUE(eventually([&] { return log.hasType(WatchEventType::kBookmark); }, kWait));
   EXPECT_FALSE((*watch)->done());
   (*watch)->stop();
   EXPECT_EQ((*watch)->wait().code(), core::StatusCode::kCancelled);
@@ -315,10 +307,12 @@ TEST_F(DevApiServerTest, NovaCronKindsThroughTypedClient) {
   VirtualMachineClient vms(client_);
   // The CRD may need a moment to be served.
   core::StatusOr<api::VirtualMachine> created = core::notFoundError("not yet");
-  ASSERT_TRUE(eventually([&] {
-    created = vms.create(*vm);
-    return created.status().code() != core::StatusCode::kNotFound;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        created = vms.create(*vm);
+        return created.status().code() != core::StatusCode::kNotFound;
+      },
+      kWait));
   ASSERT_TRUE(created.isOk()) << created.status();
   EXPECT_EQ(created->metadata.generation, 1);
 
@@ -343,15 +337,17 @@ TEST_F(DevApiServerTest, ZzWatchEndsWhenServerRestartsAndClientRecovers) {
   auto watch = client_->watch(kConfigMap, ns_, {}, log.callback());
   ASSERT_TRUE(watch.isOk()) << watch.status();
   ASSERT_TRUE(cluster_->stopApiServer().isOk());
-  ASSERT_TRUE(eventually([&] { return (*watch)->done(); }));
+  ASSERT_TRUE(eventually([&] { return (*watch)->done(); }, kWait));
   core::Status end = (*watch)->wait();
   // A server going away ends the stream: normally (EOF) or as a transport error, never Cancelled.
   EXPECT_NE(end.code(), core::StatusCode::kCancelled) << end;
   EXPECT_EQ(client_->get(kConfigMap, ns_, "x").status().code(), core::StatusCode::kUnavailable);
   ASSERT_TRUE(cluster_->startApiServer().isOk());
-  EXPECT_TRUE(eventually([&] {
-    return client_->get(kConfigMap, ns_, "x").status().code() == core::StatusCode::kNotFound;
-  }));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return client_->get(kConfigMap, ns_, "x").status().code() == core::StatusCode::kNotFound;
+      },
+      kWait));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -17,21 +18,16 @@
 #include "lib/kube/resource.h"
 #include "lib/kube/rest_client.h"
 #include "tests/testing/dev_cluster.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::node::testing {
 
 using namespace std::chrono_literals;
 
-template <typename Pred>
-bool pollUntil(Pred pred, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
-  return pred();
+// eventually() for checks that cost an API call or a process probe each: polled every 50 ms so the
+// waiting test does not compete with the cluster it waits for.
+inline bool pollUntil(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+  return ::novacron::testing::eventually(check, timeout, 50ms);
 }
 
 inline std::string sourceDir() {

@@ -16,6 +16,7 @@
 #include "lib/runtime/finalizers.h"
 #include "lib/runtime/informer.h"
 #include "tests/testing/dev_cluster.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::runtime {
 namespace {
@@ -26,18 +27,10 @@ using std::chrono::seconds;
 
 const kube::ResourceType& kRes = kube::kConfigMap;
 constexpr const char* kNs = "informer-it";
+// Convergence after partitions and restarts on a shared 2-core machine; waits end early.
+constexpr std::chrono::seconds kWait{60};
 
-template <typename F>
-bool eventually(F cond, std::chrono::milliseconds limit = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return cond();
-}
+using novacron::testing::eventually;
 
 // Decorator simulating a partition between the informer and a server that keeps working:
 // cut() ends every watch it handed out and makes new watch() calls fail with kUnavailable until
@@ -235,20 +228,20 @@ TEST_F(InformerIntegrationTest, ConvergesAfterTheApiServerRestartsMidWatch) {
   update("cm-0", "1");
   remove("cm-1");
   ASSERT_TRUE(cluster_->stopApiServer().isOk());
-  ASSERT_TRUE(eventually([&] { return informer.state() == ReflectorState::kBackoff; }))
+  ASSERT_TRUE(eventually([&] { return informer.state() == ReflectorState::kBackoff; }, kWait))
       << reflectorStateName(informer.state());
   ASSERT_TRUE(cluster_->startApiServer().isOk());
   update("cm-2", "2");
   remove("cm-3");
   create("cm-new", "1");
-  EXPECT_TRUE(eventually([&] { return converged(informer); }));
-  EXPECT_TRUE(eventually([&] { return informer.state() == ReflectorState::kWatching; }));
+  EXPECT_TRUE(eventually([&] { return converged(informer); }, kWait));
+  EXPECT_TRUE(eventually([&] { return informer.state() == ReflectorState::kWatching; }, kWait));
 
   // A second restart while idle, then more changes.
   ASSERT_TRUE(cluster_->stopApiServer().isOk());
   ASSERT_TRUE(cluster_->startApiServer().isOk());
   update("cm-4", "4");
-  EXPECT_TRUE(eventually([&] { return converged(informer); }));
+  EXPECT_TRUE(eventually([&] { return converged(informer); }, kWait));
 }
 
 TEST_F(InformerIntegrationTest, RelistsAfterCompactionForcesGone) {
@@ -271,7 +264,7 @@ TEST_F(InformerIntegrationTest, RelistsAfterCompactionForcesGone) {
   // Partition the informer: its watch ends and cannot be re-opened; meanwhile the world changes
   // and etcd compacts away the history it would need to resume.
   gated->cut();
-  ASSERT_TRUE(eventually([&] { return gated->refused() >= 1; }))
+  ASSERT_TRUE(eventually([&] { return gated->refused() >= 1; }, kWait))
       << reflectorStateName(informer.state());
   remove("cm-0");
   remove("cm-1");
@@ -281,7 +274,7 @@ TEST_F(InformerIntegrationTest, RelistsAfterCompactionForcesGone) {
   ASSERT_TRUE(compacted.isOk()) << compacted.status();
   gated->heal();
 
-  EXPECT_TRUE(eventually([&] { return converged(informer); }));
+  EXPECT_TRUE(eventually([&] { return converged(informer); }, kWait));
   EXPECT_GE(informer.reflector().listCount(), 2);  // resumed watch got 410, then relisted
   std::lock_guard lock(mu);
   EXPECT_EQ(deletes, 2);  // vanished objects are reported by the relist
@@ -319,7 +312,7 @@ TEST_F(InformerIntegrationTest, NoLostFinalStateUnderAThousandRapidUpdates) {
   for (auto& t : writers) {
     t.join();
   }
-  EXPECT_TRUE(eventually([&] { return converged(informer); }));
+  EXPECT_TRUE(eventually([&] { return converged(informer); }, kWait));
   std::lock_guard lock(mu);
   for (int i = 0; i < kObjects; ++i) {
     EXPECT_EQ(last_handled[std::string(kNs) + "/cm-" + std::to_string(i)],
@@ -343,9 +336,11 @@ TEST_F(InformerIntegrationTest, FinalizerPatchesAreConditionalOnTheServer) {
   ASSERT_TRUE(deleting.isOk());
   auto removed = removeFinalizer(*client_, kRes, *deleting, "novacron.io/test");
   ASSERT_TRUE(removed.isOk()) << removed.status();
-  EXPECT_TRUE(eventually([&] {
-    return client_->get(kRes, kNs, "guarded").status().code() == core::StatusCode::kNotFound;
-  }));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return client_->get(kRes, kNs, "guarded").status().code() == core::StatusCode::kNotFound;
+      },
+      kWait));
 }
 
 TEST_F(InformerIntegrationTest, EventRecorderCreatesAndAggregatesEventsOnTheServer) {

@@ -14,12 +14,17 @@
 #include <unistd.h>
 
 #include "tests/testing/dev_cluster.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron {
 namespace {
 
+using novacron::testing::eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
+
+// Leadership changes through real processes and lease expiry; waits end early.
+constexpr seconds kWait{60};
 
 struct Entry {
   std::string identity;
@@ -35,18 +40,6 @@ std::vector<Entry> readLog(const std::string& path) {
     out.push_back({id, ns});
   }
   return out;
-}
-
-template <typename F>
-bool eventually(F cond, std::chrono::milliseconds limit = seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return cond();
 }
 
 int64_t monotonicNanos() {
@@ -80,16 +73,13 @@ public:
   pid_t pid() const { return pid_; }
   // Waits for exit; returns the exit code, or -1 on timeout / abnormal end.
   int waitExit(std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      std::this_thread::sleep_for(milliseconds(20));
+    int status = 0;
+    if (!eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, limit,
+                    milliseconds(20))) {
+      return -1;
     }
-    return -1;
+    exited_ = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 
 private:
@@ -146,7 +136,7 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
   StopChecking stop_checking{checking};  // destroyed before `checker`, so it stops, then joins
 
   Candidate a(binary, args("a"));
-  ASSERT_TRUE(eventually([&] { return lines_of("a") > 5; })) << "a never led";
+  ASSERT_TRUE(eventually([&] { return lines_of("a") > 5; }, kWait)) << "a never led";
   Candidate b(binary, args("b"));
   std::this_thread::sleep_for(seconds(2));  // b is running and must stay a follower
   EXPECT_EQ(lines_of("b"), 0);
@@ -154,7 +144,7 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
   // Freeze the leader past its lease: b takes over.
   ASSERT_EQ(kill(a.pid(), SIGSTOP), 0);
   const int64_t frozen_at = monotonicNanos();
-  ASSERT_TRUE(eventually([&] { return lines_of("b") > 5; })) << "b never took over";
+  ASSERT_TRUE(eventually([&] { return lines_of("b") > 5; }, kWait)) << "b never took over";
   std::this_thread::sleep_for(seconds(1));
 
   // Resume the old leader: it must notice it lost the lease, do no more leader work, and exit 2.

@@ -1,14 +1,13 @@
 // Tests for the in-memory FakeClient (tests/mocks/mock_kube_client.h): other components' unit tests
 // rely on it behaving like an API server.
-#include <chrono>
 #include <mutex>
-#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::testing {
 namespace {
@@ -36,17 +35,10 @@ struct Recorder {
     };
   }
   bool waitFor(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu);
-        if (events.size() >= n) {
-          return true;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
+    return eventually([&] {
+      std::lock_guard lock(mu);
+      return events.size() >= n;
+    });
   }
   std::vector<std::string> summary() {
     std::lock_guard lock(mu);
@@ -201,10 +193,9 @@ TEST(FakeClientTest, WatchSelectorTransitionsAndGone) {
   client.compact();
   client.endWatches(core::goneError("compacted"));
   EXPECT_EQ((*handle)->wait().code(), core::StatusCode::kGone);
-  EXPECT_EQ(client.watch(kVirtualMachine, "default", options, rec.callback()).status().code(),
-            core::StatusCode::kGone);
 
-  client.setGoneAsErrorEvent(true);
+  // By default a watch from a compacted version opens and ends with an ERROR 410 event, as from
+  // kube-apiserver.
   Recorder errors;
   auto late = client.watch(kVirtualMachine, "default", options, errors.callback());
   ASSERT_TRUE(late.isOk());
@@ -212,6 +203,10 @@ TEST(FakeClientTest, WatchSelectorTransitionsAndGone) {
   ASSERT_EQ(errors.events.size(), 1u);
   EXPECT_EQ(errors.events[0].type, WatchEventType::kError);
   EXPECT_EQ(errors.events[0].object["code"], 410);
+
+  client.setGoneAsErrorEvent(false);
+  EXPECT_EQ(client.watch(kVirtualMachine, "default", options, rec.callback()).status().code(),
+            core::StatusCode::kGone);
 }
 
 TEST(FakeClientTest, InjectedFailuresAndStop) {

@@ -12,6 +12,7 @@
 
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_http_transport.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::kube {
 namespace {
@@ -241,17 +242,10 @@ struct Events {
     };
   }
   bool waitFor(size_t n) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mu);
-        if (seen.size() >= n) {
-          return true;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return false;
+    return novacron::testing::eventually([&] {
+      std::lock_guard lock(mu);
+      return seen.size() >= n;
+    });
   }
 };
 

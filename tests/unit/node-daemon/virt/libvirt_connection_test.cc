@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "node-daemon/virt/domain_type.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::node::virt {
 namespace {
@@ -31,18 +32,6 @@ std::string domainXml(const std::string& name, const std::string& uuid) {
          "</uuid><memory unit='KiB'>131072</memory><vcpu>2</vcpu><os><type>hvm</type></os>"
          "<metadata><nc:vm xmlns:nc='https://novacron.io/xmlns/domain/1'><nc:uid>u-1</nc:uid>"
          "</nc:vm></metadata></domain>";
-}
-
-template <typename Pred>
-bool pollUntil(Pred pred, std::chrono::milliseconds timeout = 5s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
 }
 
 TEST(LibvirtConnection, NodeInfoAndCapabilities) {
@@ -109,7 +98,7 @@ TEST(LibvirtConnection, LifecycleWithEvents) {
   EXPECT_EQ(conn->lookupByName("nc-lifecycle").status().code(), core::StatusCode::kNotFound);
   EXPECT_EQ(conn->startDomain("nc-lifecycle").code(), core::StatusCode::kNotFound);
 
-  EXPECT_TRUE(pollUntil([&] {
+  EXPECT_TRUE(novacron::testing::eventually([&] {
     std::lock_guard lock(mu);
     return std::find(seen.begin(), seen.end(), DomainEventType::kUndefined) != seen.end();
   })) << "no undefined event";

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# VMMigration end to end on two real hypervisors: the two-hosts harness (tests/e2e/harness) gives
+# hosts A and B, each with its own libvirtd; a node-daemon per host (in the root namespace, talking
+# to its host's libvirtd over the harness bridge, sharing one VM root: shared storage), the
+# controller and the dev API server run here. The tiny TCG guest boots on A; a VMMigration moves it
+# live to B. Checks: the VMMigration ends Succeeded with progress 100 %, the VM is bound to B and
+# Running there, exactly one QEMU runs the guest, the domain is gone from A, and the guest never
+# rebooted (its serial ticker went on past the value it had before the move).
+#
+#   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+BUILD_DIR="$(cd "${1:-$ROOT/build}" && pwd)"
+HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
+NS=default
+VM=mig-e2e
+MIG=mig-e2e-to-b
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+[[ $(id -u) -eq 0 ]] || skip "needs root (network and mount namespaces, libvirtd)"
+for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare setsid flock python3 \
+  etcd kubectl curl; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (hack/install-deps.sh)"
+done
+CONTROLLER="$BUILD_DIR/controller/novacron-controller"
+NODE_DAEMON="$BUILD_DIR/node-daemon/novacron-node-daemon"
+[[ -x "$CONTROLLER" && -x "$NODE_DAEMON" ]] || skip "binaries not built in $BUILD_DIR"
+
+failures=0
+check() {
+  local what="$1"
+  shift
+  if "$@"; then
+    echo "PASS: $what"
+  else
+    echo "FAIL: $what"
+    failures=$((failures + 1))
+  fi
+}
+fatal() {
+  echo "FAIL: $*"
+  exit 1
+}
+
+STATE="$(mktemp -u /tmp/novacron-mig-e2e.XXXXXX)"
+RUN="$(mktemp -d /tmp/novacron-mig-e2e-run.XXXXXX)"
+PIDS=()
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if ((rc)); then
+    for f in "$RUN"/*.log; do
+      echo "---- tail of $f ----"
+      tail -n 40 "$f"
+    done
+  fi
+  kubectl delete vmmigration --all -n "$NS" --wait=false >/dev/null 2>&1
+  kubectl delete vm "$VM" -n "$NS" --wait=false >/dev/null 2>&1
+  for pid in "${PIDS[@]}"; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null
+  done
+  if [[ -e "$STATE/journal" ]]; then
+    # Destroys the guests with their hosts' libvirtds.
+    "$HARNESS" down --state-dir "$STATE" >/dev/null 2>&1 || echo "vmmigration_e2e: harness down failed"
+  fi
+  RUN_DIR="$RUN/api" "$ROOT/hack/dev-cluster.sh" stop >/dev/null 2>&1
+  rm -rf "$RUN"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+wait_for() { # what, timeout seconds, command...
+  local what="$1" timeout="$2" deadline
+  shift 2
+  deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS > deadline)); then
+      echo "timed out after ${timeout}s waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+jp() { kubectl get "$1" "$2" -n "$NS" -o "jsonpath=$3" 2>/dev/null; }
+serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
+max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
+tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
+qemu_copies() { pgrep -f -- "guest=${NS}_${VM}" | wc -l; }
+domstate() { virsh -c "$1" domstate "${NS}_${VM}" 2>/dev/null | head -n1; }
+routed_via_bridge() {
+  [[ "$(ip -o route get "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')" == "$TWO_HOSTS_BRIDGE" ]]
+}
+
+echo "== guest"
+GUEST="${NOVACRON_GUEST_DIR:-$ROOT/.run/guest}"
+"$ROOT/hack/build-guest.sh" "$GUEST" >"$RUN/guest.log" 2>&1 || fatal "hack/build-guest.sh"
+mkdir -p "$RUN/images/named" "$RUN/vms"
+cp "$GUEST/vmlinuz" "$RUN/images/named/debian-cloud-kernel"
+cp "$GUEST/initrd.img" "$RUN/images/named/busybox-initrd"
+
+echo "== two hosts"
+"$HARNESS" up --state-dir "$STATE" --owner-pid $$ >"$RUN/harness.log" 2>&1 || fatal "two_hosts.sh up"
+# shellcheck disable=SC1090
+source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
+check "host A is routed through the harness bridge" routed_via_bridge "$HOST_A_ADDR"
+check "host B is routed through the harness bridge" routed_via_bridge "$HOST_B_ADDR"
+
+echo "== API server"
+API_PORT="$(free_port)"
+ETCD_PORT="$(free_port)"
+ETCD_PEER_PORT="$(free_port)"
+RUN_DIR="$RUN/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_PORT" \
+  ETCD_PEER_PORT="$ETCD_PEER_PORT" "$ROOT/hack/dev-cluster.sh" start >"$RUN/dev-cluster.log" 2>&1 ||
+  fatal "dev-cluster start"
+export KUBECONFIG="$RUN/api/kubeconfig"
+wait_for "the API server" 30 kubectl get --raw /readyz || fatal "API server not ready"
+kubectl apply -f "$ROOT/crds/" >"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply crds"
+kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
+
+echo "== node-daemons and controller"
+start_node() { # name, host address
+  "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
+    --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
+    --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
+    --log-format text >"$RUN/node-$1.log" 2>&1 &
+  PIDS+=("$!")
+}
+start_node hv-a "$HOST_A_ADDR"
+start_node hv-b "$HOST_B_ADDR"
+"$CONTROLLER" --kubeconfig "$KUBECONFIG" --identity e2e --bind-address "127.0.0.1:$(free_port)" \
+  --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
+PIDS+=("$!")
+for hv in hv-a hv-b; do
+  wait_for "Hypervisor $hv" 60 kubectl get hypervisor "$hv" || fatal "$hv did not register"
+done
+# Migration addresses (the operator's part), and B cordoned so the VM lands on A.
+kubectl patch hypervisor hv-a --type=merge \
+  -p "{\"spec\":{\"migration\":{\"address\":\"$HOST_A_ADDR\"}}}" >>"$RUN/kubectl.log" 2>&1
+kubectl patch hypervisor hv-b --type=merge \
+  -p "{\"spec\":{\"unschedulable\":true,\"migration\":{\"address\":\"$HOST_B_ADDR\"}}}" \
+  >>"$RUN/kubectl.log" 2>&1
+
+echo "== VM on A"
+kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 <<EOF || fatal "kubectl apply vm"
+apiVersion: novacron.io/v1alpha1
+kind: VirtualMachine
+metadata: {name: $VM, namespace: $NS}
+spec:
+  runStrategy: Always
+  resources: {cpus: 1, memory: 128Mi}
+  kernelBoot:
+    kernel: {url: "image:debian-cloud-kernel"}
+    initrd: {url: "image:busybox-initrd"}
+    cmdline: "console=ttyS0 panic=-1"
+  terminationGracePeriodSeconds: 5
+EOF
+wait_for "VM Running" 120 test "$(jp vm "$VM" '{.status.phase}')" = Running || fatal "VM not Running"
+check "the VM is bound to hv-a" test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-a
+wait_for "the guest's ticker" 90 tick_above 2 || fatal "the guest did not boot (no ticker)"
+kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \
+  >>"$RUN/kubectl.log" 2>&1
+
+echo "== VMMigration A -> B"
+before="$(max_tick)"
+kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 <<EOF || fatal "kubectl apply vmmigration"
+apiVersion: novacron.io/v1alpha1
+kind: VMMigration
+metadata: {name: $MIG, namespace: $NS}
+spec:
+  vmName: $VM
+  targetHypervisor: hv-b
+  mode: Live
+  options: {maxDowntimeMs: 300, progressTimeoutSeconds: 60}
+EOF
+(kubectl get vmmigration "$MIG" -n "$NS" -w >"$RUN/watch.log" 2>&1 &
+  echo $! >"$RUN/watch.pid")
+wait_for "the VMMigration to end" 180 sh -c \
+  "kubectl get vmmigration $MIG -n $NS -o jsonpath='{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'" ||
+  fatal "the migration did not end: phase $(jp vmmigration "$MIG" '{.status.phase}')"
+kill "$(cat "$RUN/watch.pid")" 2>/dev/null
+echo "kubectl get vmmigration -w:"
+sed 's/^/    /' "$RUN/watch.log"
+phase="$(jp vmmigration "$MIG" '{.status.phase}')"
+check "the VMMigration Succeeded (was $phase: $(jp vmmigration "$MIG" '{.status.failureReason}'))" \
+  test "$phase" = Succeeded
+check "progress reached 100 %" test "$(jp vmmigration "$MIG" '{.status.progress.percent}')" = 100
+echo "MIGRATION A->B through NovaCron: downtime $(jp vmmigration "$MIG" '{.status.progress.downtimeMs}') ms," \
+  "from $(jp vmmigration "$MIG" '{.status.startTime}') to $(jp vmmigration "$MIG" '{.status.completionTime}')"
+wait_for "the VM bound to hv-b" 60 test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-b
+check "the VM is bound to hv-b" test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-b
+wait_for "the VM Running on hv-b" 60 test "$(jp vm "$VM" '{.status.phase}')" = Running
+check "the VM is Running" test "$(jp vm "$VM" '{.status.phase}')" = Running
+check "the domain runs on B" test "$(domstate "$HOST_B_URI")" = running
+wait_for "A's copy to go" 30 sh -c "! virsh -c $HOST_A_URI domstate ${NS}_${VM} 2>/dev/null | grep -q running"
+check "no domain runs on A" test "$(domstate "$HOST_A_URI")" != running
+check "exactly one QEMU runs the guest" test "$(qemu_copies)" -eq 1
+check "the guest never rebooted (ticker went past $before)" wait_for "ticks past $before" 30 \
+  tick_above "$((before + 2))"
+
+if ((failures)); then
+  echo "vmmigration_e2e: $failures check(s) failed"
+  exit 1
+fi
+echo "vmmigration_e2e: ok"
