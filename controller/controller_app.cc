@@ -32,7 +32,8 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
   event_options.registry = options_.registry;
   events_ = std::make_shared<runtime::EventRecorder>(client_, event_options);
 
-  std::vector<std::function<bool()>> synced = {[cache = cache_] { return cache->synced(); }};
+  std::vector<runtime::SyncWait> synced = {
+      [cache = cache_](std::chrono::milliseconds timeout) { return cache->waitForSync(timeout); }};
   auto controllerOptions = [&](std::string name, int workers) {
     runtime::ControllerOptions o;
     o.name = std::move(name);
@@ -40,7 +41,6 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
     o.synced = synced;
     o.clock = options_.clock;
     o.registry = options_.registry;
-    o.poll_interval = options_.poll_interval;
     return o;
   };
 

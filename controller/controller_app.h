@@ -29,7 +29,6 @@ struct ControllerAppOptions {
   std::string identity = "novacron-controller";  // events' reportingInstance, lease holder
   core::ClockPtr clock = core::systemClock();
   metrics::RegistryPtr registry;  // nullptr = metrics::defaultRegistry()
-  std::chrono::milliseconds poll_interval{std::chrono::milliseconds(200)};
 };
 
 class ControllerApp {

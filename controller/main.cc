@@ -1,12 +1,9 @@
-// novacron-controller: parses flags and configuration, then runs a ControllerApp under leader
-// election (lib/runtime) until SIGTERM/SIGINT or until leadership is lost.
-#include <atomic>
+// novacron-controller: parses flags and configuration, wires a ControllerApp into a
+// runtime::Manager (leader election) and runs it until SIGTERM/SIGINT or until leadership is lost.
 #include <cstdio>
 #include <optional>
 #include <string>
-#include <thread>
 
-#include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -17,7 +14,8 @@
 #include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
 #include "lib/metrics/http_endpoint.h"
-#include "lib/runtime/leader_election.h"
+#include "lib/core/termination.h"
+#include "lib/runtime/manager.h"
 
 namespace {
 
@@ -30,12 +28,6 @@ constexpr const char* kUsage = R"(usage: novacron-controller [flags]
   --log-level LEVEL        trace|debug|info|warn|error
   --log-format FORMAT      auto|text|json
 )";
-
-std::atomic<bool> g_stop{false};
-
-void onSignal(int) {
-  g_stop = true;
-}
 
 int usageError(const std::string& message) {
   std::fprintf(stderr, "novacron-controller: %s\n%s", message.c_str(), kUsage);
@@ -55,6 +47,8 @@ std::string defaultIdentity() {
 
 int main(int argc, char** argv) {
   namespace ctl = novacron::controller;
+  // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
+  novacron::core::TerminationSignals signals;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);
   if (!parsed.isOk()) {
     return usageError(parsed.status().message());
@@ -141,55 +135,23 @@ int main(int argc, char** argv) {
                        : novacron::core::unavailableError("not leading or caches not synced");
   });
 
-  ::signal(SIGTERM, onSignal);
-  ::signal(SIGINT, onSignal);
+  const auto& le = config->leader_election;
+  novacron::runtime::ManagerOptions manager_options;
+  manager_options.leader_elect = le.enabled;
+  manager_options.election.lease_namespace = le.namespace_;
+  manager_options.election.lease_name = le.lease_name;
+  manager_options.election.identity = identity;
+  manager_options.election.lease_duration = le.lease_duration;
+  manager_options.election.renew_deadline = le.renew_deadline;
+  manager_options.election.retry_period = le.retry_period;
+  novacron::runtime::Manager manager(*client, manager_options);
+  manager.add("controllers", [&app] { app.startLeading(); }, [&app] { app.stopLeading(); });
+
   spdlog::info("novacron-controller {} starting: policy {}, heartbeat timeout {} ms, failover {}",
                identity, ctl::scheduler::policyName(config->scheduler.policy),
                config->health.heartbeat_timeout.count(),
                ctl::config::failoverPolicyName(config->health.failover));
-
-  if (!config->leader_election.enabled) {
-    app.startLeading();
-    while (!g_stop) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    app.stopLeading();
-    return 0;
-  }
-
-  const auto& le = config->leader_election;
-  novacron::runtime::LeaderElectionConfig election;
-  election.lease_namespace = le.namespace_;
-  election.lease_name = le.lease_name;
-  election.identity = identity;
-  election.lease_duration = le.lease_duration;
-  election.renew_deadline = le.renew_deadline;
-  election.retry_period = le.retry_period;
-  novacron::runtime::LeaderCallbacks callbacks;
-  callbacks.on_started_leading = [&app](std::stop_token stop) {
-    app.startLeading();
-    while (!stop.stop_requested() && !g_stop) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    app.stopLeading();
-  };
-  callbacks.on_new_leader = [&identity](const std::string& leader) {
-    spdlog::info("{}: leader is now {}", identity, leader);
-  };
-  novacron::runtime::LeaderElector elector(*client, election, callbacks);
-  std::thread stopper([&elector] {
-    while (!g_stop) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    }
-    elector.stop();
-  });
-  novacron::core::Status result = elector.run();
-  g_stop = true;
-  stopper.join();
-  if (!result.isOk()) {
-    // Lost the lease: exit so a fresh process (with fresh caches) competes again.
-    spdlog::error("{}: leadership lost: {}", identity, result.toString());
-    return 1;
-  }
-  return 0;
+  signals.onSignal([&manager] { manager.stop(); });
+  // Lost the lease: exit non-zero so a fresh process (with fresh caches) competes again.
+  return manager.run().isOk() ? 0 : 1;
 }

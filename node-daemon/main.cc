@@ -1,17 +1,15 @@
 // novacron-node-daemon: parses flags and runs a NodeDaemon until SIGTERM/SIGINT.
-#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <thread>
 
-#include <signal.h>
 #include <unistd.h>
 
 #include "lib/api/quantity.h"
 #include "lib/core/flags.h"
 #include "lib/core/logging.h"
+#include "lib/core/termination.h"
 #include "node-daemon/node_daemon.h"
 
 namespace {
@@ -45,6 +43,8 @@ int usageError(const std::string& message) {
 
 int main(int argc, char** argv) {
   using novacron::node::NodeDaemonConfig;
+  // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
+  novacron::core::TerminationSignals signals;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);
   if (!parsed.isOk()) {
     return usageError(parsed.status().message());
@@ -124,33 +124,14 @@ int main(int argc, char** argv) {
     return usageError("--vm-root and --image-root must be absolute paths");
   }
 
-  // Signals are taken by sigwait() below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   novacron::node::NodeDaemon daemon(config);
-  std::thread signal_thread;
-  std::atomic<bool> done{false};
-  signal_thread = std::thread([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    if (!done) {
-      daemon.stop();  // unblocks a start() that is still retrying
-    }
-  });
+  signals.onSignal([&daemon] { daemon.stop(); });  // also unblocks a start() still retrying
   novacron::core::Status s = daemon.start();
   if (!s.isOk()) {
     std::fprintf(stderr, "novacron-node-daemon: %s\n", s.toString().c_str());
-    done = true;
     daemon.stop();
-    kill(getpid(), SIGTERM);  // release the signal thread
-    signal_thread.join();
     return 1;
   }
-  signal_thread.join();  // returns after SIGTERM/SIGINT, when stop() ran
-  done = true;
+  signals.wait();  // returns after SIGTERM/SIGINT, once stop() ran
   return 0;
 }

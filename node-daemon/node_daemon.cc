@@ -31,6 +31,9 @@ struct NodeDaemon::Parts {
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
+  // The reconciler while it runs, for the registrar's fence callback (which the registrar's
+  // thread calls; that thread is joined before the reconciler is destroyed).
+  std::atomic<vm::VmReconciler*> live_reconciler{nullptr};
 };
 
 NodeDaemon::NodeDaemon(NodeDaemonConfig config)
@@ -126,18 +129,25 @@ core::Status NodeDaemon::start() {
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
+  reg.registration_record = config_.vm_root + "/.novacron-hypervisor-uid";
+  Parts* fence_parts = parts_.get();
+  reg.on_fence = [fence_parts](const std::optional<std::string>&) {
+    if (auto* reconciler = fence_parts->live_reconciler.load()) {
+      reconciler->fenceChanged();
+    }
+  };
   p.registrar =
       std::make_unique<hypervisor::HypervisorRegistrar>(p.client, *p.conn, p.metrics, reg);
   backoff.reset();
   while (true) {
     core::Status s = p.registrar->registerNode();
-    if (s.isOk()) {
-      break;
+    if (s.isOk() || p.registrar->fenced()) {
+      break;  // fenced: run in fenced mode (destroy our domains, start nothing) until cleared
     }
     if (stopping_) {
       return core::cancelledError("stopped while registering the Hypervisor");
     }
-    if (s.isTerminal()) {
+    if (!s.isRetryable()) {
       return s;
     }
     auto delay = backoff.next();
@@ -154,9 +164,12 @@ core::Status NodeDaemon::start() {
   vo.nat_network = config_.nat_network;
   vo.resync = config_.resync;
   vo.workers = config_.workers;
+  hypervisor::HypervisorRegistrar* registrar = p.registrar.get();
+  vo.fenced = [registrar] { return registrar->fenced(); };
   p.reconciler =
       std::make_unique<vm::VmReconciler>(p.client, *p.conn, *p.disks, p.metrics, p.recorder, vo);
   NOVACRON_RETURN_IF_ERROR(p.reconciler->start(std::chrono::seconds(60)));
+  p.live_reconciler = p.reconciler.get();
 
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
@@ -178,14 +191,16 @@ void NodeDaemon::stop() {
   if (p.endpoint) {
     p.endpoint->stop();
   }
+  // The registrar first: its thread may call into the reconciler (fence changes).
+  if (p.registrar) {
+    p.registrar->stop();
+  }
+  p.live_reconciler = nullptr;
   if (p.reconciler) {
     p.reconciler->stop();
     p.reconciler.reset();
   }
-  if (p.registrar) {
-    p.registrar->stop();
-    p.registrar.reset();
-  }
+  p.registrar.reset();
   if (p.recorder) {
     p.recorder->flush(std::chrono::seconds(2));
     p.recorder.reset();

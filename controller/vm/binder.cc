@@ -6,6 +6,7 @@
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
+#include "lib/core/check.h"
 #include "lib/kube/resource.h"
 
 namespace novacron::controller {
@@ -74,13 +75,37 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
 }
 
 core::StatusOr<api::VirtualMachine> Binder::bind(const api::VirtualMachine& vm,
-                                                 const std::string& hypervisor) {
+                                                 const api::VirtualMachineStatus& bound) {
+  const std::string hypervisor = bound.hypervisor.value_or("");
+  NOVACRON_CHECK(!hypervisor.empty(), "bind() needs status.hypervisor");
   api::VirtualMachine updated = vm;
-  updated.metadata.labels[std::string(api::kHypervisorLabel)] = hypervisor;
+  updated.status = bound;
+  updated.status.observedGeneration = vm.metadata.generation;
+  auto written =
+      client_->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(updated));
+  if (!written.isOk()) {
+    return written.status().withContext("binding " + vmKey(vm) + " to " + hypervisor);
+  }
+  NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
+  return labelFor(stored);
+}
+
+core::StatusOr<api::VirtualMachine> Binder::labelFor(const api::VirtualMachine& vm) {
+  const std::string want = boundHypervisor(vm);
+  if (hypervisorLabel(vm) == want) {
+    return vm;
+  }
+  api::VirtualMachine updated = vm;
+  if (want.empty()) {
+    updated.metadata.labels.erase(std::string(api::kHypervisorLabel));
+  } else {
+    updated.metadata.labels[std::string(api::kHypervisorLabel)] = want;
+  }
   auto written =
       client_->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(updated));
   if (!written.isOk()) {
-    return written.status().withContext("binding " + vmKey(vm) + " to " + hypervisor);
+    return written.status().withContext("labelling " + vmKey(vm) + " for hypervisor '" + want +
+                                        "'");
   }
   return api::virtualMachineFromJson(*written);
 }

@@ -6,8 +6,11 @@
 //      resourceVersion. The fit is re-checked against the very ledger being written; on a
 //      conflict the Hypervisor is re-read live and the check repeated. Only one of two racing
 //      reservations based on the same version can succeed.
-//   2. bind(): set the label novacron.io/hypervisor on the VM with an update conditional on the
-//      VM's resourceVersion. A VM that someone else bound meanwhile fails with kConflict.
+//   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot
+//      write) conditional on the VM's resourceVersion — a VM that someone else bound meanwhile
+//      fails with kConflict — then mirror it into the label novacron.io/hypervisor, the
+//      node-daemons' watch filter (labelFor()). The node-daemon runs a VM only when
+//      status.hypervisor names its node; a label alone starts nothing.
 // Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
 // there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
 // same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
@@ -44,9 +47,16 @@ public:
                                           std::optional<api::Hypervisor>* latest = nullptr,
                                           int attempts = 4);
 
-  // Sets the label on `vm` (conditional on its resourceVersion); returns the stored VM.
+  // Writes `bound` (vm's status with status.hypervisor set, plus whatever else the caller puts in
+  // the status) through the status subresource conditional on vm's resourceVersion, then sets
+  // the label. Returns the stored VM. If the label write fails the binding stands and the error
+  // is returned; the next reconcile repairs the label (labelFor()).
   core::StatusOr<api::VirtualMachine> bind(const api::VirtualMachine& vm,
-                                           const std::string& hypervisor);
+                                           const api::VirtualMachineStatus& bound);
+
+  // Makes the label mirror status.hypervisor (set, changed or removed), conditional on the VM's
+  // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change.
+  core::StatusOr<api::VirtualMachine> labelFor(const api::VirtualMachine& vm);
 
 private:
   kube::ClientPtr client_;

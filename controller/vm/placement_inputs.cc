@@ -19,11 +19,6 @@ std::string vmKey(const api::VirtualMachine& vm) {
   return vm.metadata.namespace_ + "/" + vm.metadata.name;
 }
 
-bool isFenced(const api::Hypervisor& hypervisor) {
-  auto it = hypervisor.metadata.annotations.find(std::string(kFencedAnnotation));
-  return it != hypervisor.metadata.annotations.end() && it->second == "true";
-}
-
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
   auto it = hypervisor.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
   if (it == hypervisor.metadata.annotations.end()) {
@@ -81,6 +76,10 @@ scheduler::VmRequest vmRequest(const api::VirtualMachine& vm) {
 }
 
 std::string boundHypervisor(const api::VirtualMachine& vm) {
+  return vm.status.hypervisor.value_or("");
+}
+
+std::string hypervisorLabel(const api::VirtualMachine& vm) {
   auto it = vm.metadata.labels.find(std::string(api::kHypervisorLabel));
   return it == vm.metadata.labels.end() ? std::string() : it->second;
 }

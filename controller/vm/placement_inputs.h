@@ -20,11 +20,8 @@
 
 namespace novacron::controller {
 
-// Set to "true" by an administrator to confirm a hypervisor is fenced (powered off / isolated),
-// which allows failover of its VMs when the controller's failover policy is Fenced.
-inline constexpr std::string_view kFencedAnnotation = "novacron.io/fenced";
-
-bool isFenced(const api::Hypervisor& hypervisor);
+using api::isFenced;
+using api::kFencedAnnotation;
 
 // The ledger stored on the hypervisor (empty when the annotation is absent).
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
@@ -35,8 +32,12 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
 
 scheduler::VmRequest vmRequest(const api::VirtualMachine& vm);
 
-// The hypervisor a VM is bound to (its label), or empty.
+// The hypervisor a VM is bound to, or empty: status.hypervisor, which only the controller writes
+// (through the status subresource, out of reach of VM editors). docs/security.md.
 std::string boundHypervisor(const api::VirtualMachine& vm);
+// The label novacron.io/hypervisor (the node-daemons' watch filter), or empty. It mirrors
+// boundHypervisor(); the controller repairs it when someone changes it.
+std::string hypervisorLabel(const api::VirtualMachine& vm);
 
 ledger::VmFacts vmFacts(const api::VirtualMachine& vm);
 

@@ -7,6 +7,7 @@
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 #include "lib/kube/resource.h"
+#include "lib/runtime/finalizers.h"
 
 namespace novacron::controller {
 namespace {
@@ -76,8 +77,7 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::stri
     return runtime::ReconcileResult::done();  // gone: the ledger reconciler releases its capacity
   }
   if (vm->metadata.deletionTimestamp) {
-    return runtime::ReconcileResult::done();  // the node-daemon's finalizer cleans up; nothing to
-                                              // place
+    return reconcileDeleting(*vm);
   }
   const std::string bound = boundHypervisor(*vm);
   if (bound.empty()) {
@@ -85,6 +85,49 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::stri
   }
   phaseEvents(*vm);
   return reconcileBound(*vm, bound);
+}
+
+core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileDeleting(
+    const api::VirtualMachine& vm) {
+  // The node-daemon's finalizer cleans up; nothing to place. It must still see the VM, so the
+  // watch label keeps mirroring the binding.
+  const std::string bound = boundHypervisor(vm);
+  if (!bound.empty() && hypervisorLabel(vm) != bound) {
+    auto relabelled = binder_.labelFor(vm);
+    if (!relabelled.isOk()) {
+      return relabelled.status();
+    }
+  }
+  const nlohmann::json object = api::toJson(vm);
+  if (bound.empty() || !runtime::hasFinalizer(object, api::kNodeCleanupFinalizer)) {
+    return runtime::ReconcileResult::done();
+  }
+  HypervisorPtr hv = deps_.cache->hypervisor(bound);
+  if (hv && !isFenced(*hv)) {
+    return runtime::ReconcileResult::done();  // its node-daemon cleans up (when it is back)
+  }
+  // The node is fenced or gone: nobody will release the finalizer. Only an explicit request does,
+  // and the disks left on that node are abandoned (its node-daemon removes them if it returns).
+  auto it = vm.metadata.annotations.find(std::string(api::kForceDeleteAnnotation));
+  const std::string where = hv ? "fenced hypervisor " + bound : "deleted hypervisor " + bound;
+  if (it == vm.metadata.annotations.end() || it->second != "true") {
+    event(vm, "Warning", "WaitingForNode",
+          "the VM is bound to " + where + "; it stays Terminating with its disks kept. To " +
+              "delete it anyway, annotate it " + std::string(api::kForceDeleteAnnotation) +
+              "=true (docs/security.md)");
+    return runtime::ReconcileResult::done();
+  }
+  auto removed = runtime::removeFinalizer(*deps_.client, kube::kVirtualMachine, object,
+                                          api::kNodeCleanupFinalizer);
+  if (!removed.isOk() && removed.status().code() != core::StatusCode::kNotFound) {
+    return removed.status();
+  }
+  spdlog::warn("VM {}: force-deleted: released {} for {}", vmKey(vm), api::kNodeCleanupFinalizer,
+               where);
+  event(vm, "Warning", "ForceDeleted",
+        "released " + std::string(api::kNodeCleanupFinalizer) + " because the VM is bound to " +
+            where + "; its disks there are abandoned");
+  return runtime::ReconcileResult::done();
 }
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
@@ -173,7 +216,19 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
     explanation = "completing the reservation on " + *target;
   }
 
-  auto bound = binder_.bind(vm, *target);
+  // The binding is status.hypervisor (written with the VM's resourceVersion as precondition, in
+  // the same write as the rest of the controller's status), then mirrored into the label.
+  api::VirtualMachine after = vm;
+  after.status.hypervisor = *target;
+  after.status.allocated = vm.spec.resources;
+  if (isPlacementPhase(after.status.phase) || after.status.phase == VirtualMachinePhase::kStopped) {
+    after.status.phase = VirtualMachinePhase::kScheduled;
+  }
+  setCondition(after, api::kConditionScheduled, ConditionStatus::kTrue, "Scheduled",
+               "bound to hypervisor " + *target, clock);
+  auto bound = binder_.bind(vm, after.status);
+  const std::string message =
+      "Successfully assigned " + vmKey(vm) + " to " + *target + " (" + explanation + ")";
   if (!bound.isOk()) {
     if (bound.status().code() == core::StatusCode::kNotFound) {
       return runtime::ReconcileResult::done();  // deleted meanwhile; the ledger reconciler drops
@@ -183,24 +238,9 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
       deps_.metrics->conflict("vm");
     }
     recordAttempt("error", start);
-    return bound.status();  // the next attempt finds the reservation and completes it
-  }
-  api::VirtualMachine after = *bound;
-  after.status.hypervisor = *target;
-  after.status.allocated = vm.spec.resources;
-  if (isPlacementPhase(after.status.phase) || after.status.phase == VirtualMachinePhase::kStopped) {
-    after.status.phase = VirtualMachinePhase::kScheduled;
-  }
-  setCondition(after, api::kConditionScheduled, ConditionStatus::kTrue, "Scheduled",
-               "bound to hypervisor " + *target, clock);
-  const std::string message =
-      "Successfully assigned " + vmKey(vm) + " to " + *target + " (" + explanation + ")";
-  // Status is best effort here: the binding (the label) is what counts, and the next reconcile of
-  // this bound VM fills in whatever this write missed.
-  core::Status written = writeStatus(*bound, after);
-  if (!written.isOk()) {
-    spdlog::info("VM {}: bound to {}, status write deferred: {}", vmKey(vm), *target,
-                 written.toString());
+    // Either the binding failed (the next attempt finds the reservation and completes it) or only
+    // the label did (the next reconcile of the bound VM repairs it).
+    return bound.status();
   }
   event(vm, "Normal", "Scheduled", message);
   recordAttempt("scheduled", start);
@@ -219,6 +259,16 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileBound(
     return runtime::ReconcileResult::done();
   }
   const bool reachable = hv && heartbeatFresh(hypervisor) && !isFenced(*hv);
+  if (hypervisorLabel(vm) != hypervisor) {
+    // Someone changed the watch label: put it back, or the bound node-daemon loses sight of it.
+    spdlog::warn("VM {}: label {} is '{}' but the VM is bound to {}; repairing the label",
+                 vmKey(vm), api::kHypervisorLabel, hypervisorLabel(vm), hypervisor);
+    auto relabelled = binder_.labelFor(vm);
+    if (!relabelled.isOk()) {
+      return relabelled.status();
+    }
+    return runtime::ReconcileResult::done();  // the label's watch event brings the VM back
+  }
 
   api::VirtualMachine desired = vm;
   desired.status.hypervisor = hypervisor;
@@ -261,23 +311,24 @@ core::Status VmReconciler::unbindForFailover(const api::VirtualMachine& vm,
                                              const std::string& hypervisor,
                                              const std::string& why) {
   spdlog::warn("VM {}: failing over from hypervisor {}: {}", vmKey(vm), hypervisor, why);
-  api::VirtualMachine unbound = vm;
-  unbound.metadata.labels.erase(std::string(api::kHypervisorLabel));
-  auto written =
-      deps_.client->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(unbound));
-  if (!written.isOk()) {
-    return written.status().withContext("unbinding " + vmKey(vm) + " for failover");
-  }
-  NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
-  api::VirtualMachine after = stored;
+  // Unbind the binding first (status.hypervisor), then the label that mirrors it.
+  api::VirtualMachine after = vm;
   after.status.hypervisor.reset();
   after.status.allocated.reset();
   after.status.phase = VirtualMachinePhase::kPending;
   setCondition(after, api::kConditionScheduled, ConditionStatus::kFalse, "FailingOver",
                why + "; placing the VM again", *deps_.clock);
   api::removeCondition(after.status.conditions, api::kConditionHypervisorUnreachable);
+  after.status.observedGeneration = vm.metadata.generation;
+  auto written = deps_.client->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_,
+                                            api::toJson(after));
+  if (!written.isOk()) {
+    return written.status().withContext("unbinding " + vmKey(vm) + " for failover");
+  }
   event(vm, "Warning", "FailingOver", why + "; placing the VM again");
-  return writeStatus(stored, after);
+  NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
+  auto relabelled = binder_.labelFor(stored);
+  return relabelled.isOk() ? core::okStatus() : relabelled.status();
 }
 
 HypervisorPtr VmReconciler::freshest(const HypervisorPtr& cached) {

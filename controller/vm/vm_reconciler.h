@@ -54,6 +54,7 @@ public:
   static constexpr std::chrono::seconds kUnschedulableRetry{20};
 
 private:
+  core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileBound(const api::VirtualMachine& vm,
                                                           const std::string& hypervisor);

@@ -4,6 +4,11 @@
 
 namespace novacron::api {
 
+bool isFenced(const Hypervisor& hypervisor) {
+  auto it = hypervisor.metadata.annotations.find(std::string(kFencedAnnotation));
+  return it != hypervisor.metadata.annotations.end() && it->second == "true";
+}
+
 std::string cpuSummary(const HypervisorStatus& status) {
   if (!status.allocated || !status.allocatable) {
     return "";

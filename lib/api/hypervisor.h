@@ -102,6 +102,9 @@ struct Hypervisor {
   bool operator==(const Hypervisor&) const = default;
 };
 
+// True when an administrator confirmed the host fenced (annotation novacron.io/fenced=true).
+bool isFenced(const Hypervisor& hypervisor);
+
 // "2/8" and "3Gi/16Gi" as shown in the printer columns (status.summary, computed on encode from
 // allocated and allocatable; empty when either is unset). allocatable excludes overcommit, so with
 // a ratio above 1 the allocated side may exceed it (e.g. "20/16" at cpu ratio 4).

@@ -59,6 +59,13 @@ Status Status::withContext(std::string_view context) const {
   return copy;
 }
 
+Status terminal(Status status) {
+  if (!status.isOk()) {
+    status.terminal_ = true;
+  }
+  return status;
+}
+
 bool Status::isRetryable() const {
   switch (code_) {
   case StatusCode::kAborted:

@@ -64,11 +64,14 @@ public:
   // Prepends context: "reading VM default/a: <original message>". Keeps code and retryAfter.
   Status withContext(std::string_view context) const;
 
-  // True when the same operation may succeed if simply tried again later (after backoff or
-  // re-read).
+  // True when the code says the same operation may succeed if simply tried again later (after
+  // backoff or re-read). Advisory: callers decide; the reconcile loop retries every error that
+  // is not explicitly terminal.
   bool isRetryable() const;
-  // True when retrying cannot help until the input or the world changes.
-  bool isTerminal() const { return !isOk() && !isRetryable(); }
+  // True only for an error explicitly marked with terminal(): the reconcile loop does not retry it
+  // until the object changes (controller-runtime's TerminalError). Opt-in, never inferred from
+  // the code, so a NotFound from a sub-call is retried like any other error.
+  bool isTerminal() const { return terminal_; }
 
   std::string toString() const;
 
@@ -77,10 +80,17 @@ public:
   }
 
 private:
+  friend Status terminal(Status status);
+
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::optional<std::chrono::milliseconds> retry_after_;
+  bool terminal_ = false;
 };
+
+// Marks an error as terminal: retrying cannot help until the input changes (report it through a
+// condition instead). Keeps code, message and context. An OK status stays OK.
+Status terminal(Status status);
 
 std::ostream& operator<<(std::ostream& os, const Status& status);
 

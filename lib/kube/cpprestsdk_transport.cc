@@ -383,6 +383,13 @@ core::StatusOr<HttpTransportPtr> newCpprestsdkTransport(const Config& config) {
     return core::invalidArgumentError(config.source + ": server \"" + config.server +
                                       "\": " + e.what());
   }
+  if (config.server.rfind("http://", 0) == 0 &&
+      (!config.token.empty() || !config.token_file.empty())) {
+    // A bearer token in clear text is a credential handed to anyone on the path.
+    return core::invalidArgumentError(config.source +
+                                      ": refusing to send a bearer token over plain http:// to " +
+                                      config.server + "; use an https:// server");
+  }
   if (!config.ca_pem.empty()) {
     NOVACRON_RETURN_IF_ERROR(checkPem(config.ca_pem, false, config.source + ": CA data"));
   }

@@ -11,7 +11,7 @@
 #include "lib/core/check.h"
 #include "lib/kube/api_status.h"
 #include "lib/kube/cpprestsdk_transport.h"
-#include "lib/kube/rate_limiter.h"
+#include "lib/core/token_bucket.h"
 
 namespace novacron::kube {
 namespace {
@@ -112,7 +112,7 @@ public:
                        .Register(*registry_)) {
     NOVACRON_CHECK(transport_ != nullptr, "RestClient needs a transport");
     if (!options_.sleep) {
-      options_.sleep = [](std::chrono::nanoseconds d) { std::this_thread::sleep_for(d); };
+      options_.sleep = [clock = clock_](std::chrono::nanoseconds d) { clock->sleepFor(d); };
     }
   }
 
@@ -389,7 +389,7 @@ private:
   HttpTransportPtr transport_;
   RestClientOptions options_;
   core::ClockPtr clock_;
-  TokenBucket limiter_;
+  core::TokenBucket limiter_;
   metrics::RegistryPtr registry_;
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& durations_;

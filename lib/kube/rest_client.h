@@ -31,7 +31,7 @@ struct RestClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // per request (not watches)
   core::ClockPtr clock;                                         // default core::systemClock()
   metrics::RegistryPtr registry;  // default metrics::defaultRegistry()
-  // How the rate limiter waits (tests record the delays instead); default sleeps.
+  // How the rate limiter waits (tests record the delays instead); default waits on `clock`.
   std::function<void(std::chrono::nanoseconds)> sleep;
 };
 

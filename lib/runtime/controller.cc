@@ -63,7 +63,9 @@ Controller::Controller(ControllerOptions options, ReconcileFunc reconcile)
       workers_(options.workers),
       synced_(std::move(options.synced)),
       reconcile_(std::move(reconcile)),
-      clock_(options.clock ? options.clock : core::systemClock()) {
+      clock_(options.clock ? options.clock : core::systemClock()),
+      resync_(options.resync),
+      on_resync_(std::move(options.on_resync)) {
   NOVACRON_CHECK(!name_.empty(), "a controller needs a name");
   NOVACRON_CHECK(workers_ > 0, "a controller needs at least one worker");
   NOVACRON_CHECK(static_cast<bool>(reconcile_), "a controller needs a reconciler");
@@ -73,7 +75,6 @@ Controller::Controller(ControllerOptions options, ReconcileFunc reconcile)
   queue_options.clock = clock_;
   queue_options.rate_limiter = std::move(options.rate_limiter);
   queue_options.registry = registry;
-  queue_options.poll_interval = options.poll_interval;
   queue_ = std::make_unique<WorkQueue>(std::move(queue_options));
   metrics_ = std::make_unique<Metrics>(*registry, name_, workers_);
 }
@@ -95,19 +96,14 @@ void Controller::start() {
 }
 
 void Controller::waitForSyncThenRun() {
-  auto all_synced = [this] {
-    for (const auto& check : synced_) {
-      if (!check()) {
-        return false;
+  // The slice only bounds how long stop() waits for this thread; the waits block on the caches.
+  constexpr std::chrono::milliseconds kSlice{100};
+  for (const auto& wait : synced_) {
+    while (!wait(kSlice)) {
+      if (stopping_) {
+        return;
       }
     }
-    return true;
-  };
-  while (!all_synced()) {
-    if (stopping_) {
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::lock_guard lock(mu_);
   if (stopping_) {
@@ -117,11 +113,30 @@ void Controller::waitForSyncThenRun() {
   for (int i = 0; i < workers_; ++i) {
     threads_.emplace_back([this] { worker(); });
   }
+  if (resync_.count() > 0 && on_resync_) {
+    threads_.emplace_back([this] { resyncLoop(); });
+  }
   running_ = true;
 }
 
+void Controller::resyncLoop() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (clock_->waitFor(lock, stop_cv_, resync_, [this] { return stopping_.load(); })) {
+      return;
+    }
+    lock.unlock();
+    on_resync_(*queue_);
+    lock.lock();
+  }
+}
+
 void Controller::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
   queue_->shutDown();
   std::thread starter;
   {
@@ -176,7 +191,13 @@ void Controller::processOne(const std::string& key) {
       queue_->forget(key);
       return;
     }
-    spdlog::info("controller {}: reconcile {} failed, retrying: {}", name_, key, status.toString());
+    if (status.code() == core::StatusCode::kConflict) {
+      // A stale cached copy: the retry re-reads it. Expected under contention, not news.
+      spdlog::debug("controller {}: reconcile {}: {}", name_, key, status.toString());
+    } else {
+      spdlog::info("controller {}: reconcile {} failed, retrying: {}", name_, key,
+                   status.toString());
+    }
     if (auto after = status.retryAfter(); after && after->count() > 0) {
       queue_->addAfter(key, *after);
     } else {

@@ -1,11 +1,10 @@
 // Controller: N workers that take keys from a WorkQueue and run a level-based reconciler on them,
 // modelled on controller-runtime's controller.
 //
-//   Controller c({.name = "virtualmachine", .workers = 4, .synced = {[&] { return vms.hasSynced();
-//   }}},
+//   Controller c({.name = "virtualmachine", .workers = 4, .synced = {waitForSyncOf(vms)}},
 //                [&](const std::string& key) { return reconciler.reconcile(key); });
 //   vms.addEventHandler(enqueueKeys<api::VirtualMachine>(c.queue()));
-//   c.start();   // workers begin once every `synced` check is true ("never act on absence
+//   c.start();   // workers begin once every `synced` wait returned true ("never act on absence
 //                // before the cache has synced")
 //   ...
 //   c.stop();    // no new keys; workers finish the keys already queued, then exit
@@ -14,11 +13,13 @@
 //   OK, requeue_after > 0     forget backoff; add again after requeue_after   result=requeue_after
 //   OK, requeue               add again with rate-limited backoff             result=requeue
 //   OK                        forget backoff                                  result=success
-//   retryable error           add again with rate-limited backoff (or after the error's
-//                             retryAfter(), e.g. HTTP 429)                    result=error
-//   terminal error            (Status::isTerminal(): invalid input, permission, ...) logged, not
-//                             retried until the object changes                 result=error
-//   exception thrown          treated as a retryable error (logged at error)   result=error
+//   error                     add again with rate-limited backoff, or after the error's
+//                             retryAfter() (HTTP 429/503 Retry-After)          result=error
+//   terminal error            only when explicitly marked with core::terminal(status)
+//                             (controller-runtime's TerminalError): logged, not retried until
+//                             the object changes (its next event adds the key) result=error
+//   exception thrown          treated as a (retried) error, logged at error    result=error
+// Every other error is retried, whatever its code: a NotFound from a sub-call is retried too.
 // Metrics (labels {controller}): controller_runtime_reconcile_total{controller,result},
 // controller_runtime_reconcile_errors_total, controller_runtime_terminal_reconcile_errors_total,
 // controller_runtime_reconcile_time_seconds, controller_runtime_active_workers,
@@ -29,6 +30,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,17 +42,10 @@
 #include "lib/core/statusor.h"
 #include "lib/metrics/registry.h"
 #include "lib/runtime/rate_limiter.h"
+#include "lib/runtime/reconcile_result.h"
 #include "lib/runtime/workqueue.h"
 
 namespace novacron::runtime {
-
-struct ReconcileResult {
-  bool requeue = false;
-  std::chrono::nanoseconds requeue_after{0};
-
-  static ReconcileResult done() { return {}; }
-  static ReconcileResult after(std::chrono::nanoseconds delay) { return {false, delay}; }
-};
 
 class Reconciler {
 public:
@@ -60,16 +55,29 @@ public:
 
 using ReconcileFunc = std::function<core::StatusOr<ReconcileResult>(const std::string& key)>;
 
+// Blocks up to `timeout` until a cache has synced; returns whether it has.
+using SyncWait = std::function<bool(std::chrono::milliseconds timeout)>;
+
+// The SyncWait of anything with waitForSync(timeout) (informers, caches). `source` must outlive
+// the controller.
+template <typename T>
+SyncWait waitForSyncOf(const T& source) {
+  return [&source](std::chrono::milliseconds timeout) { return source.waitForSync(timeout); };
+}
+
 struct ControllerOptions {
   std::string name;  // metrics label and workqueue name, e.g. "virtualmachine"
   int workers = 1;
-  // Workers start only once every check returns true (typically informers' hasSynced()).
-  std::vector<std::function<bool()>> synced;
+  // Workers start only once every wait returned true. Each wait must block (not poll) until its
+  // cache synced or the timeout passed; the controller calls it in slices so stop() is prompt.
+  std::vector<SyncWait> synced;
   core::ClockPtr clock;           // default core::systemClock()
   RateLimiterPtr rate_limiter;    // default defaultControllerRateLimiter(clock)
   metrics::RegistryPtr registry;  // default metrics::defaultRegistry()
-  // How often a blocked worker re-checks delayed keys (see WorkQueueOptions::poll_interval).
-  std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
+  // Level-triggered safety net: every `resync` (on `clock`) once running, on_resync(queue) runs
+  // (typically: add every cached key, rescan the outside world). Zero disables it.
+  std::chrono::nanoseconds resync{0};
+  std::function<void(WorkQueue& queue)> on_resync;
 };
 
 class Controller {
@@ -96,20 +104,24 @@ private:
   struct Metrics;
 
   void waitForSyncThenRun();
+  void resyncLoop();
   void worker();
   void processOne(const std::string& key);
 
   const std::string name_;
   const int workers_;
-  const std::vector<std::function<bool()>> synced_;
+  const std::vector<SyncWait> synced_;
   const ReconcileFunc reconcile_;
   const core::ClockPtr clock_;
+  const std::chrono::nanoseconds resync_;
+  const std::function<void(WorkQueue&)> on_resync_;
   std::unique_ptr<WorkQueue> queue_;
   std::unique_ptr<Metrics> metrics_;
 
   std::atomic<bool> running_{false};
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
+  std::condition_variable_any stop_cv_;  // wakes the resync loop on stop()
   std::thread starter_;               // guarded by mu_
   std::vector<std::thread> threads_;  // guarded by mu_
 };

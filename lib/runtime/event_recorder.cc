@@ -126,27 +126,16 @@ void EventRecorder::run() {
 }
 
 bool EventRecorder::allow(const std::string& object_key) {
-  const auto now = options_.clock->now();
   if (buckets_.size() > 4 * options_.aggregation_cache_size) {
     // Forget objects whose bucket has refilled: they behave exactly like new ones.
-    std::erase_if(buckets_, [&](const auto& entry) {
-      const double elapsed = std::chrono::duration<double>(now - entry.second.last).count();
-      return entry.second.tokens + elapsed * options_.qps >= options_.burst;
-    });
+    std::erase_if(buckets_, [](const auto& entry) { return entry.second->full(); });
   }
-  auto [it, inserted] =
-      buckets_.try_emplace(object_key, Bucket{static_cast<double>(options_.burst), now});
-  Bucket& bucket = it->second;
-  if (!inserted && now > bucket.last) {
-    const double elapsed = std::chrono::duration<double>(now - bucket.last).count();
-    bucket.tokens = std::min<double>(options_.burst, bucket.tokens + elapsed * options_.qps);
-    bucket.last = now;
+  auto& bucket = buckets_[object_key];
+  if (!bucket) {
+    bucket = std::make_unique<core::TokenBucket>(options_.qps, static_cast<int>(options_.burst),
+                                                 options_.clock);
   }
-  if (bucket.tokens < 1.0) {
-    return false;
-  }
-  bucket.tokens -= 1.0;
-  return true;
+  return bucket->tryAccept();
 }
 
 std::string EventRecorder::newEventName(const std::string& object_name) {

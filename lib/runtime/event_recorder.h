@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/core/clock.h"
+#include "lib/core/token_bucket.h"
 #include "lib/kube/client.h"
 #include "lib/metrics/registry.h"
 
@@ -90,10 +91,6 @@ private:
     int64_t count = 0;
     std::string first_timestamp;
   };
-  struct Bucket {
-    double tokens;
-    core::Clock::TimePoint last;
-  };
   struct Metrics;
 
   void run();
@@ -115,7 +112,7 @@ private:
   // Writer-thread only (no lock): aggregation LRU and per-object buckets.
   std::list<std::string> lru_;  // most recent first
   std::unordered_map<std::string, std::pair<Aggregate, std::list<std::string>::iterator>> cache_;
-  std::unordered_map<std::string, Bucket> buckets_;
+  std::unordered_map<std::string, std::unique_ptr<core::TokenBucket>> buckets_;
   uint64_t name_counter_ = 0;
 
   std::thread thread_;  // last: starts after everything above is initialised

@@ -183,7 +183,7 @@ bool LeaderElector::sleep(double jitter) {
   const auto wait =
       std::chrono::duration_cast<std::chrono::milliseconds>(config_.retry_period * factor);
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, wait, [this] { return stop_; });
+  return !clock_->waitFor(lock, cv_, wait, [this] { return stop_; });
 }
 
 void LeaderElector::setLeading(bool leading) {

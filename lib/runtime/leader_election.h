@@ -17,8 +17,8 @@
 //     stops believing before any other candidate can acquire.
 //   - stop(): ends the work the same way; with release_on_cancel the Lease is then released
 //     (holder cleared, leaseDurationSeconds 1) so another candidate takes over at once.
-// Time comes from config.clock (monotonic for expiry, wall for the timestamps written); waits
-// between attempts are real time (retry_period).
+// Time comes from config.clock (monotonic for expiry, wall for the timestamps written), and the
+// waits between attempts (retry_period) are waits on that clock.
 // Metric: leader_election_master_status{name} (1 while leading).
 // Thread-safety: run() on one thread; stop(), isLeader(), leader() from any thread. Callbacks
 // must return promptly once the stop token fires.
@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -111,7 +112,7 @@ private:
   prometheus::Gauge* master_status_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;
   bool stop_ = false;                       // guarded by mu_
   bool leading_ = false;                    // guarded by mu_
   core::Clock::TimePoint last_renew_{};     // guarded by mu_; start of the last successful write

@@ -39,24 +39,12 @@ int ItemExponentialRateLimiter::numRequeues(const std::string& key) const {
 }
 
 BucketRateLimiter::BucketRateLimiter(double qps, int burst, core::ClockPtr clock)
-    : qps_(qps), burst_(burst), clock_(std::move(clock)), tokens_(burst), last_(clock_->now()) {
+    : bucket_(qps, burst, std::move(clock)) {
   NOVACRON_CHECK(qps > 0 && burst > 0, "bucket rate limiter needs qps > 0 and burst > 0");
 }
 
 std::chrono::nanoseconds BucketRateLimiter::when(const std::string&) {
-  std::lock_guard lock(mu_);
-  const auto now = clock_->now();
-  if (now > last_) {
-    const double elapsed = std::chrono::duration<double>(now - last_).count();
-    tokens_ = std::min(burst_, tokens_ + elapsed * qps_);
-    last_ = now;
-  }
-  tokens_ -= 1.0;
-  if (tokens_ >= 0) {
-    return std::chrono::nanoseconds(0);
-  }
-  // The token we just reserved exists once the deficit has refilled.
-  return std::chrono::nanoseconds(static_cast<int64_t>(std::ceil(-tokens_ / qps_ * 1e9)));
+  return bucket_.reserve();
 }
 
 MaxOfRateLimiter::MaxOfRateLimiter(std::vector<RateLimiterPtr> limiters)

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "lib/core/clock.h"
+#include "lib/core/token_bucket.h"
 
 namespace novacron::runtime {
 
@@ -50,8 +51,8 @@ private:
   std::unordered_map<std::string, int> failures_;  // guarded by mu_
 };
 
-// Token bucket: tokens refill at `qps` up to `burst`; each when() reserves one token and returns
-// how long until that token exists (0 while the bucket has tokens). Keys are not tracked.
+// core::TokenBucket as a work-queue limiter: each when() reserves one token and returns how long
+// until that token exists (0 while the bucket has tokens). Keys are not tracked.
 class BucketRateLimiter final : public RateLimiter {
 public:
   BucketRateLimiter(double qps, int burst, core::ClockPtr clock);
@@ -61,12 +62,7 @@ public:
   int numRequeues(const std::string&) const override { return 0; }
 
 private:
-  const double qps_;
-  const double burst_;
-  const core::ClockPtr clock_;
-  std::mutex mu_;
-  double tokens_;                // guarded by mu_; negative = tokens already promised ahead
-  core::Clock::TimePoint last_;  // guarded by mu_
+  core::TokenBucket bucket_;
 };
 
 class MaxOfRateLimiter final : public RateLimiter {

@@ -81,8 +81,7 @@ WorkQueue::WorkQueue(WorkQueueOptions options)
     : name_(std::move(options.name)),
       clock_(options.clock ? std::move(options.clock) : core::systemClock()),
       rate_limiter_(options.rate_limiter ? std::move(options.rate_limiter)
-                                         : defaultControllerRateLimiter(clock_)),
-      poll_interval_(std::max(options.poll_interval, std::chrono::milliseconds(1))) {
+                                         : defaultControllerRateLimiter(clock_)) {
   if (!name_.empty()) {
     auto registry = options.registry ? options.registry : metrics::defaultRegistry();
     metrics_ = std::make_unique<Metrics>(*registry, name_);
@@ -180,7 +179,9 @@ std::optional<std::string> WorkQueue::tryGet(std::chrono::milliseconds timeout) 
 }
 
 std::optional<std::string> WorkQueue::getImpl(std::optional<std::chrono::milliseconds> timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout.value_or(std::chrono::hours(0));
+  // Without a timeout a blocked get() still wakes up once in a while; nothing depends on it.
+  constexpr auto kMaxWait = std::chrono::hours(1);
+  const auto give_up = clock_->now() + timeout.value_or(kMaxWait);
   std::unique_lock lock(mu_);
   while (true) {
     if (!shutting_down_) {
@@ -208,20 +209,19 @@ std::optional<std::string> WorkQueue::getImpl(std::optional<std::chrono::millise
     if (shutting_down_) {
       return std::nullopt;
     }
-    std::chrono::nanoseconds wait = poll_interval_;
+    auto wake_at = timeout ? give_up : clock_->now() + kMaxWait;
+    if (timeout && clock_->now() >= give_up) {
+      return std::nullopt;
+    }
     if (!delayed_heap_.empty()) {
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                delayed_heap_.top().ready - clock_->now()));
-      wait = std::max(wait, std::chrono::nanoseconds(0));
+      wake_at = std::min(wake_at, delayed_heap_.top().ready);
     }
-    if (timeout) {
-      const auto left = deadline - std::chrono::steady_clock::now();
-      if (left <= std::chrono::nanoseconds(0)) {
-        return std::nullopt;
-      }
-      wait = std::min(wait, std::chrono::duration_cast<std::chrono::nanoseconds>(left));
-    }
-    cv_.wait_for(lock, wait);
+    // Wakes on add/done/shutdown (cv_), an addAfter due before wake_at, or the clock reaching
+    // wake_at (a fake clock's advance() included).
+    clock_->waitUntil(lock, cv_, wake_at, [&] {
+      return !queue_.empty() || shutting_down_ ||
+             (!delayed_heap_.empty() && delayed_heap_.top().ready < wake_at);
+    });
   }
 }
 

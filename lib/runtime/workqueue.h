@@ -22,9 +22,9 @@
 //   workqueue_work_duration_seconds, workqueue_retries_total, workqueue_unfinished_work_seconds,
 //   workqueue_longest_running_processor_seconds (the last two refreshed on every get()/done()).
 //
-// Time: measured on options.clock. Delayed keys are released by whichever thread next touches the
-// queue; a blocked get() sleeps until the earliest delayed key is due, but at most
-// options.poll_interval, so a fake clock advanced by a test is noticed within that interval.
+// Time: measured and waited for on options.clock. Delayed keys are released by whichever thread
+// next touches the queue; a blocked get() waits on the clock until the earliest delayed key is due
+// (or a new key arrives), so a test's FakeClock::advance() releases delayed keys at once.
 // Thread-safety: every method is safe to call from any thread.
 #pragma once
 
@@ -56,8 +56,6 @@ struct WorkQueueOptions {
   RateLimiterPtr rate_limiter;
   // nullptr = metrics::defaultRegistry().
   metrics::RegistryPtr registry;
-  // Upper bound on how long a blocked get() sleeps before re-checking delayed keys.
-  std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
 };
 
 class WorkQueue {
@@ -80,7 +78,7 @@ public:
   // Blocks until a key is ready and returns it, now marked as processing. Returns nullopt once
   // the queue is shut down and empty. Every returned key must be passed to done().
   std::optional<std::string> get();
-  // Like get() but gives up after `timeout` (real time), returning nullopt.
+  // Like get() but gives up after `timeout` of the queue's clock, returning nullopt.
   std::optional<std::string> tryGet(std::chrono::milliseconds timeout);
   // Marks `key` as processed; if it was re-added meanwhile, it is queued again.
   void done(const std::string& key);
@@ -115,11 +113,10 @@ private:
   const std::string name_;
   const core::ClockPtr clock_;
   const RateLimiterPtr rate_limiter_;
-  const std::chrono::milliseconds poll_interval_;
   std::unique_ptr<Metrics> metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;             // wakes get(): a key became ready, or shutdown
+  std::condition_variable_any cv_;         // wakes get(): a key became ready, or shutdown
   std::condition_variable drain_cv_;       // wakes shutDownWithDrain(): processing emptied
   std::deque<std::string> queue_;          // guarded by mu_; ready keys in FIFO order
   std::unordered_set<std::string> dirty_;  // guarded by mu_; keys that need processing

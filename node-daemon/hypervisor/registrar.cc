@@ -34,7 +34,8 @@ HypervisorRegistrar::HypervisorRegistrar(kube::ClientPtr client, virt::Connectio
     : client_(std::move(client)),
       conn_(conn),
       metrics_(std::move(metrics)),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      record_(options_.registration_record) {
   if (!options_.clock) {
     options_.clock = core::systemClock();
   }
@@ -83,6 +84,12 @@ Status HypervisorRegistrar::registerNode() {
   const virt::HostCapabilities& caps = *caps_or;
 
   auto current = client_->get(kube::kHypervisor, "", options_.node_name);
+  if (!current.isOk() && current.status().code() == core::StatusCode::kNotFound &&
+      (fenced_ || record_.uid())) {
+    // Deleted after we registered it: fenced. Never re-create it on our own.
+    setFenced(Fence::kDeleted);
+    return core::failedPreconditionError(fenceMessage(Fence::kDeleted, options_.node_name));
+  }
   if (!current.isOk() && current.status().code() == core::StatusCode::kNotFound) {
     api::Hypervisor fresh;
     fresh.metadata.name = options_.node_name;
@@ -101,6 +108,14 @@ Status HypervisorRegistrar::registerNode() {
     return current.status().withContext("reading Hypervisor " + options_.node_name);
   }
   NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor hv, api::fromJson<api::Hypervisor>(*current));
+  if (decideFence(hv, true) == Fence::kAnnotated) {
+    setFenced(Fence::kAnnotated);
+    return core::failedPreconditionError(fenceMessage(Fence::kAnnotated, options_.node_name));
+  }
+  setFenced(Fence::kNone);  // an administrator cleared it (or it never was)
+  if (Status s = record_.write(hv.metadata.uid); !s.isOk()) {
+    spdlog::warn("node-daemon: cannot record the Hypervisor's uid: {}", s.toString());
+  }
 
   const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
   const int64_t memory_bytes = static_cast<int64_t>(info.memory_kib) * 1024;
@@ -154,6 +169,22 @@ Status HypervisorRegistrar::registerNode() {
     return written.status().withContext("writing Hypervisor status");
   }
   return Status::ok();
+}
+
+void HypervisorRegistrar::setFenced(Fence fence) {
+  const bool now_fenced = fence != Fence::kNone;
+  if (fenced_.exchange(now_fenced) == now_fenced) {
+    return;  // no change
+  }
+  if (now_fenced) {
+    spdlog::error("node-daemon: {}", fenceMessage(fence, options_.node_name));
+  } else {
+    spdlog::warn("node-daemon: hypervisor {} is no longer fenced; resuming", options_.node_name);
+  }
+  if (options_.on_fence) {
+    options_.on_fence(now_fenced ? std::optional(fenceMessage(fence, options_.node_name))
+                                 : std::nullopt);
+  }
 }
 
 Status HypervisorRegistrar::renewLease() {
@@ -222,7 +253,8 @@ void HypervisorRegistrar::loop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
-    Status s = renewLease();
+    // A fenced node stops heartbeating: it must not look alive to the controller.
+    Status s = fenced_ ? Status::ok() : renewLease();
     if (!s.isOk()) {
       spdlog::warn("node-daemon: heartbeat failed: {}", s.toString());
       if (metrics_) {
@@ -233,16 +265,17 @@ void HypervisorRegistrar::loop() {
       std::chrono::duration<double> age = options_.clock->now() - *last_renew_;
       metrics_->setHeartbeatAge(age.count());
     }
-    if (options_.clock->now() >= next_status) {
+    // While fenced, look every interval whether an administrator cleared it (logged once).
+    if (fenced_ || options_.clock->now() >= next_status) {
       Status r = registerNode();
       if (r.isOk()) {
         next_status = options_.clock->now() + options_.status_interval;
-      } else {
+      } else if (!fenced_) {
         spdlog::warn("node-daemon: updating Hypervisor status failed: {}", r.toString());
       }
     }
     lock.lock();
-    cv_.wait_for(lock, options_.heartbeat_interval, [this] { return stopping_; });
+    options_.clock->waitFor(lock, cv_, options_.heartbeat_interval, [this] { return stopping_; });
   }
 }
 

@@ -10,11 +10,16 @@
 //     (namespace created if missing), renewed every `heartbeat_interval` (10 s).
 //   - start(): a thread that renews the Lease every interval and re-registers (refreshing
 //     lastHeartbeatTime) every `status_interval`; failures are logged, counted and retried.
+//   - Fencing (fence.h): registerNode() notices a fenced or deleted Hypervisor, never re-creates a
+//     deleted one, returns FailedPrecondition and reports the change through on_fence; fenced()
+//     stays true until an administrator clears it. A fenced node does not heartbeat.
 // Thread-safety: registerNode()/renewLease() from one thread at a time; start()/stop() from the
 // owner.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -24,6 +29,7 @@
 #include "lib/core/clock.h"
 #include "lib/core/status.h"
 #include "lib/kube/client.h"
+#include "node-daemon/hypervisor/fence.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/virt/connection.h"
 
@@ -41,6 +47,12 @@ struct RegistrarOptions {
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
   core::ClockPtr clock;  // defaults to the system clock
+  // File recording the uid of the Hypervisor this node registered (empty: no record, so a
+  // deletion is only noticed while the process runs).
+  std::string registration_record;
+  // Called (on the registering thread) when the node becomes fenced (with the reason) or is
+  // cleared (nullopt). Must be quick or hand the work off.
+  std::function<void(std::optional<std::string> fenced_reason)> on_fence;
 };
 
 class HypervisorRegistrar {
@@ -53,6 +65,7 @@ public:
 
   [[nodiscard]] core::Status registerNode();
   [[nodiscard]] core::Status renewLease();
+  bool fenced() const { return fenced_.load(); }
 
   void start();
   void stop();
@@ -61,15 +74,18 @@ private:
   void loop();
   // Sets Ready=False (LibvirtUnavailable) on an existing Hypervisor.
   core::Status reportLibvirtUnavailable(const core::Status& cause);
+  void setFenced(Fence fence);
 
   kube::ClientPtr client_;
   virt::Connection& conn_;
   NodeMetricsPtr metrics_;
   RegistrarOptions options_;
   std::optional<core::Clock::TimePoint> last_renew_;
+  RegistrationRecord record_;
+  std::atomic<bool> fenced_{false};
 
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;
   bool stopping_ = false;  // guarded by mu_
   std::thread thread_;
 };

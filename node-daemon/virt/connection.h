@@ -40,11 +40,36 @@ enum class DomainState {
 
 std::string_view domainStateName(DomainState state);
 
+// Why a domain is shut off (libvirt's VIR_DOMAIN_SHUTOFF_*), decoded inside the adapter.
+enum class ShutoffReason {
+  kUnknown,
+  kShutdown,  // the guest powered itself off
+  kDestroyed,
+  kCrashed,
+  kMigrated,
+  kSaved,
+  kFailed,  // QEMU failed to start or died
+  kFromSnapshot,
+  kDaemon,
+};
+
+// Why a domain is paused (libvirt's VIR_DOMAIN_PAUSED_*), decoded inside the adapter.
+enum class PausedReason {
+  kUnknown,
+  kUser,
+  kMigration,
+  kIoError,
+  kPostcopy,
+  kPostcopyFailed,
+  kOther,
+};
+
 struct DomainInfo {
   std::string name;
   std::string uuid;  // lower-case canonical 8-4-4-4-12 form
   DomainState state = DomainState::kNoState;
-  int state_reason = 0;  // libvirt's reason code for `state` (informational)
+  ShutoffReason shutoff_reason = ShutoffReason::kUnknown;  // when state == kShutOff
+  PausedReason paused_reason = PausedReason::kUnknown;     // when state == kPaused
   bool active = false;   // a QEMU process exists (running, paused, ...)
   bool persistent = false;
   std::uint64_t max_memory_kib = 0;
@@ -91,18 +116,34 @@ enum class DomainEventType {
 
 std::string_view domainEventTypeName(DomainEventType type);
 
+// The part of libvirt's per-event detail codes the node-daemon acts on, decoded in the adapter.
+enum class DomainEventDetail {
+  kOther,
+  kBooted,          // started: booted
+  kMigrated,        // started/stopped/suspended/resumed because of a migration
+  kPostcopy,        // suspended/resumed: post-copy phase of a migration
+  kPostcopyFailed,  // suspended: post-copy failed (the guest may be paused on both sides)
+  kGuestShutdown,   // stopped: the guest powered itself off
+  kDestroyed,
+  kCrashed,
+  kFailed,
+};
+
 struct DomainEvent {
   std::string name;
   std::string uuid;
   DomainEventType type = DomainEventType::kOther;
-  int detail = 0;
+  DomainEventDetail detail = DomainEventDetail::kOther;
 };
 
 using DomainEventHandler = std::function<void(const DomainEvent&)>;
 
+// libvirt's virDomainJobType, decoded inside the adapter.
+enum class JobType { kNone, kBounded, kUnbounded, kCompleted, kFailed, kCancelled };
+
 // Statistics of a domain's current (or last completed) job, e.g. a migration.
 struct JobStats {
-  int type = 0;  // libvirt virDomainJobType: 0 none, 1 bounded, 2 unbounded, 3 completed, ...
+  JobType type = JobType::kNone;  // time_elapsed_ms of a completed job is its total time
   std::uint64_t time_elapsed_ms = 0;
   std::uint64_t data_total = 0;
   std::uint64_t data_processed = 0;
@@ -111,7 +152,27 @@ struct JobStats {
   std::uint64_t memory_processed = 0;
   std::uint64_t memory_remaining = 0;
   std::uint64_t memory_dirty_rate = 0;  // pages per second
-  std::uint64_t downtime_ms = 0;
+  std::uint64_t memory_page_size = 0;   // bytes
+  std::uint64_t memory_iteration = 0;   // pre-copy pass
+  std::uint64_t memory_bps = 0;         // current transfer rate, bytes per second
+  std::uint64_t downtime_ms = 0;  // completed migrations: the switch-over pause
+};
+
+// A live migration request; the adapter turns it into virDomainMigrateToURI3's typed parameters
+// and flags (peer-to-peer: the source libvirtd talks to the target libvirtd itself).
+struct MigrateRequest {
+  std::string dest_uri;     // the target libvirtd, e.g. qemu+tcp://10.0.0.2/system
+  std::string migrate_uri;  // where QEMU streams to, e.g. tcp://10.0.0.2 (empty: libvirt's choice)
+  std::optional<std::string> dest_xml;        // domain XML for the target (per-host paths)
+  std::optional<std::uint64_t> bandwidth_mib;  // MiB/s cap
+  std::optional<std::uint64_t> max_downtime_ms;
+  bool auto_converge = false;
+  bool postcopy = false;  // allow switching to post-copy
+  enum class Compression { kNone, kXbzrle, kZstd };
+  Compression compression = Compression::kNone;
+  int parallel_connections = 0;  // multifd channels (> 0 enables parallel migration)
+  bool copy_storage = false;     // copy local disks along (incremental: only the overlay)
+  bool tls = false;
 };
 
 struct InterfaceAddress {
@@ -156,6 +217,17 @@ public:
   [[nodiscard]] virtual core::StatusOr<std::vector<InterfaceAddress>> interfaceAddresses(
       const std::string& name, AddressSource source) = 0;
   [[nodiscard]] virtual core::StatusOr<JobStats> jobStats(const std::string& name) = 0;
+  // Statistics of the domain's last completed job (e.g. a finished migration: total time and
+  // downtime); NotFound when there is none.
+  [[nodiscard]] virtual core::StatusOr<JobStats> completedJobStats(const std::string& name) = 0;
+  // Live-migrates the domain peer-to-peer and blocks until the job ended: OK when the guest runs
+  // on the target (the source's definition is kept, shut off with reason Migrated); an error
+  // otherwise, and then the guest still runs here. jobStats() and abortJob() may be called from
+  // other threads meanwhile.
+  [[nodiscard]] virtual core::Status migrate(const std::string& name,
+                                             const MigrateRequest& request) = 0;
+  // Aborts the domain's running job (virDomainAbortJob); the migrate() call then fails.
+  [[nodiscard]] virtual core::Status abortJob(const std::string& name) = 0;
 
   // Subscribes to lifecycle events of every domain; survives reconnects. Returns an id for
   // unsubscribe. Handlers must be cheap and must not call back into the connection.

@@ -105,6 +105,113 @@ DomainState toState(int state) {
   }
 }
 
+ShutoffReason toShutoffReason(int reason) {
+  switch (reason) {
+  case VIR_DOMAIN_SHUTOFF_SHUTDOWN:
+    return ShutoffReason::kShutdown;
+  case VIR_DOMAIN_SHUTOFF_DESTROYED:
+    return ShutoffReason::kDestroyed;
+  case VIR_DOMAIN_SHUTOFF_CRASHED:
+    return ShutoffReason::kCrashed;
+  case VIR_DOMAIN_SHUTOFF_MIGRATED:
+    return ShutoffReason::kMigrated;
+  case VIR_DOMAIN_SHUTOFF_SAVED:
+    return ShutoffReason::kSaved;
+  case VIR_DOMAIN_SHUTOFF_FAILED:
+    return ShutoffReason::kFailed;
+  case VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT:
+    return ShutoffReason::kFromSnapshot;
+  case VIR_DOMAIN_SHUTOFF_DAEMON:
+    return ShutoffReason::kDaemon;
+  default:
+    return ShutoffReason::kUnknown;
+  }
+}
+
+PausedReason toPausedReason(int reason) {
+  switch (reason) {
+  case VIR_DOMAIN_PAUSED_USER:
+    return PausedReason::kUser;
+  case VIR_DOMAIN_PAUSED_MIGRATION:
+    return PausedReason::kMigration;
+  case VIR_DOMAIN_PAUSED_IOERROR:
+    return PausedReason::kIoError;
+  case VIR_DOMAIN_PAUSED_POSTCOPY:
+    return PausedReason::kPostcopy;
+  case VIR_DOMAIN_PAUSED_POSTCOPY_FAILED:
+    return PausedReason::kPostcopyFailed;
+  case VIR_DOMAIN_PAUSED_UNKNOWN:
+    return PausedReason::kUnknown;
+  default:
+    return PausedReason::kOther;
+  }
+}
+
+JobType toJobType(int type) {
+  switch (type) {
+  case VIR_DOMAIN_JOB_BOUNDED:
+    return JobType::kBounded;
+  case VIR_DOMAIN_JOB_UNBOUNDED:
+    return JobType::kUnbounded;
+  case VIR_DOMAIN_JOB_COMPLETED:
+    return JobType::kCompleted;
+  case VIR_DOMAIN_JOB_FAILED:
+    return JobType::kFailed;
+  case VIR_DOMAIN_JOB_CANCELLED:
+    return JobType::kCancelled;
+  default:
+    return JobType::kNone;
+  }
+}
+
+DomainEventDetail toEventDetail(int event, int detail) {
+  switch (event) {
+  case VIR_DOMAIN_EVENT_STARTED:
+    if (detail == VIR_DOMAIN_EVENT_STARTED_BOOTED) {
+      return DomainEventDetail::kBooted;
+    }
+    return detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ? DomainEventDetail::kMigrated
+                                                       : DomainEventDetail::kOther;
+  case VIR_DOMAIN_EVENT_SUSPENDED:
+    switch (detail) {
+    case VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED:
+      return DomainEventDetail::kMigrated;
+    case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY:
+      return DomainEventDetail::kPostcopy;
+    case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED:
+      return DomainEventDetail::kPostcopyFailed;
+    default:
+      return DomainEventDetail::kOther;
+    }
+  case VIR_DOMAIN_EVENT_RESUMED:
+    switch (detail) {
+    case VIR_DOMAIN_EVENT_RESUMED_MIGRATED:
+      return DomainEventDetail::kMigrated;
+    case VIR_DOMAIN_EVENT_RESUMED_POSTCOPY:
+      return DomainEventDetail::kPostcopy;
+    default:
+      return DomainEventDetail::kOther;
+    }
+  case VIR_DOMAIN_EVENT_STOPPED:
+    switch (detail) {
+    case VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN:
+      return DomainEventDetail::kGuestShutdown;
+    case VIR_DOMAIN_EVENT_STOPPED_DESTROYED:
+      return DomainEventDetail::kDestroyed;
+    case VIR_DOMAIN_EVENT_STOPPED_CRASHED:
+      return DomainEventDetail::kCrashed;
+    case VIR_DOMAIN_EVENT_STOPPED_MIGRATED:
+      return DomainEventDetail::kMigrated;
+    case VIR_DOMAIN_EVENT_STOPPED_FAILED:
+      return DomainEventDetail::kFailed;
+    default:
+      return DomainEventDetail::kOther;
+    }
+  default:
+    return DomainEventDetail::kOther;
+  }
+}
+
 DomainEventType toEventType(int event) {
   switch (event) {
   case VIR_DOMAIN_EVENT_DEFINED:
@@ -183,7 +290,7 @@ int lifecycleCallback(virConnectPtr /*conn*/, virDomainPtr dom, int event, int d
     ev.uuid = uuid;
   }
   ev.type = toEventType(event);
-  ev.detail = detail;
+  ev.detail = toEventDetail(event, detail);
   std::vector<DomainEventHandler> handlers;
   {
     std::lock_guard lock(state.mu);
@@ -468,20 +575,128 @@ public:
   }
 
   StatusOr<JobStats> jobStats(const std::string& name) override {
-    NOVACRON_ASSIGN_OR_RETURN(auto conn, acquire("jobStats"));
-    Timer t(this, "jobStats");
+    return readJobStats(name, "jobStats", 0);
+  }
+
+  StatusOr<JobStats> completedJobStats(const std::string& name) override {
+    NOVACRON_ASSIGN_OR_RETURN(JobStats s,
+                              readJobStats(name, "completedJobStats", VIR_DOMAIN_JOB_STATS_COMPLETED));
+    if (s.type == JobType::kNone) {
+      return core::notFoundError("domain " + name + " has no completed job");
+    }
+    return s;
+  }
+
+  Status migrate(const std::string& name, const MigrateRequest& request) override {
+    NOVACRON_ASSIGN_OR_RETURN(auto conn, acquire("migrate"));
+    Timer t(this, "migrate");
     DomRef dom(virDomainLookupByName(conn->get(), name.c_str()));
     if (dom.get() == nullptr) {
-      return error("jobStats");
+      return error("migrate");
+    }
+    TypedParams params;
+    if (!request.migrate_uri.empty()) {
+      params.addString(VIR_MIGRATE_PARAM_URI, request.migrate_uri);
+    }
+    if (request.dest_xml) {
+      params.addString(VIR_MIGRATE_PARAM_DEST_XML, *request.dest_xml);
+    }
+    if (request.bandwidth_mib) {
+      params.addULLong(VIR_MIGRATE_PARAM_BANDWIDTH, *request.bandwidth_mib);
+    }
+    if (request.parallel_connections > 0) {
+      params.addInt(VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, request.parallel_connections);
+    }
+    unsigned long flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER | VIR_MIGRATE_PERSIST_DEST;
+    if (request.auto_converge) {
+      flags |= VIR_MIGRATE_AUTO_CONVERGE;
+    }
+    if (request.postcopy) {
+      flags |= VIR_MIGRATE_POSTCOPY;
+    }
+    switch (request.compression) {
+    case MigrateRequest::Compression::kNone:
+      break;
+    case MigrateRequest::Compression::kXbzrle:
+      flags |= VIR_MIGRATE_COMPRESSED;
+      params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "xbzrle");
+      break;
+    case MigrateRequest::Compression::kZstd:
+      flags |= VIR_MIGRATE_PARALLEL;
+      params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "zstd");
+      break;
+    }
+    if (request.parallel_connections > 0) {
+      flags |= VIR_MIGRATE_PARALLEL;
+    }
+    if (request.copy_storage) {
+      flags |= VIR_MIGRATE_NON_SHARED_INC;
+    }
+    if (request.tls) {
+      flags |= VIR_MIGRATE_TLS;
+    }
+    if (!params.ok()) {
+      return core::internalError("libvirt migrate: building typed parameters failed");
+    }
+    if (request.max_downtime_ms &&
+        virDomainMigrateSetMaxDowntime(dom.get(), *request.max_downtime_ms, 0) < 0) {
+      return error("migrate");
+    }
+    // Blocks until the job ends. Peer-to-peer: the source libvirtd connects to dest_uri itself.
+    if (virDomainMigrateToURI3(dom.get(), request.dest_uri.c_str(), params.get(), params.size(),
+                               flags) < 0) {
+      return error("migrate");
+    }
+    return Status::ok();
+  }
+
+  Status abortJob(const std::string& name) override {
+    return withDomain("abortJob", name, [](virDomainPtr d) { return virDomainAbortJob(d); });
+  }
+
+private:
+  // Owns a virTypedParameter list built with virTypedParamsAdd*.
+  class TypedParams {
+  public:
+    TypedParams() = default;
+    TypedParams(const TypedParams&) = delete;
+    TypedParams& operator=(const TypedParams&) = delete;
+    ~TypedParams() { virTypedParamsFree(params_, n_); }
+    void addString(const char* field, const std::string& value) {
+      ok_ &= virTypedParamsAddString(&params_, &n_, &max_, field, value.c_str()) == 0;
+    }
+    void addULLong(const char* field, unsigned long long value) {
+      ok_ &= virTypedParamsAddULLong(&params_, &n_, &max_, field, value) == 0;
+    }
+    void addInt(const char* field, int value) {
+      ok_ &= virTypedParamsAddInt(&params_, &n_, &max_, field, value) == 0;
+    }
+    bool ok() const { return ok_; }
+    virTypedParameterPtr get() const { return params_; }
+    int size() const { return n_; }
+
+  private:
+    virTypedParameterPtr params_ = nullptr;
+    int n_ = 0;
+    int max_ = 0;
+    bool ok_ = true;
+  };
+
+  StatusOr<JobStats> readJobStats(const std::string& name, const char* op, unsigned int flags) {
+    NOVACRON_ASSIGN_OR_RETURN(auto conn, acquire(op));
+    Timer t(this, op);
+    DomRef dom(virDomainLookupByName(conn->get(), name.c_str()));
+    if (dom.get() == nullptr) {
+      return error(op);
     }
     int type = 0;
     virTypedParameterPtr params = nullptr;
     int nparams = 0;
-    if (virDomainGetJobStats(dom.get(), &type, &params, &nparams, 0) < 0) {
-      return error("jobStats");
+    if (virDomainGetJobStats(dom.get(), &type, &params, &nparams, flags) < 0) {
+      return error(op);
     }
     JobStats s;
-    s.type = type;
+    s.type = toJobType(type);
     auto get = [&](const char* field, std::uint64_t& into) {
       unsigned long long v = 0;
       if (virTypedParamsGetULLong(params, nparams, field, &v) == 1) {
@@ -496,11 +711,15 @@ public:
     get(VIR_DOMAIN_JOB_MEMORY_PROCESSED, s.memory_processed);
     get(VIR_DOMAIN_JOB_MEMORY_REMAINING, s.memory_remaining);
     get(VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, s.memory_dirty_rate);
+    get(VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, s.memory_page_size);
+    get(VIR_DOMAIN_JOB_MEMORY_ITERATION, s.memory_iteration);
+    get(VIR_DOMAIN_JOB_MEMORY_BPS, s.memory_bps);
     get(VIR_DOMAIN_JOB_DOWNTIME, s.downtime_ms);
     virTypedParamsFree(params, nparams);
     return s;
   }
 
+public:
   int subscribe(DomainEventHandler handler) override {
     std::lock_guard lock(state_->mu);
     int id = state_->next_id++;
@@ -569,7 +788,11 @@ private:
       return error(op);
     }
     out.state = toState(state);
-    out.state_reason = reason;
+    if (out.state == DomainState::kShutOff) {
+      out.shutoff_reason = toShutoffReason(reason);
+    } else if (out.state == DomainState::kPaused) {
+      out.paused_reason = toPausedReason(reason);
+    }
     out.active = virDomainIsActive(dom) == 1;
     out.persistent = virDomainIsPersistent(dom) == 1;
     virDomainInfo info{};

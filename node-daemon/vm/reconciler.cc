@@ -6,18 +6,18 @@
 
 #include "lib/api/codec.h"
 #include "lib/api/validation.h"
-#include "lib/runtime/finalizers.h"
+#include "lib/runtime/finalizer.h"
 #include "lib/runtime/store.h"
 #include "node-daemon/domain/domain_xml.h"
 #include "node-daemon/domain/metadata.h"
 #include "node-daemon/domain/naming.h"
-#include "node-daemon/vm/run_strategy.h"
 
 namespace novacron::node::vm {
 namespace {
 
 using core::Status;
 using core::StatusOr;
+using runtime::ReconcileResult;
 using namespace std::chrono_literals;
 
 runtime::ReflectorOptions reflectorOptions(const ReconcilerOptions& o) {
@@ -27,29 +27,18 @@ runtime::ReflectorOptions reflectorOptions(const ReconcilerOptions& o) {
   return r;
 }
 
-runtime::WorkQueueOptions queueOptions(const ReconcilerOptions& o) {
-  runtime::WorkQueueOptions q;
-  q.name = "node_vm";
-  q.registry = o.registry;
-  if (o.clock) {
-    q.clock = o.clock;
-  }
-  return q;
+core::ClockPtr clockOf(const ReconcilerOptions& o) {
+  return o.clock ? o.clock : core::systemClock();
 }
 
-bool hasFinalizer(const api::VirtualMachine& vm) {
-  const auto& f = vm.metadata.finalizers;
-  return std::find(f.begin(), f.end(), api::kNodeCleanupFinalizer) != f.end();
+// NotFound is what we want; a stopped domain refuses to stop again (FailedPrecondition).
+bool alreadyDone(const Status& s) {
+  return s.isOk() || s.code() == core::StatusCode::kNotFound ||
+         s.code() == core::StatusCode::kFailedPrecondition;
 }
 
-bool pauseRequested(const api::VirtualMachine& vm) {
-  auto it = vm.metadata.annotations.find(std::string(kPausedAnnotation));
-  return it != vm.metadata.annotations.end() && it->second == "true";
-}
-
-bool isActive(virt::DomainState s) {
-  return s != virt::DomainState::kShutOff && s != virt::DomainState::kNoState &&
-         s != virt::DomainState::kCrashed;
+std::string vmKey(const api::VirtualMachine& vm) {
+  return vm.metadata.namespace_ + "/" + vm.metadata.name;
 }
 
 }  // namespace
@@ -64,13 +53,27 @@ VmReconciler::VmReconciler(kube::ClientPtr client, virt::Connection& conn,
       metrics_(std::move(metrics)),
       recorder_(std::move(recorder)),
       options_(std::move(options)),
-      queue_(queueOptions(options_)),
       informer_(client_, kube::kVirtualMachine, api::fromJson<api::VirtualMachine>,
-                reflectorOptions(options_)) {
-  if (!options_.clock) {
-    options_.clock = core::systemClock();
-  }
-  informer_.addEventHandler(runtime::enqueueKeys<api::VirtualMachine>(queue_));
+                reflectorOptions(options_)),
+      loop_(
+          runtime::ControllerOptions{
+              .name = "node_vm",
+              .workers = std::max(1, options_.workers),
+              .synced = {runtime::waitForSyncOf(informer_)},
+              .clock = clockOf(options_),
+              .rate_limiter = std::move(options_.rate_limiter),
+              .registry = options_.registry,
+              .resync = options_.resync,
+              .on_resync =
+                  [this](runtime::WorkQueue& queue) {
+                    for (const auto& key : informer_.store().keys()) {
+                      queue.add(key);
+                    }
+                    scanDomains();
+                  }},
+          [this](const std::string& key) { return reconcile(key); }) {
+  options_.clock = clockOf(options_);
+  informer_.addEventHandler(runtime::enqueueKeys<api::VirtualMachine>(loop_.queue()));
 }
 
 VmReconciler::~VmReconciler() {
@@ -85,73 +88,22 @@ Status VmReconciler::start(std::chrono::milliseconds sync_timeout) {
   }
   event_subscription_ = conn_.subscribe([this](const virt::DomainEvent& ev) {
     if (auto parsed = domain::parseDomainName(ev.name)) {
-      queue_.add(runtime::objectKey(parsed->first, parsed->second));
+      loop_.queue().add(runtime::objectKey(parsed->first, parsed->second));
     }
   });
   scanDomains();  // adopt what already runs here
-  for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    threads_.emplace_back([this] { worker(); });
-  }
-  threads_.emplace_back([this] { resyncLoop(); });
+  loop_.start();
+  started_ = true;
   return Status::ok();
 }
 
 void VmReconciler::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      return;
-    }
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
   if (event_subscription_ >= 0) {
     conn_.unsubscribe(event_subscription_);
     event_subscription_ = -1;
   }
-  queue_.shutDown();
-  for (auto& t : threads_) {
-    t.join();
-  }
-  threads_.clear();
+  loop_.stop();
   informer_.stop();
-}
-
-void VmReconciler::worker() {
-  while (auto key = queue_.get()) {
-    auto result = reconcile(*key);
-    if (!result.isOk()) {
-      // A conflict only means our cached copy was stale: the retry re-reads it.
-      if (result.status().code() == core::StatusCode::kConflict) {
-        spdlog::debug("node-daemon: reconcile {}: {}", *key, result.status().toString());
-      } else {
-        spdlog::warn("node-daemon: reconcile {} failed: {}", *key, result.status().toString());
-      }
-      queue_.addRateLimited(*key);
-    } else {
-      queue_.forget(*key);
-      if (result->requeue_after) {
-        queue_.addAfter(*key, *result->requeue_after);
-      }
-    }
-    queue_.done(*key);
-  }
-}
-
-void VmReconciler::resyncLoop() {
-  std::unique_lock lock(mu_);
-  while (!stopping_) {
-    stop_cv_.wait_for(lock, options_.resync, [this] { return stopping_; });
-    if (stopping_) {
-      return;
-    }
-    lock.unlock();
-    for (const auto& key : informer_.store().keys()) {
-      queue_.add(key);
-    }
-    scanDomains();
-    lock.lock();
-  }
 }
 
 void VmReconciler::scanDomains() {
@@ -174,9 +126,9 @@ void VmReconciler::scanDomains() {
     }
     std::string key = runtime::objectKey(parsed->first, parsed->second);
     if (!informer_.store().get(key)) {
-      ++unclaimed;  // ours, but no VM bound here claims it (yet): reconcile decides
+      ++unclaimed;  // ours, but no VM labelled for this node claims it (yet): reconcile decides
     }
-    queue_.add(key);
+    loop_.queue().add(key);
   }
   if (metrics_) {
     metrics_->setDomainCounts(by_state);
@@ -185,6 +137,31 @@ void VmReconciler::scanDomains() {
   if (unclaimed > 0) {
     spdlog::warn("node-daemon: {} domain(s) on this node are not claimed by a bound VM", unclaimed);
   }
+}
+
+void VmReconciler::fenceChanged() {
+  for (const auto& key : informer_.store().keys()) {
+    loop_.queue().add(key);
+  }
+  scanDomains();
+}
+
+Status VmReconciler::destroyWhileFenced(const std::string& dname) {
+  auto info = conn_.lookupByName(dname);
+  if (!info.isOk()) {
+    return info.status().code() == core::StatusCode::kNotFound ? Status::ok() : info.status();
+  }
+  auto md = conn_.domainMetadata(dname, std::string(domain::kMetadataNamespace));
+  if (!md.isOk() || !domain::parseMetadata(*md).isOk() || !info->active) {
+    return Status::ok();  // not ours, or not running
+  }
+  Status s = conn_.destroyDomain(dname);
+  if (!alreadyDone(s)) {
+    return s;
+  }
+  forgetShutdown(dname);
+  spdlog::error("node-daemon: fenced: destroyed domain {} (its disks are kept)", dname);
+  return Status::ok();
 }
 
 void VmReconciler::reportUnclaimed(const std::string& domain_name) {
@@ -206,29 +183,237 @@ void VmReconciler::reportUnclaimed(const std::string& domain_name) {
   }
 }
 
+// --- reconcile: observe, decide, act ------------------------------------------------------------
+
 StatusOr<ReconcileResult> VmReconciler::reconcile(const std::string& key) {
   auto [ns, name] = runtime::splitObjectKey(key);
   auto dname = domain::domainName(ns, name);
   if (!dname.isOk()) {
     spdlog::warn("node-daemon: ignoring key {}: {}", key, dname.status().toString());
-    return ReconcileResult{};
+    return ReconcileResult::done();
+  }
+  if (options_.fenced && options_.fenced()) {
+    NOVACRON_RETURN_IF_ERROR(destroyWhileFenced(*dname));
+    return ReconcileResult::done();
   }
   auto cached = informer_.store().get(key);
   if (!cached) {
     NOVACRON_RETURN_IF_ERROR(handleAbsent(ns, name, *dname));
-    return ReconcileResult{};
+    return ReconcileResult::done();
   }
-  return reconcileVm(*cached, *dname);  // a copy: never modify the cache
+  const api::VirtualMachine& vm = *cached;  // never modified: every write builds a copy
+  const Binding binding = bindingOf(vm, options_.node_name);
+  const bool deleting_unbound = vm.metadata.deletionTimestamp && binding == Binding::kUnbound;
+  if (binding != Binding::kHere && !deleting_unbound) {
+    return notBoundHere(vm, *dname, binding);
+  }
+  return runtime::finalizer<api::VirtualMachine>(
+      *client_, kube::kVirtualMachine, vm, api::kNodeCleanupFinalizer,
+      {.apply = [&](api::VirtualMachine stored) { return apply(stored, *dname); },
+       .cleanup = [&](const api::VirtualMachine& v) { return cleanup(v, *dname); }});
+}
+
+StatusOr<Observation> VmReconciler::observe(const std::string& dname) {
+  Observation o;
+  o.now = options_.clock->now();
+  auto info = conn_.lookupByName(dname);
+  if (info.isOk()) {
+    o.domain = std::move(info).value();
+  } else if (info.status().code() != core::StatusCode::kNotFound) {
+    return info.status();
+  }
+  std::lock_guard lock(mu_);
+  auto it = shutdown_requested_.find(dname);
+  if (it != shutdown_requested_.end()) {
+    o.shutdown_requested_at = it->second;
+  }
+  return o;
+}
+
+StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
+                                              const std::string& dname) {
+  const api::Timestamp now_wall = api::toTimestamp(options_.clock->wallNow());
+  if (failedForThisGeneration(vm)) {
+    return ReconcileResult::done();  // reported already; tried again once the spec changes
+  }
+  // Defence in depth: the API server and the controller check the spec too; the node-daemon never
+  // builds a domain or a path from an invalid one.
+  if (Status valid = api::validate(vm); !valid.isOk()) {
+    NOVACRON_RETURN_IF_ERROR(
+        writeStatus(vm, invalidSpecStatus(vm, kReasonInvalidSpec, valid.message(), now_wall)));
+    return ReconcileResult::done();  // nothing to retry until the spec changes
+  }
+
+  // Observe.
+  NOVACRON_ASSIGN_OR_RETURN(std::string want_uuid, domain::domainUuid(vm.metadata.uid));
+  NOVACRON_ASSIGN_OR_RETURN(Observation observed, observe(dname));
+  if (observed.domain && observed.domain->uuid != want_uuid) {
+    // A domain of this name belongs to another incarnation of the VM (deleted and recreated
+    // while this node was away). Do not touch it; its own cleanup path removes it.
+    const std::string msg = "domain " + dname + " exists with uuid " + observed.domain->uuid +
+                            ", expected " + want_uuid + "; waiting for the old domain to go";
+    event(vm, "Warning", "DomainConflict", msg);
+    NOVACRON_RETURN_IF_ERROR(handleAbsent(vm.metadata.namespace_, vm.metadata.name, dname));
+    return ReconcileResult::after(5s);
+  }
+  if (!observed.domain || !isActive(observed.domain->state)) {
+    forgetShutdown(dname);
+  }
+
+  // Decide.
+  const PowerDecision decision = decidePower(powerInputs(vm, observed));
+
+  // Act.
+  Status acted = powerAction(vm, dname, decision, observed);
+  if (acted.isTerminal()) {
+    return ReconcileResult::done();  // reported through status; retried when the VM changes
+  }
+  NOVACRON_RETURN_IF_ERROR(acted);
+
+  // Observe again and report what is there now.
+  NOVACRON_ASSIGN_OR_RETURN(Observation after, observe(dname));
+  const PowerDecision now = decidePower(powerInputs(vm, after));
+  ReportInputs report;
+  report.node = options_.node_name;
+  report.domain_name = dname;
+  report.after = after.domain;
+  report.decision = now;
+  report.now = now_wall;
+  report.started_now = decision.action == PowerAction::kStart;
+  if (after.domain) {
+    report.interfaces = interfaces(vm, dname, isRunning(after.domain->state));
+  }
+  NOVACRON_RETURN_IF_ERROR(writeStatus(vm, reportedStatus(vm, report)));
+
+  ReconcileResult result;
+  if (now.requeue_after) {
+    result = ReconcileResult::after(*now.requeue_after);
+  } else if (decision.requeue_after) {
+    result = ReconcileResult::after(*decision.requeue_after);
+  } else if (now.action != PowerAction::kNone) {
+    result = ReconcileResult::after(1s);  // an action is still in progress (e.g. a shutdown)
+  }
+  return result;
+}
+
+Status VmReconciler::powerAction(const api::VirtualMachine& vm, const std::string& dname,
+                                 const PowerDecision& decision, const Observation& observed) {
+  switch (decision.action) {
+  case PowerAction::kStart:
+    return startDomain(vm, dname, observed.domain.has_value());
+  case PowerAction::kShutdown: {
+    Status s = conn_.shutdownDomain(dname);
+    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
+      return s;
+    }
+    spdlog::info("node-daemon: VM {}: asked the guest of {} to shut down (grace period {} s)",
+                 vmKey(vm), dname, vm.spec.terminationGracePeriodSeconds);
+    std::lock_guard lock(mu_);
+    shutdown_requested_[dname] = observed.now;
+    return Status::ok();
+  }
+  case PowerAction::kDestroy: {
+    Status s = conn_.destroyDomain(dname);
+    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
+      return s;
+    }
+    spdlog::info("node-daemon: VM {}: powered off {}", vmKey(vm), dname);
+    forgetShutdown(dname);
+    return Status::ok();
+  }
+  case PowerAction::kSuspend:
+    NOVACRON_RETURN_IF_ERROR(conn_.suspendDomain(dname));
+    spdlog::info("node-daemon: VM {}: paused {}", vmKey(vm), dname);
+    return Status::ok();
+  case PowerAction::kResume:
+    NOVACRON_RETURN_IF_ERROR(conn_.resumeDomain(dname));
+    spdlog::info("node-daemon: VM {}: resumed {}", vmKey(vm), dname);
+    return Status::ok();
+  case PowerAction::kNone:
+    return Status::ok();
+  }
+  return Status::ok();
+}
+
+Status VmReconciler::startDomain(const api::VirtualMachine& vm, const std::string& dname,
+                                 bool defined) {
+  if (!defined) {
+    auto prepared = disks_.prepare(vm);
+    if (!prepared.isOk()) {
+      const Status s = prepared.status();
+      event(vm, "Warning", "DiskPreparationFailed", s.message());
+      if (s.code() == core::StatusCode::kInvalidArgument) {
+        // The spec names something this node can never use (a bad image, a digest mismatch):
+        // report it and wait for the spec to change instead of retrying.
+        const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
+        NOVACRON_RETURN_IF_ERROR(
+            writeStatus(vm, invalidSpecStatus(vm, kReasonDiskPreparationFailed, s.message(), now)));
+        return core::terminal(s);
+      }
+      return s;
+    }
+    domain::DomainInputs inputs;
+    inputs.domain_type = options_.domain_type;
+    inputs.arch = options_.arch;
+    inputs.nat_network = options_.nat_network;
+    inputs.serial_log_path = prepared->serial_log_path;
+    inputs.kernel_path = prepared->kernel_path;
+    inputs.initrd_path = prepared->initrd_path;
+    inputs.disks = prepared->disks;
+    NOVACRON_ASSIGN_OR_RETURN(std::string xml, domain::buildDomainXml(vm, inputs));
+    auto d = conn_.defineDomain(xml);
+    if (!d.isOk()) {
+      event(vm, "Warning", "DefineFailed", d.status().message());
+      return d.status();
+    }
+  }
+  Status s = conn_.startDomain(dname);
+  if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
+    event(vm, "Warning", "StartFailed", s.message());
+    return s;
+  }
+  spdlog::info("node-daemon: VM {}: started domain {}", vmKey(vm), dname);
+  event(vm, "Normal", "Started", "domain " + dname + " started on " + options_.node_name);
+  return Status::ok();
+}
+
+StatusOr<ReconcileResult> VmReconciler::notBoundHere(const api::VirtualMachine& vm,
+                                                     const std::string& dname, Binding binding) {
+  if (binding == Binding::kElsewhere) {
+    NOVACRON_RETURN_IF_ERROR(stopStrayCopy(
+        vm, dname, "the VM is bound to hypervisor " + vm.status.hypervisor.value_or("")));
+  }
+  // Unbound (e.g. a hand-set label): nothing is started here until the controller binds it.
+  return ReconcileResult::done();
+}
+
+Status VmReconciler::stopStrayCopy(const api::VirtualMachine& vm, const std::string& dname,
+                                   const std::string& why) {
+  auto info = conn_.lookupByName(dname);
+  if (!info.isOk()) {
+    return info.status().code() == core::StatusCode::kNotFound ? Status::ok() : info.status();
+  }
+  auto want = domain::domainUuid(vm.metadata.uid);
+  if (!want.isOk() || info->uuid != *want || !info->active) {
+    return Status::ok();  // not this VM's domain, or not running: nothing runs twice
+  }
+  Status s = conn_.destroyDomain(dname);
+  if (!alreadyDone(s)) {
+    return s;
+  }
+  forgetShutdown(dname);
+  const std::string msg =
+      "stopped domain " + dname + " on " + options_.node_name + ": " + why + " (disks kept)";
+  spdlog::warn("node-daemon: VM {}: {}", vmKey(vm), msg);
+  event(vm, "Warning", "StrayCopyStopped", msg);
+  return Status::ok();
 }
 
 Status VmReconciler::handleAbsent(const std::string& ns, const std::string& name,
                                   const std::string& dname) {
-  {
-    std::lock_guard lock(mu_);
-    shutdown_requested_.erase(dname);
-  }
   auto info = conn_.lookupByName(dname);
   if (!info.isOk()) {
+    forgetShutdown(dname);
     return info.status().code() == core::StatusCode::kNotFound ? Status::ok() : info.status();
   }
   auto md_xml = conn_.domainMetadata(dname, std::string(domain::kMetadataNamespace));
@@ -239,12 +424,15 @@ Status VmReconciler::handleAbsent(const std::string& ns, const std::string& name
   if (!md.isOk()) {
     return Status::ok();
   }
-  // Confirm with a live read that the VM is really gone before destroying anything.
+  // Confirm with a live read before destroying anything: the cache may just lag.
   auto live = client_->get(kube::kVirtualMachine, ns, name);
   if (live.isOk()) {
-    std::string uid = live->value("/metadata/uid"_json_pointer, std::string());
-    if (uid == md->vm_uid) {
-      return Status::ok();  // the VM exists (e.g. bound elsewhere during a move): leave it alone
+    auto vm = api::fromJson<api::VirtualMachine>(*live);
+    if (vm.isOk() && vm->metadata.uid == md->vm_uid) {
+      if (bindingOf(*vm, options_.node_name) == Binding::kHere) {
+        return Status::ok();  // still ours (its label is being repaired): leave it running
+      }
+      return stopStrayCopy(*vm, dname, "the VM is no longer bound to this node");
     }
   } else if (live.status().code() != core::StatusCode::kNotFound) {
     return live.status();
@@ -254,14 +442,31 @@ Status VmReconciler::handleAbsent(const std::string& ns, const std::string& name
   return removeNodeResources(ns, name, dname);
 }
 
+Status VmReconciler::cleanup(const api::VirtualMachine& vm, const std::string& dname) {
+  auto info = conn_.lookupByName(dname);
+  if (info.isOk()) {
+    auto want = domain::domainUuid(vm.metadata.uid);
+    if (want.isOk() && info->uuid != *want) {
+      // Same name, different VM incarnation: not ours to remove; leave the domain and its disks.
+      spdlog::warn("node-daemon: domain {} has uuid {}, VM {} expects {}; leaving it", dname,
+                   info->uuid, vmKey(vm), *want);
+      return Status::ok();
+    }
+  } else if (info.status().code() != core::StatusCode::kNotFound) {
+    return info.status();
+  }
+  NOVACRON_RETURN_IF_ERROR(removeNodeResources(vm.metadata.namespace_, vm.metadata.name, dname));
+  spdlog::info("node-daemon: VM {}: cleaned up domain and disks", vmKey(vm));
+  return Status::ok();
+}
+
 Status VmReconciler::removeNodeResources(const std::string& ns, const std::string& name,
                                          const std::string& dname) {
   auto info = conn_.lookupByName(dname);
   if (info.isOk()) {
     if (info->active) {
       Status s = conn_.destroyDomain(dname);
-      if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition &&
-          s.code() != core::StatusCode::kNotFound) {
+      if (!alreadyDone(s)) {
         return s;
       }
     }
@@ -277,247 +482,8 @@ Status VmReconciler::removeNodeResources(const std::string& ns, const std::strin
   if ((info.isOk() || had_disks) && metrics_) {
     metrics_->countCleanup();
   }
-  std::lock_guard lock(mu_);
-  shutdown_requested_.erase(dname);
+  forgetShutdown(dname);
   return Status::ok();
-}
-
-Status VmReconciler::cleanup(const api::VirtualMachine& vm, const std::string& dname) {
-  if (!hasFinalizer(vm)) {
-    return Status::ok();  // nothing of ours to clean up
-  }
-  auto info = conn_.lookupByName(dname);
-  if (info.isOk()) {
-    auto want = domain::domainUuid(vm.metadata.uid);
-    if (want.isOk() && info->uuid != *want) {
-      // Same name, different VM incarnation: not ours to remove; leave the domain, drop disks no.
-      spdlog::warn("node-daemon: domain {} has uuid {}, VM {}/{} expects {}; leaving it", dname,
-                   info->uuid, vm.metadata.namespace_, vm.metadata.name, *want);
-    } else {
-      NOVACRON_RETURN_IF_ERROR(
-          removeNodeResources(vm.metadata.namespace_, vm.metadata.name, dname));
-    }
-  } else if (info.status().code() == core::StatusCode::kNotFound) {
-    NOVACRON_RETURN_IF_ERROR(removeNodeResources(vm.metadata.namespace_, vm.metadata.name, dname));
-  } else {
-    return info.status();
-  }
-  auto removed = runtime::removeFinalizer(*client_, kube::kVirtualMachine, api::toJson(vm),
-                                          api::kNodeCleanupFinalizer);
-  if (!removed.isOk() && removed.status().code() != core::StatusCode::kNotFound) {
-    return removed.status();
-  }
-  spdlog::info("node-daemon: cleaned up VM {}/{}", vm.metadata.namespace_, vm.metadata.name);
-  return Status::ok();
-}
-
-StatusOr<ReconcileResult> VmReconciler::reconcileVm(api::VirtualMachine vm,
-                                                    const std::string& dname) {
-  if (vm.metadata.deletionTimestamp) {
-    NOVACRON_RETURN_IF_ERROR(cleanup(vm, dname));
-    return ReconcileResult{};
-  }
-  const api::VirtualMachine before = vm;
-  const api::Timestamp now_wall = api::toTimestamp(options_.clock->wallNow());
-
-  // The finalizer guards every node-side resource: add it before creating any.
-  if (!hasFinalizer(vm)) {
-    NOVACRON_ASSIGN_OR_RETURN(
-        auto updated, runtime::addFinalizer(*client_, kube::kVirtualMachine, api::toJson(vm),
-                                            api::kNodeCleanupFinalizer));
-    NOVACRON_ASSIGN_OR_RETURN(vm, api::fromJson<api::VirtualMachine>(updated));
-  }
-  const api::VirtualMachine base = vm;  // what the server has now (status writes build on it)
-  const int64_t generation = vm.metadata.generation;
-
-  // Defence in depth: the API server and the controller (condition Valid) check the spec too;
-  // the node-daemon never builds a domain or a path from an invalid one.
-  Status valid = api::validate(vm);
-  if (!valid.isOk()) {
-    api::setCondition(vm.status.conditions,
-                      {std::string(api::kConditionReady),
-                       api::ConditionStatus::kFalse,
-                       generation,
-                       {},
-                       "InvalidSpec",
-                       valid.message(),
-                       {}},
-                      now_wall);
-    vm.status.phase = api::VirtualMachinePhase::kFailed;
-    vm.status.observedGeneration = generation;
-    NOVACRON_RETURN_IF_ERROR(writeStatus(base, vm));
-    return ReconcileResult{};
-  }
-
-  NOVACRON_ASSIGN_OR_RETURN(std::string want_uuid, domain::domainUuid(vm.metadata.uid));
-  auto info = conn_.lookupByName(dname);
-  if (!info.isOk() && info.status().code() != core::StatusCode::kNotFound) {
-    return info.status();
-  }
-  bool defined = info.isOk();
-  if (defined && info->uuid != want_uuid) {
-    // A domain of this name belongs to another incarnation of the VM (deleted and recreated
-    // while this node was away). Do not touch it; its own cleanup path removes it.
-    std::string msg = "domain " + dname + " exists with uuid " + info->uuid + ", expected " +
-                      want_uuid + "; waiting for the old domain to be removed";
-    event(vm, "Warning", "DomainConflict", msg);
-    return handleAbsent(vm.metadata.namespace_, vm.metadata.name, dname).isOk()
-               ? StatusOr<ReconcileResult>(ReconcileResult{5s})
-               : StatusOr<ReconcileResult>(core::abortedError(msg));
-  }
-
-  PowerInputs in;
-  in.strategy = vm.spec.runStrategy;
-  in.pause_requested = pauseRequested(vm);
-  in.ever_started = vm.status.startTime.has_value();
-  in.domain_defined = defined;
-  in.state = defined ? info->state : virt::DomainState::kShutOff;
-  in.stop_reason = defined && info->state == virt::DomainState::kShutOff
-                       ? stopReasonFromLibvirt(info->state_reason)
-                       : StopReason::kUnknown;
-  in.grace_period = std::chrono::seconds(vm.spec.terminationGracePeriodSeconds);
-  in.now = options_.clock->now();
-  {
-    std::lock_guard lock(mu_);
-    auto it = shutdown_requested_.find(dname);
-    if (it != shutdown_requested_.end()) {
-      if (defined && isActive(in.state)) {
-        in.shutdown_requested_at = it->second;
-      } else {
-        shutdown_requested_.erase(it);
-      }
-    }
-  }
-  PowerDecision decision = decidePower(in);
-
-  switch (decision.action) {
-  case PowerAction::kStart: {
-    if (!defined) {
-      auto prepared = disks_.prepare(vm);
-      if (!prepared.isOk()) {
-        Status s = prepared.status();
-        event(vm, "Warning", "DiskPreparationFailed", s.message());
-        if (s.isTerminal()) {
-          api::setCondition(vm.status.conditions,
-                            {std::string(api::kConditionReady),
-                             api::ConditionStatus::kFalse,
-                             generation,
-                             {},
-                             "DiskPreparationFailed",
-                             s.message(),
-                             {}},
-                            now_wall);
-          vm.status.phase = api::VirtualMachinePhase::kFailed;
-          vm.status.observedGeneration = generation;
-          NOVACRON_RETURN_IF_ERROR(writeStatus(base, vm));
-          return ReconcileResult{};
-        }
-        return s;
-      }
-      domain::DomainInputs inputs;
-      inputs.domain_type = options_.domain_type;
-      inputs.arch = options_.arch;
-      inputs.nat_network = options_.nat_network;
-      inputs.serial_log_path = prepared->serial_log_path;
-      inputs.kernel_path = prepared->kernel_path;
-      inputs.initrd_path = prepared->initrd_path;
-      inputs.disks = prepared->disks;
-      NOVACRON_ASSIGN_OR_RETURN(std::string xml, domain::buildDomainXml(vm, inputs));
-      auto d = conn_.defineDomain(xml);
-      if (!d.isOk()) {
-        event(vm, "Warning", "DefineFailed", d.status().message());
-        return d.status();
-      }
-    }
-    Status s = conn_.startDomain(dname);
-    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
-      event(vm, "Warning", "StartFailed", s.message());
-      return s;
-    }
-    vm.status.startTime = now_wall;
-    event(vm, "Normal", "Started", "domain " + dname + " started on " + options_.node_name);
-    break;
-  }
-  case PowerAction::kShutdown: {
-    Status s = conn_.shutdownDomain(dname);
-    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
-      return s;
-    }
-    std::lock_guard lock(mu_);
-    shutdown_requested_[dname] = in.now;
-    break;
-  }
-  case PowerAction::kDestroy: {
-    Status s = conn_.destroyDomain(dname);
-    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
-      return s;
-    }
-    std::lock_guard lock(mu_);
-    shutdown_requested_.erase(dname);
-    break;
-  }
-  case PowerAction::kSuspend:
-    NOVACRON_RETURN_IF_ERROR(conn_.suspendDomain(dname));
-    break;
-  case PowerAction::kResume:
-    NOVACRON_RETURN_IF_ERROR(conn_.resumeDomain(dname));
-    break;
-  case PowerAction::kNone:
-    break;
-  }
-
-  // Observe again after acting and report what is there now.
-  ReconcileResult result;
-  result.requeue_after = decision.requeue_after;
-  auto after = conn_.lookupByName(dname);
-  if (after.isOk()) {
-    in.domain_defined = true;
-    in.state = after->state;
-    in.stop_reason = after->state == virt::DomainState::kShutOff
-                         ? stopReasonFromLibvirt(after->state_reason)
-                         : StopReason::kUnknown;
-    in.ever_started = vm.status.startTime.has_value();
-    {
-      std::lock_guard lock(mu_);
-      auto it = shutdown_requested_.find(dname);
-      in.shutdown_requested_at =
-          it != shutdown_requested_.end() ? std::optional(it->second) : std::nullopt;
-    }
-    PowerDecision now = decidePower(in);
-    decision.phase = now.phase;
-    decision.ready = now.ready;
-    decision.reason = now.reason;
-    if (now.action != PowerAction::kNone && !result.requeue_after) {
-      result.requeue_after = 1s;
-    }
-    if (now.requeue_after) {
-      result.requeue_after = now.requeue_after;
-    }
-    vm.status.domainUUID = after->uuid;
-    bool running = after->state == virt::DomainState::kRunning ||
-                   after->state == virt::DomainState::kBlocked ||
-                   after->state == virt::DomainState::kPaused;
-    if (running && !vm.status.startTime) {
-      vm.status.startTime = now_wall;  // adopted a domain that was already running
-    }
-    vm.status.interfaces = interfaces(vm, dname, running);
-  } else if (after.status().code() != core::StatusCode::kNotFound) {
-    return after.status();
-  }
-  vm.status.phase = decision.phase;
-  vm.status.observedGeneration = generation;
-  api::setCondition(vm.status.conditions,
-                    {std::string(api::kConditionReady),
-                     decision.ready ? api::ConditionStatus::kTrue : api::ConditionStatus::kFalse,
-                     generation,
-                     {},
-                     std::string(decision.reason),
-                     decision.ready ? "domain " + dname + " is running on " + options_.node_name
-                                    : "domain " + dname + ": " + std::string(decision.reason),
-                     {}},
-                    now_wall);
-  NOVACRON_RETURN_IF_ERROR(writeStatus(base, vm));
-  return result;
 }
 
 std::vector<api::VmInterfaceStatus> VmReconciler::interfaces(const api::VirtualMachine& vm,
@@ -549,16 +515,16 @@ std::vector<api::VmInterfaceStatus> VmReconciler::interfaces(const api::VirtualM
   return out;
 }
 
-Status VmReconciler::writeStatus(const api::VirtualMachine& before,
-                                 const api::VirtualMachine& after) {
-  if (before.status == after.status) {
+Status VmReconciler::writeStatus(const api::VirtualMachine& vm,
+                                 const api::VirtualMachineStatus& status) {
+  if (vm.status == status) {
     return Status::ok();  // nothing changed: no write (reconcile stays idempotent)
   }
-  auto r =
-      client_->updateStatus(kube::kVirtualMachine, after.metadata.namespace_, api::toJson(after));
+  api::VirtualMachine out = vm;
+  out.status = status;
+  auto r = client_->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(out));
   if (!r.isOk()) {
-    return r.status().withContext("writing status of " + after.metadata.namespace_ + "/" +
-                                  after.metadata.name);
+    return r.status().withContext("writing status of " + vmKey(vm));
   }
   return Status::ok();
 }
@@ -568,6 +534,11 @@ void VmReconciler::event(const api::VirtualMachine& vm, std::string_view type,
   if (recorder_) {
     recorder_->event(api::toJson(vm), type, reason, message);
   }
+}
+
+void VmReconciler::forgetShutdown(const std::string& dname) {
+  std::lock_guard lock(mu_);
+  shutdown_requested_.erase(dname);
 }
 
 }  // namespace novacron::node::vm

@@ -1,58 +1,57 @@
-// VmReconciler: runs the VirtualMachines bound to this node (label novacron.io/hypervisor=<node>)
-// as libvirt domains.
+// VmReconciler: runs the VirtualMachines bound to this node as libvirt domains.
 //
-// Loop: an informer on bound VMs and libvirt domain events only enqueue "namespace/name" keys; a
-// periodic resync enqueues every key and scans libvirt for domains; worker threads reconcile one
-// key at a time (the work queue never hands one key to two workers).
+// Loop: runtime::Controller (the same loop as the controller binary's reconcilers). An informer
+// on VMs labelled novacron.io/hypervisor=<node> and libvirt domain events only enqueue
+// "namespace/name" keys; the controller's resync re-enqueues every key and rescans libvirt.
 //
-// reconcile(key), level-based and idempotent:
-//   1. VM gone from the cache: if a domain of that name carries our metadata and a live GET
-//      confirms the VM is gone (NotFound or a different uid), remove domain and disks; otherwise
-//      leave it alone.
-//   2. deletionTimestamp set: destroy, undefine, remove disks, then drop finalizer
-//      novacron.io/node-cleanup (only after cleanup succeeded).
-//   3. Add the finalizer BEFORE creating anything on the node.
-//   4. validate(); an invalid spec is reported (Valid=False, phase Failed), nothing is created.
-//   5. Decide the power action from runStrategy (run_strategy.h), define + start / shutdown with
-//      terminationGracePeriodSeconds then destroy / suspend / resume.
-//   6. Write status through /status (resourceVersion precondition) only when it changed: phase,
-//      Ready and Valid conditions, domainUUID, interfaces (MAC, IP from DHCP leases or ARP),
-//      startTime, observedGeneration.
+// reconcile(key) reads top to bottom as observe → decide (decide.h, pure) → act and report:
+//   0. Fenced node (hypervisor/fence.h): destroy our domain of that name if it runs; nothing else.
+//   1. VM gone from the cache: if a domain of that name carries our metadata, a live GET decides:
+//      the VM is gone (NotFound or another uid) → remove domain and disks; it exists bound here →
+//      leave it; it exists bound elsewhere → stop the stray running copy (disks are kept).
+//   2. Binding (decide.h): status.hypervisor, never the label, says whether this node runs the VM.
+//      Not bound here → never start it and never add the finalizer; a running copy of a VM bound
+//      elsewhere is stopped.
+//   3. Bound here: runtime::finalizer() adds novacron.io/node-cleanup before anything is created
+//      and, on deletion, removes it only after domain and disks are gone.
+//   4. validate(): an invalid spec is reported (Ready=False/InvalidSpec, phase Failed), nothing is
+//      created.
+//   5. decidePower() on one observation of the domain; act (define + start / shutdown with
+//      terminationGracePeriodSeconds then destroy / suspend / resume); observe again and write
+//      status through /status (resourceVersion precondition) only when it changed.
+// Errors are returned to the loop, which retries them; only a spec the node can never run is
+// reported through status and not retried until the VM changes.
 // Restart safety: existing domains are found by their stable name and adopted as they are (a
 // running domain is never restarted by a new node-daemon). Domains no VM claims are counted in
 // novacron_node_unclaimed_domains, logged and reported once as a Warning Event on the node's
 // Hypervisor, and left alone.
-// Thread-safety: start()/stop() from one thread; reconcile() from any thread (one call per key at a
-// time).
+// Thread-safety: start()/stop() from one thread; reconcile() from any thread (the loop never runs
+// one key on two workers at once).
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "lib/api/virtual_machine.h"
 #include "lib/core/clock.h"
 #include "lib/core/statusor.h"
 #include "lib/kube/client.h"
+#include "lib/runtime/controller.h"
 #include "lib/runtime/event_recorder.h"
 #include "lib/runtime/informer.h"
-#include "lib/runtime/workqueue.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/connection.h"
+#include "node-daemon/vm/decide.h"
 
 namespace novacron::node::vm {
-
-// Set to "true" on a VirtualMachine to pause its domain; remove (or "false") to resume.
-inline constexpr std::string_view kPausedAnnotation = "novacron.io/paused";
 
 struct ReconcilerOptions {
   std::string node_name;
@@ -61,12 +60,12 @@ struct ReconcilerOptions {
   std::string nat_network = "default";
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
   int workers = 2;
-  core::ClockPtr clock;           // defaults to the system clock
-  metrics::RegistryPtr registry;  // for the informer and queue; nullptr = default registry
-};
-
-struct ReconcileResult {
-  std::optional<std::chrono::milliseconds> requeue_after;
+  core::ClockPtr clock;                  // defaults to the system clock
+  metrics::RegistryPtr registry;         // for the informer and loop; nullptr = default registry
+  runtime::RateLimiterPtr rate_limiter;  // nullptr = the loop's default
+  // True while this node is fenced (hypervisor/fence.h): every domain of ours is destroyed and
+  // nothing is started, created or removed. nullptr = never fenced.
+  std::function<bool()> fenced;
 };
 
 class VmReconciler {
@@ -79,32 +78,51 @@ public:
   VmReconciler& operator=(const VmReconciler&) = delete;
 
   // Starts the informer, waits up to `sync_timeout` for it to sync (never acting on absence before
-  // that), adopts existing domains, then starts workers, the resync loop and libvirt events.
+  // that), adopts existing domains, then starts the loop and libvirt events.
   [[nodiscard]] core::Status start(std::chrono::milliseconds sync_timeout);
   void stop();
 
-  [[nodiscard]] core::StatusOr<ReconcileResult> reconcile(const std::string& key);
+  [[nodiscard]] core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
   // Scans libvirt: enqueues keys of our domains, updates domain/unclaimed metrics.
   void scanDomains();
+  // The node's fence state changed: reconcile every VM and domain now.
+  void fenceChanged();
 
   bool hasSynced() const { return informer_.hasSynced(); }
   const runtime::Informer<api::VirtualMachine>& informer() const { return informer_; }
+  runtime::Controller& loop() { return loop_; }
 
 private:
-  core::StatusOr<ReconcileResult> reconcileVm(api::VirtualMachine vm, const std::string& dname);
+  // Act steps, each one purpose.
+  core::StatusOr<runtime::ReconcileResult> apply(const api::VirtualMachine& vm,
+                                                 const std::string& dname);
   core::Status cleanup(const api::VirtualMachine& vm, const std::string& dname);
+  core::StatusOr<runtime::ReconcileResult> notBoundHere(const api::VirtualMachine& vm,
+                                                        const std::string& dname, Binding binding);
   core::Status handleAbsent(const std::string& ns, const std::string& name,
                             const std::string& dname);
+  core::Status destroyWhileFenced(const std::string& dname);
+  core::Status stopStrayCopy(const api::VirtualMachine& vm, const std::string& dname,
+                             const std::string& why);
+  // Prepares disks, defines (if needed) and starts the domain. A spec the node cannot run comes
+  // back as a terminal() error after its status was written.
+  core::Status startDomain(const api::VirtualMachine& vm, const std::string& dname, bool defined);
+  core::Status powerAction(const api::VirtualMachine& vm, const std::string& dname,
+                           const PowerDecision& decision, const Observation& observed);
   core::Status removeNodeResources(const std::string& ns, const std::string& name,
                                    const std::string& dname);
-  core::Status writeStatus(const api::VirtualMachine& before, const api::VirtualMachine& after);
+
+  // Observe steps.
+  core::StatusOr<Observation> observe(const std::string& dname);
   std::vector<api::VmInterfaceStatus> interfaces(const api::VirtualMachine& vm,
                                                  const std::string& dname, bool running);
+
+  // Report steps.
+  core::Status writeStatus(const api::VirtualMachine& vm, const api::VirtualMachineStatus& status);
   void event(const api::VirtualMachine& vm, std::string_view type, std::string_view reason,
              const std::string& message);
   void reportUnclaimed(const std::string& domain_name);
-  void worker();
-  void resyncLoop();
+  void forgetShutdown(const std::string& dname);
 
   kube::ClientPtr client_;
   virt::Connection& conn_;
@@ -112,18 +130,16 @@ private:
   NodeMetricsPtr metrics_;
   std::shared_ptr<runtime::EventRecorder> recorder_;
   ReconcilerOptions options_;
-  runtime::WorkQueue queue_;
   runtime::Informer<api::VirtualMachine> informer_;
+  runtime::Controller loop_;
 
   std::mutex mu_;
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;                     // guarded by mu_
-  std::set<std::string> reported_unclaimed_;  // guarded by mu_
+  std::set<std::string> reported_unclaimed_;                          // guarded by mu_
 
   int event_subscription_ = -1;
-  std::vector<std::thread> threads_;
+  bool started_ = false;
 };
 
 }  // namespace novacron::node::vm

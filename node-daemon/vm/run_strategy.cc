@@ -45,17 +45,15 @@ PowerDecision make(PowerAction a, VirtualMachinePhase p, bool ready, std::string
 
 }  // namespace
 
-StopReason stopReasonFromLibvirt(int reason) {
-  // VIR_DOMAIN_SHUTOFF_{UNKNOWN=0, SHUTDOWN=1, DESTROYED=2, CRASHED=3, MIGRATED=4, SAVED=5,
-  // FAILED=6, FROM_SNAPSHOT=7, DAEMON=8}
+StopReason stopReasonOf(virt::ShutoffReason reason) {
   switch (reason) {
-  case 1:
+  case virt::ShutoffReason::kShutdown:
     return StopReason::kGuestShutdown;
-  case 2:
+  case virt::ShutoffReason::kDestroyed:
     return StopReason::kDestroyed;
-  case 3:
+  case virt::ShutoffReason::kCrashed:
     return StopReason::kCrashed;
-  case 6:
+  case virt::ShutoffReason::kFailed:
     return StopReason::kFailed;
   default:
     return StopReason::kUnknown;

@@ -25,8 +25,8 @@ namespace novacron::node::vm {
 // Why a shut-off domain stopped (libvirt's VIR_DOMAIN_SHUTOFF_* reasons, grouped).
 enum class StopReason { kUnknown, kGuestShutdown, kDestroyed, kCrashed, kFailed };
 
-// Maps libvirt's reason code for a SHUTOFF state.
-StopReason stopReasonFromLibvirt(int reason);
+// Groups the adapter's shut-off reasons.
+StopReason stopReasonOf(virt::ShutoffReason reason);
 
 struct PowerInputs {
   api::RunStrategy strategy = api::RunStrategy::kAlways;

@@ -31,6 +31,18 @@ for want in "Namespace novacron-system" "CustomResourceDefinition virtualmachine
   fi
 done
 
+# The node-daemon DaemonSet is privileged: keep what it gets to the minimum (docs/security.md).
+daemonset=$(awk '/^---$/{if(ds){exit} buf=""; next} /^kind: DaemonSet$/{ds=1} {buf=buf $0 "\n"}
+                 END{if(ds){printf "%s", buf}}' <<<"$rendered")
+[[ -n "$daemonset" ]] || fail "no DaemonSet in the rendered config"
+grep -q "mountPropagation" <<<"$daemonset" && fail "node-daemon mounts with mountPropagation (not needed)"
+grep -q "type: RuntimeDefault" <<<"$daemonset" || fail "node-daemon has no RuntimeDefault seccomp profile"
+grep -q -- "--metrics-address=\$(POD_IP)" <<<"$daemonset" ||
+  fail "node-daemon metrics are not bound to the pod IP"
+for want in "limits:" "memory: 512Mi" "requests:"; do
+  grep -q "$want" <<<"$daemonset" || fail "node-daemon DaemonSet lacks resources ($want)"
+done
+
 if [[ -n "$controller" ]]; then
   cfg=$(mktemp)
   # The controller.yaml key of the ConfigMap, as the Deployment mounts it.

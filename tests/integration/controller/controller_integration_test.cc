@@ -223,7 +223,7 @@ TEST_F(ControllerIntegrationTest, HundredVmsSpreadEvenlyAndRun) {
            return vm.status.phase == api::VirtualMachinePhase::kRunning;
          });
   for (const auto& vm : listVms()) {
-    EXPECT_EQ(vm.status.hypervisor.value_or(""), boundHypervisor(vm)) << vm.metadata.name;
+    EXPECT_EQ(hypervisorLabel(vm), boundHypervisor(vm)) << "the label mirrors the binding";
     EXPECT_TRUE(api::isConditionTrue(vm.status.conditions, api::kConditionScheduled));
   }
   ASSERT_TRUE(pollUntil(

@@ -44,7 +44,6 @@ TEST(ControllerScaleSoakTest, TwoControllersPlaceThousandsWithoutOvercommit) {
     options.config = config;
     options.identity = id;
     options.registry = std::make_shared<prometheus::Registry>();
-    options.poll_interval = 50ms;
     apps.push_back(std::make_unique<ControllerApp>(client, options));
     apps.back()->startLeading();
   }

@@ -125,15 +125,22 @@ TEST_F(NodeDaemonIntegrationTest, FiftyVmsRunStopAndLeaveNothingBehind) {
       10s))
       << "no UnclaimedDomain event";
 
+  // The test plays the controller: the binding is status.hypervisor, the label mirrors it.
+  auto createBound = [&](api::VirtualMachine vm, const std::string& node) {
+    vm.metadata.labels[std::string(api::kHypervisorLabel)] = node;
+    auto created = client_->create(kube::kVirtualMachine, kNs, api::toJson(vm));
+    ASSERT_TRUE(created.isOk()) << created.status();
+    auto stored = *api::fromJson<api::VirtualMachine>(*created);
+    stored.status.hypervisor = node;
+    auto bound = client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(stored));
+    ASSERT_TRUE(bound.isOk()) << bound.status();
+  };
   auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < kVms; ++i) {
-    auto created = client_->create(kube::kVirtualMachine, kNs, api::toJson(boundVm(i)));
-    ASSERT_TRUE(created.isOk()) << created.status();
+    createBound(boundVm(i), kNode);
   }
   // A VM bound to another node is not ours.
-  auto other = boundVm(999);
-  other.metadata.labels[std::string(api::kHypervisorLabel)] = "other-node";
-  ASSERT_TRUE(client_->create(kube::kVirtualMachine, kNs, api::toJson(other)).isOk());
+  createBound(boundVm(999), "other-node");
 
   ASSERT_TRUE(
       pollUntil([&] { return countPhase(api::VirtualMachinePhase::kRunning) == kVms; }, 60s))

@@ -58,7 +58,6 @@ protected:
     options.config = std::move(config);
     options.identity = std::move(identity);
     options.registry = std::make_shared<prometheus::Registry>();
-    options.poll_interval = std::chrono::milliseconds(50);
     apps_.push_back(std::make_unique<ControllerApp>(client_, options));
     apps_.back()->startLeading();
     return *apps_.back();
@@ -165,7 +164,7 @@ TEST_F(ControllerAppTest, SpreadPlacesEvenlyAndKeepsTheLedger) {
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 4}, {"hv-b", 4}, {"hv-c", 4}}));
   ASSERT_TRUE(eventually([&] {
     for (const auto& vm : vms()) {
-      if (vm.status.hypervisor != boundHypervisor(vm) ||
+      if (hypervisorLabel(vm) != boundHypervisor(vm) ||
           !api::isConditionTrue(vm.status.conditions, api::kConditionScheduled) ||
           vm.status.phase != api::VirtualMachinePhase::kScheduled) {
         return false;

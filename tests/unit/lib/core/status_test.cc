@@ -21,12 +21,27 @@ TEST(StatusTest, RetryClassification) {
   EXPECT_TRUE(resourceExhaustedError("x").isRetryable());
   EXPECT_TRUE(goneError("x").isRetryable());
   EXPECT_TRUE(deadlineExceededError("x").isRetryable());
-  EXPECT_TRUE(invalidArgumentError("x").isTerminal());
-  EXPECT_TRUE(notFoundError("x").isTerminal());
-  EXPECT_TRUE(failedPreconditionError("x").isTerminal());
-  EXPECT_TRUE(permissionDeniedError("x").isTerminal());
-  EXPECT_FALSE(okStatus().isTerminal());
+  EXPECT_FALSE(invalidArgumentError("x").isRetryable());
+  EXPECT_FALSE(notFoundError("x").isRetryable());
+  EXPECT_FALSE(failedPreconditionError("x").isRetryable());
+  EXPECT_FALSE(permissionDeniedError("x").isRetryable());
   EXPECT_FALSE(okStatus().isRetryable());
+}
+
+TEST(StatusTest, TerminalIsExplicitOptIn) {
+  // No code is terminal by itself: a NotFound from a sub-call must be retried.
+  EXPECT_FALSE(invalidArgumentError("x").isTerminal());
+  EXPECT_FALSE(notFoundError("x").isTerminal());
+  EXPECT_FALSE(okStatus().isTerminal());
+  Status t = terminal(invalidArgumentError("bad spec"));
+  EXPECT_TRUE(t.isTerminal());
+  EXPECT_EQ(t.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.message(), "bad spec");
+  EXPECT_TRUE(t.withContext("validating").isTerminal());  // context keeps the mark
+  EXPECT_TRUE(terminal(notFoundError("gone")).isTerminal());
+  EXPECT_FALSE(terminal(okStatus()).isTerminal());
+  StatusOr<int> carried = terminal(invalidArgumentError("x"));
+  EXPECT_TRUE(carried.status().isTerminal());
 }
 
 TEST(StatusTest, ContextAndRetryAfterArePreserved) {

@@ -78,7 +78,8 @@ TEST(ApiStatusTest, InvalidCarriesCauses) {
   EXPECT_EQ(status.code(), core::StatusCode::kInvalidArgument);
   EXPECT_THAT(status.message(), HasSubstr("spec.cpus: must be >= 1"));
   EXPECT_THAT(status.message(), HasSubstr("spec.memory: FieldValueRequired"));
-  EXPECT_TRUE(status.isTerminal());
+  EXPECT_FALSE(status.isRetryable());
+  EXPECT_FALSE(status.isTerminal());  // only a reconciler marks errors terminal
 }
 
 TEST(ApiStatusTest, FailedJsonPatchTestIsConflict) {

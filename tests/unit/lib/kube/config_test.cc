@@ -1,6 +1,8 @@
 // Kubeconfig and in-cluster config loading: every auth form and every error names file and field.
 #include "lib/kube/config.h"
 
+#include "lib/kube/cpprestsdk_transport.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -247,6 +249,32 @@ TEST_F(ConfigTest, SourcesFromEnvironment) {
   EXPECT_EQ(sources.context, "ctx");
   unsetenv("KUBECONFIG");
   EXPECT_FALSE(configSourcesFromEnvironment(std::nullopt).kubeconfig_env.has_value());
+}
+
+}  // namespace
+}  // namespace novacron::kube
+
+namespace novacron::kube {
+namespace {
+
+TEST(TransportSecurityTest, RefusesABearerTokenOverPlainHttp) {
+  Config c;
+  c.server = "http://127.0.0.1:8080";
+  c.source = "test";
+  c.token = "secret";
+  auto t = newCpprestsdkTransport(c);
+  ASSERT_FALSE(t.isOk());
+  EXPECT_EQ(t.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(t.status().message().find("plain http://"), std::string::npos) << t.status();
+  c.token.clear();
+  c.token_file = "/var/run/secrets/token";
+  EXPECT_FALSE(newCpprestsdkTransport(c).isOk());
+  // Without a token plain http is allowed (e.g. kubectl proxy on loopback); https with one is fine.
+  c.token_file.clear();
+  EXPECT_TRUE(newCpprestsdkTransport(c).isOk());
+  c.server = "https://127.0.0.1:6443";
+  c.token = "secret";
+  EXPECT_TRUE(newCpprestsdkTransport(c).isOk());
 }
 
 }  // namespace

@@ -38,7 +38,6 @@ protected:
     o.workers = workers;
     o.clock = clock_;
     o.registry = registry_;
-    o.poll_interval = milliseconds(1);
     return o;
   }
   double reconciles(const std::string& result) {
@@ -72,19 +71,32 @@ protected:
 };
 
 TEST_F(ControllerTest, WaitsForCachesToSyncBeforeReconciling) {
-  std::atomic<bool> synced{false};
+  std::mutex sync_mu;
+  std::condition_variable_any sync_cv;
+  bool synced = false;  // guarded by sync_mu
+  std::atomic<int> sync_waits{0};
   auto o = options();
-  o.synced = {[&] { return synced.load(); }};
+  o.synced = {[&](milliseconds timeout) {
+    ++sync_waits;
+    std::unique_lock lock(sync_mu);
+    return sync_cv.wait_for(lock, timeout, [&] { return synced; });
+  }};
   Controller c(std::move(o), [&](const std::string& key) -> core::StatusOr<ReconcileResult> {
     count(key);
     return ReconcileResult::done();
   });
   c.queue().add("ns/a");
   c.start();
-  std::this_thread::sleep_for(milliseconds(50));  // asserting that nothing happens
+  // The controller has waited for the cache at least once and is waiting again: an observable
+  // attempt, so "nothing reconciled yet" cannot pass vacuously.
+  ASSERT_TRUE(eventually([&] { return sync_waits.load() >= 2; }));
   EXPECT_FALSE(c.running());
   EXPECT_EQ(calls("ns/a"), 0);
-  synced = true;
+  {
+    std::lock_guard lock(sync_mu);
+    synced = true;
+  }
+  sync_cv.notify_all();
   EXPECT_TRUE(eventually([&] { return calls("ns/a") == 1; }));
   EXPECT_TRUE(c.running());
   EXPECT_TRUE(eventually([&] { return reconciles("success") == 1; }));
@@ -115,10 +127,42 @@ TEST_F(ControllerTest, RetryableErrorsBackOffPerKeyUntilSuccess) {
   EXPECT_EQ(c.queue().numRequeues("k"), 0);  // forgotten after success
 }
 
+TEST_F(ControllerTest, NotFoundFromASubCallIsRetried) {
+  // Only core::terminal() stops retries: a NotFound (e.g. a Secret not created yet) is retried.
+  Controller c(options(), [&](const std::string& key) -> core::StatusOr<ReconcileResult> {
+    count(key);
+    if (calls(key) == 1) {
+      return core::notFoundError("secret default/tls not found");
+    }
+    return ReconcileResult::done();
+  });
+  c.start();
+  c.queue().add("k");
+  ASSERT_TRUE(eventually([&] { return c.queue().numDelayed() == 1; }));
+  EXPECT_EQ(calls("k"), 1);
+  clock_->advance(milliseconds(5));
+  EXPECT_TRUE(eventually([&] { return reconciles("success") == 1; }));
+  EXPECT_EQ(calls("k"), 2);
+  EXPECT_EQ(reconciles("error"), 1);
+}
+
+TEST_F(ControllerTest, UnmarkedInvalidArgumentIsRetriedToo) {
+  Controller c(options(), [&](const std::string& key) -> core::StatusOr<ReconcileResult> {
+    count(key);
+    return calls(key) == 1 ? core::StatusOr<ReconcileResult>(core::invalidArgumentError("x"))
+                           : ReconcileResult::done();
+  });
+  c.start();
+  c.queue().add("k");
+  ASSERT_TRUE(eventually([&] { return c.queue().numDelayed() == 1; }));
+  clock_->advance(milliseconds(5));
+  EXPECT_TRUE(eventually([&] { return calls("k") == 2; }));
+}
+
 TEST_F(ControllerTest, TerminalErrorsAreNotRetried) {
   Controller c(options(), [&](const std::string& key) -> core::StatusOr<ReconcileResult> {
     count(key);
-    return core::invalidArgumentError("spec.cpus: must be positive");
+    return core::terminal(core::invalidArgumentError("spec.cpus: must be positive"));
   });
   c.start();
   c.queue().add("k");
@@ -141,10 +185,13 @@ TEST_F(ControllerTest, RetryAfterFromTheErrorIsHonoured) {
     return ReconcileResult::done();
   });
   c.start();
+  const auto due = clock_->now() + seconds(7);
   c.queue().add("k");
   ASSERT_TRUE(eventually([&] { return c.queue().numDelayed() == 1; }));
+  // The worker waits on the clock for exactly the Retry-After, not the 5 ms backoff.
+  ASSERT_TRUE(eventually([&] { return clock_->nextDeadline() == due; }));
   clock_->advance(seconds(6));
-  std::this_thread::sleep_for(milliseconds(10));
+  ASSERT_TRUE(eventually([&] { return clock_->nextDeadline() == due; }));
   EXPECT_EQ(calls("k"), 1);
   clock_->advance(seconds(1));
   EXPECT_TRUE(eventually([&] { return calls("k") == 2; }));
@@ -208,6 +255,7 @@ TEST_F(ControllerTest, WorkersRunInParallelButNeverOnTheSameKey) {
     int seen = max_active.load();
     while (now > seen && !max_active.compare_exchange_weak(seen, now)) {
     }
+    // Real work takes time; this real sleep lets the workers overlap (what the test checks).
     std::this_thread::sleep_for(std::chrono::microseconds(200));
     --active;
     {
@@ -247,11 +295,37 @@ TEST_F(ControllerTest, StopWaitsForARunningReconcile) {
   c.queue().add("k");
   entered.get_future().wait();
   auto stopped = std::async(std::launch::async, [&] { c.stop(); });
-  EXPECT_EQ(stopped.wait_for(milliseconds(30)), std::future_status::timeout);
+  ASSERT_TRUE(eventually([&] { return c.queue().shuttingDown(); }));  // stop() has begun
+  EXPECT_EQ(stopped.wait_for(milliseconds(0)), std::future_status::timeout);
   release.set_value();
   stopped.wait();
   EXPECT_TRUE(finished.load());
   EXPECT_FALSE(c.running());
+}
+
+TEST_F(ControllerTest, ResyncRunsEveryPeriodOnTheClock) {
+  std::atomic<int> resyncs{0};
+  auto o = options();
+  o.resync = seconds(30);
+  o.on_resync = [&](WorkQueue& queue) {
+    ++resyncs;
+    queue.add("resynced");
+  };
+  Controller c(std::move(o), [&](const std::string& key) -> core::StatusOr<ReconcileResult> {
+    count(key);
+    return ReconcileResult::done();
+  });
+  c.start();
+  // Workers and the resync loop wait on the clock; the resync's deadline is 30 s away.
+  ASSERT_TRUE(eventually([&] { return c.running() && clock_->waiters() >= 2; }));
+  EXPECT_EQ(resyncs.load(), 0);
+  clock_->advance(seconds(30));
+  EXPECT_TRUE(eventually([&] { return calls("resynced") == 1; }));
+  EXPECT_EQ(resyncs.load(), 1);
+  ASSERT_TRUE(eventually([&] { return clock_->waiters() >= 2; }));
+  clock_->advance(seconds(30));
+  EXPECT_TRUE(eventually([&] { return calls("resynced") == 2; }));
+  c.stop();  // wakes the resync loop without advancing the clock
 }
 
 }  // namespace

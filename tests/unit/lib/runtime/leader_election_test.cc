@@ -1,6 +1,7 @@
 #include "lib/runtime/leader_election.h"
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
 #include <thread>
 
@@ -41,9 +42,10 @@ struct Candidate {
     LeaderCallbacks callbacks;
     callbacks.on_started_leading = [this](std::stop_token stop) {
       working = true;
-      while (!stop.stop_requested()) {
-        std::this_thread::sleep_for(milliseconds(1));
-      }
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      cv.wait(lock, stop, [] { return false; });  // until the stop token fires
       working = false;
     };
     callbacks.on_stopped_leading = [this] { stopped_leading = true; };
@@ -65,7 +67,7 @@ protected:
     c.lease_namespace = "kube-system";
     c.lease_name = "novacron-controller";
     c.identity = identity;
-    c.retry_period = milliseconds(5);  // real time between attempts; expiry is on the fake clock
+    c.retry_period = milliseconds(5);  // on the fake clock, like expiry
     c.clock = clock_;
     c.registry = registry_;
     return c;
@@ -77,6 +79,16 @@ protected:
   std::string holder() {
     json l = lease();
     return l.is_null() ? "" : l["spec"].value("holderIdentity", "");
+  }
+  // Advances the fake clock by `d` and waits until `n` candidates have each made their attempt and
+  // wait again (their new deadline lies after the advance): one observable attempt each.
+  void advanceAndAwaitAttempts(std::chrono::nanoseconds d, size_t n) {
+    clock_->advance(d);
+    const auto now = clock_->now();
+    ASSERT_TRUE(eventually([&] {
+      auto next = clock_->nextDeadline();
+      return clock_->waiters() >= n && next && *next > now;
+    }));
   }
   // Advances the fake clock in 1 s steps, letting renewals happen in between.
   void advanceWithRenewals(int seconds_total) {
@@ -126,9 +138,9 @@ TEST_F(LeaderElectionTest, SecondCandidateWaitsUntilTheLeaseExpiresOnItsOwnClock
 
   a.reset();  // a stops renewing
   EXPECT_EQ(holder(), "a");
+  ASSERT_TRUE(eventually([&] { return clock_->waiters() == 1; }));  // only b is left
   for (int s = 1; s <= 14; ++s) {
-    clock_->advance(seconds(1));
-    std::this_thread::sleep_for(milliseconds(15));  // give b a few attempts
+    advanceAndAwaitAttempts(seconds(1), 1);  // b tried once more
     ASSERT_EQ(holder(), "a") << "b took over after only " << s << " s";
   }
   clock_->advance(seconds(2));
@@ -142,8 +154,7 @@ TEST_F(LeaderElectionTest, LosingRenewalsPastTheDeadlineStopsTheWork) {
   ASSERT_TRUE(eventually([&] { return a.elector->isLeader() && a.working; }));
   fake_->failNext(FakeClient::Verb::kUpdate, "leases", core::unavailableError("apiserver down"),
                   1'000'000);
-  clock_->advance(seconds(9));
-  std::this_thread::sleep_for(milliseconds(20));
+  advanceAndAwaitAttempts(seconds(9), 1);  // one failed renewal, 1 s before the deadline
   EXPECT_TRUE(a.elector->isLeader());
   EXPECT_TRUE(a.working);
   clock_->advance(seconds(1));
@@ -161,13 +172,13 @@ TEST_F(LeaderElectionTest, OnlyOneOfManyCandidatesLeads) {
     candidates.push_back(std::make_unique<Candidate>(fake_, config("c" + std::to_string(i))));
   }
   ASSERT_TRUE(eventually([&] { return !holder().empty(); }));
-  for (int round = 0; round < 50; ++round) {
+  for (int round = 0; round < 20; ++round) {
+    advanceAndAwaitAttempts(seconds(1), candidates.size());  // every candidate tried again
     int leaders = 0;
     for (auto& c : candidates) {
       leaders += c->elector->isLeader() ? 1 : 0;
     }
     ASSERT_LE(leaders, 1);
-    std::this_thread::sleep_for(milliseconds(1));
   }
 }
 

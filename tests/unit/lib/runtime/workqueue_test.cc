@@ -50,7 +50,6 @@ protected:
     o.name = std::move(name);
     o.clock = clock_;
     o.registry = registry_;
-    o.poll_interval = milliseconds(1);
     return o;
   }
 
@@ -98,7 +97,7 @@ TEST_F(WorkQueueTest, DoneWithoutReaddDoesNotRequeue) {
 }
 
 TEST_F(WorkQueueTest, ConcurrentWorkersNeverShareAKeyAndLoseNoAdds) {
-  WorkQueue q(WorkQueueOptions{.name = "", .poll_interval = milliseconds(1)});
+  WorkQueue q(WorkQueueOptions{});
   constexpr int kKeys = 40;
   constexpr int kProducers = 6;
   constexpr int kWorkers = 6;
@@ -163,10 +162,10 @@ TEST_F(WorkQueueTest, AddAfterReleasesInDueOrderOnTheClock) {
   q.addAfter("now", seconds(0));
   EXPECT_EQ(q.numDelayed(), 3u);
   EXPECT_EQ(q.get(), "now");
-  EXPECT_EQ(q.tryGet(milliseconds(5)), std::nullopt);
+  EXPECT_EQ(q.tryGet(milliseconds(0)), std::nullopt);
   clock_->advance(seconds(10));
   EXPECT_EQ(q.get(), "a");
-  EXPECT_EQ(q.tryGet(milliseconds(5)), std::nullopt);
+  EXPECT_EQ(q.tryGet(milliseconds(0)), std::nullopt);
   clock_->advance(seconds(25));
   EXPECT_EQ(q.get(), "b");
   EXPECT_EQ(q.get(), "c");
@@ -184,18 +183,28 @@ TEST_F(WorkQueueTest, AddAfterKeepsTheEarliestTimeForAKey) {
   q.done("a");
   clock_->advance(seconds(200));
   // The superseded entries must not release the key again.
-  EXPECT_EQ(q.tryGet(milliseconds(5)), std::nullopt);
+  EXPECT_EQ(q.tryGet(milliseconds(0)), std::nullopt);
 }
 
 TEST_F(WorkQueueTest, BlockedGetWakesForADelayedKey) {
   WorkQueue q(options());
+  const auto due = clock_->now() + seconds(3);
   auto got = std::async(std::launch::async, [&] { return q.get(); });
+  ASSERT_TRUE(clock_->awaitWaiters(1));
   q.addAfter("x", seconds(3));
-  EXPECT_EQ(got.wait_for(milliseconds(20)), std::future_status::timeout);
-  clock_->advance(seconds(3));
+  // The blocked get() now waits on the clock for exactly the key's due time.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (clock_->nextDeadline() != due && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+  ASSERT_EQ(clock_->nextDeadline(), due);
+  clock_->advance(milliseconds(2999));
+  EXPECT_EQ(q.len(), 0u);
+  clock_->advance(milliseconds(1));
   EXPECT_EQ(got.get(), "x");
 }
 
+// The one real-time test here: it checks the system clock's waiting, not the queue's logic.
 TEST_F(WorkQueueTest, DelayedKeyWithRealClockIsReleasedAfterItsDelay) {
   WorkQueue q(WorkQueueOptions{});
   const auto start = std::chrono::steady_clock::now();
@@ -264,13 +273,13 @@ TEST(RateLimiterTest, DefaultControllerLimiterIsTheMaxOfBoth) {
 TEST_F(WorkQueueTest, AddRateLimitedBacksOffPerKeyAndCountsRetries) {
   WorkQueue q(options("rl"));
   q.addRateLimited("a");  // 5 ms
-  EXPECT_EQ(q.tryGet(milliseconds(2)), std::nullopt);
+  EXPECT_EQ(q.tryGet(milliseconds(0)), std::nullopt);
   clock_->advance(milliseconds(5));
   ASSERT_EQ(q.get(), "a");
   q.addRateLimited("a");  // 10 ms
   q.done("a");
   clock_->advance(milliseconds(9));
-  EXPECT_EQ(q.tryGet(milliseconds(2)), std::nullopt);
+  EXPECT_EQ(q.tryGet(milliseconds(0)), std::nullopt);
   clock_->advance(milliseconds(1));
   ASSERT_EQ(q.get(), "a");
   EXPECT_EQ(q.numRequeues("a"), 2);
@@ -283,7 +292,7 @@ TEST_F(WorkQueueTest, AddRateLimitedBacksOffPerKeyAndCountsRetries) {
 TEST_F(WorkQueueTest, ShutDownWakesBlockedGetAndIgnoresNewAdds) {
   WorkQueue q(options());
   auto got = std::async(std::launch::async, [&] { return q.get(); });
-  EXPECT_EQ(got.wait_for(milliseconds(10)), std::future_status::timeout);
+  ASSERT_TRUE(clock_->awaitWaiters(1));  // get() is blocked
   q.shutDown();
   EXPECT_EQ(got.get(), std::nullopt);
   EXPECT_TRUE(q.shuttingDown());
@@ -309,13 +318,14 @@ TEST_F(WorkQueueTest, ShutDownWithDrainWaitsForInFlightKeys) {
   q.add("a");
   ASSERT_EQ(q.get(), "a");
   auto drained = std::async(std::launch::async, [&] { q.shutDownWithDrain(); });
-  EXPECT_EQ(drained.wait_for(milliseconds(30)), std::future_status::timeout);
   // Shutdown is already in effect while draining.
   const auto deadline = std::chrono::steady_clock::now() + seconds(5);
   while (!q.shuttingDown() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
   }
   EXPECT_TRUE(q.shuttingDown());
+  // "a" is still in flight, so the drain cannot have finished.
+  EXPECT_EQ(drained.wait_for(milliseconds(0)), std::future_status::timeout);
   q.done("a");
   EXPECT_EQ(drained.wait_for(seconds(5)), std::future_status::ready);
 }

@@ -1,6 +1,11 @@
 #include "node-daemon/hypervisor/registrar.h"
 
+#include <filesystem>
+#include <optional>
+#include <vector>
+
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
 #include "lib/api/codec.h"
 #include "lib/kube/resource.h"
@@ -128,6 +133,89 @@ TEST_F(RegistrarTest, LibvirtDownMakesHypervisorNotReady) {
   // libvirtd is back: Ready again.
   ASSERT_TRUE(registrar.registerNode().isOk());
   EXPECT_TRUE(api::isConditionTrue(hypervisor().status.conditions, api::kConditionReady));
+}
+
+// --- fencing (issue: fencing is enforced, not only declared) --------------------------------
+
+class FenceTest : public RegistrarTest {
+protected:
+  void SetUp() override {
+    RegistrarTest::SetUp();
+    char tmpl[] = "/tmp/novacron-fence-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    registrar_ = makeRegistrar();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  // A registrar as a (re)started node-daemon builds it, with the same on-node record.
+  std::unique_ptr<HypervisorRegistrar> makeRegistrar() {
+    RegistrarOptions o;
+    o.node_name = "node-a";
+    o.domain_type = "qemu";
+    o.clock = clock_;
+    o.registration_record = dir_ + "/.novacron-hypervisor-uid";
+    o.on_fence = [this](std::optional<std::string> reason) { changes_.push_back(reason); };
+    return std::make_unique<HypervisorRegistrar>(
+        client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()),
+        o);
+  }
+  void annotate(const std::string& value) {
+    auto hv = hypervisor();
+    if (value.empty()) {
+      hv.metadata.annotations.erase(std::string(api::kFencedAnnotation));
+    } else {
+      hv.metadata.annotations[std::string(api::kFencedAnnotation)] = value;
+    }
+    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+  }
+
+  std::string dir_;
+  std::vector<std::optional<std::string>> changes_;
+};
+
+TEST_F(FenceTest, AnnotatedHypervisorFencesTheNodeUntilCleared) {
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  EXPECT_FALSE(registrar_->fenced());
+  annotate("true");
+  core::Status s = registrar_->registerNode();
+  EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition) << s;
+  EXPECT_TRUE(registrar_->fenced());
+  ASSERT_EQ(changes_.size(), 1u);
+  ASSERT_TRUE(changes_[0].has_value());
+  EXPECT_NE(changes_[0]->find("fenced"), std::string::npos);
+  // A fenced node does not heartbeat... and a restarted node-daemon is still fenced.
+  auto restarted = makeRegistrar();
+  EXPECT_EQ(restarted->registerNode().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(restarted->fenced());
+  // The administrator clears it.
+  annotate("");
+  EXPECT_TRUE(registrar_->registerNode().isOk());
+  EXPECT_FALSE(registrar_->fenced());
+  ASSERT_EQ(changes_.size(), 3u);
+  EXPECT_FALSE(changes_.back().has_value());
+}
+
+TEST_F(FenceTest, DeletedHypervisorIsNotRecreatedEvenAfterARestart) {
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  const std::string first_uid = hypervisor().metadata.uid;
+  ASSERT_TRUE(client_->remove(kube::kHypervisor, "", "node-a").isOk());
+  EXPECT_EQ(registrar_->registerNode().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(registrar_->fenced());
+  EXPECT_EQ(client_->get(kube::kHypervisor, "", "node-a").status().code(),
+            core::StatusCode::kNotFound)
+      << "a deleted Hypervisor must not come back on its own";
+  // The node-daemon restarts: the on-node record still says it had registered.
+  auto restarted = makeRegistrar();
+  EXPECT_EQ(restarted->registerNode().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(restarted->fenced());
+  EXPECT_FALSE(client_->get(kube::kHypervisor, "", "node-a").isOk());
+  // An administrator re-creates the Hypervisor: the node registers again (and records the new uid).
+  api::Hypervisor fresh;
+  fresh.metadata.name = "node-a";
+  ASSERT_TRUE(client_->create(kube::kHypervisor, "", api::toJson(fresh)).isOk());
+  EXPECT_TRUE(restarted->registerNode().isOk());
+  EXPECT_FALSE(restarted->fenced());
+  EXPECT_NE(hypervisor().metadata.uid, first_uid);
+  EXPECT_TRUE(hypervisor().status.capacity.has_value());
 }
 
 TEST(MicroTime, Format) {

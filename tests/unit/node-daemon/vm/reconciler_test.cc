@@ -1,7 +1,9 @@
 // VmReconciler against the FakeClient (API) and libvirt's test driver (hypervisor), with a fake
-// DiskTool. Exercises the real loop: informer, work queue, libvirt events, resync.
+// DiskTool. Exercises the real loop (runtime::Controller: informer, work queue, libvirt events,
+// resync) on a FakeClock: resyncs, back-off and grace periods happen when the test advances it.
 #include "node-daemon/vm/reconciler.h"
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -12,6 +14,7 @@
 #include "lib/kube/resource.h"
 #include "node-daemon/domain/naming.h"
 #include "node-daemon/virt/libvirt_connection.h"
+#include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_libvirt.h"
 #include "tests/mocks/fake_virt_disk_tool.h"
 #include "tests/mocks/mock_kube_client.h"
@@ -32,6 +35,28 @@ bool pollUntil(Pred pred, std::chrono::milliseconds timeout = 10s) {
     std::this_thread::sleep_for(10ms);
   }
   return pred();
+}
+
+// Reads controller_runtime_* counters of the node's loop.
+double loopCounter(prometheus::Registry& registry, const std::string& family,
+                   const std::string& result = "") {
+  for (const auto& f : registry.Collect()) {
+    if (f.name != family) {
+      continue;
+    }
+    for (const auto& m : f.metric) {
+      bool controller = false;
+      bool matches = result.empty();
+      for (const auto& l : m.label) {
+        controller |= l.name == "controller" && l.value == "node_vm";
+        matches |= l.name == "result" && l.value == result;
+      }
+      if (controller && matches) {
+        return m.counter.value;
+      }
+    }
+  }
+  return 0;
 }
 
 class ReconcilerTest : public ::testing::Test {
@@ -66,8 +91,10 @@ protected:
     ReconcilerOptions o;
     o.node_name = "node-a";
     o.domain_type = "test";
-    o.resync = 500ms;
+    o.resync = 30s;
     o.registry = registry_;
+    o.clock = clock_;
+    o.fenced = [this] { return fenced_.load(); };
     return std::make_unique<VmReconciler>(client_, *fake_, *disks_, metrics_, nullptr, o);
   }
 
@@ -95,10 +122,41 @@ protected:
     return v;
   }
 
-  api::VirtualMachine create(const api::VirtualMachine& v) {
+  // Creates the VM labelled for node-a, and binds it there as the controller does: through
+  // status.hypervisor (the label alone never starts a VM).
+  api::VirtualMachine create(const api::VirtualMachine& v, const std::string& bind_to = "node-a") {
     auto created = client_->create(kube::kVirtualMachine, v.metadata.namespace_, api::toJson(v));
     EXPECT_TRUE(created.isOk()) << created.status();
-    return *api::fromJson<api::VirtualMachine>(*created);
+    auto stored = *api::fromJson<api::VirtualMachine>(*created);
+    return bind_to.empty() ? stored : bind(stored, bind_to);
+  }
+  api::VirtualMachine bind(api::VirtualMachine v, const std::string& node) {
+    v.status.hypervisor = node;
+    auto written = client_->updateStatus(kube::kVirtualMachine, v.metadata.namespace_,
+                                         api::toJson(v));
+    EXPECT_TRUE(written.isOk()) << written.status();
+    return *api::fromJson<api::VirtualMachine>(*written);
+  }
+  double successes() {
+    return loopCounter(*registry_, "controller_runtime_reconcile_total", "success");
+  }
+  // Advances the fake clock a step at a time until pred() holds (back-off, grace periods).
+  template <typename Pred>
+  bool advanceUntil(Pred pred, std::chrono::nanoseconds step = 1s) {
+    return pollUntil([&] {
+      if (pred()) {
+        return true;
+      }
+      clock_->advance(step);
+      return false;
+    });
+  }
+  // Advances the clock by one resync period and waits until the loop has reconciled (success)
+  // at least `n` more keys: an observable pass, so "nothing changed" cannot pass vacuously.
+  void resyncAndAwait(int n = 1) {
+    const double before = successes();
+    clock_->advance(30s);
+    ASSERT_TRUE(pollUntil([&] { return successes() >= before + n; }));
   }
 
   std::optional<api::VirtualMachine> get(const std::string& ns, const std::string& name) {
@@ -114,6 +172,8 @@ protected:
     return v && v->status.phase == phase;
   }
 
+  std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  std::atomic<bool> fenced_{false};
   std::string root_;
   virt::ConnectionPtr real_;
   std::unique_ptr<testing::FakeLibvirt> fake_;
@@ -140,17 +200,18 @@ TEST_F(ReconcilerTest, RunsABoundVmAndReportsStatus) {
   ASSERT_TRUE(got.status.startTime);
   ASSERT_EQ(got.status.interfaces.size(), 1u);
   EXPECT_EQ(got.status.interfaces[0].mac, domain::macAddress(v.metadata.uid, "default"));
-  EXPECT_FALSE(got.status.hypervisor) << "status.hypervisor is the controller's field";
+  EXPECT_EQ(got.status.hypervisor, "node-a") << "status.hypervisor is the controller's field";
   auto info = real_->lookupByName("rt-run_web");
   ASSERT_TRUE(info.isOk());
   EXPECT_EQ(info->state, virt::DomainState::kRunning);
   EXPECT_TRUE(fs::exists(root_ + "/vms/rt-run/web/disk-root.qcow2"));
 
-  // Idempotent: further reconciles (resync every 500 ms) write nothing.
+  // Idempotent: reconciling again (directly, then by two resyncs) writes nothing.
   std::string rv = got.metadata.resourceVersion;
   auto result = reconciler_->reconcile("rt-run/web");
   ASSERT_TRUE(result.isOk()) << result.status();
-  std::this_thread::sleep_for(1200ms);  // let at least two resyncs run; nothing may change
+  resyncAndAwait();
+  resyncAndAwait();
   EXPECT_EQ(get("rt-run", "web")->metadata.resourceVersion, rv);
   EXPECT_EQ(fake_->calls("start"), 1);
 
@@ -170,7 +231,7 @@ TEST_F(ReconcilerTest, HaltedStopsAndAlwaysStartsAgain) {
   got.spec.runStrategy = api::RunStrategy::kHalted;
   ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-halt", api::toJson(got)).isOk());
   ASSERT_TRUE(
-      pollUntil([&] { return phaseIs("rt-halt", "db", api::VirtualMachinePhase::kStopped); }));
+      advanceUntil([&] { return phaseIs("rt-halt", "db", api::VirtualMachinePhase::kStopped); }));
   EXPECT_EQ(real_->lookupByName("rt-halt_db")->state, virt::DomainState::kShutOff);
   EXPECT_FALSE(api::isConditionTrue(get("rt-halt", "db")->status.conditions, api::kConditionReady));
 
@@ -189,13 +250,13 @@ TEST_F(ReconcilerTest, PauseAndResumeByAnnotation) {
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-pause", "a", api::VirtualMachinePhase::kRunning); }));
   auto got = *get("rt-pause", "a");
-  got.metadata.annotations[std::string(kPausedAnnotation)] = "true";
+  got.metadata.annotations[std::string(api::kPausedAnnotation)] = "true";
   ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-pause", api::toJson(got)).isOk());
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-pause", "a", api::VirtualMachinePhase::kPaused); }));
   EXPECT_EQ(real_->lookupByName("rt-pause_a")->state, virt::DomainState::kPaused);
   got = *get("rt-pause", "a");
-  got.metadata.annotations.erase(std::string(kPausedAnnotation));
+  got.metadata.annotations.erase(std::string(api::kPausedAnnotation));
   ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-pause", api::toJson(got)).isOk());
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-pause", "a", api::VirtualMachinePhase::kRunning); }));
@@ -227,7 +288,8 @@ TEST_F(ReconcilerTest, LibvirtFailureIsRetriedWithFinalizerHeld) {
   startReconciler();
   create(vm("rt-retry", "r"));
   ASSERT_TRUE(
-      pollUntil([&] { return phaseIs("rt-retry", "r", api::VirtualMachinePhase::kRunning); }));
+      advanceUntil([&] { return phaseIs("rt-retry", "r", api::VirtualMachinePhase::kRunning); },
+                   10ms));
   EXPECT_GE(fake_->calls("define"), 3);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-retry", "r").isOk());
   ASSERT_TRUE(pollUntil([&] { return !get("rt-retry", "r"); }));
@@ -245,7 +307,7 @@ TEST_F(ReconcilerTest, RestartAdoptsRunningDomainsWithoutRestarting) {
 
   startReconciler();  // a new node-daemon process
   ASSERT_TRUE(pollUntil([&] { return fake_->calls("list") > 0; }));
-  std::this_thread::sleep_for(700ms);  // a resync passes
+  resyncAndAwait();
   EXPECT_EQ(fake_->calls("start"), starts) << "an adopted running domain must not be started";
   EXPECT_EQ(fake_->calls("define"), 1);
   EXPECT_EQ(real_->lookupByName("rt-adopt_keep")->uuid, uuid_before);
@@ -276,6 +338,124 @@ TEST_F(ReconcilerTest, UnclaimedDomainsAreLeftAloneUnlessOursAndVmGone) {
   EXPECT_TRUE(real_->lookupByName("rt-foreign_x").isOk()) << "foreign domains are never touched";
   EXPECT_TRUE(real_->lookupByName("test").isOk());
   ASSERT_TRUE(real_->undefineDomain("rt-foreign_x").isOk());
+}
+
+TEST_F(ReconcilerTest, FencedNodeDestroysItsDomainsAndStartsNothing) {
+  startReconciler();
+  create(vm("rt-fence", "f"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-fence", "f", api::VirtualMachinePhase::kRunning); }));
+  const int starts = fake_->calls("start");
+  fenced_ = true;
+  reconciler_->fenceChanged();
+  ASSERT_TRUE(pollUntil(
+      [&] { return real_->lookupByName("rt-fence_f")->state == virt::DomainState::kShutOff; }));
+  resyncAndAwait(1);  // later passes start nothing while fenced
+  EXPECT_EQ(real_->lookupByName("rt-fence_f")->state, virt::DomainState::kShutOff);
+  EXPECT_EQ(fake_->calls("start"), starts);
+  EXPECT_TRUE(fs::exists(root_ + "/vms/rt-fence/f")) << "disks are kept";
+  // A VM deleted while fenced stays Terminating: the node removes nothing.
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-fence", "f").isOk());
+  resyncAndAwait(1);
+  ASSERT_TRUE(get("rt-fence", "f").has_value());
+  EXPECT_TRUE(get("rt-fence", "f")->metadata.deletionTimestamp.has_value());
+  EXPECT_TRUE(fs::exists(root_ + "/vms/rt-fence/f"));
+  // Cleared by the administrator: cleanup proceeds.
+  fenced_ = false;
+  reconciler_->fenceChanged();
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-fence", "f"); }));
+  EXPECT_FALSE(fs::exists(root_ + "/vms/rt-fence/f"));
+}
+
+TEST_F(ReconcilerTest, NotFoundFromASubCallIsRetried) {
+  // Only errors marked core::terminal() stop retries; a NotFound from libvirt is retried.
+  fake_->failNext("define", core::notFoundError("storage pool default not found"), 1);
+  startReconciler();
+  create(vm("rt-nf", "n"));
+  ASSERT_TRUE(
+      advanceUntil([&] { return phaseIs("rt-nf", "n", api::VirtualMachinePhase::kRunning); },
+                   10ms));
+  EXPECT_EQ(fake_->calls("define"), 2);
+  EXPECT_EQ(loopCounter(*registry_, "controller_runtime_terminal_reconcile_errors_total"), 0);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-nf", "n").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-nf", "n"); }));
+}
+
+TEST_F(ReconcilerTest, TerminalDiskErrorIsReportedAndNotRetried) {
+  startReconciler();
+  auto bad = vm("rt-term", "t");
+  api::Disk d;
+  d.name = "data";
+  d.image = api::ImageSource{};
+  d.image->url = "image:kernel";
+  d.image->sha256 = std::string(64, '0');  // does not match the file: never usable as it is
+  bad.spec.disks.push_back(d);
+  create(bad);
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-term", "t", api::VirtualMachinePhase::kFailed); }));
+  const api::Condition* ready =
+      api::findCondition(get("rt-term", "t")->status.conditions, api::kConditionReady);
+  ASSERT_NE(ready, nullptr);
+  EXPECT_EQ(ready->reason, "DiskPreparationFailed");
+  ASSERT_TRUE(pollUntil([&] {
+    return loopCounter(*registry_, "controller_runtime_terminal_reconcile_errors_total") == 1;
+  }));
+  const double errors = loopCounter(*registry_, "controller_runtime_reconcile_errors_total");
+  clock_->advance(1h);  // any back-off would have fired by now
+  resyncAndAwait(0);
+  EXPECT_EQ(loopCounter(*registry_, "controller_runtime_reconcile_errors_total"), errors)
+      << "a terminal error is not retried by back-off";
+  EXPECT_EQ(real_->lookupByName("rt-term_t").status().code(), core::StatusCode::kNotFound);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-term", "t").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-term", "t"); }));
+}
+
+TEST_F(ReconcilerTest, HandLabelledVmIsNotStarted) {
+  startReconciler();
+  // A VM editor sets the label by hand; the controller never bound it (status.hypervisor unset).
+  auto v = create(vm("rt-forged", "f"), /*bind_to=*/"");
+  ASSERT_TRUE(pollUntil([&] { return reconciler_->informer().store().get("rt-forged/f"); }));
+  resyncAndAwait(1);  // the VM was reconciled at least once more
+  EXPECT_EQ(real_->lookupByName("rt-forged_f").status().code(), core::StatusCode::kNotFound);
+  EXPECT_EQ(fake_->calls("define"), 0);
+  EXPECT_TRUE(get("rt-forged", "f")->metadata.finalizers.empty()) << "nothing to guard here";
+  EXPECT_FALSE(fs::exists(root_ + "/vms/rt-forged/f"));
+
+  // Once the controller binds it here, it runs.
+  bind(*get("rt-forged", "f"), "node-a");
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-forged", "f", api::VirtualMachinePhase::kRunning); }));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-forged", "f").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-forged", "f"); }));
+}
+
+TEST_F(ReconcilerTest, RelabelledRunningVmNeverRunsTwice) {
+  startReconciler();
+  create(vm("rt-move", "m"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-move", "m", api::VirtualMachinePhase::kRunning); }));
+  // A VM editor relabels the running VM to another node: the binding still says node-a, so the
+  // domain here keeps running (and node-b would not start it: see HandLabelledVmIsNotStarted).
+  auto got = *get("rt-move", "m");
+  got.metadata.labels[std::string(api::kHypervisorLabel)] = "node-b";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-move", api::toJson(got)).isOk());
+  ASSERT_TRUE(pollUntil([&] { return !reconciler_->informer().store().get("rt-move/m"); }));
+  resyncAndAwait(1);  // the domain's key was reconciled: its VM is still bound here
+  EXPECT_EQ(real_->lookupByName("rt-move_m")->state, virt::DomainState::kRunning);
+
+  // The binding moves elsewhere while the label points here again: the local copy is stopped,
+  // never left running next to the new one.
+  got = *get("rt-move", "m");
+  got.metadata.labels[std::string(api::kHypervisorLabel)] = "node-a";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-move", api::toJson(got)).isOk());
+  bind(*get("rt-move", "m"), "node-b");
+  ASSERT_TRUE(pollUntil(
+      [&] { return real_->lookupByName("rt-move_m")->state == virt::DomainState::kShutOff; }));
+  EXPECT_TRUE(fs::exists(root_ + "/vms/rt-move/m")) << "disks are kept";
+  // A later start attempt is refused as long as the binding points elsewhere.
+  resyncAndAwait(1);
+  EXPECT_EQ(real_->lookupByName("rt-move_m")->state, virt::DomainState::kShutOff);
+  ASSERT_TRUE(real_->undefineDomain("rt-move_m").isOk());
 }
 
 }  // namespace

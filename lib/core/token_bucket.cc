@@ -1,11 +1,11 @@
-#include "lib/kube/rate_limiter.h"
+#include "lib/core/token_bucket.h"
 
 #include <algorithm>
-#include <thread>
+#include <cmath>
 
 #include "lib/core/check.h"
 
-namespace novacron::kube {
+namespace novacron::core {
 
 TokenBucket::TokenBucket(double qps, int burst, core::ClockPtr clock)
     : qps_(qps), burst_(std::max(burst, 1)), clock_(std::move(clock)), tokens_(burst_) {
@@ -33,7 +33,7 @@ std::chrono::nanoseconds TokenBucket::reserve() {
     return std::chrono::nanoseconds(0);
   }
   // The deficit is paid back at qps tokens per second.
-  return std::chrono::nanoseconds(static_cast<int64_t>(-tokens_ / qps_ * 1e9));
+  return std::chrono::nanoseconds(static_cast<int64_t>(std::ceil(-tokens_ / qps_ * 1e9)));
 }
 
 bool TokenBucket::tryAccept() {
@@ -52,8 +52,17 @@ bool TokenBucket::tryAccept() {
 void TokenBucket::accept() {
   auto delay = reserve();
   if (delay > std::chrono::nanoseconds(0)) {
-    std::this_thread::sleep_for(delay);
+    clock_->sleepFor(delay);
   }
 }
 
-}  // namespace novacron::kube
+bool TokenBucket::full() {
+  if (qps_ <= 0) {
+    return true;
+  }
+  std::lock_guard lock(mu_);
+  refillLocked(clock_->now());
+  return tokens_ >= burst_;
+}
+
+}  // namespace novacron::core

@@ -1,9 +1,11 @@
-// TokenBucket: client-side QPS/burst limit (client-go's flowcontrol.NewTokenBucketRateLimiter).
+// TokenBucket: the one QPS/burst limiter (client-go's flowcontrol token bucket). Used by the REST
+// client's request limit, the work queue's overall retry limit and the event recorder's per-object
+// spam filter.
 //
 // The bucket holds up to `burst` tokens and refills at `qps` tokens per second. reserve() takes a
 // token now and returns how long the caller must wait before using it (zero when one was in the
 // bucket); waiting callers queue up in order because the bucket may go negative. Time comes from
-// an injected core::Clock so tests control it; accept() does the waiting with a real sleep.
+// an injected core::Clock so tests control it; accept() waits on that clock.
 // qps <= 0 disables limiting.
 // Thread-safety: safe from any thread.
 #pragma once
@@ -13,7 +15,7 @@
 
 #include "lib/core/clock.h"
 
-namespace novacron::kube {
+namespace novacron::core {
 
 class TokenBucket {
 public:
@@ -23,8 +25,10 @@ public:
   std::chrono::nanoseconds reserve();
   // Takes a token if one is available now; never waits.
   bool tryAccept();
-  // reserve() and sleep for the returned delay.
+  // reserve() and wait (on the clock) for the returned delay.
   void accept();
+  // True when the bucket is full now (it behaves exactly like a new one).
+  bool full();
 
   double qps() const { return qps_; }
   int burst() const { return burst_; }
@@ -40,4 +44,4 @@ private:
   core::Clock::TimePoint last_;  // guarded by mu_
 };
 
-}  // namespace novacron::kube
+}  // namespace novacron::core

@@ -1,11 +1,13 @@
 // TokenBucket with an injected clock: burst, refill rate, queueing of reservations.
-#include "lib/kube/rate_limiter.h"
+#include "lib/core/token_bucket.h"
+
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "tests/mocks/fake_clock.h"
 
-namespace novacron::kube {
+namespace novacron::core {
 namespace {
 
 using std::chrono::milliseconds;
@@ -48,5 +50,27 @@ TEST(TokenBucketTest, ZeroQpsIsUnlimited) {
   }
 }
 
+TEST(TokenBucketTest, AcceptWaitsOnTheClock) {
+  auto clock = std::make_shared<testing::FakeClock>();
+  TokenBucket bucket(10.0, 1, clock);
+  bucket.accept();  // the burst token: no wait
+  EXPECT_EQ(clock->waiters(), 0u);
+  std::thread waiter([&] { bucket.accept(); });
+  ASSERT_TRUE(clock->awaitWaiters(1));
+  EXPECT_EQ(clock->nextDeadline(), clock->now() + milliseconds(100));
+  clock->advance(milliseconds(100));
+  waiter.join();
+}
+
+TEST(TokenBucketTest, FullOnceRefilled) {
+  auto clock = std::make_shared<testing::FakeClock>();
+  TokenBucket bucket(1.0, 2, clock);
+  EXPECT_TRUE(bucket.full());
+  EXPECT_TRUE(bucket.tryAccept());
+  EXPECT_FALSE(bucket.full());
+  clock->advance(std::chrono::seconds(1));
+  EXPECT_TRUE(bucket.full());
+}
+
 }  // namespace
-}  // namespace novacron::kube
+}  // namespace novacron::core

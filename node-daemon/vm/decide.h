@@ -1,0 +1,75 @@
+// The node-daemon's VM decisions as pure functions (the "decide" step of observe → decide → act):
+// whether this node may run the VM at all (the binding), what to do with its domain, and what
+// status to report afterwards. No I/O and no clock reads: callers pass what they observed.
+//
+// The binding rule (docs/security.md): a VM runs here only when status.hypervisor names this node.
+// Only the controller writes status.hypervisor, through the status subresource, which a VM editor
+// cannot write (and which the API server drops on create). The label novacron.io/hypervisor is a
+// watch filter and nothing more: a hand-set label never starts a VM, and a VM whose binding points
+// elsewhere never keeps a running copy here.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/api/virtual_machine.h"
+#include "node-daemon/virt/connection.h"
+#include "node-daemon/vm/run_strategy.h"
+
+namespace novacron::node::vm {
+
+enum class Binding {
+  kHere,       // status.hypervisor == this node: run it
+  kUnbound,    // no binding yet (e.g. a hand-set label): never start it
+  kElsewhere,  // bound to another node: no running copy may stay here
+};
+
+Binding bindingOf(const api::VirtualMachine& vm, std::string_view node);
+std::string_view bindingName(Binding binding);
+
+// What the node sees of one VM, read once per reconcile.
+struct Observation {
+  std::optional<virt::DomainInfo> domain;  // the domain of the VM's name, if defined
+  std::optional<std::chrono::steady_clock::time_point> shutdown_requested_at;
+  std::chrono::steady_clock::time_point now{};
+};
+
+// The power state machine's inputs, built in one place from the VM and the observation.
+PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observed);
+
+// Running, blocked or paused: a QEMU process holds the guest.
+bool isRunning(virt::DomainState state);
+// Anything but shut off / crashed / no state.
+bool isActive(virt::DomainState state);
+
+// The part of the VM's status the node-daemon owns, as it should be after acting, from what is
+// there now (`after`). `started_at` is the start time to record when this reconcile started the
+// domain (or adopted a running one without a start time).
+struct ReportInputs {
+  std::string node;
+  std::string domain_name;
+  std::optional<virt::DomainInfo> after;  // the domain as observed after acting
+  PowerDecision decision;                 // decidePower() on the observation after acting
+  std::vector<api::VmInterfaceStatus> interfaces;
+  api::Timestamp now;
+  bool started_now = false;
+};
+api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const ReportInputs& in);
+
+// Reasons of a terminal failure: the node cannot run this generation of the spec.
+inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
+inline constexpr std::string_view kReasonDiskPreparationFailed = "DiskPreparationFailed";
+
+// True when this node already reported a terminal failure for the VM's current generation: it is
+// not tried again until the spec changes (a new generation).
+bool failedForThisGeneration(const api::VirtualMachine& vm);
+
+// The status of a VM whose spec the node-daemon refuses (Ready=False/InvalidSpec, phase Failed).
+api::VirtualMachineStatus invalidSpecStatus(const api::VirtualMachine& vm, std::string_view reason,
+                                            const std::string& message, api::Timestamp now);
+
+}  // namespace novacron::node::vm

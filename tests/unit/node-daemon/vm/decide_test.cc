@@ -1,0 +1,110 @@
+// The node-daemon's pure VM decisions: the binding rule, power inputs built once from an
+// observation, the reported status (and that reporting twice changes nothing).
+#include "node-daemon/vm/decide.h"
+
+#include <gtest/gtest.h>
+
+#include "lib/api/names.h"
+
+namespace novacron::node::vm {
+namespace {
+
+using namespace std::chrono_literals;
+
+api::VirtualMachine vm() {
+  api::VirtualMachine v;
+  v.metadata.namespace_ = "ns";
+  v.metadata.name = "a";
+  v.metadata.generation = 3;
+  v.metadata.labels[std::string(api::kHypervisorLabel)] = "node-a";
+  v.spec.terminationGracePeriodSeconds = 7;
+  return v;
+}
+
+virt::DomainInfo domain(virt::DomainState state) {
+  virt::DomainInfo d;
+  d.name = "ns_a";
+  d.uuid = "11111111-2222-3333-4444-555555555555";
+  d.state = state;
+  d.active = isActive(state);
+  return d;
+}
+
+TEST(DecideTest, TheBindingIsStatusHypervisorNeverTheLabel) {
+  auto v = vm();
+  EXPECT_EQ(bindingOf(v, "node-a"), Binding::kUnbound) << "a label alone binds nothing";
+  v.status.hypervisor = "node-a";
+  EXPECT_EQ(bindingOf(v, "node-a"), Binding::kHere);
+  v.status.hypervisor = "node-b";
+  EXPECT_EQ(bindingOf(v, "node-a"), Binding::kElsewhere);
+  v.status.hypervisor = "";
+  EXPECT_EQ(bindingOf(v, "node-a"), Binding::kUnbound);
+}
+
+TEST(DecideTest, PowerInputsComeFromOneObservation) {
+  auto v = vm();
+  v.metadata.annotations[std::string(api::kPausedAnnotation)] = "true";
+  Observation o;
+  o.now = std::chrono::steady_clock::time_point(100s);
+  o.shutdown_requested_at = std::chrono::steady_clock::time_point(90s);
+  o.domain = domain(virt::DomainState::kRunning);
+  PowerInputs in = powerInputs(v, o);
+  EXPECT_TRUE(in.pause_requested);
+  EXPECT_TRUE(in.domain_defined);
+  EXPECT_EQ(in.state, virt::DomainState::kRunning);
+  EXPECT_EQ(in.grace_period, 7s);
+  EXPECT_EQ(in.now, o.now);
+  EXPECT_EQ(in.shutdown_requested_at, o.shutdown_requested_at);
+
+  o.domain = domain(virt::DomainState::kShutOff);
+  o.domain->shutoff_reason = virt::ShutoffReason::kCrashed;
+  in = powerInputs(v, o);
+  EXPECT_EQ(in.stop_reason, StopReason::kCrashed);
+  EXPECT_FALSE(in.shutdown_requested_at) << "a finished shutdown is not in progress";
+
+  o.domain.reset();
+  in = powerInputs(v, o);
+  EXPECT_FALSE(in.domain_defined);
+  EXPECT_EQ(in.state, virt::DomainState::kShutOff);
+}
+
+TEST(DecideTest, ReportedStatusIsStableWhenNothingChanged) {
+  auto v = vm();
+  v.status.hypervisor = "node-a";
+  ReportInputs in;
+  in.node = "node-a";
+  in.domain_name = "ns_a";
+  in.after = domain(virt::DomainState::kRunning);
+  in.decision.phase = api::VirtualMachinePhase::kRunning;
+  in.decision.ready = true;
+  in.decision.reason = "Running";
+  in.now = *api::parseTimestamp("2026-12-01T10:00:00Z");
+  in.started_now = true;
+  auto first = reportedStatus(v, in);
+  EXPECT_EQ(first.phase, api::VirtualMachinePhase::kRunning);
+  EXPECT_EQ(first.observedGeneration, 3);
+  EXPECT_EQ(first.domainUUID, in.after->uuid);
+  EXPECT_EQ(first.startTime, in.now);
+  EXPECT_EQ(first.hypervisor, "node-a") << "the controller's field passes through untouched";
+  ASSERT_TRUE(api::isConditionTrue(first.conditions, api::kConditionReady));
+
+  // A second pass later, with nothing changed, reports the same status: no write.
+  v.status = first;
+  in.started_now = false;
+  in.now = *api::parseTimestamp("2026-12-01T10:05:00Z");
+  EXPECT_EQ(reportedStatus(v, in), first);
+}
+
+TEST(DecideTest, TerminalFailureHoldsUntilTheSpecChanges) {
+  auto v = vm();
+  EXPECT_FALSE(failedForThisGeneration(v));
+  v.status = invalidSpecStatus(v, kReasonDiskPreparationFailed, "digest mismatch",
+                               *api::parseTimestamp("2026-12-01T10:00:00Z"));
+  EXPECT_EQ(v.status.phase, api::VirtualMachinePhase::kFailed);
+  EXPECT_TRUE(failedForThisGeneration(v));
+  v.metadata.generation = 4;  // the user edited the spec: try again
+  EXPECT_FALSE(failedForThisGeneration(v));
+}
+
+}  // namespace
+}  // namespace novacron::node::vm
