@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/hypervisor/hypervisor_decision.h"
+#include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -36,7 +37,8 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   NOVACRON_ASSIGN_OR_RETURN(LedgerOutcome ledger, reconcileLedger(*hv));
   const HypervisorHealthFacts facts{fresh, deps_.heartbeats->timeout()};
   NOVACRON_RETURN_IF_ERROR(
-      writeStatus(ledger.stored, decideHypervisorStatus(ledger.stored, facts, *deps_.clock)));
+      writeStatusIfChanged(*deps_.client, kube::kHypervisor, ledger.stored,
+                           decideHypervisorStatus(ledger.stored, facts, *deps_.clock)));
   if (ledger.freed || (health.transitioned && fresh)) {
     enqueueUnbound();  // capacity appeared: pending VMs may fit now
   }
@@ -172,21 +174,7 @@ core::Status HypervisorReconciler::confirmRemovals(const api::Hypervisor& hv,
   return core::okStatus();
 }
 
-// --- status and follow-ups ---
-
-core::Status HypervisorReconciler::writeStatus(const api::Hypervisor& hv,
-                                               const api::HypervisorStatus& status) {
-  if (status == hv.status) {
-    return core::okStatus();  // idempotent: a second reconcile in a row writes nothing
-  }
-  api::Hypervisor desired = hv;
-  desired.status = status;
-  auto written = deps_.client->updateStatus(kube::kHypervisor, "", api::toJson(desired));
-  if (!written.isOk()) {
-    return written.status().withContext("writing status of hypervisor " + hv.metadata.name);
-  }
-  return core::okStatus();
-}
+// --- follow-ups ---
 
 void HypervisorReconciler::enqueueVmsOn(const std::string& name) {
   if (!deps_.enqueue_vm) {

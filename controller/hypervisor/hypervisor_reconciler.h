@@ -73,7 +73,6 @@ private:
   core::StatusOr<LedgerOutcome> reconcileLedger(const api::Hypervisor& hv);
   ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current);
   core::Status confirmRemovals(const api::Hypervisor& hv, ledger::LedgerPlan& plan);
-  core::Status writeStatus(const api::Hypervisor& hv, const api::HypervisorStatus& status);
   void enqueueVmsOn(const std::string& name);
   void enqueueUnbound();
 

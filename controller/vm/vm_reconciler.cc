@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -257,18 +258,8 @@ bool VmReconciler::heartbeatFresh(const std::string& hypervisor) const {
 
 core::Status VmReconciler::writeStatus(const api::VirtualMachine& vm,
                                        const api::VirtualMachineStatus& status) {
-  if (status == vm.status) {
-    return core::okStatus();  // idempotent: a second reconcile in a row writes nothing
-  }
-  api::VirtualMachine out = vm;
-  out.status = status;
-  out.status.observedGeneration = vm.metadata.generation;
-  auto written =
-      deps_.client->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(out));
-  if (!written.isOk()) {
-    return written.status().withContext("writing status of " + vmKey(vm));
-  }
-  return core::okStatus();
+  return writeStatusIfChanged(*deps_.client, kube::kVirtualMachine, vm, status,
+                              vm.metadata.generation);
 }
 
 void VmReconciler::emit(const api::VirtualMachine& vm, const std::vector<VmEvent>& events) {
