@@ -10,6 +10,8 @@
 //     Schedulable=False while cordoned, in maintenance, fenced or not Ready.
 //   - Maintenance: cordon only. Evacuation (by each VM's evictionStrategy) needs live migration,
 //     which does not exist yet; the Schedulable condition message says so.
+// Each reconcile observes (cache, heartbeat, live reads only to confirm a ledger removal), decides
+// (ledger::planLedger, hypervisor_decision.h; pure) and writes only what changed.
 // Thread-safety: reconcile() may run concurrently for different keys.
 #pragma once
 
@@ -22,6 +24,7 @@
 #include "controller/cache/cluster_cache.h"
 #include "controller/config/config.h"
 #include "controller/health/heartbeat_tracker.h"
+#include "controller/ledger/ledger.h"
 #include "controller/scheduler_metrics.h"
 #include "lib/core/clock.h"
 #include "lib/core/statusor.h"
@@ -51,9 +54,25 @@ public:
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name);
 
 private:
-  core::Status reconcileLedger(const api::Hypervisor& hv, bool fenced, api::Hypervisor& stored,
-                               bool& freed);
-  core::Status reconcileStatus(const api::Hypervisor& hv, bool fresh);
+  // A heartbeat freshness change since the last look (first sight counts as one).
+  struct HealthChange {
+    bool transitioned = false;
+    bool became_stale = false;  // fresh -> stale of a hypervisor seen before
+  };
+  // The ledger as written (or as it was when nothing needed writing).
+  struct LedgerOutcome {
+    api::Hypervisor stored;
+    bool freed = false;  // fewer VMs than before: pending VMs may fit now
+  };
+
+  void forget(const std::string& name);
+  bool observeHeartbeat(const std::string& name);
+  HealthChange noteHealth(const api::Hypervisor& hv, bool fresh);
+  void reportUnreachableCount();
+
+  core::StatusOr<LedgerOutcome> reconcileLedger(const api::Hypervisor& hv);
+  ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current);
+  core::Status confirmRemovals(const api::Hypervisor& hv, ledger::LedgerPlan& plan);
   void enqueueVmsOn(const std::string& name);
   void enqueueUnbound();
 

@@ -11,67 +11,83 @@
 
 namespace novacron::controller {
 
+namespace {
+
+std::string ledgerText(const api::Hypervisor& hv) {
+  auto it = hv.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
+  return it == hv.metadata.annotations.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+core::StatusOr<std::optional<api::Hypervisor>> Binder::withEntry(const api::VirtualMachine& vm,
+                                                                 const api::Hypervisor& current,
+                                                                 bool heartbeat_fresh) const {
+  const std::string key = vmKey(vm);
+  NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
+  auto existing = entries.find(key);
+  if (existing != entries.end() && existing->second.uid == vm.metadata.uid) {
+    return std::optional<api::Hypervisor>();  // already reserved
+  }
+  // The re-check runs on the ledger as it is in `current`, excluding a stale entry of a
+  // previous VM with the same name (it is replaced, not added to).
+  if (existing != entries.end()) {
+    entries.erase(existing);
+  }
+  api::Hypervisor updated = current;
+  updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
+      ledger::encodeLedger(entries);
+  const scheduler::VmRequest request = vmRequest(vm);
+  if (auto reason = scheduler_.filter(request, hypervisorView(updated, heartbeat_fresh))) {
+    return core::abortedError("hypervisor " + current.metadata.name + " no longer fits VM " + key +
+                              ": " + std::string(scheduler::rejectReasonText(*reason)));
+  }
+  entries[key] =
+      ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
+  updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
+      ledger::encodeLedger(entries);
+  return std::optional<api::Hypervisor>(std::move(updated));
+}
+
 core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
                                                 const api::Hypervisor& hypervisor,
                                                 bool heartbeat_fresh,
                                                 std::optional<api::Hypervisor>* latest,
                                                 int attempts) {
   api::Hypervisor current = hypervisor;
+  const std::string& name = hypervisor.metadata.name;
   const std::string key = vmKey(vm);
   for (int attempt = 0; attempt < attempts; ++attempt) {
-    NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
-    auto existing = entries.find(key);
-    if (existing != entries.end() && existing->second.uid == vm.metadata.uid) {
+    NOVACRON_ASSIGN_OR_RETURN(std::optional<api::Hypervisor> updated,
+                              withEntry(vm, current, heartbeat_fresh));
+    if (!updated) {
       return current;
     }
-    // The re-check runs on the ledger as it is in `current`, excluding a stale entry of a
-    // previous VM with the same name (it is replaced, not added to).
-    if (existing != entries.end()) {
-      entries.erase(existing);
-    }
-    api::Hypervisor without = current;
-    without.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-        ledger::encodeLedger(entries);
-    const scheduler::VmRequest request = vmRequest(vm);
-    if (auto reason = scheduler_.filter(request, hypervisorView(without, heartbeat_fresh))) {
-      return core::abortedError("hypervisor " + hypervisor.metadata.name + " no longer fits VM " +
-                                key + ": " + std::string(scheduler::rejectReasonText(*reason)));
-    }
-    entries[key] =
-        ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
-    api::Hypervisor updated = current;
-    updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-        ledger::encodeLedger(entries);
-    auto written = client_->update(kube::kHypervisor, "", api::toJson(updated));
+    auto written = client_->update(kube::kHypervisor, "", api::toJson(*updated));
     if (written.isOk()) {
       return api::hypervisorFromJson(*written);
     }
     if (written.status().code() != core::StatusCode::kConflict) {
-      return written.status().withContext("reserving " + key + " on " + hypervisor.metadata.name);
+      return written.status().withContext("reserving " + key + " on " + name);
     }
     // Someone else changed the Hypervisor (another reservation, the node-daemon's status, an
     // admin's cordon): read the truth and check again.
-    auto live = client_->get(kube::kHypervisor, "", hypervisor.metadata.name);
+    auto live = client_->get(kube::kHypervisor, "", name);
     if (!live.isOk()) {
-      return live.status().withContext("re-reading hypervisor " + hypervisor.metadata.name);
+      return live.status().withContext("re-reading hypervisor " + name);
     }
     NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor fresh, api::hypervisorFromJson(*live));
-    auto key_of = [](const api::Hypervisor& h) {
-      auto it = h.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
-      return it == h.metadata.annotations.end() ? std::string() : it->second;
-    };
-    const bool ledger_changed = key_of(fresh) != key_of(current);
+    const bool ledger_changed = ledgerText(fresh) != ledgerText(current);
     current = std::move(fresh);
     if (ledger_changed) {
       if (latest != nullptr) {
         *latest = current;
       }
-      return core::conflictError("the ledger of " + hypervisor.metadata.name +
-                                 " changed while reserving " + key + "; deciding again");
+      return core::conflictError("the ledger of " + name + " changed while reserving " + key +
+                                 "; deciding again");
     }
   }
-  return core::conflictError("hypervisor " + hypervisor.metadata.name +
-                             " kept changing while reserving " + key);
+  return core::conflictError("hypervisor " + name + " kept changing while reserving " + key);
 }
 
 core::StatusOr<api::VirtualMachine> Binder::bind(const api::VirtualMachine& vm,

@@ -59,6 +59,12 @@ public:
   core::StatusOr<api::VirtualMachine> labelFor(const api::VirtualMachine& vm);
 
 private:
+  // `current` with this VM's ledger entry added, nullopt when it is already there; kAborted when
+  // it does not fit.
+  core::StatusOr<std::optional<api::Hypervisor>> withEntry(const api::VirtualMachine& vm,
+                                                           const api::Hypervisor& current,
+                                                           bool heartbeat_fresh) const;
+
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;
 };

@@ -10,6 +10,8 @@
 // annotation novacron.io/fenced=true), is a VM unbound so that it is placed again.
 // Events: Scheduled, FailedScheduling, HypervisorUnreachable, FailingOver, and Started / Stopped /
 // Failed when the node-daemon's reported phase changes.
+// Each reconcile observes (the cache, once), decides (vm_decision.h, pure) and acts; status is
+// written only when it changed, so reconciling twice in a row writes nothing the second time.
 // Thread-safety: reconcile() may run concurrently for different keys (the workqueue never hands
 // one key to two workers).
 #pragma once
@@ -24,7 +26,9 @@
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/scheduler/scheduler.h"
 #include "controller/scheduler_metrics.h"
+#include "controller/vm/assumed_hypervisors.h"
 #include "controller/vm/binder.h"
+#include "controller/vm/vm_decision.h"
 #include "lib/core/clock.h"
 #include "lib/core/statusor.h"
 #include "lib/kube/client.h"
@@ -50,36 +54,44 @@ public:
   // key: "namespace/name".
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
 
-  // How long an unschedulable VM waits before it is tried again without any cluster change.
-  static constexpr std::chrono::seconds kUnschedulableRetry{20};
-
 private:
+  // Hypervisors the scheduler may use, as seen now (with our own assumed reservations).
+  struct UnboundObservation {
+    UnboundFacts facts;
+    std::map<std::string, HypervisorPtr> hypervisors;  // name -> the copy the views came from
+  };
+
   core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
-  core::StatusOr<runtime::ReconcileResult> reconcileBound(const api::VirtualMachine& vm,
-                                                          const std::string& hypervisor);
-  core::Status unbindForFailover(const api::VirtualMachine& vm, const std::string& hypervisor,
-                                 const std::string& why);
+  core::StatusOr<runtime::ReconcileResult> reconcileBound(const api::VirtualMachine& vm);
+
+  // Observe: the cache (and heartbeat tracker), once per reconcile.
+  DeletingFacts observeDeleting(const api::VirtualMachine& vm) const;
+  UnboundObservation observeUnbound(const api::VirtualMachine& vm);
+  BoundFacts observeBound(const api::VirtualMachine& vm) const;
   bool heartbeatFresh(const std::string& hypervisor) const;
-  core::Status writeStatus(const api::VirtualMachine& before, const api::VirtualMachine& after);
-  void event(const api::VirtualMachine& vm, std::string_view type, std::string_view reason,
-             const std::string& message);
+
+  // Act and report.
+  core::Status releaseFinalizer(const api::VirtualMachine& vm, const DeletingDecision& decision);
+  core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,
+                                                const UnboundDecision& decision,
+                                                const UnboundObservation& seen,
+                                                core::Clock::TimePoint start);
+  core::Status reserve(const api::VirtualMachine& vm, const std::string& hypervisor,
+                       const UnboundObservation& seen);
+  core::Status failOver(const api::VirtualMachine& vm, const BoundDecision& decision);
+  core::Status writeStatus(const api::VirtualMachine& vm, const api::VirtualMachineStatus& status);
+  void emit(const api::VirtualMachine& vm, const std::vector<VmEvent>& events);
   void phaseEvents(const api::VirtualMachine& vm);
   void recordAttempt(std::string_view result, core::Clock::TimePoint start);
 
   VmReconcilerDeps deps_;
   scheduler::Scheduler scheduler_;
   Binder binder_;
-
-  // Hypervisors as this process last wrote or read them live, newer than the informer's copy until
-  // the informer catches up: decisions made in between see our own reservations (kube-scheduler's
-  // "assume" step) instead of piling onto the same hypervisor.
-  HypervisorPtr freshest(const HypervisorPtr& cached);
-  void assume(api::Hypervisor hypervisor);
+  AssumedHypervisors assumed_;
 
   std::mutex mu_;
   std::map<std::string, std::string> last_phase_;  // guarded by mu_; key -> phase last seen
-  std::map<std::string, HypervisorPtr> assumed_;   // guarded by mu_; name -> newer copy
 };
 
 }  // namespace novacron::controller

@@ -1,10 +1,7 @@
 // The whole controller (informers, workers, reconcilers) against the in-memory FakeClient.
 #include "controller/controller_app.h"
 
-#include <atomic>
 #include <map>
-#include <mutex>
-#include <set>
 #include <thread>
 
 #include <gmock/gmock.h>
@@ -14,6 +11,7 @@
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
+#include "tests/mocks/fake_clock.h"
 #include "tests/mocks/mock_kube_client.h"
 #include "tests/unit/controller/cluster_objects.h"
 
@@ -23,7 +21,8 @@ namespace {
 using ctltest::kGi;
 using ::testing::HasSubstr;
 
-// Polls `pred` until it holds or `timeout` passes.
+// Polls `pred` until it holds or `timeout` of real time passes (a safety net, not a timing
+// assumption).
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -36,31 +35,45 @@ bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seco
   return pred();
 }
 
+// Heartbeats never go stale by accident: only a test's explicit advance() makes one stale, and
+// the small ticks below add up to far less than this.
+constexpr std::chrono::minutes kHeartbeatTimeout{60};
+// What the fake clock moves per poll while waiting for the controllers: it releases the work
+// queues' back-offs and delayed requeues (conflicts, unschedulable retries) in fake time.
+constexpr std::chrono::milliseconds kTick{100};
+
 config::ControllerConfig testConfig(scheduler::Policy policy) {
   config::ControllerConfig config;
   config.scheduler.policy = policy;
   config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
   config.workers.vm = 4;
   config.workers.hypervisor = 2;
+  config.health.heartbeat_timeout = kHeartbeatTimeout;
   return config;
 }
 
 class ControllerAppTest : public ::testing::Test {
 protected:
-  void SetUp() override { client_ = std::make_shared<novacron::testing::FakeClient>(); }
-  void TearDown() override {
-    stopRenewing();
-    apps_.clear();
-  }
+  void TearDown() override { apps_.clear(); }
 
   ControllerApp& startApp(config::ControllerConfig config, std::string identity = "ctl-0") {
     ControllerAppOptions options;
     options.config = std::move(config);
     options.identity = std::move(identity);
+    options.clock = clock_;
     options.registry = std::make_shared<prometheus::Registry>();
     apps_.push_back(std::make_unique<ControllerApp>(client_, options));
     apps_.back()->startLeading();
     return *apps_.back();
+  }
+
+  // Polls until `pred` holds, moving the fake clock by kTick per poll.
+  template <typename Pred>
+  bool settles(Pred pred) {
+    return eventually([&] {
+      clock_->advance(kTick);
+      return pred();
+    });
   }
 
   void addHypervisors(int count, int32_t cpus, int64_t memory) {
@@ -70,45 +83,20 @@ protected:
                       .isOk());
       ASSERT_TRUE(
           client_->create(kube::kLease, "novacron-system", ctltest::makeLease(name, "t0")).isOk());
-      renewing_.insert(name);
     }
   }
 
-  // Renews the leases of `renewing_` every 100 ms, like node-daemons would.
-  void startRenewing() {
-    renewer_ = std::thread([this] {
-      int tick = 0;
-      while (!stop_renewer_) {
-        std::set<std::string> names;
-        {
-          std::lock_guard lock(mu_);
-          names = renewing_;
-        }
-        ++tick;
-        for (const auto& name : names) {
-          auto lease = client_->get(kube::kLease, "novacron-system", name);
-          if (lease.isOk()) {
-            (*lease)["spec"]["renewTime"] = "t" + std::to_string(tick);
-            (void)client_->update(kube::kLease, "novacron-system", *lease);
-          }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-    });
-  }
-  void stopRenewing() {
-    stop_renewer_ = true;
-    if (renewer_.joinable()) {
-      renewer_.join();
-    }
-  }
-  void pauseHeartbeat(const std::string& name) {
-    std::lock_guard lock(mu_);
-    renewing_.erase(name);
-  }
-  void resumeHeartbeat(const std::string& name) {
-    std::lock_guard lock(mu_);
-    renewing_.insert(name);
+  // Renews a heartbeat Lease as its node-daemon would, and waits until `app` has seen it (from
+  // then on, any look at the Lease counts its age from a time no earlier than now).
+  void renewLease(const ControllerApp& app, const std::string& name, const std::string& renew) {
+    auto lease = client_->get(kube::kLease, "novacron-system", name);
+    ASSERT_TRUE(lease.isOk());
+    (*lease)["spec"]["renewTime"] = renew;
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-system", *lease).isOk());
+    ASSERT_TRUE(eventually([&] {
+      auto seen = app.cache().heartbeat(name);
+      return seen && seen->renew_time == renew;
+    }));
   }
 
   void createVm(const std::string& name, int32_t cpus, int64_t memory) {
@@ -145,24 +133,22 @@ protected:
     return total;
   }
 
-  std::shared_ptr<novacron::testing::FakeClient> client_;
+  std::shared_ptr<novacron::testing::FakeClock> clock_ =
+      std::make_shared<novacron::testing::FakeClock>();
+  std::shared_ptr<novacron::testing::FakeClient> client_ =
+      std::make_shared<novacron::testing::FakeClient>();
   std::vector<std::unique_ptr<ControllerApp>> apps_;
-  std::mutex mu_;
-  std::set<std::string> renewing_;  // guarded by mu_
-  std::atomic<bool> stop_renewer_{false};
-  std::thread renewer_;
 };
 
 TEST_F(ControllerAppTest, SpreadPlacesEvenlyAndKeepsTheLedger) {
   addHypervisors(3, 8, 16 * kGi);
-  startRenewing();
   for (int i = 0; i < 12; ++i) {
     createVm("vm-" + std::to_string(i), 1, kGi);
   }
   startApp(testConfig(scheduler::Policy::kSpread));
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 12; })) << boundTotal();
+  ASSERT_TRUE(settles([&] { return boundTotal() == 12; })) << boundTotal();
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 4}, {"hv-b", 4}, {"hv-c", 4}}));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const auto& vm : vms()) {
       if (hypervisorLabel(vm) != boundHypervisor(vm) ||
           !api::isConditionTrue(vm.status.conditions, api::kConditionScheduled) ||
@@ -178,7 +164,7 @@ TEST_F(ControllerAppTest, SpreadPlacesEvenlyAndKeepsTheLedger) {
     ASSERT_NE(scheduled, nullptr);
     EXPECT_EQ(scheduled->observedGeneration, vm.metadata.generation);
   }
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const char* name : {"hv-a", "hv-b", "hv-c"}) {
       auto hv = hypervisor(name);
       if (!hv.status.allocated || hv.status.allocated->vms != 4 || hv.status.allocated->cpus != 4 ||
@@ -195,21 +181,19 @@ TEST_F(ControllerAppTest, SpreadPlacesEvenlyAndKeepsTheLedger) {
 
 TEST_F(ControllerAppTest, BinPackFillsOneHypervisorFirst) {
   addHypervisors(3, 8, 16 * kGi);
-  startRenewing();
   startApp(testConfig(scheduler::Policy::kBinPack));
   for (int i = 0; i < 10; ++i) {
     createVm("vm-" + std::to_string(i), 1, kGi);
   }
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 10; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 10; }));
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 8}, {"hv-b", 2}}));
 }
 
 TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
   addHypervisors(3, 8, 16 * kGi);
-  startRenewing();
   startApp(testConfig(scheduler::Policy::kSpread));
   createVm("huge", 2, 64 * kGi);
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     auto vm = vms().at(0);
     return api::findCondition(vm.status.conditions, api::kConditionScheduled) != nullptr;
   }));
@@ -221,7 +205,7 @@ TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
   EXPECT_EQ(scheduled->status, api::ConditionStatus::kFalse);
   EXPECT_EQ(scheduled->reason, "Unschedulable");
   EXPECT_EQ(scheduled->message, "0/3 hypervisors available: 3 insufficient memory");
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const auto& event : client_->objects(kube::kCoreEvent)) {
       if (event.value("reason", "") == "FailedScheduling") {
         return true;
@@ -233,7 +217,6 @@ TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
 
 TEST_F(ControllerAppTest, TwoControllersRacingNeverOvercommitNorBindTwice) {
   addHypervisors(3, 4, 64 * kGi);
-  startRenewing();
   // Record every binding as the API sees it, to catch even a transient overcommit.
   std::mutex seen_mu;
   std::map<std::string, std::string> bound_to;  // vm -> hypervisor (first binding)
@@ -270,9 +253,9 @@ TEST_F(ControllerAppTest, TwoControllersRacingNeverOvercommitNorBindTwice) {
   }
   startApp(testConfig(scheduler::Policy::kSpread), "ctl-0");
   startApp(testConfig(scheduler::Policy::kBinPack), "ctl-1");  // disagreeing policies, too
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 12; })) << boundTotal();
+  ASSERT_TRUE(settles([&] { return boundTotal() == 12; })) << boundTotal();
   // Give the losers time to try (and fail) to bind more.
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     int pending = 0;
     for (const auto& vm : vms()) {
       const api::Condition* c = api::findCondition(vm.status.conditions, api::kConditionScheduled);
@@ -282,7 +265,7 @@ TEST_F(ControllerAppTest, TwoControllersRacingNeverOvercommitNorBindTwice) {
   }));
   EXPECT_EQ(boundTotal(), 12);
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 4}, {"hv-b", 4}, {"hv-c", 4}}));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const char* name : {"hv-a", "hv-b", "hv-c"}) {
       auto l = ledgerOf(hypervisor(name));
       if (!l.isOk() || l->size() != 4) {
@@ -297,13 +280,12 @@ TEST_F(ControllerAppTest, TwoControllersRacingNeverOvercommitNorBindTwice) {
 
 TEST_F(ControllerAppTest, DeletingAVmReleasesItsCapacity) {
   addHypervisors(1, 2, 64 * kGi);
-  startRenewing();
   startApp(testConfig(scheduler::Policy::kSpread));
   createVm("a", 1, kGi);
   createVm("b", 1, kGi);
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 2; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 2; }));
   createVm("c", 1, kGi);
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     auto list = vms();
     for (const auto& vm : list) {
       if (vm.metadata.name == "c") {
@@ -314,8 +296,8 @@ TEST_F(ControllerAppTest, DeletingAVmReleasesItsCapacity) {
   }));
   EXPECT_EQ(boundTotal(), 2);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "a").isOk());
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 2 && vms().size() == 2; }));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] { return boundTotal() == 2 && vms().size() == 2; }));
+  ASSERT_TRUE(settles([&] {
     auto hv = hypervisor("hv-a");
     auto l = ledgerOf(hv);
     return l.isOk() && l->size() == 2 && !l->contains("default/a") && l->contains("default/c") &&
@@ -325,22 +307,22 @@ TEST_F(ControllerAppTest, DeletingAVmReleasesItsCapacity) {
 
 TEST_F(ControllerAppTest, StaleHeartbeatMarksVmsUnknownAndNeverMovesThem) {
   addHypervisors(2, 8, 16 * kGi);
-  startRenewing();
-  auto config = testConfig(scheduler::Policy::kSpread);
-  config.health.heartbeat_timeout = std::chrono::milliseconds(1500);
-  startApp(config);
+  ControllerApp& app = startApp(testConfig(scheduler::Policy::kSpread));
   for (int i = 0; i < 4; ++i) {
     createVm("vm-" + std::to_string(i), 1, kGi);
   }
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 4; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 4; }));
   const auto before = boundCounts();
-  pauseHeartbeat("hv-b");
-  ASSERT_TRUE(eventually([&] {
+  // hv-a renews its heartbeat, hv-b does not: hv-b (only) becomes older than the timeout.
+  clock_->advance(kHeartbeatTimeout - std::chrono::minutes(10));
+  renewLease(app, "hv-a", "t1");
+  clock_->advance(std::chrono::minutes(11));
+  ASSERT_TRUE(settles([&] {
     const api::Condition* ready =
         api::findCondition(hypervisor("hv-b").status.conditions, api::kConditionReady);
     return ready && ready->status == api::ConditionStatus::kUnknown;
   }));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const auto& vm : vms()) {
       if (boundHypervisor(vm) == "hv-b" &&
           (vm.status.phase != api::VirtualMachinePhase::kUnknown ||
@@ -361,14 +343,14 @@ TEST_F(ControllerAppTest, StaleHeartbeatMarksVmsUnknownAndNeverMovesThem) {
   }
   // A new VM goes to the healthy hypervisor only.
   createVm("late", 1, kGi);
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 5; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 5; }));
   EXPECT_EQ(boundCounts().at("hv-a"), before.at("hv-a") + 1);
 
-  resumeHeartbeat("hv-b");
-  ASSERT_TRUE(eventually([&] {
+  renewLease(app, "hv-b", "t1");
+  ASSERT_TRUE(settles([&] {
     return api::isConditionTrue(hypervisor("hv-b").status.conditions, api::kConditionReady);
   }));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     for (const auto& vm : vms()) {
       if (boundHypervisor(vm) == "hv-b" &&
           api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable)) {
@@ -381,20 +363,18 @@ TEST_F(ControllerAppTest, StaleHeartbeatMarksVmsUnknownAndNeverMovesThem) {
 
 TEST_F(ControllerAppTest, FencedHypervisorFailsOverOnlyWhenPolicyAllows) {
   addHypervisors(2, 8, 16 * kGi);
-  startRenewing();
   auto config = testConfig(scheduler::Policy::kBinPack);
   config.health.failover = config::FailoverPolicy::kFenced;
   startApp(config);
   createVm("x", 1, kGi);
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 1; }));
   ASSERT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 1}}));
-  pauseHeartbeat("hv-a");
   auto hv = client_->get(kube::kHypervisor, "", "hv-a");
   ASSERT_TRUE(hv.isOk());
   (*hv)["metadata"]["annotations"]["novacron.io/fenced"] = "true";
   ASSERT_TRUE(client_->update(kube::kHypervisor, "", *hv).isOk());
-  ASSERT_TRUE(eventually([&] { return boundCounts() == std::map<std::string, int>{{"hv-b", 1}}; }));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] { return boundCounts() == std::map<std::string, int>{{"hv-b", 1}}; }));
+  ASSERT_TRUE(settles([&] {
     auto l = ledgerOf(hypervisor("hv-a"));
     return l.isOk() && l->empty();
   }));
@@ -402,13 +382,11 @@ TEST_F(ControllerAppTest, FencedHypervisorFailsOverOnlyWhenPolicyAllows) {
 
 TEST_F(ControllerAppTest, DeletedHypervisorWithoutFailoverPolicyKeepsVmsBound) {
   addHypervisors(2, 8, 16 * kGi);
-  startRenewing();
   startApp(testConfig(scheduler::Policy::kBinPack));
   createVm("x", 1, kGi);
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
-  pauseHeartbeat("hv-a");
+  ASSERT_TRUE(settles([&] { return boundTotal() == 1; }));
   ASSERT_TRUE(client_->remove(kube::kHypervisor, "", "hv-a").isOk());
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     auto vm = vms().at(0);
     return vm.status.phase == api::VirtualMachinePhase::kUnknown &&
            api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable);

@@ -1,0 +1,225 @@
+#include "controller/vm/vm_decision.h"
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/names.h"
+#include "lib/api/object_meta.h"
+#include "lib/runtime/conditions.h"
+
+namespace novacron::controller {
+namespace {
+
+using api::ConditionStatus;
+using api::VirtualMachinePhase;
+using runtime::setTypedCondition;
+
+// Phases that only say "not running yet because of placement": the controller's to set.
+bool isPlacementPhase(const std::optional<VirtualMachinePhase>& phase) {
+  return !phase || *phase == VirtualMachinePhase::kPending ||
+         *phase == VirtualMachinePhase::kScheduling;
+}
+
+UnboundDecision halted(const api::VirtualMachine& vm, const core::Clock& clock) {
+  // Halted VMs hold no capacity and are not placed until someone starts them.
+  api::VirtualMachine desired = vm;
+  if (isPlacementPhase(desired.status.phase)) {
+    desired.status.phase = VirtualMachinePhase::kStopped;
+  }
+  setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kFalse,
+                    "Halted", "runStrategy is Halted: not placed until it is started", clock);
+  setTypedCondition(desired, std::string(api::kConditionReady), ConditionStatus::kFalse, "Halted",
+                    "runStrategy is Halted", clock);
+  UnboundDecision decision;
+  decision.status = std::move(desired.status);
+  return decision;
+}
+
+UnboundDecision unschedulable(const api::VirtualMachine& vm, std::string explanation,
+                              const core::Clock& clock) {
+  api::VirtualMachine desired = vm;
+  desired.status.phase = VirtualMachinePhase::kPending;
+  desired.status.hypervisor.reset();
+  setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kFalse,
+                    "Unschedulable", explanation, clock);
+  setTypedCondition(desired, std::string(api::kConditionReady), ConditionStatus::kFalse,
+                    "NotScheduled", "the VM is not placed on a hypervisor", clock);
+  UnboundDecision decision;
+  if (!(desired.status == vm.status)) {
+    decision.events.push_back({"Warning", "FailedScheduling", explanation});
+  }
+  decision.status = std::move(desired.status);
+  decision.retry_after = kUnschedulableRetry;
+  decision.explanation = std::move(explanation);
+  return decision;
+}
+
+UnboundDecision binding(const api::VirtualMachine& vm, UnboundDecision::Action action,
+                        const std::string& hypervisor, std::string explanation,
+                        const core::Clock& clock) {
+  UnboundDecision decision;
+  decision.action = action;
+  decision.hypervisor = hypervisor;
+  decision.status = boundStatus(vm, hypervisor, clock);
+  decision.events.push_back(
+      {"Normal", "Scheduled",
+       "Successfully assigned " + vmKey(vm) + " to " + hypervisor + " (" + explanation + ")"});
+  decision.explanation = std::move(explanation);
+  return decision;
+}
+
+std::string unreachableWhy(const BoundFacts& facts) {
+  if (!facts.hypervisor_exists) {
+    return "hypervisor " + facts.hypervisor + " was deleted; its VMs are not restarted elsewhere";
+  }
+  return "hypervisor " + facts.hypervisor + " has not renewed its heartbeat for more than " +
+         std::to_string(facts.heartbeat_timeout.count() / 1000) +
+         "s; the VM is not restarted elsewhere until fencing is confirmed";
+}
+
+BoundDecision failover(const api::VirtualMachine& vm, const BoundFacts& facts,
+                       const core::Clock& clock) {
+  BoundDecision decision;
+  decision.action = BoundDecision::Action::kFailover;
+  decision.why = (facts.hypervisor_exists ? "hypervisor " + facts.hypervisor + " is marked fenced"
+                                          : "hypervisor " + facts.hypervisor + " was deleted") +
+                 "; placing the VM again";
+  api::VirtualMachine after = vm;
+  after.status.hypervisor.reset();
+  after.status.allocated.reset();
+  after.status.phase = VirtualMachinePhase::kPending;
+  setTypedCondition(after, std::string(api::kConditionScheduled), ConditionStatus::kFalse,
+                    "FailingOver", decision.why, clock);
+  api::removeCondition(after.status.conditions, api::kConditionHypervisorUnreachable);
+  decision.status = std::move(after.status);
+  decision.events.push_back({"Warning", "FailingOver", decision.why});
+  return decision;
+}
+
+}  // namespace
+
+api::VirtualMachineStatus boundStatus(const api::VirtualMachine& vm, const std::string& hypervisor,
+                                      const core::Clock& clock) {
+  api::VirtualMachine after = vm;
+  after.status.hypervisor = hypervisor;
+  after.status.allocated = vm.spec.resources;
+  if (isPlacementPhase(after.status.phase) || after.status.phase == VirtualMachinePhase::kStopped) {
+    after.status.phase = VirtualMachinePhase::kScheduled;
+  }
+  setTypedCondition(after, std::string(api::kConditionScheduled), ConditionStatus::kTrue,
+                    "Scheduled", "bound to hypervisor " + hypervisor, clock);
+  return std::move(after.status);
+}
+
+UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts& facts,
+                              const scheduler::Scheduler& scheduler, const core::Clock& clock) {
+  if (vm.spec.runStrategy == api::RunStrategy::kHalted) {
+    return halted(vm, clock);
+  }
+  if (facts.reservation) {
+    return binding(vm, UnboundDecision::Action::kCompleteBinding, *facts.reservation,
+                   "completing the reservation on " + *facts.reservation, clock);
+  }
+  const scheduler::Decision placement = scheduler.schedule(vmRequest(vm), facts.views);
+  if (!placement.placed()) {
+    return unschedulable(vm, placement.explain(), clock);
+  }
+  return binding(vm, UnboundDecision::Action::kReserveAndBind, placement.hypervisor,
+                 placement.explain(), clock);
+}
+
+BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts,
+                          const core::Clock& clock) {
+  const bool fenced = !facts.hypervisor_exists || facts.fenced;
+  if (fenced && facts.failover == config::FailoverPolicy::kFenced) {
+    return failover(vm, facts, clock);
+  }
+  BoundDecision decision;
+  if (facts.label != facts.hypervisor) {
+    // Someone changed the watch label: put it back, or the bound node-daemon loses sight of it.
+    decision.action = BoundDecision::Action::kRepairLabel;
+    decision.why = "label " + std::string(api::kHypervisorLabel) + " is '" + facts.label +
+                   "' but the VM is bound to " + facts.hypervisor;
+    return decision;
+  }
+  api::VirtualMachine desired = vm;
+  desired.status.allocated = vm.spec.resources;
+  if (isPlacementPhase(desired.status.phase)) {
+    desired.status.phase = VirtualMachinePhase::kScheduled;
+  }
+  setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kTrue,
+                    "Scheduled", "bound to hypervisor " + facts.hypervisor, clock);
+  const bool was_unreachable =
+      api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable);
+  if (!facts.hypervisor_exists || !facts.heartbeat_fresh || fenced) {
+    decision.why = unreachableWhy(facts);
+    desired.status.phase = VirtualMachinePhase::kUnknown;
+    setTypedCondition(desired, std::string(api::kConditionHypervisorUnreachable),
+                      ConditionStatus::kTrue, "HeartbeatTimeout", decision.why, clock);
+    setTypedCondition(desired, std::string(api::kConditionReady), ConditionStatus::kUnknown,
+                      "HypervisorUnreachable", decision.why, clock);
+    if (!was_unreachable) {
+      decision.events.push_back({"Warning", "HypervisorUnreachable", decision.why});
+    }
+  } else if (api::findCondition(vm.status.conditions, api::kConditionHypervisorUnreachable)) {
+    // Back in touch: the node-daemon reports the real phase and Ready again from here on.
+    setTypedCondition(desired, std::string(api::kConditionHypervisorUnreachable),
+                      ConditionStatus::kFalse, "HeartbeatOK",
+                      "hypervisor " + facts.hypervisor + " is renewing its heartbeat", clock);
+  }
+  decision.status = std::move(desired.status);
+  return decision;
+}
+
+DeletingDecision decideDeleting(const DeletingFacts& facts) {
+  DeletingDecision decision;
+  // The node-daemon's finalizer cleans up; it must still see the VM, so the watch label keeps
+  // mirroring the binding.
+  decision.repair_label = !facts.bound.empty() && facts.label != facts.bound;
+  if (facts.bound.empty() || !facts.has_node_finalizer) {
+    return decision;
+  }
+  if (facts.hypervisor_exists && !facts.hypervisor_fenced) {
+    return decision;  // its node-daemon cleans up (when it is back)
+  }
+  // The node is fenced or gone: nobody will release the finalizer. Only an explicit request does,
+  // and the disks left on that node are abandoned (its node-daemon removes them if it returns).
+  const std::string where =
+      (facts.hypervisor_exists ? "fenced hypervisor " : "deleted hypervisor ") + facts.bound;
+  const std::string finalizer(api::kNodeCleanupFinalizer);
+  const std::string annotation(api::kForceDeleteAnnotation);
+  if (!facts.force_delete) {
+    decision.events.push_back(
+        {"Warning", "WaitingForNode",
+         "the VM is bound to " + where + "; it stays Terminating with its disks kept. To " +
+             "delete it anyway, annotate it " + annotation + "=true (docs/security.md)"});
+    return decision;
+  }
+  decision.release_finalizer = true;
+  decision.events.push_back({"Warning", "ForceDeleted",
+                             "released " + finalizer + " because the VM is bound to " + where +
+                                 "; its disks there are abandoned"});
+  return decision;
+}
+
+std::optional<VmEvent> phaseEvent(const std::string& previous, const api::VirtualMachine& vm) {
+  if (!vm.status.phase) {
+    return std::nullopt;
+  }
+  const std::string phase(api::toString(*vm.status.phase));
+  if (previous.empty() || previous == phase) {
+    return std::nullopt;  // first sight (e.g. after a restart) is not a transition
+  }
+  const std::string where = vm.status.hypervisor.value_or("?");
+  switch (*vm.status.phase) {
+  case VirtualMachinePhase::kRunning:
+    return VmEvent{"Normal", "Started", "VM is running on " + where};
+  case VirtualMachinePhase::kStopped:
+    return VmEvent{"Normal", "Stopped", "VM stopped on " + where};
+  case VirtualMachinePhase::kFailed:
+    return VmEvent{"Warning", "Failed", "VM failed on " + where};
+  default:
+    return std::nullopt;
+  }
+}
+
+}  // namespace novacron::controller

@@ -1,0 +1,117 @@
+// The VM reconciler's decide step (docs/architecture.md, "How a reconciler is written"): pure
+// functions from what the reconciler observed to what it should write — the controller's part of
+// the VM's status (docs/architecture.md, "Who writes what"), the binding, the label and the events.
+// They never call the API server; vm_reconciler.cc observes, calls them, and acts.
+// The only input besides their arguments is the clock, read for condition transition times.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "controller/config/config.h"
+#include "controller/scheduler/scheduler.h"
+#include "lib/api/virtual_machine.h"
+#include "lib/core/clock.h"
+
+namespace novacron::controller {
+
+// An event to record about the VM once the write it belongs to succeeded.
+struct VmEvent {
+  std::string type;  // "Normal" or "Warning"
+  std::string reason;
+  std::string message;
+  bool operator==(const VmEvent&) const = default;
+};
+
+// --- unbound VMs ---
+
+struct UnboundFacts {
+  // The hypervisor already holding this VM's reservation (findReservation()), if any.
+  std::optional<std::string> reservation;
+  // The hypervisors to choose from when there is no reservation (order = scheduler's order).
+  std::vector<scheduler::HypervisorView> views;
+};
+
+struct UnboundDecision {
+  enum class Action {
+    kWriteStatus,      // halted or unschedulable: write `status` if it changed
+    kReserveAndBind,   // reserve on `hypervisor`, then bind with `status`
+    kCompleteBinding,  // the reservation exists: bind with `status`
+  };
+  Action action = Action::kWriteStatus;
+  std::string hypervisor;            // the target of a binding
+  api::VirtualMachineStatus status;  // the status to write (for a binding: the bound status)
+  std::vector<VmEvent> events;       // after the write succeeded
+  std::optional<std::chrono::seconds> retry_after;  // look again without any cluster change
+  std::string explanation;  // the scheduler's explanation, for logs and metrics
+};
+
+// How long an unschedulable VM waits before it is tried again without any cluster change.
+inline constexpr std::chrono::seconds kUnschedulableRetry{20};
+
+// Halted VMs are not placed; otherwise a reservation is completed, or the scheduler picks a
+// hypervisor, or the VM stays Pending with Scheduled=False/Unschedulable and the explanation.
+UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts& facts,
+                              const scheduler::Scheduler& scheduler, const core::Clock& clock);
+
+// The status a binding to `hypervisor` writes: status.hypervisor, status.allocated, phase
+// Scheduled (unless the node-daemon already reports one) and Scheduled=True.
+api::VirtualMachineStatus boundStatus(const api::VirtualMachine& vm, const std::string& hypervisor,
+                                      const core::Clock& clock);
+
+// --- bound VMs ---
+
+struct BoundFacts {
+  std::string hypervisor;  // status.hypervisor (non-empty)
+  std::string label;       // the label novacron.io/hypervisor as it is
+  bool hypervisor_exists = true;
+  bool fenced = false;  // the Hypervisor carries novacron.io/fenced=true
+  bool heartbeat_fresh = true;
+  config::FailoverPolicy failover = config::FailoverPolicy::kNone;
+  std::chrono::milliseconds heartbeat_timeout{40000};
+};
+
+struct BoundDecision {
+  enum class Action {
+    kFailover,     // write `status` (unbound) through the status subresource, then the label
+    kRepairLabel,  // put the label back to status.hypervisor; nothing else this pass
+    kWriteStatus,  // write `status` if it changed
+  };
+  Action action = Action::kWriteStatus;
+  api::VirtualMachineStatus status;
+  std::vector<VmEvent> events;  // after the write succeeded
+  std::string why;              // for the log
+};
+
+BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts,
+                          const core::Clock& clock);
+
+// --- VMs being deleted ---
+
+struct DeletingFacts {
+  std::string bound;  // status.hypervisor, empty when unbound
+  std::string label;
+  bool has_node_finalizer = false;  // novacron.io/node-cleanup
+  bool hypervisor_exists = true;
+  bool hypervisor_fenced = false;
+  bool force_delete = false;  // annotation novacron.io/force-delete=true
+};
+
+struct DeletingDecision {
+  bool repair_label = false;       // the node-daemon must still see the VM to clean up
+  bool release_finalizer = false;  // nobody else will: the node is fenced or gone, and forced
+  std::vector<VmEvent> events;     // WaitingForNode now; ForceDeleted after the release
+};
+
+DeletingDecision decideDeleting(const DeletingFacts& facts);
+
+// --- phase events ---
+
+// The event for the node-daemon's phase change from `previous` (empty: first sight, no event).
+std::optional<VmEvent> phaseEvent(const std::string& previous, const api::VirtualMachine& vm);
+
+}  // namespace novacron::controller

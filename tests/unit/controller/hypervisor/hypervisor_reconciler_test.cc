@@ -1,0 +1,169 @@
+// HypervisorReconciler called directly, on a FakeClient seen through a read-through
+// FakeClusterCache, with a FakeClock driving heartbeat freshness.
+#include "controller/hypervisor/hypervisor_reconciler.h"
+
+#include <set>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/names.h"
+#include "tests/unit/controller/reconciler_fixture.h"
+
+namespace novacron::controller {
+namespace {
+
+using ctltest::kGi;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+
+class HypervisorReconcilerTest : public ctltest::ReconcilerFixture {
+protected:
+  HypervisorReconciler& reconciler() {
+    if (!reconciler_) {
+      reconciler_ = std::make_unique<HypervisorReconciler>(
+          HypervisorReconcilerDeps{client_, cache_, heartbeats_, nullptr, events_, clock_, config_,
+                                   [this](const std::string& key) { enqueued_.insert(key); }});
+    }
+    return *reconciler_;
+  }
+  runtime::ReconcileResult reconcileOk(const std::string& name) {
+    auto result = reconciler().reconcile(name);
+    EXPECT_TRUE(result.isOk()) << result.status().toString();
+    return result.isOk() ? *result : runtime::ReconcileResult{};
+  }
+  // A VM whose status binds it to `hv` (as the VM reconciler leaves it), without a ledger entry.
+  void createVmBoundTo(const std::string& name, const std::string& hv, int32_t cpus) {
+    createVm(ctltest::makeVm("default", name, cpus, kGi));
+    auto json = client_->get(kube::kVirtualMachine, "default", name);
+    ASSERT_TRUE(json.isOk());
+    (*json)["status"]["hypervisor"] = hv;
+    ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
+  }
+  void setLedger(const std::string& hv, const ledger::Ledger& entries) {
+    annotateHypervisor(hv, std::string(ledger::kLedgerAnnotation), ledger::encodeLedger(entries));
+  }
+  // A copy: the Hypervisor passed in is often a temporary.
+  std::optional<api::Condition> condition(const api::Hypervisor& hv, std::string_view type) {
+    const api::Condition* found = api::findCondition(hv.status.conditions, type);
+    return found ? std::optional<api::Condition>(*found) : std::nullopt;
+  }
+
+  std::unique_ptr<HypervisorReconciler> reconciler_;
+  std::set<std::string> enqueued_;
+};
+
+TEST_F(HypervisorReconcilerTest, LedgerIsRebuiltFromBoundVmsAndSummarisedInStatus) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVmBoundTo("bound", "hv-a", 2);
+  // A stale entry of a VM that no longer exists, and none yet for the bound VM.
+  setLedger("hv-a", {{"default/gone", ledger::LedgerEntry{"uid-gone", {1, kGi}, ""}}});
+  client_->clearActions();
+
+  reconcileOk("hv-a");
+
+  const api::Hypervisor hv = hypervisor("hv-a");
+  auto entries = ledgerOf(hv);
+  ASSERT_TRUE(entries.isOk());
+  std::vector<std::string> keys;
+  for (const auto& [key, entry] : *entries) {
+    keys.push_back(key);
+  }
+  EXPECT_THAT(keys, ElementsAre("default/bound"));
+  EXPECT_EQ(entries->at("default/bound").uid, vm("bound").metadata.uid);
+  ASSERT_TRUE(hv.status.allocated.has_value());
+  EXPECT_EQ(hv.status.allocated->vms, 1);
+  EXPECT_EQ(hv.status.allocated->cpus, 2);
+  EXPECT_EQ(hv.status.allocated->memory.value(), kGi);
+  // The gone VM's entry was dropped only after a live read confirmed it is gone.
+  EXPECT_GE(client_->countActions(Verb::kGet, "virtualmachines"), 1u);
+  // One ledger write (conditional on the resourceVersion), one status write.
+  EXPECT_EQ(client_->countActions(Verb::kUpdate, "hypervisors"), 1u);
+  EXPECT_EQ(client_->countActions(Verb::kUpdateStatus, "hypervisors"), 1u);
+}
+
+TEST_F(HypervisorReconcilerTest, ReconcileTwiceInARowWritesNothingTheSecondTime) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVmBoundTo("bound", "hv-a", 2);
+  reconcileOk("hv-a");
+  client_->clearActions();
+  reconcileOk("hv-a");
+  EXPECT_EQ(objectWrites(), 0u);
+}
+
+TEST_F(HypervisorReconcilerTest, StaleHeartbeatSetsReadyUnknownAndEnqueuesItsVms) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVmBoundTo("bound", "hv-a", 1);
+  reconcileOk("hv-a");  // first sight: a full timeout of grace
+  EXPECT_TRUE(api::isConditionTrue(hypervisor("hv-a").status.conditions, api::kConditionReady));
+  enqueued_.clear();
+
+  clock_->advance(ctltest::kHeartbeatTimeout + std::chrono::seconds(1));
+  const auto result = reconcileOk("hv-a");
+
+  const api::Hypervisor hv = hypervisor("hv-a");
+  const auto ready = condition(hv, api::kConditionReady);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, api::ConditionStatus::kUnknown);
+  EXPECT_EQ(ready->reason, "HeartbeatTimeout");
+  const auto schedulable = condition(hv, api::kConditionSchedulable);
+  ASSERT_TRUE(schedulable.has_value());
+  EXPECT_EQ(schedulable->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(schedulable->reason, "NotReady");
+  EXPECT_THAT(enqueued_, Contains("default/bound"));
+  EXPECT_THAT(eventReasons("hv-a"), Contains("HeartbeatTimeout"));
+  EXPECT_EQ(result, runtime::ReconcileResult::after(config_.health.heartbeat_timeout));
+  client_->clearActions();
+  reconcileOk("hv-a");
+  EXPECT_EQ(objectWrites(), 0u);
+}
+
+TEST_F(HypervisorReconcilerTest, ARenewedHeartbeatSetsReadyBack) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  reconcileOk("hv-a");
+  clock_->advance(ctltest::kHeartbeatTimeout + std::chrono::seconds(1));
+  reconcileOk("hv-a");
+  ASSERT_EQ(condition(hypervisor("hv-a"), api::kConditionReady).value().status,
+            api::ConditionStatus::kUnknown);
+
+  renewLease("hv-a", "t1");
+  reconcileOk("hv-a");
+
+  const auto ready = condition(hypervisor("hv-a"), api::kConditionReady);
+  ASSERT_TRUE(ready.has_value());
+  EXPECT_EQ(ready->status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(ready->reason, "HeartbeatResumed");
+  EXPECT_EQ(condition(hypervisor("hv-a"), api::kConditionSchedulable).value().status,
+            api::ConditionStatus::kTrue);
+}
+
+TEST_F(HypervisorReconcilerTest, AFreshHypervisorIsLookedAtAgainWhenItsHeartbeatWouldBeLate) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  const auto result = reconcileOk("hv-a");
+  EXPECT_EQ(result.requeue_after,
+            std::chrono::nanoseconds(ctltest::kHeartbeatTimeout + std::chrono::milliseconds(50)));
+}
+
+TEST_F(HypervisorReconcilerTest, FencedHypervisorIsNotSchedulableAndItsVmsAreEnqueued) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVmBoundTo("bound", "hv-a", 1);
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  reconcileOk("hv-a");
+  const auto schedulable = condition(hypervisor("hv-a"), api::kConditionSchedulable);
+  ASSERT_TRUE(schedulable.has_value());
+  EXPECT_EQ(schedulable->reason, "Fenced");
+  EXPECT_THAT(enqueued_, Contains("default/bound"));
+}
+
+TEST_F(HypervisorReconcilerTest, ADeletedHypervisorEnqueuesTheVmsBoundToIt) {
+  createVmBoundTo("orphan", "hv-gone", 1);
+  client_->clearActions();
+  reconcileOk("hv-gone");
+  EXPECT_THAT(enqueued_, Contains("default/orphan"));
+  EXPECT_EQ(objectWrites(), 0u);
+}
+
+}  // namespace
+}  // namespace novacron::controller

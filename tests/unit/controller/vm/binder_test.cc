@@ -1,0 +1,138 @@
+// Binder on a FakeClient: reservations are conditional on the Hypervisor's resourceVersion and
+// re-check the fit; bind() writes status.hypervisor before the label; labelFor() only writes when
+// the label differs from the binding.
+#include "controller/vm/binder.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/names.h"
+#include "tests/unit/controller/reconciler_fixture.h"
+
+namespace novacron::controller {
+namespace {
+
+using ctltest::kGi;
+
+class BinderTest : public ctltest::ReconcilerFixture {
+protected:
+  BinderTest()
+      : scheduler_(scheduler::SchedulerOptions{
+            scheduler::Policy::kBinPack,
+            {scheduler::Ratio{scheduler::Ratio::kOne}, scheduler::Ratio{scheduler::Ratio::kOne}}}) {
+  }
+
+  void SetUp() override {
+    addHypervisor("hv-a", 4, 8 * kGi);
+    addHypervisor("hv-b", 4, 8 * kGi);
+  }
+  api::VirtualMachine newVm(const std::string& name, int32_t cpus) {
+    createVm(ctltest::makeVm("default", name, cpus, kGi));
+    return vm(name);
+  }
+  size_t ledgerSize(const std::string& hv) {
+    auto entries = ledgerOf(hypervisor(hv));
+    EXPECT_TRUE(entries.isOk());
+    return entries.isOk() ? entries->size() : 0;
+  }
+
+  scheduler::Scheduler scheduler_;
+  Binder binder_{client_, scheduler_};
+};
+
+TEST_F(BinderTest, ReserveAddsTheLedgerEntryOnceAndAgainWritesNothing) {
+  const api::VirtualMachine web = newVm("web", 2);
+  auto reserved = binder_.reserve(web, hypervisor("hv-a"), true);
+  ASSERT_TRUE(reserved.isOk()) << reserved.status().toString();
+  EXPECT_EQ(ledgerSize("hv-a"), 1u);
+  client_->clearActions();
+
+  auto again = binder_.reserve(web, hypervisor("hv-a"), true);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(writes(kube::kHypervisor), 0u);
+}
+
+TEST_F(BinderTest, ReserveOnAStaleLedgerReportsAConflictWithTheLiveCopy) {
+  const api::Hypervisor stale = hypervisor("hv-a");
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), stale, true).isOk());
+  std::optional<api::Hypervisor> latest;
+  auto second = binder_.reserve(newVm("second", 1), stale, true, &latest);
+  ASSERT_FALSE(second.isOk());
+  EXPECT_EQ(second.status().code(), core::StatusCode::kConflict);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->metadata.resourceVersion, hypervisor("hv-a").metadata.resourceVersion);
+  EXPECT_EQ(ledgerSize("hv-a"), 1u);
+}
+
+TEST_F(BinderTest, ReserveThatNoLongerFitsIsAborted) {
+  ASSERT_TRUE(binder_.reserve(newVm("big", 4), hypervisor("hv-a"), true).isOk());
+  auto more = binder_.reserve(newVm("more", 1), hypervisor("hv-a"), true);
+  ASSERT_FALSE(more.isOk());
+  EXPECT_EQ(more.status().code(), core::StatusCode::kAborted);
+  EXPECT_EQ(ledgerSize("hv-a"), 1u);
+}
+
+TEST_F(BinderTest, BindWritesStatusHypervisorThenTheLabel) {
+  const api::VirtualMachine web = newVm("web", 1);
+  api::VirtualMachineStatus status = web.status;
+  status.hypervisor = "hv-a";
+  client_->clearActions();
+
+  auto bound = binder_.bind(web, status);
+
+  ASSERT_TRUE(bound.isOk()) << bound.status().toString();
+  EXPECT_EQ(vm("web").status.hypervisor, "hv-a");
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
+  EXPECT_EQ(bound->metadata.resourceVersion, vm("web").metadata.resourceVersion);
+  EXPECT_LT(firstVmAction(Verb::kUpdateStatus), firstVmAction(Verb::kUpdate));
+}
+
+TEST_F(BinderTest, BindOfAVmChangedMeanwhileConflictsAndSetsNoLabel) {
+  const api::VirtualMachine stale = newVm("web", 1);
+  api::VirtualMachineStatus other = stale.status;
+  other.hypervisor = "hv-b";
+  ASSERT_TRUE(binder_.bind(stale, other).isOk());  // someone else bound it first
+
+  api::VirtualMachineStatus mine = stale.status;
+  mine.hypervisor = "hv-a";
+  auto bound = binder_.bind(stale, mine);
+
+  ASSERT_FALSE(bound.isOk());
+  EXPECT_EQ(bound.status().code(), core::StatusCode::kConflict);
+  EXPECT_EQ(vm("web").status.hypervisor, "hv-b");
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-b");
+}
+
+TEST_F(BinderTest, LabelForWritesOnlyWhenTheLabelDiffersFromTheBinding) {
+  const api::VirtualMachine unbound = newVm("web", 1);
+  client_->clearActions();
+  auto same = binder_.labelFor(unbound);
+  ASSERT_TRUE(same.isOk());
+  EXPECT_EQ(objectWrites(), 0u);
+
+  // A label on an unbound VM is removed: only status.hypervisor binds.
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["metadata"]["labels"][std::string(api::kHypervisorLabel)] = "hv-a";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+  auto removed = binder_.labelFor(vm("web"));
+  ASSERT_TRUE(removed.isOk());
+  EXPECT_EQ(hypervisorLabel(vm("web")), "");
+}
+
+TEST_F(BinderTest, FindReservationPicksTheSmallestNameAndSkipsFencedHypervisors) {
+  const api::VirtualMachine web = newVm("web", 1);
+  ASSERT_TRUE(binder_.reserve(web, hypervisor("hv-b"), true).isOk());
+  ASSERT_TRUE(binder_.reserve(web, hypervisor("hv-a"), true).isOk());
+  EXPECT_EQ(findReservation(*cache_, web), "hv-a");
+
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  EXPECT_EQ(findReservation(*cache_, web), "hv-b");
+
+  const api::VirtualMachine other = newVm("other", 1);
+  EXPECT_EQ(findReservation(*cache_, other), std::nullopt);
+}
+
+}  // namespace
+}  // namespace novacron::controller
