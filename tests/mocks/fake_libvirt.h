@@ -103,16 +103,6 @@ public:
   core::Status abortJob(const std::string& name) override {
     return guard("abortJob", [&] { return abort_hook ? abort_hook(name) : inner_.abortJob(name); });
   }
-  core::StatusOr<node::virt::JobStats> completedJobStats(const std::string& name) override {
-    return guard("completedJobStats", [&] { return inner_.completedJobStats(name); });
-  }
-  core::Status migrate(const std::string& name,
-                       const node::virt::MigrateRequest& request) override {
-    return guard("migrate", [&] { return inner_.migrate(name, request); });
-  }
-  core::Status abortJob(const std::string& name) override {
-    return guard("abortJob", [&] { return inner_.abortJob(name); });
-  }
   int subscribe(node::virt::DomainEventHandler handler) override {
     return inner_.subscribe(std::move(handler));
   }
