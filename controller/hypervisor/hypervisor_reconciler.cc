@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/ledger/ledger.h"
+#include "controller/migration/ledger_facts.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -127,7 +128,7 @@ core::Status HypervisorReconciler::reconcileLedger(const api::Hypervisor& hv, bo
         if (!vm) {
           return std::nullopt;
         }
-        return vmFacts(*vm);
+        return migration::ledgerFacts(cache, *vm);
       },
       !fenced);
   for (const std::string& key : plan.to_confirm) {
@@ -144,7 +145,8 @@ core::Status HypervisorReconciler::reconcileLedger(const api::Hypervisor& hv, bo
     if (!decoded.isOk()) {
       return decoded.status().withContext("decoding VM " + key);
     }
-    ledger::confirmRemoval(name, plan.desired, key, vmFacts(*decoded), !fenced);
+    ledger::confirmRemoval(name, plan.desired, key, migration::ledgerFacts(cache, *decoded),
+                           !fenced);
   }
   if (current.isOk() && plan.desired == current_entries) {
     return core::okStatus();
