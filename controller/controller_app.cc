@@ -57,18 +57,38 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       controllerOptions("hypervisor", config.workers.hypervisor),
       [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });
   runtime::WorkQueue& hv_queue = hypervisor_controller_->queue();
+  migration_reconciler_ = std::make_unique<migration::MigrationReconciler>(
+      migration::MigrationReconcilerDeps{client_, cache_, heartbeats_,
+                                         std::make_shared<migration::MigrationMetrics>(
+                                             options_.registry),
+                                         events_, options_.clock, config});
+  migration_controller_ = std::make_unique<runtime::Controller>(
+      controllerOptions("vmmigration", config.workers.migration),
+      [this](const std::string& key) { return migration_reconciler_->reconcile(key); });
+  runtime::WorkQueue& mig_queue = migration_controller_->queue();
+  // Migrations of one VM (a VM's deletion or phase decides a Pending migration).
+  auto enqueueMigrationsOf = [&mig_queue, cache = cache_.get()](const api::VirtualMachine& vm) {
+    for (const auto& m : cache->migrations()) {
+      if (m->metadata.namespace_ == vm.metadata.namespace_ && m->spec.vmName == vm.metadata.name) {
+        mig_queue.add(m->metadata.namespace_ + "/" + m->metadata.name);
+      }
+    }
+  };
 
   // Handlers only enqueue keys (and note heartbeat arrival times).
   using VmPtr = VirtualMachinePtr;
   cache_->vmInformer().addEventHandler(runtime::EventHandlers<api::VirtualMachine>{
-      [&vm_queue, &hv_queue](const std::string& key, const VmPtr& vm) {
+      [&vm_queue, &hv_queue, enqueueMigrationsOf](const std::string& key, const VmPtr& vm) {
         vm_queue.add(key);
+        enqueueMigrationsOf(*vm);
         if (auto bound = boundHypervisor(*vm); !bound.empty()) {
           hv_queue.add(bound);
         }
       },
-      [&vm_queue, &hv_queue](const std::string& key, const VmPtr& old_vm, const VmPtr& vm) {
+      [&vm_queue, &hv_queue, enqueueMigrationsOf](const std::string& key, const VmPtr& old_vm,
+                                                  const VmPtr& vm) {
         vm_queue.add(key);
+        enqueueMigrationsOf(*vm);
         auto before = boundHypervisor(*old_vm);
         auto after = boundHypervisor(*vm);
         if (!after.empty()) {
@@ -81,8 +101,10 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
           hv_queue.add(after);
         }
       },
-      [&vm_queue, &hv_queue, cache = cache_.get()](const std::string& key, const VmPtr& vm) {
+      [&vm_queue, &hv_queue, enqueueMigrationsOf, cache = cache_.get()](const std::string& key,
+                                                                        const VmPtr& vm) {
         vm_queue.add(key);
+        enqueueMigrationsOf(*vm);
         if (auto bound = boundHypervisor(*vm); !bound.empty()) {
           hv_queue.add(bound);
         }
@@ -95,6 +117,34 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
         }
       }});
   cache_->hypervisorInformer().addEventHandler(runtime::enqueueKeys<api::Hypervisor>(hv_queue));
+  // A migration's change may free a limit slot (every Pending one is looked at again, FIFO is
+  // decided per reconcile) and changes what the ledgers of its source and target keep.
+  using MigPtr = VMMigrationPtr;
+  auto onMigration = [&mig_queue, &hv_queue, cache = cache_.get()](const std::string& key,
+                                                                   const MigPtr& m,
+                                                                   bool phase_changed) {
+    mig_queue.add(key);
+    for (const auto& hv : {m->status.sourceHypervisor, m->status.targetHypervisor}) {
+      if (hv) {
+        hv_queue.add(*hv);
+      }
+    }
+    if (!phase_changed) {
+      return;
+    }
+    for (const auto& other : cache->migrations()) {
+      if (other->status.phase.value_or(api::MigrationPhase::kPending) ==
+          api::MigrationPhase::kPending) {
+        mig_queue.add(other->metadata.namespace_ + "/" + other->metadata.name);
+      }
+    }
+  };
+  cache_->migrationInformer().addEventHandler(runtime::EventHandlers<api::VMMigration>{
+      [onMigration](const std::string& key, const MigPtr& m) { onMigration(key, m, true); },
+      [onMigration](const std::string& key, const MigPtr& old_m, const MigPtr& m) {
+        onMigration(key, m, old_m->status.phase != m->status.phase);
+      },
+      [onMigration](const std::string& key, const MigPtr& m) { onMigration(key, m, true); }});
   auto heartbeats = heartbeats_;
   cache_->leaseInformer().addEventHandler(runtime::EventHandlers<nlohmann::json>{
       [&hv_queue, heartbeats](const std::string& key, const auto& lease) {
@@ -126,6 +176,7 @@ void ControllerApp::startLeading() {
   cache_->start();
   hypervisor_controller_->start();
   vm_controller_->start();
+  migration_controller_->start();
 }
 
 void ControllerApp::stopLeading() {
@@ -134,6 +185,7 @@ void ControllerApp::stopLeading() {
   }
   leading_ = false;
   spdlog::info("{}: stopping workers and informers", options_.identity);
+  migration_controller_->stop();
   vm_controller_->stop();
   hypervisor_controller_->stop();
   cache_->stop();
@@ -141,7 +193,8 @@ void ControllerApp::stopLeading() {
 }
 
 bool ControllerApp::ready() const {
-  return vm_controller_->running() && hypervisor_controller_->running();
+  return vm_controller_->running() && hypervisor_controller_->running() &&
+         migration_controller_->running();
 }
 
 }  // namespace novacron::controller

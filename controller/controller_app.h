@@ -1,5 +1,5 @@
 // ControllerApp: wires the controller's parts together — the informer cache, heartbeat tracker,
-// the VirtualMachine and Hypervisor reconcilers on lib/runtime controllers, metrics and events.
+// the VirtualMachine, Hypervisor and VMMigration reconcilers on lib/runtime controllers, metrics and events.
 // main.cc builds one from flags and config and runs it under leader election: startLeading() when
 // the lease is won, stopLeading() when it is lost (the process then exits, as client-go advises,
 // so no stale in-memory state survives a lost term). Tests run several in one process.
@@ -14,6 +14,7 @@
 #include "controller/config/config.h"
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/hypervisor/hypervisor_reconciler.h"
+#include "controller/migration/migration_reconciler.h"
 #include "controller/scheduler_metrics.h"
 #include "controller/vm/vm_reconciler.h"
 #include "lib/core/clock.h"
@@ -56,8 +57,10 @@ private:
   std::shared_ptr<runtime::EventRecorder> events_;
   std::unique_ptr<runtime::Controller> vm_controller_;
   std::unique_ptr<runtime::Controller> hypervisor_controller_;
+  std::unique_ptr<runtime::Controller> migration_controller_;
   std::unique_ptr<VmReconciler> vm_reconciler_;
   std::unique_ptr<HypervisorReconciler> hypervisor_reconciler_;
+  std::unique_ptr<migration::MigrationReconciler> migration_reconciler_;
   bool leading_ = false;
 };
 

@@ -14,11 +14,13 @@
 
 #include "lib/api/hypervisor.h"
 #include "lib/api/virtual_machine.h"
+#include "lib/api/vm_migration.h"
 
 namespace novacron::controller {
 
 using HypervisorPtr = std::shared_ptr<const api::Hypervisor>;
 using VirtualMachinePtr = std::shared_ptr<const api::VirtualMachine>;
+using VMMigrationPtr = std::shared_ptr<const api::VMMigration>;
 
 // What the controller needs from a heartbeat Lease (coordination.k8s.io/v1, namespace
 // novacron-system, name = Hypervisor name): a value that changes on every renewal.
@@ -43,6 +45,10 @@ public:
   virtual std::vector<VirtualMachinePtr> vmsOn(std::string_view hypervisor) const = 0;
   // Every VM without that label (the scheduler's queue).
   virtual std::vector<VirtualMachinePtr> unboundVms() const = 0;
+
+  // Every VMMigration (all namespaces), and one by "namespace/name".
+  virtual std::vector<VMMigrationPtr> migrations() const = 0;
+  virtual VMMigrationPtr migration(std::string_view key) const = 0;
 
   virtual std::optional<LeaseSnapshot> heartbeat(std::string_view hypervisor) const = 0;
 };

@@ -29,6 +29,8 @@ InformerClusterCache::InformerClusterCache(kube::ClientPtr client, metrics::Regi
       client, kube::kHypervisor, api::fromJson<api::Hypervisor>, options);
   vms_ = std::make_unique<runtime::Informer<api::VirtualMachine>>(
       client, kube::kVirtualMachine, api::fromJson<api::VirtualMachine>, options);
+  migrations_ = std::make_unique<runtime::Informer<api::VMMigration>>(
+      client, kube::kVMMigration, api::fromJson<api::VMMigration>, options);
   runtime::ReflectorOptions lease_options = options;
   lease_options.ns = heartbeat_namespace_;
   leases_ = std::make_unique<runtime::Informer<nlohmann::json>>(
@@ -47,9 +49,11 @@ void InformerClusterCache::start() {
   hypervisors_->start();
   vms_->start();
   leases_->start();
+  migrations_->start();
 }
 
 void InformerClusterCache::stop() {
+  migrations_->stop();
   leases_->stop();
   vms_->stop();
   hypervisors_->stop();
@@ -62,11 +66,12 @@ bool InformerClusterCache::waitForSync(std::chrono::milliseconds timeout) const 
         deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
   };
   return hypervisors_->waitForSync(left()) && vms_->waitForSync(left()) &&
-         leases_->waitForSync(left());
+         leases_->waitForSync(left()) && migrations_->waitForSync(left());
 }
 
 bool InformerClusterCache::synced() const {
-  return hypervisors_->hasSynced() && vms_->hasSynced() && leases_->hasSynced();
+  return hypervisors_->hasSynced() && vms_->hasSynced() && leases_->hasSynced() &&
+         migrations_->hasSynced();
 }
 
 std::vector<HypervisorPtr> InformerClusterCache::hypervisors() const {
@@ -87,6 +92,14 @@ std::vector<VirtualMachinePtr> InformerClusterCache::vmsOn(std::string_view hype
 
 std::vector<VirtualMachinePtr> InformerClusterCache::unboundVms() const {
   return vms_->store().byIndex(kUnbound, "true");
+}
+
+std::vector<VMMigrationPtr> InformerClusterCache::migrations() const {
+  return migrations_->store().list();
+}
+
+VMMigrationPtr InformerClusterCache::migration(std::string_view key) const {
+  return migrations_->store().get(std::string(key));
 }
 
 std::optional<LeaseSnapshot> InformerClusterCache::heartbeat(std::string_view hypervisor) const {

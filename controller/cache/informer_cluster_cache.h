@@ -1,6 +1,6 @@
 // InformerClusterCache: the production ClusterCache on lib/runtime informers — Hypervisors (all),
 // VirtualMachines (all namespaces, indexed by the label novacron.io/hypervisor, plus an index of
-// unbound VMs) and heartbeat Leases (namespace novacron-system only).
+// unbound VMs), VMMigrations (all namespaces) and heartbeat Leases (namespace novacron-system only).
 // Register event handlers with the informers before start().
 // Thread-safety: reads are safe from any thread (the stores are); start/stop from one thread.
 #pragma once
@@ -27,6 +27,7 @@ public:
   runtime::Informer<api::Hypervisor>& hypervisorInformer() { return *hypervisors_; }
   runtime::Informer<api::VirtualMachine>& vmInformer() { return *vms_; }
   runtime::Informer<nlohmann::json>& leaseInformer() { return *leases_; }
+  runtime::Informer<api::VMMigration>& migrationInformer() { return *migrations_; }
 
   void start();
   void stop();
@@ -38,6 +39,8 @@ public:
   VirtualMachinePtr vm(std::string_view key) const override;
   std::vector<VirtualMachinePtr> vmsOn(std::string_view hypervisor) const override;
   std::vector<VirtualMachinePtr> unboundVms() const override;
+  std::vector<VMMigrationPtr> migrations() const override;
+  VMMigrationPtr migration(std::string_view key) const override;
   std::optional<LeaseSnapshot> heartbeat(std::string_view hypervisor) const override;
 
 private:
@@ -45,6 +48,7 @@ private:
   std::unique_ptr<runtime::Informer<api::Hypervisor>> hypervisors_;
   std::unique_ptr<runtime::Informer<api::VirtualMachine>> vms_;
   std::unique_ptr<runtime::Informer<nlohmann::json>> leases_;
+  std::unique_ptr<runtime::Informer<api::VMMigration>> migrations_;
 };
 
 }  // namespace novacron::controller

@@ -133,7 +133,8 @@ void readRatio(const YAML::Node& parent, const std::string& key, const std::stri
 }
 
 void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors) {
-  checkKeys(root, "", {"scheduler", "hypervisorHealth", "workers", "leaderElection", "server"},
+  checkKeys(root, "",
+            {"scheduler", "hypervisorHealth", "workers", "migrations", "leaderElection", "server"},
             errors);
   withMap(root, "scheduler", "scheduler", errors, [&](const YAML::Node& n, const std::string& p) {
     checkKeys(n, p, {"policy", "defaultOvercommit"}, errors);
@@ -172,9 +173,15 @@ void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors
             }
           });
   withMap(root, "workers", "workers", errors, [&](const YAML::Node& n, const std::string& p) {
-    checkKeys(n, p, {"vm", "hypervisor"}, errors);
+    checkKeys(n, p, {"vm", "hypervisor", "migration"}, errors);
     readInt(n, "vm", p + ".vm", 1, 64, errors, config.workers.vm);
     readInt(n, "hypervisor", p + ".hypervisor", 1, 64, errors, config.workers.hypervisor);
+    readInt(n, "migration", p + ".migration", 1, 64, errors, config.workers.migration);
+  });
+  withMap(root, "migrations", "migrations", errors, [&](const YAML::Node& n, const std::string& p) {
+    checkKeys(n, p, {"maxParallel"}, errors);
+    readInt(n, "maxParallel", p + ".maxParallel", 1, kMaxParallelMigrations, errors,
+            config.migrations.max_parallel);
   });
   withMap(root, "leaderElection", "leaderElection", errors,
           [&](const YAML::Node& n, const std::string& p) {
@@ -311,8 +318,13 @@ core::Status validateConfig(const ControllerConfig& config) {
   if (le.lease_duration <= le.renew_deadline) {
     errors.push_back("leaderElection.leaseDuration: must be greater than renewDeadline");
   }
-  if (config.workers.vm < 1 || config.workers.hypervisor < 1) {
+  if (config.workers.vm < 1 || config.workers.hypervisor < 1 || config.workers.migration < 1) {
     errors.push_back("workers: counts must be at least 1");
+  }
+  if (config.migrations.max_parallel < 1 ||
+      config.migrations.max_parallel > kMaxParallelMigrations) {
+    errors.push_back("migrations.maxParallel: must be 1.." +
+                     std::to_string(kMaxParallelMigrations));
   }
   for (auto [name, ratio] : {std::pair{"cpu", config.scheduler.default_overcommit.cpu},
                              std::pair{"memory", config.scheduler.default_overcommit.memory}}) {

@@ -15,6 +15,10 @@
 //   workers:
 //     vm: 4
 //     hypervisor: 2
+//     migration: 2
+//   migrations:
+//     maxParallel: 5             # migrations past Pending in the whole cluster (1..1000); the
+//                                # per-hypervisor limits are Hypervisor spec.migration
 //   leaderElection:
 //     enabled: true
 //     namespace: novacron-system
@@ -58,6 +62,13 @@ struct HealthConfig {
 struct WorkerConfig {
   int vm = 4;
   int hypervisor = 2;
+  int migration = 2;
+};
+
+inline constexpr int kMaxParallelMigrations = 1000;
+
+struct MigrationsConfig {
+  int max_parallel = 5;  // cluster-wide, phases Scheduling..Finalizing
 };
 
 struct LeaderElectionConfig {
@@ -77,6 +88,7 @@ struct ControllerConfig {
   SchedulerConfig scheduler;
   HealthConfig health;
   WorkerConfig workers;
+  MigrationsConfig migrations;
   LeaderElectionConfig leader_election;
   ServerConfig server;
 };

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/hypervisor/hypervisor_decision.h"
+#include "controller/ledger/ledger.h"
+#include "controller/migration/ledger_facts.h"
 #include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
@@ -145,7 +147,7 @@ ledger::LedgerPlan HypervisorReconciler::planLedgerFromCache(const api::Hypervis
   const auto& cache = *deps_.cache;
   auto lookup = [&cache](const std::string& key) -> std::optional<ledger::VmFacts> {
     auto vm = cache.vm(key);
-    return vm ? std::optional<ledger::VmFacts>(vmFacts(*vm)) : std::nullopt;
+    return vm ? std::optional<ledger::VmFacts>(migration::ledgerFacts(cache, *vm)) : std::nullopt;
   };
   return ledger::planLedger(hv.metadata.name, current, bound, lookup, !isFenced(hv));
 }
@@ -169,7 +171,8 @@ core::Status HypervisorReconciler::confirmRemovals(const api::Hypervisor& hv,
     if (!decoded.isOk()) {
       return decoded.status().withContext("decoding VM " + key);
     }
-    ledger::confirmRemoval(name, plan.desired, key, vmFacts(*decoded), accept_reservations);
+    ledger::confirmRemoval(name, plan.desired, key, migration::ledgerFacts(*deps_.cache, *decoded),
+                           accept_reservations);
   }
   return core::okStatus();
 }

@@ -88,7 +88,8 @@ LedgerPlan planLedger(std::string_view hypervisor, const Ledger& current,
       continue;
     }
     const std::optional<VmFacts> cached = lookup(key);
-    const bool pending = cached && cached->uid == entry.uid && cached->bound_to.empty();
+    const bool pending = cached && cached->uid == entry.uid &&
+                         (cached->bound_to.empty() || cached->migratingTo(hypervisor));
     if (!(pending && accept_reservations)) {
       plan.to_confirm.push_back(key);
     }
@@ -113,6 +114,9 @@ void confirmRemoval(std::string_view hypervisor, Ledger& desired, const std::str
   }
   if (live->bound_to.empty() && accept_reservations) {
     return;  // a reservation in flight: the binding will complete here
+  }
+  if (live->migratingTo(hypervisor) && accept_reservations) {
+    return;  // a migration's reservation: the binding moves here when it succeeds
   }
   desired.erase(it);  // bound elsewhere, or a reservation on a fenced hypervisor
 }

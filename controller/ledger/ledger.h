@@ -13,6 +13,9 @@
 //   - a VM bound to the hypervisor has an entry with its current resources (bound by hand too);
 //   - an entry of an existing, still unbound VM with the same uid is a reservation in flight and
 //     stays (the VM reconciler completes the binding to exactly that hypervisor);
+//   - an entry of a VM bound elsewhere that is migrating HERE (status.activeMigration names a
+//     non-terminal VMMigration whose target is this hypervisor, or one not resolved yet) is the
+//     migration's reservation and stays while the migration runs (docs/migration.md);
 //   - any other entry (VM gone, recreated with another uid, bound elsewhere) is dropped only after
 //     a live read confirms it (confirmRemoval), because a cache may lag behind the ledger and an
 //     entry dropped on stale evidence would let the hypervisor be overcommitted.
@@ -68,6 +71,16 @@ struct VmFacts {
   std::string bound_to;  // label novacron.io/hypervisor; empty when unbound
   scheduler::Resources resources;
   std::string anti_affinity_group;
+  // The target of the non-terminal VMMigration named by status.activeMigration; empty when none.
+  std::string migration_target;
+  // status.activeMigration is set but its VMMigration (or its target) is not known yet: any
+  // reservation of the VM stays (over-counting is the safe direction) until it is.
+  bool migration_unresolved = false;
+
+  // True when an entry of this VM on `hypervisor` is a running migration's reservation.
+  bool migratingTo(std::string_view hypervisor) const {
+    return migration_unresolved || (!migration_target.empty() && migration_target == hypervisor);
+  }
 };
 
 struct LedgerPlan {

@@ -514,6 +514,7 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
   r.enumeration("phase", s.phase);
   r.str("sourceHypervisor", s.sourceHypervisor);
   r.str("targetHypervisor", s.targetHypervisor);
+  r.str("targetAddress", s.targetAddress);
   r.timestamp("startTime", s.startTime);
   r.timestamp("completionTime", s.completionTime);
   r.object("progress", s.progress, [](ObjectReader& p, MigrationProgress& pr) {
@@ -888,6 +889,7 @@ json encodeMigrationStatus(const VMMigrationStatus& s) {
   putEnum(out, "phase", s.phase);
   putOpt(out, "sourceHypervisor", s.sourceHypervisor);
   putOpt(out, "targetHypervisor", s.targetHypervisor);
+  putOpt(out, "targetAddress", s.targetAddress);
   putTime(out, "startTime", s.startTime);
   putTime(out, "completionTime", s.completionTime);
   putObject(out, "progress", s.progress, [](const MigrationProgress& p) {

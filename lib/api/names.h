@@ -32,6 +32,9 @@ inline constexpr std::string_view kHypervisorPlural = "hypervisors";
 inline constexpr std::string_view kHypervisorLabel = "novacron.io/hypervisor";
 // Set on a VMMigration (value: the VM name) so migrations of one VM can be listed by selector.
 inline constexpr std::string_view kVmNameLabel = "novacron.io/vm";
+// Set by the controller on a VMMigration when it enters Migrating (value: the source Hypervisor):
+// the source node-daemon's watch selector.
+inline constexpr std::string_view kSourceHypervisorLabel = "novacron.io/source-hypervisor";
 
 // Held by the node-daemon while a VM has node-side resources (libvirt domain, disks) on its node.
 inline constexpr std::string_view kNodeCleanupFinalizer = "novacron.io/node-cleanup";
@@ -48,12 +51,15 @@ inline constexpr std::string_view kForceDeleteAnnotation = "novacron.io/force-de
 inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller";
 
 // Condition types (metav1.Condition.type); docs/api.md says who sets each and what it means.
-//   VirtualMachine: Ready, Scheduled, Migratable, HypervisorUnreachable, Valid.
+//   VirtualMachine: Ready, Scheduled, Migratable, Migrating, HypervisorUnreachable, Valid.
 //   VMMigration:    Progressing, Succeeded.
 //   Hypervisor:     Ready, Schedulable, KVMAvailable.
 inline constexpr std::string_view kConditionReady = "Ready";
 inline constexpr std::string_view kConditionScheduled = "Scheduled";
 inline constexpr std::string_view kConditionMigratable = "Migratable";
+// VirtualMachine, controller: True/Migrating while status.activeMigration is set (the message names
+// the VMMigration and the target); False/Succeeded|Failed|Cancelled after it.
+inline constexpr std::string_view kConditionMigrating = "Migrating";
 inline constexpr std::string_view kConditionHypervisorUnreachable = "HypervisorUnreachable";
 // False when the spec fails validate() (reason InvalidSpec, message lists every field error).
 inline constexpr std::string_view kConditionValid = "Valid";

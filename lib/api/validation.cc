@@ -371,6 +371,7 @@ void validateMigrationStatus(Validator& v, const VMMigrationStatus& s) {
   }
   v.optString("status.sourceHypervisor", s.sourceHypervisor, rules::kHypervisorName);
   v.optString("status.targetHypervisor", s.targetHypervisor, rules::kHypervisorName);
+  v.optString("status.targetAddress", s.targetAddress, rules::kHostPort);
   if (s.progress) {
     const MigrationProgress& p = *s.progress;
     v.intRange("status.progress.percent", p.percent, 0, 100);

@@ -77,6 +77,10 @@ struct VMMigrationStatus {
   std::optional<MigrationPhase> phase;
   std::optional<std::string> sourceHypervisor;
   std::optional<std::string> targetHypervisor;
+  // host or host:port of the target for migration traffic (the target Hypervisor's
+  // spec.migration.address, resolved by the controller so the source node-daemon needs no
+  // Hypervisor read).
+  std::optional<std::string> targetAddress;
   std::optional<Timestamp> startTime;
   std::optional<Timestamp> completionTime;
   std::optional<MigrationProgress> progress;

@@ -54,6 +54,7 @@ if [[ -n "$controller" ]]; then
     awk '/^  controller.yaml: \|/{p=1;next} p&&!/^    /{p=0} p{sub(/^    /,"");print}' >"$cfg"
   # An empty extraction would be parsed as all defaults and prove nothing.
   grep -q "policy: Spread" "$cfg" || fail "could not extract controller.yaml from the ConfigMap"
+  grep -q "maxParallel:" "$cfg" || fail "the shipped controller.yaml lacks migrations.maxParallel"
   out=$("$controller" --config "$cfg" --kubeconfig /nonexistent/kubeconfig 2>&1)
   if ! grep -q "kubeconfig" <<<"$out" || grep -q "invalid controller configuration" <<<"$out"; then
     fail "controller refused the shipped configuration: $out"

@@ -24,6 +24,8 @@ TEST(ConfigTest, EmptyGivesDefaults) {
   EXPECT_EQ(config->health.failover, FailoverPolicy::kNone);
   EXPECT_EQ(config->workers.vm, 4);
   EXPECT_EQ(config->workers.hypervisor, 2);
+  EXPECT_EQ(config->workers.migration, 2);
+  EXPECT_EQ(config->migrations.max_parallel, 5);
   EXPECT_TRUE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "novacron-system");
   EXPECT_EQ(config->leader_election.lease_duration, seconds(15));
@@ -44,6 +46,9 @@ hypervisorHealth:
 workers:
   vm: 8
   hypervisor: 3
+  migration: 4
+migrations:
+  maxParallel: 12
 leaderElection:
   enabled: false
   namespace: other
@@ -62,6 +67,8 @@ server:
   EXPECT_EQ(config->health.failover, FailoverPolicy::kFenced);
   EXPECT_EQ(config->workers.vm, 8);
   EXPECT_EQ(config->workers.hypervisor, 3);
+  EXPECT_EQ(config->workers.migration, 4);
+  EXPECT_EQ(config->migrations.max_parallel, 12);
   EXPECT_FALSE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "other");
   EXPECT_EQ(config->leader_election.lease_name, "ctl");
@@ -118,6 +125,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"workers: {vm: 0}", "workers.vm: must be between 1 and 64, got 0"},
         BadCase{"workers: {hypervisor: two}",
                 "workers.hypervisor: must be an integer, got \"two\""},
+        BadCase{"migrations: {maxParallel: 0}",
+                "migrations.maxParallel: must be between 1 and 1000, got 0"},
+        BadCase{"migrations: {maxParalel: 3}", "migrations.maxParalel"},
         BadCase{"leaderElection: {enabled: maybe}",
                 "leaderElection.enabled: must be true or false, got \"maybe\""},
         BadCase{"leaderElection: {leaseName: ''}", "leaderElection.leaseName: must not be empty"},

@@ -126,5 +126,40 @@ TEST(ConfirmRemovalTest, LiveReadDecides) {
   EXPECT_FALSE(desired.contains("ns/pending"));
 }
 
+VmFacts migrating(std::string key, std::string uid, std::string bound_to, std::string target) {
+  VmFacts facts = vm(std::move(key), std::move(uid), std::move(bound_to));
+  facts.migration_target = std::move(target);
+  return facts;
+}
+
+TEST(PlanLedgerTest, MigrationReservationOnItsTargetIsKept) {
+  Ledger current;
+  current["ns/moving"] = LedgerEntry{"u1", {1, 100}, ""};
+  auto plan = planLedger("h2", current, {}, lookupIn({migrating("ns/moving", "u1", "h1", "h2")}));
+  EXPECT_TRUE(plan.to_confirm.empty());
+  EXPECT_EQ(plan.desired, current);
+  // Anywhere else the entry of a VM bound elsewhere still needs confirmation.
+  plan = planLedger("h3", current, {}, lookupIn({migrating("ns/moving", "u1", "h1", "h2")}));
+  EXPECT_EQ(plan.to_confirm, std::vector<std::string>{"ns/moving"});
+  // An unresolved migration (its VMMigration not cached yet) keeps the entry too.
+  VmFacts unresolved = vm("ns/moving", "u1", "h1");
+  unresolved.migration_unresolved = true;
+  plan = planLedger("h3", current, {}, lookupIn({unresolved}));
+  EXPECT_TRUE(plan.to_confirm.empty());
+}
+
+TEST(ConfirmRemovalTest, MigrationReservationSurvivesTheLiveRead) {
+  Ledger desired;
+  desired["ns/moving"] = LedgerEntry{"u1", {1, 100}, ""};
+  confirmRemoval("h2", desired, "ns/moving", migrating("ns/moving", "u1", "h1", "h2"));
+  EXPECT_TRUE(desired.contains("ns/moving"));
+  // On a fenced target it goes; so it does once the migration ended (no target any more).
+  confirmRemoval("h2", desired, "ns/moving", migrating("ns/moving", "u1", "h1", "h2"), false);
+  EXPECT_FALSE(desired.contains("ns/moving"));
+  desired["ns/moving"] = LedgerEntry{"u1", {1, 100}, ""};
+  confirmRemoval("h2", desired, "ns/moving", vm("ns/moving", "u1", "h1"));
+  EXPECT_FALSE(desired.contains("ns/moving"));
+}
+
 }  // namespace
 }  // namespace novacron::controller::ledger

@@ -148,6 +148,7 @@ inline VMMigration fullVMMigration() {
   st.phase = MigrationPhase::kMigrating;
   st.sourceHypervisor = "node-1";
   st.targetHypervisor = "node-2";
+  st.targetAddress = "10.0.0.2:16509";
   st.startTime = at(1);
   st.completionTime = at(9);
   st.progress = MigrationProgress{};

@@ -1,0 +1,302 @@
+#include "controller/migration/decide.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace novacron::controller::migration {
+namespace {
+
+using api::MigrationPhase;
+
+Decision make(Action action, std::string reason = {}, std::string message = {}) {
+  return Decision{action, std::move(reason), std::move(message), {}, {}};
+}
+
+bool active(const MigrationFacts& m) {
+  return !api::isTerminal(m.phase) && !m.cancel && !m.deleting;
+}
+
+// Slots in use, per limit.
+struct Usage {
+  int parallel = 0;
+  std::map<std::string, int> outbound;
+  std::map<std::string, int> inbound;
+
+  void take(const MigrationFacts& m) {
+    ++parallel;
+    if (!m.source.empty()) {
+      ++outbound[m.source];
+    }
+    if (!m.target.empty()) {
+      ++inbound[m.target];
+    }
+  }
+  int out(const std::string& hv) const {
+    auto it = outbound.find(hv);
+    return it == outbound.end() ? 0 : it->second;
+  }
+  int in(const std::string& hv) const {
+    auto it = inbound.find(hv);
+    return it == inbound.end() ? 0 : it->second;
+  }
+};
+
+int maxOutbound(const DecideInput& in, const std::string& hv) {
+  auto it = in.hypervisors.find(hv);
+  return it == in.hypervisors.end() ? HypervisorFacts{}.max_outbound : it->second.max_outbound;
+}
+
+int maxInbound(const DecideInput& in, const std::string& hv) {
+  auto it = in.hypervisors.find(hv);
+  return it == in.hypervisors.end() ? HypervisorFacts{}.max_inbound : it->second.max_inbound;
+}
+
+// The first limit that `m` would exceed given `usage`, as a message; empty when none. An empty
+// target checks the cluster and the source only.
+std::string limitReached(const DecideInput& in, const Usage& usage, const MigrationFacts& m) {
+  if (usage.parallel >= in.max_parallel) {
+    return "waiting for the cluster limit: " + std::to_string(usage.parallel) + " of " +
+           std::to_string(in.max_parallel) +
+           " migrations running (controller config migrations.maxParallel)";
+  }
+  if (usage.out(m.source) >= maxOutbound(in, m.source)) {
+    return "waiting for the outbound limit of hypervisor " + m.source + ": " +
+           std::to_string(usage.out(m.source)) + " of " +
+           std::to_string(maxOutbound(in, m.source)) +
+           " migrations leaving it (spec.migration.maxOutbound)";
+  }
+  if (!m.target.empty() && usage.in(m.target) >= maxInbound(in, m.target)) {
+    return "waiting for the inbound limit of hypervisor " + m.target + ": " +
+           std::to_string(usage.in(m.target)) + " of " +
+           std::to_string(maxInbound(in, m.target)) +
+           " migrations entering it (spec.migration.maxInbound)";
+  }
+  return {};
+}
+
+// Slots held now plus those of every older Pending migration the limits admit (FIFO).
+Usage usageBefore(const DecideInput& in) {
+  Usage usage;
+  std::vector<const MigrationFacts*> queue;
+  for (const auto& m : in.all) {
+    if (m.key == in.self.key || api::isTerminal(m.phase)) {
+      continue;
+    }
+    if (holdsSlot(m.phase)) {
+      usage.take(m);
+    } else if (active(m) && before(m, in.self)) {
+      queue.push_back(&m);
+    }
+  }
+  std::sort(queue.begin(), queue.end(),
+            [](const MigrationFacts* a, const MigrationFacts* b) { return before(*a, *b); });
+  for (const MigrationFacts* m : queue) {
+    if (limitReached(in, usage, *m).empty()) {
+      usage.take(*m);
+    }
+  }
+  return usage;
+}
+
+std::optional<Decision> checkVm(const DecideInput& in) {
+  if (!in.vm || in.vm->deleting) {
+    return make(Action::kFail, "VMNotFound",
+                "VirtualMachine " + in.self.vm_key + (in.vm ? " is being deleted" : " not found"));
+  }
+  const VmFacts& vm = *in.vm;
+  if (!vm.active_migration.empty() && vm.active_migration != in.self.name) {
+    return make(Action::kFail, "AlreadyMigrating",
+                "VirtualMachine " + in.self.vm_key + " is already being moved by VMMigration " +
+                    vm.active_migration);
+  }
+  return std::nullopt;
+}
+
+std::optional<Decision> checkOtherMigrations(const DecideInput& in) {
+  for (const auto& other : in.all) {
+    if (other.key == in.self.key || other.vm_key != in.self.vm_key || !active(other)) {
+      continue;
+    }
+    if (holdsSlot(other.phase) || before(other, in.self)) {
+      return make(Action::kFail, "AlreadyMigrating",
+                  "VirtualMachine " + in.self.vm_key + " already has an active VMMigration " +
+                      other.name + "; a VM has at most one");
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Decision> checkExplicitTarget(const DecideInput& in, const std::string& source,
+                                            const std::string& target) {
+  if (target == source) {
+    return make(Action::kFail, "SameHypervisor",
+                "spec.targetHypervisor " + target + " is where the VM runs already");
+  }
+  auto it = in.hypervisors.find(target);
+  if (it == in.hypervisors.end()) {
+    return make(Action::kFail, "TargetNotFound", "Hypervisor " + target + " not found");
+  }
+  if (it->second.unfit) {
+    return make(Action::kFail, "TargetUnschedulable",
+                "the VM cannot be placed on hypervisor " + target + ": " + *it->second.unfit);
+  }
+  if (!it->second.address) {
+    return make(Action::kFail, "TargetAddressUnknown",
+                "Hypervisor " + target +
+                    " has no spec.migration.address; set it to the host[:port] the source "
+                    "hypervisor reaches it on (kubectl patch hv " +
+                    target + " --type merge -p '{\"spec\":{\"migration\":{\"address\":\"...\"}}}')");
+  }
+  return std::nullopt;
+}
+
+Decision admitPending(const DecideInput& in) {
+  if (auto failed = checkVm(in)) {
+    return *failed;
+  }
+  if (auto failed = checkOtherMigrations(in)) {
+    return *failed;
+  }
+  const VmFacts& vm = *in.vm;
+  if (vm.bound_to.empty()) {
+    return make(Action::kFail, "VMNotBound",
+                "VirtualMachine " + in.self.vm_key + " is not running on any hypervisor");
+  }
+  if (in.mode == api::MigrationMode::kLive && vm.phase != api::VirtualMachinePhase::kRunning) {
+    return make(Action::kFail, "VMNotRunning",
+                "a Live migration needs a Running VM; " + in.self.vm_key + " is " +
+                    std::string(vm.phase ? api::toString(*vm.phase) : "without a phase"));
+  }
+  MigrationFacts self = in.self;
+  self.source = vm.bound_to;
+  const Usage usage = usageBefore(in);
+
+  if (in.requested_target) {
+    self.target = *in.requested_target;
+    if (auto failed = checkExplicitTarget(in, self.source, self.target)) {
+      return *failed;
+    }
+    if (auto waiting = limitReached(in, usage, self); !waiting.empty()) {
+      return make(Action::kWait, "WaitingForLimit", waiting);
+    }
+    return Decision{Action::kStart, "Scheduling", "", self.target,
+                    *in.hypervisors.at(self.target).address};
+  }
+
+  // The scheduler's pick: the best-scoring hypervisor that fits, is not the source, has an
+  // address, and has an inbound slot now (equal scores: smallest name).
+  std::string unfit_text;
+  int candidates = 0;
+  std::vector<std::string> without_address;
+  const std::map<std::string, HypervisorFacts>::value_type* best = nullptr;
+  bool inbound_full = false;
+  for (const auto& entry : in.hypervisors) {
+    const auto& [name, hv] = entry;
+    if (name == self.source) {
+      continue;
+    }
+    ++candidates;
+    if (hv.unfit) {
+      unfit_text += (unfit_text.empty() ? "" : "; ") + name + ": " + *hv.unfit;
+      continue;
+    }
+    if (!hv.address) {
+      without_address.push_back(name);
+      continue;
+    }
+    if (usage.in(name) >= hv.max_inbound) {
+      inbound_full = true;
+      continue;
+    }
+    if (!best || hv.score > best->second.score) {
+      best = &entry;
+    }
+  }
+  if (auto waiting = limitReached(in, usage, self); !waiting.empty()) {
+    return make(Action::kWait, "WaitingForLimit", waiting);
+  }
+  if (best) {
+    return Decision{Action::kStart, "Scheduling", "", best->first, *best->second.address};
+  }
+  if (inbound_full) {
+    return make(Action::kWait, "WaitingForLimit",
+                "waiting for an inbound slot: every hypervisor that fits has reached its "
+                "spec.migration.maxInbound");
+  }
+  if (!without_address.empty()) {
+    std::string names;
+    for (const auto& n : without_address) {
+      names += (names.empty() ? "" : ", ") + n;
+    }
+    return make(Action::kFail, "TargetAddressUnknown",
+                "the hypervisors that fit (" + names +
+                    ") have no spec.migration.address; set it to the host[:port] other "
+                    "hypervisors reach them on");
+  }
+  return make(Action::kFail, "NoTarget",
+              "no hypervisor other than " + self.source + " fits the VM (" +
+                  std::to_string(candidates) + " candidates" +
+                  (unfit_text.empty() ? "" : ": " + unfit_text) + ")");
+}
+
+Decision resumeScheduling(const DecideInput& in) {
+  if (auto failed = checkVm(in)) {
+    return *failed;
+  }
+  const std::string& target = in.self.target;
+  auto it = in.hypervisors.find(target);
+  if (target.empty() || it == in.hypervisors.end()) {
+    return make(Action::kFail, "TargetNotFound",
+                "Hypervisor " + (target.empty() ? std::string("(none)") : target) + " not found");
+  }
+  if (!it->second.address) {
+    return make(Action::kFail, "TargetAddressUnknown",
+                "Hypervisor " + target + " has no spec.migration.address");
+  }
+  return Decision{Action::kStart, "Scheduling", "", target, *it->second.address};
+}
+
+}  // namespace
+
+bool holdsSlot(api::MigrationPhase phase) {
+  return phase == MigrationPhase::kScheduling || phase == MigrationPhase::kPreparing ||
+         phase == MigrationPhase::kMigrating || phase == MigrationPhase::kFinalizing;
+}
+
+bool before(const MigrationFacts& a, const MigrationFacts& b) {
+  return std::tie(a.created, a.key) < std::tie(b.created, b.key);
+}
+
+Decision decide(const DecideInput& in) {
+  const MigrationFacts& self = in.self;
+  switch (self.phase) {
+  case MigrationPhase::kPending:
+  case MigrationPhase::kScheduling:
+    if (self.cancel || self.deleting) {
+      return make(Action::kCancel, "Cancelled",
+                  self.deleting ? "the VMMigration was deleted before data started moving"
+                                : "cancelled (spec.cancel) before data started moving");
+    }
+    return self.phase == MigrationPhase::kPending ? admitPending(in) : resumeScheduling(in);
+  case MigrationPhase::kPreparing:
+  case MigrationPhase::kMigrating:
+    if (self.deleting && !self.cancel) {
+      return make(Action::kAbort, "Cancelled",
+                  "the VMMigration was deleted; asking the source node-daemon to abort");
+    }
+    return make(Action::kNothing);
+  case MigrationPhase::kFinalizing:
+    if (!in.vm) {
+      return make(Action::kFail, "VMNotFound",
+                  "VirtualMachine " + self.vm_key + " was deleted during the switch-over");
+    }
+    return make(Action::kFinalize, "Succeeded", "");
+  case MigrationPhase::kSucceeded:
+  case MigrationPhase::kFailed:
+  case MigrationPhase::kCancelled:
+    return make(Action::kComplete);
+  }
+  return make(Action::kNothing);
+}
+
+}  // namespace novacron::controller::migration

@@ -1,0 +1,79 @@
+#include "controller/migration/migration_metrics.h"
+
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include "lib/api/names.h"
+
+namespace novacron::controller::migration {
+
+struct MigrationMetrics::Impl {
+  metrics::RegistryPtr registry;
+  prometheus::Gauge& in_flight;
+  prometheus::Family<prometheus::Histogram>& duration;
+  prometheus::Histogram& downtime;
+  prometheus::Family<prometheus::Counter>& bytes;
+  prometheus::Family<prometheus::Counter>& results;
+
+  explicit Impl(metrics::RegistryPtr r)
+      : registry(std::move(r)),
+        in_flight(prometheus::BuildGauge()
+                      .Name("novacron_migration_in_flight")
+                      .Help("VMMigrations between admission and a terminal phase")
+                      .Register(*registry)
+                      .Add({})),
+        duration(prometheus::BuildHistogram()
+                     .Name("novacron_migration_duration_seconds")
+                     .Help("Time from start (or creation) to completion, by result")
+                     .Register(*registry)),
+        downtime(prometheus::BuildHistogram()
+                     .Name("novacron_migration_downtime_seconds")
+                     .Help("Measured switch-over pause of successful live migrations")
+                     .Register(*registry)
+                     .Add({}, prometheus::Histogram::BucketBoundaries{
+                                  0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10})),
+        bytes(prometheus::BuildCounter()
+                  .Name("novacron_migration_bytes_total")
+                  .Help("Bytes the source sent for migrations, by result")
+                  .Register(*registry)),
+        results(prometheus::BuildCounter()
+                    .Name("novacron_migration_results_total")
+                    .Help("Finished VMMigrations by result (Succeeded, Failed, Cancelled)")
+                    .Register(*registry)) {}
+};
+
+MigrationMetrics::MigrationMetrics(metrics::RegistryPtr registry)
+    : impl_(std::make_unique<Impl>(registry ? std::move(registry) : metrics::defaultRegistry())) {}
+
+MigrationMetrics::~MigrationMetrics() = default;
+
+void MigrationMetrics::setInFlight(double count) {
+  impl_->in_flight.Set(count);
+}
+
+void MigrationMetrics::finished(const api::VMMigration& m) {
+  const std::string result(
+      m.status.phase ? api::toString(*m.status.phase) : std::string_view("Unknown"));
+  impl_->results.Add({{"result", result}}).Increment();
+  auto start = m.status.startTime ? m.status.startTime : m.metadata.creationTimestamp;
+  if (start && m.status.completionTime && *m.status.completionTime >= *start) {
+    impl_->duration
+        .Add({{"result", result}}, prometheus::Histogram::BucketBoundaries{
+                                       1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600})
+        .Observe(static_cast<double>((*m.status.completionTime - *start).count()));
+  }
+  if (m.status.progress) {
+    if (m.status.progress->dataProcessedBytes && *m.status.progress->dataProcessedBytes > 0) {
+      impl_->bytes.Add({{"result", result}})
+          .Increment(static_cast<double>(*m.status.progress->dataProcessedBytes));
+    }
+    if (m.status.phase == api::MigrationPhase::kSucceeded && m.status.progress->downtimeMs) {
+      impl_->downtime.Observe(static_cast<double>(*m.status.progress->downtimeMs) / 1000.0);
+    }
+  }
+}
+
+}  // namespace novacron::controller::migration

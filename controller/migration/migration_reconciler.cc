@@ -1,0 +1,554 @@
+#include "controller/migration/migration_reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/codec.h"
+#include "lib/api/names.h"
+#include "lib/api/object_meta.h"
+#include "lib/kube/resource.h"
+#include "lib/runtime/finalizer.h"
+
+namespace novacron::controller::migration {
+namespace {
+
+using api::ConditionStatus;
+using api::MigrationPhase;
+
+std::string keyOf(const api::ObjectMeta& meta) {
+  return meta.namespace_ + "/" + meta.name;
+}
+
+std::string vmKeyOf(const api::VMMigration& m) {
+  return m.metadata.namespace_ + "/" + m.spec.vmName;
+}
+
+MigrationPhase phaseOf(const api::VMMigration& m) {
+  return m.status.phase.value_or(MigrationPhase::kPending);
+}
+
+api::Condition condition(std::string_view type, ConditionStatus status, std::string reason,
+                         std::string message, int64_t generation) {
+  api::Condition c;
+  c.type = std::string(type);
+  c.status = status;
+  c.observedGeneration = generation;
+  c.reason = std::move(reason);
+  c.message = std::move(message);
+  return c;
+}
+
+MigrationFacts factsOf(const api::VMMigration& m, const VirtualMachinePtr& vm) {
+  MigrationFacts f;
+  f.key = keyOf(m.metadata);
+  f.name = m.metadata.name;
+  f.vm_key = vmKeyOf(m);
+  f.created = m.metadata.creationTimestamp.value_or(api::Timestamp{});
+  f.phase = phaseOf(m);
+  f.source = m.status.sourceHypervisor ? *m.status.sourceHypervisor
+             : vm                      ? boundHypervisor(*vm)
+                                       : std::string();
+  f.target = m.status.targetHypervisor.value_or(m.spec.targetHypervisor.value_or(""));
+  f.cancel = m.spec.cancel;
+  f.deleting = m.metadata.deletionTimestamp.has_value();
+  return f;
+}
+
+scheduler::SchedulerOptions schedulerOptions(const config::ControllerConfig& config) {
+  return scheduler::SchedulerOptions{config.scheduler.policy, config.scheduler.default_overcommit};
+}
+
+std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::string& name) {
+  auto lease = cache.heartbeat(name);
+  if (!lease) {
+    return std::nullopt;
+  }
+  return lease->renew_time + "@" + lease->resource_version;
+}
+
+}  // namespace
+
+MigrationReconciler::MigrationReconciler(MigrationReconcilerDeps deps)
+    : deps_(std::move(deps)),
+      scheduler_(schedulerOptions(deps_.config)),
+      binder_(deps_.client, scheduler_) {}
+
+bool MigrationReconciler::heartbeatFresh(const std::string& hypervisor) const {
+  deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
+  return deps_.heartbeats->fresh(hypervisor);
+}
+
+core::StatusOr<runtime::ReconcileResult> MigrationReconciler::reconcile(const std::string& key) {
+  if (!deps_.cache->synced()) {
+    return core::failedPreconditionError("caches not synced yet");
+  }
+  updateInFlight();
+  VMMigrationPtr m = deps_.cache->migration(key);
+  if (!m) {
+    std::lock_guard lock(mu_);
+    last_phase_.erase(key);
+    return runtime::ReconcileResult::done();
+  }
+  phaseEvents(*m);
+  return runtime::finalizer<api::VMMigration>(
+      *deps_.client, kube::kVMMigration, *m, api::kControllerFinalizer,
+      {[this](api::VMMigration obj) { return act(obj, decide(observe(obj))); },
+       [this](const api::VMMigration& obj) { return cleanup(obj); }});
+}
+
+DecideInput MigrationReconciler::observe(const api::VMMigration& m) const {
+  const ClusterCache& cache = *deps_.cache;
+  DecideInput in;
+  VirtualMachinePtr vm = cache.vm(vmKeyOf(m));
+  in.self = factsOf(m, vm);
+  in.mode = m.spec.mode;
+  in.requested_target = m.spec.targetHypervisor;
+  if (vm) {
+    in.vm = VmFacts{vm->metadata.deletionTimestamp.has_value(), boundHypervisor(*vm),
+                    vm->status.phase, vm->status.activeMigration.value_or("")};
+  }
+  for (const auto& other : cache.migrations()) {
+    in.all.push_back(factsOf(*other, cache.vm(vmKeyOf(*other))));
+  }
+  const std::optional<scheduler::VmRequest> request =
+      vm ? std::optional(vmRequest(*vm)) : std::nullopt;
+  for (const auto& hv : cache.hypervisors()) {
+    const std::string& name = hv->metadata.name;
+    HypervisorFacts facts;
+    if (request) {
+      const scheduler::HypervisorView view = hypervisorView(*hv, heartbeatFresh(name));
+      if (auto reason = scheduler_.filter(*request, view)) {
+        facts.unfit = std::string(scheduler::rejectReasonText(*reason));
+      } else {
+        facts.score = scheduler_.score(*request, view);
+      }
+    }
+    if (hv->spec.migration) {
+      facts.address = hv->spec.migration->address;
+      facts.max_inbound = hv->spec.migration->maxInbound;
+      facts.max_outbound = hv->spec.migration->maxOutbound;
+    } else {
+      facts.max_inbound = api::kDefaultMaxInboundMigrations;
+      facts.max_outbound = api::kDefaultMaxOutboundMigrations;
+    }
+    in.hypervisors.emplace(name, std::move(facts));
+  }
+  in.max_parallel = deps_.config.migrations.max_parallel;
+  return in;
+}
+
+core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMMigration& m,
+                                                                  const Decision& d) {
+  switch (d.action) {
+  case Action::kNothing:
+    return runtime::ReconcileResult::done();  // the source node-daemon reports next
+  case Action::kWait:
+    return wait(m, d);
+  case Action::kFail:
+    NOVACRON_RETURN_IF_ERROR(finish(m, MigrationPhase::kFailed, d.reason, d.message));
+    return runtime::ReconcileResult::done();
+  case Action::kCancel:
+    NOVACRON_RETURN_IF_ERROR(finish(m, MigrationPhase::kCancelled, d.reason, d.message));
+    return runtime::ReconcileResult::done();
+  case Action::kStart:
+    return start(m, d);
+  case Action::kAbort:
+    NOVACRON_RETURN_IF_ERROR(requestAbort(m));
+    return runtime::ReconcileResult::done();
+  case Action::kFinalize:
+    NOVACRON_RETURN_IF_ERROR(finalize(m));
+    return runtime::ReconcileResult::done();
+  case Action::kComplete:
+    NOVACRON_RETURN_IF_ERROR(finish(m, phaseOf(m), std::string(api::toString(phaseOf(m))),
+                                    m.status.failureReason.value_or("")));
+    return runtime::ReconcileResult::done();
+  }
+  return runtime::ReconcileResult::done();
+}
+
+core::Status MigrationReconciler::cleanup(const api::VMMigration& m) {
+  const Decision d = decide(observe(m));
+  switch (d.action) {
+  case Action::kAbort:
+    NOVACRON_RETURN_IF_ERROR(requestAbort(m));
+    [[fallthrough]];
+  case Action::kNothing:
+    // The finalizer stays until the source node-daemon reports the abort (its status update
+    // brings the migration back here); the guest must be consistent on the source first.
+    return core::unavailableError("VMMigration " + keyOf(m.metadata) +
+                                  " is being deleted; waiting for the source node-daemon to abort");
+  case Action::kWait:
+  case Action::kStart:
+    return core::internalError("decide() started a VMMigration that is being deleted");
+  default: {
+    auto result = act(m, d);
+    return result.isOk() ? core::okStatus() : result.status();
+  }
+  }
+}
+
+core::StatusOr<runtime::ReconcileResult> MigrationReconciler::wait(const api::VMMigration& m,
+                                                                   const Decision& d) {
+  api::VMMigration after = m;
+  after.status.phase = MigrationPhase::kPending;
+  api::setCondition(after.status.conditions,
+                    condition(api::kConditionProgressing, ConditionStatus::kTrue, d.reason,
+                              d.message, m.metadata.generation),
+                    api::toTimestamp(deps_.clock->wallNow()));
+  const api::Condition* before =
+      api::findCondition(m.status.conditions, api::kConditionProgressing);
+  NOVACRON_RETURN_IF_ERROR(writeStatus(m, after).status());
+  if (!before || before->reason != d.reason || before->message != d.message) {
+    event(m, "Normal", d.reason, d.message);
+  }
+  return runtime::ReconcileResult::after(kWaitRecheck);
+}
+
+core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::VMMigration& m,
+                                                                    const Decision& d) {
+  const core::Clock& clock = *deps_.clock;
+  VirtualMachinePtr vm = deps_.cache->vm(vmKeyOf(m));
+  HypervisorPtr target = deps_.cache->hypervisor(d.target);
+  if (!vm || !target) {
+    return core::conflictError("VM or target vanished from the cache; deciding again");
+  }
+  const std::string source = m.status.sourceHypervisor.value_or(boundHypervisor(*vm));
+
+  // 1. Scheduling: the decision is recorded before anything is held, so a restart resumes it.
+  api::VMMigration scheduling = m;
+  scheduling.status.phase = MigrationPhase::kScheduling;
+  scheduling.status.sourceHypervisor = source;
+  scheduling.status.targetHypervisor = d.target;
+  scheduling.status.targetAddress = d.address;
+  api::setCondition(scheduling.status.conditions,
+                    condition(api::kConditionProgressing, ConditionStatus::kTrue, "Scheduling",
+                              "moving to hypervisor " + d.target + "; reserving capacity there",
+                              m.metadata.generation),
+                    api::toTimestamp(clock.wallNow()));
+  NOVACRON_ASSIGN_OR_RETURN(api::VMMigration stored, writeStatus(m, scheduling));
+  if (phaseOf(m) == MigrationPhase::kPending) {
+    event(m, "Normal", "Scheduling",
+          std::string(m.spec.targetHypervisor ? "target " : "the scheduler picked ") + d.target +
+              " for VM " + m.spec.vmName + " (now on " + source + ")");
+  }
+
+  // 2. Lock the VM (one active migration per VM: the write is conditional on the VM's version),
+  // BEFORE the reservation, so the ledger reconciler always finds the VM pointing at this
+  // migration when it sees the reservation (ledger_facts.h).
+  NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine locked, lockVm(*vm, stored, d.target));
+
+  // 3. Reserve on the target's ledger (re-checks the fit on the ledger it writes).
+  auto reserved = binder_.reserve(locked, *target, heartbeatFresh(d.target));
+  if (!reserved.isOk()) {
+    if (reserved.status().code() == core::StatusCode::kAborted) {
+      NOVACRON_RETURN_IF_ERROR(finish(stored, MigrationPhase::kFailed, "InsufficientCapacity",
+                                      reserved.status().message(), &locked));
+      return runtime::ReconcileResult::done();
+    }
+    return reserved.status();
+  }
+
+  // 4. The source node-daemon's watch label (and the VM label for listing), then Migrating.
+  const std::string vm_label(api::kVmNameLabel);
+  const std::string source_label(kSourceHypervisorLabel);
+  auto& labels = stored.metadata.labels;
+  if (labels[vm_label] != m.spec.vmName || labels[source_label] != source) {
+    api::VMMigration relabelled = stored;
+    relabelled.metadata.labels[vm_label] = m.spec.vmName;
+    relabelled.metadata.labels[source_label] = source;
+    auto written =
+        deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(relabelled));
+    if (!written.isOk()) {
+      return written.status().withContext("labelling VMMigration " + keyOf(m.metadata));
+    }
+    NOVACRON_ASSIGN_OR_RETURN(stored, api::vmMigrationFromJson(*written));
+  }
+  api::VMMigration migrating = stored;
+  migrating.status.phase = MigrationPhase::kMigrating;
+  if (!migrating.status.startTime) {
+    migrating.status.startTime = api::toTimestamp(clock.wallNow());
+  }
+  const std::string message =
+      "moving VM " + m.spec.vmName + " from " + source + " to " + d.target + " (" + d.address + ")";
+  api::setCondition(migrating.status.conditions,
+                    condition(api::kConditionProgressing, ConditionStatus::kTrue, "Migrating",
+                              message, m.metadata.generation),
+                    api::toTimestamp(clock.wallNow()));
+  NOVACRON_RETURN_IF_ERROR(writeStatus(stored, migrating).status());
+  spdlog::info("VMMigration {}: {}", keyOf(m.metadata), message);
+  event(m, "Normal", "Migrating", message);
+  return runtime::ReconcileResult::done();
+}
+
+core::StatusOr<api::VirtualMachine> MigrationReconciler::lockVm(const api::VirtualMachine& vm,
+                                                                const api::VMMigration& m,
+                                                                const std::string& target) {
+  api::VirtualMachine after = vm;
+  after.status.activeMigration = m.metadata.name;
+  api::setCondition(after.status.conditions,
+                    condition(kConditionMigrating, ConditionStatus::kTrue, "Migrating",
+                              "VMMigration " + m.metadata.name + " is moving the VM to hypervisor " +
+                                  target,
+                              vm.metadata.generation),
+                    api::toTimestamp(deps_.clock->wallNow()));
+  if (after.status == vm.status) {
+    return vm;
+  }
+  auto written = deps_.client->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_,
+                                            api::toJson(after));
+  if (!written.isOk()) {
+    return written.status().withContext("marking VM " + keyOf(vm.metadata) + " as migrating");
+  }
+  return api::virtualMachineFromJson(*written);
+}
+
+core::Status MigrationReconciler::finalize(const api::VMMigration& m) {
+  VirtualMachinePtr vm = deps_.cache->vm(vmKeyOf(m));
+  const std::string target = m.status.targetHypervisor.value_or("");
+  const std::string source = m.status.sourceHypervisor.value_or("");
+  if (!vm || target.empty()) {
+    return finish(m, MigrationPhase::kFailed, vm ? "TargetNotFound" : "VMNotFound",
+                  vm ? "Finalizing without status.targetHypervisor" : "the VM was deleted");
+  }
+  // The handover: binding, ledger summary, lock and condition in ONE write, conditional on the
+  // VM's version. Only now does the target's node-daemon own the VM.
+  api::VirtualMachine after = *vm;
+  after.status.hypervisor = target;
+  after.status.allocated = vm->spec.resources;
+  if (after.status.activeMigration == m.metadata.name) {
+    after.status.activeMigration.reset();
+  }
+  const auto now = api::toTimestamp(deps_.clock->wallNow());
+  api::setCondition(after.status.conditions,
+                    condition(kConditionMigrating, ConditionStatus::kFalse, "Succeeded",
+                              "moved from " + source + " to " + target + " by VMMigration " +
+                                  m.metadata.name,
+                              vm->metadata.generation),
+                    now);
+  api::setCondition(after.status.conditions,
+                    condition(api::kConditionScheduled, ConditionStatus::kTrue, "Scheduled",
+                              "bound to hypervisor " + target, vm->metadata.generation),
+                    now);
+  api::VirtualMachine stored = *vm;
+  if (!(after.status == vm->status)) {
+    after.status.observedGeneration = vm->metadata.generation;
+    auto written = deps_.client->updateStatus(kube::kVirtualMachine, vm->metadata.namespace_,
+                                              api::toJson(after));
+    if (!written.isOk()) {
+      return written.status().withContext("handing VM " + keyOf(vm->metadata) + " over to " +
+                                          target);
+    }
+    NOVACRON_ASSIGN_OR_RETURN(stored, api::virtualMachineFromJson(*written));
+    spdlog::info("VMMigration {}: VM {} bound to {}", keyOf(m.metadata), keyOf(vm->metadata),
+                 target);
+  }
+  auto relabelled = binder_.labelFor(stored);
+  if (!relabelled.isOk()) {
+    return relabelled.status();
+  }
+  return finish(m, MigrationPhase::kSucceeded, "Succeeded",
+                "VM " + m.spec.vmName + " moved from " + source + " to " + target,
+                &relabelled.value());
+}
+
+core::Status MigrationReconciler::finish(const api::VMMigration& m, api::MigrationPhase phase,
+                                         const std::string& reason, const std::string& message,
+                                         const api::VirtualMachine* written_vm) {
+  const std::string phase_name(api::toString(phase));
+  const bool succeeded = phase == MigrationPhase::kSucceeded;
+  const auto now = api::toTimestamp(deps_.clock->wallNow());
+  VirtualMachinePtr vm = written_vm ? std::make_shared<const api::VirtualMachine>(*written_vm)
+                                    : deps_.cache->vm(vmKeyOf(m));
+
+  // 1. Unlock the VM if it still names this migration.
+  if (vm && vm->status.activeMigration == m.metadata.name) {
+    api::VirtualMachine after = *vm;
+    after.status.activeMigration.reset();
+    api::setCondition(after.status.conditions,
+                      condition(kConditionMigrating, ConditionStatus::kFalse, phase_name,
+                                "VMMigration " + m.metadata.name + " " +
+                                    (succeeded ? "succeeded" : "ended " + phase_name) +
+                                    (message.empty() ? "" : ": " + message),
+                                vm->metadata.generation),
+                      now);
+    auto written = deps_.client->updateStatus(kube::kVirtualMachine, vm->metadata.namespace_,
+                                              api::toJson(after));
+    if (!written.isOk() && written.status().code() != core::StatusCode::kNotFound) {
+      return written.status().withContext("clearing activeMigration of " + keyOf(vm->metadata));
+    }
+  }
+  // 2. Release what is no longer needed: the source's entry after success, the target's
+  // reservation otherwise (unless the VM is bound there after all). A migration reserves only
+  // after it locked the VM, so one that lost the lock to another migration holds nothing there:
+  // the entry is the other one's.
+  const bool held_by_other =
+      vm && vm->status.activeMigration && *vm->status.activeMigration != m.metadata.name;
+  if (vm && !held_by_other) {
+    const std::string bound = boundHypervisor(*vm);
+    const std::string release = succeeded ? m.status.sourceHypervisor.value_or("")
+                                          : m.status.targetHypervisor.value_or("");
+    if (!release.empty() && bound != release) {
+      NOVACRON_RETURN_IF_ERROR(releaseEntry(release, keyOf(vm->metadata), vm->metadata.uid));
+    }
+  }
+  // 3. The record: terminal phase, conditions, completionTime — last, so Progressing=False means
+  // everything above is done.
+  api::VMMigration after = m;
+  after.status.phase = phase;
+  if (!after.status.completionTime) {
+    after.status.completionTime = now;
+  }
+  if (!succeeded && !after.status.failureReason && !message.empty()) {
+    after.status.failureReason = message;
+  }
+  const api::Condition* progressing =
+      api::findCondition(m.status.conditions, api::kConditionProgressing);
+  const bool transition = !progressing || progressing->status != ConditionStatus::kFalse;
+  // Once recorded, the summary stays (a later pass only re-checks the releases above).
+  const std::string summary =
+      !transition ? progressing->message
+      : succeeded ? message
+                  : after.status.failureReason.value_or(phase_name);
+  api::setCondition(after.status.conditions,
+                    condition(api::kConditionProgressing, ConditionStatus::kFalse, phase_name,
+                              summary, m.metadata.generation),
+                    now);
+  const api::Condition* reported =
+      api::findCondition(m.status.conditions, api::kConditionSucceeded);
+  if (succeeded) {
+    api::setCondition(after.status.conditions,
+                      condition(api::kConditionSucceeded, ConditionStatus::kTrue, "Succeeded",
+                                summary, m.metadata.generation),
+                      now);
+  } else if (!reported || reported->status != ConditionStatus::kFalse) {
+    // A Succeeded=False the node-daemon wrote keeps its (more specific) reason.
+    api::setCondition(after.status.conditions,
+                      condition(api::kConditionSucceeded, ConditionStatus::kFalse, reason,
+                                summary, m.metadata.generation),
+                      now);
+  }
+  api::VMMigration stored = after;
+  if (!m.metadata.deletionTimestamp) {
+    // An object being deleted is not written: the finalizer's removal (conditional on the version
+    // this reconcile read) follows, and the object goes with it.
+    NOVACRON_ASSIGN_OR_RETURN(stored, writeStatus(m, after));
+  }
+  if (transition) {
+    spdlog::info("VMMigration {}: {}: {}", keyOf(m.metadata), phase_name, summary);
+    event(m, succeeded ? "Normal" : "Warning", phase_name, summary);
+    if (deps_.metrics) {
+      deps_.metrics->finished(stored);
+    }
+  }
+  return core::okStatus();
+}
+
+core::Status MigrationReconciler::requestAbort(const api::VMMigration& m) {
+  if (m.spec.cancel) {
+    return core::okStatus();
+  }
+  api::VMMigration cancelled = m;
+  cancelled.spec.cancel = true;  // the one abort signal the source node-daemon watches
+  auto written =
+      deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(cancelled));
+  if (!written.isOk()) {
+    return written.status().withContext("asking the node-daemon to abort " + keyOf(m.metadata));
+  }
+  event(m, "Normal", "Cancelling", "the VMMigration is being deleted; aborting the migration");
+  return core::okStatus();
+}
+
+core::Status MigrationReconciler::releaseEntry(const std::string& hypervisor,
+                                               const std::string& vm_key, const std::string& uid) {
+  HypervisorPtr cached = deps_.cache->hypervisor(hypervisor);
+  if (!cached) {
+    return core::okStatus();
+  }
+  api::Hypervisor current = *cached;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
+    auto it = entries.find(vm_key);
+    if (it == entries.end() || it->second.uid != uid) {
+      return core::okStatus();  // nothing of ours (the ledger reconciler is the backstop)
+    }
+    entries.erase(it);
+    api::Hypervisor updated = current;
+    updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
+        ledger::encodeLedger(entries);
+    auto written = deps_.client->update(kube::kHypervisor, "", api::toJson(updated));
+    if (written.isOk() || written.status().code() == core::StatusCode::kNotFound) {
+      return core::okStatus();
+    }
+    if (written.status().code() != core::StatusCode::kConflict) {
+      return written.status().withContext("releasing " + vm_key + " on " + hypervisor);
+    }
+    auto live = deps_.client->get(kube::kHypervisor, "", hypervisor);
+    if (!live.isOk()) {
+      return live.status().code() == core::StatusCode::kNotFound
+                 ? core::okStatus()
+                 : live.status().withContext("re-reading hypervisor " + hypervisor);
+    }
+    NOVACRON_ASSIGN_OR_RETURN(current, api::hypervisorFromJson(*live));
+  }
+  return core::conflictError("hypervisor " + hypervisor + " kept changing while releasing " +
+                             vm_key);
+}
+
+core::StatusOr<api::VMMigration> MigrationReconciler::writeStatus(const api::VMMigration& before,
+                                                                  const api::VMMigration& after) {
+  if (after.status == before.status) {
+    return before;  // idempotent: a second reconcile in a row writes nothing
+  }
+  api::VMMigration out = after;
+  out.status.observedGeneration = after.metadata.generation;
+  auto written = deps_.client->updateStatus(kube::kVMMigration, after.metadata.namespace_,
+                                            api::toJson(out));
+  if (!written.isOk()) {
+    return written.status().withContext("writing status of VMMigration " +
+                                        keyOf(after.metadata));
+  }
+  return api::vmMigrationFromJson(*written);
+}
+
+void MigrationReconciler::event(const api::VMMigration& m, std::string_view type,
+                                std::string_view reason, const std::string& message) {
+  if (deps_.events) {
+    deps_.events->event(api::toJson(m), type, reason, message);
+  }
+}
+
+void MigrationReconciler::phaseEvents(const api::VMMigration& m) {
+  const MigrationPhase phase = phaseOf(m);
+  std::optional<MigrationPhase> previous;
+  {
+    std::lock_guard lock(mu_);
+    const std::string key = keyOf(m.metadata);
+    if (auto it = last_phase_.find(key); it != last_phase_.end()) {
+      previous = it->second;
+    }
+    last_phase_[key] = phase;
+  }
+  // Phases the source node-daemon enters; the controller's own transitions have their events.
+  if (previous && *previous != phase &&
+      (phase == MigrationPhase::kPreparing || phase == MigrationPhase::kFinalizing)) {
+    event(m, "Normal", api::toString(phase),
+          phase == MigrationPhase::kFinalizing
+              ? "the guest runs on " + m.status.targetHypervisor.value_or("?") +
+                    "; handing the VM over"
+              : "the target is preparing the incoming domain");
+  }
+}
+
+void MigrationReconciler::updateInFlight() {
+  if (!deps_.metrics) {
+    return;
+  }
+  double count = 0;
+  for (const auto& m : deps_.cache->migrations()) {
+    count += holdsSlot(phaseOf(*m)) ? 1 : 0;
+  }
+  deps_.metrics->setInFlight(count);
+}
+
+}  // namespace novacron::controller::migration

@@ -1,0 +1,100 @@
+// MigrationReconciler: the controller's side of a VMMigration (docs/migration.md). One reconcile
+// reads the cache once (observe), calls the pure decide() (decide.h) and carries the decision out:
+//   Pending     admission, limits (FIFO), target choice;
+//   Scheduling  lock the VM (status.activeMigration + condition Migrating), reserve capacity on
+//               the target's ledger (Binder::reserve), label the VMMigration for the source
+//               node-daemon, then phase Migrating with startTime and status.targetAddress;
+//   Finalizing  (written by the source node-daemon once the guest runs on the target) hand the
+//               binding over in ONE VM status write, mirror the label, release the source's ledger
+//               entry, then Succeeded;
+//   terminal    release the target reservation (unless Succeeded), unlock the VM, conditions,
+//               completionTime, Events and metrics — idempotent, so a migration the node-daemon
+//               ended Failed/Cancelled gets the same bookkeeping as one the controller ended.
+// The finalizer novacron.io/controller guards all of it (runtime::finalizer): deleting a migration
+// before Migrating cancels it; during Migrating the controller sets spec.cancel so the node-daemon
+// aborts, and the object goes only after the node-daemon reported and everything was released.
+// Every write carries the resourceVersion it was based on; a reconcile of an unchanged migration
+// writes nothing.
+// Thread-safety: reconcile() may run concurrently for different keys.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/config/config.h"
+#include "controller/health/heartbeat_tracker.h"
+#include "controller/migration/decide.h"
+#include "controller/migration/migration_metrics.h"
+#include "controller/scheduler/scheduler.h"
+#include "controller/vm/binder.h"
+#include "lib/core/clock.h"
+#include "lib/core/statusor.h"
+#include "lib/kube/client.h"
+#include "lib/runtime/event_recorder.h"
+#include "lib/runtime/reconcile_result.h"
+
+namespace novacron::controller::migration {
+
+using api::kConditionMigrating;
+using api::kSourceHypervisorLabel;
+
+struct MigrationReconcilerDeps {
+  kube::ClientPtr client;
+  std::shared_ptr<const ClusterCache> cache;
+  std::shared_ptr<health::HeartbeatTracker> heartbeats;
+  std::shared_ptr<MigrationMetrics> metrics;       // may be null
+  std::shared_ptr<runtime::EventRecorder> events;  // may be null
+  core::ClockPtr clock = core::systemClock();
+  config::ControllerConfig config;
+};
+
+class MigrationReconciler {
+public:
+  explicit MigrationReconciler(MigrationReconcilerDeps deps);
+
+  // key: "namespace/name".
+  core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
+
+  // A waiting migration is looked at again after this long even without a cluster change (limits
+  // from Hypervisor specs can change without any migration event).
+  static constexpr std::chrono::seconds kWaitRecheck{30};
+
+private:
+  DecideInput observe(const api::VMMigration& m) const;
+  core::StatusOr<runtime::ReconcileResult> act(const api::VMMigration& m, const Decision& d);
+  core::Status cleanup(const api::VMMigration& m);
+
+  core::StatusOr<runtime::ReconcileResult> wait(const api::VMMigration& m, const Decision& d);
+  core::StatusOr<runtime::ReconcileResult> start(const api::VMMigration& m, const Decision& d);
+  core::Status finalize(const api::VMMigration& m);
+  // `written_vm`: the VM as this reconcile just wrote it (fresher than the cache), if it did.
+  core::Status finish(const api::VMMigration& m, api::MigrationPhase phase,
+                      const std::string& reason, const std::string& message,
+                      const api::VirtualMachine* written_vm = nullptr);
+  core::Status requestAbort(const api::VMMigration& m);
+
+  core::StatusOr<api::VirtualMachine> lockVm(const api::VirtualMachine& vm,
+                                             const api::VMMigration& m, const std::string& target);
+  core::Status releaseEntry(const std::string& hypervisor, const std::string& vm_key,
+                            const std::string& uid);
+  core::StatusOr<api::VMMigration> writeStatus(const api::VMMigration& before,
+                                               const api::VMMigration& after);
+  bool heartbeatFresh(const std::string& hypervisor) const;
+  void event(const api::VMMigration& m, std::string_view type, std::string_view reason,
+             const std::string& message);
+  void phaseEvents(const api::VMMigration& m);
+  void updateInFlight();
+
+  MigrationReconcilerDeps deps_;
+  scheduler::Scheduler scheduler_;
+  Binder binder_;
+
+  std::mutex mu_;
+  std::map<std::string, api::MigrationPhase> last_phase_;  // guarded by mu_; key -> last seen
+};
+
+}  // namespace novacron::controller::migration

@@ -1,0 +1,296 @@
+// decide(): every admission, limit, FIFO and phase case of the migration controller's policy.
+#include "controller/migration/decide.h"
+
+#include <functional>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace novacron::controller::migration {
+namespace {
+
+using api::MigrationPhase;
+using ::testing::HasSubstr;
+
+api::Timestamp at(int seconds) {
+  return api::Timestamp{std::chrono::seconds(1'800'000'000 + seconds)};
+}
+
+MigrationFacts mig(std::string name, std::string vm, int created, MigrationPhase phase,
+                   std::string source = "hv-a", std::string target = "") {
+  MigrationFacts m;
+  m.key = "ns/" + name;
+  m.name = name;
+  m.vm_key = "ns/" + vm;
+  m.created = at(created);
+  m.phase = phase;
+  m.source = std::move(source);
+  m.target = std::move(target);
+  return m;
+}
+
+HypervisorFacts hv(std::optional<std::string> address = "10.0.0.1", int in = 2, int out = 2,
+                   int64_t score = 0) {
+  HypervisorFacts h;
+  h.address = std::move(address);
+  h.max_inbound = in;
+  h.max_outbound = out;
+  h.score = score;
+  return h;
+}
+
+// web-1 runs on hv-a; hv-b and hv-c fit; self is a Pending migration to hv-b.
+DecideInput base() {
+  DecideInput in;
+  in.self = mig("m1", "web-1", 10, MigrationPhase::kPending, "", "hv-b");
+  in.requested_target = "hv-b";
+  in.vm = VmFacts{false, "hv-a", api::VirtualMachinePhase::kRunning, ""};
+  in.hypervisors = {{"hv-a", hv()}, {"hv-b", hv()}, {"hv-c", hv()}};
+  in.all = {in.self};
+  in.max_parallel = 5;
+  return in;
+}
+
+TEST(DecideTest, AdmitsAndStartsTowardsTheRequestedTarget) {
+  Decision d = decide(base());
+  EXPECT_EQ(d.action, Action::kStart);
+  EXPECT_EQ(d.target, "hv-b");
+  EXPECT_EQ(d.address, "10.0.0.1");
+}
+
+TEST(DecideTest, CancelOrDeletionBeforeMigratingCancels) {
+  for (auto phase : {MigrationPhase::kPending, MigrationPhase::kScheduling}) {
+    DecideInput in = base();
+    in.self.phase = phase;
+    in.self.cancel = true;
+    EXPECT_EQ(decide(in).action, Action::kCancel);
+    in.self.cancel = false;
+    in.self.deleting = true;
+    EXPECT_EQ(decide(in).action, Action::kCancel);
+  }
+}
+
+struct FailCase {
+  std::string name;
+  std::function<void(DecideInput&)> mutate;
+  std::string reason;
+  std::string message;
+};
+
+class DecideFailTest : public ::testing::TestWithParam<FailCase> {};
+
+TEST_P(DecideFailTest, FailsWithAClearReason) {
+  DecideInput in = base();
+  GetParam().mutate(in);
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kFail);
+  EXPECT_EQ(d.reason, GetParam().reason);
+  EXPECT_THAT(d.message, HasSubstr(GetParam().message));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Admission, DecideFailTest,
+    ::testing::Values(
+        FailCase{"VmMissing", [](DecideInput& in) { in.vm.reset(); }, "VMNotFound",
+                 "ns/web-1 not found"},
+        FailCase{"VmDeleting", [](DecideInput& in) { in.vm->deleting = true; }, "VMNotFound",
+                 "being deleted"},
+        FailCase{"VmLockedByAnother", [](DecideInput& in) { in.vm->active_migration = "m0"; },
+                 "AlreadyMigrating", "VMMigration m0"},
+        FailCase{"OlderPendingOfSameVm",
+                 [](DecideInput& in) {
+                   in.all.push_back(mig("m0", "web-1", 5, MigrationPhase::kPending));
+                 },
+                 "AlreadyMigrating", "m0"},
+        FailCase{"YoungerButRunningOfSameVm",
+                 [](DecideInput& in) {
+                   in.all.push_back(mig("m2", "web-1", 20, MigrationPhase::kMigrating));
+                 },
+                 "AlreadyMigrating", "m2"},
+        FailCase{"Unbound", [](DecideInput& in) { in.vm->bound_to.clear(); }, "VMNotBound",
+                 "not running on any hypervisor"},
+        FailCase{"LiveNeedsRunning",
+                 [](DecideInput& in) { in.vm->phase = api::VirtualMachinePhase::kStopped; },
+                 "VMNotRunning", "Stopped"},
+        FailCase{"TargetIsSource", [](DecideInput& in) { in.requested_target = "hv-a"; },
+                 "SameHypervisor", "hv-a"},
+        FailCase{"TargetMissing", [](DecideInput& in) { in.requested_target = "hv-z"; },
+                 "TargetNotFound", "hv-z"},
+        FailCase{"TargetNotReady",
+                 [](DecideInput& in) { in.hypervisors["hv-b"].unfit = "not Ready"; },
+                 "TargetUnschedulable", "not Ready"},
+        FailCase{"TargetFull",
+                 [](DecideInput& in) { in.hypervisors["hv-b"].unfit = "insufficient memory"; },
+                 "TargetUnschedulable", "insufficient memory"},
+        FailCase{"TargetWithoutAddress",
+                 [](DecideInput& in) { in.hypervisors["hv-b"].address.reset(); },
+                 "TargetAddressUnknown", "spec.migration.address"},
+        FailCase{"SchedulerFindsNothing",
+                 [](DecideInput& in) {
+                   in.requested_target.reset();
+                   in.hypervisors["hv-b"].unfit = "not Ready";
+                   in.hypervisors["hv-c"].unfit = "insufficient cpu";
+                 },
+                 "NoTarget", "hv-b: not Ready; hv-c: insufficient cpu"},
+        FailCase{"SchedulerFindsOnlyAddressless",
+                 [](DecideInput& in) {
+                   in.requested_target.reset();
+                   in.hypervisors["hv-b"].address.reset();
+                   in.hypervisors["hv-c"].address.reset();
+                 },
+                 "TargetAddressUnknown", "hv-b, hv-c"}),
+    [](const auto& test_info) { return test_info.param.name; });
+
+TEST(DecideTest, ColdMigrationOfAStoppedVmIsAdmitted) {
+  DecideInput in = base();
+  in.mode = api::MigrationMode::kCold;
+  in.vm->phase = api::VirtualMachinePhase::kStopped;
+  EXPECT_EQ(decide(in).action, Action::kStart);
+}
+
+TEST(DecideTest, TerminalOrCancelledMigrationsOfTheSameVmDoNotBlock) {
+  DecideInput in = base();
+  in.all.push_back(mig("m0", "web-1", 5, MigrationPhase::kFailed));
+  MigrationFacts cancelled = mig("m00", "web-1", 4, MigrationPhase::kPending);
+  cancelled.cancel = true;
+  in.all.push_back(cancelled);
+  EXPECT_EQ(decide(in).action, Action::kStart);
+}
+
+TEST(DecideTest, SchedulerPicksTheBestScoreNeverTheSource) {
+  DecideInput in = base();
+  in.requested_target.reset();
+  in.hypervisors["hv-a"] = hv("10.0.0.1", 2, 2, 100);  // best score, but the source
+  in.hypervisors["hv-b"] = hv("10.0.0.2", 2, 2, 10);
+  in.hypervisors["hv-c"] = hv("10.0.0.3", 2, 2, 20);
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kStart);
+  EXPECT_EQ(d.target, "hv-c");
+  EXPECT_EQ(d.address, "10.0.0.3");
+  // Equal scores: the smallest name.
+  in.hypervisors["hv-c"].score = 10;
+  EXPECT_EQ(decide(in).target, "hv-b");
+}
+
+TEST(DecideTest, SchedulerSkipsTargetsWithoutAnInboundSlot) {
+  DecideInput in = base();
+  in.requested_target.reset();
+  in.hypervisors["hv-c"].score = 50;
+  in.all.push_back(mig("x1", "other-1", 1, MigrationPhase::kMigrating, "hv-z", "hv-c"));
+  in.all.push_back(mig("x2", "other-2", 2, MigrationPhase::kMigrating, "hv-y", "hv-c"));
+  EXPECT_EQ(decide(in).target, "hv-b");
+  in.all.push_back(mig("x3", "other-3", 3, MigrationPhase::kMigrating, "hv-x", "hv-b"));
+  in.all.push_back(mig("x4", "other-4", 4, MigrationPhase::kMigrating, "hv-w", "hv-b"));
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_EQ(d.reason, "WaitingForLimit");
+  EXPECT_THAT(d.message, HasSubstr("inbound"));
+}
+
+TEST(DecideTest, ClusterLimitWaits) {
+  DecideInput in = base();
+  in.max_parallel = 2;
+  in.all.push_back(mig("x1", "other-1", 1, MigrationPhase::kMigrating, "hv-z", "hv-y"));
+  in.all.push_back(mig("x2", "other-2", 2, MigrationPhase::kFinalizing, "hv-y", "hv-z"));
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_THAT(d.message, HasSubstr("cluster limit: 2 of 2"));
+  EXPECT_THAT(d.message, HasSubstr("migrations.maxParallel"));
+  // Terminal ones hold no slot.
+  in.all[1].phase = MigrationPhase::kSucceeded;
+  EXPECT_EQ(decide(in).action, Action::kStart);
+}
+
+TEST(DecideTest, OutboundLimitWaits) {
+  DecideInput in = base();
+  in.hypervisors["hv-a"].max_outbound = 1;
+  in.all.push_back(mig("x1", "other-1", 1, MigrationPhase::kScheduling, "hv-a", "hv-c"));
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_THAT(d.message, HasSubstr("outbound limit of hypervisor hv-a: 1 of 1"));
+}
+
+TEST(DecideTest, InboundLimitWaits) {
+  DecideInput in = base();
+  in.hypervisors["hv-b"].max_inbound = 1;
+  in.all.push_back(mig("x1", "other-1", 1, MigrationPhase::kPreparing, "hv-c", "hv-b"));
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_THAT(d.message, HasSubstr("inbound limit of hypervisor hv-b: 1 of 1"));
+  EXPECT_THAT(d.message, HasSubstr("spec.migration.maxInbound"));
+}
+
+TEST(DecideTest, OlderPendingMigrationsGoFirst) {
+  DecideInput in = base();
+  in.hypervisors["hv-b"].max_inbound = 1;
+  // An older Pending migration to the same target takes the only slot: FIFO.
+  in.all.push_back(mig("m0", "other-1", 5, MigrationPhase::kPending, "hv-c", "hv-b"));
+  EXPECT_EQ(decide(in).action, Action::kWait);
+  // A younger one does not.
+  in.all.back().created = at(15);
+  EXPECT_EQ(decide(in).action, Action::kStart);
+  // Same creation time: the key decides.
+  in.all.back().created = at(10);
+  in.all.back().key = "ns/a-first";
+  EXPECT_EQ(decide(in).action, Action::kWait);
+}
+
+TEST(DecideTest, AnOlderMigrationBlockedElsewhereDoesNotBlockThisOne) {
+  DecideInput in = base();
+  in.hypervisors["hv-c"].max_inbound = 1;
+  in.all.push_back(mig("x1", "other-1", 1, MigrationPhase::kMigrating, "hv-z", "hv-c"));
+  // m0 is older but waits for hv-c's inbound slot; it takes none of hv-b's or the cluster's.
+  in.all.push_back(mig("m0", "other-2", 5, MigrationPhase::kPending, "hv-a", "hv-c"));
+  in.max_parallel = 2;
+  EXPECT_EQ(decide(in).action, Action::kStart);
+}
+
+TEST(DecideTest, SchedulingResumesWithTheRecordedTarget) {
+  DecideInput in = base();
+  in.self = mig("m1", "web-1", 10, MigrationPhase::kScheduling, "hv-a", "hv-c");
+  in.vm->active_migration = "m1";
+  // Limits are not checked again: the migration already holds its slot.
+  in.max_parallel = 1;
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kStart);
+  EXPECT_EQ(d.target, "hv-c");
+  in.vm.reset();
+  EXPECT_EQ(decide(in).reason, "VMNotFound");
+}
+
+TEST(DecideTest, MigratingBelongsToTheNodeDaemonUnlessDeleted) {
+  DecideInput in = base();
+  in.self = mig("m1", "web-1", 10, MigrationPhase::kMigrating, "hv-a", "hv-b");
+  EXPECT_EQ(decide(in).action, Action::kNothing);
+  in.vm.reset();  // a deleted VM: the node-daemon reports the failure
+  EXPECT_EQ(decide(in).action, Action::kNothing);
+  in.self.deleting = true;
+  EXPECT_EQ(decide(in).action, Action::kAbort);
+  in.self.cancel = true;  // already asked
+  EXPECT_EQ(decide(in).action, Action::kNothing);
+}
+
+TEST(DecideTest, FinalizingHandsOver) {
+  DecideInput in = base();
+  in.self = mig("m1", "web-1", 10, MigrationPhase::kFinalizing, "hv-a", "hv-b");
+  EXPECT_EQ(decide(in).action, Action::kFinalize);
+  in.self.deleting = true;  // too late to cancel: the guest runs on the target
+  EXPECT_EQ(decide(in).action, Action::kFinalize);
+  in.vm.reset();
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kFail);
+  EXPECT_EQ(d.reason, "VMNotFound");
+}
+
+TEST(DecideTest, TerminalPhasesOnlyComplete) {
+  for (auto phase :
+       {MigrationPhase::kSucceeded, MigrationPhase::kFailed, MigrationPhase::kCancelled}) {
+    DecideInput in = base();
+    in.self.phase = phase;
+    in.self.deleting = true;
+    EXPECT_EQ(decide(in).action, Action::kComplete) << api::toString(phase);
+  }
+}
+
+}  // namespace
+}  // namespace novacron::controller::migration

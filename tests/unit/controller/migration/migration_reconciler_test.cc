@@ -1,0 +1,424 @@
+// MigrationReconciler on the FakeClient: the controller's phases of a VMMigration, with the
+// source node-daemon simulated by status writes (docs/migration.md).
+#include "controller/migration/migration_reconciler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "controller/ledger/ledger.h"
+#include "controller/migration/ledger_facts.h"
+#include "controller/vm/placement_inputs.h"
+#include "lib/api/codec.h"
+#include "lib/api/names.h"
+#include "lib/kube/resource.h"
+#include "tests/mocks/fake_clock.h"
+#include "tests/mocks/mock_kube_client.h"
+#include "tests/unit/controller/cluster_objects.h"
+#include "tests/unit/controller/snapshot_cluster_cache.h"
+
+namespace novacron::controller::migration {
+namespace {
+
+using api::ConditionStatus;
+using api::MigrationPhase;
+using ctltest::kGi;
+using novacron::testing::FakeClient;
+using ::testing::HasSubstr;
+using Verb = FakeClient::Verb;
+
+constexpr const char* kNs = "ns";
+
+class MigrationReconcilerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    clock_ = std::make_shared<novacron::testing::FakeClock>();
+    client_ = std::make_shared<FakeClient>(clock_);
+    cache_ = std::make_shared<ctltest::SnapshotClusterCache>();
+    config::ControllerConfig config;
+    config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
+    config.migrations.max_parallel = 5;
+    reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
+        client_, cache_,
+        std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
+        std::make_shared<MigrationMetrics>(std::make_shared<prometheus::Registry>()), nullptr,
+        clock_, config});
+  }
+
+  void addHypervisor(const std::string& name, std::optional<std::string> address,
+                     int max_inbound = 2, int max_outbound = 2) {
+    api::Hypervisor hv = ctltest::makeHypervisor(name, 16, 64 * kGi);
+    api::HypervisorMigrationSpec migration;
+    migration.address = std::move(address);
+    migration.maxInbound = max_inbound;
+    migration.maxOutbound = max_outbound;
+    hv.spec.migration = migration;
+    ASSERT_TRUE(ctltest::registerHypervisor(*client_, hv).isOk());
+  }
+
+  // A Running VM bound to `on`, counted in `on`'s ledger.
+  void addVm(const std::string& name, const std::string& on) {
+    auto created = client_->create(kube::kVirtualMachine, kNs,
+                                   api::toJson(ctltest::makeVm(kNs, name, 2, 2 * kGi)));
+    ASSERT_TRUE(created.isOk()) << created.status();
+    api::VirtualMachine vm = api::virtualMachineFromJson(*created).value();
+    vm.status.hypervisor = on;
+    vm.status.allocated = vm.spec.resources;
+    vm.status.phase = api::VirtualMachinePhase::kRunning;
+    auto written = client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(vm));
+    ASSERT_TRUE(written.isOk()) << written.status();
+    vm = api::virtualMachineFromJson(*written).value();
+    vm.metadata.labels[std::string(api::kHypervisorLabel)] = on;
+    ASSERT_TRUE(client_->update(kube::kVirtualMachine, kNs, api::toJson(vm)).isOk());
+    api::Hypervisor hv = hypervisor(on);
+    ledger::Ledger entries = ledgerOf(hv).value();
+    entries[std::string(kNs) + "/" + name] =
+        ledger::LedgerEntry{vm.metadata.uid, {2, 2 * kGi}, ""};
+    hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(entries);
+    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+  }
+
+  void addMigration(const std::string& name, const std::string& vm,
+                    std::optional<std::string> target = std::nullopt) {
+    clock_->advance(std::chrono::seconds(1));  // distinct creationTimestamps: FIFO order
+    api::VMMigration m;
+    m.metadata.namespace_ = kNs;
+    m.metadata.name = name;
+    m.spec.vmName = vm;
+    m.spec.targetHypervisor = std::move(target);
+    auto created = client_->create(kube::kVMMigration, kNs, api::toJson(m));
+    ASSERT_TRUE(created.isOk()) << created.status();
+  }
+
+  core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name) {
+    cache_->refresh(*client_);
+    return reconciler_->reconcile(std::string(kNs) + "/" + name);
+  }
+
+  void reconcileOk(const std::string& name) {
+    auto result = reconcile(name);
+    ASSERT_TRUE(result.isOk()) << name << ": " << result.status();
+  }
+
+  size_t writes() const {
+    size_t n = 0;
+    for (Verb verb : {Verb::kCreate, Verb::kUpdate, Verb::kUpdateStatus, Verb::kPatch,
+                      Verb::kDelete}) {
+      n += client_->countActions(verb);
+    }
+    return n;
+  }
+
+  // The source node-daemon's report.
+  void nodeReports(const std::string& name, MigrationPhase phase,
+                   std::optional<std::string> why = std::nullopt) {
+    api::VMMigration m = migration(name);
+    m.status.phase = phase;
+    m.status.failureReason = std::move(why);
+    api::MigrationProgress progress;
+    progress.percent = 100;
+    progress.dataProcessedBytes = 2 * kGi;
+    progress.downtimeMs = 120;
+    m.status.progress = progress;
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  }
+
+  api::VMMigration migration(const std::string& name) {
+    auto json = client_->get(kube::kVMMigration, kNs, name);
+    EXPECT_TRUE(json.isOk()) << name << ": " << json.status();
+    return json.isOk() ? api::vmMigrationFromJson(*json).value() : api::VMMigration{};
+  }
+  api::VirtualMachine vm(const std::string& name) {
+    return api::virtualMachineFromJson(client_->get(kube::kVirtualMachine, kNs, name).value())
+        .value();
+  }
+  api::Hypervisor hypervisor(const std::string& name) {
+    return api::hypervisorFromJson(client_->get(kube::kHypervisor, "", name).value()).value();
+  }
+  bool inLedger(const std::string& hv, const std::string& vm_name) {
+    return ledgerOf(hypervisor(hv)).value().contains(std::string(kNs) + "/" + vm_name);
+  }
+  static const api::Condition* cond(const std::vector<api::Condition>& conditions,
+                                    std::string_view type) {
+    return api::findCondition(conditions, type);
+  }
+
+  std::shared_ptr<novacron::testing::FakeClock> clock_;
+  std::shared_ptr<FakeClient> client_;
+  std::shared_ptr<ctltest::SnapshotClusterCache> cache_;
+  std::unique_ptr<MigrationReconciler> reconciler_;
+};
+
+TEST_F(MigrationReconcilerTest, HappyPathHandsTheVmOverToTheTarget) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2:16509");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1");  // the scheduler picks: hv-b is the only other one
+
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  ASSERT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  EXPECT_EQ(m.status.sourceHypervisor, "hv-a");
+  EXPECT_EQ(m.status.targetHypervisor, "hv-b");
+  EXPECT_EQ(m.status.targetAddress, "10.0.0.2:16509");
+  EXPECT_TRUE(m.status.startTime.has_value());
+  EXPECT_EQ(m.metadata.labels[std::string(kSourceHypervisorLabel)], "hv-a");
+  EXPECT_EQ(m.metadata.labels[std::string(api::kVmNameLabel)], "web-1");
+  EXPECT_THAT(m.metadata.finalizers,
+              ::testing::Contains(std::string(api::kControllerFinalizer)));
+  const api::Condition* progressing = cond(m.status.conditions, api::kConditionProgressing);
+  ASSERT_NE(progressing, nullptr);
+  EXPECT_EQ(progressing->status, ConditionStatus::kTrue);
+  EXPECT_EQ(progressing->reason, "Migrating");
+
+  api::VirtualMachine locked = vm("web-1");
+  EXPECT_EQ(locked.status.activeMigration, "m1");
+  EXPECT_EQ(locked.status.hypervisor, "hv-a");  // the binding moves only at the end
+  const api::Condition* migrating = cond(locked.status.conditions, kConditionMigrating);
+  ASSERT_NE(migrating, nullptr);
+  EXPECT_EQ(migrating->status, ConditionStatus::kTrue);
+  EXPECT_THAT(migrating->message, HasSubstr("VMMigration m1"));
+  EXPECT_THAT(migrating->message, HasSubstr("hv-b"));
+  EXPECT_TRUE(inLedger("hv-a", "web-1"));
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));  // the reservation on the target
+
+  // The ledger reconciler keeps the reservation while the migration runs.
+  cache_->refresh(*client_);
+  ledger::VmFacts facts = ledgerFacts(*cache_, locked);
+  EXPECT_TRUE(facts.migratingTo("hv-b"));
+  EXPECT_FALSE(facts.migratingTo("hv-c"));
+
+  // Migrating belongs to the node-daemon: reconciling again writes nothing.
+  client_->clearActions();
+  reconcileOk("m1");
+  EXPECT_EQ(writes(), 0u);
+
+  nodeReports("m1", MigrationPhase::kFinalizing);
+  reconcileOk("m1");
+  m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kSucceeded);
+  EXPECT_TRUE(m.status.completionTime.has_value());
+  progressing = cond(m.status.conditions, api::kConditionProgressing);
+  ASSERT_NE(progressing, nullptr);
+  EXPECT_EQ(progressing->status, ConditionStatus::kFalse);
+  EXPECT_EQ(progressing->reason, "Succeeded");
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->status, ConditionStatus::kTrue);
+
+  api::VirtualMachine moved = vm("web-1");
+  EXPECT_EQ(moved.status.hypervisor, "hv-b");
+  EXPECT_EQ(moved.metadata.labels[std::string(api::kHypervisorLabel)], "hv-b");
+  EXPECT_FALSE(moved.status.activeMigration.has_value());
+  migrating = cond(moved.status.conditions, kConditionMigrating);
+  ASSERT_NE(migrating, nullptr);
+  EXPECT_EQ(migrating->status, ConditionStatus::kFalse);
+  EXPECT_EQ(migrating->reason, "Succeeded");
+  EXPECT_FALSE(inLedger("hv-a", "web-1"));  // the source's entry is released
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));   // the target's entry now counts the bound VM
+
+  client_->clearActions();
+  reconcileOk("m1");
+  EXPECT_EQ(writes(), 0u);
+}
+
+TEST_F(MigrationReconcilerTest, NodeReportedFailureReleasesTheReservationAndUnlocksTheVm) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  ASSERT_TRUE(inLedger("hv-b", "web-1"));
+
+  nodeReports("m1", MigrationPhase::kFailed, "remaining data did not shrink for 150s");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  EXPECT_TRUE(m.status.completionTime.has_value());
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->status, ConditionStatus::kFalse);
+  EXPECT_THAT(succeeded->message, HasSubstr("did not shrink"));
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_TRUE(inLedger("hv-a", "web-1"));
+  api::VirtualMachine stayed = vm("web-1");
+  EXPECT_EQ(stayed.status.hypervisor, "hv-a");
+  EXPECT_FALSE(stayed.status.activeMigration.has_value());
+  const api::Condition* migrating = cond(stayed.status.conditions, kConditionMigrating);
+  ASSERT_NE(migrating, nullptr);
+  EXPECT_EQ(migrating->status, ConditionStatus::kFalse);
+  EXPECT_EQ(migrating->reason, "Failed");
+
+  client_->clearActions();
+  reconcileOk("m1");
+  EXPECT_EQ(writes(), 0u);
+}
+
+TEST_F(MigrationReconcilerTest, InboundLimitRunsMigrationsOneAtATimeInFifoOrder) {
+  addHypervisor("hv-s", "10.0.0.1", 2, 5);
+  addHypervisor("hv-t", "10.0.0.2", 1, 2);
+  for (const char* name : {"vm-1", "vm-2", "vm-3"}) {
+    addVm(name, "hv-s");
+  }
+  addMigration("m1", "vm-1", "hv-t");
+  addMigration("m2", "vm-2", "hv-t");
+  addMigration("m3", "vm-3", "hv-t");
+
+  // Reconciled youngest first: still only the oldest starts.
+  for (const char* name : {"m3", "m2", "m1"}) {
+    reconcileOk(name);
+  }
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+  for (const char* name : {"m2", "m3"}) {
+    api::VMMigration waiting = migration(name);
+    EXPECT_EQ(waiting.status.phase, MigrationPhase::kPending) << name;
+    const api::Condition* progressing = cond(waiting.status.conditions, api::kConditionProgressing);
+    ASSERT_NE(progressing, nullptr) << name;
+    EXPECT_EQ(progressing->reason, "WaitingForLimit");
+    EXPECT_THAT(progressing->message, HasSubstr("inbound limit of hypervisor hv-t"));
+    EXPECT_FALSE(vm(name == std::string("m2") ? "vm-2" : "vm-3").status.activeMigration);
+  }
+  client_->clearActions();
+  reconcileOk("m3");  // waiting again with the same reason writes nothing
+  EXPECT_EQ(writes(), 0u);
+
+  nodeReports("m1", MigrationPhase::kFinalizing);
+  reconcileOk("m1");
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kSucceeded);
+  for (const char* name : {"m3", "m2"}) {
+    reconcileOk(name);
+  }
+  EXPECT_EQ(migration("m2").status.phase, MigrationPhase::kMigrating);
+  EXPECT_EQ(migration("m3").status.phase, MigrationPhase::kPending);
+
+  nodeReports("m2", MigrationPhase::kFailed, "target unreachable");
+  reconcileOk("m2");
+  reconcileOk("m3");
+  EXPECT_EQ(migration("m3").status.phase, MigrationPhase::kMigrating);
+}
+
+TEST_F(MigrationReconcilerTest, SecondMigrationOfTheSameVmIsRefused) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  addMigration("m2", "web-1", "hv-b");
+  reconcileOk("m2");
+  api::VMMigration refused = migration("m2");
+  EXPECT_EQ(refused.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(refused.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "AlreadyMigrating");
+  // The refusal released nothing of the running migration.
+  EXPECT_EQ(vm("web-1").status.activeMigration, "m1");
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+}
+
+TEST_F(MigrationReconcilerTest, LoserOfTheVmLockReleasesNothingOfTheWinner) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  // m2 was admitted on a stale view and recorded Scheduling before m1 locked the VM.
+  addMigration("m2", "web-1", "hv-b");
+  api::VMMigration m2 = migration("m2");
+  m2.status.phase = MigrationPhase::kScheduling;
+  m2.status.sourceHypervisor = "hv-a";
+  m2.status.targetHypervisor = "hv-b";
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m2)).isOk());
+  reconcileOk("m2");
+  EXPECT_EQ(migration("m2").status.phase, MigrationPhase::kFailed);
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));  // m1's reservation
+  EXPECT_EQ(vm("web-1").status.activeMigration, "m1");
+}
+
+TEST_F(MigrationReconcilerTest, CancelBeforeMigratingEndsCancelled) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2", 0);  // no inbound slot: the migration waits
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kPending);
+
+  api::VMMigration m = migration("m1");
+  m.spec.cancel = true;
+  ASSERT_TRUE(client_->update(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  reconcileOk("m1");
+  m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kCancelled);
+  EXPECT_TRUE(m.status.completionTime.has_value());
+  const api::Condition* progressing = cond(m.status.conditions, api::kConditionProgressing);
+  ASSERT_NE(progressing, nullptr);
+  EXPECT_EQ(progressing->status, ConditionStatus::kFalse);
+  EXPECT_EQ(progressing->reason, "Cancelled");
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_FALSE(vm("web-1").status.activeMigration.has_value());
+}
+
+TEST_F(MigrationReconcilerTest, DeletingAPendingMigrationRemovesIt) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2", 0);
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+  ASSERT_TRUE(client_->get(kube::kVMMigration, kNs, "m1").isOk());  // held by the finalizer
+  reconcileOk("m1");
+  auto gone = client_->get(kube::kVMMigration, kNs, "m1");
+  ASSERT_FALSE(gone.isOk());
+  EXPECT_EQ(gone.status().code(), core::StatusCode::kNotFound);
+}
+
+TEST_F(MigrationReconcilerTest, DeletingARunningMigrationAbortsAndWaitsForTheNodeDaemon) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+  EXPECT_FALSE(reconcile("m1").isOk());  // retried until the node-daemon reports
+  api::VMMigration m = migration("m1");
+  EXPECT_TRUE(m.spec.cancel);  // the abort signal the node-daemon watches
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));
+
+  nodeReports("m1", MigrationPhase::kCancelled);
+  reconcileOk("m1");
+  EXPECT_EQ(client_->get(kube::kVMMigration, kNs, "m1").status().code(),
+            core::StatusCode::kNotFound);
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_FALSE(vm("web-1").status.activeMigration.has_value());
+}
+
+TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatToSet) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", std::nullopt);
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "TargetAddressUnknown");
+  EXPECT_THAT(succeeded->message, HasSubstr("spec.migration.address"));
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+}
+
+TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addMigration("m1", "ghost", "hv-b");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "VMNotFound");
+  client_->clearActions();
+  reconcileOk("m1");
+  EXPECT_EQ(writes(), 0u);
+}
+
+}  // namespace
+}  // namespace novacron::controller::migration
