@@ -1,6 +1,5 @@
 #include "node-daemon/migration/migration_reconciler.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "lib/api/codec.h"
@@ -65,16 +64,10 @@ SourceAction decideSource(const SourceObservation& o) {
 }
 
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig) {
-  const auto& fields = mig.status.unknownFields.fields;
-  auto it = fields.find("targetAddress");
-  if (it == fields.end()) {
+  if (!mig.status.targetAddress || mig.status.targetAddress->empty()) {
     return std::nullopt;
   }
-  auto parsed = nlohmann::json::parse(it->second, nullptr, false);
-  if (!parsed.is_string() || parsed.get<std::string>().empty()) {
-    return std::nullopt;
-  }
-  return parsed.get<std::string>();
+  return mig.status.targetAddress;
 }
 
 virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,

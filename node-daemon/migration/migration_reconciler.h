@@ -32,7 +32,7 @@
 namespace novacron::node::migration {
 
 // The label the controller puts on a VMMigration once it is Migrating: the source's watch filter.
-inline constexpr std::string_view kSourceHypervisorLabel = "novacron.io/source-hypervisor";
+using api::kSourceHypervisorLabel;
 
 enum class SourceAction {
   kNone,            // not ours / nothing to do

@@ -73,7 +73,7 @@ TEST(SourceDecideTest, RequestFromOptions) {
 TEST(SourceDecideTest, TargetAddressComesFromStatus) {
   api::VMMigration m;
   EXPECT_FALSE(targetAddressOf(m));
-  m.status.unknownFields.fields["targetAddress"] = "\"10.0.0.2\"";
+  m.status.targetAddress = "10.0.0.2";
   EXPECT_EQ(targetAddressOf(m), "10.0.0.2");
 }
 
