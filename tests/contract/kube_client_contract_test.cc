@@ -267,6 +267,9 @@ TYPED_TEST(KubeClientContractTest, ResourceVersionsIncreaseAndStaleWritesConflic
   kube::DeleteOptions precondition;
   precondition.precondition_resource_version = rvText(a);
   EXPECT_EQ(c.remove(kConfigMap, ns, "a", precondition).code(), StatusCode::kConflict);
+  kube::DeleteOptions other_uid;
+  other_uid.precondition_uid = "not-the-uid";
+  EXPECT_EQ(c.remove(kConfigMap, ns, "a", other_uid).code(), StatusCode::kConflict);
   Json stale_merge = {{"metadata", {{"resourceVersion", rvText(a)}}}, {"data", {{"k", "v4"}}}};
   EXPECT_EQ(c.patch(kConfigMap, ns, "a", kube::PatchType::kMerge, stale_merge).status().code(),
             StatusCode::kConflict);
@@ -582,6 +585,14 @@ TYPED_TEST(KubeClientContractTest, WatchFollowsSelectors) {
   by_name.field_selector = "metadata.name=b";
   auto name_watch = this->watchFrom(kConfigMap, from, named, by_name);
   ASSERT_NE(name_watch, nullptr);
+  // Across all namespaces, narrowed to this test's one by a field selector.
+  Recorder in_ns;
+  kube::WatchOptions by_namespace;
+  by_namespace.resource_version = from;
+  by_namespace.timeout_seconds = 60;
+  by_namespace.field_selector = "metadata.namespace=" + ns;
+  auto ns_watch = c.watch(kConfigMap, "", by_namespace, in_ns.callback());
+  ASSERT_TRUE(ns_watch.isOk()) << ns_watch.status();
 
   Json a = this->mustCreate(kConfigMap, configMap("a", {{"app", "web"}}));
   Json b = this->mustCreate(kConfigMap, configMap("b", {{"app", "db"}}));
@@ -601,6 +612,9 @@ TYPED_TEST(KubeClientContractTest, WatchFollowsSelectors) {
               ElementsAre("ADDED a", "ADDED b", "DELETED a", "MODIFIED b", "DELETED b"));
   ASSERT_TRUE(named.waitFor(4));
   EXPECT_THAT(named.summary(), ElementsAre("ADDED b", "MODIFIED b", "MODIFIED b", "DELETED b"));
+  ASSERT_TRUE(in_ns.waitFor(7));
+  EXPECT_THAT(in_ns.summary(), ElementsAre("ADDED a", "ADDED b", "MODIFIED b", "MODIFIED a",
+                                           "MODIFIED b", "DELETED b", "DELETED a"));
 }
 
 TYPED_TEST(KubeClientContractTest, WatchFromCompactedVersionIsGone) {
