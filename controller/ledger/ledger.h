@@ -68,7 +68,7 @@ std::vector<std::string> antiAffinityGroups(const Ledger& ledger);
 struct VmFacts {
   std::string key;  // namespace/name
   std::string uid;
-  std::string bound_to;  // label novacron.io/hypervisor; empty when unbound
+  std::string bound_to;  // status.hypervisor (the binding); empty when unbound
   scheduler::Resources resources;
   std::string anti_affinity_group;
   // The target of the non-terminal VMMigration named by status.activeMigration; empty when none.
