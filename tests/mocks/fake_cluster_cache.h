@@ -69,6 +69,24 @@ public:
   }
   std::vector<controller::VirtualMachinePtr> unboundVms() const override { return vmsOn(""); }
 
+  std::vector<controller::VMMigrationPtr> migrations() const override {
+    std::vector<controller::VMMigrationPtr> out;
+    for (const auto& json : client_->objects(kube::kVMMigration)) {
+      if (auto m = api::fromJson<api::VMMigration>(json); m.isOk()) {
+        out.push_back(std::make_shared<const api::VMMigration>(std::move(m).value()));
+      }
+    }
+    return out;
+  }
+  controller::VMMigrationPtr migration(std::string_view key) const override {
+    for (auto& m : migrations()) {
+      if (m->metadata.namespace_ + "/" + m->metadata.name == key) {
+        return m;
+      }
+    }
+    return nullptr;
+  }
+
   std::optional<controller::LeaseSnapshot> heartbeat(std::string_view hypervisor) const override {
     auto lease = client_->get(kube::kLease, heartbeat_namespace_, hypervisor);
     if (!lease.isOk()) {
