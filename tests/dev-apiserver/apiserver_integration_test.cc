@@ -255,7 +255,8 @@ TEST_F(ApiServerTest, WatchResumeBookmarksAndFinalizers) {
   });
   ASSERT_TRUE(deleted.has_value());
   EXPECT_EQ(call("GET", gadgets() + "/w2").code, 404);
-  // Bookmarks arrive periodically (1 s in DevCluster) with a resourceVersion.
+  // The resource changed, so bookmarks arrive periodically (1 s in DevCluster) with a
+  // resourceVersion.
   auto bm = waitEvent(**w, [](const json& e) { return e["type"] == "BOOKMARK"; });
   ASSERT_TRUE(bm.has_value());
   EXPECT_FALSE(bm->at("object")["metadata"]["resourceVersion"].get<std::string>().empty());

@@ -40,7 +40,8 @@ namespace novacron::testing {
 struct DevClusterOptions {
   std::string apiserver_binary;  // empty: see header comment
   std::string etcd_binary = "etcd";
-  // How often watches with allowWatchBookmarks get a BOOKMARK (kube: about a minute).
+  // How often watches with allowWatchBookmarks get a BOOKMARK while their resource changes (kube:
+  // about a minute; see dev-apiserver/bookmark_schedule.h).
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(1)};
   std::chrono::seconds startup_timeout{30};
   std::string log_level = "info";

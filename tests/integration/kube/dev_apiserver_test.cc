@@ -229,7 +229,7 @@ TEST_F(DevApiServerTest, WatchDeliversEventsAsTheyHappen) {
   ASSERT_TRUE(eventually([&] { return log.has("MODIFIED w"); }, kWait));
   ASSERT_TRUE(client_->remove(kConfigMap, ns_, "w").isOk());
   ASSERT_TRUE(eventually([&] { return log.has("DELETED w"); }, kWait));
-  // The cluster sends bookmarks every second to watches that ask for them.
+  // The resource changed since the watch began, so the cluster sends it bookmarks (every second).
   EXPECT_TRUE(eventually([&] { return log.hasType(WatchEventType::kBookmark); }, kWait));
   EXPECT_FALSE((*watch)->done());
   (*watch)->stop();
