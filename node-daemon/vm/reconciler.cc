@@ -296,9 +296,8 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
 
   // Act.
   Status acted = powerAction(vm, dname, decision, observed);
-  if (acted.isTerminal()) {
-    return ReconcileResult::done();  // reported through status; retried when the VM changes
-  }
+  // A terminal error was reported through status already; the loop logs and counts it and does
+  // not retry it until the VM changes.
   NOVACRON_RETURN_IF_ERROR(acted);
 
   // Observe again and report what is there now.
@@ -378,11 +377,10 @@ Status VmReconciler::diskNotReady(const api::VirtualMachine& vm, const Status& s
     // The spec names something this node can never use (a crafted image, a digest mismatch):
     // report it and wait for the spec to change instead of retrying.
     event(vm, "Warning", kReasonDiskPreparationFailed, s.message());
-    spdlog::warn("node-daemon: VM {}: {}: {}", vmKey(vm), kReasonDiskPreparationFailed,
-                 s.message());
     NOVACRON_RETURN_IF_ERROR(
         writeStatus(vm, invalidSpecStatus(vm, kReasonDiskPreparationFailed, s.message(), now)));
-    return core::terminal(s);
+    return core::terminal(s.withContext("VM " + vmKey(vm) + ": " +
+                                        std::string(kReasonDiskPreparationFailed)));
   }
   if (s.code() == core::StatusCode::kUnavailable) {
     // A download failed (network, HTTP error): say so in status; retried after the store's TTL.

@@ -13,6 +13,7 @@
 #include "lib/api/names.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 #include "tests/unit/controller/cluster_objects.h"
 
 namespace novacron::controller {
@@ -25,14 +26,7 @@ using ::testing::HasSubstr;
 // assumption).
 template <typename Pred>
 bool eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
+  return novacron::testing::eventually(pred, timeout);
 }
 
 // Heartbeats never go stale by accident: only a test's explicit advance() makes one stale, and

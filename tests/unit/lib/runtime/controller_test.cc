@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include "tests/mocks/fake_clock.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::runtime {
 namespace {
@@ -18,17 +19,7 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-template <typename F>
-bool eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return cond();
-}
+using testing::eventually;
 
 class ControllerTest : public ::testing::Test {
 protected:

@@ -9,6 +9,7 @@
 #include <prometheus/registry.h>
 
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::runtime {
 namespace {
@@ -21,17 +22,7 @@ using testing::FakeClient;
 const kube::ResourceType& kRes = kube::kConfigMap;
 
 // Polls `cond` until true or 10 s pass.
-template <typename F>
-bool eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return cond();
-}
+using testing::eventually;
 
 json configMap(const std::string& name, const std::string& value,
                std::map<std::string, std::string> labels = {}) {

@@ -10,6 +10,7 @@
 
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::runtime {
 namespace {
@@ -19,17 +20,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::FakeClient;
 
-template <typename F>
-bool eventually(F cond) {
-  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) {
-      return true;
-    }
-    std::this_thread::sleep_for(milliseconds(1));
-  }
-  return cond();
-}
+using testing::eventually;
 
 // A candidate running LeaderElector::run() on its own thread.
 struct Candidate {

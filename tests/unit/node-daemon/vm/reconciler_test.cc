@@ -19,6 +19,7 @@
 #include "tests/mocks/fake_libvirt.h"
 #include "tests/mocks/fake_virt_disk_tool.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::node::vm {
 namespace {
@@ -28,14 +29,7 @@ using namespace std::chrono_literals;
 
 template <typename Pred>
 bool pollUntil(Pred pred, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) {
-      return true;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+  return testing::eventually(pred, timeout);
 }
 
 // Reads controller_runtime_* counters of the node's loop.
@@ -394,8 +388,8 @@ TEST_F(ReconcilerTest, TerminalDiskErrorIsReportedAndNotRetried) {
   create(bad);
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-term", "t", api::VirtualMachinePhase::kFailed); }));
-  const api::Condition* ready =
-      api::findCondition(get("rt-term", "t")->status.conditions, api::kConditionReady);
+  const auto failed = *get("rt-term", "t");
+  const api::Condition* ready = api::findCondition(failed.status.conditions, api::kConditionReady);
   ASSERT_NE(ready, nullptr);
   EXPECT_EQ(ready->reason, "DiskPreparationFailed");
   ASSERT_TRUE(pollUntil([&] {
@@ -429,8 +423,8 @@ TEST_F(ReconcilerTest, CraftedQcow2WithAHostBackingFileIsRefusedWithACondition) 
   create(bad);
   ASSERT_TRUE(
       pollUntil([&] { return phaseIs("rt-evil", "e", api::VirtualMachinePhase::kFailed); }));
-  const api::Condition* ready =
-      api::findCondition(get("rt-evil", "e")->status.conditions, api::kConditionReady);
+  const auto refused = *get("rt-evil", "e");
+  const api::Condition* ready = api::findCondition(refused.status.conditions, api::kConditionReady);
   ASSERT_NE(ready, nullptr);
   EXPECT_EQ(ready->status, api::ConditionStatus::kFalse);
   EXPECT_EQ(ready->reason, "DiskPreparationFailed");
