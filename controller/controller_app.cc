@@ -57,11 +57,11 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       controllerOptions("hypervisor", config.workers.hypervisor),
       [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });
   runtime::WorkQueue& hv_queue = hypervisor_controller_->queue();
-  migration_reconciler_ = std::make_unique<migration::MigrationReconciler>(
-      migration::MigrationReconcilerDeps{client_, cache_, heartbeats_,
-                                         std::make_shared<migration::MigrationMetrics>(
-                                             options_.registry),
-                                         events_, options_.clock, config});
+  migration_reconciler_ =
+      std::make_unique<migration::MigrationReconciler>(migration::MigrationReconcilerDeps{
+          client_, cache_, heartbeats_,
+          std::make_shared<migration::MigrationMetrics>(options_.registry), events_, options_.clock,
+          config});
   migration_controller_ = std::make_unique<runtime::Controller>(
       controllerOptions("vmmigration", config.workers.migration),
       [this](const std::string& key) { return migration_reconciler_->reconcile(key); });
@@ -120,9 +120,8 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
   // A migration's change may free a limit slot (every Pending one is looked at again, FIFO is
   // decided per reconcile) and changes what the ledgers of its source and target keep.
   using MigPtr = VMMigrationPtr;
-  auto onMigration = [&mig_queue, &hv_queue, cache = cache_.get()](const std::string& key,
-                                                                   const MigPtr& m,
-                                                                   bool phase_changed) {
+  auto onMigration = [&mig_queue, &hv_queue, cache = cache_.get()](
+                         const std::string& key, const MigPtr& m, bool phase_changed) {
     mig_queue.add(key);
     for (const auto& hv : {m->status.sourceHypervisor, m->status.targetHypervisor}) {
       if (hv) {

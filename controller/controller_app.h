@@ -1,9 +1,10 @@
 // ControllerApp: wires the controller's parts together — the informer cache, heartbeat tracker,
-// the VirtualMachine, Hypervisor and VMMigration reconcilers on lib/runtime controllers, metrics and events.
-// main.cc builds one from flags and config and runs it under leader election: startLeading() when
-// the lease is won, stopLeading() when it is lost (the process then exits, as client-go advises,
-// so no stale in-memory state survives a lost term). Tests run several in one process.
-// Thread-safety: startLeading/stopLeading from one thread; the rest is internally synchronised.
+// the VirtualMachine, Hypervisor and VMMigration reconcilers on lib/runtime controllers, metrics
+// and events. main.cc builds one from flags and config and runs it under leader election:
+// startLeading() when the lease is won, stopLeading() when it is lost (the process then exits, as
+// client-go advises, so no stale in-memory state survives a lost term). Tests run several in one
+// process. Thread-safety: startLeading/stopLeading from one thread; the rest is internally
+// synchronised.
 #pragma once
 
 #include <chrono>

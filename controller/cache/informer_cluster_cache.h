@@ -1,8 +1,8 @@
 // InformerClusterCache: the production ClusterCache on lib/runtime informers — Hypervisors (all),
 // VirtualMachines (all namespaces, indexed by the label novacron.io/hypervisor, plus an index of
-// unbound VMs), VMMigrations (all namespaces) and heartbeat Leases (namespace novacron-system only).
-// Register event handlers with the informers before start().
-// Thread-safety: reads are safe from any thread (the stores are); start/stop from one thread.
+// unbound VMs), VMMigrations (all namespaces) and heartbeat Leases (namespace novacron-system
+// only). Register event handlers with the informers before start(). Thread-safety: reads are safe
+// from any thread (the stores are); start/stop from one thread.
 #pragma once
 
 #include <chrono>

@@ -67,8 +67,7 @@ std::string limitReached(const DecideInput& in, const Usage& usage, const Migrat
   }
   if (!m.target.empty() && usage.in(m.target) >= maxInbound(in, m.target)) {
     return "waiting for the inbound limit of hypervisor " + m.target + ": " +
-           std::to_string(usage.in(m.target)) + " of " +
-           std::to_string(maxInbound(in, m.target)) +
+           std::to_string(usage.in(m.target)) + " of " + std::to_string(maxInbound(in, m.target)) +
            " migrations entering it (spec.migration.maxInbound)";
   }
   return {};
@@ -145,7 +144,8 @@ std::optional<Decision> checkExplicitTarget(const DecideInput& in, const std::st
                 "Hypervisor " + target +
                     " has no spec.migration.address; set it to the host[:port] the source "
                     "hypervisor reaches it on (kubectl patch hv " +
-                    target + " --type merge -p '{\"spec\":{\"migration\":{\"address\":\"...\"}}}')");
+                    target +
+                    " --type merge -p '{\"spec\":{\"migration\":{\"address\":\"...\"}}}')");
   }
   return std::nullopt;
 }

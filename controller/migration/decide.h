@@ -65,7 +65,7 @@ struct HypervisorFacts {
   // Why the VM cannot be placed there (scheduler filter: not Ready, cordoned, maintenance,
   // selector, anti-affinity, capacity); nullopt when it fits.
   std::optional<std::string> unfit;
-  int64_t score = 0;  // the scheduler's score; higher is better
+  int64_t score = 0;                   // the scheduler's score; higher is better
   std::optional<std::string> address;  // spec.migration.address
   int32_t max_inbound = api::kDefaultMaxInboundMigrations;
   int32_t max_outbound = api::kDefaultMaxOutboundMigrations;
@@ -74,9 +74,9 @@ struct HypervisorFacts {
 struct DecideInput {
   MigrationFacts self;
   api::MigrationMode mode = api::MigrationMode::kLive;
-  std::optional<std::string> requested_target;  // spec.targetHypervisor
-  std::optional<VmFacts> vm;                    // nullopt: no such VM
-  std::vector<MigrationFacts> all;              // every VMMigration (self may be included)
+  std::optional<std::string> requested_target;         // spec.targetHypervisor
+  std::optional<VmFacts> vm;                           // nullopt: no such VM
+  std::vector<MigrationFacts> all;                     // every VMMigration (self may be included)
   std::map<std::string, HypervisorFacts> hypervisors;  // every Hypervisor, by name
   int max_parallel = 5;
 };

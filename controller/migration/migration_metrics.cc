@@ -33,8 +33,8 @@ struct MigrationMetrics::Impl {
                      .Name("novacron_migration_downtime_seconds")
                      .Help("Measured switch-over pause of successful live migrations")
                      .Register(*registry)
-                     .Add({}, prometheus::Histogram::BucketBoundaries{
-                                  0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10})),
+                     .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.2, 0.3,
+                                                                      0.5, 1, 2, 5, 10})),
         bytes(prometheus::BuildCounter()
                   .Name("novacron_migration_bytes_total")
                   .Help("Bytes the source sent for migrations, by result")
@@ -55,14 +55,14 @@ void MigrationMetrics::setInFlight(double count) {
 }
 
 void MigrationMetrics::finished(const api::VMMigration& m) {
-  const std::string result(
-      m.status.phase ? api::toString(*m.status.phase) : std::string_view("Unknown"));
+  const std::string result(m.status.phase ? api::toString(*m.status.phase)
+                                          : std::string_view("Unknown"));
   impl_->results.Add({{"result", result}}).Increment();
   auto start = m.status.startTime ? m.status.startTime : m.metadata.creationTimestamp;
   if (start && m.status.completionTime && *m.status.completionTime >= *start) {
     impl_->duration
-        .Add({{"result", result}}, prometheus::Histogram::BucketBoundaries{
-                                       1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600})
+        .Add({{"result", result}}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 30, 60, 120,
+                                                                           300, 600, 1800, 3600})
         .Observe(static_cast<double>((*m.status.completionTime - *start).count()));
   }
   if (m.status.progress) {

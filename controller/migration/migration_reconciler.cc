@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controller/health/lease_freshness.h"
 #include "controller/ledger/ledger.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
@@ -55,28 +56,16 @@ MigrationFacts factsOf(const api::VMMigration& m, const VirtualMachinePtr& vm) {
   return f;
 }
 
-scheduler::SchedulerOptions schedulerOptions(const config::ControllerConfig& config) {
-  return scheduler::SchedulerOptions{config.scheduler.policy, config.scheduler.default_overcommit};
-}
-
-std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::string& name) {
-  auto lease = cache.heartbeat(name);
-  if (!lease) {
-    return std::nullopt;
-  }
-  return lease->renew_time + "@" + lease->resource_version;
-}
-
 }  // namespace
 
 MigrationReconciler::MigrationReconciler(MigrationReconcilerDeps deps)
     : deps_(std::move(deps)),
-      scheduler_(schedulerOptions(deps_.config)),
+      scheduler_(scheduler::SchedulerOptions{deps_.config.scheduler.policy,
+                                             deps_.config.scheduler.default_overcommit}),
       binder_(deps_.client, scheduler_) {}
 
 bool MigrationReconciler::heartbeatFresh(const std::string& hypervisor) const {
-  deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
-  return deps_.heartbeats->fresh(hypervisor);
+  return health::heartbeatFresh(*deps_.heartbeats, *deps_.cache, hypervisor);
 }
 
 core::StatusOr<runtime::ReconcileResult> MigrationReconciler::reconcile(const std::string& key) {
@@ -286,17 +275,17 @@ core::StatusOr<api::VirtualMachine> MigrationReconciler::lockVm(const api::Virtu
                                                                 const std::string& target) {
   api::VirtualMachine after = vm;
   after.status.activeMigration = m.metadata.name;
-  api::setCondition(after.status.conditions,
-                    condition(kConditionMigrating, ConditionStatus::kTrue, "Migrating",
-                              "VMMigration " + m.metadata.name + " is moving the VM to hypervisor " +
-                                  target,
-                              vm.metadata.generation),
-                    api::toTimestamp(deps_.clock->wallNow()));
+  api::setCondition(
+      after.status.conditions,
+      condition(kConditionMigrating, ConditionStatus::kTrue, "Migrating",
+                "VMMigration " + m.metadata.name + " is moving the VM to hypervisor " + target,
+                vm.metadata.generation),
+      api::toTimestamp(deps_.clock->wallNow()));
   if (after.status == vm.status) {
     return vm;
   }
-  auto written = deps_.client->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_,
-                                            api::toJson(after));
+  auto written =
+      deps_.client->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(after));
   if (!written.isOk()) {
     return written.status().withContext("marking VM " + keyOf(vm.metadata) + " as migrating");
   }
@@ -320,12 +309,12 @@ core::Status MigrationReconciler::finalize(const api::VMMigration& m) {
     after.status.activeMigration.reset();
   }
   const auto now = api::toTimestamp(deps_.clock->wallNow());
-  api::setCondition(after.status.conditions,
-                    condition(kConditionMigrating, ConditionStatus::kFalse, "Succeeded",
-                              "moved from " + source + " to " + target + " by VMMigration " +
-                                  m.metadata.name,
-                              vm->metadata.generation),
-                    now);
+  api::setCondition(
+      after.status.conditions,
+      condition(kConditionMigrating, ConditionStatus::kFalse, "Succeeded",
+                "moved from " + source + " to " + target + " by VMMigration " + m.metadata.name,
+                vm->metadata.generation),
+      now);
   api::setCondition(after.status.conditions,
                     condition(api::kConditionScheduled, ConditionStatus::kTrue, "Scheduled",
                               "bound to hypervisor " + target, vm->metadata.generation),
@@ -386,8 +375,8 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
       vm && vm->status.activeMigration && *vm->status.activeMigration != m.metadata.name;
   if (vm && !held_by_other) {
     const std::string bound = boundHypervisor(*vm);
-    const std::string release = succeeded ? m.status.sourceHypervisor.value_or("")
-                                          : m.status.targetHypervisor.value_or("");
+    const std::string release =
+        succeeded ? m.status.sourceHypervisor.value_or("") : m.status.targetHypervisor.value_or("");
     if (!release.empty() && bound != release) {
       NOVACRON_RETURN_IF_ERROR(releaseEntry(release, keyOf(vm->metadata), vm->metadata.uid));
     }
@@ -406,10 +395,9 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
       api::findCondition(m.status.conditions, api::kConditionProgressing);
   const bool transition = !progressing || progressing->status != ConditionStatus::kFalse;
   // Once recorded, the summary stays (a later pass only re-checks the releases above).
-  const std::string summary =
-      !transition ? progressing->message
-      : succeeded ? message
-                  : after.status.failureReason.value_or(phase_name);
+  const std::string summary = !transition ? progressing->message
+                              : succeeded ? message
+                                          : after.status.failureReason.value_or(phase_name);
   api::setCondition(after.status.conditions,
                     condition(api::kConditionProgressing, ConditionStatus::kFalse, phase_name,
                               summary, m.metadata.generation),
@@ -424,8 +412,8 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   } else if (!reported || reported->status != ConditionStatus::kFalse) {
     // A Succeeded=False the node-daemon wrote keeps its (more specific) reason.
     api::setCondition(after.status.conditions,
-                      condition(api::kConditionSucceeded, ConditionStatus::kFalse, reason,
-                                summary, m.metadata.generation),
+                      condition(api::kConditionSucceeded, ConditionStatus::kFalse, reason, summary,
+                                m.metadata.generation),
                       now);
   }
   api::VMMigration stored = after;
@@ -502,11 +490,10 @@ core::StatusOr<api::VMMigration> MigrationReconciler::writeStatus(const api::VMM
   }
   api::VMMigration out = after;
   out.status.observedGeneration = after.metadata.generation;
-  auto written = deps_.client->updateStatus(kube::kVMMigration, after.metadata.namespace_,
-                                            api::toJson(out));
+  auto written =
+      deps_.client->updateStatus(kube::kVMMigration, after.metadata.namespace_, api::toJson(out));
   if (!written.isOk()) {
-    return written.status().withContext("writing status of VMMigration " +
-                                        keyOf(after.metadata));
+    return written.status().withContext("writing status of VMMigration " + keyOf(after.metadata));
   }
   return api::vmMigrationFromJson(*written);
 }

@@ -388,5 +388,75 @@ TEST_F(ControllerAppTest, DeletedHypervisorWithoutFailoverPolicyKeepsVmsBound) {
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 1}}));
 }
 
+// Writes the status of a custom resource the way a node-daemon would: re-read and retry on a
+// conflict with the controller's own writes.
+template <typename Mutate>
+bool writeStatusAsNode(novacron::testing::FakeClient& client, const kube::ResourceType& resource,
+                       const std::string& ns, const std::string& name, Mutate mutate) {
+  return eventually([&] {
+    auto json = client.get(resource, ns, name);
+    if (!json.isOk()) {
+      return false;
+    }
+    mutate((*json)["status"]);
+    return client.updateStatus(resource, ns, *json).isOk();
+  });
+}
+
+TEST_F(ControllerAppTest, MigrationMovesTheBindingAndTheLedgerEntry) {
+  addHypervisors(2, 8, 16 * kGi);
+  for (const char* name : {"hv-a", "hv-b"}) {
+    api::Hypervisor hv = hypervisor(name);
+    api::HypervisorMigrationSpec migration;
+    migration.address = std::string("10.0.0.") + (name[3] == 'a' ? "1" : "2");
+    hv.spec.migration = migration;
+    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+  }
+  startRenewing();
+  startApp(testConfig(scheduler::Policy::kBinPack));
+  createVm("web-1", 1, kGi);
+  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
+  const std::string source = boundHypervisor(vms().front());
+  const std::string target = source == "hv-a" ? "hv-b" : "hv-a";
+  ASSERT_TRUE(writeStatusAsNode(*client_, kube::kVirtualMachine, "default", "web-1",
+                                [](nlohmann::json& status) { status["phase"] = "Running"; }));
+
+  api::VMMigration m;
+  m.metadata.namespace_ = "default";
+  m.metadata.name = "m1";
+  m.spec.vmName = "web-1";
+  ASSERT_TRUE(client_->create(kube::kVMMigration, "default", api::toJson(m)).isOk());
+  auto migration = [&] {
+    return *api::vmMigrationFromJson(*client_->get(kube::kVMMigration, "default", "m1"));
+  };
+  ASSERT_TRUE(
+      eventually([&] { return migration().status.phase == api::MigrationPhase::kMigrating; }));
+  EXPECT_EQ(migration().status.targetHypervisor, target);
+  EXPECT_EQ(migration().status.targetAddress, target == "hv-a" ? "10.0.0.1" : "10.0.0.2");
+  EXPECT_EQ(vms().front().status.activeMigration, "m1");
+  // The ledger reconciler counts the reservation on the target (it does not drop it).
+  ASSERT_TRUE(eventually([&] {
+    auto hv = hypervisor(target);
+    return hv.status.allocated && hv.status.allocated->vms == 1;
+  }));
+
+  ASSERT_TRUE(writeStatusAsNode(*client_, kube::kVMMigration, "default", "m1",
+                                [](nlohmann::json& status) { status["phase"] = "Finalizing"; }));
+  ASSERT_TRUE(
+      eventually([&] { return migration().status.phase == api::MigrationPhase::kSucceeded; }));
+  api::VirtualMachine moved = vms().front();
+  EXPECT_EQ(boundHypervisor(moved), target);
+  EXPECT_FALSE(moved.status.activeMigration.has_value());
+  ASSERT_TRUE(eventually([&] { return hypervisorLabel(vms().front()) == target; }));
+  ASSERT_TRUE(eventually([&] {
+    auto from = hypervisor(source);
+    auto to = hypervisor(target);
+    return from.status.allocated && from.status.allocated->vms == 0 && to.status.allocated &&
+           to.status.allocated->vms == 1;
+  }));
+  EXPECT_TRUE(ledgerOf(hypervisor(target))->contains("default/web-1"));
+  EXPECT_FALSE(ledgerOf(hypervisor(source))->contains("default/web-1"));
+}
+
 }  // namespace
 }  // namespace novacron::controller

@@ -2,8 +2,11 @@
 // source node-daemon simulated by status writes (docs/migration.md).
 #include "controller/migration/migration_reconciler.h"
 
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include "controller/ledger/ledger.h"
 #include "controller/migration/ledger_facts.h"
@@ -40,8 +43,7 @@ protected:
     reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
         client_, cache_,
         std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
-        std::make_shared<MigrationMetrics>(std::make_shared<prometheus::Registry>()), nullptr,
-        clock_, config});
+        std::make_shared<MigrationMetrics>(registry_), nullptr, clock_, config});
   }
 
   void addHypervisor(const std::string& name, std::optional<std::string> address,
@@ -71,8 +73,7 @@ protected:
     ASSERT_TRUE(client_->update(kube::kVirtualMachine, kNs, api::toJson(vm)).isOk());
     api::Hypervisor hv = hypervisor(on);
     ledger::Ledger entries = ledgerOf(hv).value();
-    entries[std::string(kNs) + "/" + name] =
-        ledger::LedgerEntry{vm.metadata.uid, {2, 2 * kGi}, ""};
+    entries[std::string(kNs) + "/" + name] = ledger::LedgerEntry{vm.metadata.uid, {2, 2 * kGi}, ""};
     hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(entries);
     ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
   }
@@ -89,6 +90,15 @@ protected:
     ASSERT_TRUE(created.isOk()) << created.status();
   }
 
+  // hv-a runs web-1; m1 moves it to hv-b (with `target_inbound` inbound slots), reconciled once.
+  void migrateWeb1ToHvB(int target_inbound = 2) {
+    addHypervisor("hv-a", "10.0.0.1");
+    addHypervisor("hv-b", "10.0.0.2", target_inbound);
+    addVm("web-1", "hv-a");
+    addMigration("m1", "web-1", "hv-b");
+    reconcileOk("m1");
+  }
+
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name) {
     cache_->refresh(*client_);
     return reconciler_->reconcile(std::string(kNs) + "/" + name);
@@ -101,8 +111,8 @@ protected:
 
   size_t writes() const {
     size_t n = 0;
-    for (Verb verb : {Verb::kCreate, Verb::kUpdate, Verb::kUpdateStatus, Verb::kPatch,
-                      Verb::kDelete}) {
+    for (Verb verb :
+         {Verb::kCreate, Verb::kUpdate, Verb::kUpdateStatus, Verb::kPatch, Verb::kDelete}) {
       n += client_->countActions(verb);
     }
     return n;
@@ -142,6 +152,29 @@ protected:
     return api::findCondition(conditions, type);
   }
 
+  // The value of a metric (counter, gauge, or a histogram's sample count) with these labels.
+  double metric(const std::string& name, const std::map<std::string, std::string>& labels = {}) {
+    for (const auto& family : registry_->Collect()) {
+      if (family.name != name) {
+        continue;
+      }
+      for (const auto& sample : family.metric) {
+        std::map<std::string, std::string> have;
+        for (const auto& label : sample.label) {
+          have[label.name] = label.value;
+        }
+        if (have == labels) {
+          return family.type == prometheus::MetricType::Histogram
+                     ? static_cast<double>(sample.histogram.sample_count)
+                 : family.type == prometheus::MetricType::Gauge ? sample.gauge.value
+                                                                : sample.counter.value;
+        }
+      }
+    }
+    return -1;
+  }
+
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   std::shared_ptr<novacron::testing::FakeClock> clock_;
   std::shared_ptr<FakeClient> client_;
   std::shared_ptr<ctltest::SnapshotClusterCache> cache_;
@@ -163,8 +196,7 @@ TEST_F(MigrationReconcilerTest, HappyPathHandsTheVmOverToTheTarget) {
   EXPECT_TRUE(m.status.startTime.has_value());
   EXPECT_EQ(m.metadata.labels[std::string(kSourceHypervisorLabel)], "hv-a");
   EXPECT_EQ(m.metadata.labels[std::string(api::kVmNameLabel)], "web-1");
-  EXPECT_THAT(m.metadata.finalizers,
-              ::testing::Contains(std::string(api::kControllerFinalizer)));
+  EXPECT_THAT(m.metadata.finalizers, ::testing::Contains(std::string(api::kControllerFinalizer)));
   const api::Condition* progressing = cond(m.status.conditions, api::kConditionProgressing);
   ASSERT_NE(progressing, nullptr);
   EXPECT_EQ(progressing->status, ConditionStatus::kTrue);
@@ -191,6 +223,7 @@ TEST_F(MigrationReconcilerTest, HappyPathHandsTheVmOverToTheTarget) {
   client_->clearActions();
   reconcileOk("m1");
   EXPECT_EQ(writes(), 0u);
+  EXPECT_EQ(metric("novacron_migration_in_flight"), 1);
 
   nodeReports("m1", MigrationPhase::kFinalizing);
   reconcileOk("m1");
@@ -219,14 +252,16 @@ TEST_F(MigrationReconcilerTest, HappyPathHandsTheVmOverToTheTarget) {
   client_->clearActions();
   reconcileOk("m1");
   EXPECT_EQ(writes(), 0u);
+
+  EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Succeeded"}}), 1);
+  EXPECT_EQ(metric("novacron_migration_bytes_total", {{"result", "Succeeded"}}), 2.0 * kGi);
+  EXPECT_EQ(metric("novacron_migration_downtime_seconds"), 1);  // one observation (120 ms)
+  EXPECT_EQ(metric("novacron_migration_duration_seconds", {{"result", "Succeeded"}}), 1);
+  EXPECT_EQ(metric("novacron_migration_in_flight"), 0);
 }
 
 TEST_F(MigrationReconcilerTest, NodeReportedFailureReleasesTheReservationAndUnlocksTheVm) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB();
   ASSERT_TRUE(inLedger("hv-b", "web-1"));
 
   nodeReports("m1", MigrationPhase::kFailed, "remaining data did not shrink for 150s");
@@ -297,11 +332,7 @@ TEST_F(MigrationReconcilerTest, InboundLimitRunsMigrationsOneAtATimeInFifoOrder)
 }
 
 TEST_F(MigrationReconcilerTest, SecondMigrationOfTheSameVmIsRefused) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB();
   addMigration("m2", "web-1", "hv-b");
   reconcileOk("m2");
   api::VMMigration refused = migration("m2");
@@ -316,11 +347,7 @@ TEST_F(MigrationReconcilerTest, SecondMigrationOfTheSameVmIsRefused) {
 }
 
 TEST_F(MigrationReconcilerTest, LoserOfTheVmLockReleasesNothingOfTheWinner) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB();
   // m2 was admitted on a stale view and recorded Scheduling before m1 locked the VM.
   addMigration("m2", "web-1", "hv-b");
   api::VMMigration m2 = migration("m2");
@@ -335,11 +362,7 @@ TEST_F(MigrationReconcilerTest, LoserOfTheVmLockReleasesNothingOfTheWinner) {
 }
 
 TEST_F(MigrationReconcilerTest, CancelBeforeMigratingEndsCancelled) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2", 0);  // no inbound slot: the migration waits
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB(0);  // no inbound slot on hv-b: m1 waits
   ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kPending);
 
   api::VMMigration m = migration("m1");
@@ -358,11 +381,7 @@ TEST_F(MigrationReconcilerTest, CancelBeforeMigratingEndsCancelled) {
 }
 
 TEST_F(MigrationReconcilerTest, DeletingAPendingMigrationRemovesIt) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2", 0);
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB(0);
   ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
   ASSERT_TRUE(client_->get(kube::kVMMigration, kNs, "m1").isOk());  // held by the finalizer
   reconcileOk("m1");
@@ -372,11 +391,7 @@ TEST_F(MigrationReconcilerTest, DeletingAPendingMigrationRemovesIt) {
 }
 
 TEST_F(MigrationReconcilerTest, DeletingARunningMigrationAbortsAndWaitsForTheNodeDaemon) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addVm("web-1", "hv-a");
-  addMigration("m1", "web-1", "hv-b");
-  reconcileOk("m1");
+  migrateWeb1ToHvB();
   ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
   EXPECT_FALSE(reconcile("m1").isOk());  // retried until the node-daemon reports
   api::VMMigration m = migration("m1");

@@ -411,7 +411,7 @@ TEST(CrdDriftTest, CrdsDescribeTheKinds) {
        "vmmigrations",
        "Namespaced",
        {"vmm", "vmmigration"},
-       {"VM", "Phase", "Source", "Target", "Progress", "Age"}},
+       {"VM", "Phase", "Source", "Target", "Progress", "ETA", "Age"}},
       {"novacron.io_hypervisors.yaml",
        "Hypervisor",
        "hypervisors",
