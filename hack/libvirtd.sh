@@ -2,7 +2,7 @@
 # Runs libvirtd and virtlogd on a machine without systemd (Debian 12 containers/VMs, as root).
 #
 #   hack/libvirtd.sh start    prepare users/config/dirs, start virtlogd + libvirtd if not running
-#   hack/libvirtd.sh stop     stop only the daemons this script started
+#   hack/libvirtd.sh stop     stop only the daemons this script started, then restore qemu.conf
 #   hack/libvirtd.sh status   exit 0 if qemu:///system answers, 1 otherwise
 #
 # libvirtd's QEMU driver resolves the user "libvirt-qemu" before reading qemu.conf, so the kvm group
@@ -75,8 +75,16 @@ ensure_dirs() {
 start() {
   require_root "it configures and starts libvirtd"
   if responding; then
-    log "libvirtd already answers on $URI; using it as it is"
+    log "libvirtd already answers on $URI; using it as it is (nothing on this host is changed)"
     return 0
+  fi
+  # A libvirtd this script did not start (not answering yet, or hung) belongs to someone else:
+  # never rewrite its configuration or start a second one next to it.
+  local foreign
+  foreign="$(pgrep -x libvirtd | grep -vx "$(cat "$STATE/libvirtd.pid" 2>/dev/null || echo none)" || true)"
+  if [[ -n "$foreign" ]]; then
+    die "a libvirtd not started by this script is running (pid ${foreign//$'\n'/ }) but does not" \
+      "answer on $URI; refusing to touch this host (stop it, or fix it, and try again)"
   fi
   ensure_users
   ensure_config
@@ -110,10 +118,25 @@ stop_one() {
   log "stopped $name (pid $pid)"
 }
 
+# Puts back the qemu.conf this script changed (only after its own libvirtd stopped).
+restore_config() {
+  if [[ -e "$STATE/qemu.conf.orig" ]]; then
+    cp -p "$STATE/qemu.conf.orig" "$QEMU_CONF"
+    rm -f "$STATE/qemu.conf.orig"
+    record "restored $QEMU_CONF from the copy saved before the first change"
+    log "restored $QEMU_CONF"
+  fi
+}
+
 stop() {
   require_root "it stops libvirtd"
   stop_one libvirtd
   stop_one virtlogd
+  if pgrep -x libvirtd >/dev/null; then
+    log "another libvirtd still runs: leaving $QEMU_CONF as it is"
+    return 0
+  fi
+  restore_config
 }
 
 case "${1:-}" in

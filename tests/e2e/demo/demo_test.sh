@@ -25,6 +25,7 @@ check() {  # description, then a command that must succeed
 }
 
 domains_before=$(virsh -q -c qemu:///system list --all --name 2>/dev/null | sort | tr '\n' ' ')
+qemu_conf_before=$(md5sum /etc/libvirt/qemu.conf 2>/dev/null || echo absent)
 
 "$ROOT/hack/demo.sh" --no-install --no-build --teardown >"$out" 2>&1
 rc=$?
@@ -42,6 +43,8 @@ check "no process refers to the run directory" \
 domains_after=$(virsh -q -c qemu:///system list --all --name 2>/dev/null | sort | tr '\n' ' ')
 check "no libvirt domain left behind (before: '$domains_before', after: '$domains_after')" \
   test "$domains_before" = "$domains_after"
+qemu_conf_after=$(md5sum /etc/libvirt/qemu.conf 2>/dev/null || echo absent)
+check "qemu.conf is as it was before the demo" test "$qemu_conf_before" = "$qemu_conf_after"
 check "the demo network is gone" \
   bash -c '! virsh -q -c qemu:///system net-info novacron-demo >/dev/null 2>&1'
 port_free() { ! port_open "$1"; }
