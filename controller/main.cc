@@ -12,10 +12,10 @@
 #include "controller/controller_app.h"
 #include "lib/core/flags.h"
 #include "lib/core/logging.h"
+#include "lib/core/termination.h"
 #include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
 #include "lib/metrics/http_endpoint.h"
-#include "lib/core/termination.h"
 #include "lib/runtime/manager.h"
 
 namespace {
@@ -144,7 +144,8 @@ int run(int argc, char** argv) {
   manager_options.election.renew_deadline = le.renew_deadline;
   manager_options.election.retry_period = le.retry_period;
   novacron::runtime::Manager manager(*client, manager_options);
-  manager.add("controllers", [&app] { app.startLeading(); }, [&app] { app.stopLeading(); });
+  manager.add(
+      "controllers", [&app] { app.startLeading(); }, [&app] { app.stopLeading(); });
 
   spdlog::info("novacron-controller {} starting: policy {}, heartbeat timeout {} ms, failover {}",
                identity, ctl::scheduler::policyName(config->scheduler.policy),

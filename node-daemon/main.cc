@@ -1,7 +1,7 @@
 // novacron-node-daemon: parses flags and runs a NodeDaemon until SIGTERM/SIGINT.
 #include <cstdio>
-#include <exception>
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <sstream>
 #include <string>

@@ -12,11 +12,11 @@
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
 #include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/domain_type.h"
 #include "node-daemon/virt/libvirt_connection.h"
-#include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/vm/reconciler.h"
 
 namespace novacron::node {
@@ -135,7 +135,8 @@ core::Status NodeDaemon::start() {
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
-  reg.registration_record = config_.vm_root + "/.novacron-hypervisor-uid";
+  // Per node: several nodes may share one VM root (shared storage).
+  reg.registration_record = config_.vm_root + "/.novacron-hypervisor-" + config_.node_name + ".uid";
   Parts* fence_parts = parts_.get();
   reg.on_fence = [fence_parts](const std::optional<std::string>&) {
     if (auto* reconciler = fence_parts->live_reconciler.load()) {
@@ -186,8 +187,8 @@ core::Status NodeDaemon::start() {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;
   };
-  p.migrations = std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn,
-                                                                        p.recorder, mo);
+  p.migrations =
+      std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));
 
   virt::Connection* conn = p.conn.get();

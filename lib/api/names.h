@@ -26,9 +26,9 @@ inline constexpr std::string_view kVMMigrationPlural = "vmmigrations";
 inline constexpr std::string_view kHypervisorPlural = "hypervisors";
 
 // Set by the controller on a VirtualMachine bound to a hypervisor (value: the Hypervisor name,
-// which is the Kubernetes node name), as a mirror of status.hypervisor. It is only the node-daemon's
-// watch filter: the binding itself is status.hypervisor, which VM editors cannot write, and a VM
-// runs on a node only when status.hypervisor names it (docs/security.md).
+// which is the Kubernetes node name), as a mirror of status.hypervisor. It is only the
+// node-daemon's watch filter: the binding itself is status.hypervisor, which VM editors cannot
+// write, and a VM runs on a node only when status.hypervisor names it (docs/security.md).
 inline constexpr std::string_view kHypervisorLabel = "novacron.io/hypervisor";
 // Set on a VMMigration (value: the VM name) so migrations of one VM can be listed by selector.
 inline constexpr std::string_view kVmNameLabel = "novacron.io/vm";
@@ -44,8 +44,9 @@ inline constexpr std::string_view kPausedAnnotation = "novacron.io/paused";
 // isolated): the controller may then fail its VMs over, and its node-daemon destroys its domains
 // and stays away until the annotation is removed (docs/security.md).
 inline constexpr std::string_view kFencedAnnotation = "novacron.io/fenced";
-// Set to "true" on a VirtualMachine being deleted whose hypervisor is fenced or gone: the controller
-// then releases the node-daemon's finalizer itself (the disks on that node are abandoned).
+// Set to "true" on a VirtualMachine being deleted whose hypervisor is fenced or gone: the
+// controller then releases the node-daemon's finalizer itself (the disks on that node are
+// abandoned).
 inline constexpr std::string_view kForceDeleteAnnotation = "novacron.io/force-delete";
 // Held by the controller while it has cluster-side bookkeeping for an object (ledger, migration).
 inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller";

@@ -9,9 +9,9 @@
 #include <prometheus/histogram.h>
 
 #include "lib/core/check.h"
+#include "lib/core/token_bucket.h"
 #include "lib/kube/api_status.h"
 #include "lib/kube/cpprestsdk_transport.h"
-#include "lib/core/token_bucket.h"
 
 namespace novacron::kube {
 namespace {

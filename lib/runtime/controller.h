@@ -122,8 +122,8 @@ private:
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
   std::condition_variable_any stop_cv_;  // wakes the resync loop on stop()
-  std::thread starter_;               // guarded by mu_
-  std::vector<std::thread> threads_;  // guarded by mu_
+  std::thread starter_;                  // guarded by mu_
+  std::vector<std::thread> threads_;     // guarded by mu_
 };
 
 }  // namespace novacron::runtime

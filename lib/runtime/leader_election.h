@@ -29,7 +29,6 @@
 #include <condition_variable>
 #include <functional>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
 #include <stop_token>
 #include <string>

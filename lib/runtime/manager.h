@@ -61,8 +61,8 @@ private:
 
   std::mutex mu_;
   std::condition_variable_any cv_;
-  bool stop_ = false;                        // guarded by mu_
-  std::unique_ptr<LeaderElector> elector_;   // guarded by mu_ (set once in run())
+  bool stop_ = false;                       // guarded by mu_
+  std::unique_ptr<LeaderElector> elector_;  // guarded by mu_ (set once in run())
 };
 
 }  // namespace novacron::runtime

@@ -74,9 +74,8 @@ virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,
                                     const std::string& address,
                                     const SourceReconcilerOptions& templates) {
   virt::MigrateRequest r;
-  r.dest_uri = fill(options.tls ? templates.tls_libvirt_uri_template
-                                : templates.libvirt_uri_template,
-                    address);
+  r.dest_uri = fill(
+      options.tls ? templates.tls_libvirt_uri_template : templates.libvirt_uri_template, address);
   if (!templates.migrate_uri_template.empty()) {
     r.migrate_uri = fill(templates.migrate_uri_template, hostOf(address));
   }
@@ -110,25 +109,21 @@ SourceMigrationReconciler::SourceMigrationReconciler(
       recorder_(std::move(recorder)),
       options_(std::move(options)),
       informer_(client_, kube::kVMMigration, api::fromJson<api::VMMigration>,
-                runtime::ReflectorOptions{
-                    .label_selector = std::string(kSourceHypervisorLabel) + "=" +
-                                      options_.node_name,
-                    .registry = options_.registry}),
-      loop_(runtime::ControllerOptions{.name = "node_migration",
-                                       .workers = std::max(1, options_.workers),
-                                       .synced = {runtime::waitForSyncOf(informer_)},
-                                       .clock = options_.clock ? options_.clock
-                                                               : core::systemClock(),
-                                       .registry = options_.registry},
-            [this](const std::string& key) { return reconcile(key); }),
-      runner_(conn_, RunnerOptions{.clock = options_.clock,
-                                   .sample_interval = options_.sample_interval,
-                                   .on_progress = [this](const std::string& key) {
-                                     loop_.queue().add(key);
-                                   },
-                                   .on_done = [this](const std::string& key) {
-                                     loop_.queue().add(key);
-                                   }}) {
+                runtime::ReflectorOptions{.label_selector = std::string(kSourceHypervisorLabel) +
+                                                            "=" + options_.node_name,
+                                          .registry = options_.registry}),
+      loop_(
+          runtime::ControllerOptions{.name = "node_migration",
+                                     .workers = std::max(1, options_.workers),
+                                     .synced = {runtime::waitForSyncOf(informer_)},
+                                     .clock = options_.clock ? options_.clock : core::systemClock(),
+                                     .registry = options_.registry},
+          [this](const std::string& key) { return reconcile(key); }),
+      runner_(conn_, RunnerOptions{
+                         .clock = options_.clock,
+                         .sample_interval = options_.sample_interval,
+                         .on_progress = [this](const std::string& key) { loop_.queue().add(key); },
+                         .on_done = [this](const std::string& key) { loop_.queue().add(key); }}) {
   informer_.addEventHandler(runtime::enqueueKeys<api::VMMigration>(loop_.queue()));
 }
 
@@ -224,15 +219,16 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     return ReconcileResult::done();
   case SourceAction::kReportLost:
     status.phase = api::MigrationPhase::kFailed;
-    status.failureReason = "NodeDaemonRestarted: the migration job ended with a previous "
-                           "node-daemon process; the guest keeps running on the source";
+    status.failureReason =
+        "NodeDaemonRestarted: the migration job ended with a previous "
+        "node-daemon process; the guest keeps running on the source";
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
     return ReconcileResult::done();
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
-    status.failureReason = "SourceDomainMissing: domain " + domain + " is not on " +
-                           options_.node_name;
+    status.failureReason =
+        "SourceDomainMissing: domain " + domain + " is not on " + options_.node_name;
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "SourceDomainMissing", *status.failureReason);
     return ReconcileResult::done();
@@ -272,8 +268,8 @@ Status SourceMigrationReconciler::writeStatus(const api::VMMigration& mig,
   auto written =
       client_->updateStatus(kube::kVMMigration, mig.metadata.namespace_, api::toJson(out));
   if (!written.isOk()) {
-    return written.status().withContext("writing status of VMMigration " +
-                                        mig.metadata.namespace_ + "/" + mig.metadata.name);
+    return written.status().withContext("writing status of VMMigration " + mig.metadata.namespace_ +
+                                        "/" + mig.metadata.name);
   }
   return Status::ok();
 }

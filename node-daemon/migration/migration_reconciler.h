@@ -46,8 +46,8 @@ enum class SourceAction {
 };
 
 struct SourceObservation {
-  bool ours = false;       // phase Migrating and sourceHypervisor == this node
-  bool cancel = false;     // spec.cancel or deletionTimestamp
+  bool ours = false;    // phase Migrating and sourceHypervisor == this node
+  bool cancel = false;  // spec.cancel or deletionTimestamp
   bool job_running = false;
   bool job_finished = false;
   bool started_before = false;  // status.progress is set: a job ran for this migration
@@ -102,7 +102,8 @@ private:
 // The target's address as the controller resolved it (status.targetAddress).
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
 // The libvirt migration request for `options` towards `address`.
-virt::MigrateRequest migrateRequest(const api::MigrationOptions& options, const std::string& address,
+virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,
+                                    const std::string& address,
                                     const SourceReconcilerOptions& templates);
 
 }  // namespace novacron::node::migration

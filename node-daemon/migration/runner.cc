@@ -7,15 +7,14 @@
 namespace novacron::node::migration {
 
 struct MigrationRunner::Run {
-  Run(Job j, core::Clock::TimePoint started)
-      : job(std::move(j)), tracker(job.limits, started) {}
+  Run(Job j, core::Clock::TimePoint started) : job(std::move(j)), tracker(job.limits, started) {}
 
   Job job;
   std::mutex mu;
   std::condition_variable_any cv;
-  bool done = false;        // guarded by mu; migrate() returned
-  bool cancel = false;      // guarded by mu; cancel() was called
-  bool abort_sent = false;  // guarded by mu
+  bool done = false;                     // guarded by mu; migrate() returned
+  bool cancel = false;                   // guarded by mu; cancel() was called
+  bool abort_sent = false;               // guarded by mu
   std::optional<Verdict> abort_verdict;  // guarded by mu; the tracker's reason to abort
   std::string abort_message;             // guarded by mu
   ProgressTracker tracker;               // monitor thread only

@@ -70,7 +70,7 @@ struct DomainInfo {
   DomainState state = DomainState::kNoState;
   ShutoffReason shutoff_reason = ShutoffReason::kUnknown;  // when state == kShutOff
   PausedReason paused_reason = PausedReason::kUnknown;     // when state == kPaused
-  bool active = false;   // a QEMU process exists (running, paused, ...)
+  bool active = false;  // a QEMU process exists (running, paused, ...)
   bool persistent = false;
   std::uint64_t max_memory_kib = 0;
   unsigned vcpus = 0;
@@ -155,7 +155,7 @@ struct JobStats {
   std::uint64_t memory_page_size = 0;   // bytes
   std::uint64_t memory_iteration = 0;   // pre-copy pass
   std::uint64_t memory_bps = 0;         // current transfer rate, bytes per second
-  std::uint64_t downtime_ms = 0;  // completed migrations: the switch-over pause
+  std::uint64_t downtime_ms = 0;        // completed migrations: the switch-over pause
 };
 
 // A live migration request; the adapter turns it into virDomainMigrateToURI3's typed parameters
@@ -163,7 +163,7 @@ struct JobStats {
 struct MigrateRequest {
   std::string dest_uri;     // the target libvirtd, e.g. qemu+tcp://10.0.0.2/system
   std::string migrate_uri;  // where QEMU streams to, e.g. tcp://10.0.0.2 (empty: libvirt's choice)
-  std::optional<std::string> dest_xml;        // domain XML for the target (per-host paths)
+  std::optional<std::string> dest_xml;         // domain XML for the target (per-host paths)
   std::optional<std::uint64_t> bandwidth_mib;  // MiB/s cap
   std::optional<std::uint64_t> max_downtime_ms;
   bool auto_converge = false;

@@ -579,8 +579,8 @@ public:
   }
 
   StatusOr<JobStats> completedJobStats(const std::string& name) override {
-    NOVACRON_ASSIGN_OR_RETURN(JobStats s,
-                              readJobStats(name, "completedJobStats", VIR_DOMAIN_JOB_STATS_COMPLETED));
+    NOVACRON_ASSIGN_OR_RETURN(
+        JobStats s, readJobStats(name, "completedJobStats", VIR_DOMAIN_JOB_STATS_COMPLETED));
     if (s.type == JobType::kNone) {
       return core::notFoundError("domain " + name + " has no completed job");
     }

@@ -55,23 +55,21 @@ VmReconciler::VmReconciler(kube::ClientPtr client, virt::Connection& conn,
       options_(std::move(options)),
       informer_(client_, kube::kVirtualMachine, api::fromJson<api::VirtualMachine>,
                 reflectorOptions(options_)),
-      loop_(
-          runtime::ControllerOptions{
-              .name = "node_vm",
-              .workers = std::max(1, options_.workers),
-              .synced = {runtime::waitForSyncOf(informer_)},
-              .clock = clockOf(options_),
-              .registry = options_.registry,
-              .resync = options_.resync,
-              .on_resync =
-                  [this](runtime::WorkQueue& queue) {
-                    for (const auto& key : informer_.store().keys()) {
-                      queue.add(key);
-                    }
-                    scanDomains();
-                    collectImages();
-                  }},
-          [this](const std::string& key) { return reconcile(key); }) {
+      loop_(runtime::ControllerOptions{.name = "node_vm",
+                                       .workers = std::max(1, options_.workers),
+                                       .synced = {runtime::waitForSyncOf(informer_)},
+                                       .clock = clockOf(options_),
+                                       .registry = options_.registry,
+                                       .resync = options_.resync,
+                                       .on_resync =
+                                           [this](runtime::WorkQueue& queue) {
+                                             for (const auto& key : informer_.store().keys()) {
+                                               queue.add(key);
+                                             }
+                                             scanDomains();
+                                             collectImages();
+                                           }},
+            [this](const std::string& key) { return reconcile(key); }) {
   options_.clock = clockOf(options_);
   informer_.addEventHandler(runtime::enqueueKeys<api::VirtualMachine>(loop_.queue()));
 }
@@ -268,8 +266,8 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
     const std::string msg = "bridge '" + *bridge + "' is not offered to VMs on " +
                             options_.node_name + " (node-daemon --allowed-bridges)";
     event(vm, "Warning", kReasonBridgeNotAllowed, msg);
-    NOVACRON_RETURN_IF_ERROR(writeStatus(vm, invalidSpecStatus(vm, kReasonBridgeNotAllowed, msg,
-                                                               now_wall)));
+    NOVACRON_RETURN_IF_ERROR(
+        writeStatus(vm, invalidSpecStatus(vm, kReasonBridgeNotAllowed, msg, now_wall)));
     return ReconcileResult::done();
   }
 
@@ -379,8 +377,8 @@ Status VmReconciler::diskNotReady(const api::VirtualMachine& vm, const Status& s
     event(vm, "Warning", kReasonDiskPreparationFailed, s.message());
     NOVACRON_RETURN_IF_ERROR(
         writeStatus(vm, invalidSpecStatus(vm, kReasonDiskPreparationFailed, s.message(), now)));
-    return core::terminal(s.withContext("VM " + vmKey(vm) + ": " +
-                                        std::string(kReasonDiskPreparationFailed)));
+    return core::terminal(
+        s.withContext("VM " + vmKey(vm) + ": " + std::string(kReasonDiskPreparationFailed)));
   }
   if (s.code() == core::StatusCode::kUnavailable) {
     // A download failed (network, HTTP error): say so in status; retried after the store's TTL.

@@ -62,7 +62,7 @@ struct ReconcilerOptions {
   std::vector<std::string> allowed_bridges;
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
   int workers = 2;
-  core::ClockPtr clock;                  // defaults to the system clock
+  core::ClockPtr clock;           // defaults to the system clock
   metrics::RegistryPtr registry;  // for the informer and loop; nullptr = default registry
   // True while this node is fenced (hypervisor/fence.h): every domain of ours is destroyed and
   // nothing is started, created or removed. nullptr = never fenced.

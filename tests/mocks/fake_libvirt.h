@@ -111,8 +111,7 @@ public:
   // Scripted behaviour (set before the connection is used; called on the caller's thread).
   std::function<core::Status(const std::string&, const node::virt::MigrateRequest&)> migrate_hook;
   std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> job_stats_hook;
-  std::function<core::StatusOr<node::virt::JobStats>(const std::string&)>
-      completed_job_stats_hook;
+  std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> completed_job_stats_hook;
   std::function<core::Status(const std::string&)> abort_hook;
 
 private:

@@ -412,10 +412,9 @@ TEST_F(ControllerAppTest, MigrationMovesTheBindingAndTheLedgerEntry) {
     hv.spec.migration = migration;
     ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
   }
-  startRenewing();
   startApp(testConfig(scheduler::Policy::kBinPack));
   createVm("web-1", 1, kGi);
-  ASSERT_TRUE(eventually([&] { return boundTotal() == 1; }));
+  ASSERT_TRUE(settles([&] { return boundTotal() == 1; }));
   const std::string source = boundHypervisor(vms().front());
   const std::string target = source == "hv-a" ? "hv-b" : "hv-a";
   ASSERT_TRUE(writeStatusAsNode(*client_, kube::kVirtualMachine, "default", "web-1",
@@ -429,26 +428,24 @@ TEST_F(ControllerAppTest, MigrationMovesTheBindingAndTheLedgerEntry) {
   auto migration = [&] {
     return *api::vmMigrationFromJson(*client_->get(kube::kVMMigration, "default", "m1"));
   };
-  ASSERT_TRUE(
-      eventually([&] { return migration().status.phase == api::MigrationPhase::kMigrating; }));
+  ASSERT_TRUE(settles([&] { return migration().status.phase == api::MigrationPhase::kMigrating; }));
   EXPECT_EQ(migration().status.targetHypervisor, target);
   EXPECT_EQ(migration().status.targetAddress, target == "hv-a" ? "10.0.0.1" : "10.0.0.2");
   EXPECT_EQ(vms().front().status.activeMigration, "m1");
   // The ledger reconciler counts the reservation on the target (it does not drop it).
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] {
     auto hv = hypervisor(target);
     return hv.status.allocated && hv.status.allocated->vms == 1;
   }));
 
   ASSERT_TRUE(writeStatusAsNode(*client_, kube::kVMMigration, "default", "m1",
                                 [](nlohmann::json& status) { status["phase"] = "Finalizing"; }));
-  ASSERT_TRUE(
-      eventually([&] { return migration().status.phase == api::MigrationPhase::kSucceeded; }));
+  ASSERT_TRUE(settles([&] { return migration().status.phase == api::MigrationPhase::kSucceeded; }));
   api::VirtualMachine moved = vms().front();
   EXPECT_EQ(boundHypervisor(moved), target);
   EXPECT_FALSE(moved.status.activeMigration.has_value());
-  ASSERT_TRUE(eventually([&] { return hypervisorLabel(vms().front()) == target; }));
-  ASSERT_TRUE(eventually([&] {
+  ASSERT_TRUE(settles([&] { return hypervisorLabel(vms().front()) == target; }));
+  ASSERT_TRUE(settles([&] {
     auto from = hypervisor(source);
     auto to = hypervisor(target);
     return from.status.allocated && from.status.allocated->vms == 0 && to.status.allocated &&

@@ -1,8 +1,6 @@
 // Kubeconfig and in-cluster config loading: every auth form and every error names file and field.
 #include "lib/kube/config.h"
 
-#include "lib/kube/cpprestsdk_transport.h"
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +8,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "lib/kube/cpprestsdk_transport.h"
 
 namespace novacron::kube {
 namespace {

@@ -37,8 +37,10 @@ protected:
     return true;
   }
   void addComponents(Manager& m) {
-    m.add("a", [this] { record("start a"); }, [this] { record("stop a"); });
-    m.add("b", [this] { record("start b"); }, [this] { record("stop b"); });
+    m.add(
+        "a", [this] { record("start a"); }, [this] { record("stop a"); });
+    m.add(
+        "b", [this] { record("start b"); }, [this] { record("stop b"); });
   }
   LeaderElectionConfig election() {
     LeaderElectionConfig c;

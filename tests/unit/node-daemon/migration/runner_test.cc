@@ -1,5 +1,5 @@
-// MigrationRunner with a scripted libvirt (the test driver cannot migrate) and a FakeClock: progress
-// sampling, abort on no progress, cancel, success with the completed job's downtime.
+// MigrationRunner with a scripted libvirt (the test driver cannot migrate) and a FakeClock:
+// progress sampling, abort on no progress, cancel, success with the completed job's downtime.
 #include "node-daemon/migration/runner.h"
 
 #include <atomic>

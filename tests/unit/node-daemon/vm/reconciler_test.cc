@@ -127,8 +127,8 @@ protected:
   }
   api::VirtualMachine bind(api::VirtualMachine v, const std::string& node) {
     v.status.hypervisor = node;
-    auto written = client_->updateStatus(kube::kVirtualMachine, v.metadata.namespace_,
-                                         api::toJson(v));
+    auto written =
+        client_->updateStatus(kube::kVirtualMachine, v.metadata.namespace_, api::toJson(v));
     EXPECT_TRUE(written.isOk()) << written.status();
     return *api::fromJson<api::VirtualMachine>(*written);
   }
@@ -282,9 +282,8 @@ TEST_F(ReconcilerTest, LibvirtFailureIsRetriedWithFinalizerHeld) {
   fake_->failNext("define", core::unavailableError("libvirtd restarting"), 2);
   startReconciler();
   create(vm("rt-retry", "r"));
-  ASSERT_TRUE(
-      advanceUntil([&] { return phaseIs("rt-retry", "r", api::VirtualMachinePhase::kRunning); },
-                   10ms));
+  ASSERT_TRUE(advanceUntil(
+      [&] { return phaseIs("rt-retry", "r", api::VirtualMachinePhase::kRunning); }, 10ms));
   EXPECT_GE(fake_->calls("define"), 3);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-retry", "r").isOk());
   ASSERT_TRUE(pollUntil([&] { return !get("rt-retry", "r"); }));
@@ -367,9 +366,8 @@ TEST_F(ReconcilerTest, NotFoundFromASubCallIsRetried) {
   fake_->failNext("define", core::notFoundError("storage pool default not found"), 1);
   startReconciler();
   create(vm("rt-nf", "n"));
-  ASSERT_TRUE(
-      advanceUntil([&] { return phaseIs("rt-nf", "n", api::VirtualMachinePhase::kRunning); },
-                   10ms));
+  ASSERT_TRUE(advanceUntil(
+      [&] { return phaseIs("rt-nf", "n", api::VirtualMachinePhase::kRunning); }, 10ms));
   EXPECT_EQ(fake_->calls("define"), 2);
   EXPECT_EQ(loopCounter(*registry_, "controller_runtime_terminal_reconcile_errors_total"), 0);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-nf", "n").isOk());
