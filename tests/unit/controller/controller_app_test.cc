@@ -82,7 +82,8 @@ protected:
       ASSERT_TRUE(ctltest::registerHypervisor(*client_, ctltest::makeHypervisor(name, cpus, memory))
                       .isOk());
       ASSERT_TRUE(
-          client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease(name, "t0")).isOk());
+          client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease(name, "t0"))
+              .isOk());
     }
   }
 
