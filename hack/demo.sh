@@ -166,6 +166,10 @@ up() {
   step "installing the NovaCron CRDs (kubectl apply -f crds/)" "$LOGS/kubectl.log"
   kubectl apply -f crds/ >>"$LOGS/kubectl.log" 2>&1
   kubectl wait --for condition=established --timeout=60s crd --all >>"$LOGS/kubectl.log" 2>&1
+  step "creating NovaCron's namespaces (kubectl apply -f config/default/namespace.yaml)" \
+    "$LOGS/kubectl.log"
+  kubectl apply -f config/default/namespace.yaml >>"$LOGS/kubectl.log" 2>&1 ||
+    fail "could not create the namespaces; see $LOGS/kubectl.log"
 
   step "starting virtlogd and libvirtd" "$LOGS/libvirtd.log"
   hack/libvirtd.sh start >>"$LOGS/libvirtd.log" 2>&1

@@ -22,6 +22,8 @@ PACKAGES=(
   curl ca-certificates iproute2 iptables procps psmisc jq
   # tests/e2e/harness: namespaces (nsenter, unshare, setsid, flock) and a test TCP server
   util-linux python3
+  # tests/manifests: RBAC table check over the rendered kustomization
+  python3-yaml
 )
 
 require_root "apt-get"

@@ -23,7 +23,7 @@ using VirtualMachinePtr = std::shared_ptr<const api::VirtualMachine>;
 using VMMigrationPtr = std::shared_ptr<const api::VMMigration>;
 
 // What the controller needs from a heartbeat Lease (coordination.k8s.io/v1, namespace
-// novacron-system, name = Hypervisor name): a value that changes on every renewal.
+// novacron-node-lease, name = Hypervisor name): a value that changes on every renewal.
 struct LeaseSnapshot {
   std::string resource_version;
   std::string renew_time;  // spec.renewTime as written by the node-daemon

@@ -1,8 +1,9 @@
 // InformerClusterCache: the production ClusterCache on lib/runtime informers — Hypervisors (all),
 // VirtualMachines (all namespaces, indexed by the label novacron.io/hypervisor, plus an index of
-// unbound VMs), VMMigrations (all namespaces) and heartbeat Leases (namespace novacron-system
-// only). Register event handlers with the informers before start(). Thread-safety: reads are safe
-// from any thread (the stores are); start/stop from one thread.
+// unbound VMs), VMMigrations (all namespaces) and heartbeat Leases (namespace
+// novacron-node-lease only, lib/api/node_lease.h).
+// Register event handlers with the informers before start().
+// Thread-safety: reads are safe from any thread (the stores are); start/stop from one thread.
 #pragma once
 
 #include <chrono>
@@ -12,12 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/cache/cluster_cache.h"
+#include "lib/api/node_lease.h"
 #include "lib/kube/client.h"
 #include "lib/runtime/informer.h"
 
 namespace novacron::controller {
 
-inline constexpr std::string_view kHeartbeatNamespace = "novacron-system";
+inline constexpr std::string_view kHeartbeatNamespace = api::kNodeLeaseNamespace;
 
 class InformerClusterCache final : public ClusterCache {
 public:

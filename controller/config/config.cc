@@ -10,6 +10,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "lib/api/node_lease.h"
+
 namespace novacron::controller::config {
 namespace {
 
@@ -317,6 +319,11 @@ core::Status validateConfig(const ControllerConfig& config) {
   }
   if (le.lease_duration <= le.renew_deadline) {
     errors.push_back("leaderElection.leaseDuration: must be greater than renewDeadline");
+  }
+  // Node-daemons may write any Lease there: a node named like the leader Lease would win it.
+  if (le.namespace_ == api::kNodeLeaseNamespace) {
+    errors.push_back("leaderElection.namespace: must not be " +
+                     std::string(api::kNodeLeaseNamespace) + " (the nodes' heartbeat Leases)");
   }
   if (config.workers.vm < 1 || config.workers.hypervisor < 1 || config.workers.migration < 1) {
     errors.push_back("workers: counts must be at least 1");

@@ -4,9 +4,10 @@
 //     are dropped only after a live read of the VM confirms it is gone or bound elsewhere. The
 //     annotation is written with the Hypervisor's resourceVersion as precondition, then
 //     status.allocated {cpus, memory, vms} is written as its summary.
-//   - Health: a heartbeat Lease (namespace novacron-system, name = hypervisor) not renewed within
-//     the timeout sets Ready=Unknown (reason HeartbeatTimeout) and enqueues the hypervisor's VMs
-//     (they get HypervisorUnreachable, phase Unknown); a renewed Lease sets Ready back to True.
+//   - Health: a heartbeat Lease (namespace novacron-node-lease, name = hypervisor) not renewed
+//     within the timeout sets Ready=Unknown (reason HeartbeatTimeout) and enqueues the
+//     hypervisor's VMs (they get HypervisorUnreachable, phase Unknown); a renewed Lease sets Ready
+//     back to True.
 //     Schedulable=False while cordoned, in maintenance, fenced or not Ready.
 //   - Maintenance: cordon only. Evacuation (by each VM's evictionStrategy) needs live migration,
 //     which does not exist yet; the Schedulable condition message says so.

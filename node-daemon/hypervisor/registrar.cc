@@ -202,14 +202,9 @@ Status HypervisorRegistrar::renewLease() {
                           {"renewTime", now}}}};
     auto created = client_->create(kube::kLease, ns, fresh);
     if (!created.isOk() && created.status().code() == core::StatusCode::kNotFound) {
-      // The namespace is missing: create it, then retry once.
-      kube::Json nsobj = {
-          {"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}};
-      auto made = client_->create(kube::kNamespace, "", nsobj);
-      if (!made.isOk() && made.status().code() != core::StatusCode::kAlreadyExists) {
-        return made.status().withContext("creating namespace " + ns);
-      }
-      created = client_->create(kube::kLease, ns, fresh);
+      // Only a missing namespace makes a create NotFound. Creating it is the installer's job
+      // (and outside our RBAC): say what to do; the heartbeat loop retries.
+      return core::notFoundError("namespace " + ns + " does not exist: apply config/default");
     }
     if (!created.isOk()) {
       return created.status().withContext("creating Lease " + ns + "/" + options_.node_name);

@@ -6,8 +6,10 @@
 //     KVMAvailable, lastHeartbeatTime) through /status with the resourceVersion it read, leaving
 //     the controller's fields (allocated, Schedulable, ...) untouched. When libvirtd does not
 //     answer, Ready becomes False with reason LibvirtUnavailable instead.
-//   - renewLease(): the heartbeat, a coordination.k8s.io/v1 Lease "<node>" in novacron-system
-//     (namespace created if missing), renewed every `heartbeat_interval` (10 s).
+//   - renewLease(): the heartbeat, a coordination.k8s.io/v1 Lease "<node>" in novacron-node-lease,
+//     renewed every `heartbeat_interval` (10 s). The namespace comes from the manifests
+//     (config/default); the node-daemon may not create namespaces, so a missing one is a NotFound
+//     error naming the fix, retried by the loop.
 //   - start(): a thread that renews the Lease every interval and re-registers (refreshing
 //     lastHeartbeatTime) every `status_interval`; failures are logged, counted and retried.
 //   - Fencing (fence.h): registerNode() notices a fenced or deleted Hypervisor, never re-creates a
@@ -26,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "lib/api/node_lease.h"
 #include "lib/core/clock.h"
 #include "lib/core/status.h"
 #include "lib/kube/client.h"
@@ -35,7 +38,8 @@
 
 namespace novacron::node::hypervisor {
 
-inline constexpr std::string_view kLeaseNamespace = "novacron-system";
+// lib/api/node_lease.h: never beside the controller's leader Lease.
+inline constexpr std::string_view kLeaseNamespace = api::kNodeLeaseNamespace;
 
 struct RegistrarOptions {
   std::string node_name;

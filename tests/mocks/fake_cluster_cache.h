@@ -24,7 +24,7 @@ namespace novacron::testing {
 class FakeClusterCache final : public controller::ClusterCache {
 public:
   explicit FakeClusterCache(std::shared_ptr<FakeClient> client,
-                            std::string heartbeat_namespace = "novacron-system")
+                            std::string heartbeat_namespace = "novacron-node-lease")
       : client_(std::move(client)), heartbeat_namespace_(std::move(heartbeat_namespace)) {}
 
   void setSynced(bool synced) { synced_ = synced; }

@@ -99,11 +99,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot install CRDs\n");
     return 1;
   }
-  (void)(*setup_client)
-      ->create(kube::kNamespace, "",
-               {{"apiVersion", "v1"},
-                {"kind", "Namespace"},
-                {"metadata", {{"name", "novacron-system"}}}});
   char tmpl[] = "/tmp/novacron-controller-bench-XXXXXX";
   std::string root = ::mkdtemp(tmpl);
   std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;

@@ -127,6 +127,9 @@ RUN_DIR="$RUN/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_
 export KUBECONFIG="$RUN/api/kubeconfig"
 wait_for "the API server" 30 kubectl get --raw /readyz || fatal "API server not ready"
 kubectl apply -f "$ROOT/crds/" >"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply crds"
+# The node-daemons' heartbeat namespace (they may not create it themselves).
+kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1 ||
+  fatal "kubectl apply namespaces"
 kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
 
 echo "== node-daemons and controller"

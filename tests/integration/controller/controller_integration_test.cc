@@ -73,10 +73,6 @@ protected:
     ASSERT_TRUE(client.isOk()) << client.status();
     client_ = *client;
     ASSERT_TRUE(node::testing::installCrds(*client_, kNs).isOk());
-    auto ns = client_->create(
-        kube::kNamespace, "",
-        {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "novacron-system"}}}});
-    ASSERT_TRUE(ns.isOk() || ns.status().code() == core::StatusCode::kAlreadyExists);
     char tmpl[] = "/tmp/novacron-controller-it-XXXXXX";
     root_ = ::mkdtemp(tmpl);
   }
@@ -107,7 +103,7 @@ protected:
         [&] {
           for (const auto& [name, node] : nodes_) {
             auto hv = client_->get(kube::kHypervisor, "", name);
-            auto lease = client_->get(kube::kLease, "novacron-system", name);
+            auto lease = client_->get(kube::kLease, "novacron-node-lease", name);
             if (!hv.isOk() || !lease.isOk()) {
               return false;
             }

@@ -33,7 +33,7 @@ TEST(ControllerScaleSoakTest, TwoControllersPlaceThousandsWithoutOvercommit) {
                                             ctltest::makeHypervisor(name, kPerHypervisor, 64 * kGi))
                     .isOk());
     ASSERT_TRUE(
-        client->create(kube::kLease, "novacron-system", ctltest::makeLease(name, "t0")).isOk());
+        client->create(kube::kLease, "novacron-node-lease", ctltest::makeLease(name, "t0")).isOk());
   }
   config::ControllerConfig config;
   config.scheduler.policy = scheduler::Policy::kSpread;

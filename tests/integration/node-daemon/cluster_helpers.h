@@ -45,8 +45,31 @@ inline core::StatusOr<kube::ClientPtr> clientFor(const novacron::testing::DevClu
   return kube::newRestClient(config, options);
 }
 
-// Installs crds/*.yaml and waits until VirtualMachines are served; creates namespace `ns`.
+// Creates NovaCron's own namespaces as the manifests do (config/default/namespace.yaml:
+// novacron-system and novacron-node-lease): node-daemons need the latter for their heartbeat
+// Leases and may not create it themselves.
+inline core::Status installNamespaces(kube::Client& client) {
+  std::ifstream in(sourceDir() + "/config/default/namespace.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  NOVACRON_ASSIGN_OR_RETURN(auto docs, api::yamlDocumentsToJson(text.str()));
+  if (docs.empty()) {
+    return core::notFoundError("no namespaces in " + sourceDir() +
+                               "/config/default/namespace.yaml");
+  }
+  for (const auto& ns : docs) {
+    auto made = client.create(kube::kNamespace, "", ns);
+    if (!made.isOk() && made.status().code() != core::StatusCode::kAlreadyExists) {
+      return made.status();
+    }
+  }
+  return core::okStatus();
+}
+
+// Installs crds/*.yaml and NovaCron's namespaces (installNamespaces), creates namespace `ns` and
+// waits until VirtualMachines are served.
 inline core::Status installCrds(kube::Client& client, const std::string& ns) {
+  NOVACRON_RETURN_IF_ERROR(installNamespaces(client));
   for (const char* file : {"novacron.io_virtualmachines.yaml", "novacron.io_hypervisors.yaml",
                            "novacron.io_vmmigrations.yaml"}) {
     std::ifstream in(sourceDir() + "/crds/" + file);

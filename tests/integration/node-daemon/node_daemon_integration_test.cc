@@ -103,8 +103,8 @@ TEST_F(NodeDaemonIntegrationTest, FiftyVmsRunStopAndLeaveNothingBehind) {
   ASSERT_TRUE(hv.isOk()) << hv.status();
   EXPECT_GT((*hv)["status"]["capacity"]["cpus"].get<int>(), 0);
   EXPECT_EQ((*hv)["status"]["virtualization"], "emulated");
-  ASSERT_TRUE(
-      pollUntil([&] { return client_->get(kube::kLease, "novacron-system", kNode).isOk(); }, 10s));
+  ASSERT_TRUE(pollUntil(
+      [&] { return client_->get(kube::kLease, "novacron-node-lease", kNode).isOk(); }, 10s));
 
   // libvirt's test driver comes with a domain "test" that NovaCron does not manage: reported as
   // an Event on the Hypervisor and left alone.

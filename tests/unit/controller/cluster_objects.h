@@ -55,7 +55,7 @@ inline core::Status registerHypervisor(kube::Client& client, const api::Hypervis
 inline nlohmann::json makeLease(const std::string& name, const std::string& renew_time) {
   return {{"apiVersion", "coordination.k8s.io/v1"},
           {"kind", "Lease"},
-          {"metadata", {{"name", name}, {"namespace", "novacron-system"}}},
+          {"metadata", {{"name", name}, {"namespace", "novacron-node-lease"}}},
           {"spec",
            {{"holderIdentity", name}, {"leaseDurationSeconds", 40}, {"renewTime", renew_time}}}};
 }

@@ -76,17 +76,18 @@ protected:
       ASSERT_TRUE(ctltest::registerHypervisor(*client_, ctltest::makeHypervisor(name, cpus, memory))
                       .isOk());
       ASSERT_TRUE(
-          client_->create(kube::kLease, "novacron-system", ctltest::makeLease(name, "t0")).isOk());
+          client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease(name, "t0"))
+              .isOk());
     }
   }
 
   // Renews a heartbeat Lease as its node-daemon would, and waits until `app` has seen it (from
   // then on, any look at the Lease counts its age from a time no earlier than now).
   void renewLease(const ControllerApp& app, const std::string& name, const std::string& renew) {
-    auto lease = client_->get(kube::kLease, "novacron-system", name);
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", name);
     ASSERT_TRUE(lease.isOk());
     (*lease)["spec"]["renewTime"] = renew;
-    ASSERT_TRUE(client_->update(kube::kLease, "novacron-system", *lease).isOk());
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
     ASSERT_TRUE(eventually([&] {
       auto seen = app.cache().heartbeat(name);
       return seen && seen->renew_time == renew;

@@ -56,13 +56,13 @@ protected:
 
   void addHypervisor(const std::string& name, int32_t cpus, int64_t memory) {
     ASSERT_TRUE(registerHypervisor(*client_, makeHypervisor(name, cpus, memory)).isOk());
-    ASSERT_TRUE(client_->create(kube::kLease, "novacron-system", makeLease(name, "t0")).isOk());
+    ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", makeLease(name, "t0")).isOk());
   }
   void renewLease(const std::string& name, const std::string& renew_time) {
-    auto lease = client_->get(kube::kLease, "novacron-system", name);
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", name);
     ASSERT_TRUE(lease.isOk());
     (*lease)["spec"]["renewTime"] = renew_time;
-    ASSERT_TRUE(client_->update(kube::kLease, "novacron-system", *lease).isOk());
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
   }
   void annotateHypervisor(const std::string& name, const std::string& key,
                           const std::string& value) {

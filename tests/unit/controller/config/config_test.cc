@@ -135,6 +135,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "leaderElection.leaseDuration: must be greater than renewDeadline"},
         BadCase{"leaderElection: {retryPeriod: 12s}",
                 "leaderElection.renewDeadline: must be greater than retryPeriod"},
+        BadCase{"leaderElection: {namespace: novacron-node-lease}",
+                "leaderElection.namespace: must not be novacron-node-lease"},
         BadCase{"- a\n- b", "the document must be a mapping"},
         BadCase{"scheduler: {policy: [", "invalid controller configuration"}));
 

@@ -103,16 +103,61 @@ TEST_F(RegistrarTest, KeepsControllerFieldsAndLeavesOvercommitToTheController) {
 
 TEST_F(RegistrarTest, LeaseIsCreatedAndRenewed) {
   ASSERT_TRUE(registrar_->renewLease().isOk());
-  auto lease = client_->get(kube::kLease, "novacron-system", "node-a");
+  auto lease = client_->get(kube::kLease, "novacron-node-lease", "node-a");
   ASSERT_TRUE(lease.isOk()) << lease.status();
   EXPECT_EQ((*lease)["spec"]["holderIdentity"], "node-a");
   EXPECT_EQ((*lease)["spec"]["leaseDurationSeconds"], 40);
   std::string first = (*lease)["spec"]["renewTime"];
   clock_->advance(10s);
   ASSERT_TRUE(registrar_->renewLease().isOk());
-  auto renewed = client_->get(kube::kLease, "novacron-system", "node-a");
+  auto renewed = client_->get(kube::kLease, "novacron-node-lease", "node-a");
   EXPECT_GT(std::string((*renewed)["spec"]["renewTime"]), first);
   EXPECT_NE((*renewed)["metadata"]["resourceVersion"], (*lease)["metadata"]["resourceVersion"]);
+}
+
+// The node-daemon may not create namespaces (RBAC): a missing heartbeat namespace is a NotFound
+// that names the fix, and the next renewal (the loop retries) succeeds once it exists.
+TEST_F(RegistrarTest, MissingLeaseNamespaceIsReportedNotCreated) {
+  client_->failNext(testing::FakeClient::Verb::kCreate, "leases",
+                    core::notFoundError("namespaces \"novacron-node-lease\" not found"));
+  core::Status s = registrar_->renewLease();
+  EXPECT_EQ(s.code(), core::StatusCode::kNotFound);
+  EXPECT_NE(s.message().find("namespace novacron-node-lease does not exist: apply config/default"),
+            std::string::npos)
+      << s;
+  EXPECT_EQ(client_->countActions(testing::FakeClient::Verb::kCreate, "namespaces"), 0u);
+  ASSERT_TRUE(registrar_->renewLease().isOk());
+  EXPECT_TRUE(client_->get(kube::kLease, "novacron-node-lease", "node-a").isOk());
+}
+
+// A node named like the controller's leader Lease heartbeats in its own namespace and never
+// touches novacron-system/novacron-controller (it would otherwise become the leader's holder).
+TEST_F(RegistrarTest, NodeNamedLikeTheLeaderLeaseCannotTakeItOver) {
+  kube::Json leader = {
+      {"apiVersion", "coordination.k8s.io/v1"},
+      {"kind", "Lease"},
+      {"metadata", {{"name", "novacron-controller"}, {"namespace", "novacron-system"}}},
+      {"spec",
+       {{"holderIdentity", "controller-0"},
+        {"leaseDurationSeconds", 15},
+        {"renewTime", "2026-01-01T00:00:00.000000Z"}}}};
+  auto stored = client_->create(kube::kLease, "novacron-system", leader);
+  ASSERT_TRUE(stored.isOk()) << stored.status();
+  RegistrarOptions o;
+  o.node_name = "novacron-controller";
+  o.clock = clock_;
+  HypervisorRegistrar impostor(client_, *conn_, nullptr, o);
+  ASSERT_TRUE(impostor.renewLease().isOk());
+  clock_->advance(10s);
+  ASSERT_TRUE(impostor.renewLease().isOk());
+
+  auto after = client_->get(kube::kLease, "novacron-system", "novacron-controller");
+  ASSERT_TRUE(after.isOk()) << after.status();
+  EXPECT_EQ((*after)["spec"]["holderIdentity"], "controller-0");
+  EXPECT_EQ((*after)["metadata"]["resourceVersion"], (*stored)["metadata"]["resourceVersion"]);
+  auto heartbeat = client_->get(kube::kLease, "novacron-node-lease", "novacron-controller");
+  ASSERT_TRUE(heartbeat.isOk()) << heartbeat.status();
+  EXPECT_EQ((*heartbeat)["spec"]["holderIdentity"], "novacron-controller");
 }
 
 TEST_F(RegistrarTest, LibvirtDownMakesHypervisorNotReady) {
