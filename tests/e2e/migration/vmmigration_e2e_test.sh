@@ -55,6 +55,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   if ((rc)); then
+    kubectl get vm,vmmigration,hypervisor -A -o yaml 2>&1 | sed 's/^/    /' | head -n 300
     for f in "$RUN"/*.log; do
       echo "---- tail of $f ----"
       tail -n 40 "$f"
@@ -94,6 +95,9 @@ wait_for() { # what, timeout seconds, command...
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 jp() { kubectl get "$1" "$2" -n "$NS" -o "jsonpath=$3" 2>/dev/null; }
+# field_is KIND NAME JSONPATH VALUE: re-reads the object on every call (for wait_for).
+field_is() { [[ "$(jp "$1" "$2" "$3")" == "$4" ]]; }
+not_running_on() { [[ "$(domstate "$1")" != running ]]; }
 serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
 max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
 tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
@@ -169,8 +173,8 @@ spec:
     cmdline: "console=ttyS0 panic=-1"
   terminationGracePeriodSeconds: 5
 EOF
-wait_for "VM Running" 120 test "$(jp vm "$VM" '{.status.phase}')" = Running || fatal "VM not Running"
-check "the VM is bound to hv-a" test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-a
+wait_for "VM Running" 120 field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
+check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for "the guest's ticker" 90 tick_above 2 || fatal "the guest did not boot (no ticker)"
 kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \
   >>"$RUN/kubectl.log" 2>&1
@@ -189,8 +193,8 @@ spec:
 EOF
 (kubectl get vmmigration "$MIG" -n "$NS" -w >"$RUN/watch.log" 2>&1 &
   echo $! >"$RUN/watch.pid")
-wait_for "the VMMigration to end" 180 sh -c \
-  "kubectl get vmmigration $MIG -n $NS -o jsonpath='{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'" ||
+migration_ended() { jp vmmigration "$MIG" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
+wait_for "the VMMigration to end" 180 migration_ended ||
   fatal "the migration did not end: phase $(jp vmmigration "$MIG" '{.status.phase}')"
 kill "$(cat "$RUN/watch.pid")" 2>/dev/null
 echo "kubectl get vmmigration -w:"
@@ -201,13 +205,13 @@ check "the VMMigration Succeeded (was $phase: $(jp vmmigration "$MIG" '{.status.
 check "progress reached 100 %" test "$(jp vmmigration "$MIG" '{.status.progress.percent}')" = 100
 echo "MIGRATION A->B through NovaCron: downtime $(jp vmmigration "$MIG" '{.status.progress.downtimeMs}') ms," \
   "from $(jp vmmigration "$MIG" '{.status.startTime}') to $(jp vmmigration "$MIG" '{.status.completionTime}')"
-wait_for "the VM bound to hv-b" 60 test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-b
-check "the VM is bound to hv-b" test "$(jp vm "$VM" '{.status.hypervisor}')" = hv-b
-wait_for "the VM Running on hv-b" 60 test "$(jp vm "$VM" '{.status.phase}')" = Running
-check "the VM is Running" test "$(jp vm "$VM" '{.status.phase}')" = Running
+wait_for "the VM bound to hv-b" 60 field_is vm "$VM" '{.status.hypervisor}' hv-b
+check "the VM is bound to hv-b" field_is vm "$VM" '{.status.hypervisor}' hv-b
+wait_for "the VM Running on hv-b" 60 field_is vm "$VM" '{.status.phase}' Running
+check "the VM is Running" field_is vm "$VM" '{.status.phase}' Running
 check "the domain runs on B" test "$(domstate "$HOST_B_URI")" = running
-wait_for "A's copy to go" 30 sh -c "! virsh -c $HOST_A_URI domstate ${NS}_${VM} 2>/dev/null | grep -q running"
-check "no domain runs on A" test "$(domstate "$HOST_A_URI")" != running
+wait_for "A's copy to go" 30 not_running_on "$HOST_A_URI"
+check "no domain runs on A" not_running_on "$HOST_A_URI"
 check "exactly one QEMU runs the guest" test "$(qemu_copies)" -eq 1
 check "the guest never rebooted (ticker went past $before)" wait_for "ticks past $before" 30 \
   tick_above "$((before + 2))"
