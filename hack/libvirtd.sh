@@ -30,11 +30,11 @@ record() {
   echo "$(date -u +%FT%TZ) $*" >>"$STATE/changes"
 }
 
-# The libvirtd processes of this host: same network and mount namespace as this script (test
-# harnesses run their own libvirtds in namespaces; those are not this host's).
-root_libvirtds() {
+# The processes named $1 of this host: same network and mount namespace as this script (test
+# harnesses run their own libvirtd/virtlogd in namespaces; those are not this host's).
+host_pids() {
   local pid
-  for pid in $(pgrep -x libvirtd || true); do
+  for pid in $(pgrep -x "$1" || true); do
     if [[ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" == "$(readlink /proc/self/ns/net)" &&
       "$(readlink "/proc/$pid/ns/mnt" 2>/dev/null)" == "$(readlink /proc/self/ns/mnt)" ]]; then
       echo "$pid"
@@ -93,7 +93,7 @@ start() {
   # A libvirtd this script did not start (not answering yet, or hung) belongs to someone else:
   # never rewrite its configuration or start a second one next to it.
   local foreign
-  foreign="$(root_libvirtds | grep -vx "$(cat "$STATE/libvirtd.pid" 2>/dev/null || echo none)" || true)"
+  foreign="$(host_pids libvirtd | grep -vx "$(cat "$STATE/libvirtd.pid" 2>/dev/null || echo none)" || true)"
   if [[ -n "$foreign" ]]; then
     die "a libvirtd not started by this script is running (pid ${foreign//$'\n'/ }) but does not" \
       "answer on $URI; refusing to touch this host (stop it, or fix it, and try again)"
@@ -103,7 +103,7 @@ start() {
   ensure_dirs
   mkdir -p "$STATE"
   if ! pid_alive "$STATE/virtlogd.pid"; then
-    if pgrep -x virtlogd >/dev/null; then
+    if [[ -n "$(host_pids virtlogd)" ]]; then
       log "a virtlogd not started by this script is running; using it"
     else
       virtlogd -d -p "$STATE/virtlogd.pid"
@@ -144,7 +144,7 @@ stop() {
   require_root "it stops libvirtd"
   stop_one libvirtd
   stop_one virtlogd
-  if [[ -n "$(root_libvirtds)" ]]; then
+  if [[ -n "$(host_pids libvirtd)" ]]; then
     log "another libvirtd still runs: leaving $QEMU_CONF as it is"
     return 0
   fi

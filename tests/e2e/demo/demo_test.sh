@@ -30,6 +30,13 @@ qemu_conf_before=$(md5sum /etc/libvirt/qemu.conf 2>/dev/null || echo absent)
 "$ROOT/hack/demo.sh" --no-install --no-build --teardown >"$out" 2>&1
 rc=$?
 cat "$out"
+if ((rc)); then
+  for f in "$RUN_DIR"/logs/*.log; do
+    [[ -s "$f" ]] || continue
+    echo "---- tail of $f ----"
+    tail -n 40 "$f"
+  done
+fi
 echo "---- checks ----"
 check "hack/demo.sh exited 0 (was $rc)" test "$rc" -eq 0
 check "the guest printed its boot marker on the serial console" grep -q '^NOVACRON-GUEST-BOOTED' "$out"
