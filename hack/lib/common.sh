@@ -102,6 +102,19 @@ wait_for() {
   fi
 }
 
+# check DESCRIPTION CMD...: a test's assertion: runs CMD, prints "PASS: ..." or "FAIL: ..." and
+# counts failures in the caller's $failures.
+check() {
+  local what="$1"
+  shift
+  if "$@"; then
+    echo "PASS: $what"
+  else
+    echo "FAIL: $what"
+    failures=$((${failures:-0} + 1))
+  fi
+}
+
 # wait_for_match SECONDS PATTERN CMD...: polls CMD until its output (stdout and stderr) matches the
 # extended regular expression PATTERN; on timeout prints CMD's last output on stderr and fails.
 wait_for_match() {

@@ -162,19 +162,8 @@ api::VirtualMachineStatus notReadyStatus(const api::VirtualMachine& vm, std::str
 
 api::VirtualMachineStatus invalidSpecStatus(const api::VirtualMachine& vm, std::string_view reason,
                                             const std::string& message, api::Timestamp now) {
-  api::VirtualMachineStatus status = vm.status;
-  const int64_t generation = vm.metadata.generation;
-  api::setCondition(status.conditions,
-                    {std::string(api::kConditionReady),
-                     api::ConditionStatus::kFalse,
-                     generation,
-                     {},
-                     std::string(reason),
-                     message,
-                     {}},
-                    now);
+  api::VirtualMachineStatus status = notReadyStatus(vm, reason, message, now);
   status.phase = api::VirtualMachinePhase::kFailed;
-  status.observedGeneration = generation;
   return status;
 }
 

@@ -13,16 +13,6 @@ export RUN_DIR
 RUN_DIR="$(mktemp -d /tmp/novacron-demo-test.XXXXXX)"
 out="$(mktemp /tmp/novacron-demo-test-out.XXXXXX)"
 failures=0
-check() {  # description, then a command that must succeed
-  local what="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $what"
-  else
-    echo "FAIL: $what"
-    failures=$((failures + 1))
-  fi
-}
 
 domains_before=$(virsh -q -c qemu:///system list --all --name 2>/dev/null | sort | tr '\n' ' ')
 qemu_conf_before=$(md5sum /etc/libvirt/qemu.conf 2>/dev/null || echo absent)

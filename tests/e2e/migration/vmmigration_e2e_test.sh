@@ -14,6 +14,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 BUILD_DIR="$(cd "${1:-$ROOT/build}" && pwd)"
 HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
+# shellcheck source=../../../hack/lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+LOG_NAME=vmmigration_e2e
+WAIT_INTERVAL=0.5
 NS=default
 VM=mig-e2e
 MIG=mig-e2e-to-b
@@ -32,16 +36,6 @@ NODE_DAEMON="$BUILD_DIR/node-daemon/novacron-node-daemon"
 [[ -x "$CONTROLLER" && -x "$NODE_DAEMON" ]] || skip "binaries not built in $BUILD_DIR"
 
 failures=0
-check() {
-  local what="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $what"
-  else
-    echo "FAIL: $what"
-    failures=$((failures + 1))
-  fi
-}
 fatal() {
   echo "FAIL: $*"
   exit 1
@@ -81,18 +75,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-wait_for() { # what, timeout seconds, command...
-  local what="$1" timeout="$2" deadline
-  shift 2
-  deadline=$((SECONDS + timeout))
-  until "$@" >/dev/null 2>&1; do
-    if ((SECONDS > deadline)); then
-      echo "timed out after ${timeout}s waiting for $what"
-      return 1
-    fi
-    sleep 0.5
-  done
-}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 jp() { kubectl get "$1" "$2" -n "$NS" -o "jsonpath=$3" 2>/dev/null; }
 # field_is KIND NAME JSONPATH VALUE: re-reads the object on every call (for wait_for).
@@ -129,7 +111,7 @@ RUN_DIR="$RUN/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_
   ETCD_PEER_PORT="$ETCD_PEER_PORT" "$ROOT/hack/dev-cluster.sh" start >"$RUN/dev-cluster.log" 2>&1 ||
   fatal "dev-cluster start"
 export KUBECONFIG="$RUN/api/kubeconfig"
-wait_for "the API server" 30 kubectl get --raw /readyz || fatal "API server not ready"
+wait_for 30 "the API server" kubectl get --raw /readyz || fatal "API server not ready"
 kubectl apply -f "$ROOT/crds/" >"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply crds"
 # The node-daemons' heartbeat namespace (they may not create it themselves).
 kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1 ||
@@ -150,7 +132,7 @@ start_node hv-b "$HOST_B_ADDR"
   --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
 PIDS+=("$!")
 for hv in hv-a hv-b; do
-  wait_for "Hypervisor $hv" 60 kubectl get hypervisor "$hv" || fatal "$hv did not register"
+  wait_for 60 "Hypervisor $hv" kubectl get hypervisor "$hv" || fatal "$hv did not register"
 done
 # Migration addresses (the operator's part), and B cordoned so the VM lands on A.
 kubectl patch hypervisor hv-a --type=merge \
@@ -173,9 +155,9 @@ spec:
     cmdline: "console=ttyS0 panic=-1"
   terminationGracePeriodSeconds: 5
 EOF
-wait_for "VM Running" 120 field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
+wait_for 120 "VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
 check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
-wait_for "the guest's ticker" 90 tick_above 2 || fatal "the guest did not boot (no ticker)"
+wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
 kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \
   >>"$RUN/kubectl.log" 2>&1
 
@@ -194,7 +176,7 @@ EOF
 (kubectl get vmmigration "$MIG" -n "$NS" -w >"$RUN/watch.log" 2>&1 &
   echo $! >"$RUN/watch.pid")
 migration_ended() { jp vmmigration "$MIG" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
-wait_for "the VMMigration to end" 180 migration_ended ||
+wait_for 180 "the VMMigration to end" migration_ended ||
   fatal "the migration did not end: phase $(jp vmmigration "$MIG" '{.status.phase}')"
 kill "$(cat "$RUN/watch.pid")" 2>/dev/null
 echo "kubectl get vmmigration -w:"
@@ -205,15 +187,15 @@ check "the VMMigration Succeeded (was $phase: $(jp vmmigration "$MIG" '{.status.
 check "progress reached 100 %" test "$(jp vmmigration "$MIG" '{.status.progress.percent}')" = 100
 echo "MIGRATION A->B through NovaCron: downtime $(jp vmmigration "$MIG" '{.status.progress.downtimeMs}') ms," \
   "from $(jp vmmigration "$MIG" '{.status.startTime}') to $(jp vmmigration "$MIG" '{.status.completionTime}')"
-wait_for "the VM bound to hv-b" 60 field_is vm "$VM" '{.status.hypervisor}' hv-b
+wait_for 60 "the VM bound to hv-b" field_is vm "$VM" '{.status.hypervisor}' hv-b
 check "the VM is bound to hv-b" field_is vm "$VM" '{.status.hypervisor}' hv-b
-wait_for "the VM Running on hv-b" 60 field_is vm "$VM" '{.status.phase}' Running
+wait_for 60 "the VM Running on hv-b" field_is vm "$VM" '{.status.phase}' Running
 check "the VM is Running" field_is vm "$VM" '{.status.phase}' Running
 check "the domain runs on B" test "$(domstate "$HOST_B_URI")" = running
-wait_for "A's copy to go" 30 not_running_on "$HOST_A_URI"
+wait_for 30 "A's copy to go" not_running_on "$HOST_A_URI"
 check "no domain runs on A" not_running_on "$HOST_A_URI"
 check "exactly one QEMU runs the guest" test "$(qemu_copies)" -eq 1
-check "the guest never rebooted (ticker went past $before)" wait_for "ticks past $before" 30 \
+check "the guest never rebooted (ticker went past $before)" wait_for 30 "ticks past $before" \
   tick_above "$((before + 2))"
 
 if ((failures)); then
@@ -221,3 +203,71 @@ if ((failures)); then
   exit 1
 fi
 echo "vmmigration_e2e: ok"
+
+# --- benchmark (tests/bench/migration/migration_bench.sh sets BENCH_ROUNDS) --------------------
+# The same guest moved back and forth through NovaCron (a VMMigration each way; total = from
+# `kubectl apply` to Succeeded, as a user sees it) and, in the same run, a plain libvirt domain of
+# the same shape moved with bare `virsh migrate --live --p2p` (total = the virsh call). Downtime is
+# libvirt's completed-job figure for both.
+((${BENCH_ROUNDS:-0} > 0)) || exit 0
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }'; }
+nova_total=() nova_down=() bare_total=() bare_down=()
+here="hv-b"
+for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+  to="hv-b"
+  [[ "$here" == hv-b ]] && to="hv-a"
+  name="bench-$round"
+  t0="$(now_ms)"
+  printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+    "metadata: {name: $name, namespace: $NS}" \
+    "spec: {vmName: $VM, targetHypervisor: $to, mode: Live, options: {maxDowntimeMs: 300}}" |
+    kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $name"
+  wait_for 180 "$name to succeed" field_is vmmigration "$name" '{.status.phase}' Succeeded ||
+    fatal "$name: $(jp vmmigration "$name" '{.status.phase} {.status.failureReason}')"
+  nova_total+=("$(($(now_ms) - t0))")
+  nova_down+=("$(jp vmmigration "$name" '{.status.progress.downtimeMs}')")
+  wait_for 60 "the VM Running on $to" field_is vm "$VM" '{.status.phase}' Running
+  here="$to"
+done
+
+BARE=bench-bare
+bare_xml="$RUN/bare.xml"
+{
+  echo "<domain type='qemu'><name>$BARE</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
+  echo "<os><type arch='x86_64' machine='pc'>hvm</type>"
+  echo "<kernel>$RUN/images/named/debian-cloud-kernel</kernel>"
+  echo "<initrd>$RUN/images/named/busybox-initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline></os>"
+  echo "<devices><serial type='file'><source path='$RUN/bare-serial.log' append='on'/>"
+  echo "<target port='0'/></serial><memballoon model='none'/></devices></domain>"
+} >"$bare_xml"
+virsh -c "$HOST_A_URI" define "$bare_xml" >/dev/null || fatal "bare domain: define on A"
+virsh -c "$HOST_A_URI" start "$BARE" >/dev/null || fatal "bare domain: start on A"
+wait_for 90 "the bare guest's ticker" grep -q 'tick 3' "$RUN/bare-serial.log" || fatal "bare guest"
+uris=("$HOST_A_URI" "$HOST_B_URI")
+streams=("$HOST_A_MIGRATE_URI" "$HOST_B_MIGRATE_URI")
+for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+  from=$(((round + 1) % 2)) to=$((round % 2))
+  t0="$(now_ms)"
+  virsh -c "${uris[$from]}" migrate --live --p2p --persistent --undefinesource "$BARE" \
+    "${uris[$to]}" "${streams[$to]}" || fatal "bare virsh migrate (round $round)"
+  bare_total+=("$(($(now_ms) - t0))")
+  bare_down+=("$(virsh -c "${uris[$to]}" domjobinfo --completed "$BARE" 2>/dev/null |
+    awk -F: '/^Total downtime:/ { print $2 + 0 }')")
+done
+for uri in "${uris[@]}"; do
+  virsh -c "$uri" destroy "$BARE" >/dev/null 2>&1
+  virsh -c "$uri" undefine "$BARE" >/dev/null 2>&1
+done
+
+echo
+echo "BENCH live migration, 128 MiB TCG guest, two libvirtds on one machine, $BENCH_ROUNDS rounds each"
+echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  %-22s %-44s %s\n' "" "total ms: median (all)" "downtime ms: median (all)"
+printf '  %-22s %-44s %s\n' "NovaCron VMMigration" "$(median "${nova_total[*]}") (${nova_total[*]})" \
+  "$(median "${nova_down[*]}") (${nova_down[*]})"
+printf '  %-22s %-44s %s\n' "bare virsh migrate" "$(median "${bare_total[*]}") (${bare_total[*]})" \
+  "$(median "${bare_down[*]}") (${bare_down[*]})"
+awk -v nt="$(median "${nova_total[*]}")" -v bt="$(median "${bare_total[*]}")" \
+  -v nd="$(median "${nova_down[*]}")" -v bd="$(median "${bare_down[*]}")" \
+  'BEGIN { printf "  NovaCron/bare: total %.2fx, downtime %.2fx (goals: total <= 1.1x, downtime <= 300 ms)\n", nt / (bt ? bt : 1), nd / (bd ? bd : 1) }'
