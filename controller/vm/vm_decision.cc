@@ -4,6 +4,7 @@
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
+#include "lib/api/validation.h"
 #include "lib/runtime/conditions.h"
 
 namespace novacron::controller {
@@ -30,6 +31,38 @@ UnboundDecision halted(const api::VirtualMachine& vm, const core::Clock& clock) 
   setTypedCondition(desired, std::string(api::kConditionReady), ConditionStatus::kFalse, "Halted",
                     "runStrategy is Halted", clock);
   UnboundDecision decision;
+  decision.status = std::move(desired.status);
+  return decision;
+}
+
+// Valid=True, or Valid=False/InvalidSpec with every field error (lib/api validate()).
+void setValid(api::VirtualMachine& desired, const core::Status& valid, const core::Clock& clock) {
+  if (valid.isOk()) {
+    setTypedCondition(desired, std::string(api::kConditionValid), ConditionStatus::kTrue,
+                      "SpecValid", "the spec passed validation", clock);
+  } else {
+    setTypedCondition(desired, std::string(api::kConditionValid), ConditionStatus::kFalse,
+                      "InvalidSpec", valid.message(), clock);
+  }
+}
+
+// An invalid spec is never placed (the API server's schema and the node-daemon check too; this is
+// where the bounds the docs promise are enforced for every API server, and where the user is told).
+UnboundDecision invalid(const api::VirtualMachine& vm, const core::Status& valid,
+                        const core::Clock& clock) {
+  api::VirtualMachine desired = vm;
+  if (isPlacementPhase(desired.status.phase)) {
+    desired.status.phase = VirtualMachinePhase::kPending;
+  }
+  setValid(desired, valid, clock);
+  setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kFalse,
+                    "InvalidSpec", "not placed: the spec is invalid", clock);
+  setTypedCondition(desired, std::string(api::kConditionReady), ConditionStatus::kFalse,
+                    "InvalidSpec", valid.message(), clock);
+  UnboundDecision decision;
+  if (!(desired.status == vm.status)) {
+    decision.events.push_back({"Warning", "InvalidSpec", valid.message()});
+  }
   decision.status = std::move(desired.status);
   return decision;
 }
@@ -107,11 +140,15 @@ api::VirtualMachineStatus boundStatus(const api::VirtualMachine& vm, const std::
   }
   setTypedCondition(after, std::string(api::kConditionScheduled), ConditionStatus::kTrue,
                     "Scheduled", "bound to hypervisor " + hypervisor, clock);
+  setValid(after, api::validate(vm), clock);
   return std::move(after.status);
 }
 
 UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts& facts,
                               const scheduler::Scheduler& scheduler, const core::Clock& clock) {
+  if (core::Status valid = api::validate(vm); !valid.isOk()) {
+    return invalid(vm, valid, clock);
+  }
   if (vm.spec.runStrategy == api::RunStrategy::kHalted) {
     return halted(vm, clock);
   }
@@ -148,6 +185,7 @@ BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts
   }
   setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kTrue,
                     "Scheduled", "bound to hypervisor " + facts.hypervisor, clock);
+  setValid(desired, api::validate(vm), clock);
   const bool was_unreachable =
       api::isConditionTrue(vm.status.conditions, api::kConditionHypervisorUnreachable);
   if (!facts.hypervisor_exists || !facts.heartbeat_fresh || fenced) {

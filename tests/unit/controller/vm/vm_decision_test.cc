@@ -92,6 +92,32 @@ TEST_F(VmDecisionTest, PlacedVmIsReservedThenBoundWithItsStatus) {
   EXPECT_THAT(d.events[0].message, HasSubstr("Successfully assigned default/web to hv-b"));
 }
 
+TEST_F(VmDecisionTest, AnInvalidSpecIsNeverPlacedAndSaysWhy) {
+  api::VirtualMachine vm = testVm();
+  vm.spec.resources.cpus = 100000;  // beyond the documented bound
+  const UnboundDecision d =
+      decideUnbound(vm, {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+  EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
+  EXPECT_FALSE(d.status.hypervisor.has_value());
+  EXPECT_EQ(conditionOf(d.status, api::kConditionValid).status, ConditionStatus::kFalse);
+  EXPECT_EQ(conditionOf(d.status, api::kConditionValid).reason, "InvalidSpec");
+  EXPECT_THAT(conditionOf(d.status, api::kConditionValid).message, HasSubstr("cpus"));
+  EXPECT_EQ(conditionOf(d.status, api::kConditionScheduled).reason, "InvalidSpec");
+  EXPECT_THAT(reasons(d.events), ElementsAre("InvalidSpec"));
+  // Deciding again on what was written: nothing new to write, no second event.
+  vm.status = d.status;
+  const UnboundDecision again =
+      decideUnbound(vm, {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+  EXPECT_EQ(again.status, vm.status);
+  EXPECT_THAT(again.events, IsEmpty());
+}
+
+TEST_F(VmDecisionTest, AValidSpecIsMarkedValidWhenBound) {
+  const UnboundDecision d =
+      decideUnbound(testVm(), {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+  EXPECT_EQ(conditionOf(d.status, api::kConditionValid).status, ConditionStatus::kTrue);
+}
+
 TEST_F(VmDecisionTest, AnExistingReservationIsCompletedWithoutScheduling) {
   const UnboundDecision d =
       decideUnbound(testVm(), {std::string("hv-z"), {}}, testScheduler(), clock_);
