@@ -230,6 +230,9 @@ Try next (in this shell: export KUBECONFIG=$KUBECONFIG):
   kubectl delete vm $VM_NAME                                  # domain and disks are removed
   tail -f $serial                           # the guest's ticker
   hack/demo.sh down                                         # stop everything, remove $RUN_DIR
+Live migration needs two hypervisors: tests/bench/migration/migration_bench.sh build 1 brings up
+two hosts (network + mount namespaces, a libvirtd and a node-daemon each), moves a VM live with a
+VMMigration while printing 'kubectl get vmm -w', and compares it with bare 'virsh migrate'.
 Logs: $LOGS
 EOF
 }

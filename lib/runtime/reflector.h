@@ -61,7 +61,8 @@ struct ReflectorOptions {
   int64_t page_size = 500;  // list page size; 0 = unpaged
   // The server ends each watch after about this long (randomised x1..x2 like client-go).
   std::chrono::seconds watch_timeout{300};
-  // With bookmarks on, a healthy watch hears from the server at least about once a minute.
+  // A watch silent this long is restarted. Bookmarks come only while the resource changes (as on
+  // kube-apiserver), so a quiet resource's watch is restarted about this often; harmless.
   std::chrono::milliseconds watch_idle_timeout{std::chrono::minutes(3)};
   core::BackoffPolicy backoff{std::chrono::milliseconds(800), std::chrono::seconds(30), 2.0, 0.2};
   metrics::RegistryPtr registry;  // nullptr = metrics::defaultRegistry()
