@@ -5,7 +5,9 @@
 # controller and the dev API server run here. The tiny TCG guest boots on A; a VMMigration moves it
 # live to B. Checks: the VMMigration ends Succeeded with progress 100 %, the VM is bound to B and
 # Running there, exactly one QEMU runs the guest, the domain is gone from A, and the guest never
-# rebooted (its serial ticker went on past the value it had before the move).
+# rebooted (its serial ticker went on past the value it had before the move). Then a second
+# migration back to A, slowed to 1 MiB/s, is cancelled mid-transfer: it ends Cancelled, the guest
+# keeps running on B (one QEMU, ticker going on) and nothing is left on A.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
 set -uo pipefail
@@ -197,6 +199,29 @@ check "no domain runs on A" not_running_on "$HOST_A_URI"
 check "exactly one QEMU runs the guest" test "$(qemu_copies)" -eq 1
 check "the guest never rebooted (ticker went past $before)" wait_for 30 "ticks past $before" \
   tick_above "$((before + 2))"
+
+echo "== VMMigration B -> A, cancelled mid-transfer"
+CANCEL=mig-e2e-cancel
+before="$(max_tick)"
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $CANCEL, namespace: $NS}" \
+  "spec: {vmName: $VM, targetHypervisor: hv-a, mode: Live, options: {bandwidthMiBps: 1}}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $CANCEL"
+percent_above_zero() { (($(jp vmmigration "$CANCEL" '{.status.progress.percent}' || echo 0) > 0)); }
+wait_for 120 "$CANCEL to move data" percent_above_zero ||
+  fatal "$CANCEL never transferred: $(jp vmmigration "$CANCEL" '{.status.phase} {.status.failureReason}')"
+kubectl patch vmmigration "$CANCEL" -n "$NS" --type=merge -p '{"spec":{"cancel":true}}' \
+  >>"$RUN/kubectl.log" 2>&1
+wait_for 120 "$CANCEL to end" field_is vmmigration "$CANCEL" '{.status.phase}' Cancelled
+check "the cancelled VMMigration is Cancelled (was $(jp vmmigration "$CANCEL" '{.status.phase}'))" \
+  field_is vmmigration "$CANCEL" '{.status.phase}' Cancelled
+wait_for 60 "the VM unlocked" field_is vm "$VM" '{.status.activeMigration}' ""
+check "the VM stays bound to hv-b" field_is vm "$VM" '{.status.hypervisor}' hv-b
+check "the domain still runs on B" test "$(domstate "$HOST_B_URI")" = running
+check "nothing runs on A" not_running_on "$HOST_A_URI"
+check "still exactly one QEMU" test "$(qemu_copies)" -eq 1
+check "the guest kept running through the abort (ticker went past $before)" \
+  wait_for 30 "ticks past $before" tick_above "$((before + 2))"
 
 if ((failures)); then
   echo "vmmigration_e2e: $failures check(s) failed"
