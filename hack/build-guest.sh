@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds NovaCron's tiny test guest from Debian packages: a cloud kernel and a busybox initramfs whose
-# init prints a boot marker and then "tick N" once a second on the serial console (ttyS0).
+# init prints a boot marker and then "tick N" once a second on the serial console (ttyS0); with
+# novacron.dirty on the kernel command line it also keeps dirtying memory (migration tests).
 #
 #   hack/build-guest.sh [OUT_DIR]      (default: <repo>/.run/guest)
 #
@@ -77,6 +78,11 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 echo "$MARKER"
+# novacron.dirty on the kernel command line: keep rewriting 48 MiB of RAM (tmpfs in the
+# initramfs), a guest whose memory a bandwidth-capped migration cannot keep up with.
+if grep -q novacron.dirty /proc/cmdline; then
+  (while true; do dd if=/dev/zero of=/tmp/dirty bs=1M count=48 2>/dev/null; done) &
+fi
 n=0
 while true; do
   n=\$((n + 1))

@@ -17,6 +17,11 @@ ProgressTracker::ProgressTracker(ProgressLimits limits, TimePoint started)
     : limits_(limits), started_(started), lowest_at_(started) {}
 
 Verdict ProgressTracker::observe(const virt::JobStats& stats, TimePoint now) {
+  if (stats.data_total == 0 && stats.data_processed == 0 && stats.data_remaining == 0) {
+    // The job has not sized its transfer yet: no data point (its 0 "remaining" is not progress).
+    return now - started_ >= limits_.completion_timeout ? Verdict::kCompletionTimeout
+                                                        : Verdict::kContinue;
+  }
   const uint64_t processed = stats.data_processed;
   const uint64_t remaining = stats.data_remaining;
   const uint64_t total = stats.data_total > 0 ? stats.data_total : processed + remaining;

@@ -223,6 +223,37 @@ check "still exactly one QEMU" test "$(qemu_copies)" -eq 1
 check "the guest kept running through the abort (ticker went past $before)" \
   wait_for 30 "ticks past $before" tick_above "$((before + 2))"
 
+echo "== a guest that dirties memory faster than the bandwidth cap: aborted for NoProgress"
+DIRTY=mig-e2e-dirty
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VirtualMachine" \
+  "metadata: {name: $DIRTY, namespace: $NS}" \
+  "spec:" "  runStrategy: Always" "  resources: {cpus: 1, memory: 128Mi}" "  kernelBoot:" \
+  "    kernel: {url: \"image:debian-cloud-kernel\"}" "    initrd: {url: \"image:busybox-initrd\"}" \
+  "    cmdline: \"console=ttyS0 panic=-1 novacron.dirty\"" "  terminationGracePeriodSeconds: 5" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vm $DIRTY"
+wait_for 120 "$DIRTY Running" field_is vm "$DIRTY" '{.status.phase}' Running || fatal "$DIRTY not Running"
+dirty_from="$(jp vm "$DIRTY" '{.status.hypervisor}')"
+dirty_to="hv-a"
+[[ "$dirty_from" == hv-a ]] && dirty_to="hv-b"
+dirty_log() { find "$RUN/vms/$NS/$DIRTY" -name serial.log 2>/dev/null | head -n1; }
+dirty_ticking() { grep -q 'tick 3' "$(dirty_log)" 2>/dev/null; }
+wait_for 90 "$DIRTY's ticker" dirty_ticking || fatal "$DIRTY did not boot"
+STALL=mig-e2e-stall
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $STALL, namespace: $NS}" \
+  "spec: {vmName: $DIRTY, targetHypervisor: $dirty_to, mode: Live," \
+  "  options: {bandwidthMiBps: 8, progressTimeoutSeconds: 8}}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $STALL"
+stall_ended() { jp vmmigration "$STALL" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
+wait_for 180 "$STALL to end" stall_ended || fatal "$STALL did not end"
+echo "    $STALL: $(jp vmmigration "$STALL" '{.status.phase}: {.status.failureReason}')"
+check "the migration failed" field_is vmmigration "$STALL" '{.status.phase}' Failed
+check "the reason is NoProgress" bash -c "[[ '$(jp vmmigration "$STALL" '{.status.failureReason}')' == NoProgress* ]]"
+wait_for 60 "$DIRTY unlocked" field_is vm "$DIRTY" '{.status.activeMigration}' ""
+check "the dirtying VM stays bound to $dirty_from" field_is vm "$DIRTY" '{.status.hypervisor}' "$dirty_from"
+check "the dirtying VM is Running" field_is vm "$DIRTY" '{.status.phase}' Running
+check "one QEMU runs the dirtying guest" test "$(pgrep -f -- "guest=${NS}_${DIRTY}" | wc -l)" -eq 1
+
 if ((failures)); then
   echo "vmmigration_e2e: $failures check(s) failed"
   exit 1

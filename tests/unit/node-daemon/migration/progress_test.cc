@@ -72,6 +72,21 @@ TEST(ProgressTest, ANewLowResetsTheStallClock) {
   EXPECT_EQ(tracker.observe(sample(960, 450), t0 + 19s), Verdict::kNoProgress);
 }
 
+TEST(ProgressTest, ASampleBeforeTheJobIsSizedIsNotProgress) {
+  const TimePoint t0{};
+  ProgressTracker tracker({10s, 600s}, t0);
+  virt::JobStats unsized;
+  unsized.type = virt::JobType::kUnbounded;  // all byte counters still 0
+  EXPECT_EQ(tracker.observe(unsized, t0 + 1s), Verdict::kContinue);
+  // A slow but steady transfer must not be judged against that 0.
+  for (int s = 2; s <= 30; ++s) {
+    ASSERT_EQ(tracker.observe(sample(10 * s, 1000 - 10 * s), t0 + std::chrono::seconds(s)),
+              Verdict::kContinue)
+        << s;
+  }
+  EXPECT_EQ(tracker.progress().percent, 30);
+}
+
 TEST(ProgressTest, CompletionTimeout) {
   const TimePoint t0{};
   ProgressTracker tracker({1000s, 30s}, t0);
