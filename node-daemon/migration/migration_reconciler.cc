@@ -248,7 +248,8 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
   job.request = migrateRequest(mig.spec.options, *address, options_);
   int64_t memory = 0;
   if (options_.vm_memory) {
-    memory = options_.vm_memory(mig.metadata.namespace_ + "/" + mig.spec.vmName).value_or(0);
+    memory = options_.vm_memory(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName))
+                 .value_or(0);
   }
   job.limits = limitsFor(mig.spec.options, memory);
   if (runner_.start(std::move(job))) {

@@ -38,7 +38,7 @@ bool alreadyDone(const Status& s) {
 }
 
 std::string vmKey(const api::VirtualMachine& vm) {
-  return vm.metadata.namespace_ + "/" + vm.metadata.name;
+  return runtime::objectKey(vm.metadata.namespace_, vm.metadata.name);
 }
 
 }  // namespace
@@ -141,7 +141,7 @@ void VmReconciler::scanDomains() {
 void VmReconciler::downloadFinished(const std::string& url) {
   for (const auto& vm : informer_.store().list()) {
     if (usesImage(*vm, url)) {
-      loop_.queue().add(runtime::objectKey(vm->metadata.namespace_, vm->metadata.name));
+      loop_.queue().add(vmKey(*vm));
     }
   }
 }

@@ -27,16 +27,8 @@ for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare setsid
 done
 
 failures=0
-check() { # description, then a command that must succeed
-  local what="$1"
-  shift
-  if "$@"; then
-    echo "PASS: $what"
-  else
-    echo "FAIL: $what"
-    failures=$((failures + 1))
-  fi
-}
+# shellcheck source=../../../hack/lib/common.sh
+source "$ROOT/hack/lib/common.sh" # check(); its wait_for is replaced below by this test's own
 fatal() {
   echo "FAIL: $*"
   exit 1
