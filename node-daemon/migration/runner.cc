@@ -187,7 +187,9 @@ void MigrationRunner::finish(Run& run, core::Status migrated) {
     } else {
       o.phase = api::MigrationPhase::kFailed;
       o.reason = migrated.code() == core::StatusCode::kUnavailable ? "TargetUnreachable"
-                                                                   : "MigrationFailed";
+                 : migrated.code() == core::StatusCode::kInvalidArgument
+                     ? "UnsupportedOptions"  // libvirt/QEMU refused an option (e.g. zstd)
+                     : "MigrationFailed";
       o.message = migrated.message() + "; the guest keeps running on the source";
     }
   }

@@ -7,7 +7,9 @@
 # Running there, exactly one QEMU runs the guest, the domain is gone from A, and the guest never
 # rebooted (its serial ticker went on past the value it had before the move). Then a second
 # migration back to A, slowed to 1 MiB/s, is cancelled mid-transfer: it ends Cancelled, the guest
-# keeps running on B (one QEMU, ticker going on) and nothing is left on A.
+# keeps running on B (one QEMU, ticker going on) and nothing is left on A. Then a migration with
+# `tls: true` (qemu+tls between the libvirtds, QEMU's native TLS for the stream; the harness makes
+# the certificates): Succeeded, the ticker goes on.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
 set -uo pipefail
@@ -99,7 +101,8 @@ cp "$GUEST/vmlinuz" "$RUN/images/named/debian-cloud-kernel"
 cp "$GUEST/initrd.img" "$RUN/images/named/busybox-initrd"
 
 echo "== two hosts"
-"$HARNESS" up --state-dir "$STATE" --owner-pid $$ >"$RUN/harness.log" 2>&1 || fatal "two_hosts.sh up"
+"$HARNESS" up --state-dir "$STATE" --owner-pid $$ ${BENCH_WAN:+--shape 100mbit} >"$RUN/harness.log" 2>&1 ||
+  fatal "two_hosts.sh up"
 # shellcheck disable=SC1090
 source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
 check "host A is routed through the harness bridge" routed_via_bridge "$HOST_A_ADDR"
@@ -121,15 +124,16 @@ kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1
 kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
 
 echo "== node-daemons and controller"
-start_node() { # name, host address
+start_node() { # name, host address, certificates for tls: true migrations
   "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
+    --migration-tls-dir "$3" \
     --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
     --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
     --log-format text >"$RUN/node-$1.log" 2>&1 &
   PIDS+=("$!")
 }
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
+start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
+start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
 "$CONTROLLER" --kubeconfig "$KUBECONFIG" --identity e2e --bind-address "127.0.0.1:$(free_port)" \
   --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
 PIDS+=("$!")
@@ -154,7 +158,7 @@ spec:
   kernelBoot:
     kernel: {url: "image:debian-cloud-kernel"}
     initrd: {url: "image:busybox-initrd"}
-    cmdline: "console=ttyS0 panic=-1"
+    cmdline: "console=ttyS0 panic=-1${BENCH_ROUNDS:+ novacron.fastticks}"
   terminationGracePeriodSeconds: 5
 EOF
 wait_for 120 "VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
@@ -254,6 +258,28 @@ check "the dirtying VM stays bound to $dirty_from" field_is vm "$DIRTY" '{.statu
 check "the dirtying VM is Running" field_is vm "$DIRTY" '{.status.phase}' Running
 check "one QEMU runs the dirtying guest" test "$(pgrep -f -- "guest=${NS}_${DIRTY}" | wc -l)" -eq 1
 
+echo "== VMMigration with tls: true (qemu+tls between the libvirtds, TLS migration stream)"
+TLS=mig-e2e-tls
+tls_from="$(jp vm "$VM" '{.status.hypervisor}')"
+tls_to="hv-a"
+[[ "$tls_from" == hv-a ]] && tls_to="hv-b"
+before="$(max_tick)"
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $TLS, namespace: $NS}" \
+  "spec: {vmName: $VM, targetHypervisor: $tls_to, mode: Live, options: {tls: true}}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $TLS"
+tls_ended() { jp vmmigration "$TLS" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
+wait_for 180 "$TLS to end" tls_ended || fatal "$TLS did not end"
+check "the TLS migration Succeeded (was $(jp vmmigration "$TLS" '{.status.phase}: {.status.failureReason}'))" \
+  field_is vmmigration "$TLS" '{.status.phase}' Succeeded
+check "the source node-daemon asked for qemu+tls with its certificates" \
+  grep -q "to qemu+tls://.*pkipath=" "$RUN/node-$tls_from.log"
+wait_for 60 "the VM bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "the VM is bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "exactly one QEMU after the TLS migration" test "$(qemu_copies)" -eq 1
+check "the guest kept ticking through the TLS migration (past $before)" \
+  wait_for 30 "ticks past $before" tick_above "$((before + 2))"
+
 if ((failures)); then
   echo "vmmigration_e2e: $failures check(s) failed"
   exit 1
@@ -269,7 +295,7 @@ echo "vmmigration_e2e: ok"
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }'; }
 nova_total=() nova_down=() bare_total=() bare_down=()
-here="hv-b"
+here="$(jp vm "$VM" '{.status.hypervisor}')"
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   to="hv-b"
   [[ "$here" == hv-b ]] && to="hv-a"
