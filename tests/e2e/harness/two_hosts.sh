@@ -553,6 +553,7 @@ cmd_env() {
     printf 'HOST_%s_MIGRATE_URI=%q\n' "$h" "tcp://$(host_var "$h" ADDR)"
     printf 'HOST_%s_TLS_URI=%q\n' "$h" "qemu+tls://$(host_var "$h" ADDR)/system"
     printf 'HOST_%s_PKI_DIR=%q\n' "$h" "$(host_dir "$h")/pki"
+    printf 'HOST_%s_VETH=%q\n' "$h" "$(host_var "$h" VETH)"
     printf 'HOST_%s_NETNS=%q\n' "$h" "$(host_var "$h" NETNS)"
     printf 'HOST_%s_PID=%q\n' "$h" "$(holder_pid "$h")"
     printf 'HOST_%s_NSENTER=%q\n' "$h" "nsenter -t $(holder_pid "$h") -m -n --"
