@@ -87,7 +87,9 @@ not_running_on() { [[ "$(domstate "$1")" != running ]]; }
 serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
 max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
 tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
-qemu_copies() { pgrep -f -- "guest=${NS}_${VM}" | wc -l; }
+# QEMU processes of the guest (its -name is "guest=NS_VM,debug-threads=on"; the comma keeps
+# mig-e2e from matching mig-e2e-dirty).
+qemu_copies() { pgrep -f -- "guest=${NS}_${VM}," | wc -l; }
 domstate() { virsh -c "$1" domstate "${NS}_${VM}" 2>/dev/null | head -n1; }
 routed_via_bridge() {
   [[ "$(ip -o route get "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')" == "$TWO_HOSTS_BRIDGE" ]]
@@ -246,7 +248,7 @@ STALL=mig-e2e-stall
 printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $STALL, namespace: $NS}" \
   "spec: {vmName: $DIRTY, targetHypervisor: $dirty_to, mode: Live," \
-  "  options: {bandwidthMiBps: 8, progressTimeoutSeconds: 8}}" |
+  "  options: {bandwidthMiBps: 2, progressTimeoutSeconds: 8}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $STALL"
 stall_ended() { jp vmmigration "$STALL" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
 wait_for 180 "$STALL to end" stall_ended || fatal "$STALL did not end"
