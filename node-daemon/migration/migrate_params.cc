@@ -109,7 +109,7 @@ core::Status checkTlsDir(const std::string& dir) {
   }
   std::string missing;
   for (const std::string& f : tlsClientFiles()) {
-    if (::access((dir + "/" + f).c_str(), R_OK) != 0) {
+    if (::access((fs::path(dir) / f).c_str(), R_OK) != 0) {
       missing += (missing.empty() ? "" : ", ") + f;
     }
   }

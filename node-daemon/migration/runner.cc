@@ -159,7 +159,7 @@ void MigrationRunner::monitor(Run& run) {
   }
 }
 
-void MigrationRunner::finish(Run& run, core::Status migrated) {
+void MigrationRunner::finish(Run& run, const core::Status& migrated) {
   Outcome o;
   {
     std::lock_guard lock(run.mu);

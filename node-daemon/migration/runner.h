@@ -76,7 +76,7 @@ public:
 private:
   struct Run;
   void monitor(Run& run);
-  void finish(Run& run, core::Status migrated);
+  void finish(Run& run, const core::Status& migrated);
   // migrate(), and after a failure once post-copy began: never a second copy, only
   // VIR_MIGRATE_POSTCOPY_RESUME until the guest runs on the target.
   core::Status migrateWithRecovery(Run& run);
