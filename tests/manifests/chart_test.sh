@@ -5,6 +5,7 @@
 #    Chart.yaml, values.schema.json (valid, accepts values.yaml, rejects bad values), template
 #    references (tests/manifests/chart_check.py static); the controller accepts the configuration
 #    the chart renders from its default values;
+#  - config/overlays/dev renders (kubectl kustomize);
 #  - when `helm` is on PATH: helm lint --strict, helm template with default and with optional
 #    features, and the rendered RBAC equal rule-for-rule to config/rbac, labels, restricted
 #    controller pods, kept CRDs, the test hook. Without helm that part prints SKIPPED.
@@ -30,6 +31,16 @@ if [[ -n "$controller" ]]; then
   if ! grep -q "kubeconfig" <<<"$out" || grep -q "invalid controller configuration" <<<"$out"; then
     fail "controller refused the chart's default configuration: $out"
   fi
+fi
+
+# The kustomize overlay for the demo/dev cluster renders and says what it promises.
+if dev=$(kubectl kustomize "$ROOT/config/overlays/dev" 2>&1); then
+  for want in "replicas: 1" "image: novacron/controller:dev" "image: novacron/node-daemon:dev" \
+    "- --domain-type=qemu" "kind: DaemonSet" "kind: CustomResourceDefinition"; do
+    grep -qF -- "$want" <<<"$dev" || fail "config/overlays/dev renders without '$want'"
+  done
+else
+  fail "kubectl kustomize config/overlays/dev: $dev"
 fi
 
 if command -v helm >/dev/null 2>&1; then
