@@ -58,9 +58,9 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
-{{/* image: registry/repository:tag (tag defaults to the chart's appVersion) or @digest. */}}
+{{/* image: registry/repository:tag or @digest; the image's registry wins over global.imageRegistry, the tag defaults to the chart's appVersion. */}}
 {{- define "novacron.image" -}}
-{{- $registry := .root.Values.global.imageRegistry | default .image.registry -}}
+{{- $registry := .image.registry | default .root.Values.global.imageRegistry -}}
 {{- $ref := .image.repository -}}
 {{- if $registry }}{{ $ref = printf "%s/%s" $registry .image.repository }}{{ end -}}
 {{- if .image.digest -}}
