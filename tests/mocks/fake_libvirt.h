@@ -4,7 +4,8 @@
 //   - count calls per operation (calls("start")), so tests can prove e.g. that an adopted running
 //     domain was never started again,
 //   - script what the test driver cannot do at all (migration): set migrate_hook, job_stats_hook,
-//     completed_job_stats_hook, abort_hook before use.
+//     completed_job_stats_hook, abort_hook before use; domain_stats_hook scripts the bulk
+//     statistics the test driver does not report.
 // Thread-safety: safe from any thread.
 #pragma once
 
@@ -103,6 +104,10 @@ public:
   core::Status abortJob(const std::string& name) override {
     return guard("abortJob", [&] { return abort_hook ? abort_hook(name) : inner_.abortJob(name); });
   }
+  core::StatusOr<std::vector<node::virt::DomainStats>> allDomainStats() override {
+    return guard("domainStats",
+                 [&] { return domain_stats_hook ? domain_stats_hook() : inner_.allDomainStats(); });
+  }
   int subscribe(node::virt::DomainEventHandler handler) override {
     return inner_.subscribe(std::move(handler));
   }
@@ -113,6 +118,7 @@ public:
   std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> job_stats_hook;
   std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> completed_job_stats_hook;
   std::function<core::Status(const std::string&)> abort_hook;
+  std::function<core::StatusOr<std::vector<node::virt::DomainStats>>()> domain_stats_hook;
 
 private:
   template <typename Fn>
