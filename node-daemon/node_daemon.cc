@@ -19,6 +19,7 @@
 #include "node-daemon/virt/domain_type.h"
 #include "node-daemon/virt/libvirt_connection.h"
 #include "node-daemon/vm/reconciler.h"
+#include "node-daemon/vm_stats_poller.h"
 
 namespace novacron::node {
 
@@ -31,6 +32,7 @@ struct NodeDaemon::Parts {
   std::unique_ptr<hypervisor::HypervisorRegistrar> registrar;
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
+  std::unique_ptr<VmStatsPoller> vm_stats;  // per-VM novacron_vm_* metrics
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -207,6 +209,10 @@ core::Status NodeDaemon::start() {
       std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));
 
+  p.vm_stats = std::make_unique<VmStatsPoller>(
+      *p.conn, std::make_shared<VmMetrics>(p.metrics->registry(), p.metrics), p.metrics);
+  p.vm_stats->start();
+
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
     return conn->ping();  // cheap: one local RPC; reconnects if libvirtd came back
@@ -232,6 +238,7 @@ void NodeDaemon::stop() {
     p.registrar->stop();
   }
   p.live_reconciler = nullptr;
+  p.vm_stats.reset();  // joins its thread before the connection goes
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node
