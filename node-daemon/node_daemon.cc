@@ -12,6 +12,7 @@
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
 #include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/migration/migrate_params.h"
 #include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
@@ -185,6 +186,21 @@ core::Status NodeDaemon::start() {
   mo.node_name = config_.node_name;
   mo.libvirt_uri_template = config_.migration_libvirt_uri_template;
   mo.migrate_uri_template = config_.migration_uri_template;
+  mo.tls_pki_dir = config_.migration_tls_dir;
+  // Missing certificates only make tls: true migrations fail (UnsupportedOptions): the Secret is
+  // optional.
+  if (!config_.migration_tls_source.empty() && !config_.migration_tls_dir.empty()) {
+    if (core::Status s =
+            migration::installTlsFiles(config_.migration_tls_source, config_.migration_tls_dir);
+        !s.isOk()) {
+      spdlog::warn("node-daemon: migration TLS certificates not installed: {}", s.toString());
+    }
+  }
+  if (!config_.migration_tls_dir.empty()) {
+    if (core::Status s = migration::checkTlsDir(config_.migration_tls_dir); !s.isOk()) {
+      spdlog::warn("node-daemon: tls: true migrations will be refused: {}", s.toString());
+    }
+  }
   mo.vm_memory = [reconciler = p.reconciler.get()](const std::string& key) {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;

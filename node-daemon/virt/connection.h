@@ -191,6 +191,9 @@ struct MigrateRequest {
   int parallel_connections = 0;  // multifd channels (> 0 enables parallel migration)
   bool copy_storage = false;     // copy local disks along (incremental: only the overlay)
   bool tls = false;
+  // Recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME): reconnects the paused
+  // halves on both hosts and fetches the remaining pages; never starts a second copy.
+  bool postcopy_resume = false;
 };
 
 struct InterfaceAddress {
@@ -246,6 +249,13 @@ public:
                                              const MigrateRequest& request) = 0;
   // Aborts the domain's running job (virDomainAbortJob); the migrate() call then fails.
   [[nodiscard]] virtual core::Status abortJob(const std::string& name) = 0;
+  // Switches a running migration that allows post-copy (MigrateRequest::postcopy) to post-copy
+  // (virDomainMigrateStartPostCopy): the guest resumes on the target, which then fetches the
+  // remaining pages on demand. Not virtual-pure so test doubles need not implement it.
+  [[nodiscard]] virtual core::Status startPostCopy(const std::string& name) {
+    return core::failedPreconditionError("post-copy is not supported by this connection (" + name +
+                                         ")");
+  }
 
   // Bulk statistics of every domain in one call (virConnectGetAllDomainStats).
   [[nodiscard]] virtual core::StatusOr<std::vector<DomainStats>> allDomainStats() = 0;

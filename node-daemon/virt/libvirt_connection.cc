@@ -623,7 +623,8 @@ public:
       params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "xbzrle");
       break;
     case MigrateRequest::Compression::kZstd:
-      flags |= VIR_MIGRATE_PARALLEL;
+      // zstd is a multifd compression: libvirt accepts it only with parallel connections.
+      flags |= VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_PARALLEL;
       params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "zstd");
       break;
     }
@@ -636,10 +637,13 @@ public:
     if (request.tls) {
       flags |= VIR_MIGRATE_TLS;
     }
+    if (request.postcopy_resume) {
+      flags |= VIR_MIGRATE_POSTCOPY | VIR_MIGRATE_POSTCOPY_RESUME;
+    }
     if (!params.ok()) {
       return core::internalError("libvirt migrate: building typed parameters failed");
     }
-    if (request.max_downtime_ms &&
+    if (request.max_downtime_ms && !request.postcopy_resume &&
         virDomainMigrateSetMaxDowntime(dom.get(), *request.max_downtime_ms, 0) < 0) {
       return error("migrate");
     }
@@ -653,6 +657,11 @@ public:
 
   Status abortJob(const std::string& name) override {
     return withDomain("abortJob", name, [](virDomainPtr d) { return virDomainAbortJob(d); });
+  }
+
+  Status startPostCopy(const std::string& name) override {
+    return withDomain("startPostCopy", name,
+                      [](virDomainPtr d) { return virDomainMigrateStartPostCopy(d, 0); });
   }
 
 private:
