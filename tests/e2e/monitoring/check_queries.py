@@ -2,6 +2,8 @@
 """The Prometheus HTTP API checks of monitoring_e2e_test.sh.
 
 Usage: check_queries.py PROMETHEUS_URL DASHBOARD_JSON ALERTS_YAML
+       check_queries.py PROMETHEUS_URL --pending ALERT...   (waits until each ALERT is pending
+                                                             or firing)
 Every dashboard target must return at least one sample (Grafana's variables substituted: every
 hypervisor and namespace, $__rate_interval as 30s), every template variable's metric must have
 series, every alert expression must evaluate, all rule groups must evaluate without error, and
@@ -18,7 +20,7 @@ import urllib.request
 import yaml
 
 DEADLINE = 120
-URL, DASHBOARD, ALERTS = sys.argv[1:4]
+URL = sys.argv[1]
 
 
 def api(path, **params):
@@ -78,10 +80,27 @@ def wait(what, fn):
         time.sleep(1)
 
 
+def expect_pending(names):
+    def active():
+        r = query('ALERTS{alertstate=~"pending|firing"}')
+        now = {a["metric"]["alertname"] for a in r.get("data", {}).get("result", [])}
+        missing = set(names) - now
+        return f"not active: {sorted(missing)} (active: {sorted(now)})" if missing else None
+
+    p = wait("alerts", active)
+    if p:
+        print("FAIL: " + p)
+        return 1
+    print(f"PASS: alerts active: {', '.join(names)}")
+    return 0
+
+
 def main():
+    if sys.argv[2] == "--pending":
+        return expect_pending(sys.argv[3:])
     problems = []
-    exprs, variables = dashboard_exprs(DASHBOARD)
-    alerts = alert_exprs(ALERTS)
+    exprs, variables = dashboard_exprs(sys.argv[2])
+    alerts = alert_exprs(sys.argv[3])
 
     def targets_up():
         r = query("up")
