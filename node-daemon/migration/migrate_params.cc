@@ -38,7 +38,9 @@ bool plainPath(const std::string& dir) {
   return true;
 }
 
-core::Status copyFile(const fs::path& from, const fs::path& to, bool secret) {
+// A key is 0640 with the group of the directory it goes to (QEMU runs as its own user, e.g.
+// libvirt-qemu: the operator gives the directory that user's group), a certificate 0644.
+core::Status copyFile(const fs::path& from, const fs::path& to, bool secret, gid_t group) {
   std::ifstream in(from, std::ios::binary);
   std::ostringstream content;
   if (!in || !(content << in.rdbuf())) {
@@ -48,11 +50,12 @@ core::Status copyFile(const fs::path& from, const fs::path& to, bool secret) {
   const fs::path tmp = to.string() + ".tmp";
   // Created with its final mode before a byte is written, so a key is never readable by others.
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-                        secret ? 0600 : 0644);
+                        secret ? 0600 : 0644);  // never wider than the final mode
   if (fd < 0) {
     return core::internalError("cannot create " + tmp.string());
   }
-  bool ok = ::fchmod(fd, secret ? 0600 : 0644) == 0;
+  bool ok =
+      ::fchown(fd, static_cast<uid_t>(-1), group) == 0 && ::fchmod(fd, secret ? 0640 : 0644) == 0;
   size_t done = 0;
   while (ok && done < data.size()) {
     const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
@@ -126,14 +129,15 @@ core::Status installTlsFiles(const std::string& from, const std::string& to) {
   }
   std::error_code ec;
   fs::create_directories(to, ec);
-  if (ec) {
+  struct stat dir {};
+  if (ec || ::stat(to.c_str(), &dir) != 0) {
     return core::internalError("creating " + to + ": " + ec.message());
   }
   for (const auto& [libvirt, qemu] : names()) {
     const bool secret = libvirt.find("key") != std::string::npos;
     const fs::path src = fs::path(from) / libvirt;
     for (const std::string& name : {libvirt, qemu}) {
-      if (core::Status s = copyFile(src, fs::path(to) / name, secret); !s.isOk()) {
+      if (core::Status s = copyFile(src, fs::path(to) / name, secret, dir.st_gid); !s.isOk()) {
         return s;
       }
     }

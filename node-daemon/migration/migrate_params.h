@@ -32,7 +32,8 @@ const std::vector<std::string>& tlsHostFiles();
 
 // Copies the certificates of `from` (libvirt's names: cacert.pem, servercert.pem, serverkey.pem,
 // clientcert.pem, clientkey.pem — the keys of the Secret) into `to`, under libvirt's and QEMU's
-// names, keys 0600, replacing each file atomically. For a cluster, where the Secret is mounted into
+// names, replacing each file atomically: keys 0640 with the group of `to` (give `to` the group QEMU
+// runs as), certificates 0644. For a cluster, where the Secret is mounted into
 // the node-daemon's pod but the host's libvirtd and QEMU read a host directory.
 [[nodiscard]] core::Status installTlsFiles(const std::string& from, const std::string& to);
 

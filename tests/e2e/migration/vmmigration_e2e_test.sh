@@ -9,7 +9,7 @@
 # migration back to A, slowed to 1 MiB/s, is cancelled mid-transfer: it ends Cancelled, the guest
 # keeps running on B (one QEMU, ticker going on) and nothing is left on A. Then a migration with
 # `tls: true` (qemu+tls between the libvirtds, QEMU's native TLS for the stream; the harness makes
-# the certificates): Succeeded, the ticker goes on.
+# the certificates), autoConverge and XBZRLE: Succeeded, the ticker goes on.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
 set -uo pipefail
@@ -260,7 +260,7 @@ check "the dirtying VM stays bound to $dirty_from" field_is vm "$DIRTY" '{.statu
 check "the dirtying VM is Running" field_is vm "$DIRTY" '{.status.phase}' Running
 check "one QEMU runs the dirtying guest" test "$(pgrep -f -- "guest=${NS}_${DIRTY}" | wc -l)" -eq 1
 
-echo "== VMMigration with tls: true (qemu+tls between the libvirtds, TLS migration stream)"
+echo "== VMMigration with tls: true (qemu+tls between the libvirtds, TLS stream), autoConverge, XBZRLE"
 TLS=mig-e2e-tls
 tls_from="$(jp vm "$VM" '{.status.hypervisor}')"
 tls_to="hv-a"
@@ -268,7 +268,8 @@ tls_to="hv-a"
 before="$(max_tick)"
 printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $TLS, namespace: $NS}" \
-  "spec: {vmName: $VM, targetHypervisor: $tls_to, mode: Live, options: {tls: true}}" |
+  "spec: {vmName: $VM, targetHypervisor: $tls_to, mode: Live," \
+  "  options: {tls: true, autoConverge: true, compression: XBZRLE}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $TLS"
 tls_ended() { jp vmmigration "$TLS" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
 wait_for 180 "$TLS to end" tls_ended || fatal "$TLS did not end"

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace novacron::node::migration {
 namespace {
@@ -78,6 +79,11 @@ TEST_F(TlsFilesTest, InstallUnderLibvirtAndQemuNamesWithPrivateKeys) {
   auto s = installTlsFiles((dir_ / "secret").string(), to.string());
   EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition) << "clientkey.pem is missing";
   write("clientkey.pem", "content of clientkey.pem");
+  if (::geteuid() == 0) {
+    // As the operator would: the directory belongs to QEMU's group (any gid but ours here).
+    fs::create_directories(to);
+    ASSERT_EQ(::chown(to.c_str(), static_cast<uid_t>(-1), 4242), 0);
+  }
   ASSERT_TRUE(installTlsFiles((dir_ / "secret").string(), to.string()).isOk());
   for (const std::string& f : tlsHostFiles()) {
     EXPECT_TRUE(fs::exists(to / f)) << f;
@@ -85,9 +91,15 @@ TEST_F(TlsFilesTest, InstallUnderLibvirtAndQemuNamesWithPrivateKeys) {
   EXPECT_EQ(read(to / "ca-cert.pem"), "content of cacert.pem");
   EXPECT_EQ(read(to / "server-key.pem"), "content of serverkey.pem");
   EXPECT_EQ(read(to / "clientkey.pem"), "content of clientkey.pem");
+  struct stat dir {};
+  ASSERT_EQ(::stat(to.c_str(), &dir), 0);
   struct stat st {};
   ASSERT_EQ(::stat((to / "client-key.pem").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(st.st_gid, dir.st_gid) << "the directory's group (QEMU's) may read keys";
+  if (::geteuid() == 0) {
+    EXPECT_EQ(st.st_gid, 4242u);
+  }
   ASSERT_EQ(::stat((to / "servercert.pem").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0644u);
   EXPECT_TRUE(checkTlsDir(to.string()).isOk());
