@@ -1,0 +1,45 @@
+// Authorizer: decides whether a request's attributes are allowed, like kube-apiserver's
+// authorizer.Authorizer. The dev server chains them as kube-apiserver does: members of
+// system:masters are always allowed (the privileged-groups authorizer), then RBAC.
+//
+// Thread-safety: authorize() may be called concurrently from every connection thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dev-apiserver/authz/attributes.h"
+
+namespace novacron::devapi::authz {
+
+struct Decision {
+  bool allowed = false;
+  std::string reason;            // "RBAC: allowed by ..." or why nothing allowed it (may be empty)
+  std::string evaluation_error;  // the authorizer could not read all of its rules
+};
+
+class Authorizer {
+public:
+  virtual ~Authorizer() = default;
+  virtual Decision authorize(const Attributes& attributes) = 0;
+};
+using AuthorizerPtr = std::shared_ptr<Authorizer>;
+
+// --authorization-mode=AlwaysAllow: every authenticated user may do anything.
+class AlwaysAllow : public Authorizer {
+public:
+  Decision authorize(const Attributes&) override { return {true, "", ""}; }
+};
+
+// Allows members of system:masters, then asks `next` (kube: privileged groups, then RBAC).
+class PrivilegedGroupsThen : public Authorizer {
+public:
+  explicit PrivilegedGroupsThen(AuthorizerPtr next) : next_(std::move(next)) {}
+  Decision authorize(const Attributes& attributes) override;
+
+private:
+  const AuthorizerPtr next_;
+};
+
+}  // namespace novacron::devapi::authz
