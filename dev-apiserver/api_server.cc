@@ -564,6 +564,19 @@ Response ApiServer::route(const Request& req) {
   if (!t.type) {
     return errorResponse(404, "NotFound", "the server could not find the requested resource");
   }
+  bool special = !t.type->stored || (t.type->resource == "serviceaccounts" &&
+                                     t.type->group.empty() && t.sub == "token");
+  if (special && !req.body.empty() && req.content_type.find("protobuf") != std::string::npos) {
+    // kubectl sends access reviews and TokenRequests as protobuf.
+    auto decoded = decodeKubernetesProtobuf(req.body);
+    if (!decoded.isOk()) {
+      return unsupportedMediaType("application/json, application/vnd.kubernetes.protobuf");
+    }
+    Request json_req = req;
+    json_req.body = decoded->dump();
+    json_req.content_type = "application/json";
+    return route(json_req);
+  }
   if (!t.type->stored) {  // access reviews: answered, never stored
     if (req.method != "POST" || !t.name.empty() || namespaced_path) {
       return errorResponse(405, "MethodNotAllowed",
