@@ -118,7 +118,7 @@ EOF
 wait_for 60 "VM Running" field_is vm "$VM" '{.status.phase}' Running || die "VM not Running"
 bound="$(jp vm "$VM" '{.status.hypervisor}')"
 check "the VM is bound to a node ($bound)" test "$bound" = hv-1 -o "$bound" = hv-2
-check "the hypervisor label mirrors the binding" \
+check "the hypervisor label mirrors the binding" wait_until 20 \
   field_is vm "$VM" '{.metadata.labels.novacron\.io/hypervisor}' "$bound"
 check "Events were recorded" \
   wait_until 20 bash -c "kubectl get events -n $NS -o name | grep -q ."
