@@ -315,6 +315,19 @@ core::StatusOr<json> decodeObject(const std::string& api_version, const std::str
       }
       return true;
     });
+  } else if (api_version == "authorization.k8s.io/v1" && kind == "SelfSubjectRulesReview") {
+    ok = parse(raw, [&](const Field& f) {
+      if (f.number == 2) {  // SelfSubjectRulesReviewSpec: its one field, the namespace
+        obj["spec"] = json::object();
+        return parse(f.bytes, [&](const Field& s) {
+          if (s.wire == 2) {
+            obj["spec"]["namespace"] = s.bytes;
+          }
+          return true;
+        });
+      }
+      return true;
+    });
   } else if (api_version == "authentication.k8s.io/v1" && kind == "TokenRequest") {
     // TokenRequestSpec: audiences 1, boundObjectRef 3 (ignored: tokens are bound to the
     // ServiceAccount only), expirationSeconds 4.

@@ -161,7 +161,8 @@ Registry::Registry() {
   }
   for (const auto& [resource, kind] : std::vector<std::pair<std::string, std::string>>{
            {"selfsubjectaccessreviews", "SelfSubjectAccessReview"},
-           {"subjectaccessreviews", "SubjectAccessReview"}}) {
+           {"subjectaccessreviews", "SubjectAccessReview"},
+           {"selfsubjectrulesreviews", "SelfSubjectRulesReview"}}) {
     auto t = base("authorization.k8s.io", "v1", resource, kind, false);
     t.verbs = {"create"};
     t.stored = false;

@@ -39,6 +39,21 @@ ReviewResult accessReview(const std::string& kind, const std::string& body,
   if (!spec.is_object()) {
     spec = json::object();
   }
+  if (kind == "SelfSubjectRulesReview") {
+    RuleSet rules = authorizer.rulesFor(requester, str(spec, "namespace"));
+    json status = {{"resourceRules", rules.resource_rules},
+                   {"nonResourceRules", rules.non_resource_rules},
+                   {"incomplete", rules.incomplete}};
+    if (!rules.evaluation_error.empty()) {
+      status["evaluationError"] = rules.evaluation_error;
+    }
+    return {201,
+            {{"kind", kind},
+             {"apiVersion", "authorization.k8s.io/v1"},
+             {"metadata", {{"creationTimestamp", nullptr}}},
+             {"spec", spec},
+             {"status", status}}};
+  }
   bool has_resource = spec.contains("resourceAttributes") && spec["resourceAttributes"].is_object();
   bool has_non_resource =
       spec.contains("nonResourceAttributes") && spec["nonResourceAttributes"].is_object();

@@ -5,6 +5,9 @@
 // groups. A SelfSubjectAccessReview is about the requesting user (after impersonation); a
 // SubjectAccessReview about exactly the user, groups, uid and extra it names.
 //
+// SelfSubjectRulesReview (`kubectl auth can-i --list`): the requesting user's rules in
+// spec.namespace, as status {resourceRules, nonResourceRules, incomplete}.
+//
 // Thread-safety: pure over its arguments (the authorizer must be thread-safe).
 #pragma once
 
@@ -21,7 +24,7 @@ struct ReviewResult {
   nlohmann::json body;  // the review with its status, or a Status on error
 };
 
-// kind: "SelfSubjectAccessReview" or "SubjectAccessReview".
+// kind: "SelfSubjectAccessReview", "SubjectAccessReview" or "SelfSubjectRulesReview".
 ReviewResult accessReview(const std::string& kind, const std::string& body,
                           const authn::UserInfo& requester, Authorizer& authorizer);
 

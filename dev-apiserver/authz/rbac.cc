@@ -234,6 +234,85 @@ Decision RbacAuthorizer::authorize(const Attributes& attributes) {
   return d;
 }
 
+namespace {
+
+json ruleJson(const PolicyRule& r) {
+  if (!r.non_resource_urls.empty()) {
+    return {{"verbs", r.verbs}, {"nonResourceURLs", r.non_resource_urls}};
+  }
+  json out = {{"verbs", r.verbs}};
+  if (!r.api_groups.empty()) {
+    out["apiGroups"] = r.api_groups;
+  }
+  if (!r.resources.empty()) {
+    out["resources"] = r.resources;
+  }
+  if (!r.resource_names.empty()) {
+    out["resourceNames"] = r.resource_names;
+  }
+  return out;
+}
+
+}  // namespace
+
+RuleSet RbacAuthorizer::rulesFor(const authn::UserInfo& user, const std::string& ns) {
+  RuleSet out;
+  std::vector<std::string> errors;
+  auto add = [&](const std::vector<json>& bindings, const std::string& binding_ns) {
+    for (const auto& b : bindings) {
+      bool applies = false;
+      for (const auto& s : subjectsOf(b)) {
+        applies = applies || appliesTo(user, s, binding_ns);
+      }
+      if (!applies) {
+        continue;
+      }
+      auto rules =
+          referencedRules(*source_, b.contains("roleRef") ? b["roleRef"] : json(), binding_ns);
+      if (!rules.isOk()) {
+        errors.push_back(rules.status().message());
+        continue;
+      }
+      for (const auto& r : *rules) {
+        (r.non_resource_urls.empty() ? out.resource_rules : out.non_resource_rules)
+            .push_back(ruleJson(r));
+      }
+    }
+  };
+  auto crbs = source_->clusterRoleBindings();
+  if (crbs.isOk()) {
+    add(*crbs, "");
+  } else {
+    errors.push_back(crbs.status().message());
+  }
+  if (!ns.empty()) {
+    auto rbs = source_->roleBindings(ns);
+    if (rbs.isOk()) {
+      add(*rbs, ns);
+    } else {
+      errors.push_back(rbs.status().message());
+    }
+  }
+  if (!errors.empty()) {
+    out.incomplete = true;
+    out.evaluation_error = errors.size() == 1 ? errors[0] : "[" + [&] {
+      std::string joined;
+      for (size_t i = 0; i < errors.size(); ++i) {
+        joined += (i ? ", " : "") + errors[i];
+      }
+      return joined;
+    }() + "]";
+  }
+  return out;
+}
+
+RuleSet AlwaysAllow::rulesFor(const authn::UserInfo&, const std::string&) {
+  RuleSet out;
+  out.resource_rules.push_back({{"verbs", {"*"}}, {"apiGroups", {"*"}}, {"resources", {"*"}}});
+  out.non_resource_rules.push_back({{"verbs", {"*"}}, {"nonResourceURLs", {"*"}}});
+  return out;
+}
+
 Decision PrivilegedGroupsThen::authorize(const Attributes& attributes) {
   if (attributes.user.inGroup(authn::kSystemMasters)) {
     return {true, "", ""};

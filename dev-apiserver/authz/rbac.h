@@ -67,6 +67,9 @@ class RbacAuthorizer : public Authorizer {
 public:
   explicit RbacAuthorizer(PolicySourcePtr source) : source_(std::move(source)) {}
   Decision authorize(const Attributes& attributes) override;
+  // Every rule of every binding that applies (ClusterRoleBindings, then RoleBindings in ns);
+  // incomplete, with the errors, when a binding's role is missing or a read failed.
+  RuleSet rulesFor(const authn::UserInfo& user, const std::string& ns) override;
 
 private:
   const PolicySourcePtr source_;

@@ -144,6 +144,25 @@ TEST_F(AccessReviewTest, SubjectAccessReviewIsAboutTheNamedSubject) {
   EXPECT_EQ(r.body["status"]["allowed"], true);
 }
 
+TEST_F(AccessReviewTest, SelfSubjectRulesReviewListsTheRulesThatApply) {
+  ReviewResult r = accessReview("SelfSubjectRulesReview", R"({"spec":{"namespace":"apps"}})",
+                                support_, *authorizer_);
+  ASSERT_EQ(r.code, 201) << r.body;
+  EXPECT_EQ(r.body["kind"], "SelfSubjectRulesReview");
+  EXPECT_EQ(r.body["status"]["incomplete"], false);
+  json groups = {{"verbs", {"impersonate"}},
+                 {"apiGroups", {""}},
+                 {"resources", {"groups"}},
+                 {"resourceNames", {"viewers"}}};
+  json sas = {{"verbs", {"impersonate"}}, {"apiGroups", {""}}, {"resources", {"serviceaccounts"}}};
+  EXPECT_EQ(r.body["status"]["resourceRules"], json::array({groups, sas})) << r.body;
+  EXPECT_EQ(r.body["status"]["nonResourceRules"], json::array());
+  // Elsewhere only the ClusterRoleBinding's rules apply.
+  r = accessReview("SelfSubjectRulesReview", R"({"spec":{"namespace":"other"}})", support_,
+                   *authorizer_);
+  EXPECT_EQ(r.body["status"]["resourceRules"], json::array({groups}));
+}
+
 TEST_F(AccessReviewTest, InvalidSpecsAre422) {
   ReviewResult r =
       accessReview("SelfSubjectAccessReview", R"({"spec":{}})", support_, *authorizer_);

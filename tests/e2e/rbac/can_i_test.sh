@@ -133,5 +133,25 @@ spot no update leases -n novacron-node-lease --as="$CTL"
 spot no get virtualmachines -A --as=system:serviceaccount:default:default
 spot yes create selfsubjectaccessreviews.authorization.k8s.io --as=system:serviceaccount:default:default
 
+# `kubectl auth can-i --list` (SelfSubjectRulesReview) shows the heartbeat Role in its namespace
+# and nothing of it elsewhere.
+leases_line() {
+  kubectl auth can-i --list -n "$1" --as="$ND" 2>/dev/null | grep '^leases.coordination.k8s.io ' || true
+}
+line="$(leases_line novacron-node-lease)"
+checked=$((checked + 2))
+if [[ "$line" == *create* && "$line" == *get* && "$line" == *update* && "$line" != *delete* ]]; then
+  echo "PASS: can-i --list -n novacron-node-lease: $line"
+else
+  echo "FAIL: can-i --list -n novacron-node-lease shows '$line'"
+  failures=$((failures + 1))
+fi
+if [[ -z "$(leases_line novacron-system)" ]]; then
+  echo "PASS: can-i --list -n novacron-system shows no Lease rule"
+else
+  echo "FAIL: can-i --list -n novacron-system shows '$(leases_line novacron-system)'"
+  failures=$((failures + 1))
+fi
+
 echo "can_i: $checked decisions checked, $failures wrong"
 ((failures == 0))
