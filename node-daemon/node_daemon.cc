@@ -13,6 +13,7 @@
 #include "lib/runtime/event_recorder.h"
 #include "node-daemon/hypervisor/registrar.h"
 #include "node-daemon/migration/migration_reconciler.h"
+#include "node-daemon/migration/target_reconciler.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/domain_type.h"
@@ -30,6 +31,7 @@ struct NodeDaemon::Parts {
   std::unique_ptr<hypervisor::HypervisorRegistrar> registrar;
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
+  std::unique_ptr<migration::TargetMigrationReconciler> incoming;
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -187,9 +189,22 @@ core::Status NodeDaemon::start() {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;
   };
+  mo.vm_root = config_.vm_root;
+  mo.image_root = config_.image_root;
+  mo.remove_local_files = [reconciler = p.reconciler.get(),
+                           disks = p.disks.get()](const std::string& key) -> core::Status {
+    auto vm = reconciler->informer().store().get(key);
+    return vm ? disks->remove(*vm) : core::okStatus();
+  };
   p.migrations =
       std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));
+  migration::TargetReconcilerOptions to;
+  to.node_name = config_.node_name;
+  to.shared_vm_root = config_.shared_vm_root;
+  p.incoming = std::make_unique<migration::TargetMigrationReconciler>(p.client, *p.conn, *p.disks,
+                                                                      p.recorder, to);
+  NOVACRON_RETURN_IF_ERROR(p.incoming->start(std::chrono::seconds(60)));
 
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
@@ -216,6 +231,10 @@ void NodeDaemon::stop() {
     p.registrar->stop();
   }
   p.live_reconciler = nullptr;
+  if (p.incoming) {
+    p.incoming->stop();
+    p.incoming.reset();
+  }
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node

@@ -5,6 +5,7 @@
 #include "lib/api/codec.h"
 #include "lib/runtime/store.h"
 #include "node-daemon/domain/naming.h"
+#include "node-daemon/migration/target_decide.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -58,7 +59,10 @@ SourceAction decideSource(const SourceObservation& o) {
     return SourceAction::kReportLost;
   }
   if (o.cancel) {
-    return SourceAction::kNone;  // never started: the controller cancels it
+    return SourceAction::kReportCancelled;  // never started: nothing to abort
+  }
+  if (!o.target_ready) {
+    return SourceAction::kWaitForTarget;
   }
   return SourceAction::kStartJob;
 }
@@ -162,6 +166,7 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   o.job_running = runner_.running(key);
   o.job_finished = runner_.outcome(key).has_value();
   o.started_before = mig.status.progress.has_value();
+  o.target_ready = targetReady(mig);
   NOVACRON_ASSIGN_OR_RETURN(std::string domain,
                             domain::domainName(mig.metadata.namespace_, mig.spec.vmName));
   if (o.ours && !o.job_running && !o.job_finished) {
@@ -181,6 +186,14 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
       runner_.forget(key);  // reported; the controller has moved on
     }
     return ReconcileResult::done();
+  case SourceAction::kWaitForTarget:
+    return ReconcileResult::done();  // the target's status write brings the key back
+  case SourceAction::kReportCancelled:
+    status.phase = api::MigrationPhase::kCancelled;
+    status.failureReason = "Cancelled: cancelled before data started moving";
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Normal", "Cancelled", *status.failureReason);
+    return ReconcileResult::done();
   case SourceAction::kStartJob:
     NOVACRON_RETURN_IF_ERROR(startJob(mig, domain));
     return ReconcileResult::done();
@@ -197,6 +210,9 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   }
   case SourceAction::kReportOutcome: {
     Outcome out = *runner_.outcome(key);
+    if (out.phase == api::MigrationPhase::kFinalizing) {
+      NOVACRON_RETURN_IF_ERROR(removeCopiedFiles(mig));
+    }
     status.phase = out.phase;
     status.progress = out.progress;
     if (out.phase != api::MigrationPhase::kFinalizing) {
@@ -209,6 +225,7 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     return ReconcileResult::done();
   }
   case SourceAction::kReportMigrated:
+    NOVACRON_RETURN_IF_ERROR(removeCopiedFiles(mig));
     status.phase = api::MigrationPhase::kFinalizing;
     if (!status.progress) {
       status.progress = api::MigrationProgress{};
@@ -246,6 +263,7 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
   job.key = runtime::objectKey(mig.metadata.namespace_, mig.metadata.name);
   job.domain = domain;
   job.request = migrateRequest(mig.spec.options, *address, options_);
+  applyTargetStorage(job.request, mig.status.targetStorage, options_.vm_root, options_.image_root);
   int64_t memory = 0;
   if (options_.vm_memory) {
     memory = options_.vm_memory(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName))
@@ -257,6 +275,14 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
           "moving " + domain + " from " + options_.node_name + " to " + *address);
   }
   return Status::ok();
+}
+
+Status SourceMigrationReconciler::removeCopiedFiles(const api::VMMigration& mig) {
+  if (!mig.status.targetStorage || !mig.status.targetStorage->copy ||
+      !options_.remove_local_files) {
+    return Status::ok();  // shared storage: the target runs on these very files
+  }
+  return options_.remove_local_files(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName));
 }
 
 Status SourceMigrationReconciler::writeStatus(const api::VMMigration& mig,

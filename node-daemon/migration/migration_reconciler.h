@@ -35,14 +35,16 @@ namespace novacron::node::migration {
 using api::kSourceHypervisorLabel;
 
 enum class SourceAction {
-  kNone,            // not ours / nothing to do
-  kStartJob,        // the guest runs here and no job exists yet
-  kCancelJob,       // spec.cancel or deletion while the job runs
-  kReportProgress,  // the job runs: copy its progress into status if it changed
-  kReportOutcome,   // the job ended: write Finalizing / Failed / Cancelled
-  kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
-  kReportLost,      // recovered: the guest runs here but its job died with an old process
-  kReportNoDomain,  // the domain is not here at all
+  kNone,             // not ours / nothing to do
+  kStartJob,         // the guest runs here and no job exists yet
+  kCancelJob,        // spec.cancel or deletion while the job runs
+  kReportProgress,   // the job runs: copy its progress into status if it changed
+  kReportOutcome,    // the job ended: write Finalizing / Failed / Cancelled
+  kReportMigrated,   // recovered: the domain already left (shut off, reason Migrated)
+  kReportLost,       // recovered: the guest runs here but its job died with an old process
+  kReportNoDomain,   // the domain is not here at all
+  kWaitForTarget,    // the target still prepares (condition TargetPrepared, target_decide.h)
+  kReportCancelled,  // cancelled before the job started: nothing moved
 };
 
 struct SourceObservation {
@@ -52,6 +54,7 @@ struct SourceObservation {
   bool job_finished = false;
   bool started_before = false;  // status.progress is set: a job ran for this migration
   std::optional<virt::DomainInfo> domain;
+  bool target_ready = true;  // targetReady(): the target prepared (or nothing needs preparing)
 };
 
 SourceAction decideSource(const SourceObservation& o);
@@ -69,6 +72,12 @@ struct SourceReconcilerOptions {
   metrics::RegistryPtr registry;
   // Guest memory of a VM ("namespace/name"), for the completion timeout; nullopt when unknown.
   std::function<std::optional<int64_t>(const std::string& vm_key)> vm_memory;
+  // This node's roots, rewritten to the target's in the domain XML when disks are copied.
+  std::string vm_root;
+  std::string image_root;
+  // Removes the VM's ("namespace/name") local files after its disks were copied to the target and
+  // the guest runs there; unset: nothing is removed.
+  std::function<core::Status(const std::string& vm_key)> remove_local_files;
 };
 
 class SourceMigrationReconciler {
@@ -87,6 +96,7 @@ public:
 private:
   core::Status startJob(const api::VMMigration& mig, const std::string& domain);
   core::Status writeStatus(const api::VMMigration& mig, const api::VMMigrationStatus& status);
+  core::Status removeCopiedFiles(const api::VMMigration& mig);
   void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
              const std::string& message);
 
