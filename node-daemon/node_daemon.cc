@@ -18,6 +18,7 @@
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/domain_type.h"
 #include "node-daemon/virt/libvirt_connection.h"
+#include "node-daemon/virt/volume_upload.h"
 #include "node-daemon/vm/reconciler.h"
 
 namespace novacron::node {
@@ -196,6 +197,25 @@ core::Status NodeDaemon::start() {
     auto vm = reconciler->informer().store().get(key);
     return vm ? disks->remove(*vm) : core::okStatus();
   };
+  mo.vm_grace_seconds = [reconciler = p.reconciler.get()](const std::string& key) {
+    auto vm = reconciler->informer().store().get(key);
+    return vm ? std::optional<int64_t>(vm->spec.terminationGracePeriodSeconds) : std::nullopt;
+  };
+  mo.vm_dir = [reconciler = p.reconciler.get(),
+               disks = p.disks.get()](const std::string& key) -> std::optional<std::string> {
+    auto vm = reconciler->informer().store().get(key);
+    if (!vm) {
+      return std::nullopt;
+    }
+    auto dir = disks->paths().vmDir(vm->metadata.namespace_, vm->metadata.name, vm->metadata.uid);
+    return dir.isOk() ? std::optional(*dir) : std::nullopt;
+  };
+  mo.connect_target = [](const std::string& uri) {
+    virt::LibvirtOptions target_options;
+    target_options.uri = uri;
+    return virt::openLibvirt(target_options);
+  };
+  mo.uploader = virt::makeLibvirtVolumeUploader();
   p.migrations =
       std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));

@@ -26,6 +26,7 @@
 #include "lib/runtime/controller.h"
 #include "lib/runtime/event_recorder.h"
 #include "lib/runtime/informer.h"
+#include "node-daemon/migration/cold_runner.h"
 #include "node-daemon/migration/runner.h"
 #include "node-daemon/virt/connection.h"
 
@@ -78,6 +79,12 @@ struct SourceReconcilerOptions {
   // Removes the VM's ("namespace/name") local files after its disks were copied to the target and
   // the guest runs there; unset: nothing is removed.
   std::function<core::Status(const std::string& vm_key)> remove_local_files;
+  // Cold migrations: the VM's terminationGracePeriodSeconds and its folder on this node.
+  std::function<std::optional<int64_t>(const std::string& vm_key)> vm_grace_seconds;
+  std::function<std::optional<std::string>(const std::string& vm_key)> vm_dir;
+  // How a cold migration reaches the target's libvirtd (connection and disk copy).
+  std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)> connect_target;
+  virt::VolumeUploaderPtr uploader;
 };
 
 class SourceMigrationReconciler {
@@ -95,6 +102,11 @@ public:
 
 private:
   core::Status startJob(const api::VMMigration& mig, const std::string& domain);
+  core::Status startColdJob(const api::VMMigration& mig, const std::string& domain);
+  bool jobRunning(const std::string& key) const;
+  std::optional<Outcome> jobOutcome(const std::string& key) const;
+  void cancelJob(const std::string& key);
+  void forgetJob(const std::string& key);
   core::Status writeStatus(const api::VMMigration& mig, const api::VMMigrationStatus& status);
   core::Status removeCopiedFiles(const api::VMMigration& mig);
   void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
@@ -107,6 +119,7 @@ private:
   runtime::Informer<api::VMMigration> informer_;
   runtime::Controller loop_;
   MigrationRunner runner_;
+  ColdMigrationRunner cold_;
 };
 
 // The target's address as the controller resolved it (status.targetAddress).
