@@ -239,6 +239,33 @@ check "B keeps its overlay" test -n "$(overlay_on hv-b)"
 check "the guest kept running through the abort (ticker went past $before)" \
   wait_for 30 "ticks past $before" tick_above "$((before + 2))"
 
+echo "== cold B -> A"
+COLD=mig-disk-cold
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $COLD, namespace: $NS}" \
+  "spec: {vmName: $VM, targetHypervisor: hv-a, mode: Cold}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $COLD"
+wait_for 180 "$COLD to end" migration_ended "$COLD" || fatal "$COLD did not end"
+phase="$(jp vmmigration "$COLD" '{.status.phase}')"
+check "$COLD Succeeded (was $phase: $(jp vmmigration "$COLD" '{.status.failureReason}'))" \
+  test "$phase" = Succeeded
+check "progress reached 100 %" field_is vmmigration "$COLD" '{.status.progress.percent}' 100
+wait_for 60 "the VM bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
+check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
+wait_for 60 "the VM Running on hv-a" field_is vm "$VM" '{.status.phase}' Running
+check "the VM is Running" field_is vm "$VM" '{.status.phase}' Running
+check "the domain runs on A" test "$(domstate "$HOST_A_URI")" = running
+no_domain_on() { ! virsh -c "$1" dominfo "${NS}_${VM}" >/dev/null 2>&1; }
+check "B holds no domain of the VM" no_domain_on "$HOST_B_URI"
+wait_for 30 "B's files to go" no_files_on hv-b
+check "B holds no files of the VM" no_files_on hv-b
+overlay_a="$(overlay_on hv-a)"
+check "the overlay is on A, over A's base image" test "$(backing_of "$overlay_a")" = \
+  "$RUN/images-hv-a/named/base-disk"
+check "exactly one QEMU runs the guest" test "$(qemu_copies)" -eq 1
+ticking_on_a() { grep -q 'tick 2' "$(find "$RUN/vms-hv-a/$NS/$VM" -name serial.log | head -n1)"; }
+check "the guest boots on A" wait_for 60 "A's ticker" ticking_on_a
+
 if ((failures)); then
   echo "vmmigration_storage_e2e: $failures check(s) failed"
   exit 1
