@@ -12,6 +12,7 @@
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
 #include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/migration/migrate_params.h"
 #include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/migration/target_reconciler.h"
 #include "node-daemon/node_metrics.h"
@@ -20,6 +21,7 @@
 #include "node-daemon/virt/libvirt_connection.h"
 #include "node-daemon/virt/volume_upload.h"
 #include "node-daemon/vm/reconciler.h"
+#include "node-daemon/vm_stats_poller.h"
 
 namespace novacron::node {
 
@@ -33,6 +35,7 @@ struct NodeDaemon::Parts {
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
   std::unique_ptr<migration::TargetMigrationReconciler> incoming;
+  std::unique_ptr<VmStatsPoller> vm_stats;  // per-VM novacron_vm_* metrics
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -186,6 +189,21 @@ core::Status NodeDaemon::start() {
   mo.node_name = config_.node_name;
   mo.libvirt_uri_template = config_.migration_libvirt_uri_template;
   mo.migrate_uri_template = config_.migration_uri_template;
+  mo.tls_pki_dir = config_.migration_tls_dir;
+  // Missing certificates only make tls: true migrations fail (UnsupportedOptions): the Secret is
+  // optional.
+  if (!config_.migration_tls_source.empty() && !config_.migration_tls_dir.empty()) {
+    if (core::Status s =
+            migration::installTlsFiles(config_.migration_tls_source, config_.migration_tls_dir);
+        !s.isOk()) {
+      spdlog::warn("node-daemon: migration TLS certificates not installed: {}", s.toString());
+    }
+  }
+  if (!config_.migration_tls_dir.empty()) {
+    if (core::Status s = migration::checkTlsDir(config_.migration_tls_dir); !s.isOk()) {
+      spdlog::warn("node-daemon: tls: true migrations will be refused: {}", s.toString());
+    }
+  }
   mo.vm_memory = [reconciler = p.reconciler.get()](const std::string& key) {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;
@@ -226,6 +244,10 @@ core::Status NodeDaemon::start() {
                                                                       p.recorder, to);
   NOVACRON_RETURN_IF_ERROR(p.incoming->start(std::chrono::seconds(60)));
 
+  p.vm_stats = std::make_unique<VmStatsPoller>(
+      *p.conn, std::make_shared<VmMetrics>(p.metrics->registry(), p.metrics), p.metrics);
+  p.vm_stats->start();
+
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
     return conn->ping();  // cheap: one local RPC; reconnects if libvirtd came back
@@ -255,6 +277,7 @@ void NodeDaemon::stop() {
     p.incoming->stop();
     p.incoming.reset();
   }
+  p.vm_stats.reset();  // joins its thread before the connection goes
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node

@@ -36,14 +36,18 @@ namespace novacron::node::migration {
 using api::kSourceHypervisorLabel;
 
 enum class SourceAction {
-  kNone,             // not ours / nothing to do
-  kStartJob,         // the guest runs here and no job exists yet
-  kCancelJob,        // spec.cancel or deletion while the job runs
-  kReportProgress,   // the job runs: copy its progress into status if it changed
-  kReportOutcome,    // the job ended: write Finalizing / Failed / Cancelled
-  kReportMigrated,   // recovered: the domain already left (shut off, reason Migrated)
-  kReportLost,       // recovered: the guest runs here but its job died with an old process
-  kReportNoDomain,   // the domain is not here at all
+  kNone,            // not ours / nothing to do
+  kStartJob,        // the guest runs here and no job exists yet
+  kCancelJob,       // spec.cancel or deletion while the job runs
+  kReportProgress,  // the job runs: copy its progress into status if it changed
+  kReportOutcome,   // the job ended: write Finalizing / Failed / Cancelled
+  kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
+  kReportLost,      // recovered: the guest runs here but its job died with an old process
+  kReportNoDomain,  // the domain is not here at all
+  // recovered: the domain is paused by post-copy (postcopy.h): never report it lost, never
+  // restart it; resume a failed post-copy, or wait while libvirt's post-copy job still runs.
+  kResumePostCopy,
+  kWaitPostCopy,
   kWaitForTarget,    // the target still prepares (condition TargetPrepared, target_decide.h)
   kReportCancelled,  // cancelled before the job started: nothing moved
 };
@@ -67,6 +71,9 @@ struct SourceReconcilerOptions {
   std::string tls_libvirt_uri_template = "qemu+tls://{}/system";
   // QEMU's migration stream, e.g. "tcp://{}"; empty: libvirt's default.
   std::string migrate_uri_template = "tcp://{}";
+  // --migration-tls-dir: the certificates the source libvirtd presents to a qemu+tls target
+  // (libvirt's pki layout; passed as the URI's pkipath). Empty: libvirt's /etc/pki defaults.
+  std::string tls_pki_dir;
   std::chrono::milliseconds sample_interval{500};
   int workers = 2;
   core::ClockPtr clock;
@@ -101,7 +108,8 @@ public:
   size_t activeJobs() const { return runner_.active(); }
 
 private:
-  core::Status startJob(const api::VMMigration& mig, const std::string& domain);
+  core::Status startJob(const api::VMMigration& mig, const std::string& domain,
+                        bool resume_postcopy = false);
   core::Status startColdJob(const api::VMMigration& mig, const std::string& domain);
   bool jobRunning(const std::string& key) const;
   std::optional<Outcome> jobOutcome(const std::string& key) const;
@@ -122,6 +130,9 @@ private:
   ColdMigrationRunner cold_;
 };
 
+// Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.
+void setPostCopyCondition(api::VMMigrationStatus& status,
+                          const std::optional<PostCopyStatus>& postcopy, int64_t generation);
 // The target's address as the controller resolved it (status.targetAddress).
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
 // The libvirt migration request for `options` towards `address`.
