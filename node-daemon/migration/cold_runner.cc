@@ -184,7 +184,11 @@ core::Status ColdMigrationRunner::copyDisks(Run& r) {
       std::error_code ec;
       fs::remove(send, ec);
     }
-    NOVACRON_RETURN_IF_ERROR(s.withContext("copying " + file + " to " + remote));
+    if (!s.isOk()) {
+      std::string context = "copying ";
+      context.append(file).append(" to ").append(remote);
+      return s.withContext(context);
+    }
     std::error_code ec;
     done += fs::file_size(file, ec);
   }
