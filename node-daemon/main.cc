@@ -24,6 +24,8 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --domain-type TYPE        auto | kvm | qemu (TCG) (default auto: kvm when usable)
   --vm-root DIR             per-VM disks and logs (default /var/lib/novacron/vms)
   --image-root DIR          node image store (default /var/lib/novacron/images)
+  --shared-vm-root BOOL     true when every hypervisor sees this VM root (shared storage):
+                            migrations then never copy disks (default false)
   --nat-network NAME        libvirt network for type nat (default "default")
   --image-allowed-networks LIST
                             CIDRs and host names image URLs may reach although they are
@@ -107,6 +109,12 @@ int run(int argc, char** argv) {
   config.domain_type = take("domain-type").value_or(config.domain_type);
   config.vm_root = take("vm-root").value_or(config.vm_root);
   config.image_root = take("image-root").value_or(config.image_root);
+  if (auto shared = take("shared-vm-root")) {
+    if (*shared != "true" && *shared != "false") {
+      return usageError("--shared-vm-root: true or false");
+    }
+    config.shared_vm_root = *shared == "true";
+  }
   config.nat_network = take("nat-network").value_or(config.nat_network);
   config.metrics_address = take("metrics-address").value_or(config.metrics_address);
   config.migration_libvirt_uri_template =

@@ -27,6 +27,7 @@ struct NodeDaemonConfig {
   std::string domain_type = "auto";  // auto, kvm, qemu (TCG), test
   std::string vm_root = "/var/lib/novacron/vms";
   std::string image_root = "/var/lib/novacron/images";
+  bool shared_vm_root = false;  // every hypervisor sees vm_root: migrations copy no disks
   // Image downloads: CIDRs/host names allowed although private/loopback/link-local (see
   // storage/destination_policy.h), and the largest download accepted.
   std::string image_allowed_networks;

@@ -23,6 +23,7 @@
 
 #include "lib/core/status.h"
 #include "lib/core/statusor.h"
+#include "node-daemon/virt/path_rewrite.h"
 
 namespace novacron::node::virt {
 
@@ -190,6 +191,9 @@ struct MigrateRequest {
   Compression compression = Compression::kNone;
   int parallel_connections = 0;  // multifd channels (> 0 enables parallel migration)
   bool copy_storage = false;     // copy local disks along (incremental: only the overlay)
+  // Without dest_xml: the adapter passes the domain's migratable XML with these roots rewritten
+  // as the destination XML (per-host VM and image roots).
+  std::vector<PathPrefix> rewrite_paths;
   bool tls = false;
   // Recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME): reconnects the paused
   // halves on both hosts and fetches the remaining pages; never starts a second copy.

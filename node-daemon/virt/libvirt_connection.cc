@@ -601,6 +601,9 @@ public:
     }
     if (request.dest_xml) {
       params.addString(VIR_MIGRATE_PARAM_DEST_XML, *request.dest_xml);
+    } else if (!request.rewrite_paths.empty()) {
+      NOVACRON_ASSIGN_OR_RETURN(std::string dest, destinationXml(dom.get(), request.rewrite_paths));
+      params.addString(VIR_MIGRATE_PARAM_DEST_XML, dest);
     }
     if (request.bandwidth_mib) {
       params.addULLong(VIR_MIGRATE_PARAM_BANDWIDTH, *request.bandwidth_mib);
@@ -665,6 +668,17 @@ public:
   }
 
 private:
+  // The domain's migratable XML with this host's roots replaced by the target's.
+  StatusOr<std::string> destinationXml(virDomainPtr dom, const std::vector<PathPrefix>& paths) {
+    char* xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
+    if (xml == nullptr) {
+      return error("migrate");
+    }
+    std::string out(xml);
+    free(xml);  // NOLINT(cppcoreguidelines-no-malloc)
+    return rewritePaths(std::move(out), paths);
+  }
+
   // Owns a virTypedParameter list built with virTypedParamsAdd*.
   class TypedParams {
   public:

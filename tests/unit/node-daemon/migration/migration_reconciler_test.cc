@@ -23,8 +23,16 @@ TEST(SourceDecideTest, EveryCase) {
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kStartJob);
   o.cancel = true;
-  EXPECT_EQ(decideSource(o), SourceAction::kNone) << "never started: nothing to abort here";
+  EXPECT_EQ(decideSource(o), SourceAction::kReportCancelled)
+      << "never started: nothing to abort, the source reports Cancelled (the controller leaves "
+         "Migrating to the node-daemon)";
   o.cancel = false;
+  o.target_ready = false;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitForTarget) << "the target still prepares";
+  o.cancel = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportCancelled);
+  o.cancel = false;
+  o.target_ready = true;
   o.job_running = true;
   EXPECT_EQ(decideSource(o), SourceAction::kReportProgress);
   o.cancel = true;
