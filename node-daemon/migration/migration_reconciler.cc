@@ -38,7 +38,9 @@ std::string hostOf(const std::string& address) {
 
 SourceAction decideSource(const SourceObservation& o) {
   if (!o.ours) {
-    return SourceAction::kNone;
+    // Someone else ended it (the controller, after this node stayed silent too long): nothing of
+    // ours may keep moving the guest.
+    return o.job_running ? SourceAction::kCancelJob : SourceAction::kNone;
   }
   if (o.job_finished) {
     return SourceAction::kReportOutcome;
@@ -53,6 +55,9 @@ SourceAction decideSource(const SourceObservation& o) {
   if (o.domain->state == virt::DomainState::kShutOff &&
       o.domain->shutoff_reason == virt::ShutoffReason::kMigrated) {
     return SourceAction::kReportMigrated;
+  }
+  if (o.orphan_job) {
+    return SourceAction::kAbortOrphanJob;
   }
   if (o.started_before) {
     return SourceAction::kReportLost;
@@ -168,6 +173,11 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     auto info = conn_.lookupByName(domain);
     if (info.isOk()) {
       o.domain = std::move(info).value();
+      if (o.domain->active) {
+        auto job = conn_.jobStats(domain);
+        o.orphan_job = job.isOk() && (job->type == virt::JobType::kBounded ||
+                                      job->type == virt::JobType::kUnbounded);
+      }
     } else if (info.status().code() != core::StatusCode::kNotFound) {
       return info.status();
     }
@@ -225,6 +235,17 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
     return ReconcileResult::done();
+  case SourceAction::kAbortOrphanJob: {
+    spdlog::warn("VMMigration {}: aborting the libvirt job of {} left by a previous node-daemon",
+                 key, domain);
+    Status aborted = conn_.abortJob(domain);
+    if (!aborted.isOk()) {
+      return aborted.withContext("aborting the orphaned migration job of " + domain);
+    }
+    event(mig, "Warning", "OrphanedJobAborted",
+          "aborted the migration job a previous node-daemon process left running on " + domain);
+    return ReconcileResult::after(std::chrono::seconds(1));  // then: Migrated or Lost
+  }
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =

@@ -43,6 +43,8 @@ enum class SourceAction {
   kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
   kReportLost,      // recovered: the guest runs here but its job died with an old process
   kReportNoDomain,  // the domain is not here at all
+  kAbortOrphanJob,  // recovered: libvirt still runs a job a previous process started; abort it
+                    // and decide again once it is gone (never report while it may still move)
 };
 
 struct SourceObservation {
@@ -51,6 +53,9 @@ struct SourceObservation {
   bool job_running = false;
   bool job_finished = false;
   bool started_before = false;  // status.progress is set: a job ran for this migration
+  // libvirt runs a job on the domain that no job of this process drives: a previous node-daemon's
+  // migration, which libvirtd carries on after its client died (peer-to-peer).
+  bool orphan_job = false;
   std::optional<virt::DomainInfo> domain;
 };
 
