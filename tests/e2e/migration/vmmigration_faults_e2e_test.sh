@@ -45,7 +45,16 @@ check "$VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
 uncordon_b
 
-no_job_on() { virsh -c "$1" domjobinfo "${NS}_$VM" 2>/dev/null | grep -Eq '^Job type: +None'; }
+# No libvirt job runs on the guest's domain there (None, or the record of one that ended).
+no_job_on() {
+  local info
+  info="$(virsh -c "$1" domjobinfo "${NS}_$VM" 2>&1)" || return 1
+  grep -q '^Job type:' <<<"$info" || return 1
+  if grep -Eq '^Job type: +(Bounded|Unbounded)' <<<"$info"; then
+    echo "    a job still runs on $1: $(grep '^Job type' <<<"$info")"
+    return 1
+  fi
+}
 one_qemu() { [[ "$(qemu_copies)" -eq 1 ]]; }
 unlocked() { field_is vm "$VM" '{.status.activeMigration}' ""; }
 
