@@ -21,6 +21,7 @@
 # created, and libvirtd/virtlogd if (and only if) it started them.
 #
 # Environment: BUILD_DIR (default build), RUN_DIR, DEMO_API_PORT (16443), DEMO_ETCD_PORT (12379),
+# DEMO_NODE_METRICS_PORT (19101; B uses it + 2), DEMO_CONTROLLER_PORT (19102),
 # DEMO_DOMAIN_TYPE (auto|kvm|qemu; default: qemu inside a VM, where nested KVM is unreliable, else
 # auto), DEMO_TIMEOUT (seconds to wait for the VM, default 300).
 set -euo pipefail
@@ -33,14 +34,14 @@ RUN_DIR="${RUN_DIR:-$ROOT/.run/demo}"
 API_PORT="${DEMO_API_PORT:-16443}"
 ETCD_PORT="${DEMO_ETCD_PORT:-12379}"
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
-NODE_METRICS_PORT=19101
-CONTROLLER_BIND=127.0.0.1:19102
+NODE_METRICS_PORT="${DEMO_NODE_METRICS_PORT:-19101}"
+CONTROLLER_BIND="127.0.0.1:${DEMO_CONTROLLER_PORT:-19102}"
 TIMEOUT="${DEMO_TIMEOUT:-300}"
 NODE_NAME=demo-node      # on host A
 NODE_NAME_B=demo-node-b  # on host B
 HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
 HOSTS_STATE="$RUN_DIR/hosts"
-NODE_METRICS_PORT_B=19103
+NODE_METRICS_PORT_B=$((NODE_METRICS_PORT + 2))
 NETWORK=novacron-demo
 NETWORK_BRIDGE=ncdemo0
 LIBVIRT_URI=qemu:///system
