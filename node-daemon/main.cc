@@ -40,6 +40,7 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --status-seconds N        Hypervisor status refresh (default 60)
   --reserved-cpus N         CPUs kept for the host (default 0)
   --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
+  --reserved-storage Q      disk space of the VM root's filesystem not given to VM disks (default 0)
   --allowed-bridges LIST    host bridges VMs may attach to, comma-separated (default: none)
   --migration-libvirt-uri T libvirt URI of a migration target, {} = its address
                             (default qemu+tcp://{}/system)
@@ -152,6 +153,13 @@ int run(int argc, char** argv) {
       return usageError("--reserved-memory: invalid quantity " + *mem);
     }
     config.reserved_memory_bytes = *q;
+  }
+  if (auto storage = take("reserved-storage")) {
+    auto q = novacron::api::parseQuantity(*storage);
+    if (!q.isOk() || *q < 0) {
+      return usageError("--reserved-storage: invalid quantity " + *storage);
+    }
+    config.reserved_storage_bytes = *q;
   }
   config.image_allowed_networks = take("image-allowed-networks").value_or("");
   if (auto policy =

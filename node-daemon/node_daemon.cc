@@ -139,6 +139,8 @@ core::Status NodeDaemon::start() {
   reg.kvm_usable = kvm_usable;
   reg.reserved_cpus = config_.reserved_cpus;
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
+  reg.storage = [root = config_.vm_root] { return hypervisor::statFilesystem(root); };
+  reg.reserved_storage_bytes = config_.reserved_storage_bytes;
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
   // Per node: several nodes may share one VM root (shared storage).

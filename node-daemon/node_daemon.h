@@ -41,6 +41,7 @@ struct NodeDaemonConfig {
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
   int reserved_cpus = 0;
   int64_t reserved_memory_bytes = 0;
+  int64_t reserved_storage_bytes = 0;  // of the VM root's filesystem
   // How this node reaches a migration target's libvirtd and QEMU ("{}" = the target's address).
   std::string migration_libvirt_uri_template = "qemu+tcp://{}/system";
   std::string migration_uri_template = "tcp://{}";

@@ -218,6 +218,13 @@ public:
       }
     }
   }
+  void quantity(std::string_view key, std::optional<Quantity>& out) {
+    if (get(key)) {
+      Quantity value;
+      quantity(key, value);
+      out = value;
+    }
+  }
   void timestamp(std::string_view key, std::optional<Timestamp>& out) {
     if (const json* v = get(key)) {
       Timestamp value{};
@@ -540,6 +547,7 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
 void decodeHvResources(ObjectReader& r, HypervisorResources& res) {
   r.integer("cpus", res.cpus);
   r.quantity("memory", res.memory);
+  r.quantity("storage", res.storage);
 }
 
 void decodeHypervisorSpec(ObjectReader& r, HypervisorSpec& s) {
@@ -563,6 +571,7 @@ void decodeHypervisorStatus(ObjectReader& r, HypervisorStatus& s) {
     a.integer("cpus", al.cpus);
     a.quantity("memory", al.memory);
     a.integer("vms", al.vms);
+    a.quantity("storage", al.storage);
   });
   r.str("cpuModel", s.cpuModel);
   r.stringList("cpuFeatures", s.cpuFeatures);
@@ -926,6 +935,11 @@ json encodeHvResources(const HypervisorResources& r) {
   json out = withUnknown(r.unknownFields);
   out["cpus"] = r.cpus;
   out["memory"] = r.memory.toString();
+  if (r.storage) {
+    out["storage"] = r.storage->toString();
+  } else {
+    out.erase("storage");
+  }
   return out;
 }
 
@@ -958,6 +972,11 @@ json encodeHypervisorStatus(const HypervisorStatus& s) {
     aj["cpus"] = a.cpus;
     aj["memory"] = a.memory.toString();
     aj["vms"] = a.vms;
+    if (a.storage) {
+      aj["storage"] = a.storage->toString();
+    } else {
+      aj.erase("storage");
+    }
     return aj;
   });
   putOpt(out, "cpuModel", s.cpuModel);

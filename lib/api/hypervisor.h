@@ -57,6 +57,9 @@ struct HypervisorSpec {
 struct HypervisorResources {
   int32_t cpus = 0;
   Quantity memory;
+  // Disk space of the node's VM root (the filesystem VM disks are created in); unset when the
+  // node-daemon does not report it (then the scheduler does not check disk space there).
+  std::optional<Quantity> storage;
   UnknownFields unknownFields;
   bool operator==(const HypervisorResources&) const = default;
 };
@@ -66,6 +69,7 @@ struct HypervisorAllocated {
   int32_t cpus = 0;
   Quantity memory;
   int32_t vms = 0;
+  std::optional<Quantity> storage;  // sum of the VMs' counted disk sizes (unset when zero)
   UnknownFields unknownFields;
   bool operator==(const HypervisorAllocated&) const = default;
 };

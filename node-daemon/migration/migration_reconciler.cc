@@ -40,7 +40,9 @@ std::string hostOf(const std::string& address) {
 
 SourceAction decideSource(const SourceObservation& o) {
   if (!o.ours) {
-    return SourceAction::kNone;
+    // Someone else ended it (the controller, after this node stayed silent too long): nothing of
+    // ours may keep moving the guest.
+    return o.job_running ? SourceAction::kCancelJob : SourceAction::kNone;
   }
   if (o.job_finished) {
     return SourceAction::kReportOutcome;
@@ -63,6 +65,9 @@ SourceAction decideSource(const SourceObservation& o) {
   if (o.domain->state == virt::DomainState::kPaused &&
       o.domain->paused_reason == virt::PausedReason::kPostcopy) {
     return SourceAction::kWaitPostCopy;
+  }
+  if (o.orphan_job) {
+    return SourceAction::kAbortOrphanJob;
   }
   if (o.started_before) {
     return SourceAction::kReportLost;
@@ -189,6 +194,11 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     auto info = conn_.lookupByName(domain);
     if (info.isOk()) {
       o.domain = std::move(info).value();
+      if (o.domain->active) {
+        auto job = conn_.jobStats(domain);
+        o.orphan_job = job.isOk() && (job->type == virt::JobType::kBounded ||
+                                      job->type == virt::JobType::kUnbounded);
+      }
     } else if (info.status().code() != core::StatusCode::kNotFound) {
       return info.status();
     }
@@ -276,6 +286,17 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
         mig.metadata.generation);
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     return ReconcileResult::after(std::chrono::seconds(5));
+  case SourceAction::kAbortOrphanJob: {
+    spdlog::warn("VMMigration {}: aborting the libvirt job of {} left by a previous node-daemon",
+                 key, domain);
+    Status aborted = conn_.abortJob(domain);
+    if (!aborted.isOk()) {
+      return aborted.withContext("aborting the orphaned migration job of " + domain);
+    }
+    event(mig, "Warning", "OrphanedJobAborted",
+          "aborted the migration job a previous node-daemon process left running on " + domain);
+    return ReconcileResult::after(std::chrono::seconds(1));  // then: Migrated or Lost
+  }
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =

@@ -50,6 +50,8 @@ enum class SourceAction {
   kWaitPostCopy,
   kWaitForTarget,    // the target still prepares (condition TargetPrepared, target_decide.h)
   kReportCancelled,  // cancelled before the job started: nothing moved
+  kAbortOrphanJob,  // recovered: libvirt still runs a job a previous process started; abort it
+                    // and decide again once it is gone (never report while it may still move)
 };
 
 struct SourceObservation {
@@ -58,6 +60,9 @@ struct SourceObservation {
   bool job_running = false;
   bool job_finished = false;
   bool started_before = false;  // status.progress is set: a job ran for this migration
+  // libvirt runs a job on the domain that no job of this process drives: a previous node-daemon's
+  // migration, which libvirtd carries on after its client died (peer-to-peer).
+  bool orphan_job = false;
   std::optional<virt::DomainInfo> domain;
   bool target_ready = true;  // targetReady(): the target prepared (or nothing needs preparing)
 };

@@ -12,12 +12,12 @@
 # the certificates), autoConverge and XBZRLE: Succeeded, the ticker goes on.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments (a VM name, harness flags)
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 BUILD_DIR="$(cd "${1:-$ROOT/build}" && pwd)"
-HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
 # shellcheck source=../../../hack/lib/common.sh
 source "$ROOT/hack/lib/common.sh"
 LOG_NAME=vmmigration_e2e
@@ -25,129 +25,20 @@ WAIT_INTERVAL=0.5
 NS=default
 VM=mig-e2e
 MIG=mig-e2e-to-b
-
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-[[ $(id -u) -eq 0 ]] || skip "needs root (network and mount namespaces, libvirtd)"
-for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare setsid flock python3 \
-  etcd kubectl curl; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (hack/install-deps.sh)"
-done
-CONTROLLER="$BUILD_DIR/controller/novacron-controller"
-NODE_DAEMON="$BUILD_DIR/node-daemon/novacron-node-daemon"
-[[ -x "$CONTROLLER" && -x "$NODE_DAEMON" ]] || skip "binaries not built in $BUILD_DIR"
-
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+mig_e2e_prereqs
 failures=0
-fatal() {
-  echo "FAIL: $*"
-  exit 1
-}
-
-STATE="$(mktemp -u /tmp/novacron-mig-e2e.XXXXXX)"
-RUN="$(mktemp -d /tmp/novacron-mig-e2e-run.XXXXXX)"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((rc)); then
-    kubectl get vm,vmmigration,hypervisor -A -o yaml 2>&1 | sed 's/^/    /' | head -n 300
-    for f in "$RUN"/*.log; do
-      echo "---- tail of $f ----"
-      tail -n 40 "$f"
-    done
-  fi
-  kubectl delete vmmigration --all -n "$NS" --wait=false >/dev/null 2>&1
-  kubectl delete vm "$VM" -n "$NS" --wait=false >/dev/null 2>&1
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  if [[ -e "$STATE/journal" ]]; then
-    # Destroys the guests with their hosts' libvirtds.
-    "$HARNESS" down --state-dir "$STATE" >/dev/null 2>&1 || echo "vmmigration_e2e: harness down failed"
-  fi
-  RUN_DIR="$RUN/api" "$ROOT/hack/dev-cluster.sh" stop >/dev/null 2>&1
-  rm -rf "$RUN"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-jp() { kubectl get "$1" "$2" -n "$NS" -o "jsonpath=$3" 2>/dev/null; }
-# field_is KIND NAME JSONPATH VALUE: re-reads the object on every call (for wait_for).
-field_is() { [[ "$(jp "$1" "$2" "$3")" == "$4" ]]; }
-not_running_on() { [[ "$(domstate "$1")" != running ]]; }
-serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
-max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
-tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
-# QEMU processes of the guest (its -name is "guest=NS_VM,debug-threads=on"; the comma keeps
-# mig-e2e from matching mig-e2e-dirty).
-qemu_copies() { pgrep -f -- "guest=${NS}_${VM}," | wc -l; }
-domstate() { virsh -c "$1" domstate "${NS}_${VM}" 2>/dev/null | head -n1; }
-routed_via_bridge() {
-  [[ "$(ip -o route get "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')" == "$TWO_HOSTS_BRIDGE" ]]
-}
-
-echo "== guest"
-GUEST="${NOVACRON_GUEST_DIR:-$ROOT/.run/guest}"
-"$ROOT/hack/build-guest.sh" "$GUEST" >"$RUN/guest.log" 2>&1 || fatal "hack/build-guest.sh"
-mkdir -p "$RUN/images/named" "$RUN/vms"
-cp "$GUEST/vmlinuz" "$RUN/images/named/debian-cloud-kernel"
-cp "$GUEST/initrd.img" "$RUN/images/named/busybox-initrd"
-
-echo "== two hosts"
-"$HARNESS" up --state-dir "$STATE" --owner-pid $$ ${BENCH_WAN:+--shape 100mbit} >"$RUN/harness.log" 2>&1 ||
-  fatal "two_hosts.sh up"
-# shellcheck disable=SC1090
-source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
-check "host A is routed through the harness bridge" routed_via_bridge "$HOST_A_ADDR"
-check "host B is routed through the harness bridge" routed_via_bridge "$HOST_B_ADDR"
-
-echo "== API server"
-API_PORT="$(free_port)"
-ETCD_PORT="$(free_port)"
-ETCD_PEER_PORT="$(free_port)"
-RUN_DIR="$RUN/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_PORT" \
-  ETCD_PEER_PORT="$ETCD_PEER_PORT" "$ROOT/hack/dev-cluster.sh" start >"$RUN/dev-cluster.log" 2>&1 ||
-  fatal "dev-cluster start"
-export KUBECONFIG="$RUN/api/kubeconfig"
-wait_for 30 "the API server" kubectl get --raw /readyz || fatal "API server not ready"
-kubectl apply -f "$ROOT/crds/" >"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply crds"
-# The node-daemons' heartbeat namespace (they may not create it themselves).
-kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1 ||
-  fatal "kubectl apply namespaces"
-kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
+mig_e2e_init
+mig_e2e_guest
+mig_e2e_hosts ${BENCH_WAN:+--shape 100mbit}
+mig_e2e_api
 
 echo "== node-daemons and controller"
-start_node() { # name, host address, certificates for tls: true migrations
-  "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
-    --migration-tls-dir "$3" \
-    --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
-    --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
-    --log-format text >"$RUN/node-$1.log" 2>&1 &
-  PIDS+=("$!")
-}
 start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
 start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
-"$CONTROLLER" --kubeconfig "$KUBECONFIG" --identity e2e --bind-address "127.0.0.1:$(free_port)" \
-  --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
-PIDS+=("$!")
-for hv in hv-a hv-b; do
-  wait_for 60 "Hypervisor $hv" kubectl get hypervisor "$hv" || fatal "$hv did not register"
-done
-# Migration addresses (the operator's part), and B cordoned so the VM lands on A.
-kubectl patch hypervisor hv-a --type=merge \
-  -p "{\"spec\":{\"migration\":{\"address\":\"$HOST_A_ADDR\"}}}" >>"$RUN/kubectl.log" 2>&1
-kubectl patch hypervisor hv-b --type=merge \
-  -p "{\"spec\":{\"unschedulable\":true,\"migration\":{\"address\":\"$HOST_B_ADDR\"}}}" \
-  >>"$RUN/kubectl.log" 2>&1
+start_controller
+mig_e2e_register --cordon-b  # B cordoned so the VM lands on A
 
 echo "== VM on A"
 kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 <<EOF || fatal "kubectl apply vm"
@@ -166,8 +57,7 @@ EOF
 wait_for 120 "VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
 check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
-kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \
-  >>"$RUN/kubectl.log" 2>&1
+uncordon_b
 
 echo "== VMMigration A -> B"
 before="$(max_tick)"
@@ -183,8 +73,7 @@ spec:
 EOF
 (kubectl get vmmigration "$MIG" -n "$NS" -w >"$RUN/watch.log" 2>&1 &
   echo $! >"$RUN/watch.pid")
-migration_ended() { jp vmmigration "$MIG" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
-wait_for 180 "the VMMigration to end" migration_ended ||
+wait_for 180 "the VMMigration to end" migration_ended "$MIG" ||
   fatal "the migration did not end: phase $(jp vmmigration "$MIG" '{.status.phase}')"
 kill "$(cat "$RUN/watch.pid")" 2>/dev/null
 echo "kubectl get vmmigration -w:"
@@ -213,8 +102,7 @@ printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $CANCEL, namespace: $NS}" \
   "spec: {vmName: $VM, targetHypervisor: hv-a, mode: Live, options: {bandwidthMiBps: 1}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $CANCEL"
-percent_above_zero() { (($(jp vmmigration "$CANCEL" '{.status.progress.percent}' || echo 0) > 0)); }
-wait_for 120 "$CANCEL to move data" percent_above_zero ||
+wait_for 120 "$CANCEL to move data" percent_above_zero "$CANCEL" ||
   fatal "$CANCEL never transferred: $(jp vmmigration "$CANCEL" '{.status.phase} {.status.failureReason}')"
 kubectl patch vmmigration "$CANCEL" -n "$NS" --type=merge -p '{"spec":{"cancel":true}}' \
   >>"$RUN/kubectl.log" 2>&1
@@ -250,8 +138,7 @@ printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "spec: {vmName: $DIRTY, targetHypervisor: $dirty_to, mode: Live," \
   "  options: {bandwidthMiBps: 2, progressTimeoutSeconds: 8}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $STALL"
-stall_ended() { jp vmmigration "$STALL" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
-wait_for 180 "$STALL to end" stall_ended || fatal "$STALL did not end"
+wait_for 180 "$STALL to end" migration_ended "$STALL" || fatal "$STALL did not end"
 echo "    $STALL: $(jp vmmigration "$STALL" '{.status.phase}: {.status.failureReason}')"
 check "the migration failed" field_is vmmigration "$STALL" '{.status.phase}' Failed
 check "the reason is NoProgress" bash -c "[[ '$(jp vmmigration "$STALL" '{.status.failureReason}')' == NoProgress* ]]"

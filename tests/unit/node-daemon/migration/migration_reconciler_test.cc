@@ -50,8 +50,18 @@ TEST(SourceDecideTest, EveryCase) {
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost)
       << "the guest is still here: the job died with the old process, never start a second one";
+  o.orphan_job = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kAbortOrphanJob)
+      << "libvirtd still moves the guest for the old process: stop that before reporting";
+  o.started_before = false;
+  EXPECT_EQ(decideSource(o), SourceAction::kAbortOrphanJob) << "and never start a second job";
   o.domain.reset();
   EXPECT_EQ(decideSource(o), SourceAction::kReportNoDomain);
+
+  // Ended by someone else (the controller, SourceNotResponding) while the job runs: stop it.
+  o = SourceObservation{};
+  o.job_running = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kCancelJob);
 }
 
 TEST(SourceDecideTest, RequestFromOptions) {
