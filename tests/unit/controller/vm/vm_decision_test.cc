@@ -127,11 +127,11 @@ TEST_F(VmDecisionTest, AnExistingReservationIsCompletedWithoutScheduling) {
   EXPECT_EQ(d.explanation, "completing the reservation on hv-z");
 }
 
-TEST_F(VmDecisionTest, UnschedulableVmIsPendingWithTheExplanationAndOneEvent) {
+TEST_F(VmDecisionTest, UnschedulableVmIsSchedulingWithTheExplanationAndOneEvent) {
   const UnboundFacts facts{std::nullopt, {view("hv-a", 8, kGi), view("hv-b", 8, kGi)}};
   const UnboundDecision d = decideUnbound(testVm(), facts, testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
-  EXPECT_EQ(d.status.phase, VirtualMachinePhase::kPending);
+  EXPECT_EQ(d.status.phase, VirtualMachinePhase::kScheduling);
   const api::Condition& scheduled = conditionOf(d.status, api::kConditionScheduled);
   EXPECT_EQ(scheduled.status, ConditionStatus::kFalse);
   EXPECT_EQ(scheduled.reason, "Unschedulable");
