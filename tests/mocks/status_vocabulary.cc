@@ -1,12 +1,12 @@
 #include "tests/mocks/status_vocabulary.h"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <set>
 #include <string>
+
+#include <unistd.h>
 
 namespace novacron::testing {
 namespace {
