@@ -11,6 +11,7 @@
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
+#include "node-daemon/hypervisor/host_memory.h"
 #include "node-daemon/hypervisor/registrar.h"
 #include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/node_metrics.h"
@@ -133,6 +134,10 @@ core::Status NodeDaemon::start() {
   reg.kvm_usable = kvm_usable;
   reg.reserved_cpus = config_.reserved_cpus;
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
+  if (config_.libvirt_uri.rfind("qemu:///", 0) == 0) {
+    // The libvirt host is this machine: count installed memory, not the moving MemTotal.
+    reg.memory_capacity_bytes = hypervisor::installedMemoryBytes("/sys/devices/system/memory");
+  }
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
   // Per node: several nodes may share one VM root (shared storage).

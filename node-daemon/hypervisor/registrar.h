@@ -47,6 +47,9 @@ struct RegistrarOptions {
   bool kvm_usable = false;          // /dev/kvm usable and offered by libvirt
   int reserved_cpus = 0;            // kept for the host
   int64_t reserved_memory_bytes = 0;
+  // Memory capacity to report instead of libvirt's node info (MemTotal, which a balloon on the
+  // machine under this host moves): installedMemoryBytes() when the libvirt host is this one.
+  std::optional<int64_t> memory_capacity_bytes;
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};

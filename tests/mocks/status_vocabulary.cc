@@ -48,20 +48,25 @@ std::string field(const kube::Json& object, const char* key) {
 }  // namespace
 
 void noteStatusWrite(const kube::Json& object) {
-  Recorder& r = recorder();
-  if (!r.enabled || !object.is_object()) {
+  if (!recorder().enabled || !object.is_object()) {
     return;
   }
-  const std::string kind = field(object, "kind");
   auto status = object.find("status");
-  if (kind.empty() || status == object.end() || !status->is_object()) {
+  if (status != object.end()) {
+    noteStatus(field(object, "kind"), *status);
+  }
+}
+
+void noteStatus(const std::string& kind, const kube::Json& status) {
+  Recorder& r = recorder();
+  if (!r.enabled || kind.empty() || !status.is_object()) {
     return;
   }
-  if (std::string phase = field(*status, "phase"); !phase.empty()) {
+  if (std::string phase = field(status, "phase"); !phase.empty()) {
     r.note("phase " + kind + " " + phase);
   }
-  auto conditions = status->find("conditions");
-  if (conditions == status->end() || !conditions->is_array()) {
+  auto conditions = status.find("conditions");
+  if (conditions == status.end() || !conditions->is_array()) {
     return;
   }
   for (const auto& c : *conditions) {

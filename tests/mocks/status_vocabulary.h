@@ -15,5 +15,7 @@ namespace novacron::testing {
 
 // `object` is a custom resource as stored after a status write (has kind and status).
 void noteStatusWrite(const kube::Json& object);
+// A status the code computed (e.g. a pure decide function's result, encoded) for `kind`.
+void noteStatus(const std::string& kind, const kube::Json& status);
 
 }  // namespace novacron::testing
