@@ -68,10 +68,11 @@ TEST_F(HypervisorDecisionTest, ReadyComesBackOnlyFromTheControllersOwnTimeout) {
   api::Condition not_ready;
   not_ready.type = "Ready";
   not_ready.status = ConditionStatus::kFalse;
-  not_ready.reason = "KVMUnavailable";
+  not_ready.reason = "LibvirtUnavailable";
+  not_ready.message = "libvirt does not answer";
   api::setCondition(hv_.status.conditions, not_ready, api::toTimestamp(clock_.wallNow()));
   EXPECT_EQ(condition(decideHypervisorStatus(hv_, fresh_, clock_), api::kConditionReady).reason,
-            "KVMUnavailable");
+            "LibvirtUnavailable");
 }
 
 TEST_F(HypervisorDecisionTest, SchedulableSaysWhyNot) {
