@@ -298,7 +298,7 @@ down() {
   fi
   if [[ -f "$RUN_DIR/network.created" ]]; then
     # What libvirtd keeps of a destroyed transient network (status, dnsmasq's leases).
-    rm -rf "/run/libvirt/network/$NETWORK" "/run/libvirt/network/$NETWORK.xml" \
+    rm -rf "/run/libvirt/network/$NETWORK" "/run/libvirt/network/$NETWORK".* \
       "/var/lib/libvirt/dnsmasq/$NETWORK".* "/var/lib/libvirt/dnsmasq/$NETWORK-"* \
       "/var/lib/libvirt/dnsmasq/$NETWORK_BRIDGE".*
   fi
