@@ -42,6 +42,12 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --migration-libvirt-uri T libvirt URI of a migration target, {} = its address
                             (default qemu+tcp://{}/system)
   --migration-uri T         QEMU migration stream to a target, {} = its host (default tcp://{})
+  --migration-tls-dir DIR   certificates for tls: true migrations in libvirt's pki layout
+                            (cacert.pem, clientcert.pem, clientkey.pem, ...), passed to the
+                            source libvirtd as pkipath (default: libvirt's /etc/pki paths)
+  --migration-tls-source DIR
+                            at start-up, install the certificates found in DIR (a mounted
+                            Secret) into --migration-tls-dir under libvirt's and QEMU's names
   --log-level LEVEL         trace|debug|info|warn|error
   --log-format FORMAT       auto|text|json
 )";
@@ -106,6 +112,8 @@ int run(int argc, char** argv) {
   config.migration_libvirt_uri_template =
       take("migration-libvirt-uri").value_or(config.migration_libvirt_uri_template);
   config.migration_uri_template = take("migration-uri").value_or(config.migration_uri_template);
+  config.migration_tls_dir = take("migration-tls-dir").value_or("");
+  config.migration_tls_source = take("migration-tls-source").value_or("");
   if (auto bridges = take("allowed-bridges")) {
     std::stringstream list(*bridges);
     for (std::string b; std::getline(list, b, ',');) {

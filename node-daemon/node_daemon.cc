@@ -13,12 +13,14 @@
 #include "lib/runtime/event_recorder.h"
 #include "node-daemon/hypervisor/host_memory.h"
 #include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/migration/migrate_params.h"
 #include "node-daemon/migration/migration_reconciler.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/domain_type.h"
 #include "node-daemon/virt/libvirt_connection.h"
 #include "node-daemon/vm/reconciler.h"
+#include "node-daemon/vm_stats_poller.h"
 
 namespace novacron::node {
 
@@ -31,6 +33,7 @@ struct NodeDaemon::Parts {
   std::unique_ptr<hypervisor::HypervisorRegistrar> registrar;
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
+  std::unique_ptr<VmStatsPoller> vm_stats;  // per-VM novacron_vm_* metrics
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -188,6 +191,21 @@ core::Status NodeDaemon::start() {
   mo.node_name = config_.node_name;
   mo.libvirt_uri_template = config_.migration_libvirt_uri_template;
   mo.migrate_uri_template = config_.migration_uri_template;
+  mo.tls_pki_dir = config_.migration_tls_dir;
+  // Missing certificates only make tls: true migrations fail (UnsupportedOptions): the Secret is
+  // optional.
+  if (!config_.migration_tls_source.empty() && !config_.migration_tls_dir.empty()) {
+    if (core::Status s =
+            migration::installTlsFiles(config_.migration_tls_source, config_.migration_tls_dir);
+        !s.isOk()) {
+      spdlog::warn("node-daemon: migration TLS certificates not installed: {}", s.toString());
+    }
+  }
+  if (!config_.migration_tls_dir.empty()) {
+    if (core::Status s = migration::checkTlsDir(config_.migration_tls_dir); !s.isOk()) {
+      spdlog::warn("node-daemon: tls: true migrations will be refused: {}", s.toString());
+    }
+  }
   mo.vm_memory = [reconciler = p.reconciler.get()](const std::string& key) {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;
@@ -195,6 +213,10 @@ core::Status NodeDaemon::start() {
   p.migrations =
       std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));
+
+  p.vm_stats = std::make_unique<VmStatsPoller>(
+      *p.conn, std::make_shared<VmMetrics>(p.metrics->registry(), p.metrics), p.metrics);
+  p.vm_stats->start();
 
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
@@ -221,6 +243,7 @@ void NodeDaemon::stop() {
     p.registrar->stop();
   }
   p.live_reconciler = nullptr;
+  p.vm_stats.reset();  // joins its thread before the connection goes
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node

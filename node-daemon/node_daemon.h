@@ -43,6 +43,10 @@ struct NodeDaemonConfig {
   // How this node reaches a migration target's libvirtd and QEMU ("{}" = the target's address).
   std::string migration_libvirt_uri_template = "qemu+tcp://{}/system";
   std::string migration_uri_template = "tcp://{}";
+  // Certificates for tls: true migrations (libvirt's pki layout; empty: libvirt's defaults), and
+  // where to install them from at start-up (a mounted Secret; empty: nothing to install).
+  std::string migration_tls_dir;
+  std::string migration_tls_source;
   // Host bridges VMs may attach to (spec.networks[].type bridge); empty: none.
   std::vector<std::string> allowed_bridges;
 };

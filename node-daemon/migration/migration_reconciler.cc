@@ -5,6 +5,7 @@
 #include "lib/api/codec.h"
 #include "lib/runtime/store.h"
 #include "node-daemon/domain/naming.h"
+#include "node-daemon/migration/migrate_params.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -54,6 +55,14 @@ SourceAction decideSource(const SourceObservation& o) {
       o.domain->shutoff_reason == virt::ShutoffReason::kMigrated) {
     return SourceAction::kReportMigrated;
   }
+  if (o.domain->state == virt::DomainState::kPaused &&
+      o.domain->paused_reason == virt::PausedReason::kPostcopyFailed) {
+    return SourceAction::kResumePostCopy;
+  }
+  if (o.domain->state == virt::DomainState::kPaused &&
+      o.domain->paused_reason == virt::PausedReason::kPostcopy) {
+    return SourceAction::kWaitPostCopy;
+  }
   if (o.started_before) {
     return SourceAction::kReportLost;
   }
@@ -74,8 +83,9 @@ virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,
                                     const std::string& address,
                                     const SourceReconcilerOptions& templates) {
   virt::MigrateRequest r;
-  r.dest_uri = fill(
-      options.tls ? templates.tls_libvirt_uri_template : templates.libvirt_uri_template, address);
+  r.dest_uri = options.tls ? withPkiPath(fill(templates.tls_libvirt_uri_template, address),
+                                         templates.tls_pki_dir)
+                           : fill(templates.libvirt_uri_template, address);
   if (!templates.migrate_uri_template.empty()) {
     r.migrate_uri = fill(templates.migrate_uri_template, hostOf(address));
   }
@@ -192,6 +202,7 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     if (progress) {
       status.progress = *progress;
     }
+    setPostCopyCondition(status, runner_.postCopy(key), mig.metadata.generation);
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     return ReconcileResult::done();
   }
@@ -199,6 +210,7 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     Outcome out = *runner_.outcome(key);
     status.phase = out.phase;
     status.progress = out.progress;
+    setPostCopyCondition(status, out.postcopy, mig.metadata.generation);
     if (out.phase != api::MigrationPhase::kFinalizing) {
       status.failureReason = out.reason + ": " + out.message;
     }
@@ -225,6 +237,18 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
     return ReconcileResult::done();
+  case SourceAction::kResumePostCopy:
+    NOVACRON_RETURN_IF_ERROR(startJob(mig, domain, /*resume_postcopy=*/true));
+    return ReconcileResult::done();
+  case SourceAction::kWaitPostCopy:
+    setPostCopyCondition(
+        status,
+        PostCopyStatus{.active = true,
+                       .message = "post-copy runs in libvirt (job of an earlier node-daemon "
+                                  "process); waiting for it to end"},
+        mig.metadata.generation);
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    return ReconcileResult::after(std::chrono::seconds(5));
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =
@@ -236,7 +260,8 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   return ReconcileResult::done();
 }
 
-Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const std::string& domain) {
+Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const std::string& domain,
+                                           bool resume_postcopy) {
   auto address = targetAddressOf(mig);
   if (!address) {
     return core::unavailableError("VMMigration " + mig.metadata.name +
@@ -246,6 +271,21 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
   job.key = runtime::objectKey(mig.metadata.namespace_, mig.metadata.name);
   job.domain = domain;
   job.request = migrateRequest(mig.spec.options, *address, options_);
+  job.request.postcopy_resume = resume_postcopy;
+  job.postcopy = postCopyPolicyFor(mig.spec.options);
+  Status usable = checkWireOptions(mig.spec.options);
+  if (usable.isOk() && mig.spec.options.tls && !options_.tls_pki_dir.empty()) {
+    usable = checkTlsDir(options_.tls_pki_dir);
+  }
+  if (!usable.isOk() && !resume_postcopy) {
+    // Terminal: nothing moved yet, the guest keeps running here.
+    api::VMMigrationStatus status = mig.status;
+    status.phase = api::MigrationPhase::kFailed;
+    status.failureReason = "UnsupportedOptions: " + usable.message();
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Warning", "UnsupportedOptions", usable.message());
+    return Status::ok();
+  }
   int64_t memory = 0;
   if (options_.vm_memory) {
     memory = options_.vm_memory(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName))
@@ -279,6 +319,16 @@ void SourceMigrationReconciler::event(const api::VMMigration& mig, std::string_v
                                       std::string_view reason, const std::string& message) {
   if (recorder_) {
     recorder_->event(api::toJson(mig), type, reason, message);
+  }
+}
+
+void setPostCopyCondition(api::VMMigrationStatus& status,
+                          const std::optional<PostCopyStatus>& postcopy, int64_t generation) {
+  if (!postcopy) {
+    return;
+  }
+  if (auto c = postCopyCondition(*postcopy, generation)) {
+    api::setCondition(status.conditions, *c, api::toTimestamp(std::chrono::system_clock::now()));
   }
 }
 

@@ -43,6 +43,10 @@ enum class SourceAction {
   kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
   kReportLost,      // recovered: the guest runs here but its job died with an old process
   kReportNoDomain,  // the domain is not here at all
+  // recovered: the domain is paused by post-copy (postcopy.h): never report it lost, never
+  // restart it; resume a failed post-copy, or wait while libvirt's post-copy job still runs.
+  kResumePostCopy,
+  kWaitPostCopy,
 };
 
 struct SourceObservation {
@@ -63,6 +67,9 @@ struct SourceReconcilerOptions {
   std::string tls_libvirt_uri_template = "qemu+tls://{}/system";
   // QEMU's migration stream, e.g. "tcp://{}"; empty: libvirt's default.
   std::string migrate_uri_template = "tcp://{}";
+  // --migration-tls-dir: the certificates the source libvirtd presents to a qemu+tls target
+  // (libvirt's pki layout; passed as the URI's pkipath). Empty: libvirt's /etc/pki defaults.
+  std::string tls_pki_dir;
   std::chrono::milliseconds sample_interval{500};
   int workers = 2;
   core::ClockPtr clock;
@@ -85,7 +92,8 @@ public:
   size_t activeJobs() const { return runner_.active(); }
 
 private:
-  core::Status startJob(const api::VMMigration& mig, const std::string& domain);
+  core::Status startJob(const api::VMMigration& mig, const std::string& domain,
+                        bool resume_postcopy = false);
   core::Status writeStatus(const api::VMMigration& mig, const api::VMMigrationStatus& status);
   void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
              const std::string& message);
@@ -99,6 +107,9 @@ private:
   MigrationRunner runner_;
 };
 
+// Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.
+void setPostCopyCondition(api::VMMigrationStatus& status,
+                          const std::optional<PostCopyStatus>& postcopy, int64_t generation);
 // The target's address as the controller resolved it (status.targetAddress).
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
 // The libvirt migration request for `options` towards `address`.
