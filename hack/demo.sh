@@ -23,7 +23,8 @@
 # Environment: BUILD_DIR (default build), RUN_DIR, DEMO_API_PORT (16443), DEMO_ETCD_PORT (12379),
 # DEMO_NODE_METRICS_PORT (19101; B uses it + 2), DEMO_CONTROLLER_PORT (19102),
 # DEMO_DOMAIN_TYPE (auto|kvm|qemu; default: qemu inside a VM, where nested KVM is unreliable, else
-# auto), DEMO_TIMEOUT (seconds to wait for the VM, default 300).
+# auto), DEMO_TIMEOUT (seconds to wait for the VM, default 300), DEMO_NODE_DAEMON_FLAGS (extra
+# node-daemon flags, e.g. "--image-allowed-networks 127.0.0.0/8" for tests).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -76,6 +77,31 @@ fail() {
   exit 1
 }
 trap 'fail "command failed (line $LINENO)"' ERR
+
+# progress LOG: copies its input to LOG and shows how far the step is: ninja's [done/total] (one
+# updating line on a terminal, a line every 10% otherwise) and apt's downloads (size, then bytes
+# and rate: "Fetched 68.3 MB in 2s (30.1 MB/s)").
+progress() {
+  local log="$1" line pct last=-10
+  : >"$log"
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ "$line" =~ ^\[([0-9]+)/([0-9]+)\] ]]; then
+      pct=$((BASH_REMATCH[1] * 100 / BASH_REMATCH[2]))
+      if [[ -t 1 ]]; then
+        printf '\r    %s/%s build steps (%d%%)' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$pct"
+      elif ((pct / 10 != last / 10)); then
+        printf '    %s/%s build steps (%d%%)\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$pct"
+      fi
+      last=$pct
+    elif [[ "$line" =~ ^(Get:[0-9]|Fetched ) ]]; then
+      printf '    %s\n' "$line"
+    fi
+  done
+  if [[ -t 1 ]] && ((last >= 0)); then
+    echo
+  fi
+}
 
 # start_daemon NAME LOGFILE CMD...: runs CMD in the background unless NAME's pid file is alive.
 start_daemon() {
@@ -146,13 +172,14 @@ up() {
   mkdir -p "$LOGS" "$RUN_DIR/api" "$RUN_DIR/node/vms" "$RUN_DIR/node/images/named"
 
   if ((install)); then
-    step "installing dependencies (Debian packages)" "$LOGS/install.log"
-    hack/install-deps.sh >"$LOGS/install.log" 2>&1
+    step "installing dependencies (Debian packages; log: $LOGS/install.log)" "$LOGS/install.log"
+    hack/install-deps.sh 2>&1 | progress "$LOGS/install.log"
   fi
   if ((build)); then
-    step "building the API server, controller and node-daemon" "$LOGS/build.log"
+    step "building the API server, controller and node-daemon (first run: ~15 min; log: $LOGS/build.log)" \
+      "$LOGS/build.log"
     BUILD_DIR="$BUILD_DIR" hack/build.sh novacron-dev-apiserver novacron-controller \
-      novacron-node-daemon >"$LOGS/build.log" 2>&1
+      novacron-node-daemon 2>&1 | progress "$LOGS/build.log"
   fi
   local apiserver="$BUILD_DIR/dev-apiserver/novacron-dev-apiserver"
   local controller="$BUILD_DIR/controller/novacron-controller"
@@ -161,8 +188,9 @@ up() {
     [[ -x "$b" ]] || fail "$b is missing; build it (hack/build.sh) or drop --no-build"
   done
 
-  step "building the tiny guest (Debian cloud kernel + busybox initramfs)" "$LOGS/guest.log"
-  hack/build-guest.sh "$RUN_DIR/guest" >"$LOGS/guest.log" 2>&1
+  step "building the tiny guest (Debian cloud kernel + busybox initramfs; log: $LOGS/guest.log)" \
+    "$LOGS/guest.log"
+  hack/build-guest.sh "$RUN_DIR/guest" 2>&1 | progress "$LOGS/guest.log"
   # The node image store serves "image:<name>" references from <image-root>/named/<name>.
   cp -f "$RUN_DIR/guest/vmlinuz" "$RUN_DIR/node/images/named/debian-cloud-kernel"
   cp -f "$RUN_DIR/guest/initrd.img" "$RUN_DIR/node/images/named/busybox-initrd"
@@ -198,7 +226,8 @@ up() {
       fail "could not create the isolated libvirt network $NETWORK on $uri"
   done
 
-  local domain_type
+  local domain_type extra_flags=()
+  read -r -a extra_flags <<<"${DEMO_NODE_DAEMON_FLAGS:-}"
   domain_type=$(choose_domain_type)
   step "starting a node-daemon per host: '$NODE_NAME' on A, '$NODE_NAME_B' on B (domain type: $domain_type)" \
     "$LOGS/node-daemon.log"
@@ -207,12 +236,12 @@ up() {
     --kubeconfig "$KUBECONFIG" --libvirt-uri "$HOST_A_URI" --domain-type "$domain_type" \
     --vm-root "$RUN_DIR/node/vms" --image-root "$RUN_DIR/node/images" --nat-network "$NETWORK" \
     --metrics-address 127.0.0.1 --metrics-port "$NODE_METRICS_PORT" --heartbeat-seconds 5 \
-    --log-format text
+    --shared-vm-root true --log-format text "${extra_flags[@]}"
   start_daemon node-daemon-b "$LOGS/node-daemon-b.log" "$nodedaemon" --node-name "$NODE_NAME_B" \
     --kubeconfig "$KUBECONFIG" --libvirt-uri "$HOST_B_URI" --domain-type "$domain_type" \
     --vm-root "$RUN_DIR/node/vms" --image-root "$RUN_DIR/node/images" --nat-network "$NETWORK" \
     --metrics-address 127.0.0.1 --metrics-port "$NODE_METRICS_PORT_B" --heartbeat-seconds 5 \
-    --log-format text
+    --shared-vm-root true --log-format text "${extra_flags[@]}"
   for host in "$NODE_NAME:$HOST_A_ADDR" "$NODE_NAME_B:$HOST_B_ADDR"; do
     await 60 "Hypervisor ${host%%:*} to register" kubectl get hypervisor "${host%%:*}"
     kubectl wait --for=condition=Ready --timeout=60s "hypervisor/${host%%:*}" \
@@ -258,6 +287,7 @@ Try next (in this shell: export KUBECONFIG=$KUBECONFIG):
   sed 's/name: $VM_NAME/name: tiny2/' $SAMPLE | kubectl apply -f -   # another VM
   kubectl delete vm $VM_NAME                                  # domain and disks are removed
   tail -f $serial                           # the guest's ticker
+  virsh -c $LIBVIRT_URI console default_$VM_NAME              # its console (Ctrl+] leaves)
   hack/demo.sh down                                         # stop everything, remove $RUN_DIR
 Live migration ($VM_NAME runs on $NODE_NAME; $NODE_NAME_B is the second hypervisor):
   hack/demo.sh migrate                                      # moves it to the other one, watching
@@ -301,8 +331,21 @@ down() {
       virsh -q -c "$LIBVIRT_URI" net-destroy "$NETWORK" >/dev/null 2>&1
     fi
   fi
-  hack/libvirtd.sh stop >/dev/null 2>&1
+  if [[ -f "$RUN_DIR/network.created" ]]; then
+    # What libvirtd keeps of a destroyed transient network (status, dnsmasq's leases).
+    rm -rf "/run/libvirt/network/$NETWORK" "/run/libvirt/network/$NETWORK".* \
+      "/var/lib/libvirt/dnsmasq/$NETWORK".* "/var/lib/libvirt/dnsmasq/$NETWORK-"* \
+      "/var/lib/libvirt/dnsmasq/$NETWORK_BRIDGE".*
+  fi
+  # Undoes what hack/libvirtd.sh changed on the host (qemu.conf, iptables, directories) and says
+  # what it left; its record of the changes is kept until nothing is left.
+  hack/libvirtd.sh stop 2>&1 | sed 's/^/demo: /'
   RUN_DIR="$RUN_DIR/api" hack/dev-cluster.sh stop >/dev/null 2>&1
+  if [[ -s "$NOVACRON_LIBVIRTD_STATE/remaining" ]]; then
+    find "$RUN_DIR" -mindepth 1 -maxdepth 1 ! -name libvirtd -exec rm -rf {} +
+    echo "demo: stopped; kept $NOVACRON_LIBVIRTD_STATE (the record of host changes listed above)"
+    return 0
+  fi
   rm -rf "$RUN_DIR"
   echo "demo: stopped and removed $RUN_DIR"
 }

@@ -11,6 +11,7 @@
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
+#include "node-daemon/hypervisor/host_memory.h"
 #include "node-daemon/hypervisor/registrar.h"
 #include "node-daemon/migration/migrate_params.h"
 #include "node-daemon/migration/migration_reconciler.h"
@@ -141,6 +142,10 @@ core::Status NodeDaemon::start() {
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
   reg.storage = [root = config_.vm_root] { return hypervisor::statFilesystem(root); };
   reg.reserved_storage_bytes = config_.reserved_storage_bytes;
+  if (config_.libvirt_uri.rfind("qemu:///", 0) == 0) {
+    // The libvirt host is this machine: count installed memory, not the moving MemTotal.
+    reg.memory_capacity_bytes = hypervisor::installedMemoryBytes("/sys/devices/system/memory");
+  }
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
   // Per node: several nodes may share one VM root (shared storage).

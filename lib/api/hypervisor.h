@@ -114,5 +114,7 @@ bool isFenced(const Hypervisor& hypervisor);
 // a ratio above 1 the allocated side may exceed it (e.g. "20/16" at cpu ratio 4).
 std::string cpuSummary(const HypervisorStatus& status);
 std::string memorySummary(const HypervisorStatus& status);
+// Bytes in the largest binary unit with at most one decimal ("8.6Gi", "128Mi", "512").
+std::string readableBytes(int64_t bytes);
 
 }  // namespace novacron::api

@@ -118,7 +118,8 @@ Status HypervisorRegistrar::registerNode() {
   }
 
   const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
-  const int64_t memory_bytes = static_cast<int64_t>(info.memory_kib) * 1024;
+  const int64_t memory_bytes =
+      options_.memory_capacity_bytes.value_or(static_cast<int64_t>(info.memory_kib) * 1024);
   api::HypervisorResources capacity;
   capacity.cpus = static_cast<int32_t>(info.cpus);
   capacity.memory = api::Quantity::fromBytes(memory_bytes);

@@ -52,6 +52,9 @@ struct RegistrarOptions {
   // The VM root's disk space (storage_space.h); unset: status.*.storage is not reported.
   StorageProbe storage;
   int64_t reserved_storage_bytes = 0;  // kept for images, logs and the host
+  // Memory capacity to report instead of libvirt's node info (MemTotal, which a balloon on the
+  // machine under this host moves): installedMemoryBytes() when the libvirt host is this one.
+  std::optional<int64_t> memory_capacity_bytes;
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};

@@ -10,6 +10,7 @@
 // Thread-safety: safe from any thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -52,8 +53,14 @@ public:
     return guard("start", [&] { return inner_.startDomain(name); });
   }
   core::Status shutdownDomain(const std::string& name) override {
+    if (ignore_acpi_) {
+      // A guest that ignores the ACPI power button: the request is accepted, nothing happens.
+      return guard("shutdown", [] { return core::okStatus(); });
+    }
     return guard("shutdown", [&] { return inner_.shutdownDomain(name); });
   }
+  // From now on, guests ignore shutdown requests (only destroy stops them).
+  void ignoreAcpi(bool ignore) { ignore_acpi_ = ignore; }
   core::Status destroyDomain(const std::string& name) override {
     return guard("destroy", [&] { return inner_.destroyDomain(name); });
   }
@@ -148,6 +155,7 @@ private:
   }
 
   node::virt::Connection& inner_;
+  std::atomic<bool> ignore_acpi_{false};
   mutable std::mutex mu_;
   std::map<std::string, std::pair<core::Status, int>> failures_;  // guarded by mu_
   std::map<std::string, int> calls_;                              // guarded by mu_

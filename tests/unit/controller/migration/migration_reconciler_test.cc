@@ -3,6 +3,8 @@
 #include "controller/migration/migration_reconciler.h"
 
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -501,6 +503,55 @@ TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatT
   EXPECT_EQ(succeeded->reason, "TargetAddressUnknown");
   EXPECT_THAT(succeeded->message, HasSubstr("spec.migration.address"));
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
+}
+
+// Every admission failure docs/api.md lists ends the migration Failed with Succeeded=False, its
+// reason and a message (and is recorded for the docs contract test, tests/unit/docs).
+TEST_F(MigrationReconcilerTest, AdmissionFailuresSayWhy) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  api::Hypervisor cordoned = ctltest::makeHypervisor("hv-c", 16, 64 * kGi);
+  cordoned.spec.unschedulable = true;
+  api::HypervisorMigrationSpec address;
+  address.address = "10.0.0.3";
+  cordoned.spec.migration = address;
+  ASSERT_TRUE(ctltest::registerHypervisor(*client_, cordoned).isOk());
+  addVm("web-1", "hv-a");
+  auto created = client_->create(kube::kVirtualMachine, kNs,
+                                 api::toJson(ctltest::makeVm(kNs, "loose", 1, kGi)));
+  ASSERT_TRUE(created.isOk()) << created.status();
+  addVm("halted", "hv-a");
+  api::VirtualMachine stopped = vm("halted");
+  stopped.status.phase = api::VirtualMachinePhase::kStopped;
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(stopped)).isOk());
+
+  const std::vector<std::tuple<std::string, std::string, std::optional<std::string>, std::string>>
+      cases = {{"same", "web-1", "hv-a", "SameHypervisor"},
+               {"nowhere", "web-1", "hv-x", "TargetNotFound"},
+               {"cordoned", "web-1", "hv-c", "TargetUnschedulable"},
+               {"unbound", "loose", "hv-b", "VMNotBound"},
+               {"stopped", "halted", "hv-b", "VMNotRunning"}};
+  for (const auto& [name, vm_name, target, reason] : cases) {
+    addMigration(name, vm_name, target);
+    reconcileOk(name);
+    api::VMMigration m = migration(name);
+    EXPECT_EQ(m.status.phase, MigrationPhase::kFailed) << name;
+    const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+    ASSERT_NE(succeeded, nullptr) << name;
+    EXPECT_EQ(succeeded->status, ConditionStatus::kFalse) << name;
+    EXPECT_EQ(succeeded->reason, reason) << name;
+    EXPECT_FALSE(succeeded->message.empty()) << name;
+  }
+}
+
+TEST_F(MigrationReconcilerTest, NoOtherHypervisorFitsIsNoTarget) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
 }
 
 TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {

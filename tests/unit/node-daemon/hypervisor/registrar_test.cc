@@ -114,6 +114,40 @@ TEST(StorageSpaceTest, StatsARealFilesystemAndFailsOnAMissingPath) {
             core::StatusCode::kUnavailable);
 }
 
+TEST_F(RegistrarTest, UsableKvmIsKvmAvailable) {
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.domain_type = "kvm";
+  o.kvm_usable = true;
+  o.clock = clock_;
+  registrar_ = std::make_unique<HypervisorRegistrar>(
+      client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()), o);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto hv = hypervisor();
+  EXPECT_EQ(hv.status.virtualization, api::Virtualization::kKvm);
+  const api::Condition* kvm = api::findCondition(hv.status.conditions, api::kConditionKvmAvailable);
+  ASSERT_NE(kvm, nullptr);
+  EXPECT_EQ(kvm->status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(kvm->reason, "KVMUsable");
+}
+
+// Capacity is what the options say when set (installed memory), not libvirt's moving MemTotal;
+// allocatable is capacity minus the reservation.
+TEST_F(RegistrarTest, CapacityFromInstalledMemoryWhenGiven) {
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.domain_type = "qemu";
+  o.reserved_memory_bytes = 1LL << 30;
+  o.memory_capacity_bytes = 24LL << 30;
+  o.clock = clock_;
+  registrar_ = std::make_unique<HypervisorRegistrar>(
+      client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()), o);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto hv = hypervisor();
+  EXPECT_EQ(hv.status.capacity->memory.value(), 24LL << 30);
+  EXPECT_EQ(hv.status.allocatable->memory.value(), 23LL << 30);
+}
+
 // allocatable never includes overcommit: the controller applies spec.overcommit (or its defaults)
 // to it once; applying it here too would multiply the ratio twice.
 TEST_F(RegistrarTest, KeepsControllerFieldsAndLeavesOvercommitToTheController) {

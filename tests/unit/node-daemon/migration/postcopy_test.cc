@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/api/codec.h"
+#include "tests/mocks/status_vocabulary.h"
+
 namespace novacron::node::migration {
 namespace {
 
@@ -123,6 +126,21 @@ TEST(PostCopyConditionTest, Reasons) {
   EXPECT_EQ(c->message, "paused");
   c = postCopyCondition(PostCopyStatus{.active = true, .completed = true}, 4);
   EXPECT_EQ(c->reason, "PostCopyCompleted");
+}
+
+// The conditions the source node-daemon writes, recorded for the docs/api.md contract test.
+TEST(PostCopyConditionTest, RecordedForTheDocsContract) {
+  for (const auto& status :
+       {PostCopyStatus{.active = true, .message = "switched"},
+        PostCopyStatus{.active = true, .failed = true, .message = "paused"},
+        PostCopyStatus{.active = true, .completed = true, .message = "done"}}) {
+    auto c = postCopyCondition(status, 4);
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->reason.empty());
+    EXPECT_FALSE(c->message.empty());
+    novacron::testing::noteStatus("VMMigration",
+                                  kube::Json{{"conditions", kube::Json::array({api::toJson(*c)})}});
+  }
 }
 
 }  // namespace
