@@ -35,6 +35,8 @@ std::string_view bindingName(Binding binding);
 struct Observation {
   std::optional<virt::DomainInfo> domain;  // the domain of the VM's name, if defined
   std::optional<std::chrono::steady_clock::time_point> shutdown_requested_at;
+  // The spec.restartRequestedAt this node last restarted the domain for, if any.
+  std::optional<api::Timestamp> restarted_for;
   std::chrono::steady_clock::time_point now{};
 };
 

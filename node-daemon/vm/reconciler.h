@@ -141,7 +141,10 @@ private:
   std::mutex mu_;
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
-  std::set<std::string> reported_unclaimed_;                          // guarded by mu_
+  // The spec.restartRequestedAt each domain was last restarted for (no second restart for one
+  // request while the cache still shows the old startTime).
+  std::map<std::string, api::Timestamp> restarted_for_;  // guarded by mu_
+  std::set<std::string> reported_unclaimed_;             // guarded by mu_
 
   int event_subscription_ = -1;
   bool started_ = false;
