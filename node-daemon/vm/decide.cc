@@ -84,6 +84,11 @@ PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observ
   return in;
 }
 
+bool restartNotReported(const api::VirtualMachine& vm, const Observation& observed) {
+  return vm.spec.restartRequestedAt && observed.restarted_for == vm.spec.restartRequestedAt &&
+         (!vm.status.startTime || *vm.status.startTime < *vm.spec.restartRequestedAt);
+}
+
 api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const ReportInputs& in) {
   api::VirtualMachineStatus status = vm.status;
   const int64_t generation = vm.metadata.generation;

@@ -43,6 +43,11 @@ struct Observation {
 // The power state machine's inputs, built in one place from the VM and the observation.
 PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observed);
 
+// True when this node restarted the domain for the VM's current restart request but
+// status.startTime does not show it yet (the status write of that pass failed, e.g. on a
+// conflict): the next report records the start.
+bool restartNotReported(const api::VirtualMachine& vm, const Observation& observed);
+
 // True while a VMMigration moves the VM (status.activeMigration, written by the controller): no
 // node-daemon starts, stops or removes its domain then — the migration owns it.
 bool migrationInProgress(const api::VirtualMachine& vm);

@@ -311,8 +311,8 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
   report.after = after.domain;
   report.decision = now;
   report.now = now_wall;
-  report.started_now =
-      decision.action == PowerAction::kStart || decision.action == PowerAction::kRestart;
+  report.started_now = decision.action == PowerAction::kStart ||
+                       decision.action == PowerAction::kRestart || restartNotReported(vm, after);
   if (after.domain) {
     report.interfaces = interfaces(vm, dname, isRunning(after.domain->state));
   }

@@ -152,9 +152,13 @@ TEST(DecideTest, ARestartIsOwedOnceForAGuestThatStartedBeforeTheRequest) {
   EXPECT_TRUE(powerInputs(v, o).restart_requested);
   o.restarted_for = v.spec.restartRequestedAt;
   EXPECT_FALSE(powerInputs(v, o).restart_requested) << "restarted for it already";
+  EXPECT_TRUE(restartNotReported(v, o)) << "... but status.startTime does not show it yet";
   o.restarted_for.reset();
   v.status.startTime = t0 + 11s;  // the restart's report arrived
   EXPECT_FALSE(powerInputs(v, o).restart_requested);
+  o.restarted_for = v.spec.restartRequestedAt;
+  EXPECT_FALSE(restartNotReported(v, o));
+  o.restarted_for.reset();
 
   // The restart's report records a start no earlier than the request (a client clock ahead of
   // ours must not cause a second restart).
