@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Builds NovaCron's tiny test guest from Debian packages: a cloud kernel and a busybox initramfs whose
-# init prints a boot marker and then "tick N" once a second on the serial console (ttyS0); with
-# novacron.dirty on the kernel command line it also keeps dirtying memory (migration tests).
+# init prints a boot marker and then "tick N" once a second on the serial console (ttyS0). Kernel
+# command line switches (migration tests and benchmarks):
+#   novacron.dirty       keep rewriting 48 MiB of RAM as fast as it can (never converges when capped)
+#   novacron.wandirty    rewrite 4 MiB of a 24 MiB text buffer (compressible) every second
+#   novacron.fastticks   also print "ms N" (N = the guest's uptime in ms) every ~10 ms, so a host
+#                        that timestamps the serial log sees the switch-over pause as a gap
 #
 #   hack/build-guest.sh [OUT_DIR]      (default: <repo>/.run/guest)
 #
@@ -82,6 +86,29 @@ echo "$MARKER"
 # initramfs), a guest whose memory a bandwidth-capped migration cannot keep up with.
 if grep -q novacron.dirty /proc/cmdline; then
   (while true; do dd if=/dev/zero of=/tmp/dirty bs=1M count=48 2>/dev/null; done) &
+fi
+# novacron.wandirty: a steady 4 MiB/s of dirty, compressible pages below a 100 Mbit/s link: text
+# rewritten in place, alternating between two versions that differ in one word per line (small
+# deltas of the same guest pages: what XBZRLE is for; text: what zstd compresses well).
+if grep -q novacron.wandirty /proc/cmdline; then
+  yes "novacron WAN benchmark: compressible text in guest memory, version even" |
+    head -c 4194304 >/tmp/wan-0
+  yes "novacron WAN benchmark: compressible text in guest memory, version odd." |
+    head -c 4194304 >/tmp/wan-1
+  for i in 0 1 2 3 4 5; do cat /tmp/wan-0; done >/tmp/wan-buffer
+  (pass=0; while true; do
+    dd if=/tmp/wan-\$((pass / 6 % 2)) of=/tmp/wan-buffer bs=1048576 seek=\$((pass % 6 * 4)) \
+      conv=notrunc 2>/dev/null
+    pass=\$((pass + 1)); sleep 1
+  done) &
+fi
+# novacron.fastticks: uptime in ms ("12.34" -> 12340) every ~10 ms.
+if grep -q novacron.fastticks /proc/cmdline; then
+  (while true; do
+    read up idle </proc/uptime
+    echo "ms \${up%.*}\${up#*.}0"
+    usleep 10000
+  done) &
 fi
 n=0
 while true; do

@@ -85,10 +85,10 @@ there. With --libvirt-uri, or when no node-daemon pod is found (the local demo),
 to libvirt directly.
 
 Usage: kubectl novacron console VM [--libvirt-uri URI] [--daemon-namespace novacron-system]
-                                   [--force]
+                                   [--container libvirtd] [--force]
 )",
        runConsole,
-       {"libvirt-uri", "daemon-namespace", "force"},
+       {"libvirt-uri", "daemon-namespace", "container", "force"},
        {"force"}},
       {"explain",
        "Why a VM is placed where it is, or why it is unschedulable",

@@ -85,8 +85,10 @@ int runConsole(Env& env, const Args& args) {
     argv.insert(argv.end(), virsh_tail.begin(), virsh_tail.end());
     return execTool(env, argv);
   }
-  std::vector<std::string> argv = {"kubectl",     "exec", "-it",   "-n", pod_ns,          pod, "-c",
-                                   "node-daemon", "--",   "virsh", "-c", "qemu:///system"};
+  // The Helm chart's libvirtd sidecar carries virsh (images/libvirt); --container overrides it.
+  const std::string container = args.get("container").value_or("libvirtd");
+  std::vector<std::string> argv = {"kubectl", "exec",    "-it", "-n",    pod_ns, pod,
+                                   "-c",      container, "--",  "virsh", "-c",   "qemu:///system"};
   if (auto kc = args.get("kubeconfig")) {
     argv.insert(argv.begin() + 1, "--kubeconfig=" + *kc);
   }

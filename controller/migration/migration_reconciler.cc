@@ -241,11 +241,14 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::V
   // 4. The source node-daemon's watch label (and the VM label for listing), then Migrating.
   const std::string vm_label(api::kVmNameLabel);
   const std::string source_label(kSourceHypervisorLabel);
+  const std::string target_label(api::kTargetHypervisorLabel);  // the target prepares disks
   auto& labels = stored.metadata.labels;
-  if (labels[vm_label] != m.spec.vmName || labels[source_label] != source) {
+  if (labels[vm_label] != m.spec.vmName || labels[source_label] != source ||
+      labels[target_label] != d.target) {
     api::VMMigration relabelled = stored;
     relabelled.metadata.labels[vm_label] = m.spec.vmName;
     relabelled.metadata.labels[source_label] = source;
+    relabelled.metadata.labels[target_label] = d.target;
     auto written =
         deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(relabelled));
     if (!written.isOk()) {

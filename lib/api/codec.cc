@@ -529,6 +529,11 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
     p.integer("etaSeconds", pr.etaSeconds);
     p.integer("downtimeMs", pr.downtimeMs);
   });
+  r.object("targetStorage", s.targetStorage, [](ObjectReader& t, MigrationTargetStorage& ts) {
+    t.boolean("copy", ts.copy);
+    t.str("vmRoot", ts.vmRoot);
+    t.str("imageRoot", ts.imageRoot);
+  });
   r.integer("observedGeneration", s.observedGeneration);
   r.list("conditions", s.conditions, decodeCondition);
   r.str("failureReason", s.failureReason);
@@ -907,6 +912,13 @@ json encodeMigrationStatus(const VMMigrationStatus& s) {
     putOpt(pj, "etaSeconds", p.etaSeconds);
     putOpt(pj, "downtimeMs", p.downtimeMs);
     return pj;
+  });
+  putObject(out, "targetStorage", s.targetStorage, [](const MigrationTargetStorage& t) {
+    json tj = withUnknown(t.unknownFields);
+    tj["copy"] = t.copy;
+    tj["vmRoot"] = t.vmRoot;
+    tj["imageRoot"] = t.imageRoot;
+    return tj;
   });
   putOpt(out, "observedGeneration", s.observedGeneration);
   putList(out, "conditions", s.conditions, encodeCondition);

@@ -7,7 +7,9 @@
 # Running there, exactly one QEMU runs the guest, the domain is gone from A, and the guest never
 # rebooted (its serial ticker went on past the value it had before the move). Then a second
 # migration back to A, slowed to 1 MiB/s, is cancelled mid-transfer: it ends Cancelled, the guest
-# keeps running on B (one QEMU, ticker going on) and nothing is left on A.
+# keeps running on B (one QEMU, ticker going on) and nothing is left on A. Then a migration with
+# `tls: true` (qemu+tls between the libvirtds, QEMU's native TLS for the stream; the harness makes
+# the certificates), autoConverge and XBZRLE: Succeeded, the ticker goes on.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
 set -uo pipefail
@@ -85,7 +87,9 @@ not_running_on() { [[ "$(domstate "$1")" != running ]]; }
 serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
 max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
 tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
-qemu_copies() { pgrep -f -- "guest=${NS}_${VM}" | wc -l; }
+# QEMU processes of the guest (its -name is "guest=NS_VM,debug-threads=on"; the comma keeps
+# mig-e2e from matching mig-e2e-dirty).
+qemu_copies() { pgrep -f -- "guest=${NS}_${VM}," | wc -l; }
 domstate() { virsh -c "$1" domstate "${NS}_${VM}" 2>/dev/null | head -n1; }
 routed_via_bridge() {
   [[ "$(ip -o route get "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')" == "$TWO_HOSTS_BRIDGE" ]]
@@ -99,7 +103,8 @@ cp "$GUEST/vmlinuz" "$RUN/images/named/debian-cloud-kernel"
 cp "$GUEST/initrd.img" "$RUN/images/named/busybox-initrd"
 
 echo "== two hosts"
-"$HARNESS" up --state-dir "$STATE" --owner-pid $$ >"$RUN/harness.log" 2>&1 || fatal "two_hosts.sh up"
+"$HARNESS" up --state-dir "$STATE" --owner-pid $$ ${BENCH_WAN:+--shape 100mbit} >"$RUN/harness.log" 2>&1 ||
+  fatal "two_hosts.sh up"
 # shellcheck disable=SC1090
 source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
 check "host A is routed through the harness bridge" routed_via_bridge "$HOST_A_ADDR"
@@ -121,15 +126,16 @@ kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1
 kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
 
 echo "== node-daemons and controller"
-start_node() { # name, host address
+start_node() { # name, host address, certificates for tls: true migrations
   "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
+    --migration-tls-dir "$3" \
     --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
     --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
     --log-format text >"$RUN/node-$1.log" 2>&1 &
   PIDS+=("$!")
 }
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
+start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
+start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
 "$CONTROLLER" --kubeconfig "$KUBECONFIG" --identity e2e --bind-address "127.0.0.1:$(free_port)" \
   --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
 PIDS+=("$!")
@@ -154,7 +160,7 @@ spec:
   kernelBoot:
     kernel: {url: "image:debian-cloud-kernel"}
     initrd: {url: "image:busybox-initrd"}
-    cmdline: "console=ttyS0 panic=-1"
+    cmdline: "console=ttyS0 panic=-1${BENCH_ROUNDS:+ novacron.fastticks}"
   terminationGracePeriodSeconds: 5
 EOF
 wait_for 120 "VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
@@ -242,7 +248,7 @@ STALL=mig-e2e-stall
 printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $STALL, namespace: $NS}" \
   "spec: {vmName: $DIRTY, targetHypervisor: $dirty_to, mode: Live," \
-  "  options: {bandwidthMiBps: 8, progressTimeoutSeconds: 8}}" |
+  "  options: {bandwidthMiBps: 2, progressTimeoutSeconds: 8}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $STALL"
 stall_ended() { jp vmmigration "$STALL" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
 wait_for 180 "$STALL to end" stall_ended || fatal "$STALL did not end"
@@ -254,6 +260,29 @@ check "the dirtying VM stays bound to $dirty_from" field_is vm "$DIRTY" '{.statu
 check "the dirtying VM is Running" field_is vm "$DIRTY" '{.status.phase}' Running
 check "one QEMU runs the dirtying guest" test "$(pgrep -f -- "guest=${NS}_${DIRTY}" | wc -l)" -eq 1
 
+echo "== VMMigration with tls: true (qemu+tls between the libvirtds, TLS stream), autoConverge, XBZRLE"
+TLS=mig-e2e-tls
+tls_from="$(jp vm "$VM" '{.status.hypervisor}')"
+tls_to="hv-a"
+[[ "$tls_from" == hv-a ]] && tls_to="hv-b"
+before="$(max_tick)"
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $TLS, namespace: $NS}" \
+  "spec: {vmName: $VM, targetHypervisor: $tls_to, mode: Live," \
+  "  options: {tls: true, autoConverge: true, compression: XBZRLE}}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $TLS"
+tls_ended() { jp vmmigration "$TLS" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
+wait_for 180 "$TLS to end" tls_ended || fatal "$TLS did not end"
+check "the TLS migration Succeeded (was $(jp vmmigration "$TLS" '{.status.phase}: {.status.failureReason}'))" \
+  field_is vmmigration "$TLS" '{.status.phase}' Succeeded
+check "the source node-daemon asked for qemu+tls with its certificates" \
+  grep -q "to qemu+tls://.*pkipath=" "$RUN/node-$tls_from.log"
+wait_for 60 "the VM bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "the VM is bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "exactly one QEMU after the TLS migration" test "$(qemu_copies)" -eq 1
+check "the guest kept ticking through the TLS migration (past $before)" \
+  wait_for 30 "ticks past $before" tick_above "$((before + 2))"
+
 if ((failures)); then
   echo "vmmigration_e2e: $failures check(s) failed"
   exit 1
@@ -264,12 +293,27 @@ echo "vmmigration_e2e: ok"
 # The same guest moved back and forth through NovaCron (a VMMigration each way; total = from
 # `kubectl apply` to Succeeded, as a user sees it) and, in the same run, a plain libvirt domain of
 # the same shape moved with bare `virsh migrate --live --p2p` (total = the virsh call). Downtime is
-# libvirt's completed-job figure for both.
+# measured two ways for both: libvirt's completed-job figure, and the longest gap in the guest's
+# ~10 ms serial ticker as the host saw the lines arrive (serial_gap.py).
+# BENCH_WAN=1 runs the WAN profile instead (tests/bench/migration/wan_profile.sh).
+if [[ -n "${BENCH_WAN:-}" ]]; then
+  # shellcheck source=../../bench/migration/wan_profile.sh
+  source "$ROOT/tests/bench/migration/wan_profile.sh"
+  exit 0
+fi
 ((${BENCH_ROUNDS:-0} > 0)) || exit 0
+GAP="$ROOT/tests/bench/migration/serial_gap.py"
+# follow LOG OUT: stamps the guest's serial lines in the background (stopped by cleanup).
+follow_ticks() {
+  "$GAP" follow "$1" "$2" &
+  PIDS+=("$!")
+}
+ticker_gap() { "$GAP" gap "$1" "$2" "$(now_ms)" | cut -d' ' -f1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }'; }
-nova_total=() nova_down=() bare_total=() bare_down=()
-here="hv-b"
+nova_total=() nova_down=() bare_total=() bare_down=() nova_gap=() bare_gap=()
+here="$(jp vm "$VM" '{.status.hypervisor}')"
+follow_ticks "$(serial_log)" "$RUN/ticks-nova.tsv"
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   to="hv-b"
   [[ "$here" == hv-b ]] && to="hv-a"
@@ -283,6 +327,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
     fatal "$name: $(jp vmmigration "$name" '{.status.phase} {.status.failureReason}')"
   nova_total+=("$(($(now_ms) - t0))")
   nova_down+=("$(jp vmmigration "$name" '{.status.progress.downtimeMs}')")
+  nova_gap+=("$(ticker_gap "$RUN/ticks-nova.tsv" "$t0")")
   wait_for 60 "the VM Running on $to" field_is vm "$VM" '{.status.phase}' Running
   here="$to"
 done
@@ -293,13 +338,14 @@ bare_xml="$RUN/bare.xml"
   echo "<domain type='qemu'><name>$BARE</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
   echo "<os><type arch='x86_64' machine='pc'>hvm</type>"
   echo "<kernel>$RUN/images/named/debian-cloud-kernel</kernel>"
-  echo "<initrd>$RUN/images/named/busybox-initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline></os>"
+  echo "<initrd>$RUN/images/named/busybox-initrd</initrd><cmdline>console=ttyS0 panic=-1 novacron.fastticks</cmdline></os>"
   echo "<devices><serial type='file'><source path='$RUN/bare-serial.log' append='on'/>"
   echo "<target port='0'/></serial><memballoon model='none'/></devices></domain>"
 } >"$bare_xml"
 virsh -c "$HOST_A_URI" define "$bare_xml" >/dev/null || fatal "bare domain: define on A"
 virsh -c "$HOST_A_URI" start "$BARE" >/dev/null || fatal "bare domain: start on A"
 wait_for 90 "the bare guest's ticker" grep -q 'tick 3' "$RUN/bare-serial.log" || fatal "bare guest"
+follow_ticks "$RUN/bare-serial.log" "$RUN/ticks-bare.tsv"
 uris=("$HOST_A_URI" "$HOST_B_URI")
 streams=("$HOST_A_MIGRATE_URI" "$HOST_B_MIGRATE_URI")
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
@@ -310,6 +356,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   bare_total+=("$(($(now_ms) - t0))")
   bare_down+=("$(virsh -c "${uris[$to]}" domjobinfo --completed "$BARE" 2>/dev/null |
     awk -F: '/^Total downtime:/ { print $2 + 0 }')")
+  bare_gap+=("$(ticker_gap "$RUN/ticks-bare.tsv" "$t0")")
 done
 for uri in "${uris[@]}"; do
   virsh -c "$uri" destroy "$BARE" >/dev/null 2>&1
@@ -319,11 +366,12 @@ done
 echo
 echo "BENCH live migration, 128 MiB TCG guest, two libvirtds on one machine, $BENCH_ROUNDS rounds each"
 echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '  %-22s %-44s %s\n' "" "total ms: median (all)" "downtime ms: median (all)"
-printf '  %-22s %-44s %s\n' "NovaCron VMMigration" "$(median "${nova_total[*]}") (${nova_total[*]})" \
-  "$(median "${nova_down[*]}") (${nova_down[*]})"
-printf '  %-22s %-44s %s\n' "bare virsh migrate" "$(median "${bare_total[*]}") (${bare_total[*]})" \
-  "$(median "${bare_down[*]}") (${bare_down[*]})"
+printf '  %-22s %-36s %-36s %s\n' "" "total ms: median (all)" "libvirt downtime ms" \
+  "ticker gap ms (guest ticks ~10 ms)"
+printf '  %-22s %-36s %-36s %s\n' "NovaCron VMMigration" "$(median "${nova_total[*]}") (${nova_total[*]})" \
+  "$(median "${nova_down[*]}") (${nova_down[*]})" "$(median "${nova_gap[*]}") (${nova_gap[*]})"
+printf '  %-22s %-36s %-36s %s\n' "bare virsh migrate" "$(median "${bare_total[*]}") (${bare_total[*]})" \
+  "$(median "${bare_down[*]}") (${bare_down[*]})" "$(median "${bare_gap[*]}") (${bare_gap[*]})"
 awk -v nt="$(median "${nova_total[*]}")" -v bt="$(median "${bare_total[*]}")" \
   -v nd="$(median "${nova_down[*]}")" -v bd="$(median "${bare_down[*]}")" \
   'BEGIN { printf "  NovaCron/bare: total %.2fx, downtime %.2fx (goals: total <= 1.1x, downtime <= 300 ms)\n", nt / (bt ? bt : 1), nd / (bd ? bd : 1) }'
