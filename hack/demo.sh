@@ -179,7 +179,7 @@ up() {
     step "building the API server, controller and node-daemon (first run: ~15 min; log: $LOGS/build.log)" \
       "$LOGS/build.log"
     BUILD_DIR="$BUILD_DIR" hack/build.sh novacron-dev-apiserver novacron-controller \
-      novacron-node-daemon 2>&1 | progress "$LOGS/build.log"
+      novacron-node-daemon kubectl-novacron 2>&1 | progress "$LOGS/build.log"
   fi
   local apiserver="$BUILD_DIR/dev-apiserver/novacron-dev-apiserver"
   local controller="$BUILD_DIR/controller/novacron-controller"
@@ -283,6 +283,12 @@ Try next (in this shell: export KUBECONFIG=$KUBECONFIG):
   kubectl patch vm $VM_NAME --type=merge -p '{"spec":{"runStrategy":"Halted"}}'   # stop it
   kubectl patch vm $VM_NAME --type=merge -p '{"spec":{"runStrategy":"Always"}}'   # start it again
   kubectl annotate vm $VM_NAME novacron.io/paused=true        # pause it (remove with paused-)
+The kubectl plugin (docs/kubectl-plugin.md): export PATH=$BUILD_DIR/kubectl-plugin:\$PATH, then
+  kubectl novacron top                                        # hypervisor capacity and allocation
+  kubectl novacron explain $VM_NAME                           # why it runs where it runs
+  kubectl novacron pause $VM_NAME --wait; kubectl novacron unpause $VM_NAME --wait
+  kubectl novacron restart $VM_NAME --wait                    # stop|start|restart|pause|unpause
+  kubectl novacron console $VM_NAME --libvirt-uri $LIBVIRT_URI   # serial console (Ctrl-] leaves)
   kubectl describe vm $VM_NAME                                # conditions and events
   sed 's/name: $VM_NAME/name: tiny2/' $SAMPLE | kubectl apply -f -   # another VM
   kubectl delete vm $VM_NAME                                  # domain and disks are removed

@@ -434,6 +434,8 @@ void decodeVmResources(ObjectReader& r, VmResources& res) {
 
 void decodeVmSpec(ObjectReader& r, VirtualMachineSpec& s) {
   r.enumeration("runStrategy", s.runStrategy);
+  r.boolean("paused", s.paused);
+  r.timestamp("restartRequestedAt", s.restartRequestedAt);
   r.required("resources");
   r.object("resources", s.resources, decodeVmResources);
   r.object("cpu", s.cpu, [](ObjectReader& cr, CpuSpec& cpu) {
@@ -792,6 +794,8 @@ json encodeVmResources(const VmResources& r) {
 json encodeVmSpec(const VirtualMachineSpec& s) {
   json out = withUnknown(s.unknownFields);
   out["runStrategy"] = std::string(toString(s.runStrategy));
+  putOpt(out, "paused", s.paused);
+  putTime(out, "restartRequestedAt", s.restartRequestedAt);
   out["resources"] = encodeVmResources(s.resources);
   putObject(out, "cpu", s.cpu, [](const CpuSpec& cpu) {
     json c = withUnknown(cpu.unknownFields);

@@ -118,6 +118,11 @@ struct Placement {
 
 struct VirtualMachineSpec {
   RunStrategy runStrategy = RunStrategy::kAlways;
+  // Keep the guest suspended (its memory stays allocated); false or unset resumes it.
+  std::optional<bool> paused;
+  // Restart the guest once if it started before this time (status.startTime); `kubectl novacron
+  // restart` sets it to now.
+  std::optional<Timestamp> restartRequestedAt;
   VmResources resources;
   std::optional<CpuSpec> cpu;
   Firmware firmware = Firmware::kBios;

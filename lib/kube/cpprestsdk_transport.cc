@@ -22,6 +22,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "lib/kube/exec_credential.h"
 #include "lib/kube/token_source.h"
 
 namespace novacron::kube {
@@ -246,21 +247,35 @@ private:
 
 class CpprestsdkTransport final : public HttpTransport {
 public:
-  CpprestsdkTransport(Config config, TlsMaterial tls)
+  CpprestsdkTransport(Config config, TlsMaterial tls, ExecCredentialProviderPtr exec)
       : config_(std::move(config)),
         tls_(std::make_shared<TlsMaterial>(std::move(tls))),
-        tokens_(config_.token, config_.token_file) {}
+        tokens_(config_.token, config_.token_file),
+        exec_(std::move(exec)) {}
 
   core::StatusOr<HttpResponse> send(const HttpRequest& request) override {
+    auto first = sendOnce(request);
+    if (first.isOk() && first->status == 401 && exec_) {
+      // An exec credential the server no longer accepts (revoked, expired early): ask the
+      // plugin again, once, as client-go does.
+      return sendOnce(request);
+    }
+    return first;
+  }
+
+  core::StatusOr<HttpResponse> sendOnce(const HttpRequest& request) {
     std::string what = request.method + " " + config_.server + request.path;
     try {
-      NOVACRON_ASSIGN_OR_RETURN(http::http_request message, buildMessage(request));
-      auto http_client = clientFor(effectiveTimeout(request));
-      http::http_response response = http_client->request(message).get();
+      NOVACRON_ASSIGN_OR_RETURN(Prepared prepared, buildMessage(request));
+      auto http_client = clientFor(effectiveTimeout(request), prepared.tls);
+      http::http_response response = http_client->request(prepared.message).get();
       HttpResponse out;
       out.status = response.status_code();
       out.headers = headersOf(response);
       out.body = response.extract_utf8string(true).get();
+      if (out.status == 401) {
+        rejected(prepared);
+      }
       return out;
     } catch (...) {
       return statusFromException(std::current_exception(), what);
@@ -269,19 +284,31 @@ public:
 
   core::StatusOr<StreamHandlePtr> openStream(const HttpRequest& request,
                                              LineCallback on_line) override {
+    auto first = openStreamOnce(request, on_line);
+    if (first.isOk() && (*first)->response().status == 401 && exec_) {
+      return openStreamOnce(request, std::move(on_line));
+    }
+    return first;
+  }
+
+  core::StatusOr<StreamHandlePtr> openStreamOnce(const HttpRequest& request, LineCallback on_line) {
     std::string what = request.method + " " + config_.server + request.path;
     try {
-      NOVACRON_ASSIGN_OR_RETURN(http::http_request message, buildMessage(request));
+      NOVACRON_ASSIGN_OR_RETURN(Prepared prepared, buildMessage(request));
       // One client (and connection) per stream: its timeout is the stream's inactivity limit.
-      auto http_client = newClient(effectiveTimeout(request));
+      auto http_client = newClient(effectiveTimeout(request), prepared.tls);
       auto cancel = std::make_shared<pplx::cancellation_token_source>();
-      http::http_response response = http_client->request(message, cancel->get_token()).get();
+      http::http_response response =
+          http_client->request(prepared.message, cancel->get_token()).get();
       HttpResponse head;
       head.status = response.status_code();
       head.headers = headersOf(response);
       bool ok = head.status >= 200 && head.status < 300;
       if (!ok) {
         head.body = response.extract_utf8string(true).get();
+      }
+      if (head.status == 401) {
+        rejected(prepared);
       }
       auto handle = std::make_unique<CpprestStreamHandle>(http_client, cancel, std::move(head));
       if (ok) {
@@ -300,7 +327,23 @@ private:
     return request.timeout.count() > 0 ? request.timeout : config_.timeout;
   }
 
-  core::StatusOr<http::http_request> buildMessage(const HttpRequest& request) {
+  // A request ready to send, with the credentials it carries.
+  struct Prepared {
+    http::http_request message;
+    std::string token;
+    std::shared_ptr<const TlsMaterial> tls;
+  };
+
+  // The server refused these credentials: an exec plugin's are fetched again next time.
+  void rejected(const Prepared& prepared) {
+    if (exec_) {
+      exec_->invalidate(prepared.token);
+    }
+  }
+
+  core::StatusOr<Prepared> buildMessage(const HttpRequest& request) {
+    Prepared prepared;
+    prepared.tls = tls_;
     http::http_request message(request.method);
     message.set_request_uri(web::uri(request.path));
     std::string content_type = "application/json";
@@ -312,13 +355,36 @@ private:
       }
     }
     NOVACRON_ASSIGN_OR_RETURN(std::string token, tokens_.token());
+    if (exec_) {
+      NOVACRON_ASSIGN_OR_RETURN(ExecCredential cred, exec_->get());
+      if (!cred.token.empty()) {
+        token = cred.token;
+      }
+      if (!cred.client_cert_pem.empty()) {
+        prepared.tls = execTls(cred);
+      }
+    }
     if (!token.empty()) {
       message.headers().add("Authorization", "Bearer " + token);
     }
     if (!request.body.empty()) {
       message.set_body(request.body, content_type);
     }
-    return message;
+    prepared.message = std::move(message);
+    prepared.token = std::move(token);
+    return prepared;
+  }
+
+  // TLS material with the exec plugin's client certificate; the same object while the plugin
+  // returns the same certificate, so pooled connections are reused until it changes.
+  std::shared_ptr<const TlsMaterial> execTls(const ExecCredential& cred) {
+    std::lock_guard lock(mu_);
+    if (!exec_tls_ || exec_tls_->cert_pem != cred.client_cert_pem ||
+        exec_tls_->key_pem != cred.client_key_pem) {
+      exec_tls_ = std::make_shared<TlsMaterial>(
+          TlsMaterial{tls_->ca_pem, cred.client_cert_pem, cred.client_key_pem});
+    }
+    return exec_tls_;
   }
 
   static HttpHeaders headersOf(const http::http_response& response) {
@@ -329,11 +395,11 @@ private:
     return out;
   }
 
-  std::shared_ptr<client::http_client> newClient(std::chrono::milliseconds timeout) const {
+  std::shared_ptr<client::http_client> newClient(std::chrono::milliseconds timeout,
+                                                 std::shared_ptr<const TlsMaterial> tls) const {
     client::http_client_config cfg;
     cfg.set_timeout(timeout);
     cfg.set_validate_certificates(!config_.insecure_skip_tls_verify);
-    std::shared_ptr<const TlsMaterial> tls = tls_;
     cfg.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
       // Exceptions here would escape into cpprestsdk's connection setup; report and continue so
       // the handshake fails with a clear verification error instead.
@@ -352,11 +418,16 @@ private:
     return std::make_shared<client::http_client>(web::uri(config_.server), cfg);
   }
 
-  std::shared_ptr<client::http_client> clientFor(std::chrono::milliseconds timeout) {
+  std::shared_ptr<client::http_client> clientFor(std::chrono::milliseconds timeout,
+                                                 const std::shared_ptr<const TlsMaterial>& tls) {
     std::lock_guard lock(mu_);
+    if (clients_tls_ != tls) {
+      clients_.clear();  // a new client certificate from the exec plugin: new connections
+      clients_tls_ = tls;
+    }
     auto& slot = clients_[timeout.count()];
     if (!slot) {
-      slot = newClient(timeout);
+      slot = newClient(timeout, tls);
     }
     return slot;
   }
@@ -364,7 +435,10 @@ private:
   const Config config_;
   const std::shared_ptr<const TlsMaterial> tls_;
   TokenSource tokens_;
+  const ExecCredentialProviderPtr exec_;  // null without an exec plugin
   std::mutex mu_;
+  std::shared_ptr<const TlsMaterial> exec_tls_;     // guarded by mu_
+  std::shared_ptr<const TlsMaterial> clients_tls_;  // what clients_ were built with; guarded by mu_
   // Clients by timeout (ms): cpprestsdk fixes the timeout per client; each pools connections.
   std::map<int64_t, std::shared_ptr<client::http_client>> clients_;  // guarded by mu_
 };
@@ -384,7 +458,7 @@ core::StatusOr<HttpTransportPtr> newCpprestsdkTransport(const Config& config) {
                                       "\": " + e.what());
   }
   if (config.server.rfind("http://", 0) == 0 &&
-      (!config.token.empty() || !config.token_file.empty())) {
+      (!config.token.empty() || !config.token_file.empty() || config.exec)) {
     // A bearer token in clear text is a credential handed to anyone on the path.
     return core::invalidArgumentError(config.source +
                                       ": refusing to send a bearer token over plain http:// to " +
@@ -399,7 +473,13 @@ core::StatusOr<HttpTransportPtr> newCpprestsdkTransport(const Config& config) {
     NOVACRON_RETURN_IF_ERROR(checkPem(config.client_key_pem, true, config.source + ": client key"));
   }
   TlsMaterial tls{config.ca_pem, config.client_cert_pem, config.client_key_pem};
-  return HttpTransportPtr(std::make_unique<CpprestsdkTransport>(config, std::move(tls)));
+  ExecCredentialProviderPtr exec;
+  if (config.exec) {
+    exec = std::make_shared<ExecCredentialProvider>(config, core::newProcessRunner(),
+                                                    core::systemClock());
+  }
+  return HttpTransportPtr(
+      std::make_unique<CpprestsdkTransport>(config, std::move(tls), std::move(exec)));
 }
 
 }  // namespace novacron::kube

@@ -213,8 +213,8 @@ core::StatusOr<std::string> buildDomainXml(const api::VirtualMachine& vm,
     attr(iface.append_child("alias"), "name", "ua-net-" + net.name);
   }
 
-  // The serial console is a pty, so `virsh console` can type into the guest; virtlogd also
-  // appends everything the guest prints to the log file (the VM's serial.log).
+  // The serial port is a pty, so `virsh console` (kubectl novacron console) can attach, and
+  // everything the guest prints is also logged to the serial log file (through virtlogd).
   pugi::xml_node serial = devices.append_child("serial");
   attr(serial, "type", "pty");
   pugi::xml_node log = serial.append_child("log");

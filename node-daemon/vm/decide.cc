@@ -8,6 +8,10 @@ namespace novacron::node::vm {
 namespace {
 
 bool pauseRequested(const api::VirtualMachine& vm) {
+  if (vm.spec.paused.value_or(false)) {
+    return true;
+  }
+  // The annotation is the older way to ask (deprecated; spec.paused replaces it).
   auto it = vm.metadata.annotations.find(std::string(api::kPausedAnnotation));
   return it != vm.metadata.annotations.end() && it->second == "true";
 }
@@ -61,6 +65,11 @@ PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observ
   in.strategy = vm.spec.runStrategy;
   in.pause_requested = pauseRequested(vm);
   in.ever_started = vm.status.startTime.has_value();
+  // A restart is owed while the guest last started before the request and this node has not
+  // restarted it for that request yet (the status write of the restart may still be on its way).
+  in.restart_requested = vm.spec.restartRequestedAt && vm.status.startTime &&
+                         *vm.status.startTime < *vm.spec.restartRequestedAt &&
+                         observed.restarted_for != vm.spec.restartRequestedAt;
   in.domain_defined = observed.domain.has_value();
   in.state = observed.domain ? observed.domain->state : virt::DomainState::kShutOff;
   in.stop_reason = observed.domain && observed.domain->state == virt::DomainState::kShutOff
@@ -75,14 +84,26 @@ PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observ
   return in;
 }
 
+bool restartNotReported(const api::VirtualMachine& vm, const Observation& observed) {
+  return vm.spec.restartRequestedAt && observed.restarted_for == vm.spec.restartRequestedAt &&
+         (!vm.status.startTime || *vm.status.startTime < *vm.spec.restartRequestedAt);
+}
+
 api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const ReportInputs& in) {
   api::VirtualMachineStatus status = vm.status;
   const int64_t generation = vm.metadata.generation;
   if (in.started_now) {
     status.startTime = in.now;
+    // A start satisfies any restart request made up to now, even one stamped by a client whose
+    // clock runs ahead: recording it keeps the request from restarting the guest again.
+    if (vm.spec.restartRequestedAt && *status.startTime < *vm.spec.restartRequestedAt) {
+      status.startTime = vm.spec.restartRequestedAt;
+    }
   }
-  if (in.last_start && status.startTime != in.last_start) {
-    status.startTime = in.last_start;  // a start whose report was lost (e.g. a write conflict)
+  if (in.last_start && (!status.startTime || *status.startTime < *in.last_start)) {
+    // A start whose report was lost (e.g. a write conflict); never earlier than what a restart
+    // request recorded above.
+    status.startTime = in.last_start;
   }
   if (in.after) {
     status.domainUUID = in.after->uuid;

@@ -35,11 +35,18 @@ std::string_view bindingName(Binding binding);
 struct Observation {
   std::optional<virt::DomainInfo> domain;  // the domain of the VM's name, if defined
   std::optional<std::chrono::steady_clock::time_point> shutdown_requested_at;
+  // The spec.restartRequestedAt this node last restarted the domain for, if any.
+  std::optional<api::Timestamp> restarted_for;
   std::chrono::steady_clock::time_point now{};
 };
 
 // The power state machine's inputs, built in one place from the VM and the observation.
 PowerInputs powerInputs(const api::VirtualMachine& vm, const Observation& observed);
+
+// True when this node restarted the domain for the VM's current restart request but
+// status.startTime does not show it yet (the status write of that pass failed, e.g. on a
+// conflict): the next report records the start.
+bool restartNotReported(const api::VirtualMachine& vm, const Observation& observed);
 
 // True while a VMMigration moves the VM (status.activeMigration, written by the controller): no
 // node-daemon starts, stops or removes its domain then — the migration owns it.

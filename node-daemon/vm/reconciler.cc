@@ -295,6 +295,9 @@ StatusOr<Observation> VmReconciler::observe(const std::string& dname) {
   if (it != shutdown_requested_.end()) {
     o.shutdown_requested_at = it->second;
   }
+  if (auto r = restarted_for_.find(dname); r != restarted_for_.end()) {
+    o.restarted_for = r->second;
+  }
   return o;
 }
 
@@ -363,7 +366,8 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
   report.after = after.domain;
   report.decision = now;
   report.now = now_wall;
-  report.started_now = decision.action == PowerAction::kStart;
+  report.started_now = decision.action == PowerAction::kStart ||
+                       decision.action == PowerAction::kRestart || restartNotReported(vm, after);
   {
     std::lock_guard lock(mu_);
     if (auto it = started_at_.find(dname); it != started_at_.end()) {
@@ -428,6 +432,20 @@ Status VmReconciler::powerAction(const api::VirtualMachine& vm, const std::strin
     NOVACRON_RETURN_IF_ERROR(conn_.resumeDomain(dname));
     spdlog::info("node-daemon: VM {}: resumed {}", vmKey(vm), dname);
     return Status::ok();
+  case PowerAction::kRestart: {
+    Status s = conn_.destroyDomain(dname);
+    if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
+      return s;
+    }
+    forgetShutdown(dname);
+    {
+      std::lock_guard lock(mu_);
+      restarted_for_[dname] = *vm.spec.restartRequestedAt;
+    }
+    spdlog::info("node-daemon: VM {}: restarting {} (restart requested at {})", vmKey(vm), dname,
+                 api::formatTimestamp(*vm.spec.restartRequestedAt));
+    return startDomain(vm, dname, true);
+  }
   case PowerAction::kNone:
     return Status::ok();
   }

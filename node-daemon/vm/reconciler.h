@@ -153,6 +153,9 @@ private:
   // When this process last started each domain (wall clock, for status.startTime).
   std::map<std::string, api::Timestamp> started_at_;  // guarded by mu_
   std::set<std::string> reported_address_failures_;   // guarded by mu_
+  // The spec.restartRequestedAt each domain was last restarted for (no second restart for one
+  // request while the cache still shows the old startTime).
+  std::map<std::string, api::Timestamp> restarted_for_;  // guarded by mu_
 
   int event_subscription_ = -1;
   bool started_ = false;

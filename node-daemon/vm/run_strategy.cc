@@ -72,6 +72,8 @@ std::string_view powerActionName(PowerAction action) {
     return "destroy";
   case PowerAction::kSuspend:
     return "suspend";
+  case PowerAction::kRestart:
+    return "restart";
   case PowerAction::kResume:
     return "resume";
   }
@@ -124,6 +126,9 @@ PowerDecision decidePower(const PowerInputs& in) {
   if (s == DomainState::kShuttingDown) {
     // The guest is shutting itself down; let it finish, then the next pass decides.
     return make(PowerAction::kNone, VirtualMachinePhase::kStopping, false, "GuestShuttingDown");
+  }
+  if (in.restart_requested) {
+    return make(PowerAction::kRestart, VirtualMachinePhase::kStarting, false, "Restarting");
   }
   if (s == DomainState::kPaused) {
     if (in.pause_requested) {

@@ -8,8 +8,10 @@
 //   Once            start it once (status.startTime unset); never restart after it stops.
 //   Manual          never change the power state on our own; report what is there.
 //   Halted          keep it off: graceful shutdown, then destroy once the grace period ran out.
-// Pause: when pause is requested (annotation novacron.io/paused="true") a running domain is
-// suspended; when it is no longer requested a paused domain is resumed.
+// Pause: when pause is requested (spec.paused, or the deprecated annotation novacron.io/paused=
+// "true") a running domain is suspended; when it is no longer requested a paused domain is resumed.
+// Restart: when a restart is owed (spec.restartRequestedAt) and the domain should keep running, it
+// is powered off and started again (kRestart).
 // Thread-safety: pure functions.
 #pragma once
 
@@ -31,6 +33,7 @@ StopReason stopReasonOf(virt::ShutoffReason reason);
 struct PowerInputs {
   api::RunStrategy strategy = api::RunStrategy::kAlways;
   bool pause_requested = false;
+  bool restart_requested = false;
   bool ever_started = false;  // status.startTime is set: the VM ran at least once
   bool domain_defined = false;
   virt::DomainState state = virt::DomainState::kShutOff;
@@ -48,6 +51,7 @@ enum class PowerAction {
   kDestroy,   // hard power-off
   kSuspend,
   kResume,
+  kRestart,  // destroy, then start again
 };
 
 std::string_view powerActionName(PowerAction action);

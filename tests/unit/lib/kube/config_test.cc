@@ -173,8 +173,13 @@ TEST_F(ConfigTest, ErrorsNameFileAndField) {
        "    certificate-authority-data: " +
            base64(kCaPem) + "\n",
        "    token: t\n", "dev", "cannot both be set"},
-      {"exec plugin", "    server: https://h:1\n", "    exec:\n      command: aws\n", "dev",
-       "not supported"},
+      {"exec plugin without apiVersion", "    server: https://h:1\n",
+       "    exec:\n      command: aws\n", "dev", "users[u1].user.exec.apiVersion"},
+      {"exec v1 without interactiveMode", "    server: https://h:1\n",
+       "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n", "dev",
+       "exec.interactiveMode must be set"},
+      {"auth-provider", "    server: https://h:1\n", "    auth-provider:\n      name: oidc\n",
+       "dev", "auth-provider credentials are not supported"},
   };
   for (const auto& c : cases) {
     auto config = parseKubeconfig(kubeconfig(c.cluster, c.user, c.current), "/etc/kc.yaml");

@@ -208,3 +208,50 @@ TEST(DecideTest, OnlyAllowedBridges) {
 
 }  // namespace
 }  // namespace novacron::node::vm
+
+namespace novacron::node::vm {
+namespace {
+
+TEST(DecideTest, SpecPausedAsksForAPause) {
+  auto v = vm();
+  Observation o;
+  o.domain = domain(virt::DomainState::kRunning);
+  EXPECT_FALSE(powerInputs(v, o).pause_requested);
+  v.spec.paused = true;
+  EXPECT_TRUE(powerInputs(v, o).pause_requested);
+  v.spec.paused = false;
+  EXPECT_FALSE(powerInputs(v, o).pause_requested);
+}
+
+TEST(DecideTest, ARestartIsOwedOnceForAGuestThatStartedBeforeTheRequest) {
+  auto v = vm();
+  Observation o;
+  o.domain = domain(virt::DomainState::kRunning);
+  const api::Timestamp t0{std::chrono::seconds(1'700'000'000)};
+  v.status.startTime = t0;
+  EXPECT_FALSE(powerInputs(v, o).restart_requested) << "no request";
+  v.spec.restartRequestedAt = t0 - 10s;
+  EXPECT_FALSE(powerInputs(v, o).restart_requested) << "started after the request";
+  v.spec.restartRequestedAt = t0 + 10s;
+  EXPECT_TRUE(powerInputs(v, o).restart_requested);
+  o.restarted_for = v.spec.restartRequestedAt;
+  EXPECT_FALSE(powerInputs(v, o).restart_requested) << "restarted for it already";
+  EXPECT_TRUE(restartNotReported(v, o)) << "... but status.startTime does not show it yet";
+  o.restarted_for.reset();
+  v.status.startTime = t0 + 11s;  // the restart's report arrived
+  EXPECT_FALSE(powerInputs(v, o).restart_requested);
+  o.restarted_for = v.spec.restartRequestedAt;
+  EXPECT_FALSE(restartNotReported(v, o));
+  o.restarted_for.reset();
+
+  // The restart's report records a start no earlier than the request (a client clock ahead of
+  // ours must not cause a second restart).
+  ReportInputs report;
+  report.now = t0 + 5s;
+  report.started_now = true;
+  report.after = domain(virt::DomainState::kRunning);
+  EXPECT_EQ(reportedStatus(v, report).startTime, t0 + 10s);
+}
+
+}  // namespace
+}  // namespace novacron::node::vm

@@ -283,6 +283,40 @@ TEST_F(ReconcilerTest, PauseAndResumeByAnnotation) {
   ASSERT_TRUE(pollUntil([&] { return !get("rt-pause", "a"); }));
 }
 
+TEST_F(ReconcilerTest, PauseBySpecAndRestartByRequest) {
+  startReconciler();
+  create(vm("rt-spec", "a"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-spec", "a", api::VirtualMachinePhase::kRunning); }));
+  auto got = *get("rt-spec", "a");
+  got.spec.paused = true;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-spec", api::toJson(got)).isOk());
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-spec", "a", api::VirtualMachinePhase::kPaused); }));
+  EXPECT_EQ(real_->lookupByName("rt-spec_a")->state, virt::DomainState::kPaused);
+  got = *get("rt-spec", "a");
+  got.spec.paused = false;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-spec", api::toJson(got)).isOk());
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-spec", "a", api::VirtualMachinePhase::kRunning); }));
+
+  // A restart requested after the last start: the domain starts again and startTime moves past
+  // the request; a second reconcile does not restart it again.
+  got = *get("rt-spec", "a");
+  ASSERT_TRUE(got.status.startTime.has_value());
+  const api::Timestamp requested = *got.status.startTime + std::chrono::seconds(1);
+  got.spec.restartRequestedAt = requested;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-spec", api::toJson(got)).isOk());
+  ASSERT_TRUE(pollUntil([&] {
+    auto now = get("rt-spec", "a");
+    return now && now->status.startTime && *now->status.startTime >= requested &&
+           now->status.phase == api::VirtualMachinePhase::kRunning;
+  }));
+  EXPECT_EQ(real_->lookupByName("rt-spec_a")->state, virt::DomainState::kRunning);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-spec", "a").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-spec", "a"); }));
+}
+
 TEST_F(ReconcilerTest, InvalidSpecIsReportedAndNothingIsCreated) {
   startReconciler();
   auto bad = vm("rt-invalid", "x");

@@ -142,3 +142,26 @@ TEST(RunStrategy, StopReasonMapping) {
 
 }  // namespace
 }  // namespace novacron::node::vm
+
+namespace novacron::node::vm {
+namespace {
+
+TEST(RunStrategy, ARequestedRestartRestartsARunningOrPausedDomainOnly) {
+  for (auto state : {DomainState::kRunning, DomainState::kPaused}) {
+    auto in = inputs(RunStrategy::kAlways, true, state);
+    in.ever_started = true;
+    in.restart_requested = true;
+    auto d = decidePower(in);
+    EXPECT_EQ(d.action, PowerAction::kRestart);
+    EXPECT_EQ(d.phase, VirtualMachinePhase::kStarting);
+  }
+  auto halted = inputs(RunStrategy::kHalted, true, DomainState::kShutOff);
+  halted.restart_requested = true;
+  EXPECT_EQ(decidePower(halted).action, PowerAction::kNone) << "a stopped VM stays stopped";
+  auto off = inputs(RunStrategy::kAlways, true, DomainState::kShutOff);
+  off.restart_requested = true;
+  EXPECT_EQ(decidePower(off).action, PowerAction::kStart) << "off: an ordinary start";
+}
+
+}  // namespace
+}  // namespace novacron::node::vm
