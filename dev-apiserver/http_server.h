@@ -13,6 +13,7 @@
 #include <string>
 
 #include "dev-apiserver/api_server.h"
+#include "dev-apiserver/audit_log.h"
 #include "dev-apiserver/certs.h"
 #include "lib/core/status.h"
 
@@ -24,6 +25,7 @@ struct HttpServerOptions {
   bool plain_http = false;  // no TLS, no authentication
   TlsMaterial tls;
   std::string token;
+  std::shared_ptr<AuditLog> audit;  // null: no audit log
 };
 
 class HttpServer {

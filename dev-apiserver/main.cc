@@ -33,7 +33,7 @@ int usage(const std::string& error) {
             << "usage: novacron-dev-apiserver --etcd-servers=http://127.0.0.1:2379 "
                "[--secure-port=6443] [--bind-address=127.0.0.1] [--cert-dir=DIR] [--token=T] "
                "[--kubeconfig-out=PATH] [--insecure-port=N] [--bookmark-interval-ms=5000] "
-               "[--watch-window=50000] [--log-level=info]\n";
+               "[--watch-window=50000] [--log-level=info] [--audit-log=FILE]\n";
   return 2;
 }
 
@@ -47,8 +47,9 @@ int main(int argc, char** argv) {
                                               {"watch-window", "50000"},
                                               {"log-level", "info"}};
   static const std::set<std::string> known = {
-      "etcd-servers",   "secure-port",   "bind-address", "cert-dir",     "token",
-      "kubeconfig-out", "insecure-port", "log-level",    "watch-window", "bookmark-interval-ms"};
+      "etcd-servers", "secure-port",          "bind-address",  "cert-dir",
+      "token",        "kubeconfig-out",       "insecure-port", "log-level",
+      "watch-window", "bookmark-interval-ms", "audit-log"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || a.find('=') == std::string::npos) {
@@ -152,6 +153,14 @@ int main(int argc, char** argv) {
   http_opts.port = std::stoi(flags["secure-port"]);
   http_opts.tls = *tls;
   http_opts.token = token;
+  if (flags.count("audit-log")) {
+    auto audit = AuditLog::open(flags["audit-log"]);
+    if (!audit.isOk()) {
+      spdlog::critical("{}", audit.status().toString());
+      return 1;
+    }
+    http_opts.audit = *audit;
+  }
   HttpServer https(api, http_opts);
   if (auto s = https.start(); !s.isOk()) {
     spdlog::critical("{}", s.toString());
