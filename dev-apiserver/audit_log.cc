@@ -1,6 +1,7 @@
 #include "dev-apiserver/audit_log.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace novacron::devapi {
@@ -22,10 +23,13 @@ void AuditLog::record(std::string_view user_agent, std::string_view method, std:
   if (method == "GET") {
     return;
   }
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
   std::lock_guard lock(mu_);
-  std::fprintf(file_, "%.*s\t%.*s\t%.*s\t%d\n", static_cast<int>(user_agent.size()),
+  std::fprintf(file_, "%.*s\t%.*s\t%.*s\t%d\t%lld\n", static_cast<int>(user_agent.size()),
                user_agent.data(), static_cast<int>(method.size()), method.data(),
-               static_cast<int>(path.size()), path.data(), code);
+               static_cast<int>(path.size()), path.data(), code, static_cast<long long>(ms));
   std::fflush(file_);
 }
 

@@ -1,7 +1,8 @@
 // AuditLog: one line per request that may change state (anything but GET), for benchmarks that
 // count API writes by component and verb (tests/bench/controller): the client's User-Agent, the
-// method, the path (with its subresource) and the HTTP code, tab-separated:
-//   novacron-node-daemon/node-0\tPUT\t/apis/novacron.io/v1alpha1/namespaces/x/virtualmachines/vm-1/status\t409
+// method, the path (with its subresource), the HTTP code and the time (ms since the epoch),
+// tab-separated:
+//   novacron-node-daemon/node-0  PUT  /apis/.../virtualmachines/vm-1/status  409  1764609000123
 // Enabled by the dev API server's --audit-log=FILE; a development aid, not kube's audit policy.
 //
 // Thread-safety: record() may be called from any connection thread (one mutex around the file).

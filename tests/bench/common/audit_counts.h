@@ -55,7 +55,7 @@ inline AuditCounts readAudit(const std::string& file, std::streamoff from = 0) {
     for (std::string s; std::getline(fields, s, '\t');) {
       f.push_back(s);
     }
-    if (f.size() != 4) {
+    if (f.size() < 4) {
       continue;
     }
     std::string component = f[0].substr(0, f[0].find('/'));

@@ -134,6 +134,10 @@ int main(int argc, char** argv) {
   kube::RestClientOptions rest;
   rest.registry = controller_registry;
   rest.user_agent = "novacron-controller";
+  if (std::getenv("BENCH_DEFAULT_QPS") == nullptr) {  // set: the library default (before)
+    rest.qps = ctl::kClientQps;
+    rest.burst = ctl::kClientBurst;
+  }
   auto controller_client = kube::newRestClient(*kube_config, rest);
   ctl::ControllerAppOptions options;
   options.config.scheduler.policy = ctl::scheduler::Policy::kSpread;
@@ -145,6 +149,7 @@ int main(int argc, char** argv) {
 
   std::mutex mu;
   std::map<std::string, Clock::time_point> created;
+  std::map<std::string, long long> created_wall_ms;
   std::map<std::string, double> latency_ms;
   auto watch =
       (*setup_client)
@@ -173,6 +178,9 @@ int main(int argc, char** argv) {
     {
       std::lock_guard lock(mu);
       created[name] = Clock::now();
+      created_wall_ms[name] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
     }
     (void)(*setup_client)->create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
   }
@@ -210,6 +218,20 @@ int main(int argc, char** argv) {
     std::printf(
         "  etcd writes per VM (all components incl. heartbeats and Events during the run): %.2f\n",
         static_cast<double>(*revision_after - *revision_before) / vms);
+  }
+  {
+    std::vector<std::pair<double, std::string>> slowest;
+    std::lock_guard lock(mu);
+    for (const auto& [name, ms] : latency_ms) {
+      slowest.emplace_back(ms, name);
+    }
+    std::sort(slowest.rbegin(), slowest.rend());
+    std::printf("  slowest:");
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, slowest.size()); ++i) {
+      std::printf(" %s (%.0f ms, created at %lld)", slowest[i].second.c_str(), slowest[i].first,
+                  created_wall_ms[slowest[i].second]);
+    }
+    std::printf("\n");
   }
   // B2: the writes of the controller and the node-daemons during the run, per VM. Lease renewals
   // (heartbeats, leader election) are time-driven, not per VM: listed, not counted.
@@ -254,6 +276,10 @@ int main(int argc, char** argv) {
   }
   app.stopLeading();
   daemons.clear();
-  std::filesystem::remove_all(root);
+  if (std::getenv("NOVACRON_KEEP_TEST_DIRS") == nullptr) {
+    std::filesystem::remove_all(root);
+  } else {
+    std::printf("  kept %s (audit.log, node-daemon logs)\n", root.c_str());
+  }
   return 0;
 }
