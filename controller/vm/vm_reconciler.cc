@@ -44,6 +44,7 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::stri
   if (!vm) {
     std::lock_guard lock(mu_);
     last_phase_.erase(key);
+    binder_.forget(key);
     return runtime::ReconcileResult::done();  // gone: the ledger reconciler releases its capacity
   }
   if (vm->metadata.deletionTimestamp) {

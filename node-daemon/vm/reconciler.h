@@ -46,6 +46,7 @@
 #include "lib/runtime/controller.h"
 #include "lib/runtime/event_recorder.h"
 #include "lib/runtime/informer.h"
+#include "lib/runtime/pending_writes.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/connection.h"
@@ -142,6 +143,7 @@ private:
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
   std::set<std::string> reported_unclaimed_;                          // guarded by mu_
+  runtime::PendingWrites status_written_;  // status writes the cache may not show yet
 
   int event_subscription_ = -1;
   bool started_ = false;
