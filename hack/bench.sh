@@ -37,8 +37,7 @@ targets=(controller_create_to_running_bench novacron-dev-apiserver novacron-node
 log "building ${targets[*]} in $build"
 (cd "$ROOT" && BUILD_DIR="$build" nice -n 10 hack/build.sh "${targets[@]}" >/dev/null)
 
-out="$(mktemp -d /tmp/novacron-bench-XXXXXX)"
-trap 'rm -rf "$out"' EXIT
+out="$(mktemp -d /tmp/novacron-bench-XXXXXX)"  # kept: each benchmark's full output
 
 # run LABEL DIR NAME ARGS...: runs benchmark NAME of build DIR, keeps its output in $out/LABEL-NAME.
 run() {
@@ -147,5 +146,4 @@ printf '| %-52s | %-18s |' "B1x 8,000 VMs all Running" "<= 2 min"
 for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
 echo
 echo
-echo "Details (writes by component and verb, slowest VMs): rerun a benchmark by hand, see"
-echo "tests/bench/README.md."
+echo "Full outputs (writes by component and verb, slowest VMs): $out"

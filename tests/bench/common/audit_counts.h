@@ -1,6 +1,7 @@
 // Reads the dev API server's audit log (--audit-log, dev-apiserver/audit_log.h) and counts the
 // writes by component (User-Agent up to its first '/': novacron-controller, novacron-node-daemon)
-// and verb ("PUT virtualmachines/status", "POST events", "PATCH hypervisors"), plus the 409s.
+// and verb ("PUT virtualmachines/status", "POST events", "PATCH hypervisors"), plus the conflicts
+// (409s, and 422s of JSON patches whose `test` failed).
 // Used by the benchmarks to say where the API writes go. Thread-safety: plain values.
 #pragma once
 
@@ -15,7 +16,9 @@ namespace novacron::bench {
 struct AuditCounts {
   // component -> verb -> count (every answered request, successful or not)
   std::map<std::string, std::map<std::string, long>> writes;
-  std::map<std::string, std::map<std::string, long>> conflicts;  // the 409s among them
+  // The conflicts among them: 409s, and 422s of JSON patches (a failed `test` op: the object
+  // changed under the writer, kube-apiserver's answer for it).
+  std::map<std::string, std::map<std::string, long>> conflicts;
   long total = 0;
   long total_conflicts = 0;
 };
@@ -62,7 +65,7 @@ inline AuditCounts readAudit(const std::string& file, std::streamoff from = 0) {
     std::string verb = f[1] + " " + auditResourceOf(f[2]);
     counts.writes[component][verb]++;
     counts.total++;
-    if (f[3] == "409") {
+    if (f[3] == "409" || (f[1] == "PATCH" && f[3] == "422")) {
       counts.conflicts[component][verb]++;
       counts.total_conflicts++;
     }

@@ -237,7 +237,9 @@ int main(int argc, char** argv) {
   // (heartbeats, leader election) are time-driven, not per VM: listed, not counted.
   double per_vm = 0;
   double per_vm_objects = 0;
-  std::printf("  API writes during the run by component and verb (per VM; 409s in brackets):\n");
+  std::printf(
+      "  API writes during the run by component and verb (per VM; conflicts, 409 or failed patch "
+      "test 422, in brackets):\n");
   for (const auto& [component, verbs] : audit.writes) {
     if (component != "novacron-controller" && component != "novacron-node-daemon") {
       continue;
@@ -263,7 +265,7 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "  writes per VM (controller + node-daemon, without leases): %.2f; of them to VMs "
-      "and Hypervisors: %.2f (the rest: Events); 409s: %ld\n",
+      "and Hypervisors: %.2f (the rest: Events); conflicts: %ld\n",
       per_vm, per_vm_objects, audit.total_conflicts);
   std::printf(
       "RESULT vms=%d rate=%.1f nodes=%d running=%zu p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f "
