@@ -61,10 +61,10 @@ field() {
   echo "${v:--}"
 }
 
-# ratio FILE: the informer's bytes per object as a multiple of the JSON text ("-" when absent).
+# ratio FILE: the typed informer's bytes per object (the controller's cache) as a multiple of the JSON text ("-" when absent).
 ratio() {
   local v
-  v="$(grep -o "= [0-9.]*x the JSON text" "$1" 2>/dev/null | head -1 | tr -dc '0-9.')"
+  v="$(grep "^typed" "$1" 2>/dev/null | grep -o "= [0-9.]*x the JSON text" | head -1 | tr -dc '0-9.')"
   echo "${v:--}"
 }
 
@@ -112,7 +112,7 @@ b1row() {
     printf ' %-22s |' "$(field "$f" p50_ms)/$(field "$f" p95_ms)/$(field "$f" p99_ms)/$(field "$f" max_ms) ms"
   done
   echo
-  printf '| %-52s | %-18s |' "  running / 409s" "all / -"
+  printf '| %-52s | %-18s |' "  running / conflicts (409, failed patch test)" "all / -"
   for l in "${labels[@]}"; do
     local f="$out/$l-controller_create_to_running_bench-$args.txt"
     printf ' %-22s |' "$(field "$f" running)/${args%% *} / $(field "$f" conflicts)"
