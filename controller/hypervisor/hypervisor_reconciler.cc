@@ -48,8 +48,10 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
     enqueueUnbound();  // capacity appeared: pending VMs may fit now
   }
   if (delay.count() > 0) {
-    return runtime::ReconcileResult::after(
-        std::chrono::duration_cast<std::chrono::milliseconds>(delay));
+    // Rounded up: a requeue that fires early would find a remainder below a millisecond, and a
+    // zero requeue_after means "done" (the summary, and the heartbeat check, would be lost).
+    return runtime::ReconcileResult::after(std::chrono::ceil<std::chrono::milliseconds>(delay) +
+                                           std::chrono::milliseconds(1));
   }
   // Nothing announces a heartbeat that does NOT come: look again when it would be late.
   const auto again = fresh ? deps_.heartbeats->remaining(name) + std::chrono::milliseconds(50)
@@ -68,7 +70,7 @@ core::Clock::Duration HypervisorReconciler::summaryDelay(const api::Hypervisor& 
   std::lock_guard lock(mu_);
   auto last = last_summary_write_.find(stored.metadata.name);
   if (only_summary == desired && last != last_summary_write_.end() &&
-      now - last->second < kSummaryInterval) {
+      now - last->second + std::chrono::milliseconds(1) < kSummaryInterval) {
     return kSummaryInterval - (now - last->second);
   }
   last_summary_write_[stored.metadata.name] = now;
