@@ -56,4 +56,21 @@ function(novacron_add_test name)
   if(ARG_RESOURCE_LOCK)
     set_tests_properties(${name} PROPERTIES RESOURCE_LOCK "${ARG_RESOURCE_LOCK}")
   endif()
+  novacron_mark_status_vocabulary_producer(${name})
+endfunction()
+
+# The docs/api.md contract test (tests/unit/docs): these tests record every status the code writes
+# through the FakeClient (tests/mocks/status_vocabulary.h); ctest runs them before the contract
+# test (fixture api_vocabulary), after emptying the directory (fixture api_vocabulary_clean).
+set(NOVACRON_STATUS_VOCABULARY_PRODUCERS controller_reconciler_test
+  controller_migration_reconciler_test controller_app_test node_vm_reconciler_test
+  node_hypervisor_test node_migration_reconciler_test node_vm_decide_test controller_decision_test
+  node_migration_postcopy_test)
+function(novacron_mark_status_vocabulary_producer name)
+  if(name IN_LIST NOVACRON_STATUS_VOCABULARY_PRODUCERS)
+    set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT
+      "NOVACRON_STATUS_VOCABULARY_DIR=${PROJECT_BINARY_DIR}/status-vocabulary")
+    set_property(TEST ${name} APPEND PROPERTY FIXTURES_SETUP api_vocabulary)
+    set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED api_vocabulary_clean)
+  endif()
 endfunction()

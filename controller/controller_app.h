@@ -13,6 +13,7 @@
 
 #include "controller/cache/informer_cluster_cache.h"
 #include "controller/config/config.h"
+#include "controller/fleet_metrics.h"
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/hypervisor/hypervisor_reconciler.h"
 #include "controller/migration/migration_reconciler.h"
@@ -62,6 +63,7 @@ private:
   std::shared_ptr<InformerClusterCache> cache_;
   std::shared_ptr<health::HeartbeatTracker> heartbeats_;
   std::shared_ptr<SchedulerMetrics> metrics_;
+  FleetMetricsPtr fleet_;
   std::shared_ptr<runtime::EventRecorder> events_;
   std::unique_ptr<runtime::Controller> vm_controller_;
   std::unique_ptr<runtime::Controller> hypervisor_controller_;

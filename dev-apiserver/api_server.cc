@@ -8,6 +8,8 @@
 #include <spdlog/spdlog.h>
 
 #include "dev-apiserver/admission.h"
+#include "dev-apiserver/authz/access_review.h"
+#include "dev-apiserver/authz/bootstrap_policy.h"
 #include "dev-apiserver/base64.h"
 #include "dev-apiserver/bookmark_schedule.h"
 #include "dev-apiserver/protobuf_decode.h"
@@ -403,15 +405,6 @@ std::map<std::string, std::string> selectableFields(const ResourceType& t, const
 
 }  // namespace
 
-struct ApiServer::Target {
-  ResourceTypePtr type;
-  std::string ns;
-  std::string name;
-  std::string sub;
-  std::string key() const { return type->key(type->namespaced ? ns : "", name); }
-  std::string prefix() const { return type->prefix(type->namespaced ? ns : ""); }
-};
-
 ApiServer::ApiServer(EtcdClient& etcd, Registry& registry, WatchHub& hub, ApiServerOptions options)
     : etcd_(etcd), registry_(registry), hub_(hub), options_(std::move(options)) {}
 
@@ -442,6 +435,10 @@ core::Status ApiServer::bootstrap() {
     NOVACRON_ASSIGN_OR_RETURN(auto r, etcd_.create(ns_type->key("", ns), obj.dump()));
     (void)r;
   }
+  for (const auto& [key, obj] : authz::bootstrapPolicy()) {
+    NOVACRON_ASSIGN_OR_RETURN(auto r, etcd_.create(key, obj.dump()));
+    (void)r;
+  }
   return core::okStatus();
 }
 
@@ -470,8 +467,13 @@ core::StatusOr<std::optional<StoredObject>> ApiServer::readKey(const std::string
   return std::optional<StoredObject>(StoredObject{std::move(obj), kv->mod_revision});
 }
 
-Response ApiServer::handle(const Request& req) {
+Response ApiServer::handle(Request req) {
   try {
+    if (options_.gate) {
+      if (json refused = options_.gate->admit(req); !refused.is_null()) {
+        return statusResponse(refused);
+      }
+    }
     return route(req);
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
@@ -561,6 +563,33 @@ Response ApiServer::route(const Request& req) {
   t.type = registry_.find(group, version, resource);
   if (!t.type) {
     return errorResponse(404, "NotFound", "the server could not find the requested resource");
+  }
+  bool special = !t.type->stored || (t.type->resource == "serviceaccounts" &&
+                                     t.type->group.empty() && t.sub == "token");
+  if (special && !req.body.empty() && req.content_type.find("protobuf") != std::string::npos) {
+    // kubectl sends access reviews and TokenRequests as protobuf.
+    auto decoded = decodeKubernetesProtobuf(req.body);
+    if (!decoded.isOk()) {
+      return unsupportedMediaType("application/json, application/vnd.kubernetes.protobuf");
+    }
+    Request json_req = req;
+    json_req.body = decoded->dump();
+    json_req.content_type = "application/json";
+    return route(json_req);
+  }
+  if (!t.type->stored) {  // access reviews: answered, never stored
+    if (req.method != "POST" || !t.name.empty() || namespaced_path) {
+      return errorResponse(405, "MethodNotAllowed",
+                           "the server does not allow this method on the requested resource");
+    }
+    authz::AlwaysAllow allow_all;
+    authz::Authorizer& authorizer =
+        options_.gate ? options_.gate->authorizer() : static_cast<authz::Authorizer&>(allow_all);
+    auto review = authz::accessReview(t.type->kind, req.body, req.user, authorizer);
+    return jsonResponse(review.code, review.body);
+  }
+  if (t.type->resource == "serviceaccounts" && t.type->group.empty() && t.sub == "token") {
+    return createToken(req, t);
   }
   if (namespaced_path && !t.type->namespaced) {
     return errorResponse(404, "NotFound", "the server could not find the requested resource");

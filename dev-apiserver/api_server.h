@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dev-apiserver/authn/service_account_token.h"
+#include "dev-apiserver/authz/request_gate.h"
 #include "dev-apiserver/etcd_client.h"
 #include "dev-apiserver/http_types.h"
 #include "dev-apiserver/registry.h"
@@ -30,6 +32,10 @@ struct ApiServerOptions {
   std::string server_address = "127.0.0.1:6443";  // for /api serverAddressByClientCIDRs
   std::chrono::milliseconds bookmark_interval{std::chrono::seconds(5)};
   std::chrono::seconds default_watch_timeout{1800};
+  // Impersonation and authorization of every request (--authorization-mode); null: AlwaysAllow.
+  std::shared_ptr<authz::RequestGate> gate;
+  // Mints and checks service-account tokens (TokenRequest); null: TokenRequest answers 404.
+  std::shared_ptr<authn::ServiceAccountTokens> service_account_tokens;
 };
 
 // A stored object as read from etcd.
@@ -42,9 +48,11 @@ class ApiServer {
 public:
   ApiServer(EtcdClient& etcd, Registry& registry, WatchHub& hub, ApiServerOptions options);
 
-  Response handle(const Request& req);
+  // Impersonates and authorizes (options.gate), then serves the request.
+  Response handle(Request req);
 
-  // Loads stored CRDs into the registry and creates the default namespaces.
+  // Loads stored CRDs into the registry and creates the default namespaces and kube's bootstrap
+  // RBAC roles and bindings (auth_bootstrap.h) where they are missing.
   core::Status bootstrap();
 
   // Key-level operations for the background controllers (GC, namespace deletion).
@@ -61,7 +69,14 @@ public:
   EtcdClient& etcd() { return etcd_; }
 
 private:
-  struct Target;  // parsed resource path
+  struct Target {  // parsed resource path
+    ResourceTypePtr type;
+    std::string ns;
+    std::string name;
+    std::string sub;
+    std::string key() const { return type->key(type->namespaced ? ns : "", name); }
+    std::string prefix() const { return type->prefix(type->namespaced ? ns : ""); }
+  };
   Response route(const Request& req);
   Response handleResource(const Request& req, Target& t);
   Response getObject(const Request& req, const Target& t);
@@ -80,6 +95,9 @@ private:
   // Converts a stored object into what a client of type `t` sees (apiVersion, resourceVersion,
   // pruning/defaulting for CRs, events conversion).
   nlohmann::json present(const ResourceType& t, nlohmann::json obj, int64_t rev) const;
+
+  // POST serviceaccounts/<name>/token (TokenRequest).
+  Response createToken(const Request& req, const Target& t);
 
   Response discovery(const Request& req, const std::vector<std::string>& seg);
   Response openapi(const Request& req, const std::vector<std::string>& seg);

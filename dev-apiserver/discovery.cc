@@ -34,7 +34,7 @@ json resourceList(const std::string& group_version, const std::vector<ResourceTy
               {"singularName", t->singular},
               {"namespaced", t->namespaced},
               {"kind", t->kind},
-              {"verbs", kVerbs}};
+              {"verbs", t->verbs.empty() ? kVerbs : t->verbs}};
     if (!t->short_names.empty()) {
       r["shortNames"] = t->short_names;
     }
@@ -48,6 +48,15 @@ json resourceList(const std::string& group_version, const std::vector<ResourceTy
                            {"namespaced", t->namespaced},
                            {"kind", t->kind},
                            {"verbs", {"get", "patch", "update"}}});
+    }
+    if (t->resource == "serviceaccounts" && t->group.empty()) {
+      resources.push_back({{"name", "serviceaccounts/token"},
+                           {"singularName", ""},
+                           {"namespaced", true},
+                           {"group", "authentication.k8s.io"},
+                           {"version", "v1"},
+                           {"kind", "TokenRequest"},
+                           {"verbs", {"create"}}});
     }
     if (t->resource == "namespaces") {
       resources.push_back({{"name", "namespaces/finalize"},

@@ -1,8 +1,10 @@
 #include "dev-apiserver/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -96,6 +98,22 @@ private:
   int fd_;
 };
 
+// kube's x509 authenticator: user = CN, groups = every O, plus system:authenticated.
+authn::UserInfo certificateUser(X509_NAME* subject) {
+  authn::UserInfo user;
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(subject, NID_commonName, cn, sizeof(cn));
+  user.name = cn[0] ? cn : "unknown";
+  for (int i = X509_NAME_get_index_by_NID(subject, NID_organizationName, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(subject, NID_organizationName, i)) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, i));
+    user.groups.emplace_back(reinterpret_cast<const char*>(ASN1_STRING_get0_data(data)),
+                             static_cast<size_t>(ASN1_STRING_length(data)));
+  }
+  user.groups.push_back(authn::kAllAuthenticated);
+  return user;
+}
+
 bool isAnonymousPath(const std::string& path) {
   return path == "/version" || path == "/version/" || path == "/healthz" || path == "/livez" ||
          path == "/readyz";
@@ -127,7 +145,7 @@ struct HttpServer::Impl {
   Impl(ApiServer& a, HttpServerOptions o) : api(a), options(std::move(o)) {}
 
   template <typename Stream>
-  void serveStream(Stream& stream, int fd, const std::string& cert_user) {
+  void serveStream(Stream& stream, int fd, const std::optional<authn::UserInfo>& cert_user) {
     beast::flat_buffer buffer;
     while (!stopping) {
       http::request_parser<http::string_body> parser;
@@ -152,19 +170,33 @@ struct HttpServer::Impl {
       bool keep_alive = hreq.keep_alive();
       unsigned version = hreq.version();
 
+      for (const auto& field : hreq) {
+        std::string name(field.name_string());
+        std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+        if (name.rfind("impersonate-", 0) == 0) {
+          req.impersonation.emplace_back(std::move(name), std::string(field.value()));
+        }
+      }
+
       Response resp;
-      bool authed = options.plain_http;
-      if (!authed) {
+      bool authed = false;
+      if (options.plain_http) {
+        authed = true;
+        req.user = authn::adminUser("system:unsecured");
+      } else {
         std::string auth(hreq[http::field::authorization]);
         if (auth.rfind("Bearer ", 0) == 0) {
-          authed = auth.substr(7) == options.token;
-          req.user = "admin";
-        } else if (!cert_user.empty()) {
+          if (auto user = options.authenticator->authenticate(auth.substr(7))) {
+            authed = true;
+            req.user = std::move(*user);
+          }
+        } else if (cert_user) {
           authed = true;
-          req.user = cert_user;
+          req.user = *cert_user;
         } else if (isAnonymousPath(req.path)) {
           authed = true;
-          req.user = "system:anonymous";
+          req.user.name = authn::kAnonymous;
+          req.user.groups = {authn::kAllUnauthenticated};
         }
       }
       if (!authed) {
@@ -215,7 +247,7 @@ struct HttpServer::Impl {
     beast::error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
     if (options.plain_http) {
-      serveStream(sock, fd, "");
+      serveStream(sock, fd, std::nullopt);
       sock.shutdown(tcp::socket::shutdown_both, ec);
       return;
     }
@@ -224,14 +256,12 @@ struct HttpServer::Impl {
     if (ec) {
       return;
     }
-    std::string cert_user;
+    std::optional<authn::UserInfo> cert_user;
     SSL* s = stream.native_handle();
     X509* peer = SSL_get_peer_certificate(s);
     if (peer != nullptr) {
       if (SSL_get_verify_result(s) == X509_V_OK) {
-        char cn[256] = {0};
-        X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
-        cert_user = cn[0] ? cn : "unknown";
+        cert_user = certificateUser(X509_get_subject_name(peer));
       }
       X509_free(peer);
     }

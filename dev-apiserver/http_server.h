@@ -1,8 +1,12 @@
 // HttpServer: the HTTPS (or, behind an explicit flag, plain HTTP) front end of the dev API
 // server. One thread per connection with synchronous Boost.Beast I/O: simple, and 1,000 idle
 // watch connections are 1,000 mostly sleeping threads. Authenticates every request by bearer
-// token or by a client certificate signed by the server's CA; /version and health endpoints are
-// open to anonymous clients, as kube-apiserver's default RBAC allows.
+// token (authn/token_authenticator.h: the admin token, static tokens, service-account tokens) or by
+// a client certificate signed by the server's CA (user = CN, groups = O, as kube-apiserver);
+// /version and health endpoints are open to anonymous clients, as kube-apiserver's default RBAC
+// allows. Impersonate-* headers are collected into the Request for the ApiServer's RequestGate.
+// Plain HTTP (an explicit opt-in) authenticates no one: every request is "system:unsecured" in
+// system:masters, as kube-apiserver's old insecure port was.
 //
 // Thread-safety: start()/stop() from one thread; connections are served concurrently. stop()
 // shuts every connection down and joins its thread, so nothing runs on the ApiServer after it
@@ -14,6 +18,7 @@
 
 #include "dev-apiserver/api_server.h"
 #include "dev-apiserver/audit_log.h"
+#include "dev-apiserver/authn/token_authenticator.h"
 #include "dev-apiserver/certs.h"
 #include "lib/core/status.h"
 
@@ -24,8 +29,8 @@ struct HttpServerOptions {
   int port = 6443;
   bool plain_http = false;  // no TLS, no authentication
   TlsMaterial tls;
-  std::string token;
-  std::shared_ptr<AuditLog> audit;  // null: no audit log
+  authn::TokenAuthenticatorPtr authenticator;  // required unless plain_http
+  std::shared_ptr<AuditLog> audit;             // null: no audit log
 };
 
 class HttpServer {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "dev-apiserver/authn/user_info.h"
+
 namespace novacron::devapi {
 
 struct Request {
@@ -19,7 +21,9 @@ struct Request {
   std::string accept;
   std::string content_type;
   std::string body;
-  std::string user;
+  authn::UserInfo user;  // the authenticated user (the impersonated one after RequestGate)
+  // The Impersonate-* headers, names lower-cased, in the order received.
+  std::vector<std::pair<std::string, std::string>> impersonation;
 };
 
 // A streaming response body (watch). writeChunk returns false once the client is gone.

@@ -5,6 +5,7 @@
 //   novacron-dev-apiserver --etcd-servers=http://127.0.0.1:2379 --secure-port=6443
 //       --cert-dir=DIR [--token=T] [--kubeconfig-out=PATH] [--insecure-port=N]
 //       [--bind-address=127.0.0.1] [--bookmark-interval-ms=5000] [--watch-window=50000]
+//       [--authorization-mode=RBAC|AlwaysAllow] [--token-auth-file=CSV]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,10 @@
 #include <sys/resource.h>
 
 #include "dev-apiserver/api_server.h"
+#include "dev-apiserver/authn/service_account_token.h"
+#include "dev-apiserver/authn/token_authenticator.h"
+#include "dev-apiserver/authz/etcd_policy_source.h"
+#include "dev-apiserver/authz/rbac.h"
 #include "dev-apiserver/certs.h"
 #include "dev-apiserver/controllers.h"
 #include "dev-apiserver/file_write.h"
@@ -33,7 +38,8 @@ int usage(const std::string& error) {
             << "usage: novacron-dev-apiserver --etcd-servers=http://127.0.0.1:2379 "
                "[--secure-port=6443] [--bind-address=127.0.0.1] [--cert-dir=DIR] [--token=T] "
                "[--kubeconfig-out=PATH] [--insecure-port=N] [--bookmark-interval-ms=5000] "
-               "[--watch-window=50000] [--log-level=info] [--audit-log=FILE]\n";
+               "[--watch-window=50000] [--authorization-mode=RBAC|AlwaysAllow] "
+               "[--token-auth-file=CSV] [--log-level=info] [--audit-log=FILE]\n";
   return 2;
 }
 
@@ -45,11 +51,13 @@ int main(int argc, char** argv) {
                                               {"cert-dir", "novacron-dev-certs"},
                                               {"bookmark-interval-ms", "5000"},
                                               {"watch-window", "50000"},
+                                              {"authorization-mode", "RBAC"},
                                               {"log-level", "info"}};
   static const std::set<std::string> known = {
-      "etcd-servers", "secure-port",          "bind-address",  "cert-dir",
-      "token",        "kubeconfig-out",       "insecure-port", "log-level",
-      "watch-window", "bookmark-interval-ms", "audit-log"};
+      "etcd-servers", "secure-port",          "bind-address",       "cert-dir",
+      "token",        "kubeconfig-out",       "insecure-port",      "log-level",
+      "watch-window", "bookmark-interval-ms", "authorization-mode", "token-auth-file",
+      "audit-log"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || a.find('=') == std::string::npos) {
@@ -63,6 +71,9 @@ int main(int argc, char** argv) {
   }
   if (!flags.count("etcd-servers")) {
     return usage("--etcd-servers is required");
+  }
+  if (flags["authorization-mode"] != "RBAC" && flags["authorization-mode"] != "AlwaysAllow") {
+    return usage("--authorization-mode must be RBAC or AlwaysAllow");
   }
   auto log_opts = novacron::core::resolveLogOptions("dev-apiserver", flags["log-level"], "text");
   if (!log_opts.isOk()) {
@@ -110,11 +121,71 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // Service-account token signing key, kept with the certificates so tokens survive restarts.
+  std::string sa_key_file = flags["cert-dir"] + "/sa.key";
+  std::string sa_key;
+  {
+    std::ifstream in(sa_key_file);
+    std::getline(in, sa_key);
+  }
+  if (sa_key.empty()) {
+    sa_key = randomToken(32);
+    if (auto s = writeFileAtomically(sa_key_file, sa_key + "\n", kSecretFileMode); !s.isOk()) {
+      spdlog::critical("service-account key: {}", s.toString());
+      return 1;
+    }
+  }
+  EtcdClient& etcd_ref = **etcd;
+  auto sa_tokens = std::make_shared<authn::ServiceAccountTokens>(
+      sa_key,
+      [&etcd_ref](const std::string& ns,
+                  const std::string& name) -> novacron::core::StatusOr<std::optional<std::string>> {
+        NOVACRON_ASSIGN_OR_RETURN(auto kv,
+                                  etcd_ref.get("/registry/serviceaccounts/" + ns + "/" + name));
+        if (!kv) {
+          return std::optional<std::string>();
+        }
+        auto obj = nlohmann::json::parse(kv->value, nullptr, false);
+        if (!obj.is_object() || !obj.contains("metadata")) {
+          return std::optional<std::string>();
+        }
+        return std::optional<std::string>(obj["metadata"].value("uid", ""));
+      });
+  std::map<std::string, authn::UserInfo> static_tokens = {{token, authn::adminUser("admin")}};
+  if (flags.count("token-auth-file")) {
+    std::ifstream in(flags["token-auth-file"]);
+    if (!in) {
+      return usage("cannot read --token-auth-file " + flags["token-auth-file"]);
+    }
+    std::stringstream content;
+    content << in.rdbuf();
+    auto parsed = authn::parseTokenFile(content.str());
+    if (!parsed.isOk()) {
+      return usage(parsed.status().message());
+    }
+    static_tokens.insert(parsed->begin(), parsed->end());
+    spdlog::info("{} static tokens from {}", parsed->size(), flags["token-auth-file"]);
+  }
+  auto authenticator =
+      std::make_shared<authn::UnionTokenAuthenticator>(std::vector<authn::TokenAuthenticatorPtr>{
+          std::make_shared<authn::StaticTokenAuthenticator>(std::move(static_tokens)), sa_tokens});
+  authz::AuthorizerPtr authorizer;
+  if (flags["authorization-mode"] == "RBAC") {
+    authorizer =
+        std::make_shared<authz::PrivilegedGroupsThen>(std::make_shared<authz::RbacAuthorizer>(
+            std::make_shared<authz::EtcdPolicySource>(etcd_ref)));
+  } else {
+    authorizer = std::make_shared<authz::AlwaysAllow>();
+    spdlog::warn("--authorization-mode=AlwaysAllow: every authenticated user may do anything");
+  }
+
   Registry registry;
   WatchHub hub(**etcd, "/registry/", std::stoul(flags["watch-window"]));
   ApiServerOptions api_opts;
   api_opts.server_address = flags["bind-address"] + ":" + flags["secure-port"];
   api_opts.bookmark_interval = std::chrono::milliseconds(std::stol(flags["bookmark-interval-ms"]));
+  api_opts.gate = std::make_shared<authz::RequestGate>(authorizer);
+  api_opts.service_account_tokens = sa_tokens;
   ApiServer api(**etcd, registry, hub, api_opts);
 
   // etcd may still be starting: retry bootstrap for a while.
@@ -152,7 +223,7 @@ int main(int argc, char** argv) {
   http_opts.bind_address = flags["bind-address"];
   http_opts.port = std::stoi(flags["secure-port"]);
   http_opts.tls = *tls;
-  http_opts.token = token;
+  http_opts.authenticator = authenticator;
   if (flags.count("audit-log")) {
     auto audit = AuditLog::open(flags["audit-log"]);
     if (!audit.isOk()) {

@@ -189,6 +189,66 @@ bool objectMeta(const std::string& data, json& m) {
   });
 }
 
+// authorization.k8s.io/v1 ResourceAttributes / NonResourceAttributes.
+bool accessAttributes(const std::string& data, bool resource, json& out) {
+  static const char* kResource[] = {"",        "namespace", "verb",        "group",
+                                    "version", "resource",  "subresource", "name"};
+  static const char* kNonResource[] = {"", "path", "verb"};
+  out = json::object();
+  return parse(data, [&](const Field& f) {
+    if (resource && f.number >= 1 && f.number <= 7) {
+      out[kResource[f.number]] = f.bytes;
+    } else if (!resource && f.number >= 1 && f.number <= 2) {
+      out[kNonResource[f.number]] = f.bytes;
+    }
+    return true;  // field/label selectors (8, 9) are not used by the dev server's authorizer
+  });
+}
+
+// Self/SubjectAccessReviewSpec: attributes 1 and 2; SubjectAccessReviewSpec adds user 3,
+// groups 4, extra 5 (map<string, ExtraValue{repeated string items = 1}>), uid 6.
+bool accessReviewSpec(const std::string& data, json& spec) {
+  spec = json::object();
+  return parse(data, [&](const Field& f) {
+    switch (f.number) {
+    case 1:
+      return accessAttributes(f.bytes, true, spec["resourceAttributes"]);
+    case 2:
+      return accessAttributes(f.bytes, false, spec["nonResourceAttributes"]);
+    case 3:
+      spec["user"] = f.bytes;
+      return true;
+    case 4:
+      spec["groups"].push_back(f.bytes);
+      return true;
+    case 5: {
+      std::string key;
+      json items = json::array();
+      bool ok = parse(f.bytes, [&](const Field& e) {
+        if (e.number == 1) {
+          key = e.bytes;
+        } else if (e.number == 2) {
+          return parse(e.bytes, [&](const Field& v) {
+            if (v.number == 1) {
+              items.push_back(v.bytes);
+            }
+            return true;
+          });
+        }
+        return true;
+      });
+      spec["extra"][key] = items;
+      return ok;
+    }
+    case 6:
+      spec["uid"] = f.bytes;
+      return true;
+    default:
+      return true;
+    }
+  });
+}
+
 core::StatusOr<json> decodeObject(const std::string& api_version, const std::string& kind,
                                   const std::string& raw) {
   json obj = {{"apiVersion", api_version}, {"kind", kind}};
@@ -238,6 +298,50 @@ core::StatusOr<json> decodeObject(const std::string& api_version, const std::str
         return parse(f.bytes, [&](const Field& s) {
           if (s.number == 1) {
             obj["spec"]["finalizers"].push_back(s.bytes);
+          }
+          return true;
+        });
+      }
+      return true;
+    });
+  } else if (api_version == "authorization.k8s.io/v1" &&
+             (kind == "SelfSubjectAccessReview" || kind == "SubjectAccessReview")) {
+    ok = parse(raw, [&](const Field& f) {
+      if (f.number == 1) {
+        return objectMeta(f.bytes, obj["metadata"]);
+      }
+      if (f.number == 2) {
+        return accessReviewSpec(f.bytes, obj["spec"]);
+      }
+      return true;
+    });
+  } else if (api_version == "authorization.k8s.io/v1" && kind == "SelfSubjectRulesReview") {
+    ok = parse(raw, [&](const Field& f) {
+      if (f.number == 2) {  // SelfSubjectRulesReviewSpec: its one field, the namespace
+        obj["spec"] = json::object();
+        return parse(f.bytes, [&](const Field& s) {
+          if (s.wire == 2) {
+            obj["spec"]["namespace"] = s.bytes;
+          }
+          return true;
+        });
+      }
+      return true;
+    });
+  } else if (api_version == "authentication.k8s.io/v1" && kind == "TokenRequest") {
+    // TokenRequestSpec: audiences 1, boundObjectRef 3 (ignored: tokens are bound to the
+    // ServiceAccount only), expirationSeconds 4.
+    ok = parse(raw, [&](const Field& f) {
+      if (f.number == 1) {
+        return objectMeta(f.bytes, obj["metadata"]);
+      }
+      if (f.number == 2) {
+        obj["spec"] = json::object();
+        return parse(f.bytes, [&](const Field& s) {
+          if (s.number == 1) {
+            obj["spec"]["audiences"].push_back(s.bytes);
+          } else if (s.number == 4) {
+            obj["spec"]["expirationSeconds"] = static_cast<int64_t>(s.varint);
           }
           return true;
         });

@@ -1,7 +1,8 @@
 // Decoding of the Kubernetes protobuf wire format for the few built-in kinds kubectl creates with
 // typed clients (kubectl create namespace/configmap/secret send application/vnd.kubernetes.protobuf
-// and do not fall back to JSON): Namespace, ConfigMap, Secret. Everything else stays JSON-only
-// (answered with 415).
+// and do not fall back to JSON): Namespace, ConfigMap, Secret; and the requests of `kubectl auth
+// can-i` (Self/SubjectAccessReview) and `kubectl create token` (TokenRequest). Everything else
+// stays JSON-only (answered with 415).
 //
 // Thread-safety: pure function.
 #pragma once

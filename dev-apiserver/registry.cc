@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 #include <set>
+#include <tuple>
 
 #include "dev-apiserver/admission.h"
 
@@ -146,6 +147,28 @@ Registry::Registry() {
     addBuiltin(t);
   }
   {
+    auto t = base("", "v1", "serviceaccounts", "ServiceAccount", true);
+    t.short_names = {"sa"};
+    addBuiltin(t);
+  }
+  for (const auto& [resource, kind, namespaced] :
+       std::vector<std::tuple<std::string, std::string, bool>>{
+           {"roles", "Role", true},
+           {"rolebindings", "RoleBinding", true},
+           {"clusterroles", "ClusterRole", false},
+           {"clusterrolebindings", "ClusterRoleBinding", false}}) {
+    addBuiltin(base("rbac.authorization.k8s.io", "v1", resource, kind, namespaced));
+  }
+  for (const auto& [resource, kind] : std::vector<std::pair<std::string, std::string>>{
+           {"selfsubjectaccessreviews", "SelfSubjectAccessReview"},
+           {"subjectaccessreviews", "SubjectAccessReview"},
+           {"selfsubjectrulesreviews", "SelfSubjectRulesReview"}}) {
+    auto t = base("authorization.k8s.io", "v1", resource, kind, false);
+    t.verbs = {"create"};
+    t.stored = false;
+    addBuiltin(t);
+  }
+  {
     auto t = base("apiextensions.k8s.io", "v1", "customresourcedefinitions",
                   "CustomResourceDefinition", false);
     t.short_names = {"crd", "crds"};
@@ -210,7 +233,7 @@ std::vector<ResourceTypePtr> Registry::namespacedStorage() const {
   std::shared_lock lock(mu_);
   std::map<std::string, ResourceTypePtr> by_prefix;
   for (const auto& [k, t] : types_) {
-    if (t->namespaced) {
+    if (t->namespaced && t->stored) {
       by_prefix.emplace(t->storage_prefix, t);
     }
   }

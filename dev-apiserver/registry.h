@@ -1,6 +1,7 @@
 // The set of resource types the dev API server serves: built-in types (Namespaces, ConfigMaps,
-// Secrets, Events, Leases, CRDs) plus custom resources registered from stored CRDs, and where in
-// etcd each one lives (kube-apiserver's layout: /registry/<resource>/<ns>/<name> for built-ins,
+// Secrets, ServiceAccounts, Events, Leases, CRDs, RBAC Roles/ClusterRoles/bindings, the
+// authorization.k8s.io access reviews) plus custom resources registered from stored CRDs, and where
+// in etcd each one lives (kube-apiserver's layout: /registry/<resource>/<ns>/<name> for built-ins,
 // /registry/<group>/<resource>/<ns>/<name> for custom resources and CRDs).
 //
 // Thread-safety: Registry is thread-safe; lookups return immutable shared snapshots.
@@ -39,6 +40,8 @@ struct ResourceType {
   nlohmann::json openapi_schema;                             // CR: openAPIV3Schema
   std::shared_ptr<const CompiledSchema> schema;              // CR: compiled structural schema
   std::vector<std::string> field_selectors;                  // supported fieldSelector paths
+  std::vector<std::string> verbs;                            // discovery verbs; empty: the full set
+  bool stored = true;  // false: POST-only reviews, answered and never stored
 
   std::string apiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "virtualmachines.novacron.io" / "configmaps".

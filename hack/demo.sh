@@ -2,8 +2,13 @@
 # The newcomer's main command: a complete local NovaCron with a real VM, driven by plain kubectl.
 #
 #   hack/demo.sh                 install deps, build, start everything, boot a VM, print what to try
+#   hack/demo.sh migrate         live-migrate the demo VM to the other hypervisor, watching progress
 #   hack/demo.sh down            stop everything this script started and delete its run directory
 #   hack/demo.sh status          show what is running
+#
+# Two hypervisors: the two-hosts harness (tests/e2e/harness/two_hosts.sh) makes hosts A and B on
+# this machine (network + mount namespaces, a libvirtd each, an isolated libvirt network each); a
+# node-daemon per host registers Hypervisors demo-node (A, where the VM lands) and demo-node-b (B).
 #
 # Flags for `up` (the default):
 #   --teardown      run `down` at the end (used by the end-to-end test; exit status is the demo's)
@@ -11,12 +16,15 @@
 #
 # Everything lives under the run directory (RUN_DIR, default <repo>/.run/demo): logs, PIDs, the
 # API server's etcd data and certificates, the kubeconfig, the guest image, VM disks and serial
-# logs. `down` removes only that directory, the processes recorded in it, the libvirt network and
-# domains it created, and libvirtd/virtlogd if (and only if) it started them.
+# logs. `down` removes only that directory, the processes recorded in it, the two hosts (their
+# namespaces, bridge, libvirtds and QEMUs: two_hosts.sh down), the libvirt network and domains it
+# created, and libvirtd/virtlogd if (and only if) it started them.
 #
 # Environment: BUILD_DIR (default build), RUN_DIR, DEMO_API_PORT (16443), DEMO_ETCD_PORT (12379),
+# DEMO_NODE_METRICS_PORT (19101; B uses it + 2), DEMO_CONTROLLER_PORT (19102),
 # DEMO_DOMAIN_TYPE (auto|kvm|qemu; default: qemu inside a VM, where nested KVM is unreliable, else
-# auto), DEMO_TIMEOUT (seconds to wait for the VM, default 300).
+# auto), DEMO_TIMEOUT (seconds to wait for the VM, default 300), DEMO_NODE_DAEMON_FLAGS (extra
+# node-daemon flags, e.g. "--image-allowed-networks 127.0.0.0/8" for tests).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,10 +35,14 @@ RUN_DIR="${RUN_DIR:-$ROOT/.run/demo}"
 API_PORT="${DEMO_API_PORT:-16443}"
 ETCD_PORT="${DEMO_ETCD_PORT:-12379}"
 ETCD_PEER_PORT=$((ETCD_PORT + 1))
-NODE_METRICS_PORT=19101
-CONTROLLER_BIND=127.0.0.1:19102
+NODE_METRICS_PORT="${DEMO_NODE_METRICS_PORT:-19101}"
+CONTROLLER_BIND="127.0.0.1:${DEMO_CONTROLLER_PORT:-19102}"
 TIMEOUT="${DEMO_TIMEOUT:-300}"
-NODE_NAME=demo-node
+NODE_NAME=demo-node      # on host A
+NODE_NAME_B=demo-node-b  # on host B
+HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
+HOSTS_STATE="$RUN_DIR/hosts"
+NODE_METRICS_PORT_B=$((NODE_METRICS_PORT + 2))
 NETWORK=novacron-demo
 NETWORK_BRIDGE=ncdemo0
 LIBVIRT_URI=qemu:///system
@@ -65,6 +77,31 @@ fail() {
   exit 1
 }
 trap 'fail "command failed (line $LINENO)"' ERR
+
+# progress LOG: copies its input to LOG and shows how far the step is: ninja's [done/total] (one
+# updating line on a terminal, a line every 10% otherwise) and apt's downloads (size, then bytes
+# and rate: "Fetched 68.3 MB in 2s (30.1 MB/s)").
+progress() {
+  local log="$1" line pct last=-10
+  : >"$log"
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ "$line" =~ ^\[([0-9]+)/([0-9]+)\] ]]; then
+      pct=$((BASH_REMATCH[1] * 100 / BASH_REMATCH[2]))
+      if [[ -t 1 ]]; then
+        printf '\r    %s/%s build steps (%d%%)' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$pct"
+      elif ((pct / 10 != last / 10)); then
+        printf '    %s/%s build steps (%d%%)\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "$pct"
+      fi
+      last=$pct
+    elif [[ "$line" =~ ^(Get:[0-9]|Fetched ) ]]; then
+      printf '    %s\n' "$line"
+    fi
+  done
+  if [[ -t 1 ]] && ((last >= 0)); then
+    echo
+  fi
+}
 
 # start_daemon NAME LOGFILE CMD...: runs CMD in the background unless NAME's pid file is alive.
 start_daemon() {
@@ -135,13 +172,14 @@ up() {
   mkdir -p "$LOGS" "$RUN_DIR/api" "$RUN_DIR/node/vms" "$RUN_DIR/node/images/named"
 
   if ((install)); then
-    step "installing dependencies (Debian packages)" "$LOGS/install.log"
-    hack/install-deps.sh >"$LOGS/install.log" 2>&1
+    step "installing dependencies (Debian packages; log: $LOGS/install.log)" "$LOGS/install.log"
+    hack/install-deps.sh 2>&1 | progress "$LOGS/install.log"
   fi
   if ((build)); then
-    step "building the API server, controller and node-daemon" "$LOGS/build.log"
+    step "building the API server, controller and node-daemon (first run: ~15 min; log: $LOGS/build.log)" \
+      "$LOGS/build.log"
     BUILD_DIR="$BUILD_DIR" hack/build.sh novacron-dev-apiserver novacron-controller \
-      novacron-node-daemon >"$LOGS/build.log" 2>&1
+      novacron-node-daemon 2>&1 | progress "$LOGS/build.log"
   fi
   local apiserver="$BUILD_DIR/dev-apiserver/novacron-dev-apiserver"
   local controller="$BUILD_DIR/controller/novacron-controller"
@@ -150,8 +188,9 @@ up() {
     [[ -x "$b" ]] || fail "$b is missing; build it (hack/build.sh) or drop --no-build"
   done
 
-  step "building the tiny guest (Debian cloud kernel + busybox initramfs)" "$LOGS/guest.log"
-  hack/build-guest.sh "$RUN_DIR/guest" >"$LOGS/guest.log" 2>&1
+  step "building the tiny guest (Debian cloud kernel + busybox initramfs; log: $LOGS/guest.log)" \
+    "$LOGS/guest.log"
+  hack/build-guest.sh "$RUN_DIR/guest" 2>&1 | progress "$LOGS/guest.log"
   # The node image store serves "image:<name>" references from <image-root>/named/<name>.
   cp -f "$RUN_DIR/guest/vmlinuz" "$RUN_DIR/node/images/named/debian-cloud-kernel"
   cp -f "$RUN_DIR/guest/initrd.img" "$RUN_DIR/node/images/named/busybox-initrd"
@@ -171,27 +210,46 @@ up() {
   kubectl apply -f config/default/namespace.yaml >>"$LOGS/kubectl.log" 2>&1 ||
     fail "could not create the namespaces; see $LOGS/kubectl.log"
 
-  step "starting virtlogd and libvirtd" "$LOGS/libvirtd.log"
-  hack/libvirtd.sh start >>"$LOGS/libvirtd.log" 2>&1
-  if ! virsh -q -c "$LIBVIRT_URI" net-info "$NETWORK" >/dev/null 2>&1; then
-    network_xml >"$RUN_DIR/network.xml"
-    virsh -q -c "$LIBVIRT_URI" net-create "$RUN_DIR/network.xml" >>"$LOGS/libvirtd.log" 2>&1 ||
-      fail "could not create the isolated libvirt network $NETWORK"
-    touch "$RUN_DIR/network.created"
+  step "starting two hypervisor hosts A and B (tests/e2e/harness/two_hosts.sh)" "$LOGS/hosts.log"
+  if ! "$HARNESS" status --state-dir "$HOSTS_STATE" >/dev/null 2>&1; then
+    "$HARNESS" up --state-dir "$HOSTS_STATE" >>"$LOGS/hosts.log" 2>&1 ||
+      fail "two_hosts.sh up failed; see $LOGS/hosts.log"
   fi
+  # shellcheck disable=SC1090
+  source <("$HARNESS" env --state-dir "$HOSTS_STATE")
+  network_xml >"$RUN_DIR/network.xml"
+  local host uri
+  for uri in "$HOST_A_URI" "$HOST_B_URI"; do
+    # Each host's own isolated network (same name on both, so a migrated VM finds it).
+    virsh -q -c "$uri" net-info "$NETWORK" >/dev/null 2>&1 ||
+      virsh -q -c "$uri" net-create "$RUN_DIR/network.xml" >>"$LOGS/hosts.log" 2>&1 ||
+      fail "could not create the isolated libvirt network $NETWORK on $uri"
+  done
 
-  local domain_type
+  local domain_type extra_flags=()
+  read -r -a extra_flags <<<"${DEMO_NODE_DAEMON_FLAGS:-}"
   domain_type=$(choose_domain_type)
-  step "starting the node-daemon as node '$NODE_NAME' (domain type: $domain_type)" \
+  step "starting a node-daemon per host: '$NODE_NAME' on A, '$NODE_NAME_B' on B (domain type: $domain_type)" \
     "$LOGS/node-daemon.log"
+  # Both share one VM root (shared storage: a live migration moves memory, not disks).
   start_daemon node-daemon "$LOGS/node-daemon.log" "$nodedaemon" --node-name "$NODE_NAME" \
-    --kubeconfig "$KUBECONFIG" --libvirt-uri "$LIBVIRT_URI" --domain-type "$domain_type" \
+    --kubeconfig "$KUBECONFIG" --libvirt-uri "$HOST_A_URI" --domain-type "$domain_type" \
     --vm-root "$RUN_DIR/node/vms" --image-root "$RUN_DIR/node/images" --nat-network "$NETWORK" \
     --metrics-address 127.0.0.1 --metrics-port "$NODE_METRICS_PORT" --heartbeat-seconds 5 \
-    --log-format text
-  await 60 "Hypervisor $NODE_NAME to register" kubectl get hypervisor "$NODE_NAME"
-  kubectl wait --for=condition=Ready --timeout=60s "hypervisor/$NODE_NAME" \
-    >>"$LOGS/kubectl.log" 2>&1 || fail "Hypervisor $NODE_NAME did not become Ready"
+    --shared-vm-root true --log-format text "${extra_flags[@]}"
+  start_daemon node-daemon-b "$LOGS/node-daemon-b.log" "$nodedaemon" --node-name "$NODE_NAME_B" \
+    --kubeconfig "$KUBECONFIG" --libvirt-uri "$HOST_B_URI" --domain-type "$domain_type" \
+    --vm-root "$RUN_DIR/node/vms" --image-root "$RUN_DIR/node/images" --nat-network "$NETWORK" \
+    --metrics-address 127.0.0.1 --metrics-port "$NODE_METRICS_PORT_B" --heartbeat-seconds 5 \
+    --shared-vm-root true --log-format text "${extra_flags[@]}"
+  for host in "$NODE_NAME:$HOST_A_ADDR" "$NODE_NAME_B:$HOST_B_ADDR"; do
+    await 60 "Hypervisor ${host%%:*} to register" kubectl get hypervisor "${host%%:*}"
+    kubectl wait --for=condition=Ready --timeout=60s "hypervisor/${host%%:*}" \
+      >>"$LOGS/kubectl.log" 2>&1 || fail "Hypervisor ${host%%:*} did not become Ready"
+    # The operator's part of migration: where other hypervisors reach this one.
+    kubectl patch hypervisor "${host%%:*}" --type=merge \
+      -p "{\"spec\":{\"migration\":{\"address\":\"${host#*:}\"}}}" >>"$LOGS/kubectl.log" 2>&1
+  done
 
   step "starting the controller (leader election on)" "$LOGS/controller.log"
   start_daemon controller "$LOGS/controller.log" "$controller" --kubeconfig "$KUBECONFIG" \
@@ -229,10 +287,12 @@ Try next (in this shell: export KUBECONFIG=$KUBECONFIG):
   sed 's/name: $VM_NAME/name: tiny2/' $SAMPLE | kubectl apply -f -   # another VM
   kubectl delete vm $VM_NAME                                  # domain and disks are removed
   tail -f $serial                           # the guest's ticker
+  virsh -c $LIBVIRT_URI console default_$VM_NAME              # its console (Ctrl+] leaves)
   hack/demo.sh down                                         # stop everything, remove $RUN_DIR
-Live migration needs two hypervisors: tests/bench/migration/migration_bench.sh build 1 brings up
-two hosts (network + mount namespaces, a libvirtd and a node-daemon each), moves a VM live with a
-VMMigration while printing 'kubectl get vmm -w', and compares it with bare 'virsh migrate'.
+Live migration ($VM_NAME runs on $NODE_NAME; $NODE_NAME_B is the second hypervisor):
+  hack/demo.sh migrate                                      # moves it to the other one, watching
+  kubectl apply -f config/samples/vmmigration_demo.yaml     # or by hand: $VM_NAME -> $NODE_NAME_B
+  kubectl get vmim -w                                       # phase, percent, ETA as it moves
 Logs: $LOGS
 EOF
 }
@@ -251,6 +311,11 @@ down() {
   fi
   stop_daemon controller
   stop_daemon node-daemon
+  stop_daemon node-daemon-b
+  if [[ -d "$HOSTS_STATE" ]]; then
+    echo "demo: tearing down hosts A and B (their libvirtds and guests go with them)"
+    "$HARNESS" down --state-dir "$HOSTS_STATE" >/dev/null 2>&1 || echo "demo: two_hosts.sh down failed"
+  fi
   # Domains created under this run directory that are still there (e.g. the node-daemon had died).
   if virsh -q -c "$LIBVIRT_URI" version >/dev/null 2>&1; then
     local dom
@@ -266,15 +331,28 @@ down() {
       virsh -q -c "$LIBVIRT_URI" net-destroy "$NETWORK" >/dev/null 2>&1
     fi
   fi
-  hack/libvirtd.sh stop >/dev/null 2>&1
+  if [[ -f "$RUN_DIR/network.created" ]]; then
+    # What libvirtd keeps of a destroyed transient network (status, dnsmasq's leases).
+    rm -rf "/run/libvirt/network/$NETWORK" "/run/libvirt/network/$NETWORK".* \
+      "/var/lib/libvirt/dnsmasq/$NETWORK".* "/var/lib/libvirt/dnsmasq/$NETWORK-"* \
+      "/var/lib/libvirt/dnsmasq/$NETWORK_BRIDGE".*
+  fi
+  # Undoes what hack/libvirtd.sh changed on the host (qemu.conf, iptables, directories) and says
+  # what it left; its record of the changes is kept until nothing is left.
+  hack/libvirtd.sh stop 2>&1 | sed 's/^/demo: /'
   RUN_DIR="$RUN_DIR/api" hack/dev-cluster.sh stop >/dev/null 2>&1
+  if [[ -s "$NOVACRON_LIBVIRTD_STATE/remaining" ]]; then
+    find "$RUN_DIR" -mindepth 1 -maxdepth 1 ! -name libvirtd -exec rm -rf {} +
+    echo "demo: stopped; kept $NOVACRON_LIBVIRTD_STATE (the record of host changes listed above)"
+    return 0
+  fi
   rm -rf "$RUN_DIR"
   echo "demo: stopped and removed $RUN_DIR"
 }
 
 status() {
   local name
-  for name in node-daemon controller; do
+  for name in node-daemon node-daemon-b controller; do
     if pid_alive "$RUN_DIR/$name.pid"; then
       echo "$name: running (pid $(cat "$RUN_DIR/$name.pid"))"
     else
@@ -282,16 +360,41 @@ status() {
     fi
   done
   RUN_DIR="$RUN_DIR/api" hack/dev-cluster.sh status || true
+  [[ -d "$HOSTS_STATE" ]] && { "$HARNESS" status --state-dir "$HOSTS_STATE" || true; }
   if [[ -f "$KUBECONFIG" ]]; then
     kubectl get hv,vm -o wide 2>/dev/null || true
   fi
 }
 
+# Moves the demo VM live to the hypervisor it is not on, printing `kubectl get vmim -w` until the
+# migration ends.
+migrate() {
+  trap - ERR
+  [[ -f "$KUBECONFIG" ]] || { echo "demo: not running (hack/demo.sh first)" >&2; exit 1; }
+  local from to name
+  from="$(kubectl get vm "$VM_NAME" -o 'jsonpath={.status.hypervisor}')"
+  to="$NODE_NAME_B"
+  [[ "$from" == "$NODE_NAME_B" ]] && to="$NODE_NAME"
+  name="$VM_NAME-to-$to-$(date +%H%M%S)"
+  echo "demo: moving VM $VM_NAME from $from to $to (VMMigration $name)"
+  printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+    "metadata: {name: $name, namespace: default}" \
+    "spec: {vmName: $VM_NAME, targetHypervisor: $to, mode: Live, options: {maxDowntimeMs: 300}}" |
+    kubectl apply -f -
+  kubectl get vmim "$name" -w &
+  local watcher=$!
+  wait_until 300 bash -c "kubectl get vmim '$name' -o 'jsonpath={.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'"
+  sleep 1  # let the watch print the last line
+  kill "$watcher" 2>/dev/null
+  kubectl get vm "$VM_NAME" -o wide
+}
+
 case "${1:-up}" in
   up) shift || true; up "$@" ;;
   --*) up "$@" ;;
+  migrate) migrate ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: hack/demo.sh [up] [--teardown] [--no-install] [--no-build] | down | status" >&2
+  *) echo "usage: hack/demo.sh [up] [--teardown] [--no-install] [--no-build] | migrate | down | status" >&2
      exit 2 ;;
 esac

@@ -24,6 +24,8 @@ PACKAGES=(
   util-linux python3
   # tests/manifests: RBAC table check over the rendered kustomization
   python3-yaml
+  # tests/manifests/chart_test.sh (values.schema.json); tests/e2e/monitoring (Prometheus, promtool)
+  python3-jsonschema prometheus
 )
 
 require_root "apt-get"

@@ -2,7 +2,9 @@
 # Runs libvirtd and virtlogd on a machine without systemd (Debian 12 containers/VMs, as root).
 #
 #   hack/libvirtd.sh start    prepare users/config/dirs, start virtlogd + libvirtd if not running
-#   hack/libvirtd.sh stop     stop only the daemons this script started, then restore qemu.conf
+#   hack/libvirtd.sh stop     stop only the daemons this script started, then undo what start changed
+#                             (qemu.conf, libvirt's iptables chains, directories); prints what it
+#                             could not undo and how, and keeps $STATE/changes until nothing remains
 #   hack/libvirtd.sh status   exit 0 if qemu:///system answers, 1 otherwise
 #
 # libvirtd's QEMU driver resolves the user "libvirt-qemu" before reading qemu.conf, so the kvm group
@@ -112,6 +114,7 @@ start() {
     fi
   fi
   if ! pid_alive "$STATE/libvirtd.pid"; then
+    note_iptables_before
     libvirtd -d -p "$STATE/libvirtd.pid"
     wait_for 30 "libvirtd pid file" pid_alive "$STATE/libvirtd.pid"
     log "started libvirtd (pid $(cat "$STATE/libvirtd.pid"))"
@@ -130,6 +133,82 @@ stop_one() {
   log "stopped $name (pid $pid)"
 }
 
+# libvirtd adds LIBVIRT_* chains (and jumps to them from INPUT, FORWARD, OUTPUT, POSTROUTING)
+# when it starts networks. When none existed before this script started libvirtd, stop removes
+# them again.
+libvirt_chains() {  # TOOL: lines "TABLE CHAIN"
+  local table
+  for table in filter nat mangle; do
+    "$1" -w -t "$table" -S 2>/dev/null | awk -v t="$table" '$1 == "-N" && $2 ~ /^LIBVIRT_/ { print t, $2 }'
+  done
+}
+
+note_iptables_before() {
+  local tool
+  [[ -e "$STATE/iptables.owned" ]] && return 0
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    [[ -z "$(libvirt_chains "$tool")" ]] || return 0
+  done
+  touch "$STATE/iptables.owned"
+}
+
+undo_iptables() {
+  [[ -e "$STATE/iptables.owned" ]] || return 0
+  local tool table chain rule removed=0
+  for tool in iptables ip6tables; do
+    command -v "$tool" >/dev/null || continue
+    for table in filter nat mangle; do
+      # Jumps into libvirt's chains from the built-in ones (libvirt's rules carry no comments).
+      while read -r rule; do
+        # shellcheck disable=SC2086  # the rule is iptables -S output: words, no quoting
+        "$tool" -w -t "$table" -D ${rule#-A } && removed=1
+      done < <("$tool" -w -t "$table" -S 2>/dev/null | grep -E '^-A [A-Z]+ .*-j LIBVIRT_' || true)
+    done
+    while read -r table chain; do
+      [[ -n "$chain" ]] || continue
+      "$tool" -w -t "$table" -F "$chain" && "$tool" -w -t "$table" -X "$chain" && removed=1
+    done < <(libvirt_chains "$tool")
+  done
+  rm -f "$STATE/iptables.owned"
+  if ((removed)); then
+    record "removed libvirt's iptables chains (none existed before libvirtd was started here)"
+    log "removed libvirt's iptables chains"
+  fi
+}
+
+# Directories start created, most nested first: empty ones go (/run/libvirt is runtime state of
+# the libvirtd this script ran and goes entirely); the others are reported with how to remove them.
+undo_dirs() {
+  local d
+  while read -r d; do
+    [[ -d "$d" ]] || continue
+    if [[ "$d" == /run/libvirt ]]; then
+      rm -rf "$d"
+    else
+      find "$d" -depth -type d -empty -delete 2>/dev/null || true
+    fi
+    if [[ -d "$d" ]]; then
+      remains "directory $d (not empty; remove it with: rm -rf $d)"
+    else
+      record "removed directory $d"
+    fi
+  done < <(sed -n 's/^[^ ]* created directory //p' "$STATE/changes" 2>/dev/null | sort -r | uniq)
+}
+
+# Users and groups are left (other software may use them by now); said once, with the undo.
+report_users() {
+  local what
+  what="$(sed -n 's/^[^ ]* created \(user\|group\) /\1 /p' "$STATE/changes" 2>/dev/null | sort -u |
+    tr '\n' ',' | sed 's/,$//; s/,/, /g')"
+  [[ -n "$what" ]] || return 0
+  remains "$what (created for libvirtd; remove with: userdel libvirt-qemu; groupdel libvirt-qemu; groupdel kvm)"
+}
+
+remains() {
+  echo "$*" >>"$STATE/remaining"
+}
+
 # Puts back the qemu.conf this script changed (only after its own libvirtd stopped).
 restore_config() {
   if [[ -e "$STATE/qemu.conf.orig" ]]; then
@@ -145,10 +224,23 @@ stop() {
   stop_one libvirtd
   stop_one virtlogd
   if [[ -n "$(host_pids libvirtd)" ]]; then
-    log "another libvirtd still runs: leaving $QEMU_CONF as it is"
+    log "another libvirtd still runs: leaving $QEMU_CONF, iptables and directories as they are"
     return 0
   fi
   restore_config
+  undo_iptables
+  rm -f "$STATE/remaining"
+  undo_dirs
+  report_users
+  if [[ -s "$STATE/remaining" ]]; then
+    log "what hack/libvirtd.sh changed and left in place (record kept in $STATE/changes):"
+    sed 's/^/  /' "$STATE/remaining" >&2
+    return 0
+  fi
+  if [[ -e "$STATE/changes" ]]; then
+    log "everything hack/libvirtd.sh changed is undone"
+    rm -f "$STATE/changes"
+  fi
 }
 
 case "${1:-}" in

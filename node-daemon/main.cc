@@ -24,6 +24,8 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --domain-type TYPE        auto | kvm | qemu (TCG) (default auto: kvm when usable)
   --vm-root DIR             per-VM disks and logs (default /var/lib/novacron/vms)
   --image-root DIR          node image store (default /var/lib/novacron/images)
+  --shared-vm-root BOOL     true when every hypervisor sees this VM root (shared storage):
+                            migrations then never copy disks (default false)
   --nat-network NAME        libvirt network for type nat (default "default")
   --image-allowed-networks LIST
                             CIDRs and host names image URLs may reach although they are
@@ -38,10 +40,17 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --status-seconds N        Hypervisor status refresh (default 60)
   --reserved-cpus N         CPUs kept for the host (default 0)
   --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
+  --reserved-storage Q      disk space of the VM root's filesystem not given to VM disks (default 0)
   --allowed-bridges LIST    host bridges VMs may attach to, comma-separated (default: none)
   --migration-libvirt-uri T libvirt URI of a migration target, {} = its address
                             (default qemu+tcp://{}/system)
   --migration-uri T         QEMU migration stream to a target, {} = its host (default tcp://{})
+  --migration-tls-dir DIR   certificates for tls: true migrations in libvirt's pki layout
+                            (cacert.pem, clientcert.pem, clientkey.pem, ...), passed to the
+                            source libvirtd as pkipath (default: libvirt's /etc/pki paths)
+  --migration-tls-source DIR
+                            at start-up, install the certificates found in DIR (a mounted
+                            Secret) into --migration-tls-dir under libvirt's and QEMU's names
   --log-level LEVEL         trace|debug|info|warn|error
   --log-format FORMAT       auto|text|json
 )";
@@ -101,11 +110,19 @@ int run(int argc, char** argv) {
   config.domain_type = take("domain-type").value_or(config.domain_type);
   config.vm_root = take("vm-root").value_or(config.vm_root);
   config.image_root = take("image-root").value_or(config.image_root);
+  if (auto shared = take("shared-vm-root")) {
+    if (*shared != "true" && *shared != "false") {
+      return usageError("--shared-vm-root: true or false");
+    }
+    config.shared_vm_root = *shared == "true";
+  }
   config.nat_network = take("nat-network").value_or(config.nat_network);
   config.metrics_address = take("metrics-address").value_or(config.metrics_address);
   config.migration_libvirt_uri_template =
       take("migration-libvirt-uri").value_or(config.migration_libvirt_uri_template);
   config.migration_uri_template = take("migration-uri").value_or(config.migration_uri_template);
+  config.migration_tls_dir = take("migration-tls-dir").value_or("");
+  config.migration_tls_source = take("migration-tls-source").value_or("");
   if (auto bridges = take("allowed-bridges")) {
     std::stringstream list(*bridges);
     for (std::string b; std::getline(list, b, ',');) {
@@ -136,6 +153,13 @@ int run(int argc, char** argv) {
       return usageError("--reserved-memory: invalid quantity " + *mem);
     }
     config.reserved_memory_bytes = *q;
+  }
+  if (auto storage = take("reserved-storage")) {
+    auto q = novacron::api::parseQuantity(*storage);
+    if (!q.isOk() || *q < 0) {
+      return usageError("--reserved-storage: invalid quantity " + *storage);
+    }
+    config.reserved_storage_bytes = *q;
   }
   config.image_allowed_networks = take("image-allowed-networks").value_or("");
   if (auto policy =

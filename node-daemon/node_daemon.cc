@@ -11,13 +11,18 @@
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
+#include "node-daemon/hypervisor/host_memory.h"
 #include "node-daemon/hypervisor/registrar.h"
+#include "node-daemon/migration/migrate_params.h"
 #include "node-daemon/migration/migration_reconciler.h"
+#include "node-daemon/migration/target_reconciler.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/storage/disk_manager.h"
 #include "node-daemon/virt/domain_type.h"
 #include "node-daemon/virt/libvirt_connection.h"
+#include "node-daemon/virt/volume_upload.h"
 #include "node-daemon/vm/reconciler.h"
+#include "node-daemon/vm_stats_poller.h"
 
 namespace novacron::node {
 
@@ -30,6 +35,8 @@ struct NodeDaemon::Parts {
   std::unique_ptr<hypervisor::HypervisorRegistrar> registrar;
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
+  std::unique_ptr<migration::TargetMigrationReconciler> incoming;
+  std::unique_ptr<VmStatsPoller> vm_stats;  // per-VM novacron_vm_* metrics
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -133,6 +140,12 @@ core::Status NodeDaemon::start() {
   reg.kvm_usable = kvm_usable;
   reg.reserved_cpus = config_.reserved_cpus;
   reg.reserved_memory_bytes = config_.reserved_memory_bytes;
+  reg.storage = [root = config_.vm_root] { return hypervisor::statFilesystem(root); };
+  reg.reserved_storage_bytes = config_.reserved_storage_bytes;
+  if (config_.libvirt_uri.rfind("qemu:///", 0) == 0) {
+    // The libvirt host is this machine: count installed memory, not the moving MemTotal.
+    reg.memory_capacity_bytes = hypervisor::installedMemoryBytes("/sys/devices/system/memory");
+  }
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
   // Per node: several nodes may share one VM root (shared storage).
@@ -183,13 +196,64 @@ core::Status NodeDaemon::start() {
   mo.node_name = config_.node_name;
   mo.libvirt_uri_template = config_.migration_libvirt_uri_template;
   mo.migrate_uri_template = config_.migration_uri_template;
+  mo.tls_pki_dir = config_.migration_tls_dir;
+  // Missing certificates only make tls: true migrations fail (UnsupportedOptions): the Secret is
+  // optional.
+  if (!config_.migration_tls_source.empty() && !config_.migration_tls_dir.empty()) {
+    if (core::Status s =
+            migration::installTlsFiles(config_.migration_tls_source, config_.migration_tls_dir);
+        !s.isOk()) {
+      spdlog::warn("node-daemon: migration TLS certificates not installed: {}", s.toString());
+    }
+  }
+  if (!config_.migration_tls_dir.empty()) {
+    if (core::Status s = migration::checkTlsDir(config_.migration_tls_dir); !s.isOk()) {
+      spdlog::warn("node-daemon: tls: true migrations will be refused: {}", s.toString());
+    }
+  }
   mo.vm_memory = [reconciler = p.reconciler.get()](const std::string& key) {
     auto vm = reconciler->informer().store().get(key);
     return vm ? std::optional<int64_t>(vm->spec.resources.memory.value()) : std::nullopt;
   };
+  mo.vm_root = config_.vm_root;
+  mo.image_root = config_.image_root;
+  mo.remove_local_files = [reconciler = p.reconciler.get(),
+                           disks = p.disks.get()](const std::string& key) -> core::Status {
+    auto vm = reconciler->informer().store().get(key);
+    return vm ? disks->remove(*vm) : core::okStatus();
+  };
+  mo.vm_grace_seconds = [reconciler = p.reconciler.get()](const std::string& key) {
+    auto vm = reconciler->informer().store().get(key);
+    return vm ? std::optional<int64_t>(vm->spec.terminationGracePeriodSeconds) : std::nullopt;
+  };
+  mo.vm_dir = [reconciler = p.reconciler.get(),
+               disks = p.disks.get()](const std::string& key) -> std::optional<std::string> {
+    auto vm = reconciler->informer().store().get(key);
+    if (!vm) {
+      return std::nullopt;
+    }
+    auto dir = disks->paths().vmDir(vm->metadata.namespace_, vm->metadata.name, vm->metadata.uid);
+    return dir.isOk() ? std::optional(*dir) : std::nullopt;
+  };
+  mo.connect_target = [](const std::string& uri) {
+    virt::LibvirtOptions target_options;
+    target_options.uri = uri;
+    return virt::openLibvirt(target_options);
+  };
+  mo.uploader = virt::makeLibvirtVolumeUploader();
   p.migrations =
       std::make_unique<migration::SourceMigrationReconciler>(p.client, *p.conn, p.recorder, mo);
   NOVACRON_RETURN_IF_ERROR(p.migrations->start(std::chrono::seconds(60)));
+  migration::TargetReconcilerOptions to;
+  to.node_name = config_.node_name;
+  to.shared_vm_root = config_.shared_vm_root;
+  p.incoming = std::make_unique<migration::TargetMigrationReconciler>(p.client, *p.conn, *p.disks,
+                                                                      p.recorder, to);
+  NOVACRON_RETURN_IF_ERROR(p.incoming->start(std::chrono::seconds(60)));
+
+  p.vm_stats = std::make_unique<VmStatsPoller>(
+      *p.conn, std::make_shared<VmMetrics>(p.metrics->registry(), p.metrics), p.metrics);
+  p.vm_stats->start();
 
   virt::Connection* conn = p.conn.get();
   p.endpoint->addLivenessCheck("libvirt", [conn] {
@@ -216,6 +280,11 @@ void NodeDaemon::stop() {
     p.registrar->stop();
   }
   p.live_reconciler = nullptr;
+  if (p.incoming) {
+    p.incoming->stop();
+    p.incoming.reset();
+  }
+  p.vm_stats.reset();  // joins its thread before the connection goes
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node

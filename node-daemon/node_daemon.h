@@ -27,6 +27,7 @@ struct NodeDaemonConfig {
   std::string domain_type = "auto";  // auto, kvm, qemu (TCG), test
   std::string vm_root = "/var/lib/novacron/vms";
   std::string image_root = "/var/lib/novacron/images";
+  bool shared_vm_root = false;  // every hypervisor sees vm_root: migrations copy no disks
   // Image downloads: CIDRs/host names allowed although private/loopback/link-local (see
   // storage/destination_policy.h), and the largest download accepted.
   std::string image_allowed_networks;
@@ -40,9 +41,14 @@ struct NodeDaemonConfig {
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
   int reserved_cpus = 0;
   int64_t reserved_memory_bytes = 0;
+  int64_t reserved_storage_bytes = 0;  // of the VM root's filesystem
   // How this node reaches a migration target's libvirtd and QEMU ("{}" = the target's address).
   std::string migration_libvirt_uri_template = "qemu+tcp://{}/system";
   std::string migration_uri_template = "tcp://{}";
+  // Certificates for tls: true migrations (libvirt's pki layout; empty: libvirt's defaults), and
+  // where to install them from at start-up (a mounted Secret; empty: nothing to install).
+  std::string migration_tls_dir;
+  std::string migration_tls_source;
   // Host bridges VMs may attach to (spec.networks[].type bridge); empty: none.
   std::vector<std::string> allowed_bridges;
 };

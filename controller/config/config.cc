@@ -181,9 +181,11 @@ void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors
     readInt(n, "migration", p + ".migration", 1, 64, errors, config.workers.migration);
   });
   withMap(root, "migrations", "migrations", errors, [&](const YAML::Node& n, const std::string& p) {
-    checkKeys(n, p, {"maxParallel"}, errors);
+    checkKeys(n, p, {"maxParallel", "sourceTimeout"}, errors);
     readInt(n, "maxParallel", p + ".maxParallel", 1, kMaxParallelMigrations, errors,
             config.migrations.max_parallel);
+    readDuration(n, "sourceTimeout", p + ".sourceTimeout", errors,
+                 config.migrations.source_timeout);
   });
   withMap(root, "leaderElection", "leaderElection", errors,
           [&](const YAML::Node& n, const std::string& p) {
@@ -332,6 +334,10 @@ core::Status validateConfig(const ControllerConfig& config) {
       config.migrations.max_parallel > kMaxParallelMigrations) {
     errors.push_back("migrations.maxParallel: must be 1.." +
                      std::to_string(kMaxParallelMigrations));
+  }
+  if (config.migrations.source_timeout < std::chrono::seconds(1) ||
+      config.migrations.source_timeout > std::chrono::hours(1)) {
+    errors.push_back("migrations.sourceTimeout: must be 1s..1h");
   }
   for (auto [name, ratio] : {std::pair{"cpu", config.scheduler.default_overcommit.cpu},
                              std::pair{"memory", config.scheduler.default_overcommit.memory}}) {

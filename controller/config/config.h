@@ -19,6 +19,9 @@
 //   migrations:
 //     maxParallel: 5             # migrations past Pending in the whole cluster (1..1000); the
 //                                # per-hypervisor limits are Hypervisor spec.migration
+//     sourceTimeout: 60s         # a silent source node-daemon is asked to abort after this
+//                                # (plus progressTimeoutSeconds while it heartbeats), and the
+//                                # migration fails after this much more (docs/migration.md)
 //   leaderElection:
 //     enabled: true
 //     namespace: novacron-system
@@ -69,6 +72,7 @@ inline constexpr int kMaxParallelMigrations = 1000;
 
 struct MigrationsConfig {
   int max_parallel = 5;  // cluster-wide, phases Scheduling..Finalizing
+  std::chrono::milliseconds source_timeout{std::chrono::seconds(60)};  // 1s..1h
 };
 
 struct LeaderElectionConfig {

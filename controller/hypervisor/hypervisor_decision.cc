@@ -25,9 +25,13 @@ void setAllocated(api::Hypervisor& hv) {
   allocated.cpus = static_cast<int32_t>(sum.resources.cpus);
   allocated.memory = api::Quantity::fromBytes(sum.resources.memory_bytes);
   allocated.vms = static_cast<int32_t>(sum.vms);
+  if (sum.resources.storage_bytes > 0) {
+    allocated.storage = api::Quantity::fromBytes(sum.resources.storage_bytes);
+  }
   if (!hv.status.allocated || hv.status.allocated->cpus != allocated.cpus ||
       hv.status.allocated->memory != allocated.memory ||
-      hv.status.allocated->vms != allocated.vms) {
+      hv.status.allocated->vms != allocated.vms ||
+      hv.status.allocated->storage != allocated.storage) {
     hv.status.allocated = allocated;
   }
 }

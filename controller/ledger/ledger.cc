@@ -10,6 +10,9 @@ std::string encodeLedger(const Ledger& ledger) {
     nlohmann::json item = {{"uid", entry.uid},
                            {"cpus", entry.resources.cpus},
                            {"memory", entry.resources.memory_bytes}};
+    if (entry.resources.storage_bytes > 0) {
+      item["storage"] = entry.resources.storage_bytes;
+    }
     if (!entry.anti_affinity_group.empty()) {
       item["group"] = entry.anti_affinity_group;
     }
@@ -39,6 +42,14 @@ core::StatusOr<Ledger> decodeLedger(std::string_view text) {
       entry.uid = item["uid"].get<std::string>();
       entry.resources.cpus = item["cpus"].get<int64_t>();
       entry.resources.memory_bytes = item["memory"].get<int64_t>();
+      if (item.contains("storage")) {
+        // Optional: ledgers written before disk space was counted have none.
+        if (!item["storage"].is_number_integer()) {
+          return core::invalidArgumentError(std::string(kLedgerAnnotation) + ": entry " + key +
+                                            ": storage must be an integer");
+        }
+        entry.resources.storage_bytes = item["storage"].get<int64_t>();
+      }
       if (item.contains("group") && item["group"].is_string()) {
         entry.anti_affinity_group = item["group"].get<std::string>();
       }
@@ -55,6 +66,7 @@ LedgerTotals totals(const Ledger& ledger) {
   for (const auto& [key, entry] : ledger) {
     sum.resources.cpus += entry.resources.cpus;
     sum.resources.memory_bytes += entry.resources.memory_bytes;
+    sum.resources.storage_bytes += entry.resources.storage_bytes;
     ++sum.vms;
   }
   return sum;

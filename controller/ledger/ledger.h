@@ -8,8 +8,9 @@
 // fit against the ledger it is written on top of, so a hypervisor can never be overcommitted.
 //
 // The ledger lives in the Hypervisor annotation novacron.io/allocations (JSON: key "ns/name" ->
-// {uid, cpus, memory, group}); status.allocated is a summary recomputed from it. It is
-// level-triggered: planLedger() derives the desired ledger from the VMs themselves
+// {uid, cpus, memory, storage (optional: counted disk bytes), group}); status.allocated is a
+// summary recomputed from it. It is level-triggered: planLedger() derives the desired ledger from
+// the VMs themselves
 //   - a VM bound to the hypervisor has an entry with its current resources (bound by hand too);
 //   - an entry of an existing, still unbound VM with the same uid is a reservation in flight and
 //     stays (the VM reconciler completes the binding to exactly that hypervisor);

@@ -9,7 +9,7 @@ namespace {
 using api::MigrationPhase;
 
 Decision make(Action action, std::string reason = {}, std::string message = {}) {
-  return Decision{action, std::move(reason), std::move(message), {}, {}};
+  return Decision{action, std::move(reason), std::move(message), {}, {}, {}};
 }
 
 bool active(const MigrationFacts& m) {
@@ -139,6 +139,11 @@ std::optional<Decision> checkExplicitTarget(const DecideInput& in, const std::st
     return make(Action::kFail, "TargetUnschedulable",
                 "the VM cannot be placed on hypervisor " + target + ": " + *it->second.unfit);
   }
+  if (it->second.cpu_incompatible) {
+    return make(Action::kFail, "TargetCPUIncompatible",
+                "hypervisor " + target + " cannot run the guest as it runs on " + source + ": it " +
+                    *it->second.cpu_incompatible);
+  }
   if (!it->second.address) {
     return make(Action::kFail, "TargetAddressUnknown",
                 "Hypervisor " + target +
@@ -179,8 +184,8 @@ Decision admitPending(const DecideInput& in) {
     if (auto waiting = limitReached(in, usage, self); !waiting.empty()) {
       return make(Action::kWait, "WaitingForLimit", waiting);
     }
-    return Decision{Action::kStart, "Scheduling", "", self.target,
-                    *in.hypervisors.at(self.target).address};
+    return Decision{
+        Action::kStart, "Scheduling", "", self.target, *in.hypervisors.at(self.target).address, {}};
   }
 
   // The scheduler's pick: the best-scoring hypervisor that fits, is not the source, has an
@@ -200,6 +205,10 @@ Decision admitPending(const DecideInput& in) {
       unfit_text += (unfit_text.empty() ? "" : "; ") + name + ": " + *hv.unfit;
       continue;
     }
+    if (hv.cpu_incompatible) {
+      unfit_text += (unfit_text.empty() ? "" : "; ") + name + ": CPU " + *hv.cpu_incompatible;
+      continue;
+    }
     if (!hv.address) {
       without_address.push_back(name);
       continue;
@@ -216,7 +225,7 @@ Decision admitPending(const DecideInput& in) {
     return make(Action::kWait, "WaitingForLimit", waiting);
   }
   if (best) {
-    return Decision{Action::kStart, "Scheduling", "", best->first, *best->second.address};
+    return Decision{Action::kStart, "Scheduling", "", best->first, *best->second.address, {}};
   }
   if (inbound_full) {
     return make(Action::kWait, "WaitingForLimit",
@@ -253,10 +262,57 @@ Decision resumeScheduling(const DecideInput& in) {
     return make(Action::kFail, "TargetAddressUnknown",
                 "Hypervisor " + target + " has no spec.migration.address");
   }
-  return Decision{Action::kStart, "Scheduling", "", target, *it->second.address};
+  return Decision{Action::kStart, "Scheduling", "", target, *it->second.address, {}};
+}
+
+// Preparing / Migrating: the source node-daemon has the next move; the controller only watches
+// that it is alive (decide.h).
+Decision watchSource(const DecideInput& in) {
+  const MigrationFacts& self = in.self;
+  if (self.deleting && !self.cancel) {
+    return make(Action::kAbort, "Cancelled",
+                "the VMMigration was deleted; asking the source node-daemon to abort");
+  }
+  const auto bound = silenceBound(in);
+  const auto silent = in.source.silent_for;
+  const std::string who = "the source node-daemon (hypervisor " + self.source + ")";
+  const std::string why = !in.source.picked_up ? " never started the migration"
+                          : !in.source.heartbeat_fresh
+                              ? " stopped heartbeating and reporting progress"
+                              : " stopped reporting progress";
+  const auto seconds = [](std::chrono::milliseconds d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+  };
+  if (silent < bound) {
+    Decision d = make(Action::kNothing);
+    d.recheck = bound - silent;
+    return d;
+  }
+  if (!self.cancel) {
+    Decision d = make(Action::kAbort, "SourceNotResponding",
+                      who + why + " for " + seconds(silent) + "; asking it to abort");
+    d.recheck = in.source_timeout;
+    return d;
+  }
+  if (silent < bound + in.source_timeout) {
+    Decision d = make(Action::kNothing);
+    d.recheck = bound + in.source_timeout - silent;
+    return d;
+  }
+  return make(Action::kFail, "SourceNotResponding",
+              who + why + " for " + seconds(silent) +
+                  " and did not answer the abort request; the VM stays bound to " + self.source);
 }
 
 }  // namespace
+
+std::chrono::milliseconds silenceBound(const DecideInput& in) {
+  if (!in.source.picked_up || !in.source.heartbeat_fresh) {
+    return in.source_timeout;
+  }
+  return in.source_timeout +
+         std::chrono::seconds(std::max<int64_t>(0, in.progress_timeout_seconds));
+}
 
 bool holdsSlot(api::MigrationPhase phase) {
   return phase == MigrationPhase::kScheduling || phase == MigrationPhase::kPreparing ||
@@ -280,11 +336,7 @@ Decision decide(const DecideInput& in) {
     return self.phase == MigrationPhase::kPending ? admitPending(in) : resumeScheduling(in);
   case MigrationPhase::kPreparing:
   case MigrationPhase::kMigrating:
-    if (self.deleting && !self.cancel) {
-      return make(Action::kAbort, "Cancelled",
-                  "the VMMigration was deleted; asking the source node-daemon to abort");
-    }
-    return make(Action::kNothing);
+    return watchSource(in);
   case MigrationPhase::kFinalizing:
     if (!in.vm) {
       return make(Action::kFail, "VMNotFound",

@@ -12,8 +12,9 @@
 //   spec.targetHypervisor: the source                        -> Fail SameHypervisor
 //                          unknown                           -> Fail TargetNotFound
 //                          does not fit / not Ready / cordoned -> Fail TargetUnschedulable
+//                          CPU not compatible (cpu_compat.h) -> Fail TargetCPUIncompatible
 //                          no spec.migration.address         -> Fail TargetAddressUnknown
-//   no explicit target: no hypervisor but the source fits    -> Fail NoTarget
+//   no explicit target: no hypervisor but the source fits (and is CPU compatible) -> Fail NoTarget
 //                       those that fit lack an address      -> Fail TargetAddressUnknown
 //   a limit is reached (cluster maxParallel, the source's maxOutbound, the target's maxInbound)
 //                                                            -> Wait (condition WaitingForLimit)
@@ -24,9 +25,17 @@
 // hypervisor does not hold up a younger one between other hypervisors (no head-of-line blocking),
 // but it is always first in line for the slot it waits for. An older Pending migration without an
 // explicit target counts against the cluster and its source only (its target is not chosen yet).
+//
+// While the source node-daemon has the next move (Preparing, Migrating) the controller watches
+// that it is alive: when it stays silent (no status write the controller has seen) for longer than
+// the bound of silenceBound(), the controller asks it to abort (spec.cancel, the one abort signal:
+// a late pick-up then never starts the job); when it stays silent for another sourceTimeout after
+// that, the migration ends Failed/SourceNotResponding and the target's reservation is released.
+// The VM stays bound to the source: the binding never moves without the source's Finalizing.
 // Thread-safety: pure functions.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,6 +44,7 @@
 #include "lib/api/hypervisor.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
+#include "lib/api/vm_migration.h"
 
 namespace novacron::controller::migration {
 
@@ -69,7 +79,22 @@ struct HypervisorFacts {
   std::optional<std::string> address;  // spec.migration.address
   int32_t max_inbound = api::kDefaultMaxInboundMigrations;
   int32_t max_outbound = api::kDefaultMaxOutboundMigrations;
+  // Why this hypervisor cannot run the VM's guest as it runs on the source (cpu_compat.h);
+  // nullopt when it can.
+  std::optional<std::string> cpu_incompatible;
 };
+
+// What the controller saw of the source node-daemon for a migration in Preparing/Migrating.
+struct SourceSilence {
+  bool picked_up = false;       // status.progress is set: the source started a job
+  bool heartbeat_fresh = true;  // the source Hypervisor's heartbeat Lease
+  // Since the controller last saw the source write this migration's status (phase or progress),
+  // or since it first saw the migration in Migrating (a restarted controller starts counting anew:
+  // the safe direction).
+  std::chrono::milliseconds silent_for{0};
+};
+
+inline constexpr std::chrono::milliseconds kDefaultSourceTimeout{std::chrono::seconds(60)};
 
 struct DecideInput {
   MigrationFacts self;
@@ -79,6 +104,9 @@ struct DecideInput {
   std::vector<MigrationFacts> all;                     // every VMMigration (self may be included)
   std::map<std::string, HypervisorFacts> hypervisors;  // every Hypervisor, by name
   int max_parallel = 5;
+  SourceSilence source;                                              // Preparing / Migrating only
+  std::chrono::milliseconds source_timeout = kDefaultSourceTimeout;  // migrations.sourceTimeout
+  int64_t progress_timeout_seconds = api::kDefaultProgressTimeoutSeconds;  // spec.options
 };
 
 enum class Action {
@@ -98,11 +126,19 @@ struct Decision {
   std::string message;  // for humans
   std::string target;   // kStart: the chosen hypervisor
   std::string address;  // kStart: its migration address
+  // kNothing / kAbort: decide again after this long even if nothing changes (0: only on a change).
+  std::chrono::milliseconds recheck{0};
 
   friend bool operator==(const Decision&, const Decision&) = default;
 };
 
 Decision decide(const DecideInput& input);
+
+// How long the source may stay silent before the controller asks it to abort:
+//   not picked up yet, or its heartbeat is stale           -> source_timeout;
+//   picked up and alive (its own NoProgress abort comes first) -> progress timeout +
+//   source_timeout.
+std::chrono::milliseconds silenceBound(const DecideInput& input);
 
 // FIFO order: older first, then by key.
 bool before(const MigrationFacts& a, const MigrationFacts& b);

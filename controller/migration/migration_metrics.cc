@@ -45,8 +45,28 @@ struct MigrationMetrics::Impl {
                     .Register(*registry)) {}
 };
 
+namespace {
+
+const prometheus::Histogram::BucketBoundaries& durationBuckets() {
+  static const prometheus::Histogram::BucketBoundaries buckets = {1,   2,   5,   10,   30,  60,
+                                                                  120, 300, 600, 1800, 3600};
+  return buckets;
+}
+
+}  // namespace
+
 MigrationMetrics::MigrationMetrics(metrics::RegistryPtr registry)
-    : impl_(std::make_unique<Impl>(registry ? std::move(registry) : metrics::defaultRegistry())) {}
+    : impl_(std::make_unique<Impl>(registry ? std::move(registry) : metrics::defaultRegistry())) {
+  // Every result from the start: "no failures" is a 0 that rate() and alerts can use, not a
+  // missing series (config/monitoring/).
+  for (auto phase : {api::MigrationPhase::kSucceeded, api::MigrationPhase::kFailed,
+                     api::MigrationPhase::kCancelled}) {
+    const prometheus::Labels labels{{"result", std::string(api::toString(phase))}};
+    impl_->results.Add(labels);
+    impl_->bytes.Add(labels);
+    impl_->duration.Add(labels, durationBuckets());
+  }
+}
 
 MigrationMetrics::~MigrationMetrics() = default;
 
@@ -60,9 +80,7 @@ void MigrationMetrics::finished(const api::VMMigration& m) {
   impl_->results.Add({{"result", result}}).Increment();
   auto start = m.status.startTime ? m.status.startTime : m.metadata.creationTimestamp;
   if (start && m.status.completionTime && *m.status.completionTime >= *start) {
-    impl_->duration
-        .Add({{"result", result}}, prometheus::Histogram::BucketBoundaries{1, 2, 5, 10, 30, 60, 120,
-                                                                           300, 600, 1800, 3600})
+    impl_->duration.Add({{"result", result}}, durationBuckets())
         .Observe(static_cast<double>((*m.status.completionTime - *start).count()));
   }
   if (m.status.progress) {

@@ -4,6 +4,7 @@
 
 #include "controller/health/lease_freshness.h"
 #include "controller/ledger/ledger.h"
+#include "controller/migration/cpu_compat.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -77,6 +78,7 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::reconcile(const st
   if (!m) {
     std::lock_guard lock(mu_);
     last_phase_.erase(key);
+    source_reports_.erase(key);
     return runtime::ReconcileResult::done();
   }
   phaseEvents(*m);
@@ -86,13 +88,45 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::reconcile(const st
        [this](const api::VMMigration& obj) { return cleanup(obj); }});
 }
 
-DecideInput MigrationReconciler::observe(const api::VMMigration& m) const {
+SourceSilence MigrationReconciler::sourceSilence(const api::VMMigration& m) {
+  const MigrationPhase phase = phaseOf(m);
+  const std::string key = keyOf(m.metadata);
+  SourceSilence silence;
+  silence.picked_up = m.status.progress.has_value();
+  const std::string source = m.status.sourceHypervisor.value_or("");
+  silence.heartbeat_fresh = source.empty() || heartbeatFresh(source);
+  const auto now = deps_.clock->now();
+  std::lock_guard lock(mu_);
+  if (phase != MigrationPhase::kPreparing && phase != MigrationPhase::kMigrating) {
+    source_reports_.erase(key);
+    return silence;
+  }
+  auto it = source_reports_.find(key);
+  if (it == source_reports_.end() || it->second.phase != phase ||
+      !(it->second.progress == m.status.progress)) {
+    source_reports_[key] = SourceReport{phase, m.status.progress, now};
+    return silence;
+  }
+  silence.silent_for =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - it->second.since);
+  return silence;
+}
+
+DecideInput MigrationReconciler::observe(const api::VMMigration& m) {
   const ClusterCache& cache = *deps_.cache;
   DecideInput in;
   VirtualMachinePtr vm = cache.vm(vmKeyOf(m));
   in.self = factsOf(m, vm);
   in.mode = m.spec.mode;
   in.requested_target = m.spec.targetHypervisor;
+  in.source = sourceSilence(m);
+  in.source_timeout = deps_.config.migrations.source_timeout;
+  in.progress_timeout_seconds = m.spec.options.progressTimeoutSeconds;
+  // The CPU the guest runs on now: its source's (cpu_compat.h).
+  CpuFacts source_cpu;
+  if (HypervisorPtr source = cache.hypervisor(in.self.source)) {
+    source_cpu = CpuFacts{source->status.cpuModel, source->status.cpuFeatures};
+  }
   if (vm) {
     in.vm = VmFacts{vm->metadata.deletionTimestamp.has_value(), boundHypervisor(*vm),
                     vm->status.phase, vm->status.activeMigration.value_or("")};
@@ -105,6 +139,8 @@ DecideInput MigrationReconciler::observe(const api::VMMigration& m) const {
   for (const auto& hv : cache.hypervisors()) {
     const std::string& name = hv->metadata.name;
     HypervisorFacts facts;
+    facts.cpu_incompatible =
+        cpuIncompatibility(source_cpu, CpuFacts{hv->status.cpuModel, hv->status.cpuFeatures});
     if (request) {
       const scheduler::HypervisorView view = hypervisorView(*hv, heartbeatFresh(name));
       if (auto reason = scheduler_.filter(*request, view)) {
@@ -131,7 +167,9 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMM
                                                                   const Decision& d) {
   switch (d.action) {
   case Action::kNothing:
-    return runtime::ReconcileResult::done();  // the source node-daemon reports next
+    // The source node-daemon reports next; the recheck notices a source that never does.
+    return d.recheck.count() > 0 ? runtime::ReconcileResult::after(d.recheck)
+                                 : runtime::ReconcileResult::done();
   case Action::kWait:
     return wait(m, d);
   case Action::kFail:
@@ -143,8 +181,9 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMM
   case Action::kStart:
     return start(m, d);
   case Action::kAbort:
-    NOVACRON_RETURN_IF_ERROR(requestAbort(m));
-    return runtime::ReconcileResult::done();
+    NOVACRON_RETURN_IF_ERROR(requestAbort(m, d));
+    return d.recheck.count() > 0 ? runtime::ReconcileResult::after(d.recheck)
+                                 : runtime::ReconcileResult::done();
   case Action::kFinalize:
     NOVACRON_RETURN_IF_ERROR(finalize(m));
     return runtime::ReconcileResult::done();
@@ -160,7 +199,7 @@ core::Status MigrationReconciler::cleanup(const api::VMMigration& m) {
   const Decision d = decide(observe(m));
   switch (d.action) {
   case Action::kAbort:
-    NOVACRON_RETURN_IF_ERROR(requestAbort(m));
+    NOVACRON_RETURN_IF_ERROR(requestAbort(m, d));
     [[fallthrough]];
   case Action::kNothing:
     // The finalizer stays until the source node-daemon reports the abort (its status update
@@ -241,11 +280,14 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::V
   // 4. The source node-daemon's watch label (and the VM label for listing), then Migrating.
   const std::string vm_label(api::kVmNameLabel);
   const std::string source_label(kSourceHypervisorLabel);
+  const std::string target_label(api::kTargetHypervisorLabel);  // the target prepares disks
   auto& labels = stored.metadata.labels;
-  if (labels[vm_label] != m.spec.vmName || labels[source_label] != source) {
+  if (labels[vm_label] != m.spec.vmName || labels[source_label] != source ||
+      labels[target_label] != d.target) {
     api::VMMigration relabelled = stored;
     relabelled.metadata.labels[vm_label] = m.spec.vmName;
     relabelled.metadata.labels[source_label] = source;
+    relabelled.metadata.labels[target_label] = d.target;
     auto written =
         deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(relabelled));
     if (!written.isOk()) {
@@ -432,7 +474,7 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   return core::okStatus();
 }
 
-core::Status MigrationReconciler::requestAbort(const api::VMMigration& m) {
+core::Status MigrationReconciler::requestAbort(const api::VMMigration& m, const Decision& d) {
   if (m.spec.cancel) {
     return core::okStatus();
   }
@@ -443,7 +485,12 @@ core::Status MigrationReconciler::requestAbort(const api::VMMigration& m) {
   if (!written.isOk()) {
     return written.status().withContext("asking the node-daemon to abort " + keyOf(m.metadata));
   }
-  event(m, "Normal", "Cancelling", "the VMMigration is being deleted; aborting the migration");
+  if (d.reason == "SourceNotResponding") {
+    spdlog::warn("VMMigration {}: {}", keyOf(m.metadata), d.message);
+    event(m, "Warning", d.reason, d.message);
+  } else {
+    event(m, "Normal", "Cancelling", "the VMMigration is being deleted; aborting the migration");
+  }
   return core::okStatus();
 }
 

@@ -7,6 +7,8 @@
 //   Finalizing  (written by the source node-daemon once the guest runs on the target) hand the
 //               binding over in ONE VM status write, mirror the label, release the source's ledger
 //               entry, then Succeeded;
+//   Preparing/Migrating  watch that the source node-daemon is alive (decide.h): a silent source
+//               is asked to abort, then the migration fails SourceNotResponding;
 //   terminal    release the target reservation (unless Succeeded), unlock the VM, conditions,
 //               completionTime, Events and metrics — idempotent, so a migration the node-daemon
 //               ended Failed/Cancelled gets the same bookkeeping as one the controller ended.
@@ -64,7 +66,10 @@ public:
   static constexpr std::chrono::seconds kWaitRecheck{30};
 
 private:
-  DecideInput observe(const api::VMMigration& m) const;
+  DecideInput observe(const api::VMMigration& m);
+  // How long the source has been silent about `m` (decide.h, SourceSilence); forgets migrations
+  // that are no longer in Preparing/Migrating.
+  SourceSilence sourceSilence(const api::VMMigration& m);
   core::StatusOr<runtime::ReconcileResult> act(const api::VMMigration& m, const Decision& d);
   core::Status cleanup(const api::VMMigration& m);
 
@@ -75,7 +80,7 @@ private:
   core::Status finish(const api::VMMigration& m, api::MigrationPhase phase,
                       const std::string& reason, const std::string& message,
                       const api::VirtualMachine* written_vm = nullptr);
-  core::Status requestAbort(const api::VMMigration& m);
+  core::Status requestAbort(const api::VMMigration& m, const Decision& d);
 
   core::StatusOr<api::VirtualMachine> lockVm(const api::VirtualMachine& vm,
                                              const api::VMMigration& m, const std::string& target);
@@ -95,6 +100,12 @@ private:
 
   std::mutex mu_;
   std::map<std::string, api::MigrationPhase> last_phase_;  // guarded by mu_; key -> last seen
+  struct SourceReport {
+    api::MigrationPhase phase;
+    std::optional<api::MigrationProgress> progress;
+    core::Clock::TimePoint since;  // when this report was first seen
+  };
+  std::map<std::string, SourceReport> source_reports_;  // guarded by mu_; key -> last seen
 };
 
 }  // namespace novacron::controller::migration

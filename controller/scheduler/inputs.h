@@ -31,6 +31,9 @@ struct HypervisorView {
   // reservation, before any overcommit.
   Resources capacity;
   Resources allocated;  // the capacity ledger: everything bound or reserved here
+  // status.allocatable.storage (or capacity.storage): disk space for VM disks, no overcommit.
+  // Unset when the node-daemon does not report it: disk space is not checked there.
+  std::optional<int64_t> storage_capacity_bytes;
   // spec.overcommit, per resource; each unset field uses SchedulerOptions::default_overcommit.
   // Scheduler::effectiveCapacityOf applies the ratio to capacity exactly once.
   OvercommitOverrides overcommit;

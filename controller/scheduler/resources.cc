@@ -30,7 +30,7 @@ int64_t applyRatio(int64_t amount, Ratio ratio) {
 
 Resources effectiveCapacity(const Resources& capacity, const OvercommitRatios& ratios) {
   return Resources{applyRatio(capacity.cpus, ratios.cpu),
-                   applyRatio(capacity.memory_bytes, ratios.memory)};
+                   applyRatio(capacity.memory_bytes, ratios.memory), capacity.storage_bytes};
 }
 
 bool fitsWithin(int64_t allocated, int64_t request, int64_t limit) {

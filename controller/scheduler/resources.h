@@ -13,8 +13,9 @@
 namespace novacron::controller::scheduler {
 
 struct Resources {
-  int64_t cpus = 0;          // virtual CPUs
-  int64_t memory_bytes = 0;  // bytes
+  int64_t cpus = 0;           // virtual CPUs
+  int64_t memory_bytes = 0;   // bytes
+  int64_t storage_bytes = 0;  // disk space on the VM root (never overcommitted)
 
   friend bool operator==(const Resources&, const Resources&) = default;
 };

@@ -65,6 +65,8 @@ std::string_view rejectReasonText(RejectReason reason) {
     return "insufficient cpu";
   case RejectReason::kInsufficientMemory:
     return "insufficient memory";
+  case RejectReason::kInsufficientStorage:
+    return "insufficient storage";
   case RejectReason::kCount:
     break;
   }
@@ -128,6 +130,12 @@ std::optional<RejectReason> Scheduler::filter(const VmRequest& vm, const Hypervi
   }
   if (!fitsWithin(hv.allocated.memory_bytes, vm.resources.memory_bytes, limit.memory_bytes)) {
     return RejectReason::kInsufficientMemory;
+  }
+  // A VM without counted disks fits even on an (over)full root: it adds nothing there.
+  if (hv.storage_capacity_bytes && vm.resources.storage_bytes > 0 &&
+      !fitsWithin(hv.allocated.storage_bytes, vm.resources.storage_bytes,
+                  *hv.storage_capacity_bytes)) {
+    return RejectReason::kInsufficientStorage;
   }
   return std::nullopt;
 }

@@ -2,7 +2,8 @@
 //
 // Filters (the first one that fails is the reason a hypervisor is rejected, in this order): pinned
 // hypervisor, hypervisorSelector, Ready, schedulable (not cordoned), not in maintenance,
-// antiAffinityGroup, CPU and memory after overcommit ratios. Scores: BinPack prefers the hypervisor
+// antiAffinityGroup, CPU and memory after overcommit ratios, disk space (storage) without
+// overcommit where the hypervisor reports it. Scores: BinPack prefers the hypervisor
 // that is fullest after placement, Spread the emptiest; equal scores go to the smallest name, so a
 // decision never depends on input order. A VM that fits nowhere gets an explanation such as
 // "0/3 hypervisors available: 2 insufficient memory, 1 not Ready".
@@ -36,6 +37,7 @@ enum class RejectReason : std::size_t {
   kAntiAffinity,
   kInsufficientCpu,
   kInsufficientMemory,
+  kInsufficientStorage,
   kCount,
 };
 inline constexpr std::size_t kRejectReasonCount = static_cast<std::size_t>(RejectReason::kCount);

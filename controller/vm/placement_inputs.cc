@@ -1,5 +1,6 @@
 #include "controller/vm/placement_inputs.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "controller/cache/cluster_cache.h"
@@ -42,6 +43,13 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
   if (base) {
     view.capacity = scheduler::Resources{base->cpus, base->memory.value()};
   }
+  // Disk space likewise: allocatable's, else capacity's; unreported means unchecked.
+  for (const auto& side : {hypervisor.status.allocatable, hypervisor.status.capacity}) {
+    if (side && side->storage) {
+      view.storage_capacity_bytes = side->storage->value();
+      break;
+    }
+  }
   // The node-daemon's allocatable carries no overcommit; the scheduler applies these ratios (or its
   // defaults for unset ones) to it exactly once.
   if (hypervisor.spec.overcommit) {
@@ -65,14 +73,24 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
 
 scheduler::VmRequest vmRequest(const api::VirtualMachine& vm) {
   scheduler::VmRequest request;
-  request.resources =
-      scheduler::Resources{vm.spec.resources.cpus, vm.spec.resources.memory.value()};
+  request.resources = scheduler::Resources{vm.spec.resources.cpus, vm.spec.resources.memory.value(),
+                                           countedDiskBytes(vm.spec)};
   if (vm.spec.placement) {
     request.hypervisor_selector = vm.spec.placement->hypervisorSelector;
     request.anti_affinity_group = vm.spec.placement->antiAffinityGroup.value_or("");
     request.pinned_hypervisor = vm.spec.placement->hypervisor.value_or("");
   }
   return request;
+}
+
+int64_t countedDiskBytes(const api::VirtualMachineSpec& spec) {
+  int64_t sum = 0;
+  for (const auto& disk : spec.disks) {
+    if (disk.emptyDisk) {
+      sum += std::max<int64_t>(0, disk.emptyDisk->size.value());  // validate(): <= 64Ti each
+    }
+  }
+  return sum;
 }
 
 std::string boundHypervisor(const api::VirtualMachine& vm) {

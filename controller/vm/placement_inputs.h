@@ -32,6 +32,11 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
 
 scheduler::VmRequest vmRequest(const api::VirtualMachine& vm);
 
+// The disk space a VM is charged on its hypervisor's VM root: the sizes of its emptyDisks. Disks
+// from images (their size is the image's, known only on the node once downloaded) and cloud-init
+// seeds (tiny) are not counted; docs/api.md, Hypervisor status.allocatable.storage.
+int64_t countedDiskBytes(const api::VirtualMachineSpec& spec);
+
 // The hypervisor a VM is bound to, or empty: status.hypervisor, which only the controller writes
 // (through the status subresource, out of reach of VM editors). docs/security.md.
 std::string boundHypervisor(const api::VirtualMachine& vm);

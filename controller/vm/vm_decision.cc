@@ -70,7 +70,8 @@ UnboundDecision invalid(const api::VirtualMachine& vm, const core::Status& valid
 UnboundDecision unschedulable(const api::VirtualMachine& vm, std::string explanation,
                               const core::Clock& clock) {
   api::VirtualMachine desired = vm;
-  desired.status.phase = VirtualMachinePhase::kPending;
+  // docs/api.md: the scheduler looked and nothing fits yet; Scheduled=False says why.
+  desired.status.phase = VirtualMachinePhase::kScheduling;
   desired.status.hypervisor.reset();
   setTypedCondition(desired, std::string(api::kConditionScheduled), ConditionStatus::kFalse,
                     "Unschedulable", explanation, clock);

@@ -54,7 +54,7 @@ struct UnboundDecision {
 inline constexpr std::chrono::seconds kUnschedulableRetry{20};
 
 // Halted VMs are not placed; otherwise a reservation is completed, or the scheduler picks a
-// hypervisor, or the VM stays Pending with Scheduled=False/Unschedulable and the explanation.
+// hypervisor, or the VM stays Scheduling with Scheduled=False/Unschedulable and the explanation.
 UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts& facts,
                               const scheduler::Scheduler& scheduler, const core::Clock& clock);
 

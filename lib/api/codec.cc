@@ -218,6 +218,13 @@ public:
       }
     }
   }
+  void quantity(std::string_view key, std::optional<Quantity>& out) {
+    if (get(key)) {
+      Quantity value;
+      quantity(key, value);
+      out = value;
+    }
+  }
   void timestamp(std::string_view key, std::optional<Timestamp>& out) {
     if (const json* v = get(key)) {
       Timestamp value{};
@@ -527,6 +534,11 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
     p.integer("etaSeconds", pr.etaSeconds);
     p.integer("downtimeMs", pr.downtimeMs);
   });
+  r.object("targetStorage", s.targetStorage, [](ObjectReader& t, MigrationTargetStorage& ts) {
+    t.boolean("copy", ts.copy);
+    t.str("vmRoot", ts.vmRoot);
+    t.str("imageRoot", ts.imageRoot);
+  });
   r.integer("observedGeneration", s.observedGeneration);
   r.list("conditions", s.conditions, decodeCondition);
   r.str("failureReason", s.failureReason);
@@ -535,6 +547,7 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
 void decodeHvResources(ObjectReader& r, HypervisorResources& res) {
   r.integer("cpus", res.cpus);
   r.quantity("memory", res.memory);
+  r.quantity("storage", res.storage);
 }
 
 void decodeHypervisorSpec(ObjectReader& r, HypervisorSpec& s) {
@@ -558,6 +571,7 @@ void decodeHypervisorStatus(ObjectReader& r, HypervisorStatus& s) {
     a.integer("cpus", al.cpus);
     a.quantity("memory", al.memory);
     a.integer("vms", al.vms);
+    a.quantity("storage", al.storage);
   });
   r.str("cpuModel", s.cpuModel);
   r.stringList("cpuFeatures", s.cpuFeatures);
@@ -904,6 +918,13 @@ json encodeMigrationStatus(const VMMigrationStatus& s) {
     putOpt(pj, "downtimeMs", p.downtimeMs);
     return pj;
   });
+  putObject(out, "targetStorage", s.targetStorage, [](const MigrationTargetStorage& t) {
+    json tj = withUnknown(t.unknownFields);
+    tj["copy"] = t.copy;
+    tj["vmRoot"] = t.vmRoot;
+    tj["imageRoot"] = t.imageRoot;
+    return tj;
+  });
   putOpt(out, "observedGeneration", s.observedGeneration);
   putList(out, "conditions", s.conditions, encodeCondition);
   putOpt(out, "failureReason", s.failureReason);
@@ -914,6 +935,11 @@ json encodeHvResources(const HypervisorResources& r) {
   json out = withUnknown(r.unknownFields);
   out["cpus"] = r.cpus;
   out["memory"] = r.memory.toString();
+  if (r.storage) {
+    out["storage"] = r.storage->toString();
+  } else {
+    out.erase("storage");
+  }
   return out;
 }
 
@@ -946,6 +972,11 @@ json encodeHypervisorStatus(const HypervisorStatus& s) {
     aj["cpus"] = a.cpus;
     aj["memory"] = a.memory.toString();
     aj["vms"] = a.vms;
+    if (a.storage) {
+      aj["storage"] = a.storage->toString();
+    } else {
+      aj.erase("storage");
+    }
     return aj;
   });
   putOpt(out, "cpuModel", s.cpuModel);

@@ -57,6 +57,9 @@ struct HypervisorSpec {
 struct HypervisorResources {
   int32_t cpus = 0;
   Quantity memory;
+  // Disk space of the node's VM root (the filesystem VM disks are created in); unset when the
+  // node-daemon does not report it (then the scheduler does not check disk space there).
+  std::optional<Quantity> storage;
   UnknownFields unknownFields;
   bool operator==(const HypervisorResources&) const = default;
 };
@@ -66,6 +69,7 @@ struct HypervisorAllocated {
   int32_t cpus = 0;
   Quantity memory;
   int32_t vms = 0;
+  std::optional<Quantity> storage;  // sum of the VMs' counted disk sizes (unset when zero)
   UnknownFields unknownFields;
   bool operator==(const HypervisorAllocated&) const = default;
 };
@@ -110,5 +114,7 @@ bool isFenced(const Hypervisor& hypervisor);
 // a ratio above 1 the allocated side may exceed it (e.g. "20/16" at cpu ratio 4).
 std::string cpuSummary(const HypervisorStatus& status);
 std::string memorySummary(const HypervisorStatus& status);
+// Bytes in the largest binary unit with at most one decimal ("8.6Gi", "128Mi", "512").
+std::string readableBytes(int64_t bytes);
 
 }  // namespace novacron::api

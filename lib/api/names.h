@@ -35,6 +35,9 @@ inline constexpr std::string_view kVmNameLabel = "novacron.io/vm";
 // Set by the controller on a VMMigration when it enters Migrating (value: the source Hypervisor):
 // the source node-daemon's watch selector.
 inline constexpr std::string_view kSourceHypervisorLabel = "novacron.io/source-hypervisor";
+// Set together with it (value: the target Hypervisor): the target node-daemon's watch selector (it
+// prepares local disks before the source starts, and removes them after an abort).
+inline constexpr std::string_view kTargetHypervisorLabel = "novacron.io/target-hypervisor";
 
 // Held by the node-daemon while a VM has node-side resources (libvirt domain, disks) on its node.
 inline constexpr std::string_view kNodeCleanupFinalizer = "novacron.io/node-cleanup";
@@ -69,6 +72,10 @@ inline constexpr std::string_view kConditionKvmAvailable = "KVMAvailable";
 // VMMigration: True while data is moving, False (reason Succeeded/Failed/Cancelled) when done.
 inline constexpr std::string_view kConditionProgressing = "Progressing";
 inline constexpr std::string_view kConditionSucceeded = "Succeeded";
+// VMMigration, target node-daemon: True when the target is ready for the source to start (reason
+// StoragePrepared: local disks made, copy them along; SharedStorage: nothing to copy); False
+// (reason CleanedUp) once it removed what it prepared after a failed or cancelled migration.
+inline constexpr std::string_view kConditionTargetPrepared = "TargetPrepared";
 
 // metav1.Condition.status
 enum class ConditionStatus { kTrue, kFalse, kUnknown };

@@ -414,6 +414,9 @@ void validateHypervisorSpec(Validator& v, const HypervisorSpec& s) {
 void validateHvResources(Validator& v, const std::string& path, const HypervisorResources& r) {
   v.intMin(path + ".cpus", r.cpus, 0);
   v.quantityMin(path + ".memory", r.memory, 0);
+  if (r.storage) {
+    v.quantityMin(path + ".storage", *r.storage, 0);
+  }
 }
 
 void validateHypervisorStatus(Validator& v, const HypervisorStatus& s) {
@@ -427,6 +430,9 @@ void validateHypervisorStatus(Validator& v, const HypervisorStatus& s) {
     v.intMin("status.allocated.cpus", s.allocated->cpus, 0);
     v.quantityMin("status.allocated.memory", s.allocated->memory, 0);
     v.intMin("status.allocated.vms", s.allocated->vms, 0);
+    if (s.allocated->storage) {
+      v.quantityMin("status.allocated.storage", *s.allocated->storage, 0);
+    }
   }
   v.optString("status.cpuModel", s.cpuModel, rules::kFreeText);
   for (std::size_t i = 0; i < s.cpuFeatures.size(); ++i) {

@@ -73,6 +73,17 @@ struct MigrationProgress {
   bool operator==(const MigrationProgress&) const = default;
 };
 
+// What the target node-daemon prepared (written by it with condition TargetPrepared): its roots,
+// so the source can rewrite the domain's file paths for the target (the layout below the roots is
+// the same on every node, node-daemon/storage/paths.h), and whether local disks are copied.
+struct MigrationTargetStorage {
+  bool copy = false;      // the target made local disks: copy the source's along
+  std::string vmRoot;     // the target node-daemon's --vm-root
+  std::string imageRoot;  // its --image-root
+  UnknownFields unknownFields;
+  bool operator==(const MigrationTargetStorage&) const = default;
+};
+
 struct VMMigrationStatus {
   std::optional<MigrationPhase> phase;
   std::optional<std::string> sourceHypervisor;
@@ -84,6 +95,7 @@ struct VMMigrationStatus {
   std::optional<Timestamp> startTime;
   std::optional<Timestamp> completionTime;
   std::optional<MigrationProgress> progress;
+  std::optional<MigrationTargetStorage> targetStorage;
   std::optional<int64_t> observedGeneration;
   std::vector<Condition> conditions;
   std::optional<std::string> failureReason;

@@ -213,17 +213,16 @@ core::StatusOr<std::string> buildDomainXml(const api::VirtualMachine& vm,
     attr(iface.append_child("alias"), "name", "ua-net-" + net.name);
   }
 
+  // The serial console is a pty, so `virsh console` can type into the guest; virtlogd also
+  // appends everything the guest prints to the log file (the VM's serial.log).
   pugi::xml_node serial = devices.append_child("serial");
-  attr(serial, "type", "file");
-  pugi::xml_node source = serial.append_child("source");
-  attr(source, "path", inputs.serial_log_path);
-  attr(source, "append", "on");
+  attr(serial, "type", "pty");
+  pugi::xml_node log = serial.append_child("log");
+  attr(log, "file", inputs.serial_log_path);
+  attr(log, "append", "on");
   attr(serial.append_child("target"), "port", "0");
   pugi::xml_node console = devices.append_child("console");
-  attr(console, "type", "file");
-  pugi::xml_node csource = console.append_child("source");
-  attr(csource, "path", inputs.serial_log_path);
-  attr(csource, "append", "on");
+  attr(console, "type", "pty");
   pugi::xml_node ctarget = console.append_child("target");
   attr(ctarget, "type", "serial");
   attr(ctarget, "port", "0");

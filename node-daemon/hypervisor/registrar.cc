@@ -118,7 +118,8 @@ Status HypervisorRegistrar::registerNode() {
   }
 
   const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
-  const int64_t memory_bytes = static_cast<int64_t>(info.memory_kib) * 1024;
+  const int64_t memory_bytes =
+      options_.memory_capacity_bytes.value_or(static_cast<int64_t>(info.memory_kib) * 1024);
   api::HypervisorResources capacity;
   capacity.cpus = static_cast<int32_t>(info.cpus);
   capacity.memory = api::Quantity::fromBytes(memory_bytes);
@@ -129,6 +130,23 @@ Status HypervisorRegistrar::registerNode() {
   allocatable.cpus = std::max<int32_t>(0, static_cast<int32_t>(info.cpus) - options_.reserved_cpus);
   allocatable.memory =
       api::Quantity::fromBytes(std::max<int64_t>(0, memory_bytes - options_.reserved_memory_bytes));
+
+  if (options_.storage) {
+    // Disk space is reported when it can be read; a failure leaves the last reported values (the
+    // scheduler keeps counting against them) and is retried at the next refresh.
+    if (auto space = options_.storage(); space.isOk()) {
+      capacity.storage = api::Quantity::fromBytes(space->capacity_bytes);
+      allocatable.storage = api::Quantity::fromBytes(
+          std::max<int64_t>(0, space->capacity_bytes - options_.reserved_storage_bytes));
+    } else {
+      spdlog::warn("node-daemon: cannot read the VM root's disk space: {}",
+                   space.status().toString());
+      if (hv.status.capacity && hv.status.allocatable) {
+        capacity.storage = hv.status.capacity->storage;
+        allocatable.storage = hv.status.allocatable->storage;
+      }
+    }
+  }
 
   auto& st = hv.status;
   st.capacity = capacity;

@@ -2,6 +2,7 @@
 //   - registerNode(): creates the Hypervisor named after the node if missing, then writes the
 //     node-daemon's part of its status (capacity, allocatable = capacity - reserved with NO
 //     overcommit, since the controller applies spec.overcommit or its defaults to allocatable;
+//     storage: the VM root's filesystem size, allocatable = size - reserved_storage_bytes;
 //     CPU model/features, virtualization mode, libvirt/QEMU versions, conditions Ready and
 //     KVMAvailable, lastHeartbeatTime) through /status with the resourceVersion it read, leaving
 //     the controller's fields (allocated, Schedulable, ...) untouched. When libvirtd does not
@@ -33,6 +34,7 @@
 #include "lib/core/status.h"
 #include "lib/kube/client.h"
 #include "node-daemon/hypervisor/fence.h"
+#include "node-daemon/hypervisor/storage_space.h"
 #include "node-daemon/node_metrics.h"
 #include "node-daemon/virt/connection.h"
 
@@ -47,6 +49,12 @@ struct RegistrarOptions {
   bool kvm_usable = false;          // /dev/kvm usable and offered by libvirt
   int reserved_cpus = 0;            // kept for the host
   int64_t reserved_memory_bytes = 0;
+  // The VM root's disk space (storage_space.h); unset: status.*.storage is not reported.
+  StorageProbe storage;
+  int64_t reserved_storage_bytes = 0;  // kept for images, logs and the host
+  // Memory capacity to report instead of libvirt's node info (MemTotal, which a balloon on the
+  // machine under this host moves): installedMemoryBytes() when the libvirt host is this one.
+  std::optional<int64_t> memory_capacity_bytes;
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};

@@ -5,6 +5,8 @@
 #include "lib/api/codec.h"
 #include "lib/runtime/store.h"
 #include "node-daemon/domain/naming.h"
+#include "node-daemon/migration/migrate_params.h"
+#include "node-daemon/migration/target_decide.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -38,7 +40,9 @@ std::string hostOf(const std::string& address) {
 
 SourceAction decideSource(const SourceObservation& o) {
   if (!o.ours) {
-    return SourceAction::kNone;
+    // Someone else ended it (the controller, after this node stayed silent too long): nothing of
+    // ours may keep moving the guest.
+    return o.job_running ? SourceAction::kCancelJob : SourceAction::kNone;
   }
   if (o.job_finished) {
     return SourceAction::kReportOutcome;
@@ -54,11 +58,25 @@ SourceAction decideSource(const SourceObservation& o) {
       o.domain->shutoff_reason == virt::ShutoffReason::kMigrated) {
     return SourceAction::kReportMigrated;
   }
+  if (o.domain->state == virt::DomainState::kPaused &&
+      o.domain->paused_reason == virt::PausedReason::kPostcopyFailed) {
+    return SourceAction::kResumePostCopy;
+  }
+  if (o.domain->state == virt::DomainState::kPaused &&
+      o.domain->paused_reason == virt::PausedReason::kPostcopy) {
+    return SourceAction::kWaitPostCopy;
+  }
+  if (o.orphan_job) {
+    return SourceAction::kAbortOrphanJob;
+  }
   if (o.started_before) {
     return SourceAction::kReportLost;
   }
   if (o.cancel) {
-    return SourceAction::kNone;  // never started: the controller cancels it
+    return SourceAction::kReportCancelled;  // never started: nothing to abort
+  }
+  if (!o.target_ready) {
+    return SourceAction::kWaitForTarget;
   }
   return SourceAction::kStartJob;
 }
@@ -74,8 +92,9 @@ virt::MigrateRequest migrateRequest(const api::MigrationOptions& options,
                                     const std::string& address,
                                     const SourceReconcilerOptions& templates) {
   virt::MigrateRequest r;
-  r.dest_uri = fill(
-      options.tls ? templates.tls_libvirt_uri_template : templates.libvirt_uri_template, address);
+  r.dest_uri = options.tls ? withPkiPath(fill(templates.tls_libvirt_uri_template, address),
+                                         templates.tls_pki_dir)
+                           : fill(templates.libvirt_uri_template, address);
   if (!templates.migrate_uri_template.empty()) {
     r.migrate_uri = fill(templates.migrate_uri_template, hostOf(address));
   }
@@ -123,7 +142,13 @@ SourceMigrationReconciler::SourceMigrationReconciler(
                          .clock = options_.clock,
                          .sample_interval = options_.sample_interval,
                          .on_progress = [this](const std::string& key) { loop_.queue().add(key); },
-                         .on_done = [this](const std::string& key) { loop_.queue().add(key); }}) {
+                         .on_done = [this](const std::string& key) { loop_.queue().add(key); }}),
+      cold_(conn_, ColdRunnerOptions{
+                       .clock = options_.clock,
+                       .connect = options_.connect_target,
+                       .uploader = options_.uploader,
+                       .on_progress = [this](const std::string& key) { loop_.queue().add(key); },
+                       .on_done = [this](const std::string& key) { loop_.queue().add(key); }}) {
   informer_.addEventHandler(runtime::enqueueKeys<api::VMMigration>(loop_.queue()));
 }
 
@@ -148,8 +173,8 @@ void SourceMigrationReconciler::stop() {
 StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string& key) {
   auto cached = informer_.store().get(key);
   if (!cached) {
-    runner_.cancel(key);  // the object is gone (its finalizer let go): nothing may keep moving
-    runner_.forget(key);
+    cancelJob(key);  // the object is gone (its finalizer let go): nothing may keep moving
+    forgetJob(key);
     return ReconcileResult::done();
   }
   const api::VMMigration& mig = *cached;
@@ -159,15 +184,21 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   o.ours = mig.status.phase == api::MigrationPhase::kMigrating &&
            mig.status.sourceHypervisor.value_or("") == options_.node_name;
   o.cancel = mig.spec.cancel || mig.metadata.deletionTimestamp.has_value();
-  o.job_running = runner_.running(key);
-  o.job_finished = runner_.outcome(key).has_value();
+  o.job_running = jobRunning(key);
+  o.job_finished = jobOutcome(key).has_value();
   o.started_before = mig.status.progress.has_value();
+  o.target_ready = targetReady(mig);
   NOVACRON_ASSIGN_OR_RETURN(std::string domain,
                             domain::domainName(mig.metadata.namespace_, mig.spec.vmName));
   if (o.ours && !o.job_running && !o.job_finished) {
     auto info = conn_.lookupByName(domain);
     if (info.isOk()) {
       o.domain = std::move(info).value();
+      if (o.domain->active) {
+        auto job = conn_.jobStats(domain);
+        o.orphan_job = job.isOk() && (job->type == virt::JobType::kBounded ||
+                                      job->type == virt::JobType::kUnbounded);
+      }
     } else if (info.status().code() != core::StatusCode::kNotFound) {
       return info.status();
     }
@@ -178,37 +209,55 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   switch (decideSource(o)) {
   case SourceAction::kNone:
     if (!o.ours && o.job_finished) {
-      runner_.forget(key);  // reported; the controller has moved on
+      forgetJob(key);  // reported; the controller has moved on
     }
     return ReconcileResult::done();
+  case SourceAction::kWaitForTarget:
+    return ReconcileResult::done();  // the target's status write brings the key back
+  case SourceAction::kReportCancelled:
+    status.phase = api::MigrationPhase::kCancelled;
+    status.failureReason = "Cancelled: cancelled before data started moving";
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Normal", "Cancelled", *status.failureReason);
+    return ReconcileResult::done();
   case SourceAction::kStartJob:
-    NOVACRON_RETURN_IF_ERROR(startJob(mig, domain));
+    NOVACRON_RETURN_IF_ERROR(mig.spec.mode == api::MigrationMode::kCold ? startColdJob(mig, domain)
+                                                                        : startJob(mig, domain));
     return ReconcileResult::done();
   case SourceAction::kCancelJob:
-    runner_.cancel(key);
+    cancelJob(key);
     return ReconcileResult::done();
   case SourceAction::kReportProgress: {
     auto progress = runner_.progress(key);
+    if (!progress) {
+      progress = cold_.progress(key);
+    }
     if (progress) {
       status.progress = *progress;
     }
+    setPostCopyCondition(status, runner_.postCopy(key), mig.metadata.generation);
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     return ReconcileResult::done();
   }
   case SourceAction::kReportOutcome: {
-    Outcome out = *runner_.outcome(key);
+    Outcome out = *jobOutcome(key);
+    if (out.phase == api::MigrationPhase::kFinalizing) {
+      NOVACRON_RETURN_IF_ERROR(removeCopiedFiles(mig));
+    }
     status.phase = out.phase;
     status.progress = out.progress;
+    setPostCopyCondition(status, out.postcopy, mig.metadata.generation);
     if (out.phase != api::MigrationPhase::kFinalizing) {
       status.failureReason = out.reason + ": " + out.message;
     }
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, out.phase == api::MigrationPhase::kFinalizing ? "Normal" : "Warning", out.reason,
           out.message);
-    runner_.forget(key);
+    forgetJob(key);
     return ReconcileResult::done();
   }
   case SourceAction::kReportMigrated:
+    NOVACRON_RETURN_IF_ERROR(removeCopiedFiles(mig));
     status.phase = api::MigrationPhase::kFinalizing;
     if (!status.progress) {
       status.progress = api::MigrationProgress{};
@@ -225,6 +274,29 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
     return ReconcileResult::done();
+  case SourceAction::kResumePostCopy:
+    NOVACRON_RETURN_IF_ERROR(startJob(mig, domain, /*resume_postcopy=*/true));
+    return ReconcileResult::done();
+  case SourceAction::kWaitPostCopy:
+    setPostCopyCondition(
+        status,
+        PostCopyStatus{.active = true,
+                       .message = "post-copy runs in libvirt (job of an earlier node-daemon "
+                                  "process); waiting for it to end"},
+        mig.metadata.generation);
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    return ReconcileResult::after(std::chrono::seconds(5));
+  case SourceAction::kAbortOrphanJob: {
+    spdlog::warn("VMMigration {}: aborting the libvirt job of {} left by a previous node-daemon",
+                 key, domain);
+    Status aborted = conn_.abortJob(domain);
+    if (!aborted.isOk()) {
+      return aborted.withContext("aborting the orphaned migration job of " + domain);
+    }
+    event(mig, "Warning", "OrphanedJobAborted",
+          "aborted the migration job a previous node-daemon process left running on " + domain);
+    return ReconcileResult::after(std::chrono::seconds(1));  // then: Migrated or Lost
+  }
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =
@@ -236,7 +308,8 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   return ReconcileResult::done();
 }
 
-Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const std::string& domain) {
+Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const std::string& domain,
+                                           bool resume_postcopy) {
   auto address = targetAddressOf(mig);
   if (!address) {
     return core::unavailableError("VMMigration " + mig.metadata.name +
@@ -246,6 +319,22 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
   job.key = runtime::objectKey(mig.metadata.namespace_, mig.metadata.name);
   job.domain = domain;
   job.request = migrateRequest(mig.spec.options, *address, options_);
+  applyTargetStorage(job.request, mig.status.targetStorage, options_.vm_root, options_.image_root);
+  job.request.postcopy_resume = resume_postcopy;
+  job.postcopy = postCopyPolicyFor(mig.spec.options);
+  Status usable = checkWireOptions(mig.spec.options);
+  if (usable.isOk() && mig.spec.options.tls && !options_.tls_pki_dir.empty()) {
+    usable = checkTlsDir(options_.tls_pki_dir);
+  }
+  if (!usable.isOk() && !resume_postcopy) {
+    // Terminal: nothing moved yet, the guest keeps running here.
+    api::VMMigrationStatus status = mig.status;
+    status.phase = api::MigrationPhase::kFailed;
+    status.failureReason = "UnsupportedOptions: " + usable.message();
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    event(mig, "Warning", "UnsupportedOptions", usable.message());
+    return Status::ok();
+  }
   int64_t memory = 0;
   if (options_.vm_memory) {
     memory = options_.vm_memory(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName))
@@ -257,6 +346,70 @@ Status SourceMigrationReconciler::startJob(const api::VMMigration& mig, const st
           "moving " + domain + " from " + options_.node_name + " to " + *address);
   }
   return Status::ok();
+}
+
+Status SourceMigrationReconciler::startColdJob(const api::VMMigration& mig,
+                                               const std::string& domain) {
+  auto address = targetAddressOf(mig);
+  if (!address) {
+    return core::unavailableError("VMMigration " + mig.metadata.name +
+                                  " has no status.targetAddress yet");
+  }
+  if (!options_.connect_target || !options_.uploader) {
+    return core::terminal(
+        core::failedPreconditionError("cold migration is not wired on " + options_.node_name));
+  }
+  const std::string vm_key = runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName);
+  ColdJob job;
+  job.key = runtime::objectKey(mig.metadata.namespace_, mig.metadata.name);
+  job.domain = domain;
+  virt::MigrateRequest request = migrateRequest(mig.spec.options, *address, options_);
+  applyTargetStorage(request, mig.status.targetStorage, options_.vm_root, options_.image_root);
+  job.dest_uri = request.dest_uri;
+  job.copy = request.copy_storage;
+  job.prefixes = request.rewrite_paths;
+  if (options_.vm_grace_seconds) {
+    job.grace = std::chrono::seconds(options_.vm_grace_seconds(vm_key).value_or(30));
+  }
+  if (job.copy) {
+    auto dir = options_.vm_dir ? options_.vm_dir(vm_key) : std::nullopt;
+    if (!dir) {
+      return core::unavailableError("the folder of VM " + vm_key + " is unknown here");
+    }
+    job.vm_dir = *dir;
+  }
+  if (cold_.start(std::move(job))) {
+    event(mig, "Normal", "MigrationStarted",
+          "moving " + domain + " cold from " + options_.node_name + " to " + *address);
+  }
+  return Status::ok();
+}
+
+bool SourceMigrationReconciler::jobRunning(const std::string& key) const {
+  return runner_.running(key) || cold_.running(key);
+}
+
+std::optional<Outcome> SourceMigrationReconciler::jobOutcome(const std::string& key) const {
+  auto out = runner_.outcome(key);
+  return out ? out : cold_.outcome(key);
+}
+
+void SourceMigrationReconciler::cancelJob(const std::string& key) {
+  runner_.cancel(key);
+  cold_.cancel(key);
+}
+
+void SourceMigrationReconciler::forgetJob(const std::string& key) {
+  runner_.forget(key);
+  cold_.forget(key);
+}
+
+Status SourceMigrationReconciler::removeCopiedFiles(const api::VMMigration& mig) {
+  if (!mig.status.targetStorage || !mig.status.targetStorage->copy ||
+      !options_.remove_local_files) {
+    return Status::ok();  // shared storage: the target runs on these very files
+  }
+  return options_.remove_local_files(runtime::objectKey(mig.metadata.namespace_, mig.spec.vmName));
 }
 
 Status SourceMigrationReconciler::writeStatus(const api::VMMigration& mig,
@@ -279,6 +432,16 @@ void SourceMigrationReconciler::event(const api::VMMigration& mig, std::string_v
                                       std::string_view reason, const std::string& message) {
   if (recorder_) {
     recorder_->event(api::toJson(mig), type, reason, message);
+  }
+}
+
+void setPostCopyCondition(api::VMMigrationStatus& status,
+                          const std::optional<PostCopyStatus>& postcopy, int64_t generation) {
+  if (!postcopy) {
+    return;
+  }
+  if (auto c = postCopyCondition(*postcopy, generation)) {
+    api::setCondition(status.conditions, *c, api::toTimestamp(std::chrono::system_clock::now()));
   }
 }
 

@@ -26,6 +26,7 @@
 #include "lib/runtime/controller.h"
 #include "lib/runtime/event_recorder.h"
 #include "lib/runtime/informer.h"
+#include "node-daemon/migration/cold_runner.h"
 #include "node-daemon/migration/runner.h"
 #include "node-daemon/virt/connection.h"
 
@@ -43,6 +44,14 @@ enum class SourceAction {
   kReportMigrated,  // recovered: the domain already left (shut off, reason Migrated)
   kReportLost,      // recovered: the guest runs here but its job died with an old process
   kReportNoDomain,  // the domain is not here at all
+  // recovered: the domain is paused by post-copy (postcopy.h): never report it lost, never
+  // restart it; resume a failed post-copy, or wait while libvirt's post-copy job still runs.
+  kResumePostCopy,
+  kWaitPostCopy,
+  kWaitForTarget,    // the target still prepares (condition TargetPrepared, target_decide.h)
+  kReportCancelled,  // cancelled before the job started: nothing moved
+  kAbortOrphanJob,  // recovered: libvirt still runs a job a previous process started; abort it
+                    // and decide again once it is gone (never report while it may still move)
 };
 
 struct SourceObservation {
@@ -51,7 +60,11 @@ struct SourceObservation {
   bool job_running = false;
   bool job_finished = false;
   bool started_before = false;  // status.progress is set: a job ran for this migration
+  // libvirt runs a job on the domain that no job of this process drives: a previous node-daemon's
+  // migration, which libvirtd carries on after its client died (peer-to-peer).
+  bool orphan_job = false;
   std::optional<virt::DomainInfo> domain;
+  bool target_ready = true;  // targetReady(): the target prepared (or nothing needs preparing)
 };
 
 SourceAction decideSource(const SourceObservation& o);
@@ -63,12 +76,27 @@ struct SourceReconcilerOptions {
   std::string tls_libvirt_uri_template = "qemu+tls://{}/system";
   // QEMU's migration stream, e.g. "tcp://{}"; empty: libvirt's default.
   std::string migrate_uri_template = "tcp://{}";
+  // --migration-tls-dir: the certificates the source libvirtd presents to a qemu+tls target
+  // (libvirt's pki layout; passed as the URI's pkipath). Empty: libvirt's /etc/pki defaults.
+  std::string tls_pki_dir;
   std::chrono::milliseconds sample_interval{500};
   int workers = 2;
   core::ClockPtr clock;
   metrics::RegistryPtr registry;
   // Guest memory of a VM ("namespace/name"), for the completion timeout; nullopt when unknown.
   std::function<std::optional<int64_t>(const std::string& vm_key)> vm_memory;
+  // This node's roots, rewritten to the target's in the domain XML when disks are copied.
+  std::string vm_root;
+  std::string image_root;
+  // Removes the VM's ("namespace/name") local files after its disks were copied to the target and
+  // the guest runs there; unset: nothing is removed.
+  std::function<core::Status(const std::string& vm_key)> remove_local_files;
+  // Cold migrations: the VM's terminationGracePeriodSeconds and its folder on this node.
+  std::function<std::optional<int64_t>(const std::string& vm_key)> vm_grace_seconds;
+  std::function<std::optional<std::string>(const std::string& vm_key)> vm_dir;
+  // How a cold migration reaches the target's libvirtd (connection and disk copy).
+  std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)> connect_target;
+  virt::VolumeUploaderPtr uploader;
 };
 
 class SourceMigrationReconciler {
@@ -85,8 +113,15 @@ public:
   size_t activeJobs() const { return runner_.active(); }
 
 private:
-  core::Status startJob(const api::VMMigration& mig, const std::string& domain);
+  core::Status startJob(const api::VMMigration& mig, const std::string& domain,
+                        bool resume_postcopy = false);
+  core::Status startColdJob(const api::VMMigration& mig, const std::string& domain);
+  bool jobRunning(const std::string& key) const;
+  std::optional<Outcome> jobOutcome(const std::string& key) const;
+  void cancelJob(const std::string& key);
+  void forgetJob(const std::string& key);
   core::Status writeStatus(const api::VMMigration& mig, const api::VMMigrationStatus& status);
+  core::Status removeCopiedFiles(const api::VMMigration& mig);
   void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
              const std::string& message);
 
@@ -97,8 +132,12 @@ private:
   runtime::Informer<api::VMMigration> informer_;
   runtime::Controller loop_;
   MigrationRunner runner_;
+  ColdMigrationRunner cold_;
 };
 
+// Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.
+void setPostCopyCondition(api::VMMigrationStatus& status,
+                          const std::optional<PostCopyStatus>& postcopy, int64_t generation);
 // The target's address as the controller resolved it (status.targetAddress).
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
 // The libvirt migration request for `options` towards `address`.

@@ -7,7 +7,13 @@
 namespace novacron::node::migration {
 
 struct MigrationRunner::Run {
-  Run(Job j, core::Clock::TimePoint started) : job(std::move(j)), tracker(job.limits, started) {}
+  Run(Job j, core::Clock::TimePoint started)
+      : job(std::move(j)), tracker(job.limits, started), trigger(job.postcopy) {
+    if (job.request.postcopy_resume) {
+      postcopy.active = true;  // a recovery job: the switch happened under an earlier process
+      postcopy.message = "resuming a failed post-copy migration";
+    }
+  }
 
   Job job;
   std::mutex mu;
@@ -18,6 +24,9 @@ struct MigrationRunner::Run {
   std::optional<Verdict> abort_verdict;  // guarded by mu; the tracker's reason to abort
   std::string abort_message;             // guarded by mu
   ProgressTracker tracker;               // monitor thread only
+  PostCopyTrigger trigger;               // monitor thread only
+  PostCopyStatus postcopy;               // guarded by mu
+  bool stopping = false;                 // guarded by mu; the runner is being destroyed
   api::MigrationProgress progress;       // guarded by mu
   std::optional<Outcome> outcome;        // guarded by mu
   std::thread migrate_thread;
@@ -41,6 +50,7 @@ MigrationRunner::~MigrationRunner() {
     {
       std::lock_guard lock(run->mu);
       run->cancel = !run->done;
+      run->stopping = true;
     }
     run->cv.notify_all();
     if (run->migrate_thread.joinable()) {
@@ -64,7 +74,7 @@ bool MigrationRunner::start(Job job) {
   Run* r = run.get();
   r->monitor_thread = std::thread([this, r] { monitor(*r); });
   r->migrate_thread = std::thread([this, r] {
-    core::Status migrated = conn_.migrate(r->job.domain, r->job.request);
+    core::Status migrated = migrateWithRecovery(*r);
     finish(*r, migrated);
   });
   return true;
@@ -101,6 +111,13 @@ void MigrationRunner::monitor(Run& run) {
     }
     if (run.cancel && !run.abort_sent) {
       run.abort_sent = true;
+      if (run.postcopy.active) {
+        spdlog::warn(
+            "node-daemon: migration {}: not cancelling: in post-copy the guest already "
+            "runs on the target",
+            run.job.key);
+        continue;
+      }
       lock.unlock();
       spdlog::info("node-daemon: migration {}: cancelling the job of {}", run.job.key, domain);
       if (core::Status s = conn_.abortJob(domain); !s.isOk()) {
@@ -120,7 +137,9 @@ void MigrationRunner::monitor(Run& run) {
     const std::string why = run.tracker.explain(verdict);
     lock.lock();
     run.progress = run.tracker.progress();
-    bool abort = verdict != Verdict::kContinue && !run.abort_sent;
+    maybeSwitchToPostCopy(run, lock, now);
+    // In post-copy there is nothing to abort back to: the guest runs on the target.
+    bool abort = verdict != Verdict::kContinue && !run.abort_sent && !run.postcopy.active;
     if (abort) {
       run.abort_sent = true;
       run.abort_verdict = verdict;
@@ -140,11 +159,16 @@ void MigrationRunner::monitor(Run& run) {
   }
 }
 
-void MigrationRunner::finish(Run& run, core::Status migrated) {
+void MigrationRunner::finish(Run& run, const core::Status& migrated) {
   Outcome o;
   {
     std::lock_guard lock(run.mu);
     o.progress = run.progress;
+    o.postcopy = run.postcopy;
+    if (migrated.isOk() && o.postcopy.active) {
+      o.postcopy.completed = true;
+      o.postcopy.message = "completed in post-copy; " + o.postcopy.message;
+    }
     if (migrated.isOk()) {
       o.phase = api::MigrationPhase::kFinalizing;
       o.reason = "Succeeded";
@@ -163,7 +187,9 @@ void MigrationRunner::finish(Run& run, core::Status migrated) {
     } else {
       o.phase = api::MigrationPhase::kFailed;
       o.reason = migrated.code() == core::StatusCode::kUnavailable ? "TargetUnreachable"
-                                                                   : "MigrationFailed";
+                 : migrated.code() == core::StatusCode::kInvalidArgument
+                     ? "UnsupportedOptions"  // libvirt/QEMU refused an option (e.g. zstd)
+                     : "MigrationFailed";
       o.message = migrated.message() + "; the guest keeps running on the source";
     }
   }
@@ -210,6 +236,16 @@ std::optional<api::MigrationProgress> MigrationRunner::progress(const std::strin
   return it->second->progress;
 }
 
+std::optional<PostCopyStatus> MigrationRunner::postCopy(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = runs_.find(key);
+  if (it == runs_.end()) {
+    return std::nullopt;
+  }
+  std::lock_guard run_lock(it->second->mu);
+  return it->second->postcopy;
+}
+
 std::optional<Outcome> MigrationRunner::outcome(const std::string& key) const {
   std::lock_guard lock(mu_);
   auto it = runs_.find(key);
@@ -253,6 +289,92 @@ size_t MigrationRunner::active() const {
     n += run->done ? 0 : 1;
   }
   return n;
+}
+
+// ---- post-copy (postcopy.h) ---------------------------------------------------------------------
+
+void MigrationRunner::maybeSwitchToPostCopy(Run& run, std::unique_lock<std::mutex>& lock,
+                                            core::Clock::TimePoint now) {
+  if (!run.job.request.postcopy || run.postcopy.active || run.cancel || run.abort_sent) {
+    return;
+  }
+  const std::optional<std::string> why = run.trigger.observe(run.progress, now);
+  if (!why) {
+    return;
+  }
+  lock.unlock();
+  spdlog::info("node-daemon: migration {}: switching to post-copy {}", run.job.key, *why);
+  const core::Status s = conn_.startPostCopy(run.job.domain);
+  lock.lock();
+  if (!s.isOk()) {
+    spdlog::warn(
+        "node-daemon: migration {}: switching to post-copy failed (asking again at the "
+        "next sample): {}",
+        run.job.key, s.toString());
+    return;
+  }
+  run.postcopy.active = true;
+  run.postcopy.message = "switched to post-copy " + *why +
+                         "; the guest runs on the target, which fetches the remaining pages";
+}
+
+core::Status MigrationRunner::migrateWithRecovery(Run& run) {
+  virt::MigrateRequest request = run.job.request;
+  core::Status migrated = conn_.migrate(run.job.domain, request);
+  for (int attempt = 0; !migrated.isOk(); ++attempt) {
+    PostCopyFailure failure;
+    {
+      std::lock_guard lock(run.mu);
+      failure.switched = run.postcopy.active;
+    }
+    if (failure.switched) {
+      auto info = conn_.lookupByName(run.job.domain);
+      if (info.isOk()) {
+        failure.source = std::move(info).value();
+      }
+    }
+    const PostCopyRecovery next = decidePostCopyRecovery(failure);
+    if (next == PostCopyRecovery::kNotPostCopy) {
+      return migrated;
+    }
+    if (next == PostCopyRecovery::kCompleted) {
+      return core::Status::ok();
+    }
+    {
+      std::unique_lock lock(run.mu);
+      run.postcopy.failed = true;
+      run.postcopy.resume_attempts += next == PostCopyRecovery::kResume ? 1 : 0;
+      run.postcopy.message =
+          "post-copy failed (" + migrated.message() +
+          "): the guest is paused on both hosts and is never restarted from the source; " +
+          (next == PostCopyRecovery::kResume
+               ? "resuming the migration (attempt " + std::to_string(run.postcopy.resume_attempts) +
+                     ")"
+               : "waiting for libvirt's post-copy job to settle");
+      spdlog::error("node-daemon: migration {}: {}", run.job.key, run.postcopy.message);
+    }
+    if (options_.on_progress) {
+      options_.on_progress(run.job.key);
+    }
+    {
+      std::unique_lock lock(run.mu);
+      options_.clock->waitFor(lock, run.cv, resumeBackoff(attempt), [&] { return run.stopping; });
+      if (run.stopping) {
+        return migrated;  // shutting down: a restarted node-daemon recovers (decideSource)
+      }
+    }
+    if (next == PostCopyRecovery::kResume) {
+      request.postcopy_resume = true;
+      migrated = conn_.migrate(run.job.domain, request);
+      if (migrated.isOk()) {
+        std::lock_guard lock(run.mu);
+        run.postcopy.failed = false;
+        run.postcopy.message = "recovered with post-copy resume after " +
+                               std::to_string(run.postcopy.resume_attempts) + " attempt(s)";
+      }
+    }
+  }
+  return migrated;
 }
 
 }  // namespace novacron::node::migration

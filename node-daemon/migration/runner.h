@@ -6,7 +6,9 @@
 // ProgressTracker, calls `on_progress`, and aborts the libvirt job when the tracker says
 // NoProgress / CompletionTimeout or cancel() was called. When migrate() returns the outcome is
 // stored (take it with outcome()) and `on_done` runs; after an abort the guest keeps running on
-// the source (libvirt's guarantee for pre-copy).
+// the source (libvirt's guarantee for pre-copy). A job whose options allow post-copy is switched to
+// it when PostCopyTrigger says so; from then on it is neither aborted nor cancelled, and a failure
+// is recovered with post-copy resume (postcopy.h).
 // Thread-safety: every method is safe from any thread; callbacks run on the job's threads and must
 // only hand work off (e.g. enqueue a key).
 #pragma once
@@ -22,6 +24,7 @@
 
 #include "lib/api/vm_migration.h"
 #include "lib/core/clock.h"
+#include "node-daemon/migration/postcopy.h"
 #include "node-daemon/migration/progress.h"
 #include "node-daemon/virt/connection.h"
 
@@ -32,6 +35,7 @@ struct Job {
   std::string domain;  // the domain to move
   virt::MigrateRequest request;
   ProgressLimits limits;
+  PostCopyPolicy postcopy;  // when to switch to post-copy (request.postcopy must allow it)
 };
 
 struct Outcome {
@@ -39,6 +43,7 @@ struct Outcome {
   std::string reason;   // CamelCase: Succeeded, NoProgress, CompletionTimeout, Cancelled, ...
   std::string message;  // for failureReason and Events
   api::MigrationProgress progress;
+  PostCopyStatus postcopy;
 };
 
 struct RunnerOptions {
@@ -62,6 +67,7 @@ public:
   void cancel(const std::string& key);
   bool running(const std::string& key) const;
   std::optional<api::MigrationProgress> progress(const std::string& key) const;
+  std::optional<PostCopyStatus> postCopy(const std::string& key) const;
   // The outcome of a finished job; it stays until forget(key).
   std::optional<Outcome> outcome(const std::string& key) const;
   void forget(const std::string& key);
@@ -70,7 +76,13 @@ public:
 private:
   struct Run;
   void monitor(Run& run);
-  void finish(Run& run, core::Status migrated);
+  void finish(Run& run, const core::Status& migrated);
+  // migrate(), and after a failure once post-copy began: never a second copy, only
+  // VIR_MIGRATE_POSTCOPY_RESUME until the guest runs on the target.
+  core::Status migrateWithRecovery(Run& run);
+  // In the monitor, run.mu held by `lock`: switches to post-copy when the trigger says so.
+  void maybeSwitchToPostCopy(Run& run, std::unique_lock<std::mutex>& lock,
+                             core::Clock::TimePoint now);
 
   virt::Connection& conn_;
   RunnerOptions options_;

@@ -1,5 +1,6 @@
 #include "node-daemon/storage/http_fetcher.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -94,9 +95,12 @@ core::StatusOr<Hop> fetchOnce(const ImageUrl& u, const IpAddress& addr, const st
   }
   auto pos = r.output.rfind(kMarker);
   if (r.exit_code != 0 || pos == std::string::npos) {
+    // curl's message ends in a newline: trimmed, so a log line stays one line.
+    std::string said = r.output.substr(0, r.output.find(kMarker));
+    said.erase(said.find_last_not_of(" \r\n\t") + 1);
+    std::replace(said.begin(), said.end(), '\n', ' ');
     return core::unavailableError("downloading " + shown + " failed (curl exit " +
-                                  std::to_string(r.exit_code) +
-                                  "): " + r.output.substr(0, r.output.find(kMarker)));
+                                  std::to_string(r.exit_code) + "): " + said);
   }
   Hop hop;
   std::string line = r.output.substr(pos + std::strlen(kMarker));

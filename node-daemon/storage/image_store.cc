@@ -1,6 +1,7 @@
 #include "node-daemon/storage/image_store.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -296,7 +297,10 @@ private:
         job = queue_.front();
         queue_.pop_front();
       }
+      const auto started = std::chrono::steady_clock::now();
       core::Status s = run(*job);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       std::function<void(const std::string&)> callback;
       {
         std::lock_guard lock(mu_);
@@ -307,7 +311,12 @@ private:
         callback = callback_;
       }
       if (s.isOk()) {
-        spdlog::info("image store: cached {} as {}", job->url, job->final_path);
+        std::error_code size_ec;
+        const auto bytes = fs::file_size(job->final_path, size_ec);
+        spdlog::info(
+            "image store: cached {} as {} ({} bytes in {:.1f} s, {:.1f} MiB/s)", job->url,
+            job->final_path, size_ec ? 0 : bytes, seconds,
+            seconds > 0 && !size_ec ? static_cast<double>(bytes) / seconds / (1 << 20) : 0.0);
       } else {
         spdlog::warn("image store: {}", s.toString());
       }

@@ -23,6 +23,7 @@
 
 #include "lib/core/status.h"
 #include "lib/core/statusor.h"
+#include "node-daemon/virt/path_rewrite.h"
 
 namespace novacron::node::virt {
 
@@ -158,6 +159,24 @@ struct JobStats {
   std::uint64_t downtime_ms = 0;        // completed migrations: the switch-over pause
 };
 
+// One domain's bulk statistics (virConnectGetAllDomainStats), for the per-VM metrics. A value
+// libvirt did not report is nullopt: a shut-off domain reports only its state, balloon
+// available/unused need the guest's balloon driver, and libvirt's test driver reports only state.
+// Block and network figures are sums over the domain's disks and interfaces.
+struct DomainStats {
+  std::string name;
+  DomainState state = DomainState::kNoState;
+  std::optional<std::uint64_t> cpu_time_ns;  // guest vCPUs and QEMU's own threads
+  std::optional<std::uint64_t> vcpus;        // current vCPUs
+  std::optional<std::uint64_t> balloon_current_kib;
+  std::optional<std::uint64_t> balloon_available_kib;
+  std::optional<std::uint64_t> balloon_unused_kib;
+  std::optional<std::uint64_t> balloon_rss_kib;  // QEMU's resident memory on the host
+  std::optional<std::uint64_t> block_read_bytes, block_write_bytes;
+  std::optional<std::uint64_t> block_read_requests, block_write_requests;
+  std::optional<std::uint64_t> net_rx_bytes, net_tx_bytes, net_rx_packets, net_tx_packets;
+};
+
 // A live migration request; the adapter turns it into virDomainMigrateToURI3's typed parameters
 // and flags (peer-to-peer: the source libvirtd talks to the target libvirtd itself).
 struct MigrateRequest {
@@ -172,7 +191,13 @@ struct MigrateRequest {
   Compression compression = Compression::kNone;
   int parallel_connections = 0;  // multifd channels (> 0 enables parallel migration)
   bool copy_storage = false;     // copy local disks along (incremental: only the overlay)
+  // Without dest_xml: the adapter passes the domain's migratable XML with these roots rewritten
+  // as the destination XML (per-host VM and image roots).
+  std::vector<PathPrefix> rewrite_paths;
   bool tls = false;
+  // Recover a failed post-copy migration (VIR_MIGRATE_POSTCOPY_RESUME): reconnects the paused
+  // halves on both hosts and fetches the remaining pages; never starts a second copy.
+  bool postcopy_resume = false;
 };
 
 struct InterfaceAddress {
@@ -228,6 +253,16 @@ public:
                                              const MigrateRequest& request) = 0;
   // Aborts the domain's running job (virDomainAbortJob); the migrate() call then fails.
   [[nodiscard]] virtual core::Status abortJob(const std::string& name) = 0;
+  // Switches a running migration that allows post-copy (MigrateRequest::postcopy) to post-copy
+  // (virDomainMigrateStartPostCopy): the guest resumes on the target, which then fetches the
+  // remaining pages on demand. Not virtual-pure so test doubles need not implement it.
+  [[nodiscard]] virtual core::Status startPostCopy(const std::string& name) {
+    return core::failedPreconditionError("post-copy is not supported by this connection (" + name +
+                                         ")");
+  }
+
+  // Bulk statistics of every domain in one call (virConnectGetAllDomainStats).
+  [[nodiscard]] virtual core::StatusOr<std::vector<DomainStats>> allDomainStats() = 0;
 
   // Subscribes to lifecycle events of every domain; survives reconnects. Returns an id for
   // unsubscribe. Handlers must be cheap and must not call back into the connection.

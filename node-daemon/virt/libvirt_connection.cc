@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -600,6 +601,9 @@ public:
     }
     if (request.dest_xml) {
       params.addString(VIR_MIGRATE_PARAM_DEST_XML, *request.dest_xml);
+    } else if (!request.rewrite_paths.empty()) {
+      NOVACRON_ASSIGN_OR_RETURN(std::string dest, destinationXml(dom.get(), request.rewrite_paths));
+      params.addString(VIR_MIGRATE_PARAM_DEST_XML, dest);
     }
     if (request.bandwidth_mib) {
       params.addULLong(VIR_MIGRATE_PARAM_BANDWIDTH, *request.bandwidth_mib);
@@ -622,7 +626,8 @@ public:
       params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "xbzrle");
       break;
     case MigrateRequest::Compression::kZstd:
-      flags |= VIR_MIGRATE_PARALLEL;
+      // zstd is a multifd compression: libvirt accepts it only with parallel connections.
+      flags |= VIR_MIGRATE_COMPRESSED | VIR_MIGRATE_PARALLEL;
       params.addString(VIR_MIGRATE_PARAM_COMPRESSION, "zstd");
       break;
     }
@@ -635,10 +640,13 @@ public:
     if (request.tls) {
       flags |= VIR_MIGRATE_TLS;
     }
+    if (request.postcopy_resume) {
+      flags |= VIR_MIGRATE_POSTCOPY | VIR_MIGRATE_POSTCOPY_RESUME;
+    }
     if (!params.ok()) {
       return core::internalError("libvirt migrate: building typed parameters failed");
     }
-    if (request.max_downtime_ms &&
+    if (request.max_downtime_ms && !request.postcopy_resume &&
         virDomainMigrateSetMaxDowntime(dom.get(), *request.max_downtime_ms, 0) < 0) {
       return error("migrate");
     }
@@ -654,7 +662,23 @@ public:
     return withDomain("abortJob", name, [](virDomainPtr d) { return virDomainAbortJob(d); });
   }
 
+  Status startPostCopy(const std::string& name) override {
+    return withDomain("startPostCopy", name,
+                      [](virDomainPtr d) { return virDomainMigrateStartPostCopy(d, 0); });
+  }
+
 private:
+  // The domain's migratable XML with this host's roots replaced by the target's.
+  StatusOr<std::string> destinationXml(virDomainPtr dom, const std::vector<PathPrefix>& paths) {
+    char* xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
+    if (xml == nullptr) {
+      return error("migrate");
+    }
+    std::string out(xml);
+    free(xml);  // NOLINT(cppcoreguidelines-no-malloc)
+    return rewritePaths(std::move(out), paths);
+  }
+
   // Owns a virTypedParameter list built with virTypedParamsAdd*.
   class TypedParams {
   public:
@@ -716,6 +740,102 @@ private:
     get(VIR_DOMAIN_JOB_MEMORY_BPS, s.memory_bps);
     get(VIR_DOMAIN_JOB_DOWNTIME, s.downtime_ms);
     virTypedParamsFree(params, nparams);
+    return s;
+  }
+
+public:
+  StatusOr<std::vector<DomainStats>> allDomainStats() override {
+    NOVACRON_ASSIGN_OR_RETURN(auto conn, acquire("domainStats"));
+    Timer t(this, "domainStats");
+    // Stats a driver does not support are left out (no ENFORCE_STATS flag), not an error.
+    const unsigned int groups = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+                                VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU |
+                                VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK;
+    virDomainStatsRecordPtr* records = nullptr;
+    int n = virConnectGetAllDomainStats(conn->get(), groups, &records, 0);
+    if (n < 0) {
+      return error("domainStats");
+    }
+    std::vector<DomainStats> out;
+    out.reserve(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      out.push_back(toDomainStats(*records[i]));
+    }
+    virDomainStatsRecordListFree(records);
+    return out;
+  }
+
+private:
+  static DomainStats toDomainStats(const virDomainStatsRecord& record) {
+    // Every numeric field by name; the per-device ones ("block.<i>.rd.bytes") are summed.
+    std::map<std::string, std::uint64_t, std::less<>> values;
+    std::map<std::string, std::uint64_t, std::less<>> sums;
+    for (int i = 0; i < record.nparams; ++i) {
+      const virTypedParameter& p = record.params[i];
+      std::uint64_t v = 0;
+      switch (p.type) {
+      case VIR_TYPED_PARAM_INT:
+        v = p.value.i < 0 ? 0 : static_cast<std::uint64_t>(p.value.i);
+        break;
+      case VIR_TYPED_PARAM_UINT:
+        v = p.value.ui;
+        break;
+      case VIR_TYPED_PARAM_LLONG:
+        v = p.value.l < 0 ? 0 : static_cast<std::uint64_t>(p.value.l);
+        break;
+      case VIR_TYPED_PARAM_ULLONG:
+        v = p.value.ul;
+        break;
+      default:
+        continue;
+      }
+      std::string_view field(p.field);
+      values.emplace(std::string(field), v);
+      for (std::string_view group : {"block.", "net."}) {
+        if (field.substr(0, group.size()) != group) {
+          continue;
+        }
+        auto rest = field.substr(group.size());
+        auto dot = rest.find('.');
+        if (dot != std::string_view::npos && dot > 0 &&
+            rest.substr(0, dot).find_first_not_of("0123456789") == std::string_view::npos) {
+          sums[std::string(group) + std::string(rest.substr(dot + 1))] += v;
+        }
+      }
+    }
+    auto get = [&](std::string_view field) -> std::optional<std::uint64_t> {
+      auto it = values.find(field);
+      return it == values.end() ? std::nullopt : std::optional(it->second);
+    };
+    // A group's sums exist when libvirt reported the group (its count), even over zero devices.
+    auto sum = [&](std::string_view group, std::string_view field) -> std::optional<std::uint64_t> {
+      if (!get(std::string(group) + "count")) {
+        return std::nullopt;
+      }
+      auto it = sums.find(std::string(group) + std::string(field));
+      return it == sums.end() ? 0 : it->second;
+    };
+    DomainStats s;
+    if (const char* name = virDomainGetName(record.dom)) {
+      s.name = name;
+    }
+    if (auto st = get("state.state")) {
+      s.state = toState(static_cast<int>(*st));
+    }
+    s.cpu_time_ns = get("cpu.time");
+    s.vcpus = get("vcpu.current");
+    s.balloon_current_kib = get("balloon.current");
+    s.balloon_available_kib = get("balloon.available");
+    s.balloon_unused_kib = get("balloon.unused");
+    s.balloon_rss_kib = get("balloon.rss");
+    s.block_read_bytes = sum("block.", "rd.bytes");
+    s.block_write_bytes = sum("block.", "wr.bytes");
+    s.block_read_requests = sum("block.", "rd.reqs");
+    s.block_write_requests = sum("block.", "wr.reqs");
+    s.net_rx_bytes = sum("net.", "rx.bytes");
+    s.net_tx_bytes = sum("net.", "tx.bytes");
+    s.net_rx_packets = sum("net.", "rx.pkts");
+    s.net_tx_packets = sum("net.", "tx.pkts");
     return s;
   }
 

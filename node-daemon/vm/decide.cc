@@ -81,6 +81,9 @@ api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const Re
   if (in.started_now) {
     status.startTime = in.now;
   }
+  if (in.last_start && status.startTime != in.last_start) {
+    status.startTime = in.last_start;  // a start whose report was lost (e.g. a write conflict)
+  }
   if (in.after) {
     status.domainUUID = in.after->uuid;
     if (isRunning(in.after->state) && !status.startTime) {
@@ -101,6 +104,40 @@ api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const Re
                            : "domain " + in.domain_name + ": " + std::string(in.decision.reason),
                      {}},
                     in.now);
+  setMigratable(status, vm, in.after && isRunning(in.after->state), in.now);
+  return status;
+}
+
+void setMigratable(api::VirtualMachineStatus& status, const api::VirtualMachine& vm, bool running,
+                   api::Timestamp now) {
+  api::ConditionStatus value = api::ConditionStatus::kTrue;
+  std::string_view reason = kReasonMigratable;
+  std::string message = "the guest runs and can be live-migrated";
+  if (!running) {
+    value = api::ConditionStatus::kFalse;
+    reason = kReasonNotRunning;
+    message = "only a running guest is live-migrated";
+  } else if (vm.spec.cpu && vm.spec.cpu->model == "host-passthrough") {
+    value = api::ConditionStatus::kFalse;
+    reason = kReasonHostPassthroughCpu;
+    message = "cpu.model host-passthrough ties the guest to this host's exact CPU";
+  }
+  api::setCondition(status.conditions,
+                    {std::string(api::kConditionMigratable),
+                     value,
+                     vm.metadata.generation,
+                     {},
+                     std::string(reason),
+                     message,
+                     {}},
+                    now);
+}
+
+api::VirtualMachineStatus startingStatus(const api::VirtualMachine& vm, std::string_view reason,
+                                         const std::string& message, api::Timestamp now) {
+  api::VirtualMachineStatus status = notReadyStatus(vm, reason, message, now);
+  status.phase = api::VirtualMachinePhase::kStarting;
+  setMigratable(status, vm, false, now);
   return status;
 }
 

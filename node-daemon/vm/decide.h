@@ -63,6 +63,9 @@ struct ReportInputs {
   std::vector<api::VmInterfaceStatus> interfaces;
   api::Timestamp now;
   bool started_now = false;
+  // When this node-daemon last started the domain (kept across a failed status write, so the
+  // next report still says when the domain really started).
+  std::optional<api::Timestamp> last_start;
 };
 api::VirtualMachineStatus reportedStatus(const api::VirtualMachine& vm, const ReportInputs& in);
 
@@ -86,6 +89,24 @@ bool usesImage(const api::VirtualMachine& vm, const std::string& url);
 // True when this node already reported a terminal failure for the VM's current generation: it is
 // not tried again until the spec changes (a new generation).
 bool failedForThisGeneration(const api::VirtualMachine& vm);
+
+// Reasons of the Migratable condition (docs/api.md).
+inline constexpr std::string_view kReasonMigratable = "Migratable";
+inline constexpr std::string_view kReasonNotRunning = "NotRunning";
+inline constexpr std::string_view kReasonHostPassthroughCpu = "HostPassthroughCPU";
+// Ready while the disks are prepared (images downloading).
+inline constexpr std::string_view kReasonStarting = "Starting";
+// Ready and the Event when a stop ran past terminationGracePeriodSeconds and was forced.
+inline constexpr std::string_view kReasonGracePeriodExpired = "GracePeriodExpired";
+
+// Migratable: True while the guest runs and nothing in its spec blocks a live migration.
+void setMigratable(api::VirtualMachineStatus& status, const api::VirtualMachine& vm, bool running,
+                   api::Timestamp now);
+
+// Phase Starting with Ready=False/`reason` (Starting while images download, ImageDownloadFailed
+// when a download failed and will be retried) and Migratable=False/NotRunning.
+api::VirtualMachineStatus startingStatus(const api::VirtualMachine& vm, std::string_view reason,
+                                         const std::string& message, api::Timestamp now);
 
 // Ready=False with `reason` and `message`; the phase stays (e.g. Scheduled while it cannot start).
 api::VirtualMachineStatus notReadyStatus(const api::VirtualMachine& vm, std::string_view reason,

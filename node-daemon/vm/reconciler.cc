@@ -37,6 +37,10 @@ bool alreadyDone(const Status& s) {
          s.code() == core::StatusCode::kFailedPrecondition;
 }
 
+// How often a VM whose image download failed looks again (the image store decides when it
+// actually downloads again; a finished download requeues the VM at once).
+constexpr std::chrono::seconds kImageRetryInterval{15};
+
 std::string vmKey(const api::VirtualMachine& vm) {
   return runtime::objectKey(vm.metadata.namespace_, vm.metadata.name);
 }
@@ -226,10 +230,56 @@ StatusOr<ReconcileResult> VmReconciler::reconcile(const std::string& key) {
   if (binding != Binding::kHere && !deleting_unbound) {
     return notBoundHere(vm, *dname, binding);
   }
+  const auto& fins = vm.metadata.finalizers;
+  if (vm.metadata.deletionTimestamp && binding == Binding::kHere &&
+      std::find(fins.begin(), fins.end(), api::kNodeCleanupFinalizer) != fins.end()) {
+    NOVACRON_ASSIGN_OR_RETURN(auto shutting_down, shutDownBeforeCleanup(vm, *dname));
+    if (shutting_down) {
+      return *shutting_down;
+    }
+  }
   return runtime::finalizer<api::VirtualMachine>(
       *client_, kube::kVirtualMachine, vm, api::kNodeCleanupFinalizer,
       {.apply = [&](api::VirtualMachine stored) { return apply(stored, *dname); },
        .cleanup = [&](const api::VirtualMachine& v) { return cleanup(v, *dname); }});
+}
+
+StatusOr<std::optional<ReconcileResult>> VmReconciler::shutDownBeforeCleanup(
+    const api::VirtualMachine& vm, const std::string& dname) {
+  if (migrationInProgress(vm)) {
+    return std::optional<ReconcileResult>();  // the migration owns the domain; cleanup as before
+  }
+  NOVACRON_ASSIGN_OR_RETURN(std::string want_uuid, domain::domainUuid(vm.metadata.uid));
+  NOVACRON_ASSIGN_OR_RETURN(Observation observed, observe(dname));
+  if (!observed.domain || observed.domain->uuid != want_uuid || !isActive(observed.domain->state)) {
+    return std::optional<ReconcileResult>();
+  }
+  // Deleting stops the VM exactly as runStrategy Halted does: ACPI, then the grace period.
+  api::VirtualMachine halted = vm;
+  halted.spec.runStrategy = api::RunStrategy::kHalted;
+  const PowerDecision decision = decidePower(powerInputs(halted, observed));
+  NOVACRON_RETURN_IF_ERROR(powerAction(vm, dname, decision, observed));
+  if (decision.action == PowerAction::kDestroy) {
+    return std::optional<ReconcileResult>();  // off now (forced): cleanup goes on
+  }
+  const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
+  api::VirtualMachineStatus status = vm.status;
+  status.phase = api::VirtualMachinePhase::kStopping;
+  api::setCondition(
+      status.conditions,
+      {std::string(api::kConditionReady),
+       api::ConditionStatus::kFalse,
+       vm.metadata.generation,
+       {},
+       std::string(decision.reason),
+       "the VM is being deleted: the guest of " + dname + " was asked to shut down (" +
+           std::to_string(vm.spec.terminationGracePeriodSeconds) +
+           " s grace period, then it is powered off)",
+       {}},
+      now);
+  NOVACRON_RETURN_IF_ERROR(writeStatus(vm, status));
+  return std::optional<ReconcileResult>(
+      ReconcileResult::after(decision.requeue_after.value_or(std::chrono::milliseconds(1000))));
 }
 
 StatusOr<Observation> VmReconciler::observe(const std::string& dname) {
@@ -295,6 +345,11 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
 
   // Act.
   Status acted = powerAction(vm, dname, decision, observed);
+  if (acted.code() == core::StatusCode::kUnavailable && acted.retryAfter()) {
+    // Images are downloading (or a failed download waits for its retry): reported through
+    // status already; a wait, not an error for the loop to log again and again.
+    return ReconcileResult::after(*acted.retryAfter());
+  }
   // A terminal error was reported through status already; the loop logs and counts it and does
   // not retry it until the VM changes.
   NOVACRON_RETURN_IF_ERROR(acted);
@@ -310,6 +365,12 @@ StatusOr<ReconcileResult> VmReconciler::apply(const api::VirtualMachine& vm,
   report.decision = now;
   report.now = now_wall;
   report.started_now = decision.action == PowerAction::kStart;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = started_at_.find(dname); it != started_at_.end()) {
+      report.last_start = it->second;
+    }
+  }
   if (after.domain) {
     report.interfaces = interfaces(vm, dname, isRunning(after.domain->state));
   }
@@ -347,7 +408,16 @@ Status VmReconciler::powerAction(const api::VirtualMachine& vm, const std::strin
     if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
       return s;
     }
-    spdlog::info("node-daemon: VM {}: powered off {}", vmKey(vm), dname);
+    if (decision.reason == kReasonGracePeriodExpired) {
+      const std::string msg = "the guest did not shut down within " +
+                              std::to_string(vm.spec.terminationGracePeriodSeconds) +
+                              " s (terminationGracePeriodSeconds); domain " + dname +
+                              " was forced off";
+      spdlog::warn("node-daemon: VM {}: {}", vmKey(vm), msg);
+      event(vm, "Warning", kReasonGracePeriodExpired, msg);
+    } else {
+      spdlog::info("node-daemon: VM {}: powered off {}", vmKey(vm), dname);
+    }
     forgetShutdown(dname);
     return Status::ok();
   }
@@ -368,8 +438,17 @@ Status VmReconciler::powerAction(const api::VirtualMachine& vm, const std::strin
 Status VmReconciler::diskNotReady(const api::VirtualMachine& vm, const Status& s) {
   const api::Timestamp now = api::toTimestamp(options_.clock->wallNow());
   if (s.code() == core::StatusCode::kUnavailable && s.retryAfter()) {
-    // Still downloading (off the workers): come back when the store says; no Warning each time.
-    spdlog::debug("node-daemon: VM {}: {}", vmKey(vm), s.message());
+    // Still downloading (off the workers): phase Starting, Ready=False/Starting naming the image
+    // (without the byte count, so the status is written once, not at every poll).
+    std::string what = s.message();
+    if (auto colon = what.rfind(": "); colon != std::string::npos) {
+      what.resize(colon);
+    }
+    if (!(vm.status.phase == api::VirtualMachinePhase::kStarting)) {
+      spdlog::info("node-daemon: VM {}: preparing disks: {}", vmKey(vm), what);
+    }
+    NOVACRON_RETURN_IF_ERROR(
+        writeStatus(vm, startingStatus(vm, kReasonStarting, "preparing disks: " + what, now)));
     return s;
   }
   if (s.code() == core::StatusCode::kInvalidArgument) {
@@ -382,11 +461,17 @@ Status VmReconciler::diskNotReady(const api::VirtualMachine& vm, const Status& s
         s.withContext("VM " + vmKey(vm) + ": " + std::string(kReasonDiskPreparationFailed)));
   }
   if (s.code() == core::StatusCode::kUnavailable) {
-    // A download failed (network, HTTP error): say so in status; retried after the store's TTL.
-    event(vm, "Warning", kReasonImageDownloadFailed, s.message());
+    // A download failed (network, HTTP error): say so in status, an Event and one log line; the
+    // image store tries again after its failure TTL (a finished download requeues the VM).
+    const api::Condition* ready = api::findCondition(vm.status.conditions, api::kConditionReady);
+    if (!ready || ready->reason != kReasonImageDownloadFailed || ready->message != s.message()) {
+      spdlog::warn("node-daemon: VM {}: {}: {}", vmKey(vm), kReasonImageDownloadFailed,
+                   s.message());
+      event(vm, "Warning", kReasonImageDownloadFailed, s.message());
+    }
     NOVACRON_RETURN_IF_ERROR(
-        writeStatus(vm, notReadyStatus(vm, kReasonImageDownloadFailed, s.message(), now)));
-    return s;
+        writeStatus(vm, startingStatus(vm, kReasonImageDownloadFailed, s.message(), now)));
+    return s.retryAfter() ? s : s.withRetryAfter(kImageRetryInterval);
   }
   event(vm, "Warning", kReasonDiskPreparationFailed, s.message());
   return s;
@@ -418,6 +503,10 @@ Status VmReconciler::startDomain(const api::VirtualMachine& vm, const std::strin
   if (!s.isOk() && s.code() != core::StatusCode::kFailedPrecondition) {
     event(vm, "Warning", "StartFailed", s.message());
     return s;
+  }
+  {
+    std::lock_guard lock(mu_);
+    started_at_[dname] = api::toTimestamp(options_.clock->wallNow());
   }
   spdlog::info("node-daemon: VM {}: started domain {}", vmKey(vm), dname);
   event(vm, "Normal", "Started", "domain " + dname + " started on " + options_.node_name);
@@ -518,9 +607,14 @@ Status VmReconciler::cleanup(const api::VirtualMachine& vm, const std::string& d
   } else if (info.status().code() != core::StatusCode::kNotFound) {
     return info.status();
   }
+  // Only a pass that found something says so (a retried cleanup must not log it again).
+  const bool had_something =
+      info.isOk() || disks_.exists(vm.metadata.namespace_, vm.metadata.name, vm.metadata.uid);
   NOVACRON_RETURN_IF_ERROR(
       removeNodeResources(vm.metadata.namespace_, vm.metadata.name, vm.metadata.uid, dname));
-  spdlog::info("node-daemon: VM {}: cleaned up domain and disks", vmKey(vm));
+  if (had_something) {
+    spdlog::info("node-daemon: VM {}: cleaned up domain and disks", vmKey(vm));
+  }
   return Status::ok();
 }
 
@@ -547,19 +641,31 @@ Status VmReconciler::removeNodeResources(const std::string& ns, const std::strin
     metrics_->countCleanup();
   }
   forgetShutdown(dname);
+  std::lock_guard lock(mu_);
+  started_at_.erase(dname);
   return Status::ok();
 }
 
 std::vector<api::VmInterfaceStatus> VmReconciler::interfaces(const api::VirtualMachine& vm,
                                                              const std::string& dname,
                                                              bool running) {
-  std::vector<virt::InterfaceAddress> addrs;
-  if (running && !vm.spec.networks.empty()) {
-    for (auto source : {virt::AddressSource::kLease, virt::AddressSource::kArp}) {
+  // Each network type has the source that knows its addresses: a libvirt NAT network's dnsmasq
+  // hands out the leases (kLease); on a host bridge only the host's ARP table has seen the guest.
+  std::map<virt::AddressSource, std::vector<virt::InterfaceAddress>> by_source;
+  if (running) {
+    for (const auto& net : vm.spec.networks) {
+      const auto source = net.type == api::NetworkType::kNat ? virt::AddressSource::kLease
+                                                             : virt::AddressSource::kArp;
+      if (by_source.count(source) != 0) {
+        continue;
+      }
       auto r = conn_.interfaceAddresses(dname, source);
-      if (r.isOk() && !r->empty()) {
-        addrs = std::move(*r);
-        break;
+      if (r.isOk()) {
+        by_source[source] = std::move(*r);
+      } else {
+        by_source[source] = {};
+        reportAddressFailure(vm, dname, source == virt::AddressSource::kLease ? "lease" : "arp",
+                             r.status());
       }
     }
   }
@@ -569,14 +675,33 @@ std::vector<api::VmInterfaceStatus> VmReconciler::interfaces(const api::VirtualM
     st.name = net.name;
     std::string mac = net.mac ? *net.mac : domain::macAddress(vm.metadata.uid, net.name);
     st.mac = mac;
-    for (const auto& a : addrs) {
-      if (a.mac == mac && !a.ips.empty()) {
-        st.ip = a.ips.front();
+    const auto source = net.type == api::NetworkType::kNat ? virt::AddressSource::kLease
+                                                           : virt::AddressSource::kArp;
+    if (auto it = by_source.find(source); it != by_source.end()) {
+      for (const auto& a : it->second) {
+        if (a.mac == mac && !a.ips.empty()) {
+          st.ip = a.ips.front();
+        }
       }
     }
     out.push_back(std::move(st));
   }
   return out;
+}
+
+void VmReconciler::reportAddressFailure(const api::VirtualMachine& vm, const std::string& dname,
+                                        std::string_view source, const Status& s) {
+  {
+    std::lock_guard lock(mu_);
+    if (!reported_address_failures_.insert(dname + "|" + std::string(source) + "|" + s.message())
+             .second) {
+      return;  // once per domain, source and message; the metric counts every failure
+    }
+  }
+  spdlog::warn(
+      "node-daemon: VM {}: cannot read the guest's addresses from libvirt ({} source): "
+      "{}; status.interfaces[].ip stays empty",
+      vmKey(vm), source, s.message());
 }
 
 Status VmReconciler::writeStatus(const api::VirtualMachine& vm,

@@ -129,6 +129,14 @@ private:
              const std::string& message);
   void reportUnclaimed(const std::string& domain_name);
   void forgetShutdown(const std::string& dname);
+  // A VM being deleted whose guest runs: shut it down gracefully first (as a stop does, honouring
+  // terminationGracePeriodSeconds). A result means "still shutting down, come back then";
+  // nullopt means the domain is off (or not this VM's) and cleanup may proceed.
+  core::StatusOr<std::optional<runtime::ReconcileResult>> shutDownBeforeCleanup(
+      const api::VirtualMachine& vm, const std::string& dname);
+  // Logs an address lookup failure once per domain, source and message.
+  void reportAddressFailure(const api::VirtualMachine& vm, const std::string& dname,
+                            std::string_view source, const core::Status& s);
 
   kube::ClientPtr client_;
   virt::Connection& conn_;
@@ -143,7 +151,10 @@ private:
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
   std::set<std::string> reported_unclaimed_;                          // guarded by mu_
-  runtime::PendingWrites status_written_;  // status writes the cache may not show yet
+  // When this process last started each domain (wall clock, for status.startTime).
+  std::map<std::string, api::Timestamp> started_at_;  // guarded by mu_
+  std::set<std::string> reported_address_failures_;   // guarded by mu_
+  runtime::PendingWrites status_written_;             // status writes the cache may not show yet
 
   int event_subscription_ = -1;
   bool started_ = false;

@@ -31,12 +31,22 @@ Response Api::send(const std::string& method, const std::string& path, const std
   req.method = method;
   req.path = path;
   req.headers.emplace_back("Accept", "application/json");
+  req.headers.insert(req.headers.end(), extra_headers_.begin(), extra_headers_.end());
   if (!body.empty()) {
     req.headers.emplace_back("Content-Type", content_type);
   }
   req.body = body;
   req.timeout = std::chrono::seconds(30);
   return toResponse(transport_.send(req));
+}
+
+Api Api::as(const std::string& user, const std::vector<std::string>& groups) const {
+  Api other(transport_);
+  other.extra_headers_.emplace_back("Impersonate-User", user);
+  for (const auto& g : groups) {
+    other.extra_headers_.emplace_back("Impersonate-Group", g);
+  }
+  return other;
 }
 
 Response Api::get(const std::string& path) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,8 +51,13 @@ public:
 
   kube::HttpTransport& transport() { return transport_; }
 
+  // The same API acting as `user` (and `groups`) through Impersonate-User / Impersonate-Group
+  // headers on every request (`kubectl --as=... --as-group=...`).
+  Api as(const std::string& user, const std::vector<std::string>& groups = {}) const;
+
 private:
   kube::HttpTransport& transport_;
+  kube::HttpHeaders extra_headers_;
 };
 
 // One watch request whose events queue up as they arrive.

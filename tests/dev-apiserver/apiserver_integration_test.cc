@@ -1,12 +1,14 @@
 // Integration tests of novacron-dev-apiserver over HTTPS against a real etcd (DevCluster):
 // the server-side behaviours kube clients depend on. The broader, cluster-agnostic checks live in
 // tests/conformance/.
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "tests/testing/dev_cluster.h"
 #include "tests/testing/kube_http.h"
@@ -406,8 +408,9 @@ TEST_F(ApiServerTest, DiscoveryAndTable) {
 // issue 12: the files the server writes are owner-only, and it says it is for development.
 TEST_F(ApiServerTest, WritesItsSecretsOwnerOnlyAndWarnsItIsForDevelopment) {
   const std::string certs = cluster_->dir() + "/certs";
-  for (const std::string& file : {certs + "/token", certs + "/ca.key", certs + "/server.key",
-                                  certs + "/client.key", cluster_->kubeconfigPath()}) {
+  for (const std::string& file :
+       {certs + "/token", certs + "/ca.key", certs + "/server.key", certs + "/client.key",
+        certs + "/sa.key", cluster_->kubeconfigPath()}) {
     struct stat st {};
     ASSERT_EQ(::stat(file.c_str(), &st), 0) << file;
     EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
@@ -416,6 +419,63 @@ TEST_F(ApiServerTest, WritesItsSecretsOwnerOnlyAndWarnsItIsForDevelopment) {
   std::stringstream text;
   text << log.rdbuf();
   EXPECT_NE(text.str().find("for development and tests only"), std::string::npos) << text.str();
+}
+
+// --token-auth-file users are authenticated with their groups and authorized by RBAC (the
+// default --authorization-mode); --authorization-mode=AlwaysAllow lets them do anything.
+TEST(ApiServerAuthzTest, TokenFileUsersAreAuthorizedByRbacUnlessAlwaysAllow) {
+  char tmpl[] = "/tmp/novacron-token-file-XXXXXX";
+  int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  const std::string file = tmpl;
+  std::ofstream(file) << "alice-token,alice,uid-alice,\"devs,ops\"\n";
+  for (const std::string mode : {"RBAC", "AlwaysAllow"}) {
+    testing::DevClusterOptions opts;
+    opts.extra_apiserver_args = {"--token-auth-file=" + file, "--authorization-mode=" + mode};
+    auto cluster = DevCluster::start(opts);
+    ASSERT_TRUE(cluster.isOk()) << cluster.status();
+    auto& c = **cluster;
+    KubeHttp admin("127.0.0.1", c.apiServerPort(), c.caCertPath(), c.token());
+    KubeHttp alice("127.0.0.1", c.apiServerPort(), c.caCertPath(), "alice-token");
+    auto r = alice.request("GET", "/api/v1/namespaces/default/configmaps");
+    ASSERT_TRUE(r.isOk());
+    if (mode == "AlwaysAllow") {
+      EXPECT_EQ(r->code, 200) << r->body;
+      continue;
+    }
+    ASSERT_EQ(r->code, 403) << r->body;
+    EXPECT_EQ(json::parse(r->body)["message"],
+              "configmaps is forbidden: User \"alice\" cannot list resource \"configmaps\" in API "
+              "group \"\" in the namespace \"default\"");
+    // Her groups come from the file: a binding to "ops" lets her list.
+    json role = {
+        {"apiVersion", "rbac.authorization.k8s.io/v1"},
+        {"kind", "ClusterRole"},
+        {"metadata", {{"name", "cm-reader"}}},
+        {"rules", {{{"apiGroups", {""}}, {"resources", {"configmaps"}}, {"verbs", {"list"}}}}}};
+    ASSERT_EQ(
+        admin.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", role.dump())->code,
+        201);
+    json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
+                    {"kind", "RoleBinding"},
+                    {"metadata", {{"name", "ops-read"}}},
+                    {"roleRef",
+                     {{"apiGroup", "rbac.authorization.k8s.io"},
+                      {"kind", "ClusterRole"},
+                      {"name", "cm-reader"}}},
+                    {"subjects", {{{"kind", "Group"}, {"name", "ops"}}}}};
+    ASSERT_EQ(
+        admin
+            .request("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings",
+                     binding.dump())
+            ->code,
+        201);
+    EXPECT_EQ(alice.request("GET", "/api/v1/namespaces/default/configmaps")->code, 200);
+    EXPECT_EQ(alice.request("GET", "/api/v1/namespaces/kube-system/configmaps")->code, 403);
+    EXPECT_EQ(alice.request("GET", "/api/v1/namespaces/default/configmaps/x")->code, 403);
+  }
+  std::remove(file.c_str());
 }
 
 // kube-apiserver's bookmark 2 s before a watch's deadline, with the periodic one (kube: a minute)

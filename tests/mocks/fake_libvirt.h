@@ -4,10 +4,13 @@
 //   - count calls per operation (calls("start")), so tests can prove e.g. that an adopted running
 //     domain was never started again,
 //   - script what the test driver cannot do at all (migration): set migrate_hook, job_stats_hook,
-//     completed_job_stats_hook, abort_hook before use.
+//     completed_job_stats_hook, abort_hook, start_postcopy_hook (and lookup_hook for
+//     domain states it cannot reach, e.g. paused by a failed post-copy) before use;
+//     domain_stats_hook scripts the bulk statistics the test driver does not report.
 // Thread-safety: safe from any thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -50,8 +53,14 @@ public:
     return guard("start", [&] { return inner_.startDomain(name); });
   }
   core::Status shutdownDomain(const std::string& name) override {
+    if (ignore_acpi_) {
+      // A guest that ignores the ACPI power button: the request is accepted, nothing happens.
+      return guard("shutdown", [] { return core::okStatus(); });
+    }
     return guard("shutdown", [&] { return inner_.shutdownDomain(name); });
   }
+  // From now on, guests ignore shutdown requests (only destroy stops them).
+  void ignoreAcpi(bool ignore) { ignore_acpi_ = ignore; }
   core::Status destroyDomain(const std::string& name) override {
     return guard("destroy", [&] { return inner_.destroyDomain(name); });
   }
@@ -65,7 +74,8 @@ public:
     return guard("resume", [&] { return inner_.resumeDomain(name); });
   }
   core::StatusOr<node::virt::DomainInfo> lookupByName(const std::string& name) override {
-    return guard("lookup", [&] { return inner_.lookupByName(name); });
+    return guard("lookup",
+                 [&] { return lookup_hook ? lookup_hook(name) : inner_.lookupByName(name); });
   }
   core::StatusOr<node::virt::DomainInfo> lookupByUuid(const std::string& uuid) override {
     return guard("lookup", [&] { return inner_.lookupByUuid(uuid); });
@@ -103,6 +113,15 @@ public:
   core::Status abortJob(const std::string& name) override {
     return guard("abortJob", [&] { return abort_hook ? abort_hook(name) : inner_.abortJob(name); });
   }
+  core::Status startPostCopy(const std::string& name) override {
+    return guard("startPostCopy", [&] {
+      return start_postcopy_hook ? start_postcopy_hook(name) : inner_.startPostCopy(name);
+    });
+  }
+  core::StatusOr<std::vector<node::virt::DomainStats>> allDomainStats() override {
+    return guard("domainStats",
+                 [&] { return domain_stats_hook ? domain_stats_hook() : inner_.allDomainStats(); });
+  }
   int subscribe(node::virt::DomainEventHandler handler) override {
     return inner_.subscribe(std::move(handler));
   }
@@ -113,6 +132,9 @@ public:
   std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> job_stats_hook;
   std::function<core::StatusOr<node::virt::JobStats>(const std::string&)> completed_job_stats_hook;
   std::function<core::Status(const std::string&)> abort_hook;
+  std::function<core::Status(const std::string&)> start_postcopy_hook;
+  std::function<core::StatusOr<node::virt::DomainInfo>(const std::string&)> lookup_hook;
+  std::function<core::StatusOr<std::vector<node::virt::DomainStats>>()> domain_stats_hook;
 
 private:
   template <typename Fn>
@@ -133,6 +155,7 @@ private:
   }
 
   node::virt::Connection& inner_;
+  std::atomic<bool> ignore_acpi_{false};
   mutable std::mutex mu_;
   std::map<std::string, std::pair<core::Status, int>> failures_;  // guarded by mu_
   std::map<std::string, int> calls_;                              // guarded by mu_

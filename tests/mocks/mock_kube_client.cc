@@ -7,6 +7,7 @@
 
 #include "lib/core/check.h"
 #include "lib/kube/selector.h"
+#include "tests/mocks/status_vocabulary.h"
 
 namespace novacron::testing {
 
@@ -622,7 +623,11 @@ core::StatusOr<Json> FakeClient::updateStatus(const kube::ResourceType& resource
     return noStatusSubresource();
   }
   std::lock_guard lock(mu_);
-  return applyUpdateLocked(resource, {namespace_name, name}, object, true);
+  auto written = applyUpdateLocked(resource, {namespace_name, name}, object, true);
+  if (written.isOk()) {
+    noteStatusWrite(*written);  // docs/api.md contract test
+  }
+  return written;
 }
 
 core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::string_view ns,
@@ -673,7 +678,11 @@ core::StatusOr<Json> FakeClient::patch(const kube::ResourceType& resource, std::
   if (metaString(patched, "resourceVersion") != metaString(it->second, "resourceVersion")) {
     return conflict(resource, std::string(name));
   }
-  return applyUpdateLocked(resource, key, patched, subresource == "status");
+  auto written = applyUpdateLocked(resource, key, patched, subresource == "status");
+  if (written.isOk() && subresource == "status") {
+    noteStatusWrite(*written);  // docs/api.md contract test
+  }
+  return written;
 }
 
 core::Status FakeClient::remove(const kube::ResourceType& resource, std::string_view ns,

@@ -15,7 +15,8 @@
 # private mount namespace held open by a "holder" process (sleep infinity), in which private
 # directories are bind-mounted over /etc/libvirt, /run/libvirt, /var/lib/libvirt, /var/log/libvirt
 # and /var/cache/libvirt, and in which the host's own virtlogd and libvirtd (TCP on its address, no
-# auth: tests only) run. Nothing is routed beyond the /24: the namespaces have no default route.
+# auth: tests only; and TLS with certificates from a throw-away CA made for this harness) run.
+# Nothing is routed beyond the /24: the namespaces have no default route.
 #
 # Every resource is written to DIR/journal before it is created, so `down` removes exactly what an
 # `up` made, even a partial one; `up` tears down itself when it fails or is interrupted. With
@@ -178,7 +179,8 @@ subnet_free() {
 write_host_config() {
   local h="$1" addr="$2" dir f
   dir="$(host_dir "$h")"
-  mkdir -p "$dir"/{etc,run,lib/qemu,lib/images,log/qemu,cache,files}
+  mkdir -p "$dir"/{etc,run,lib/qemu,lib/images,log/qemu,cache,files,pki}
+  make_host_cert "$h" "$addr" 
   # Only the top-level client/admin configuration is copied: the root host's domain, network and
   # storage definitions (subdirectories) must not appear, let alone autostart, on the test hosts.
   for f in /etc/libvirt/libvirt.conf /etc/libvirt/libvirt-admin.conf; do
@@ -189,9 +191,15 @@ write_host_config() {
 # test subnet reachable only through the harness bridge. Never use this outside tests.
 host_uuid = "$(cat /proc/sys/kernel/random/uuid)"
 listen_tcp = 1
-listen_tls = 0
 listen_addr = "$addr"
 auth_tcp = "none"
+# TLS (qemu+tls://ADDR/system, port 16514): certificates of the harness's CA; clients must present
+# one too (tls_no_verify_certificate stays 0).
+listen_tls = 1
+auth_tls = "none"
+ca_file = "$dir/pki/cacert.pem"
+cert_file = "$dir/pki/servercert.pem"
+key_file = "$dir/pki/serverkey.pem"
 log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
 CONF
   # cgroup_controllers = []: both hosts run a QEMU for the same domain name during a migration, and
@@ -201,8 +209,48 @@ user = "root"
 group = "root"
 dynamic_ownership = 0
 cgroup_controllers = [ ]
+# QEMU's native TLS (VIR_MIGRATE_TLS): ca-cert.pem, server-*.pem, client-*.pem, peers verified.
+default_tls_x509_cert_dir = "$dir/pki"
+migrate_tls_x509_cert_dir = "$dir/pki"
+migrate_tls_x509_verify = 1
 CONF
   : >"$dir/etc/virtlogd.conf"
+}
+
+# A throw-away CA for this harness (DIR/work/ca, removed by `down`) and, per host, one key and one
+# certificate for both roles (serverAuth + clientAuth, SAN = the host's IP, which is what libvirt
+# and QEMU check), under libvirt's pki names (cacert.pem, servercert.pem, clientcert.pem, ...:
+# libvirtd.conf and the `pkipath` of a qemu+tls URI) and QEMU's (ca-cert.pem, server-cert.pem, ...:
+# qemu.conf's *_tls_x509_cert_dir) in DIR/hostX/pki.
+make_ca() {
+  local ca="$STATE_DIR/work/ca"
+  [[ -s "$ca/cacert.pem" ]] && return 0
+  mkdir -p "$ca"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=novacron two-hosts test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$ca/ca.key" -out "$ca/cacert.pem" 2>/dev/null || die "openssl: cannot make the CA"
+}
+
+make_host_cert() {
+  local h="$1" addr="$2" ca="$STATE_DIR/work/ca" pki name
+  pki="$(host_dir "$h")/pki"
+  make_ca
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$addr" -keyout "$pki/key.pem" \
+    -out "$pki/req.csr" 2>/dev/null || die "openssl: cannot make the key of host $h"
+  printf '%s\n' "subjectAltName=IP:$addr" "extendedKeyUsage=serverAuth,clientAuth" \
+    "keyUsage=critical,digitalSignature,keyEncipherment" "basicConstraints=CA:FALSE" >"$pki/ext.cnf"
+  openssl x509 -req -in "$pki/req.csr" -CA "$ca/cacert.pem" -CAkey "$ca/ca.key" -CAcreateserial \
+    -days 2 -extfile "$pki/ext.cnf" -out "$pki/cert.pem" 2>/dev/null ||
+    die "openssl: cannot sign the certificate of host $h"
+  cp "$ca/cacert.pem" "$pki/cacert.pem"
+  cp "$ca/cacert.pem" "$pki/ca-cert.pem"
+  for name in servercert.pem clientcert.pem server-cert.pem client-cert.pem; do
+    cp "$pki/cert.pem" "$pki/$name"
+  done
+  for name in serverkey.pem clientkey.pem server-key.pem client-key.pem; do
+    install -m 0600 "$pki/key.pem" "$pki/$name"
+  done
+  rm -f "$pki/req.csr" "$pki/ext.cnf" "$pki/cert.pem" "$pki/key.pem"
 }
 
 wait_until() {
@@ -303,7 +351,7 @@ cmd_up() {
   [[ "$prefix" =~ ^[a-z][a-z0-9]{0,5}$ ]] || die "--prefix: 1-6 lower-case letters/digits"
   [[ -z "$subnet" || "$subnet" =~ ^10\.[0-9]{1,3}\.[0-9]{1,3}$ ]] ||
     die "--subnet: the first three octets of a 10.x.y.0/24, e.g. 10.213.77"
-  for tool in ip nsenter unshare setsid virtlogd libvirtd virsh flock; do
+  for tool in ip nsenter unshare setsid virtlogd libvirtd virsh flock openssl; do
     command -v "$tool" >/dev/null || die "missing $tool"
   done
   if [[ -n "$shape" ]]; then command -v tc >/dev/null || die "missing tc"; fi
@@ -503,6 +551,9 @@ cmd_env() {
     printf 'HOST_%s_ADDR=%q\n' "$h" "$(host_var "$h" ADDR)"
     printf 'HOST_%s_URI=%q\n' "$h" "qemu+tcp://$(host_var "$h" ADDR)/system"
     printf 'HOST_%s_MIGRATE_URI=%q\n' "$h" "tcp://$(host_var "$h" ADDR)"
+    printf 'HOST_%s_TLS_URI=%q\n' "$h" "qemu+tls://$(host_var "$h" ADDR)/system"
+    printf 'HOST_%s_PKI_DIR=%q\n' "$h" "$(host_dir "$h")/pki"
+    printf 'HOST_%s_VETH=%q\n' "$h" "$(host_var "$h" VETH)"
     printf 'HOST_%s_NETNS=%q\n' "$h" "$(host_var "$h" NETNS)"
     printf 'HOST_%s_PID=%q\n' "$h" "$(holder_pid "$h")"
     printf 'HOST_%s_NSENTER=%q\n' "$h" "nsenter -t $(holder_pid "$h") -m -n --"

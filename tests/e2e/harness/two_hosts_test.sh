@@ -137,6 +137,14 @@ check "host B ($HOST_B_ADDR) is routed via the harness bridge" routed_via_bridge
 check "the harness status says both libvirtds answer" "$HARNESS" status --state-dir "$STATE"
 host_uuid() { virsh -c "$1" capabilities | grep -m1 -o '<uuid>[^<]*'; }
 check "host A and B have distinct host UUIDs" test "$(host_uuid "$HOST_A_URI")" != "$(host_uuid "$HOST_B_URI")"
+check "host B answers over TLS to a client with A's certificates" \
+  timeout 20 virsh -q -c "$HOST_B_TLS_URI?pkipath=$HOST_A_PKI_DIR" version
+tls_without_client_cert() { # the harness CA but no client certificate: no session
+  local d="$TWO_HOSTS_WORK_DIR/no-client-cert"
+  mkdir -p "$d" && cp "$HOST_A_PKI_DIR/cacert.pem" "$d/"
+  ! timeout 20 virsh -q -c "$HOST_B_TLS_URI?pkipath=$d" version >/dev/null 2>&1
+}
+check "a TLS connection to B without a client certificate fails" tls_without_client_cert
 check "exec runs inside host B (its eth0 has $HOST_B_ADDR)" \
   bash -c "'$HARNESS' exec --state-dir '$STATE' B ip -o addr show dev eth0 | grep -q ' $HOST_B_ADDR/'"
 

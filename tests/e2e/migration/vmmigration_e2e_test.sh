@@ -7,15 +7,17 @@
 # Running there, exactly one QEMU runs the guest, the domain is gone from A, and the guest never
 # rebooted (its serial ticker went on past the value it had before the move). Then a second
 # migration back to A, slowed to 1 MiB/s, is cancelled mid-transfer: it ends Cancelled, the guest
-# keeps running on B (one QEMU, ticker going on) and nothing is left on A.
+# keeps running on B (one QEMU, ticker going on) and nothing is left on A. Then a migration with
+# `tls: true` (qemu+tls between the libvirtds, QEMU's native TLS for the stream; the harness makes
+# the certificates), autoConverge and XBZRLE: Succeeded, the ticker goes on.
 #
 #   tests/e2e/migration/vmmigration_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
+# shellcheck disable=SC2119 # lib.sh helpers take optional arguments (a VM name, harness flags)
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 BUILD_DIR="$(cd "${1:-$ROOT/build}" && pwd)"
-HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
 # shellcheck source=../../../hack/lib/common.sh
 source "$ROOT/hack/lib/common.sh"
 LOG_NAME=vmmigration_e2e
@@ -23,125 +25,20 @@ WAIT_INTERVAL=0.5
 NS=default
 VM=mig-e2e
 MIG=mig-e2e-to-b
-
-skip() {
-  echo "SKIP: $*"
-  exit 77
-}
-[[ $(id -u) -eq 0 ]] || skip "needs root (network and mount namespaces, libvirtd)"
-for tool in qemu-system-x86_64 libvirtd virtlogd virsh ip nsenter unshare setsid flock python3 \
-  etcd kubectl curl; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (hack/install-deps.sh)"
-done
-CONTROLLER="$BUILD_DIR/controller/novacron-controller"
-NODE_DAEMON="$BUILD_DIR/node-daemon/novacron-node-daemon"
-[[ -x "$CONTROLLER" && -x "$NODE_DAEMON" ]] || skip "binaries not built in $BUILD_DIR"
-
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+mig_e2e_prereqs
 failures=0
-fatal() {
-  echo "FAIL: $*"
-  exit 1
-}
-
-STATE="$(mktemp -u /tmp/novacron-mig-e2e.XXXXXX)"
-RUN="$(mktemp -d /tmp/novacron-mig-e2e-run.XXXXXX)"
-PIDS=()
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  if ((rc)); then
-    kubectl get vm,vmmigration,hypervisor -A -o yaml 2>&1 | sed 's/^/    /' | head -n 300
-    for f in "$RUN"/*.log; do
-      echo "---- tail of $f ----"
-      tail -n 40 "$f"
-    done
-  fi
-  kubectl delete vmmigration --all -n "$NS" --wait=false >/dev/null 2>&1
-  kubectl delete vm "$VM" -n "$NS" --wait=false >/dev/null 2>&1
-  for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    wait "$pid" 2>/dev/null
-  done
-  if [[ -e "$STATE/journal" ]]; then
-    # Destroys the guests with their hosts' libvirtds.
-    "$HARNESS" down --state-dir "$STATE" >/dev/null 2>&1 || echo "vmmigration_e2e: harness down failed"
-  fi
-  RUN_DIR="$RUN/api" "$ROOT/hack/dev-cluster.sh" stop >/dev/null 2>&1
-  rm -rf "$RUN"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-jp() { kubectl get "$1" "$2" -n "$NS" -o "jsonpath=$3" 2>/dev/null; }
-# field_is KIND NAME JSONPATH VALUE: re-reads the object on every call (for wait_for).
-field_is() { [[ "$(jp "$1" "$2" "$3")" == "$4" ]]; }
-not_running_on() { [[ "$(domstate "$1")" != running ]]; }
-serial_log() { find "$RUN/vms/$NS/$VM" -name 'serial.log' 2>/dev/null | head -n1; }
-max_tick() { grep -ao 'tick [0-9]*' "$(serial_log)" 2>/dev/null | awk '{ print $2 }' | sort -n | tail -n1; }
-tick_above() { local t; t="$(max_tick)"; [[ -n "$t" ]] && ((t > $1)); }
-qemu_copies() { pgrep -f -- "guest=${NS}_${VM}" | wc -l; }
-domstate() { virsh -c "$1" domstate "${NS}_${VM}" 2>/dev/null | head -n1; }
-routed_via_bridge() {
-  [[ "$(ip -o route get "$1" | sed -n 's/.* dev \([^ ]*\).*/\1/p')" == "$TWO_HOSTS_BRIDGE" ]]
-}
-
-echo "== guest"
-GUEST="${NOVACRON_GUEST_DIR:-$ROOT/.run/guest}"
-"$ROOT/hack/build-guest.sh" "$GUEST" >"$RUN/guest.log" 2>&1 || fatal "hack/build-guest.sh"
-mkdir -p "$RUN/images/named" "$RUN/vms"
-cp "$GUEST/vmlinuz" "$RUN/images/named/debian-cloud-kernel"
-cp "$GUEST/initrd.img" "$RUN/images/named/busybox-initrd"
-
-echo "== two hosts"
-"$HARNESS" up --state-dir "$STATE" --owner-pid $$ >"$RUN/harness.log" 2>&1 || fatal "two_hosts.sh up"
-# shellcheck disable=SC1090
-source <("$HARNESS" env --state-dir "$STATE") || fatal "two_hosts.sh env"
-check "host A is routed through the harness bridge" routed_via_bridge "$HOST_A_ADDR"
-check "host B is routed through the harness bridge" routed_via_bridge "$HOST_B_ADDR"
-
-echo "== API server"
-API_PORT="$(free_port)"
-ETCD_PORT="$(free_port)"
-ETCD_PEER_PORT="$(free_port)"
-RUN_DIR="$RUN/api" BUILD_DIR="$BUILD_DIR" API_PORT="$API_PORT" ETCD_PORT="$ETCD_PORT" \
-  ETCD_PEER_PORT="$ETCD_PEER_PORT" "$ROOT/hack/dev-cluster.sh" start >"$RUN/dev-cluster.log" 2>&1 ||
-  fatal "dev-cluster start"
-export KUBECONFIG="$RUN/api/kubeconfig"
-wait_for 30 "the API server" kubectl get --raw /readyz || fatal "API server not ready"
-kubectl apply -f "$ROOT/crds/" >"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply crds"
-# The node-daemons' heartbeat namespace (they may not create it themselves).
-kubectl apply -f "$ROOT/config/default/namespace.yaml" >>"$RUN/kubectl.log" 2>&1 ||
-  fatal "kubectl apply namespaces"
-kubectl wait --for condition=established --timeout=60s crd --all >>"$RUN/kubectl.log" 2>&1
+mig_e2e_init
+mig_e2e_guest
+mig_e2e_hosts ${BENCH_WAN:+--shape 100mbit}
+mig_e2e_api
 
 echo "== node-daemons and controller"
-start_node() { # name, host address
-  "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
-    --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
-    --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
-    --log-format text >"$RUN/node-$1.log" 2>&1 &
-  PIDS+=("$!")
-}
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
-"$CONTROLLER" --kubeconfig "$KUBECONFIG" --identity e2e --bind-address "127.0.0.1:$(free_port)" \
-  --leader-elect false --log-format text >"$RUN/controller.log" 2>&1 &
-PIDS+=("$!")
-for hv in hv-a hv-b; do
-  wait_for 60 "Hypervisor $hv" kubectl get hypervisor "$hv" || fatal "$hv did not register"
-done
-# Migration addresses (the operator's part), and B cordoned so the VM lands on A.
-kubectl patch hypervisor hv-a --type=merge \
-  -p "{\"spec\":{\"migration\":{\"address\":\"$HOST_A_ADDR\"}}}" >>"$RUN/kubectl.log" 2>&1
-kubectl patch hypervisor hv-b --type=merge \
-  -p "{\"spec\":{\"unschedulable\":true,\"migration\":{\"address\":\"$HOST_B_ADDR\"}}}" \
-  >>"$RUN/kubectl.log" 2>&1
+start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
+start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
+start_controller
+mig_e2e_register --cordon-b  # B cordoned so the VM lands on A
 
 echo "== VM on A"
 kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 <<EOF || fatal "kubectl apply vm"
@@ -154,14 +51,13 @@ spec:
   kernelBoot:
     kernel: {url: "image:debian-cloud-kernel"}
     initrd: {url: "image:busybox-initrd"}
-    cmdline: "console=ttyS0 panic=-1"
+    cmdline: "console=ttyS0 panic=-1${BENCH_ROUNDS:+ novacron.fastticks}"
   terminationGracePeriodSeconds: 5
 EOF
 wait_for 120 "VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "VM not Running"
 check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
-kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \
-  >>"$RUN/kubectl.log" 2>&1
+uncordon_b
 
 echo "== VMMigration A -> B"
 before="$(max_tick)"
@@ -177,8 +73,7 @@ spec:
 EOF
 (kubectl get vmmigration "$MIG" -n "$NS" -w >"$RUN/watch.log" 2>&1 &
   echo $! >"$RUN/watch.pid")
-migration_ended() { jp vmmigration "$MIG" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
-wait_for 180 "the VMMigration to end" migration_ended ||
+wait_for 180 "the VMMigration to end" migration_ended "$MIG" ||
   fatal "the migration did not end: phase $(jp vmmigration "$MIG" '{.status.phase}')"
 kill "$(cat "$RUN/watch.pid")" 2>/dev/null
 echo "kubectl get vmmigration -w:"
@@ -207,8 +102,7 @@ printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $CANCEL, namespace: $NS}" \
   "spec: {vmName: $VM, targetHypervisor: hv-a, mode: Live, options: {bandwidthMiBps: 1}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $CANCEL"
-percent_above_zero() { (($(jp vmmigration "$CANCEL" '{.status.progress.percent}' || echo 0) > 0)); }
-wait_for 120 "$CANCEL to move data" percent_above_zero ||
+wait_for 120 "$CANCEL to move data" percent_above_zero "$CANCEL" ||
   fatal "$CANCEL never transferred: $(jp vmmigration "$CANCEL" '{.status.phase} {.status.failureReason}')"
 kubectl patch vmmigration "$CANCEL" -n "$NS" --type=merge -p '{"spec":{"cancel":true}}' \
   >>"$RUN/kubectl.log" 2>&1
@@ -242,10 +136,9 @@ STALL=mig-e2e-stall
 printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
   "metadata: {name: $STALL, namespace: $NS}" \
   "spec: {vmName: $DIRTY, targetHypervisor: $dirty_to, mode: Live," \
-  "  options: {bandwidthMiBps: 8, progressTimeoutSeconds: 8}}" |
+  "  options: {bandwidthMiBps: 2, progressTimeoutSeconds: 8}}" |
   kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $STALL"
-stall_ended() { jp vmmigration "$STALL" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
-wait_for 180 "$STALL to end" stall_ended || fatal "$STALL did not end"
+wait_for 180 "$STALL to end" migration_ended "$STALL" || fatal "$STALL did not end"
 echo "    $STALL: $(jp vmmigration "$STALL" '{.status.phase}: {.status.failureReason}')"
 check "the migration failed" field_is vmmigration "$STALL" '{.status.phase}' Failed
 check "the reason is NoProgress" bash -c "[[ '$(jp vmmigration "$STALL" '{.status.failureReason}')' == NoProgress* ]]"
@@ -253,6 +146,29 @@ wait_for 60 "$DIRTY unlocked" field_is vm "$DIRTY" '{.status.activeMigration}' "
 check "the dirtying VM stays bound to $dirty_from" field_is vm "$DIRTY" '{.status.hypervisor}' "$dirty_from"
 check "the dirtying VM is Running" field_is vm "$DIRTY" '{.status.phase}' Running
 check "one QEMU runs the dirtying guest" test "$(pgrep -f -- "guest=${NS}_${DIRTY}" | wc -l)" -eq 1
+
+echo "== VMMigration with tls: true (qemu+tls between the libvirtds, TLS stream), autoConverge, XBZRLE"
+TLS=mig-e2e-tls
+tls_from="$(jp vm "$VM" '{.status.hypervisor}')"
+tls_to="hv-a"
+[[ "$tls_from" == hv-a ]] && tls_to="hv-b"
+before="$(max_tick)"
+printf '%s\n' "apiVersion: novacron.io/v1alpha1" "kind: VMMigration" \
+  "metadata: {name: $TLS, namespace: $NS}" \
+  "spec: {vmName: $VM, targetHypervisor: $tls_to, mode: Live," \
+  "  options: {tls: true, autoConverge: true, compression: XBZRLE}}" |
+  kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 || fatal "kubectl apply vmmigration $TLS"
+tls_ended() { jp vmmigration "$TLS" '{.status.phase}' | grep -Eq 'Succeeded|Failed|Cancelled'; }
+wait_for 180 "$TLS to end" tls_ended || fatal "$TLS did not end"
+check "the TLS migration Succeeded (was $(jp vmmigration "$TLS" '{.status.phase}: {.status.failureReason}'))" \
+  field_is vmmigration "$TLS" '{.status.phase}' Succeeded
+check "the source node-daemon asked for qemu+tls with its certificates" \
+  grep -q "to qemu+tls://.*pkipath=" "$RUN/node-$tls_from.log"
+wait_for 60 "the VM bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "the VM is bound to $tls_to" field_is vm "$VM" '{.status.hypervisor}' "$tls_to"
+check "exactly one QEMU after the TLS migration" test "$(qemu_copies)" -eq 1
+check "the guest kept ticking through the TLS migration (past $before)" \
+  wait_for 30 "ticks past $before" tick_above "$((before + 2))"
 
 if ((failures)); then
   echo "vmmigration_e2e: $failures check(s) failed"
@@ -264,12 +180,27 @@ echo "vmmigration_e2e: ok"
 # The same guest moved back and forth through NovaCron (a VMMigration each way; total = from
 # `kubectl apply` to Succeeded, as a user sees it) and, in the same run, a plain libvirt domain of
 # the same shape moved with bare `virsh migrate --live --p2p` (total = the virsh call). Downtime is
-# libvirt's completed-job figure for both.
+# measured two ways for both: libvirt's completed-job figure, and the longest gap in the guest's
+# ~10 ms serial ticker as the host saw the lines arrive (serial_gap.py).
+# BENCH_WAN=1 runs the WAN profile instead (tests/bench/migration/wan_profile.sh).
+if [[ -n "${BENCH_WAN:-}" ]]; then
+  # shellcheck source=../../bench/migration/wan_profile.sh
+  source "$ROOT/tests/bench/migration/wan_profile.sh"
+  exit 0
+fi
 ((${BENCH_ROUNDS:-0} > 0)) || exit 0
+GAP="$ROOT/tests/bench/migration/serial_gap.py"
+# follow LOG OUT: stamps the guest's serial lines in the background (stopped by cleanup).
+follow_ticks() {
+  "$GAP" follow "$1" "$2" &
+  PIDS+=("$!")
+}
+ticker_gap() { "$GAP" gap "$1" "$2" "$(now_ms)" | cut -d' ' -f1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] + 0 }'; }
-nova_total=() nova_down=() bare_total=() bare_down=()
-here="hv-b"
+nova_total=() nova_down=() bare_total=() bare_down=() nova_gap=() bare_gap=()
+here="$(jp vm "$VM" '{.status.hypervisor}')"
+follow_ticks "$(serial_log)" "$RUN/ticks-nova.tsv"
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   to="hv-b"
   [[ "$here" == hv-b ]] && to="hv-a"
@@ -283,6 +214,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
     fatal "$name: $(jp vmmigration "$name" '{.status.phase} {.status.failureReason}')"
   nova_total+=("$(($(now_ms) - t0))")
   nova_down+=("$(jp vmmigration "$name" '{.status.progress.downtimeMs}')")
+  nova_gap+=("$(ticker_gap "$RUN/ticks-nova.tsv" "$t0")")
   wait_for 60 "the VM Running on $to" field_is vm "$VM" '{.status.phase}' Running
   here="$to"
 done
@@ -293,13 +225,14 @@ bare_xml="$RUN/bare.xml"
   echo "<domain type='qemu'><name>$BARE</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>"
   echo "<os><type arch='x86_64' machine='pc'>hvm</type>"
   echo "<kernel>$RUN/images/named/debian-cloud-kernel</kernel>"
-  echo "<initrd>$RUN/images/named/busybox-initrd</initrd><cmdline>console=ttyS0 panic=-1</cmdline></os>"
+  echo "<initrd>$RUN/images/named/busybox-initrd</initrd><cmdline>console=ttyS0 panic=-1 novacron.fastticks</cmdline></os>"
   echo "<devices><serial type='file'><source path='$RUN/bare-serial.log' append='on'/>"
   echo "<target port='0'/></serial><memballoon model='none'/></devices></domain>"
 } >"$bare_xml"
 virsh -c "$HOST_A_URI" define "$bare_xml" >/dev/null || fatal "bare domain: define on A"
 virsh -c "$HOST_A_URI" start "$BARE" >/dev/null || fatal "bare domain: start on A"
 wait_for 90 "the bare guest's ticker" grep -q 'tick 3' "$RUN/bare-serial.log" || fatal "bare guest"
+follow_ticks "$RUN/bare-serial.log" "$RUN/ticks-bare.tsv"
 uris=("$HOST_A_URI" "$HOST_B_URI")
 streams=("$HOST_A_MIGRATE_URI" "$HOST_B_MIGRATE_URI")
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
@@ -310,6 +243,7 @@ for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   bare_total+=("$(($(now_ms) - t0))")
   bare_down+=("$(virsh -c "${uris[$to]}" domjobinfo --completed "$BARE" 2>/dev/null |
     awk -F: '/^Total downtime:/ { print $2 + 0 }')")
+  bare_gap+=("$(ticker_gap "$RUN/ticks-bare.tsv" "$t0")")
 done
 for uri in "${uris[@]}"; do
   virsh -c "$uri" destroy "$BARE" >/dev/null 2>&1
@@ -319,11 +253,12 @@ done
 echo
 echo "BENCH live migration, 128 MiB TCG guest, two libvirtds on one machine, $BENCH_ROUNDS rounds each"
 echo "  load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '  %-22s %-44s %s\n' "" "total ms: median (all)" "downtime ms: median (all)"
-printf '  %-22s %-44s %s\n' "NovaCron VMMigration" "$(median "${nova_total[*]}") (${nova_total[*]})" \
-  "$(median "${nova_down[*]}") (${nova_down[*]})"
-printf '  %-22s %-44s %s\n' "bare virsh migrate" "$(median "${bare_total[*]}") (${bare_total[*]})" \
-  "$(median "${bare_down[*]}") (${bare_down[*]})"
+printf '  %-22s %-36s %-36s %s\n' "" "total ms: median (all)" "libvirt downtime ms" \
+  "ticker gap ms (guest ticks ~10 ms)"
+printf '  %-22s %-36s %-36s %s\n' "NovaCron VMMigration" "$(median "${nova_total[*]}") (${nova_total[*]})" \
+  "$(median "${nova_down[*]}") (${nova_down[*]})" "$(median "${nova_gap[*]}") (${nova_gap[*]})"
+printf '  %-22s %-36s %-36s %s\n' "bare virsh migrate" "$(median "${bare_total[*]}") (${bare_total[*]})" \
+  "$(median "${bare_down[*]}") (${bare_down[*]})" "$(median "${bare_gap[*]}") (${bare_gap[*]})"
 awk -v nt="$(median "${nova_total[*]}")" -v bt="$(median "${bare_total[*]}")" \
   -v nd="$(median "${nova_down[*]}")" -v bd="$(median "${bare_down[*]}")" \
   'BEGIN { printf "  NovaCron/bare: total %.2fx, downtime %.2fx (goals: total <= 1.1x, downtime <= 300 ms)\n", nt / (bt ? bt : 1), nd / (bd ? bd : 1) }'

@@ -330,7 +330,7 @@ TEST_F(ControllerIntegrationTest, RacingControllersAcrossALeaderChangeNeverOverc
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->reason, "Unschedulable");
     EXPECT_EQ(c->message, "0/3 hypervisors available: 3 insufficient memory");
-    EXPECT_EQ(vm.status.phase, api::VirtualMachinePhase::kPending);
+    EXPECT_EQ(vm.status.phase, api::VirtualMachinePhase::kScheduling);
   }
   // Ledgers agree with the bindings once everything settled.
   ASSERT_TRUE(pollUntil(
@@ -373,7 +373,7 @@ TEST_F(ControllerIntegrationTest, TooBigStaysPendingAndStoppedHeartbeatMarksVmsU
   auto huge = node::testing::getVm(*client_, kNs, "huge");
   ASSERT_TRUE(huge.has_value());
   EXPECT_TRUE(boundHypervisor(*huge).empty());
-  EXPECT_EQ(huge->status.phase, api::VirtualMachinePhase::kPending);
+  EXPECT_EQ(huge->status.phase, api::VirtualMachinePhase::kScheduling);
   const api::Condition* scheduled =
       api::findCondition(huge->status.conditions, api::kConditionScheduled);
   ASSERT_NE(scheduled, nullptr);

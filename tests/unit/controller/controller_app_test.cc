@@ -184,7 +184,7 @@ TEST_F(ControllerAppTest, BinPackFillsOneHypervisorFirst) {
   EXPECT_EQ(boundCounts(), (std::map<std::string, int>{{"hv-a", 8}, {"hv-b", 2}}));
 }
 
-TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
+TEST_F(ControllerAppTest, TooBigStaysSchedulingWithTheExplanation) {
   addHypervisors(3, 8, 16 * kGi);
   startApp(testConfig(scheduler::Policy::kSpread));
   createVm("huge", 2, 64 * kGi);
@@ -194,7 +194,7 @@ TEST_F(ControllerAppTest, TooBigStaysPendingWithTheExplanation) {
   }));
   auto vm = vms().at(0);
   EXPECT_TRUE(boundHypervisor(vm).empty());
-  EXPECT_EQ(vm.status.phase, api::VirtualMachinePhase::kPending);
+  EXPECT_EQ(vm.status.phase, api::VirtualMachinePhase::kScheduling);
   const api::Condition* scheduled =
       api::findCondition(vm.status.conditions, api::kConditionScheduled);
   EXPECT_EQ(scheduled->status, api::ConditionStatus::kFalse);

@@ -26,6 +26,7 @@ TEST(ConfigTest, EmptyGivesDefaults) {
   EXPECT_EQ(config->workers.hypervisor, 2);
   EXPECT_EQ(config->workers.migration, 2);
   EXPECT_EQ(config->migrations.max_parallel, 5);
+  EXPECT_EQ(config->migrations.source_timeout, seconds(60));
   EXPECT_TRUE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "novacron-system");
   EXPECT_EQ(config->leader_election.lease_duration, seconds(15));
@@ -49,6 +50,7 @@ workers:
   migration: 4
 migrations:
   maxParallel: 12
+  sourceTimeout: 2m
 leaderElection:
   enabled: false
   namespace: other
@@ -69,6 +71,7 @@ server:
   EXPECT_EQ(config->workers.hypervisor, 3);
   EXPECT_EQ(config->workers.migration, 4);
   EXPECT_EQ(config->migrations.max_parallel, 12);
+  EXPECT_EQ(config->migrations.source_timeout, seconds(120));
   EXPECT_FALSE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "other");
   EXPECT_EQ(config->leader_election.lease_name, "ctl");
@@ -128,6 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"migrations: {maxParallel: 0}",
                 "migrations.maxParallel: must be between 1 and 1000, got 0"},
         BadCase{"migrations: {maxParalel: 3}", "migrations.maxParalel"},
+        BadCase{"migrations: {sourceTimeout: 2h}", "migrations.sourceTimeout: must be 1s..1h"},
         BadCase{"leaderElection: {enabled: maybe}",
                 "leaderElection.enabled: must be true or false, got \"maybe\""},
         BadCase{"leaderElection: {leaseName: ''}", "leaderElection.leaseName: must not be empty"},

@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include "controller/ledger/ledger.h"
+#include "lib/api/codec.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 #include "tests/mocks/fake_clock.h"
+#include "tests/mocks/status_vocabulary.h"
 #include "tests/unit/controller/cluster_objects.h"
 
 namespace novacron::controller {
@@ -23,6 +25,7 @@ protected:
   const HypervisorHealthFacts stale_{false, std::chrono::seconds(40)};
 
   const api::Condition& condition(const api::HypervisorStatus& status, std::string_view type) {
+    novacron::testing::noteStatus("Hypervisor", api::toJson(status));  // docs contract test
     const api::Condition* c = api::findCondition(status.conditions, type);
     EXPECT_NE(c, nullptr) << type;
     static const api::Condition kMissing;
@@ -65,10 +68,11 @@ TEST_F(HypervisorDecisionTest, ReadyComesBackOnlyFromTheControllersOwnTimeout) {
   api::Condition not_ready;
   not_ready.type = "Ready";
   not_ready.status = ConditionStatus::kFalse;
-  not_ready.reason = "KVMUnavailable";
+  not_ready.reason = "LibvirtUnavailable";
+  not_ready.message = "libvirt does not answer";
   api::setCondition(hv_.status.conditions, not_ready, api::toTimestamp(clock_.wallNow()));
   EXPECT_EQ(condition(decideHypervisorStatus(hv_, fresh_, clock_), api::kConditionReady).reason,
-            "KVMUnavailable");
+            "LibvirtUnavailable");
 }
 
 TEST_F(HypervisorDecisionTest, SchedulableSaysWhyNot) {

@@ -35,6 +35,21 @@ TEST(LedgerCodecTest, RoundTripsAndIsCanonical) {
   EXPECT_TRUE(decodeLedger("")->empty());
 }
 
+TEST(LedgerCodecTest, CountedDiskBytesRoundTripAndOldLedgersHaveNone) {
+  Ledger ledger;
+  ledger["ns/a"] = LedgerEntry{"u1", {1, 1024, 5 * 1024}, ""};
+  const std::string text = encodeLedger(ledger);
+  EXPECT_EQ(text, R"({"ns/a":{"cpus":1,"memory":1024,"storage":5120,"uid":"u1"}})");
+  auto decoded = decodeLedger(text);
+  ASSERT_TRUE(decoded.isOk()) << decoded.status();
+  EXPECT_EQ(*decoded, ledger);
+  // Written before disk space was counted: no storage, zero bytes.
+  auto old = decodeLedger(R"({"ns/a":{"cpus":1,"memory":1024,"uid":"u1"}})");
+  ASSERT_TRUE(old.isOk()) << old.status();
+  EXPECT_EQ(old->at("ns/a").resources.storage_bytes, 0);
+  EXPECT_FALSE(decodeLedger(R"({"ns/a":{"cpus":1,"memory":1,"uid":"u","storage":"1Gi"}})").isOk());
+}
+
 TEST(LedgerCodecTest, CorruptTextIsAnErrorNotAnEmptyLedger) {
   for (const char* text : {"{", "[]", R"({"a":1})", R"({"a":{"uid":"u","cpus":"1","memory":1}})",
                            R"({"a":{"cpus":1,"memory":1}})"}) {
@@ -52,6 +67,9 @@ TEST(LedgerTotalsTest, SumsEntries) {
   EXPECT_EQ(totals(ledger), (LedgerTotals{{6, 450}, 3}));
   EXPECT_EQ(antiAffinityGroups(ledger), (std::vector<std::string>{"g", "g"}));
   EXPECT_EQ(totals({}), LedgerTotals{});
+  ledger["d"] = LedgerEntry{"u4", {1, 10, 4096}, ""};
+  ledger["e"] = LedgerEntry{"u5", {1, 10, 1024}, ""};
+  EXPECT_EQ(totals(ledger), (LedgerTotals{{8, 470, 5120}, 5}));
 }
 
 TEST(PlanLedgerTest, BoundVmsAreCountedEvenWithoutAReservation) {

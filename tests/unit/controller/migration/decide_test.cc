@@ -138,7 +138,19 @@ INSTANTIATE_TEST_SUITE_P(
                    in.hypervisors["hv-b"].address.reset();
                    in.hypervisors["hv-c"].address.reset();
                  },
-                 "TargetAddressUnknown", "hv-b, hv-c"}),
+                 "TargetAddressUnknown", "hv-b, hv-c"},
+        FailCase{"TargetCpuIncompatible",
+                 [](DecideInput& in) {
+                   in.hypervisors["hv-b"].cpu_incompatible = "lacks CPU features avx512f";
+                 },
+                 "TargetCPUIncompatible", "hv-b cannot run the guest as it runs on hv-a: it lacks"},
+        FailCase{"SchedulerFindsOnlyCpuIncompatible",
+                 [](DecideInput& in) {
+                   in.requested_target.reset();
+                   in.hypervisors["hv-b"].cpu_incompatible = "lacks CPU features pku";
+                   in.hypervisors["hv-c"].unfit = "not Ready";
+                 },
+                 "NoTarget", "hv-b: CPU lacks CPU features pku; hv-c: not Ready"}),
     [](const auto& test_info) { return test_info.param.name; });
 
 TEST(DecideTest, ColdMigrationOfAStoppedVmIsAdmitted) {
@@ -258,6 +270,16 @@ TEST(DecideTest, SchedulingResumesWithTheRecordedTarget) {
   EXPECT_EQ(decide(in).reason, "VMNotFound");
 }
 
+TEST(DecideTest, SchedulerSkipsCpuIncompatibleTargets) {
+  DecideInput in = base();
+  in.requested_target.reset();
+  in.hypervisors["hv-b"].score = 50;
+  in.hypervisors["hv-b"].cpu_incompatible = "lacks CPU features avx2";
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kStart);
+  EXPECT_EQ(d.target, "hv-c");
+}
+
 TEST(DecideTest, MigratingBelongsToTheNodeDaemonUnlessDeleted) {
   DecideInput in = base();
   in.self = mig("m1", "web-1", 10, MigrationPhase::kMigrating, "hv-a", "hv-b");
@@ -268,6 +290,75 @@ TEST(DecideTest, MigratingBelongsToTheNodeDaemonUnlessDeleted) {
   EXPECT_EQ(decide(in).action, Action::kAbort);
   in.self.cancel = true;  // already asked
   EXPECT_EQ(decide(in).action, Action::kNothing);
+}
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+DecideInput migrating(bool picked_up, bool heartbeat_fresh, seconds silent_for) {
+  DecideInput in = base();
+  in.self = mig("m1", "web-1", 10, MigrationPhase::kMigrating, "hv-a", "hv-b");
+  in.vm->active_migration = "m1";
+  in.source = SourceSilence{picked_up, heartbeat_fresh, silent_for};
+  in.source_timeout = seconds(60);
+  in.progress_timeout_seconds = 150;
+  return in;
+}
+
+TEST(DecideTest, SilenceBoundDependsOnPickUpAndHeartbeat) {
+  EXPECT_EQ(silenceBound(migrating(false, true, seconds(0))), seconds(60));
+  EXPECT_EQ(silenceBound(migrating(true, false, seconds(0))), seconds(60));
+  // Alive and migrating: its own NoProgress abort (progressTimeoutSeconds) comes first.
+  EXPECT_EQ(silenceBound(migrating(true, true, seconds(0))), seconds(210));
+}
+
+TEST(DecideTest, ASourceThatNeverPicksUpIsAskedToAbortThenFails) {
+  // Within the bound: nothing to do, but look again when it runs out.
+  Decision d = decide(migrating(false, true, seconds(20)));
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(40));
+  // At the bound: ask the source to abort (spec.cancel), so a late pick-up never starts.
+  d = decide(migrating(false, true, seconds(60)));
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_EQ(d.reason, "SourceNotResponding");
+  EXPECT_THAT(d.message, HasSubstr("hv-a"));
+  EXPECT_THAT(d.message, HasSubstr("never started"));
+  EXPECT_EQ(d.recheck, seconds(60));
+  // Asked, still silent: wait one more sourceTimeout for the answer...
+  DecideInput asked = migrating(false, true, seconds(90));
+  asked.self.cancel = true;
+  d = decide(asked);
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(30));
+  // ...then fail; the VM stays bound to the source.
+  asked.source.silent_for = seconds(120);
+  d = decide(asked);
+  EXPECT_EQ(d.action, Action::kFail);
+  EXPECT_EQ(d.reason, "SourceNotResponding");
+  EXPECT_THAT(d.message, HasSubstr("stays bound to hv-a"));
+}
+
+TEST(DecideTest, ASourceWithAStaleHeartbeatTimesOutWithoutWaitingForItsProgressTimeout) {
+  Decision d = decide(migrating(true, false, seconds(60)));
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_THAT(d.message, HasSubstr("stopped heartbeating"));
+  // The same silence from a source that still heartbeats is its own NoProgress business.
+  d = decide(migrating(true, true, seconds(60)));
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(150));
+  d = decide(migrating(true, true, seconds(210)));
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_THAT(d.message, HasSubstr("stopped reporting progress"));
+}
+
+TEST(DecideTest, ADeletedMigrationWithASilentSourceEndsFailed) {
+  DecideInput in = migrating(true, false, seconds(5));
+  in.self.deleting = true;
+  EXPECT_EQ(decide(in).action, Action::kAbort);  // first the abort request
+  in.self.cancel = true;
+  EXPECT_EQ(decide(in).action, Action::kNothing);
+  in.source.silent_for = seconds(120);
+  EXPECT_EQ(decide(in).action, Action::kFail);  // then the finalizer can go
 }
 
 TEST(DecideTest, FinalizingHandsOver) {

@@ -3,6 +3,8 @@
 #include "controller/migration/migration_reconciler.h"
 
 #include <map>
+#include <tuple>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -407,6 +409,87 @@ TEST_F(MigrationReconcilerTest, DeletingARunningMigrationAbortsAndWaitsForTheNod
   EXPECT_FALSE(vm("web-1").status.activeMigration.has_value());
 }
 
+TEST_F(MigrationReconcilerTest, ASilentSourceIsAskedToAbortThenTheMigrationFails) {
+  migrateWeb1ToHvB();  // Migrating; the source node-daemon never picks it up
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+  ASSERT_TRUE(inLedger("hv-b", "web-1"));
+  auto result = reconcile("m1");
+  ASSERT_TRUE(result.isOk()) << result.status();
+  EXPECT_EQ(result->requeue_after, std::chrono::seconds(60));  // sourceTimeout: look again then
+
+  clock_->advance(std::chrono::seconds(30));
+  result = reconcile("m1");
+  ASSERT_TRUE(result.isOk()) << result.status();
+  EXPECT_EQ(result->requeue_after, std::chrono::seconds(30));
+  EXPECT_FALSE(migration("m1").spec.cancel);
+
+  clock_->advance(std::chrono::seconds(30));
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_TRUE(m.spec.cancel);  // the abort request: a late pick-up never starts the job
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));
+
+  clock_->advance(std::chrono::seconds(60));
+  reconcileOk("m1");
+  m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "SourceNotResponding");
+  EXPECT_THAT(succeeded->message, HasSubstr("never started"));
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));  // the target's reservation is released
+  api::VirtualMachine stayed = vm("web-1");
+  EXPECT_EQ(stayed.status.hypervisor, "hv-a");
+  EXPECT_FALSE(stayed.status.activeMigration.has_value());
+}
+
+TEST_F(MigrationReconcilerTest, ProgressFromTheSourceRestartsTheSilenceClock) {
+  migrateWeb1ToHvB();
+  reconcileOk("m1");  // first sight of Migrating: the clock starts
+  clock_->advance(std::chrono::seconds(50));
+  api::VMMigration m = migration("m1");
+  api::MigrationProgress progress;
+  progress.percent = 10;
+  m.status.progress = progress;
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  auto result = reconcile("m1");
+  ASSERT_TRUE(result.isOk()) << result.status();
+  // A full sourceTimeout from now (no heartbeat Lease here: the short bound of a stale source).
+  EXPECT_EQ(result->requeue_after, std::chrono::seconds(60));
+  clock_->advance(std::chrono::seconds(50));
+  reconcileOk("m1");
+  EXPECT_FALSE(migration("m1").spec.cancel);
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+}
+
+TEST_F(MigrationReconcilerTest, ACpuIncompatibleTargetIsRefusedWithAReason) {
+  api::Hypervisor source = ctltest::makeHypervisor("hv-a", 16, 64 * kGi);
+  source.status.cpuModel = "Skylake-Server";
+  source.status.cpuFeatures = {"avx2", "avx512f", "aes"};
+  source.spec.migration = api::HypervisorMigrationSpec{"10.0.0.1", 2, 2, {}};
+  ASSERT_TRUE(ctltest::registerHypervisor(*client_, source).isOk());
+  api::Hypervisor older = ctltest::makeHypervisor("hv-b", 16, 64 * kGi);
+  older.status.cpuModel = "Haswell";
+  older.status.cpuFeatures = {"avx2", "aes"};
+  older.spec.migration = api::HypervisorMigrationSpec{"10.0.0.2", 2, 2, {}};
+  ASSERT_TRUE(ctltest::registerHypervisor(*client_, older).isOk());
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "TargetCPUIncompatible");
+  EXPECT_THAT(succeeded->message, HasSubstr("lacks CPU features avx512f"));
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  // The scheduler's own pick skips it too.
+  addMigration("m2", "web-1");
+  reconcileOk("m2");
+  EXPECT_EQ(cond(migration("m2").status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
+}
+
 TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatToSet) {
   addHypervisor("hv-a", "10.0.0.1");
   addHypervisor("hv-b", std::nullopt);
@@ -420,6 +503,55 @@ TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatT
   EXPECT_EQ(succeeded->reason, "TargetAddressUnknown");
   EXPECT_THAT(succeeded->message, HasSubstr("spec.migration.address"));
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
+}
+
+// Every admission failure docs/api.md lists ends the migration Failed with Succeeded=False, its
+// reason and a message (and is recorded for the docs contract test, tests/unit/docs).
+TEST_F(MigrationReconcilerTest, AdmissionFailuresSayWhy) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  api::Hypervisor cordoned = ctltest::makeHypervisor("hv-c", 16, 64 * kGi);
+  cordoned.spec.unschedulable = true;
+  api::HypervisorMigrationSpec address;
+  address.address = "10.0.0.3";
+  cordoned.spec.migration = address;
+  ASSERT_TRUE(ctltest::registerHypervisor(*client_, cordoned).isOk());
+  addVm("web-1", "hv-a");
+  auto created = client_->create(kube::kVirtualMachine, kNs,
+                                 api::toJson(ctltest::makeVm(kNs, "loose", 1, kGi)));
+  ASSERT_TRUE(created.isOk()) << created.status();
+  addVm("halted", "hv-a");
+  api::VirtualMachine stopped = vm("halted");
+  stopped.status.phase = api::VirtualMachinePhase::kStopped;
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(stopped)).isOk());
+
+  const std::vector<std::tuple<std::string, std::string, std::optional<std::string>, std::string>>
+      cases = {{"same", "web-1", "hv-a", "SameHypervisor"},
+               {"nowhere", "web-1", "hv-x", "TargetNotFound"},
+               {"cordoned", "web-1", "hv-c", "TargetUnschedulable"},
+               {"unbound", "loose", "hv-b", "VMNotBound"},
+               {"stopped", "halted", "hv-b", "VMNotRunning"}};
+  for (const auto& [name, vm_name, target, reason] : cases) {
+    addMigration(name, vm_name, target);
+    reconcileOk(name);
+    api::VMMigration m = migration(name);
+    EXPECT_EQ(m.status.phase, MigrationPhase::kFailed) << name;
+    const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+    ASSERT_NE(succeeded, nullptr) << name;
+    EXPECT_EQ(succeeded->status, ConditionStatus::kFalse) << name;
+    EXPECT_EQ(succeeded->reason, reason) << name;
+    EXPECT_FALSE(succeeded->message.empty()) << name;
+  }
+}
+
+TEST_F(MigrationReconcilerTest, NoOtherHypervisorFitsIsNoTarget) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
 }
 
 TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {

@@ -40,6 +40,26 @@ TEST(FilterTest, AcceptsAReadyHypervisorWithRoom) {
   EXPECT_EQ(s.filter(vm(), hv("a")), std::nullopt);
 }
 
+TEST(FilterTest, RejectsInsufficientStorageWhereTheHypervisorReportsIt) {
+  Scheduler s(noOvercommit());
+  auto h = hv("a");
+  auto request = vm();
+  request.resources.storage_bytes = 10 * kGi;
+  EXPECT_EQ(s.filter(request, h), std::nullopt);  // not reported: not checked
+  h.storage_capacity_bytes = 20 * kGi;
+  h.allocated.storage_bytes = 10 * kGi;
+  EXPECT_EQ(s.filter(request, h), std::nullopt);  // exactly full after placement
+  h.allocated.storage_bytes = 10 * kGi + 1;
+  EXPECT_EQ(s.filter(request, h), RejectReason::kInsufficientStorage);
+  EXPECT_EQ(rejectReasonText(RejectReason::kInsufficientStorage), "insufficient storage");
+  // A VM with no counted disks adds nothing, even on an overfull root; never overcommitted.
+  h.allocated.storage_bytes = 30 * kGi;
+  EXPECT_EQ(s.filter(vm(), h), std::nullopt);
+  Scheduler generous(
+      SchedulerOptions{Policy::kBinPack, OvercommitRatios{Ratio{4000}, Ratio{4000}}});
+  EXPECT_EQ(generous.filter(request, h), RejectReason::kInsufficientStorage);
+}
+
 TEST(FilterTest, RejectsNotReady) {
   Scheduler s(noOvercommit());
   auto h = hv("a");

@@ -31,6 +31,30 @@ api::Hypervisor registered() {
   return hv;
 }
 
+TEST(PlacementInputsTest, DiskSpaceIsTheEmptyDisksOnTheReportedAllocatableStorage) {
+  api::Hypervisor hv = registered();
+  EXPECT_EQ(hypervisorView(hv, true).storage_capacity_bytes, std::nullopt);  // not reported
+  hv.status.capacity->storage = api::Quantity::fromBytes(100 * kGi);
+  EXPECT_EQ(hypervisorView(hv, true).storage_capacity_bytes, 100 * kGi);
+  hv.status.allocatable->storage = api::Quantity::fromBytes(90 * kGi);
+  EXPECT_EQ(hypervisorView(hv, true).storage_capacity_bytes, 90 * kGi);
+
+  api::VirtualMachine vm = ctltest::makeVm("ns", "web", 1, kGi);
+  api::Disk image;
+  image.name = "root";
+  image.image = api::ImageSource{"image:debian", std::nullopt, {}};
+  api::Disk data;
+  data.name = "data";
+  data.emptyDisk = api::EmptyDiskSource{api::Quantity::fromBytes(8 * kGi), {}};
+  api::Disk scratch;
+  scratch.name = "scratch";
+  scratch.emptyDisk = api::EmptyDiskSource{api::Quantity::fromBytes(2 * kGi), {}};
+  vm.spec.disks = {image, data, scratch};
+  EXPECT_EQ(countedDiskBytes(vm.spec), 10 * kGi);  // the image's size is not known here
+  EXPECT_EQ(vmRequest(vm).resources.storage_bytes, 10 * kGi);
+  EXPECT_EQ(vmFacts(vm).resources.storage_bytes, 10 * kGi);  // what the ledger counts
+}
+
 TEST(PlacementInputsTest, UnsetOvercommitUsesControllerDefaultsOnAllocatable) {
   const auto view = hypervisorView(registered(), true);
   EXPECT_EQ(view.capacity, (Resources{14, 60 * kGi}));

@@ -4,9 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "lib/api/codec.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 #include "tests/mocks/fake_clock.h"
+#include "tests/mocks/status_vocabulary.h"
 #include "tests/unit/controller/cluster_objects.h"
 
 namespace novacron::controller {
@@ -42,6 +44,7 @@ api::VirtualMachine testVm() {
 }
 
 const api::Condition& conditionOf(const api::VirtualMachineStatus& status, std::string_view type) {
+  novacron::testing::noteStatus("VirtualMachine", api::toJson(status));  // docs contract test
   const api::Condition* c = api::findCondition(status.conditions, type);
   EXPECT_NE(c, nullptr) << type;
   static const api::Condition kMissing;
@@ -127,11 +130,11 @@ TEST_F(VmDecisionTest, AnExistingReservationIsCompletedWithoutScheduling) {
   EXPECT_EQ(d.explanation, "completing the reservation on hv-z");
 }
 
-TEST_F(VmDecisionTest, UnschedulableVmIsPendingWithTheExplanationAndOneEvent) {
+TEST_F(VmDecisionTest, UnschedulableVmIsSchedulingWithTheExplanationAndOneEvent) {
   const UnboundFacts facts{std::nullopt, {view("hv-a", 8, kGi), view("hv-b", 8, kGi)}};
   const UnboundDecision d = decideUnbound(testVm(), facts, testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
-  EXPECT_EQ(d.status.phase, VirtualMachinePhase::kPending);
+  EXPECT_EQ(d.status.phase, VirtualMachinePhase::kScheduling);
   const api::Condition& scheduled = conditionOf(d.status, api::kConditionScheduled);
   EXPECT_EQ(scheduled.status, ConditionStatus::kFalse);
   EXPECT_EQ(scheduled.reason, "Unschedulable");

@@ -95,7 +95,7 @@ TEST_F(VmReconcilerTest, PlacementTwiceInARowWritesNothingTheSecondTime) {
   EXPECT_EQ(objectWrites(), 0u);
 }
 
-TEST_F(VmReconcilerTest, UnschedulableStaysPendingWithTheExplanation) {
+TEST_F(VmReconcilerTest, UnschedulableStaysSchedulingWithTheExplanation) {
   addHypervisor("hv-a", 8, 16 * kGi);
   addHypervisor("hv-b", 8, 16 * kGi);
   createVm(ctltest::makeVm("default", "huge", 2, 64 * kGi));
@@ -106,7 +106,7 @@ TEST_F(VmReconcilerTest, UnschedulableStaysPendingWithTheExplanation) {
   const api::VirtualMachine pending = vm("huge");
   EXPECT_FALSE(pending.status.hypervisor.has_value());
   EXPECT_EQ(hypervisorLabel(pending), "");
-  EXPECT_EQ(pending.status.phase, api::VirtualMachinePhase::kPending);
+  EXPECT_EQ(pending.status.phase, api::VirtualMachinePhase::kScheduling);
   const api::Condition* scheduled =
       api::findCondition(pending.status.conditions, api::kConditionScheduled);
   ASSERT_NE(scheduled, nullptr);

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/api/hypervisor.h"
 #include "lib/api/validation.h"
 #include "tests/unit/lib/api/fixtures.h"
 #include "tests/unit/lib/api/test_files.h"
@@ -121,6 +122,10 @@ TEST(CodecTest, EncodesTheWireShape) {
   const json h = toJson(testing::fullHypervisor());
   EXPECT_EQ(h["status"]["summary"]["cpu"], "6/64");
   EXPECT_EQ(h["status"]["summary"]["memory"], "8Gi/60Gi");
+  EXPECT_EQ(api::readableBytes(9004792LL * 1024), "8.6Gi") << "readable, not 9004792Ki";
+  EXPECT_EQ(api::readableBytes(128LL << 20), "128Mi");
+  EXPECT_EQ(api::readableBytes(1536LL << 20), "1.5Gi");
+  EXPECT_EQ(api::readableBytes(512), "512");
   EXPECT_FALSE(h["metadata"].contains("namespace"));
 }
 

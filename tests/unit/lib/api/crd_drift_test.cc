@@ -410,7 +410,7 @@ TEST(CrdDriftTest, CrdsDescribeTheKinds) {
        "VMMigration",
        "vmmigrations",
        "Namespaced",
-       {"vmm", "vmmigration"},
+       {"vmm", "vmim", "vmmigration"},
        {"VM", "Phase", "Source", "Target", "Progress", "ETA", "Age"}},
       {"novacron.io_hypervisors.yaml",
        "Hypervisor",

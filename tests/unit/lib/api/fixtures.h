@@ -182,13 +182,16 @@ inline Hypervisor fullHypervisor() {
   st.capacity = HypervisorResources{};
   st.capacity->cpus = 16;
   st.capacity->memory = Quantity::fromBytes(64LL << 30);
+  st.capacity->storage = Quantity::fromBytes(500LL << 30);
   st.allocatable = HypervisorResources{};
   st.allocatable->cpus = 64;
   st.allocatable->memory = Quantity::fromBytes(60LL << 30);
+  st.allocatable->storage = Quantity::fromBytes(450LL << 30);
   st.allocated = HypervisorAllocated{};
   st.allocated->cpus = 6;
   st.allocated->memory = Quantity::fromBytes(8LL << 30);
   st.allocated->vms = 3;
+  st.allocated->storage = Quantity::fromBytes(30LL << 30);
   st.cpuModel = "Intel Xeon Processor (Skylake, IBRS)";
   st.cpuFeatures = {"vmx", "avx2", "aes"};
   st.virtualization = Virtualization::kKvm;

@@ -194,8 +194,8 @@ TEST(DomainXml, HostileStringsAreEscaped) {
   EXPECT_EQ(std::string(doc.child("domain")
                             .child("devices")
                             .child("serial")
-                            .child("source")
-                            .attribute("path")
+                            .child("log")
+                            .attribute("file")
                             .value()),
             in.serial_log_path);
   EXPECT_EQ(xml->find("<kernel>/etc/shadow"), std::string::npos);

@@ -39,6 +39,20 @@ protected:
         o);
   }
 
+  // A registrar for node-b whose VM root's disk space comes from `space` (the next result).
+  std::unique_ptr<HypervisorRegistrar> withStorage(
+      std::shared_ptr<core::StatusOr<StorageSpace>> space, int64_t reserved) {
+    RegistrarOptions o;
+    o.node_name = "node-b";
+    o.domain_type = "qemu";
+    o.clock = clock_;
+    o.storage = [space] { return *space; };
+    o.reserved_storage_bytes = reserved;
+    return std::make_unique<HypervisorRegistrar>(
+        client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()),
+        o);
+  }
+
   api::Hypervisor hypervisor() {
     return *api::fromJson<api::Hypervisor>(*client_->get(kube::kHypervisor, "", "node-a"));
   }
@@ -68,6 +82,70 @@ TEST_F(RegistrarTest, CreatesHypervisorWithHostFacts) {
   const api::Condition* kvm = api::findCondition(hv.status.conditions, api::kConditionKvmAvailable);
   ASSERT_NE(kvm, nullptr);
   EXPECT_EQ(kvm->status, api::ConditionStatus::kFalse);
+}
+
+TEST_F(RegistrarTest, ReportsTheVmRootsDiskSpaceMinusTheReservation) {
+  auto space =
+      std::make_shared<core::StatusOr<StorageSpace>>(StorageSpace{100LL << 30, 40LL << 30});
+  auto registrar = withStorage(space, 10LL << 30);
+  ASSERT_TRUE(registrar->registerNode().isOk());
+  auto hv = *api::fromJson<api::Hypervisor>(*client_->get(kube::kHypervisor, "", "node-b"));
+  ASSERT_TRUE(hv.status.capacity && hv.status.capacity->storage);
+  EXPECT_EQ(hv.status.capacity->storage->value(), 100LL << 30);
+  ASSERT_TRUE(hv.status.allocatable && hv.status.allocatable->storage);
+  EXPECT_EQ(hv.status.allocatable->storage->value(), 90LL << 30);
+  // A failed read keeps the last reported values rather than dropping the check.
+  *space = core::unavailableError("statvfs: gone");
+  ASSERT_TRUE(registrar->registerNode().isOk());
+  hv = *api::fromJson<api::Hypervisor>(*client_->get(kube::kHypervisor, "", "node-b"));
+  ASSERT_TRUE(hv.status.allocatable->storage);
+  EXPECT_EQ(hv.status.allocatable->storage->value(), 90LL << 30);
+  // Without a probe (the default) nothing is reported.
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  EXPECT_FALSE(hypervisor().status.capacity->storage);
+}
+
+TEST(StorageSpaceTest, StatsARealFilesystemAndFailsOnAMissingPath) {
+  auto space = statFilesystem("/");
+  ASSERT_TRUE(space.isOk()) << space.status();
+  EXPECT_GT(space->capacity_bytes, 0);
+  EXPECT_LE(space->available_bytes, space->capacity_bytes);
+  EXPECT_EQ(statFilesystem("/nonexistent/novacron").status().code(),
+            core::StatusCode::kUnavailable);
+}
+
+TEST_F(RegistrarTest, UsableKvmIsKvmAvailable) {
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.domain_type = "kvm";
+  o.kvm_usable = true;
+  o.clock = clock_;
+  registrar_ = std::make_unique<HypervisorRegistrar>(
+      client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()), o);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto hv = hypervisor();
+  EXPECT_EQ(hv.status.virtualization, api::Virtualization::kKvm);
+  const api::Condition* kvm = api::findCondition(hv.status.conditions, api::kConditionKvmAvailable);
+  ASSERT_NE(kvm, nullptr);
+  EXPECT_EQ(kvm->status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(kvm->reason, "KVMUsable");
+}
+
+// Capacity is what the options say when set (installed memory), not libvirt's moving MemTotal;
+// allocatable is capacity minus the reservation.
+TEST_F(RegistrarTest, CapacityFromInstalledMemoryWhenGiven) {
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.domain_type = "qemu";
+  o.reserved_memory_bytes = 1LL << 30;
+  o.memory_capacity_bytes = 24LL << 30;
+  o.clock = clock_;
+  registrar_ = std::make_unique<HypervisorRegistrar>(
+      client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()), o);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto hv = hypervisor();
+  EXPECT_EQ(hv.status.capacity->memory.value(), 24LL << 30);
+  EXPECT_EQ(hv.status.allocatable->memory.value(), 23LL << 30);
 }
 
 // allocatable never includes overcommit: the controller applies spec.overcommit (or its defaults)

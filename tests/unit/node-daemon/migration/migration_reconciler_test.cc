@@ -23,8 +23,16 @@ TEST(SourceDecideTest, EveryCase) {
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kStartJob);
   o.cancel = true;
-  EXPECT_EQ(decideSource(o), SourceAction::kNone) << "never started: nothing to abort here";
+  EXPECT_EQ(decideSource(o), SourceAction::kReportCancelled)
+      << "never started: nothing to abort, the source reports Cancelled (the controller leaves "
+         "Migrating to the node-daemon)";
   o.cancel = false;
+  o.target_ready = false;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitForTarget) << "the target still prepares";
+  o.cancel = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportCancelled);
+  o.cancel = false;
+  o.target_ready = true;
   o.job_running = true;
   EXPECT_EQ(decideSource(o), SourceAction::kReportProgress);
   o.cancel = true;
@@ -42,8 +50,18 @@ TEST(SourceDecideTest, EveryCase) {
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost)
       << "the guest is still here: the job died with the old process, never start a second one";
+  o.orphan_job = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kAbortOrphanJob)
+      << "libvirtd still moves the guest for the old process: stop that before reporting";
+  o.started_before = false;
+  EXPECT_EQ(decideSource(o), SourceAction::kAbortOrphanJob) << "and never start a second job";
   o.domain.reset();
   EXPECT_EQ(decideSource(o), SourceAction::kReportNoDomain);
+
+  // Ended by someone else (the controller, SourceNotResponding) while the job runs: stop it.
+  o = SourceObservation{};
+  o.job_running = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kCancelJob);
 }
 
 TEST(SourceDecideTest, RequestFromOptions) {
@@ -75,6 +93,46 @@ TEST(SourceDecideTest, TargetAddressComesFromStatus) {
   EXPECT_FALSE(targetAddressOf(m));
   m.status.targetAddress = "10.0.0.2";
   EXPECT_EQ(targetAddressOf(m), "10.0.0.2");
+}
+
+TEST(SourceDecideTest, APostCopyHalfIsNeverReportedLostOrRestarted) {
+  SourceObservation o;
+  o.ours = true;
+  o.started_before = true;
+  o.cancel = true;  // even when cancelled: post-copy cannot go back
+  o.domain = domain(virt::DomainState::kPaused);
+  o.domain->paused_reason = virt::PausedReason::kPostcopyFailed;
+  EXPECT_EQ(decideSource(o), SourceAction::kResumePostCopy);
+  o.domain->paused_reason = virt::PausedReason::kPostcopy;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitPostCopy);
+  o.domain->paused_reason = virt::PausedReason::kUser;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportLost);
+}
+
+TEST(SourceDecideTest, TlsTargetUriCarriesThePkiPath) {
+  api::MigrationOptions options;
+  options.tls = true;
+  SourceReconcilerOptions templates;
+  templates.tls_pki_dir = "/var/lib/novacron/pki";
+  auto r = migrateRequest(options, "10.213.77.3", templates);
+  EXPECT_EQ(r.dest_uri, "qemu+tls://10.213.77.3/system?pkipath=/var/lib/novacron/pki");
+  EXPECT_TRUE(r.tls);
+  options.tls = false;
+  r = migrateRequest(options, "10.213.77.3", templates);
+  EXPECT_EQ(r.dest_uri, "qemu+tcp://10.213.77.3/system") << "plain TCP only without tls";
+  EXPECT_FALSE(r.tls);
+}
+
+TEST(SourceDecideTest, PostCopyStatusBecomesACondition) {
+  api::VMMigrationStatus status;
+  setPostCopyCondition(status, std::nullopt, 1);
+  EXPECT_TRUE(status.conditions.empty());
+  setPostCopyCondition(status, PostCopyStatus{.active = true, .message = "m"}, 1);
+  ASSERT_EQ(status.conditions.size(), 1u);
+  EXPECT_EQ(status.conditions[0].reason, "PostCopyActive");
+  setPostCopyCondition(status, PostCopyStatus{.active = true, .failed = true, .message = "f"}, 1);
+  ASSERT_EQ(status.conditions.size(), 1u);
+  EXPECT_EQ(status.conditions[0].reason, "PostCopyFailed");
 }
 
 }  // namespace

@@ -200,5 +200,143 @@ TEST_F(RunnerTest, AFailedJobIsReportedWithLibvirtsReason) {
   EXPECT_NE(out->message.find("unable to connect"), std::string::npos);
 }
 
+// ---- post-copy
+// ------------------------------------------------------------------------------------
+
+class RunnerPostCopyTest : public RunnerTest {
+protected:
+  void SetUp() override {
+    RunnerTest::SetUp();
+    fake_->job_stats_hook = [this](const std::string&) {
+      virt::JobStats s = job_.stats();
+      s.memory_iteration = iteration_.load();
+      return core::StatusOr<virt::JobStats>(s);
+    };
+    fake_->start_postcopy_hook = [this](const std::string&) {
+      ++switches_;
+      return core::okStatus();
+    };
+  }
+  Job postCopyJob(PostCopyPolicy policy, std::chrono::seconds progress_timeout = 60s) {
+    Job j = job(progress_timeout);
+    j.request.postcopy = true;
+    j.postcopy = policy;
+    return j;
+  }
+  std::atomic<int64_t> iteration_{1};
+  std::atomic<int> switches_{0};
+};
+
+TEST_F(RunnerPostCopyTest, SwitchesAfterNIterationsAndCannotBeCancelledThen) {
+  ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 2})));
+  job_.setRemaining(100, 900);
+  sample();
+  iteration_ = 2;
+  sample();
+  EXPECT_EQ(switches_.load(), 0);
+  EXPECT_FALSE(runner_->postCopy("ns/mig")->active);
+  iteration_ = 3;
+  sample();
+  EXPECT_EQ(switches_.load(), 1);
+  auto pc = runner_->postCopy("ns/mig");
+  ASSERT_TRUE(pc);
+  EXPECT_TRUE(pc->active);
+  EXPECT_NE(pc->message.find("after 2 pre-copy iterations"), std::string::npos);
+  iteration_ = 4;
+  sample();
+  EXPECT_EQ(switches_.load(), 1) << "switched once";
+
+  runner_->cancel("ns/mig");
+  job_.setRemaining(800, 200);
+  sample();  // the monitor saw the cancel
+  EXPECT_EQ(job_.aborts(), 0) << "in post-copy the guest already runs on the target";
+  job_.finish();
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_TRUE(out->postcopy.completed);
+}
+
+TEST_F(RunnerPostCopyTest, AStalledPreCopyIsSwitchedInsteadOfAborted) {
+  ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .stall_window = 2s}, 4s)));
+  for (int i = 0; i < 8 && switches_.load() == 0; ++i) {
+    job_.setRemaining(100 + 100 * i, 600);  // dirtied as fast as it is sent
+    sample();
+  }
+  EXPECT_EQ(switches_.load(), 1);
+  for (int i = 0; i < 6; ++i) {
+    sample();  // longer than progressTimeout: no NoProgress abort in post-copy
+  }
+  EXPECT_EQ(job_.aborts(), 0);
+  EXPECT_FALSE(runner_->outcome("ns/mig"));
+  job_.finish();
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
+}
+
+TEST_F(RunnerPostCopyTest, AFailedPostCopyIsResumedNeverRestarted) {
+  std::atomic<int> migrate_calls{0};
+  std::mutex mu;
+  std::optional<virt::MigrateRequest> resumed;
+  fake_->migrate_hook = [&](const std::string&, const virt::MigrateRequest& r) {
+    if (migrate_calls++ == 0) {
+      (void)job_.run();
+      return core::internalError("operation failed: job 'migration out' failed in post-copy phase");
+    }
+    std::lock_guard lock(mu);
+    resumed = r;
+    return core::okStatus();
+  };
+  fake_->lookup_hook = [](const std::string& name) {
+    virt::DomainInfo d;
+    d.name = name;
+    d.state = virt::DomainState::kPaused;
+    d.paused_reason = virt::PausedReason::kPostcopyFailed;
+    d.active = true;
+    return core::StatusOr<virt::DomainInfo>(d);
+  };
+  ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 1})));
+  iteration_ = 2;
+  job_.setRemaining(500, 500);
+  sample();
+  ASSERT_EQ(switches_.load(), 1);
+  job_.finish();  // the first migrate call fails after the switch
+  ASSERT_TRUE(pollUntil([&] { return runner_->postCopy("ns/mig")->failed; }));
+  auto pc = runner_->postCopy("ns/mig");
+  EXPECT_NE(pc->message.find("paused on both hosts"), std::string::npos);
+  EXPECT_NE(pc->message.find("attempt 1"), std::string::npos);
+  EXPECT_TRUE(runner_->running("ns/mig")) << "not terminal: the VM stays locked";
+  // The resume waits 1 s (backoff) on the clock, next to the monitor.
+  ASSERT_TRUE(clock_->awaitWaiters(2));
+  clock_->advance(1s);
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_TRUE(out->postcopy.completed);
+  EXPECT_FALSE(out->postcopy.failed);
+  EXPECT_EQ(out->postcopy.resume_attempts, 1);
+  EXPECT_EQ(migrate_calls.load(), 2);
+  std::lock_guard lock(mu);
+  ASSERT_TRUE(resumed);
+  EXPECT_TRUE(resumed->postcopy_resume);
+  EXPECT_EQ(resumed->dest_uri, "qemu+tcp://10.213.77.3/system") << "same target";
+  EXPECT_EQ(fake_->calls("start"), 0) << "never a second copy";
+  EXPECT_EQ(job_.aborts(), 0);
+}
+
+TEST_F(RunnerPostCopyTest, AFailureBeforeTheSwitchIsAnOrdinaryFailure) {
+  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
+    return core::unavailableError("unable to connect to server");
+  };
+  ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 5})));
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_FALSE(out->postcopy.active);
+  EXPECT_EQ(fake_->calls("lookup"), 0);
+}
+
 }  // namespace
 }  // namespace novacron::node::migration

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/api/codec.h"
 #include "lib/api/names.h"
+#include "tests/mocks/status_vocabulary.h"
 
 namespace novacron::node::vm {
 namespace {
@@ -93,6 +95,88 @@ TEST(DecideTest, ReportedStatusIsStableWhenNothingChanged) {
   in.started_now = false;
   in.now = *api::parseTimestamp("2026-12-01T10:05:00Z");
   EXPECT_EQ(reportedStatus(v, in), first);
+}
+
+// Every status the node-daemon can report, over all run strategies, domain states, stop reasons,
+// pause requests, shutdown progress and migrations: each False condition has a reason and a
+// message. The statuses are recorded for the docs/api.md contract test (tests/unit/docs).
+TEST(DecideTest, EveryReportedStatusHasReasonsAndMessages) {
+  using virt::DomainState;
+  const std::vector<DomainState> states = {
+      DomainState::kNoState, DomainState::kRunning, DomainState::kBlocked,     DomainState::kPaused,
+      DomainState::kShutOff, DomainState::kCrashed, DomainState::kShuttingDown};
+  const std::vector<virt::ShutoffReason> stops = {
+      virt::ShutoffReason::kUnknown, virt::ShutoffReason::kShutdown,
+      virt::ShutoffReason::kDestroyed, virt::ShutoffReason::kCrashed, virt::ShutoffReason::kFailed};
+  const auto now_wall = *api::parseTimestamp("2026-12-01T10:00:00Z");
+  const std::chrono::steady_clock::time_point now(1000s);
+  int reported = 0;
+  auto check = [&](const api::VirtualMachine& v, const api::VirtualMachineStatus& st) {
+    for (const auto& c : st.conditions) {
+      if (c.status != api::ConditionStatus::kTrue) {
+        EXPECT_FALSE(c.reason.empty()) << c.type;
+        EXPECT_FALSE(c.message.empty()) << c.type << " " << c.reason;
+      }
+    }
+    novacron::testing::noteStatus("VirtualMachine", api::toJson(st));
+    ++reported;
+    (void)v;
+  };
+  for (auto strategy :
+       {api::RunStrategy::kAlways, api::RunStrategy::kRerunOnFailure, api::RunStrategy::kManual,
+        api::RunStrategy::kHalted, api::RunStrategy::kOnce}) {
+    for (bool defined : {false, true}) {
+      for (auto state : states) {
+        for (auto stop : stops) {
+          for (bool paused : {false, true}) {
+            for (int shutdown : {0, 1, 2}) {  // none, within the grace period, past it
+              for (bool migrating : {false, true}) {
+                for (bool passthrough : {false, true}) {
+                  auto v = vm();
+                  v.status.hypervisor = "node-a";
+                  v.spec.runStrategy = strategy;
+                  if (passthrough) {
+                    v.spec.cpu = api::CpuSpec{};
+                    v.spec.cpu->model = "host-passthrough";
+                  }
+                  if (paused) {
+                    v.metadata.annotations[std::string(api::kPausedAnnotation)] = "true";
+                  }
+                  if (migrating) {
+                    v.status.activeMigration = "m1";
+                  }
+                  Observation o;
+                  o.now = now;
+                  if (defined) {
+                    o.domain = domain(state);
+                    o.domain->shutoff_reason = stop;
+                  }
+                  if (shutdown > 0) {
+                    o.shutdown_requested_at = now - (shutdown == 1 ? 1s : 60s);
+                  }
+                  const PowerDecision d = migrationInProgress(v) ? migratingDecision(o.domain)
+                                                                 : decidePower(powerInputs(v, o));
+                  ReportInputs in;
+                  in.node = "node-a";
+                  in.domain_name = "ns_a";
+                  in.after = o.domain;
+                  in.decision = d;
+                  in.now = now_wall;
+                  in.started_now = d.action == PowerAction::kStart;
+                  check(v, reportedStatus(v, in));
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const auto v = vm();
+  check(v, startingStatus(v, kReasonStarting, "preparing disks: downloading x", now_wall));
+  check(v, startingStatus(v, kReasonImageDownloadFailed, "downloading x failed", now_wall));
+  check(v, invalidSpecStatus(v, kReasonBridgeNotAllowed, "bridge br9 is not offered", now_wall));
+  EXPECT_GT(reported, 1000);
 }
 
 TEST(DecideTest, TerminalFailureHoldsUntilTheSpecChanges) {

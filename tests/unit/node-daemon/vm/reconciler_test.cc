@@ -90,7 +90,7 @@ protected:
     o.registry = registry_;
     o.clock = clock_;
     o.fenced = [this] { return fenced_.load(); };
-    return std::make_unique<VmReconciler>(client_, *fake_, *disks_, metrics_, nullptr, o);
+    return std::make_unique<VmReconciler>(client_, *fake_, *disks_, metrics_, events_, o);
   }
 
   void startReconciler() {
@@ -178,6 +178,30 @@ protected:
   metrics::RegistryPtr registry_;
   NodeMetricsPtr metrics_;
   std::unique_ptr<VmReconciler> reconciler_;
+  std::shared_ptr<runtime::EventRecorder> events_;  // set before startReconciler() to see Events
+
+  void recordEvents() {
+    runtime::EventRecorderOptions options;
+    options.component = "novacron-node-daemon";
+    options.host = "node-a";
+    events_ = std::make_shared<runtime::EventRecorder>(client_, options);
+  }
+  // The message of the Event `reason` about `name` ("" when there is none).
+  std::string eventMessage(const std::string& name, const std::string& reason) {
+    EXPECT_TRUE(events_->flush(10s));
+    for (const auto& e : client_->objects(kube::kCoreEvent)) {
+      if (e["involvedObject"].value("name", "") == name && e.value("reason", "") == reason) {
+        return e.value("message", "");
+      }
+    }
+    return "";
+  }
+  std::optional<api::Condition> ready(const std::string& ns, const std::string& name) {
+    auto v = get(ns, name);
+    const api::Condition* c =
+        v ? api::findCondition(v->status.conditions, api::kConditionReady) : nullptr;
+    return c ? std::optional<api::Condition>(*c) : std::nullopt;
+  }
 };
 
 TEST_F(ReconcilerTest, RunsABoundVmAndReportsStatus) {
@@ -481,6 +505,120 @@ TEST_F(ReconcilerTest, RelabelledRunningVmNeverRunsTwice) {
   resyncAndAwait(1);
   EXPECT_EQ(real_->lookupByName("rt-move_m")->state, virt::DomainState::kShutOff);
   ASSERT_TRUE(real_->undefineDomain("rt-move_m").isOk());
+}
+
+// A guest that ignores ACPI: the stop runs into terminationGracePeriodSeconds, the domain is forced
+// off, and an Event (and the log) says so.
+TEST_F(ReconcilerTest, StopPastTheGracePeriodIsForcedOffWithAnEvent) {
+  fake_->ignoreAcpi(true);
+  recordEvents();
+  startReconciler();
+  create(vm("rt-grace", "g"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-grace", "g", api::VirtualMachinePhase::kRunning); }));
+  auto got = *get("rt-grace", "g");
+  got.spec.runStrategy = api::RunStrategy::kHalted;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-grace", api::toJson(got)).isOk());
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-grace", "g", api::VirtualMachinePhase::kStopping); }));
+  EXPECT_EQ(real_->lookupByName("rt-grace_g")->state, virt::DomainState::kRunning)
+      << "the guest ignores the request; the grace period runs";
+  ASSERT_TRUE(
+      advanceUntil([&] { return phaseIs("rt-grace", "g", api::VirtualMachinePhase::kStopped); }));
+  EXPECT_EQ(real_->lookupByName("rt-grace_g")->state, virt::DomainState::kShutOff);
+  EXPECT_NE(eventMessage("g", "GracePeriodExpired").find("forced off"), std::string::npos);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-grace", "g").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-grace", "g"); }));
+}
+
+// Deleting a running VM stops it like a stop does: ACPI first, the domain stays until the grace
+// period ran out (phase Stopping meanwhile), then it is forced off (with the Event) and removed.
+TEST_F(ReconcilerTest, DeletingARunningVmShutsItDownGracefullyFirst) {
+  fake_->ignoreAcpi(true);
+  recordEvents();
+  startReconciler();
+  create(vm("rt-del", "d"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-del", "d", api::VirtualMachinePhase::kRunning); }));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-del", "d").isOk());
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-del", "d", api::VirtualMachinePhase::kStopping); }));
+  EXPECT_GE(fake_->calls("shutdown"), 1);
+  EXPECT_EQ(fake_->calls("destroy"), 0) << "not before the grace period ran out";
+  EXPECT_EQ(real_->lookupByName("rt-del_d")->state, virt::DomainState::kRunning);
+  ASSERT_TRUE(advanceUntil([&] { return !get("rt-del", "d"); }));
+  EXPECT_EQ(real_->lookupByName("rt-del_d").status().code(), core::StatusCode::kNotFound);
+  EXPECT_NE(eventMessage("d", "GracePeriodExpired").find("forced off"), std::string::npos);
+}
+
+// A guest that honours ACPI is deleted without being forced.
+TEST_F(ReconcilerTest, DeletingAVmWhoseGuestShutsDownNeedsNoForce) {
+  startReconciler();
+  create(vm("rt-del2", "d"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-del2", "d", api::VirtualMachinePhase::kRunning); }));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-del2", "d").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-del2", "d"); }));
+  EXPECT_GE(fake_->calls("shutdown"), 1);
+}
+
+// status.startTime is the last start, not the first (stop, then start again).
+TEST_F(ReconcilerTest, StartTimeIsTheLastStart) {
+  startReconciler();
+  create(vm("rt-boot", "b"));
+  ASSERT_TRUE(
+      pollUntil([&] { return phaseIs("rt-boot", "b", api::VirtualMachinePhase::kRunning); }));
+  const auto first = get("rt-boot", "b")->status.startTime;
+  ASSERT_TRUE(first);
+  auto got = *get("rt-boot", "b");
+  got.spec.runStrategy = api::RunStrategy::kHalted;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-boot", api::toJson(got)).isOk());
+  ASSERT_TRUE(
+      advanceUntil([&] { return phaseIs("rt-boot", "b", api::VirtualMachinePhase::kStopped); }));
+  clock_->advance(30s);
+  got = *get("rt-boot", "b");
+  got.spec.runStrategy = api::RunStrategy::kAlways;
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "rt-boot", api::toJson(got)).isOk());
+  ASSERT_TRUE(pollUntil([&] {
+    auto v = get("rt-boot", "b");
+    return v && v->status.phase == api::VirtualMachinePhase::kRunning && v->status.startTime &&
+           *v->status.startTime > *first;
+  }));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-boot", "b").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-boot", "b"); }));
+}
+
+// An image that cannot be downloaded: phase Starting, Ready=False/ImageDownloadFailed with the
+// reason in the message, an Event; the VM is not failed (the download is tried again).
+TEST_F(ReconcilerTest, ImageDownloadFailureIsReadyFalseImageDownloadFailed) {
+  storage::NodePaths paths(root_ + "/vms", root_ + "/images");
+  storage::HttpImageStoreOptions image_options;
+  image_options.fetch.policy = *storage::DestinationPolicy::parse("127.0.0.0/8");
+  disks_ = std::make_unique<storage::DiskManager>(
+      paths, storage::makeHttpImageStore(paths, image_options), tool_);
+  recordEvents();
+  startReconciler();
+  auto v = vm("rt-img", "i");
+  v.spec.disks[0].emptyDisk.reset();
+  v.spec.disks[0].image = api::ImageSource{};
+  v.spec.disks[0].image->url = "http://127.0.0.1:9/nothing-listens-here.qcow2";
+  create(v);
+  ASSERT_TRUE(pollUntil(
+      [&] {
+        auto c = ready("rt-img", "i");
+        return c && c->reason == kReasonImageDownloadFailed;
+      },
+      60s));
+  auto got = *get("rt-img", "i");
+  EXPECT_EQ(got.status.phase, api::VirtualMachinePhase::kStarting);
+  const api::Condition* c = api::findCondition(got.status.conditions, api::kConditionReady);
+  EXPECT_EQ(c->status, api::ConditionStatus::kFalse);
+  EXPECT_NE(c->message.find("nothing-listens-here"), std::string::npos) << c->message;
+  EXPECT_EQ(c->message.find('\n'), std::string::npos) << "one line: " << c->message;
+  EXPECT_FALSE(eventMessage("i", "ImageDownloadFailed").empty());
+  EXPECT_EQ(real_->lookupByName("rt-img_i").status().code(), core::StatusCode::kNotFound);
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-img", "i").isOk());
+  ASSERT_TRUE(pollUntil([&] { return !get("rt-img", "i"); }));
 }
 
 }  // namespace
