@@ -100,6 +100,8 @@ int run(int argc, char** argv) {
   }
   novacron::kube::RestClientOptions rest_options;
   rest_options.user_agent = "novacron-controller";
+  rest_options.qps = novacron::controller::kClientQps;
+  rest_options.burst = novacron::controller::kClientBurst;
   auto client = novacron::kube::newRestClient(*kube_config, rest_options);
   if (!client.isOk()) {
     spdlog::critical("kube client: {}", client.status().toString());

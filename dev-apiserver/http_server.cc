@@ -205,6 +205,10 @@ struct HttpServer::Impl {
       } else {
         resp = api.handle(req);
       }
+      if (options.audit) {
+        options.audit->record(std::string(hreq[http::field::user_agent]), req.method, req.path,
+                              resp.code);
+      }
       if (resp.stream) {
         http::response<http::empty_body> res{http::status::ok, version};
         res.set(http::field::content_type, resp.content_type);

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "dev-apiserver/api_server.h"
+#include "dev-apiserver/audit_log.h"
 #include "dev-apiserver/authn/token_authenticator.h"
 #include "dev-apiserver/certs.h"
 #include "lib/core/status.h"
@@ -29,6 +30,7 @@ struct HttpServerOptions {
   bool plain_http = false;  // no TLS, no authentication
   TlsMaterial tls;
   authn::TokenAuthenticatorPtr authenticator;  // required unless plain_http
+  std::shared_ptr<AuditLog> audit;             // null: no audit log
 };
 
 class HttpServer {

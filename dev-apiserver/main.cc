@@ -39,7 +39,7 @@ int usage(const std::string& error) {
                "[--secure-port=6443] [--bind-address=127.0.0.1] [--cert-dir=DIR] [--token=T] "
                "[--kubeconfig-out=PATH] [--insecure-port=N] [--bookmark-interval-ms=5000] "
                "[--watch-window=50000] [--authorization-mode=RBAC|AlwaysAllow] "
-               "[--token-auth-file=CSV] [--log-level=info]\n";
+               "[--token-auth-file=CSV] [--log-level=info] [--audit-log=FILE]\n";
   return 2;
 }
 
@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
   static const std::set<std::string> known = {
       "etcd-servers", "secure-port",          "bind-address",       "cert-dir",
       "token",        "kubeconfig-out",       "insecure-port",      "log-level",
-      "watch-window", "bookmark-interval-ms", "authorization-mode", "token-auth-file"};
+      "watch-window", "bookmark-interval-ms", "authorization-mode", "token-auth-file",
+      "audit-log"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || a.find('=') == std::string::npos) {
@@ -223,6 +224,14 @@ int main(int argc, char** argv) {
   http_opts.port = std::stoi(flags["secure-port"]);
   http_opts.tls = *tls;
   http_opts.authenticator = authenticator;
+  if (flags.count("audit-log")) {
+    auto audit = AuditLog::open(flags["audit-log"]);
+    if (!audit.isOk()) {
+      spdlog::critical("{}", audit.status().toString());
+      return 1;
+    }
+    http_opts.audit = *audit;
+  }
   HttpServer https(api, http_opts);
   if (auto s = https.start(); !s.isOk()) {
     spdlog::critical("{}", s.toString());

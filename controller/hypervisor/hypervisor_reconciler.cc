@@ -4,6 +4,7 @@
 
 #include "controller/hypervisor/hypervisor_decision.h"
 #include "controller/ledger/ledger.h"
+#include "controller/ledger/ledger_patch.h"
 #include "controller/migration/ledger_facts.h"
 #include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
@@ -38,16 +39,63 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   const HealthChange health = noteHealth(*hv, fresh);
   NOVACRON_ASSIGN_OR_RETURN(LedgerOutcome ledger, reconcileLedger(*hv));
   const HypervisorHealthFacts facts{fresh, deps_.heartbeats->timeout()};
-  NOVACRON_RETURN_IF_ERROR(
-      writeStatusIfChanged(*deps_.client, kube::kHypervisor, ledger.stored,
-                           decideHypervisorStatus(ledger.stored, facts, *deps_.clock)));
+  const api::HypervisorStatus desired = decideHypervisorStatus(ledger.stored, facts, *deps_.clock);
+  const auto delay = summaryDelay(ledger.stored, desired);
+  if (delay.count() == 0) {
+    NOVACRON_RETURN_IF_ERROR(writeStatus(ledger.stored, desired));
+  }
   if (ledger.freed || (health.transitioned && fresh)) {
     enqueueUnbound();  // capacity appeared: pending VMs may fit now
+  }
+  if (delay.count() > 0) {
+    // Rounded up: a requeue that fires early would find a remainder below a millisecond, and a
+    // zero requeue_after means "done" (the summary, and the heartbeat check, would be lost).
+    return runtime::ReconcileResult::after(std::chrono::ceil<std::chrono::milliseconds>(delay) +
+                                           std::chrono::milliseconds(1));
   }
   // Nothing announces a heartbeat that does NOT come: look again when it would be late.
   const auto again = fresh ? deps_.heartbeats->remaining(name) + std::chrono::milliseconds(50)
                            : deps_.heartbeats->timeout();
   return runtime::ReconcileResult::after(again);
+}
+
+core::Clock::Duration HypervisorReconciler::summaryDelay(const api::Hypervisor& stored,
+                                                         const api::HypervisorStatus& desired) {
+  if (desired == stored.status) {
+    return core::Clock::Duration::zero();  // nothing to write
+  }
+  api::HypervisorStatus only_summary = stored.status;
+  only_summary.allocated = desired.allocated;
+  const auto now = deps_.clock->now();
+  std::lock_guard lock(mu_);
+  auto last = last_summary_write_.find(stored.metadata.name);
+  if (only_summary == desired && last != last_summary_write_.end() &&
+      now - last->second + std::chrono::milliseconds(1) < kSummaryInterval) {
+    return kSummaryInterval - (now - last->second);
+  }
+  last_summary_write_[stored.metadata.name] = now;
+  return core::Clock::Duration::zero();
+}
+
+// Only the summary changed (the common case while VMs are placed): a JSON patch that tests the
+// ledger it summarises, so it does not conflict with reservations' writes of other fields.
+core::Status HypervisorReconciler::writeStatus(const api::Hypervisor& stored,
+                                               const api::HypervisorStatus& desired) {
+  api::HypervisorStatus only_summary = stored.status;
+  only_summary.allocated = desired.allocated;
+  if (desired != stored.status && only_summary == desired && desired.allocated) {
+    api::Hypervisor out = stored;
+    out.status = desired;
+    const kube::Json json = api::toJson(out);
+    if (auto patch = ledger::summaryPatch(api::toJson(stored), json["status"]["allocated"])) {
+      auto written = deps_.client->patch(kube::kHypervisor, "", stored.metadata.name,
+                                         kube::PatchType::kJsonPatch, *patch, "status");
+      return written.isOk() ? core::okStatus()
+                            : written.status().withContext("writing status.allocated of " +
+                                                           stored.metadata.name);
+    }
+  }
+  return writeStatusIfChanged(*deps_.client, kube::kHypervisor, stored, desired);
 }
 
 // --- health ---
@@ -56,6 +104,7 @@ void HypervisorReconciler::forget(const std::string& name) {
   deps_.heartbeats->forget(name);
   std::lock_guard lock(mu_);
   last_fresh_.erase(name);
+  last_summary_write_.erase(name);
 }
 
 bool HypervisorReconciler::observeHeartbeat(const std::string& name) {

@@ -55,6 +55,14 @@ public:
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name);
 
 private:
+  // status.allocated is a summary of the ledger that nothing decides on (placement reads the
+  // ledger): while only it changes, it is written at most once per this interval, so a burst of
+  // placements on one hypervisor costs one status write, not one per VM (issue 15).
+  static constexpr std::chrono::milliseconds kSummaryInterval{500};
+  // The time to wait before writing `desired`, or zero to write now.
+  core::Clock::Duration summaryDelay(const api::Hypervisor& stored,
+                                     const api::HypervisorStatus& desired);
+  core::Status writeStatus(const api::Hypervisor& stored, const api::HypervisorStatus& desired);
   // A heartbeat freshness change since the last look (first sight counts as one).
   struct HealthChange {
     bool transitioned = false;
@@ -80,6 +88,8 @@ private:
   HypervisorReconcilerDeps deps_;
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
+  // When status.allocated of a hypervisor was last written; guarded by mu_.
+  std::map<std::string, core::Clock::TimePoint> last_summary_write_;
 };
 
 }  // namespace novacron::controller

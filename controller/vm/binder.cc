@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "controller/ledger/ledger.h"
+#include "controller/ledger/ledger_patch.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -55,6 +56,9 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
                                                 std::optional<api::Hypervisor>* latest,
                                                 int attempts) {
   api::Hypervisor current = hypervisor;
+  // What the patch tests: the cached copy re-encoded at first, the server's own JSON after a
+  // re-read (so a formatting difference costs one retry, never a livelock).
+  kube::Json current_json = api::toJson(hypervisor);
   const std::string& name = hypervisor.metadata.name;
   const std::string key = vmKey(vm);
   for (int attempt = 0; attempt < attempts; ++attempt) {
@@ -63,7 +67,10 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
     if (!updated) {
       return current;
     }
-    auto written = client_->update(kube::kHypervisor, "", api::toJson(*updated));
+    auto patch = ledger::reservationPatch(current_json, ledgerText(*updated));
+    auto written =
+        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch)
+              : client_->update(kube::kHypervisor, "", api::toJson(*updated));
     if (written.isOk()) {
       return api::hypervisorFromJson(*written);
     }
@@ -79,6 +86,7 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
     NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor fresh, api::hypervisorFromJson(*live));
     const bool ledger_changed = ledgerText(fresh) != ledgerText(current);
     current = std::move(fresh);
+    current_json = std::move(live).value();
     if (ledger_changed) {
       if (latest != nullptr) {
         *latest = current;
@@ -111,6 +119,10 @@ core::StatusOr<api::VirtualMachine> Binder::labelFor(const api::VirtualMachine& 
   if (hypervisorLabel(vm) == want) {
     return vm;
   }
+  const std::string key = vmKey(vm);
+  if (labelled_.alreadyWritten(key, vm.metadata.resourceVersion, want)) {
+    return vm;  // done already; its watch event brings the VM back
+  }
   api::VirtualMachine updated = vm;
   if (want.empty()) {
     updated.metadata.labels.erase(std::string(api::kHypervisorLabel));
@@ -120,9 +132,9 @@ core::StatusOr<api::VirtualMachine> Binder::labelFor(const api::VirtualMachine& 
   auto written =
       client_->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(updated));
   if (!written.isOk()) {
-    return written.status().withContext("labelling " + vmKey(vm) + " for hypervisor '" + want +
-                                        "'");
+    return written.status().withContext("labelling " + key + " for hypervisor '" + want + "'");
   }
+  labelled_.wrote(key, vm.metadata.resourceVersion, want);
   return api::virtualMachineFromJson(*written);
 }
 

@@ -2,10 +2,11 @@
 // a VM twice, however many workers or controllers decide at once.
 //
 //   1. reserve(): add the VM's entry to the Hypervisor's ledger (annotation, see
-//      controller/ledger/ledger.h) with an update conditional on the Hypervisor's
-//      resourceVersion. The fit is re-checked against the very ledger being written; on a
-//      conflict the Hypervisor is re-read live and the check repeated. Only one of two racing
-//      reservations based on the same version can succeed.
+//      controller/ledger/ledger.h) with a JSON patch that tests the ledger and every placement
+//      input it was checked against (controller/ledger/ledger_patch.h; a PUT conditional on the
+//      resourceVersion for the very first entry). The fit is re-checked against the very ledger
+//      being written; on a conflict the Hypervisor is re-read live and the check repeated. Only
+//      one of two racing reservations based on the same ledger can succeed.
 //   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot
 //      write) conditional on the VM's resourceVersion — a VM that someone else bound meanwhile
 //      fails with kConflict — then mirror it into the label novacron.io/hypervisor, the
@@ -27,6 +28,7 @@
 #include "lib/api/virtual_machine.h"
 #include "lib/core/statusor.h"
 #include "lib/kube/client.h"
+#include "lib/runtime/pending_writes.h"
 
 namespace novacron::controller {
 
@@ -55,8 +57,11 @@ public:
                                            const api::VirtualMachineStatus& bound);
 
   // Makes the label mirror status.hypervisor (set, changed or removed), conditional on the VM's
-  // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change.
+  // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change or this very
+  // label write, based on this very version, succeeded already (a stale cache: no 409 write).
   core::StatusOr<api::VirtualMachine> labelFor(const api::VirtualMachine& vm);
+  // The VM behind `key` is gone: drop what labelFor() remembers of it.
+  void forget(const std::string& key) { labelled_.forget(key); }
 
 private:
   // `current` with this VM's ledger entry added, nullopt when it is already there; kAborted when
@@ -67,6 +72,7 @@ private:
 
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;
+  runtime::PendingWrites labelled_;  // label writes the cache may not show yet
 };
 
 // The hypervisor already holding a reservation for this VM (same uid), smallest name first;

@@ -44,6 +44,7 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::stri
   if (!vm) {
     std::lock_guard lock(mu_);
     last_phase_.erase(key);
+    binder_.forget(key);
     return runtime::ReconcileResult::done();  // gone: the ledger reconciler releases its capacity
   }
   if (vm->metadata.deletionTimestamp) {
@@ -101,16 +102,34 @@ core::Status VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
 
 // --- unbound VMs ---
 
+// A reservation that lost the race for a hypervisor (another worker reserved there first) is
+// decided again at once on the fresher ledger it brought back, instead of waiting for the queue's
+// back-off: under a burst of creations every worker picks the same least-loaded hypervisor, and
+// exponential back-off turned those lost races into seconds of latency (issue 15). Bounded: after
+// kPlacementAttempts the error goes to the queue as before.
 core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
     const api::VirtualMachine& vm) {
+  constexpr int kPlacementAttempts = 5;
   const auto start = deps_.clock->now();
+  for (int attempt = 1;; ++attempt) {
+    bool lost_race = false;
+    auto result = placeOnce(vm, start, &lost_race);
+    if (!lost_race || attempt >= kPlacementAttempts) {
+      return result;
+    }
+  }
+}
+
+core::StatusOr<runtime::ReconcileResult> VmReconciler::placeOnce(const api::VirtualMachine& vm,
+                                                                 core::Clock::TimePoint start,
+                                                                 bool* lost_race) {
   const UnboundObservation seen = observeUnbound(vm);
   const UnboundDecision decision = decideUnbound(vm, seen.facts, scheduler_, *deps_.clock);
   spdlog::debug("VM {}: {} -> '{}' ({})", vmKey(vm),
                 scheduler::policyName(scheduler_.options().policy), decision.hypervisor,
                 decision.explanation);
   if (decision.action != UnboundDecision::Action::kWriteStatus) {
-    return bind(vm, decision, seen, start);
+    return bind(vm, decision, seen, start, lost_race);
   }
   NOVACRON_RETURN_IF_ERROR(writeStatus(vm, decision.status));
   emit(vm, decision.events);
@@ -141,9 +160,11 @@ VmReconciler::UnboundObservation VmReconciler::observeUnbound(const api::Virtual
 core::StatusOr<runtime::ReconcileResult> VmReconciler::bind(const api::VirtualMachine& vm,
                                                             const UnboundDecision& decision,
                                                             const UnboundObservation& seen,
-                                                            core::Clock::TimePoint start) {
+                                                            core::Clock::TimePoint start,
+                                                            bool* lost_race) {
   if (decision.action == UnboundDecision::Action::kReserveAndBind) {
     if (auto reserved = reserve(vm, decision.hypervisor, seen); !reserved.isOk()) {
+      *lost_race = isConflict(reserved);
       recordAttempt("error", start);
       return reserved;
     }

@@ -63,6 +63,10 @@ private:
 
   core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
+  // One observe-decide-act pass for an unbound VM. `lost_race`: set when the reservation lost
+  // to a concurrent one (the ledger changed under it); the fresher ledger is assumed already.
+  core::StatusOr<runtime::ReconcileResult> placeOnce(const api::VirtualMachine& vm,
+                                                     core::Clock::TimePoint start, bool* lost_race);
   core::StatusOr<runtime::ReconcileResult> reconcileBound(const api::VirtualMachine& vm);
 
   // Observe: the cache (and heartbeat tracker), once per reconcile.
@@ -76,7 +80,7 @@ private:
   core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,
                                                 const UnboundDecision& decision,
                                                 const UnboundObservation& seen,
-                                                core::Clock::TimePoint start);
+                                                core::Clock::TimePoint start, bool* lost_race);
   core::Status reserve(const api::VirtualMachine& vm, const std::string& hypervisor,
                        const UnboundObservation& seen);
   core::Status failOver(const api::VirtualMachine& vm, const BoundDecision& decision);

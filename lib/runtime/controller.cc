@@ -189,6 +189,7 @@ void Controller::processOne(const std::string& key) {
       spdlog::warn("controller {}: reconcile {} failed terminally, not retrying: {}", name_, key,
                    status.toString());
       queue_->forget(key);
+      forgetConflicts(key);
       return;
     }
     if (status.code() == core::StatusCode::kConflict) {
@@ -200,11 +201,14 @@ void Controller::processOne(const std::string& key) {
     }
     if (auto after = status.retryAfter(); after && after->count() > 0) {
       queue_->addAfter(key, *after);
+    } else if (status.code() == core::StatusCode::kConflict && retryConflictSoon(key)) {
+      // queued again already
     } else {
       queue_->addRateLimited(key);
     }
     return;
   }
+  forgetConflicts(key);
   const ReconcileResult& r = *result;
   if (r.requeue_after.count() > 0) {
     metrics_->requeue_after->Increment();
@@ -217,6 +221,29 @@ void Controller::processOne(const std::string& key) {
     metrics_->success->Increment();
     queue_->forget(key);
   }
+}
+
+namespace {
+constexpr int kFastConflictRetries = 4;
+constexpr std::chrono::milliseconds kFastConflictBase{5};
+}  // namespace
+
+bool Controller::retryConflictSoon(const std::string& key) {
+  int used = 0;
+  {
+    std::lock_guard lock(conflicts_mu_);
+    used = conflicts_[key]++;
+  }
+  if (used >= kFastConflictRetries) {
+    return false;
+  }
+  queue_->addAfter(key, kFastConflictBase * (1 << used));
+  return true;
+}
+
+void Controller::forgetConflicts(const std::string& key) {
+  std::lock_guard lock(conflicts_mu_);
+  conflicts_.erase(key);
 }
 
 }  // namespace novacron::runtime

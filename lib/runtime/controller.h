@@ -15,6 +15,10 @@
 //   OK                        forget backoff                                  result=success
 //   error                     add again with rate-limited backoff, or after the error's
 //                             retryAfter() (HTTP 429/503 Retry-After)          result=error
+//   conflict (kConflict)      a stale cached copy: the first kFastConflictRetries retries come
+//                             after 5, 10, 20, 40 ms without taking a token from the queue's
+//                             shared bucket (conflicts under a burst would otherwise drain it
+//                             and hold every retry at its 10/s); then as any error result=error
 //   terminal error            only when explicitly marked with core::terminal(status)
 //                             (controller-runtime's TerminalError): logged, not retried until
 //                             the object changes (its next event adds the key) result=error
@@ -32,6 +36,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -107,6 +112,9 @@ private:
   void resyncLoop();
   void worker();
   void processOne(const std::string& key);
+  // Retries a conflicted key soon; false once it used its fast retries (then rate-limited).
+  bool retryConflictSoon(const std::string& key);
+  void forgetConflicts(const std::string& key);
 
   const std::string name_;
   const int workers_;
@@ -124,6 +132,8 @@ private:
   std::condition_variable_any stop_cv_;  // wakes the resync loop on stop()
   std::thread starter_;                  // guarded by mu_
   std::vector<std::thread> threads_;     // guarded by mu_
+  std::mutex conflicts_mu_;
+  std::map<std::string, int> conflicts_;  // guarded by conflicts_mu_; key -> fast retries used
 };
 
 }  // namespace novacron::runtime

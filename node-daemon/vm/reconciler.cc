@@ -220,6 +220,7 @@ StatusOr<ReconcileResult> VmReconciler::reconcile(const std::string& key) {
   }
   auto cached = informer_.store().get(key);
   if (!cached) {
+    status_written_.forget(key);
     NOVACRON_RETURN_IF_ERROR(handleAbsent(ns, name, *dname));
     return ReconcileResult::done();
   }
@@ -726,12 +727,19 @@ Status VmReconciler::writeStatus(const api::VirtualMachine& vm,
   if (vm.status == status) {
     return Status::ok();  // nothing changed: no write (reconcile stays idempotent)
   }
+  const std::string key = vmKey(vm);
   api::VirtualMachine out = vm;
   out.status = status;
-  auto r = client_->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(out));
-  if (!r.isOk()) {
-    return r.status().withContext("writing status of " + vmKey(vm));
+  kube::Json body = api::toJson(out);
+  std::string fingerprint = body["status"].dump();
+  if (status_written_.alreadyWritten(key, vm.metadata.resourceVersion, fingerprint)) {
+    return Status::ok();  // written already; the cache has not shown it yet
   }
+  auto r = client_->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, body);
+  if (!r.isOk()) {
+    return r.status().withContext("writing status of " + key);
+  }
+  status_written_.wrote(key, vm.metadata.resourceVersion, std::move(fingerprint));
   return Status::ok();
 }
 

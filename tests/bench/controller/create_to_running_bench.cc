@@ -2,7 +2,10 @@
 // test driver against the dev API server on real etcd. Creates VMs at a fixed rate and prints
 // create->Running p50/p95/p99, plus API writes per VM: the controller's own REST writes (by
 // verb) and every write that reached etcd (its revision delta: controller, node-daemons, their
-// heartbeats and Events). Asserts nothing about time.
+// heartbeats and Events). With the dev API server's audit log it also prints B2: every write from
+// create to Running by component (controller, node-daemon) and verb, and the 409s among them.
+// Asserts nothing about time. The last line is machine-readable ("RESULT key=value ...") for
+// hack/bench.sh.
 //   controller_create_to_running_bench [vms=100] [rate_per_s=10] [nodes=3]
 #include <algorithm>
 #include <chrono>
@@ -18,6 +21,7 @@
 #include "lib/api/names.h"
 #include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
+#include "tests/bench/common/audit_counts.h"
 #include "tests/integration/controller/node_daemon_process.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
 #include "tests/testing/dev_cluster.h"
@@ -89,7 +93,12 @@ int main(int argc, char** argv) {
   const double rate = argc > 2 ? std::stod(argv[2]) : 10.0;
   const int nodes = argc > 3 ? std::stoi(argv[3]) : 3;
 
-  auto cluster = novacron::testing::DevCluster::start();
+  char tmpl[] = "/tmp/novacron-controller-bench-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  const std::string audit_file = root + "/audit.log";
+  novacron::testing::DevClusterOptions cluster_options;
+  cluster_options.extra_apiserver_args = {"--audit-log=" + audit_file};
+  auto cluster = novacron::testing::DevCluster::start(cluster_options);
   if (!cluster.isOk()) {
     std::fprintf(stderr, "dev cluster: %s\n", cluster.status().toString().c_str());
     return 1;
@@ -99,8 +108,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot install CRDs\n");
     return 1;
   }
-  char tmpl[] = "/tmp/novacron-controller-bench-XXXXXX";
-  std::string root = ::mkdtemp(tmpl);
   std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;
   for (int i = 0; i < nodes; ++i) {
     daemons.push_back(std::make_unique<ctl::ctltest::NodeDaemonProcess>());
@@ -126,6 +133,11 @@ int main(int argc, char** argv) {
   auto kube_config = kube::loadKubeconfigFile((*cluster)->kubeconfigPath());
   kube::RestClientOptions rest;
   rest.registry = controller_registry;
+  rest.user_agent = "novacron-controller";
+  if (std::getenv("BENCH_DEFAULT_QPS") == nullptr) {  // set: the library default (before)
+    rest.qps = ctl::kClientQps;
+    rest.burst = ctl::kClientBurst;
+  }
   auto controller_client = kube::newRestClient(*kube_config, rest);
   ctl::ControllerAppOptions options;
   options.config.scheduler.policy = ctl::scheduler::Policy::kSpread;
@@ -137,6 +149,7 @@ int main(int argc, char** argv) {
 
   std::mutex mu;
   std::map<std::string, Clock::time_point> created;
+  std::map<std::string, long long> created_wall_ms;
   std::map<std::string, double> latency_ms;
   auto watch =
       (*setup_client)
@@ -154,6 +167,7 @@ int main(int argc, char** argv) {
             return true;
           });
   auto revision_before = (*cluster)->currentRevision();
+  const auto audit_from = novacron::bench::auditSize(audit_file);
   std::map<std::string, double> before_by_method;
   const double writes_before = writesOf(*controller_registry, before_by_method);
   const auto start = Clock::now();
@@ -164,6 +178,9 @@ int main(int argc, char** argv) {
     {
       std::lock_guard lock(mu);
       created[name] = Clock::now();
+      created_wall_ms[name] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
     }
     (void)(*setup_client)->create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
   }
@@ -175,6 +192,7 @@ int main(int argc, char** argv) {
       120s);
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   auto revision_after = (*cluster)->currentRevision();
+  const auto audit = novacron::bench::readAudit(audit_file, audit_from);
   std::map<std::string, double> by_method;
   const double writes = writesOf(*controller_registry, by_method) - writes_before;
 
@@ -201,11 +219,69 @@ int main(int argc, char** argv) {
         "  etcd writes per VM (all components incl. heartbeats and Events during the run): %.2f\n",
         static_cast<double>(*revision_after - *revision_before) / vms);
   }
+  {
+    std::vector<std::pair<double, std::string>> slowest;
+    std::lock_guard lock(mu);
+    for (const auto& [name, ms] : latency_ms) {
+      slowest.emplace_back(ms, name);
+    }
+    std::sort(slowest.rbegin(), slowest.rend());
+    std::printf("  slowest:");
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, slowest.size()); ++i) {
+      std::printf(" %s (%.0f ms, created at %lld)", slowest[i].second.c_str(), slowest[i].first,
+                  created_wall_ms[slowest[i].second]);
+    }
+    std::printf("\n");
+  }
+  // B2: the writes of the controller and the node-daemons during the run, per VM. Lease renewals
+  // (heartbeats, leader election) are time-driven, not per VM: listed, not counted.
+  double per_vm = 0;
+  double per_vm_objects = 0;
+  std::printf(
+      "  API writes during the run by component and verb (per VM; conflicts, 409 or failed patch "
+      "test 422, in brackets):\n");
+  for (const auto& [component, verbs] : audit.writes) {
+    if (component != "novacron-controller" && component != "novacron-node-daemon") {
+      continue;
+    }
+    for (const auto& [verb, n] : verbs) {
+      const bool lease = verb.find("leases") != std::string::npos;
+      long conflicts = 0;
+      if (auto c = audit.conflicts.find(component); c != audit.conflicts.end()) {
+        if (auto v = c->second.find(verb); v != c->second.end()) {
+          conflicts = v->second;
+        }
+      }
+      std::printf("    %-22s %-32s %6.2f  [%ld]%s\n", component.c_str(), verb.c_str(),
+                  static_cast<double>(n) / vms, conflicts,
+                  lease ? "  (heartbeat, not counted)" : "");
+      if (!lease) {
+        per_vm += static_cast<double>(n) / vms;
+        if (verb.find("events") == std::string::npos) {
+          per_vm_objects += static_cast<double>(n) / vms;
+        }
+      }
+    }
+  }
+  std::printf(
+      "  writes per VM (controller + node-daemon, without leases): %.2f; of them to VMs "
+      "and Hypervisors: %.2f (the rest: Events); conflicts: %ld\n",
+      per_vm, per_vm_objects, audit.total_conflicts);
+  std::printf(
+      "RESULT vms=%d rate=%.1f nodes=%d running=%zu p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f "
+      "max_ms=%.0f conflicts=%ld writes_per_vm=%.2f object_writes_per_vm=%.2f wall_s=%.1f\n",
+      vms, rate, nodes, values.size(), percentile(values, 0.5), percentile(values, 0.95),
+      percentile(values, 0.99), percentile(values, 1.0), audit.total_conflicts, per_vm,
+      per_vm_objects, elapsed);
   if (watch.isOk()) {
     (*watch)->stop();
   }
   app.stopLeading();
   daemons.clear();
-  std::filesystem::remove_all(root);
+  if (std::getenv("NOVACRON_KEEP_TEST_DIRS") == nullptr) {
+    std::filesystem::remove_all(root);
+  } else {
+    std::printf("  kept %s (audit.log, node-daemon logs)\n", root.c_str());
+  }
   return 0;
 }

@@ -167,3 +167,34 @@ TEST_F(HypervisorReconcilerTest, ADeletedHypervisorEnqueuesTheVmsBoundToIt) {
 
 }  // namespace
 }  // namespace novacron::controller
+
+namespace novacron::controller {
+namespace {
+
+// status.allocated is a summary nobody decides on: while only it changes it is written at most
+// every 500 ms per hypervisor, and a deferred summary is never dropped.
+TEST_F(HypervisorReconcilerTest, SummaryWritesAreSpacedButNeverLost) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVmBoundTo("one", "hv-a", 1);
+  reconcileOk("hv-a");
+  ASSERT_EQ(hypervisor("hv-a").status.allocated->vms, 1);
+
+  createVmBoundTo("two", "hv-a", 1);
+  reconcileOk("hv-a");  // the ledger entry is written; the summary waits
+  const runtime::ReconcileResult deferred = reconcileOk("hv-a");
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 1);
+  EXPECT_GT(deferred.requeue_after.count(), 0) << "a deferred summary must come back";
+  EXPECT_LE(deferred.requeue_after, std::chrono::milliseconds(502));
+
+  // The queue's timer may fire a little early: then the summary is written, or the key comes back
+  // (a sub-millisecond remainder once truncated to a zero requeue, which means "done").
+  clock_->advance(deferred.requeue_after - std::chrono::microseconds(500));
+  const runtime::ReconcileResult again = reconcileOk("hv-a");
+  EXPECT_TRUE(hypervisor("hv-a").status.allocated->vms == 2 || again.requeue_after.count() > 0);
+  clock_->advance(again.requeue_after);
+  reconcileOk("hv-a");
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 2);
+}
+
+}  // namespace
+}  // namespace novacron::controller

@@ -1,6 +1,6 @@
-// Binder on a FakeClient: reservations are conditional on the Hypervisor's resourceVersion and
-// re-check the fit; bind() writes status.hypervisor before the label; labelFor() only writes when
-// the label differs from the binding.
+// Binder on a FakeClient: reservations are conditional on the ledger and the placement inputs they
+// read (not on unrelated changes) and re-check the fit; bind() writes status.hypervisor before the
+// label; labelFor() only writes when the label differs from the binding.
 #include "controller/vm/binder.h"
 
 #include <gtest/gtest.h>
@@ -132,6 +132,64 @@ TEST_F(BinderTest, FindReservationPicksTheSmallestNameAndSkipsFencedHypervisors)
 
   const api::VirtualMachine other = newVm("other", 1);
   EXPECT_EQ(findReservation(*cache_, other), std::nullopt);
+}
+
+TEST_F(BinderTest, ReserveOnACopyOlderOnlyByAnUnrelatedStatusWriteSucceedsWithoutAConflict) {
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());
+  const api::Hypervisor read = hypervisor("hv-a");
+  // Someone writes a field that is no input of placement (the summary status.allocated).
+  api::Hypervisor summary = read;
+  summary.status.allocated = api::HypervisorAllocated{};
+  summary.status.allocated->vms = 1;
+  ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(summary)).isOk());
+
+  const api::VirtualMachine second_vm = newVm("second", 1);
+  client_->clearActions();
+  auto second = binder_.reserve(second_vm, read, true);
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  EXPECT_EQ(client_->countActions(Verb::kGet, "hypervisors"), 0u);  // no conflict, no re-read
+  EXPECT_EQ(writes(kube::kHypervisor), 1u);
+  EXPECT_EQ(ledgerSize("hv-a"), 2u);
+}
+
+TEST_F(BinderTest, ReserveOnACopyThatMissesAFenceIsReCheckedAndRefused) {
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());
+  const api::Hypervisor read = hypervisor("hv-a");
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+
+  auto second = binder_.reserve(newVm("second", 1), read, true);
+  ASSERT_FALSE(second.isOk());
+  EXPECT_EQ(second.status().code(), core::StatusCode::kAborted);  // not Ready once fenced
+  EXPECT_EQ(ledgerSize("hv-a"), 1u);
+}
+
+TEST_F(BinderTest, TwoReservationsBasedOnTheSameLedgerCannotBothLand) {
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());
+  const api::Hypervisor read = hypervisor("hv-a");
+  ASSERT_TRUE(binder_.reserve(newVm("second", 3), read, true).isOk());  // now full (4 cpus)
+  std::optional<api::Hypervisor> latest;
+  auto third = binder_.reserve(newVm("third", 1), read, true, &latest);
+  ASSERT_FALSE(third.isOk());
+  EXPECT_EQ(third.status().code(), core::StatusCode::kConflict);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(ledgerSize("hv-a"), 2u);
+}
+
+TEST_F(BinderTest, LabelForOnTheSameStaleCopyWritesOnce) {
+  const api::VirtualMachine web = newVm("web", 1);
+  api::VirtualMachineStatus status = web.status;
+  status.hypervisor = "hv-a";
+  api::VirtualMachine bound = web;
+  bound.status = status;
+  auto written = client_->updateStatus(kube::kVirtualMachine, "default", api::toJson(bound));
+  ASSERT_TRUE(written.isOk());
+  const api::VirtualMachine stale = *api::virtualMachineFromJson(*written);
+  client_->clearActions();
+
+  ASSERT_TRUE(binder_.labelFor(stale).isOk());
+  ASSERT_TRUE(binder_.labelFor(stale).isOk());  // a cache that has not caught up yet
+  EXPECT_EQ(writes(kube::kVirtualMachine), 1u);
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
 }
 
 }  // namespace

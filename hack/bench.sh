@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of issue 15 (tests/bench/README.md) and prints their figures as one table
+# against the goals. Benchmarks print numbers and assert nothing about time.
+#
+#   hack/bench.sh [--quick] [--before BUILD_DIR] [BUILD_DIR]
+#
+#   BUILD_DIR         the build to measure (default build/); its benchmark targets are built first
+#   --before DIR      also runs the same benchmarks from another build (e.g. of an older commit, see
+#                     tests/bench/README.md) and prints both columns, measured in this one run
+#   --quick           smaller sizes (B1 at 100 VMs only; B4 at 10,000): a smoke run of a minute
+#
+# Needs etcd on PATH (the dev API server's store). Prints the machine's load average beside the
+# table: the 2 cores here are shared, and the figures move with what else runs.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=lib/common.sh
+source "$ROOT/hack/lib/common.sh"
+
+quick=0
+before=""
+build="$ROOT/build"
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+  --quick) quick=1 ;;
+  --before)
+    before="$(cd "$2" && pwd)"
+    shift
+    ;;
+  *) build="$(cd "$1" && pwd)" ;;
+  esac
+  shift
+done
+
+command -v etcd >/dev/null || die "etcd is not on PATH (hack/install-deps.sh installs it)"
+targets=(controller_create_to_running_bench novacron-dev-apiserver novacron-node-daemon
+  runtime_informer_bench)
+log "building ${targets[*]} in $build"
+(cd "$ROOT" && BUILD_DIR="$build" nice -n 10 hack/build.sh "${targets[@]}" >/dev/null)
+
+out="$(mktemp -d /tmp/novacron-bench-XXXXXX)"  # kept: each benchmark's full output
+
+# run LABEL DIR NAME ARGS...: runs benchmark NAME of build DIR, keeps its output in $out/LABEL-NAME.
+run() {
+  local label=$1 dir=$2 name=$3
+  shift 3
+  local bin
+  bin="$(find "$dir/tests/bench" -type f -name "$name" -perm -u+x | head -1)"
+  if [[ -z "$bin" ]]; then
+    echo "missing" >"$out/$label-$name-$*.txt"
+    return
+  fi
+  log "$label: $name $*"
+  NOVACRON_BINARY_DIR="$dir" NOVACRON_SOURCE_DIR="$ROOT" "$bin" "$@" >"$out/$label-$name-$*.txt" \
+    2>"$out/$label-$name-$*.err" || true
+}
+
+# field FILE KEY: the value of KEY=... on the RESULT line of FILE ("-" when absent).
+field() {
+  local v
+  v="$(grep -o "^RESULT .*" "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1)"
+  echo "${v:--}"
+}
+
+# ratio FILE: the typed informer's bytes per object (the controller's cache) as a multiple of the JSON text ("-" when absent).
+ratio() {
+  local v
+  v="$(grep "^typed" "$1" 2>/dev/null | grep -o "= [0-9.]*x the JSON text" | head -1 | tr -dc '0-9.')"
+  echo "${v:--}"
+}
+
+labels=(after)
+dirs=("$build")
+if [[ -n "$before" ]]; then
+  labels=(before after)
+  dirs=("$before" "$build")
+fi
+b1_small=(100 10 3)
+b1_large=(1000 50 20)
+b4_sizes=(10000 50000)
+if [[ $quick == 1 ]]; then
+  b4_sizes=(10000)
+fi
+for i in "${!labels[@]}"; do
+  run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1_small[@]}"
+  if [[ $quick == 0 ]]; then
+    run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1_large[@]}"
+  fi
+  for n in "${b4_sizes[@]}"; do
+    run "${labels[$i]}" "${dirs[$i]}" runtime_informer_bench "$n" 1000
+  done
+done
+
+# row NAME GOAL FORMAT...: one table row with a column per label.
+echo
+echo "NovaCron benchmarks (issue 15), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load" \
+  "average $(cut -d' ' -f1-3 /proc/loadavg) (shared machine)"
+printf '| %-52s | %-18s |' "figure" "goal"
+for l in "${labels[@]}"; do printf ' %-22s |' "$l"; done
+echo
+printf '|%s|%s|' "$(printf -- '-%.0s' {1..54})" "$(printf -- '-%.0s' {1..20})"
+for _ in "${labels[@]}"; do printf '%s|' "$(printf -- '-%.0s' {1..24})"; done
+echo
+b1row() {
+  local title=$1 goal=$2 args=$3
+  printf '| %-52s | %-18s |' "$title" "$goal"
+  for l in "${labels[@]}"; do
+    local f="$out/$l-controller_create_to_running_bench-$args.txt"
+    if [[ ! -f "$f" ]]; then
+      printf ' %-22s |' "not run"
+      continue
+    fi
+    printf ' %-22s |' "$(field "$f" p50_ms)/$(field "$f" p95_ms)/$(field "$f" p99_ms)/$(field "$f" max_ms) ms"
+  done
+  echo
+  printf '| %-52s | %-18s |' "  running / conflicts (409, failed patch test)" "all / -"
+  for l in "${labels[@]}"; do
+    local f="$out/$l-controller_create_to_running_bench-$args.txt"
+    printf ' %-22s |' "$(field "$f" running)/${args%% *} / $(field "$f" conflicts)"
+  done
+  echo
+  printf '| %-52s | %-18s |' "  B2 writes per VM: VMs+Hypervisors (+Events)" "<= 4"
+  for l in "${labels[@]}"; do
+    local f="$out/$l-controller_create_to_running_bench-$args.txt"
+    printf ' %-22s |' "$(field "$f" object_writes_per_vm) ($(field "$f" writes_per_vm))"
+  done
+  echo
+}
+b1row "B1 create->Running 100 VMs, 10/s, 3 nodes p50/95/99/max" "p99 <= 500 ms" "${b1_small[*]}"
+if [[ $quick == 0 ]]; then
+  b1row "B1 create->Running 1000 VMs, 50/s, 20 nodes" "p99 <= 1 s" "${b1_large[*]}"
+fi
+for n in "${b4_sizes[@]}"; do
+  printf '| %-52s | %-18s |' "B4 informer bytes per cached VM / JSON size, $n VMs" "<= 2x"
+  for l in "${labels[@]}"; do
+    printf ' %-22s |' "$(ratio "$out/$l-runtime_informer_bench-$n 1000.txt")x"
+  done
+  echo
+done
+printf '| %-52s | %-18s |' "B3 placement through the API, 5,000 hypervisors" ">= 500 VMs/s"
+for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
+echo
+printf '| %-52s | %-18s |' "B5 TCG boot via NovaCron / bare virsh create" "<= 1.1"
+for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
+echo
+printf '| %-52s | %-18s |' "B1x 8,000 VMs all Running" "<= 2 min"
+for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
+echo
+echo
+echo "Full outputs (writes by component and verb, slowest VMs): $out"
