@@ -50,8 +50,8 @@ enum class SourceAction {
   kWaitPostCopy,
   kWaitForTarget,    // the target still prepares (condition TargetPrepared, target_decide.h)
   kReportCancelled,  // cancelled before the job started: nothing moved
-  kAbortOrphanJob,  // recovered: libvirt still runs a job a previous process started; abort it
-                    // and decide again once it is gone (never report while it may still move)
+  kAbortOrphanJob,   // recovered: libvirt still runs a job a previous process started; abort it
+                     // and decide again once it is gone (never report while it may still move)
 };
 
 struct SourceObservation {

@@ -157,7 +157,7 @@ private:
   // The spec.restartRequestedAt each domain was last restarted for (no second restart for one
   // request while the cache still shows the old startTime).
   std::map<std::string, api::Timestamp> restarted_for_;  // guarded by mu_
-  runtime::PendingWrites status_written_;             // status writes the cache may not show yet
+  runtime::PendingWrites status_written_;                // status writes the cache may not show yet
 
   int event_subscription_ = -1;
   bool started_ = false;
