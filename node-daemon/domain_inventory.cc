@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node-daemon/domain/naming.h"
+
 namespace novacron::node {
 
 DomainInventory::DomainInventory(virt::Connection& conn, metrics::RegistryPtr registry,
@@ -31,7 +33,8 @@ core::Status DomainInventory::pollOnce() {
   }
   std::set<std::string> now;
   for (const auto& d : *domains) {
-    if (d.active && !d.uuid.empty()) {
+    // Only NovaCron's domains (whose UUID is their VM's uid); others are not ours to report.
+    if (d.active && !d.uuid.empty() && domain::parseDomainName(d.name)) {
       now.insert(d.uuid);
     }
   }
