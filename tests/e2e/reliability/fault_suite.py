@@ -22,7 +22,7 @@ It prints the seed and a reproduction command for each violation, and at the end
 schedules run, operations and faults injected by kind, violations, time to converge p50/p99.
 Exit status: 0 = no violation, 1 = violations, 77 = SKIPPED (etcd or a binary missing).
 
-  fault_suite.py --build-dir build                      # default: 3 schedules of 10 steps
+  fault_suite.py --build-dir build                      # default: 3 schedules of 10 steps (ctest e2e_faults: 5)
   fault_suite.py --build-dir build --schedules 500      # the soak
   fault_suite.py --build-dir build --seed 1234 --schedules 1   # reproduce one schedule
 """
