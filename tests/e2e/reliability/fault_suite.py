@@ -332,8 +332,8 @@ class Schedule:
         try:
             if kind == "create" and len(live) < self.args.max_vms:
                 name = f"vm-{self.seed}-{len(self.vms)}"
+                self.vms[name] = "Always"  # before the call: a timed-out create may have happened
                 self.c.api("POST", path, self.vm_body(name))
-                self.vms[name] = "Always"
             elif kind == "delete" and live:
                 name = self.rng.choice(sorted(live))
                 self.c.api("DELETE", f"{path}/{name}")
@@ -377,9 +377,12 @@ class Schedule:
             self.heal_at.append((now + self.rng.uniform(1, 8), proc, "thaw"))
             kind = f"sigstop-{'node' if name.startswith('node-') else name}"
         elif kind == "restart-apiserver":
-            if self.c.apiserver.frozen:
-                return
-            self.c.restart_apiserver()
+            if self.c.apiserver.frozen or self.c.etcd.frozen:
+                return  # a frozen etcd keeps a starting API server from listening
+            try:
+                self.c.restart_apiserver()
+            except TimeoutError as e:
+                self.violation(f"API server restart: {e}")
         elif kind == "compact-etcd":
             if self.c.etcd.frozen or self.c.apiserver.frozen:
                 return
