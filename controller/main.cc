@@ -145,7 +145,17 @@ int run(int argc, char** argv) {
   manager_options.election.lease_duration = le.lease_duration;
   manager_options.election.renew_deadline = le.renew_deadline;
   manager_options.election.retry_period = le.retry_period;
-  novacron::runtime::Manager manager(*client, manager_options);
+  // Leases get their own client whose requests end by the renew deadline: with the default 30 s
+  // request timeout a hung renewal would outlive the 15 s lease (issue 18).
+  novacron::kube::RestClientOptions lease_options = rest_options;
+  lease_options.user_agent = "novacron-controller-leader-election";
+  lease_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(le.renew_deadline);
+  auto lease_client = novacron::kube::newRestClient(*kube_config, lease_options);
+  if (!lease_client.isOk()) {
+    spdlog::critical("kube client for leases: {}", lease_client.status().toString());
+    return 1;
+  }
+  novacron::runtime::Manager manager(*lease_client, manager_options);
   manager.add(
       "controllers", [&app] { app.startLeading(); }, [&app] { app.stopLeading(); });
 

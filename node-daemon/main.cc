@@ -38,6 +38,8 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --resync-seconds N        periodic resync (default 30)
   --heartbeat-seconds N     Lease renewal (default 10)
   --status-seconds N        Hypervisor status refresh (default 60)
+  --domain-inventory-seconds N
+                            export novacron_node_domain_active{uuid} every N s (default 0: off)
   --reserved-cpus N         CPUs kept for the host (default 0)
   --reserved-memory Q       memory kept for the host, e.g. 1Gi (default 0)
   --reserved-storage Q      disk space of the VM root's filesystem not given to VM disks (default 0)
@@ -137,8 +139,9 @@ int run(int argc, char** argv) {
   auto heartbeat = takeInt("heartbeat-seconds", 10);
   auto status = takeInt("status-seconds", 60);
   auto reserved_cpus = takeInt("reserved-cpus", 0);
+  auto inventory = takeInt("domain-inventory-seconds", 0);
   if (!port || *port > 65535 || !workers || !resync || !heartbeat || !status || !reserved_cpus ||
-      *resync == 0 || *heartbeat == 0 || *status == 0 || *workers == 0) {
+      !inventory || *resync == 0 || *heartbeat == 0 || *status == 0 || *workers == 0) {
     return usageError("a numeric flag has an invalid value");
   }
   config.metrics_port = *port;
@@ -147,6 +150,7 @@ int run(int argc, char** argv) {
   config.heartbeat = std::chrono::seconds(*heartbeat);
   config.status_interval = std::chrono::seconds(*status);
   config.reserved_cpus = *reserved_cpus;
+  config.domain_inventory = std::chrono::seconds(*inventory);
   if (auto mem = take("reserved-memory")) {
     auto q = novacron::api::parseQuantity(*mem);
     if (!q.isOk() || *q < 0) {

@@ -11,6 +11,8 @@
 #include "lib/metrics/http_endpoint.h"
 #include "lib/metrics/registry.h"
 #include "lib/runtime/event_recorder.h"
+#include "node-daemon/domain_inventory.h"
+#include "node-daemon/health_checks.h"
 #include "node-daemon/hypervisor/host_memory.h"
 #include "node-daemon/hypervisor/registrar.h"
 #include "node-daemon/migration/migrate_params.h"
@@ -36,7 +38,8 @@ struct NodeDaemon::Parts {
   std::unique_ptr<vm::VmReconciler> reconciler;
   std::unique_ptr<migration::SourceMigrationReconciler> migrations;
   std::unique_ptr<migration::TargetMigrationReconciler> incoming;
-  std::unique_ptr<VmStatsPoller> vm_stats;  // per-VM novacron_vm_* metrics
+  std::unique_ptr<VmStatsPoller> vm_stats;     // per-VM novacron_vm_* metrics
+  std::unique_ptr<DomainInventory> inventory;  // novacron_node_domain_active, when enabled
   metrics::HttpEndpointPtr endpoint;
   std::atomic<bool> libvirt_ok{false};
   std::atomic<bool> started{false};  // registration done and reconciler running
@@ -254,16 +257,14 @@ core::Status NodeDaemon::start() {
   p.vm_stats = std::make_unique<VmStatsPoller>(
       *p.conn, std::make_shared<VmMetrics>(p.metrics->registry(), p.metrics), p.metrics);
   p.vm_stats->start();
+  if (config_.domain_inventory.count() > 0) {
+    p.inventory = std::make_unique<DomainInventory>(*p.conn, p.metrics->registry(), p.metrics,
+                                                    config_.domain_inventory);
+    p.inventory->start();
+  }
 
-  virt::Connection* conn = p.conn.get();
-  p.endpoint->addLivenessCheck("libvirt", [conn] {
-    return conn->ping();  // cheap: one local RPC; reconnects if libvirtd came back
-  });
   vm::VmReconciler* reconciler = p.reconciler.get();
-  p.endpoint->addReadinessCheck("vm-informer", [reconciler] {
-    return reconciler->hasSynced() ? core::okStatus()
-                                   : core::unavailableError("VM informer not synced");
-  });
+  addHealthChecks(*p.endpoint, *p.conn, [reconciler] { return reconciler->hasSynced(); });
   p.started = true;
   spdlog::info("node-daemon: running");
   return core::okStatus();
@@ -285,6 +286,7 @@ void NodeDaemon::stop() {
     p.incoming.reset();
   }
   p.vm_stats.reset();  // joins its thread before the connection goes
+  p.inventory.reset();
   if (p.migrations) {
     p.migrations->stop();
     p.migrations.reset();  // aborts jobs still running: the guests stay on this node

@@ -39,6 +39,8 @@ struct NodeDaemonConfig {
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
   std::chrono::milliseconds heartbeat{std::chrono::seconds(10)};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
+  // novacron_node_domain_active{uuid} refresh period (domain_inventory.h); 0 = not exported.
+  std::chrono::milliseconds domain_inventory{0};
   int reserved_cpus = 0;
   int64_t reserved_memory_bytes = 0;
   int64_t reserved_storage_bytes = 0;  // of the VM root's filesystem

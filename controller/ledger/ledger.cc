@@ -100,8 +100,9 @@ LedgerPlan planLedger(std::string_view hypervisor, const Ledger& current,
       continue;
     }
     const std::optional<VmFacts> cached = lookup(key);
-    const bool pending = cached && cached->uid == entry.uid &&
-                         (cached->bound_to.empty() || cached->migratingTo(hypervisor));
+    const bool pending =
+        cached && cached->uid == entry.uid &&
+        ((cached->bound_to.empty() && !cached->halted) || cached->migratingTo(hypervisor));
     if (!(pending && accept_reservations)) {
       plan.to_confirm.push_back(key);
     }
@@ -124,7 +125,7 @@ void confirmRemoval(std::string_view hypervisor, Ledger& desired, const std::str
     it->second = entryFor(*live);
     return;
   }
-  if (live->bound_to.empty() && accept_reservations) {
+  if (live->bound_to.empty() && !live->halted && accept_reservations) {
     return;  // a reservation in flight: the binding will complete here
   }
   if (live->migratingTo(hypervisor) && accept_reservations) {

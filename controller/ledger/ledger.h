@@ -13,7 +13,8 @@
 // the VMs themselves
 //   - a VM bound to the hypervisor has an entry with its current resources (bound by hand too);
 //   - an entry of an existing, still unbound VM with the same uid is a reservation in flight and
-//     stays (the VM reconciler completes the binding to exactly that hypervisor);
+//     stays (the VM reconciler completes the binding to exactly that hypervisor) — unless the VM
+//     is Halted: halted VMs are not placed, so that entry would never be completed;
 //   - an entry of a VM bound elsewhere that is migrating HERE (status.activeMigration names a
 //     non-terminal VMMigration whose target is this hypervisor, or one not resolved yet) is the
 //     migration's reservation and stays while the migration runs (docs/migration.md);
@@ -77,6 +78,10 @@ struct VmFacts {
   // status.activeMigration is set but its VMMigration (or its target) is not known yet: any
   // reservation of the VM stays (over-counting is the safe direction) until it is.
   bool migration_unresolved = false;
+  // runStrategy Halted. Halted VMs hold no capacity and are not placed, so the entry of an unbound
+  // halted VM is no reservation in flight: nothing would ever complete it (issue 18: a VM halted
+  // between reservation and binding, e.g. across a controller crash, kept its capacity forever).
+  bool halted = false;
 
   // True when an entry of this VM on `hypervisor` is a running migration's reservation.
   bool migratingTo(std::string_view hypervisor) const {

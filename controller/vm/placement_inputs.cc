@@ -104,8 +104,10 @@ std::string hypervisorLabel(const api::VirtualMachine& vm) {
 
 ledger::VmFacts vmFacts(const api::VirtualMachine& vm) {
   const auto request = vmRequest(vm);
-  return ledger::VmFacts{vmKey(vm), vm.metadata.uid, boundHypervisor(vm), request.resources,
-                         request.anti_affinity_group};
+  ledger::VmFacts facts{vmKey(vm), vm.metadata.uid, boundHypervisor(vm), request.resources,
+                        request.anti_affinity_group};
+  facts.halted = vm.spec.runStrategy == api::RunStrategy::kHalted;
+  return facts;
 }
 
 }  // namespace novacron::controller

@@ -62,6 +62,9 @@ LeaderElector::LeaderElector(kube::ClientPtr client, LeaderElectionConfig config
 
 LeaderElector::~LeaderElector() {
   stop();
+  if (attempt_.joinable()) {
+    attempt_.join();
+  }
 }
 
 LeaderElector::Record LeaderElector::recordOf(const json& lease) {
@@ -241,10 +244,14 @@ core::Status LeaderElector::run() {
   // Renew until stopped or the renew deadline passes without a successful renewal.
   bool lost = false;
   while (sleep(0.0)) {
-    if (tryAcquireOrRenew()) {
+    core::Clock::TimePoint last;
+    {
+      std::lock_guard lock(mu_);
+      last = last_renew_;
+    }
+    if (renewBefore(last + config_.renew_deadline)) {
       continue;
     }
-    core::Clock::TimePoint last;
     {
       std::lock_guard lock(mu_);
       last = last_renew_;
@@ -270,6 +277,44 @@ core::Status LeaderElector::run() {
   }
   return lost ? core::abortedError("leadership of lease " + config_.lease_name + " lost")
               : core::okStatus();
+}
+
+bool LeaderElector::renewBefore(core::Clock::TimePoint deadline) {
+  auto finished = [this] { return attempt_done_ || stop_; };
+  {
+    std::unique_lock lock(mu_);
+    if (!attempt_done_ && !clock_->waitUntil(lock, cv_, deadline, finished)) {
+      return false;  // the previous attempt still hangs
+    }
+    if (!attempt_done_) {
+      return false;  // stopped
+    }
+  }
+  if (attempt_.joinable()) {
+    attempt_.join();
+  }
+  {
+    std::lock_guard lock(mu_);
+    attempt_done_ = false;
+    attempt_ok_ = false;
+  }
+  attempt_ = std::thread([this] {
+    const bool ok = tryAcquireOrRenew();
+    {
+      std::lock_guard lock(mu_);
+      attempt_done_ = true;
+      attempt_ok_ = ok;
+    }
+    cv_.notify_all();
+  });
+  std::unique_lock lock(mu_);
+  clock_->waitUntil(lock, cv_, deadline, finished);
+  if (!attempt_done_) {
+    spdlog::warn("leader election {}: renewal still pending at the renew deadline",
+                 config_.lease_name);
+    return false;
+  }
+  return attempt_ok_;
 }
 
 void LeaderElector::release() {

@@ -11,6 +11,12 @@
 //     renewed (renewTime). If no renewal succeeded for renew_deadline (API server unreachable,
 //     process paused, lease taken), leadership is LOST: the stop token is triggered, the elector
 //     waits for on_started_leading to return, then calls on_stopped_leading and run() returns.
+//   - every renewal is bounded by the renew deadline: it runs on a helper thread and the renew
+//     loop waits for it only until last successful renewal + renew_deadline, so a request that
+//     hangs (a client timeout longer than the lease, a half-open connection) cannot keep us
+//     believing we lead after another candidate may have acquired. A hung attempt is left to
+//     finish on its own; no new one starts until it did. (Wire a client whose per-request
+//     timeout is <= renew_deadline, as controller/main.cc does, so hung attempts end too.)
 //   - isLeader() is true only while the last successful renewal is younger than renew_deadline,
 //     so a process resumed after a long pause (SIGSTOP) does not believe it still leads even
 //     before its renew loop has noticed. Since renew_deadline < lease_duration, the old leader
@@ -103,6 +109,9 @@ private:
   // Waits retry_period (jittered) unless stopped; returns false when stopped.
   bool sleep(double jitter);
   void release();
+  // Runs tryAcquireOrRenew() on attempt_ and waits for it until `deadline` (or stop()). False if it
+  // failed, or was still running at the deadline.
+  bool renewBefore(core::Clock::TimePoint deadline);
 
   const kube::ClientPtr client_;
   const LeaderElectionConfig config_;
@@ -118,6 +127,9 @@ private:
   Record observed_;                         // guarded by mu_
   core::Clock::TimePoint observed_time_{};  // guarded by mu_
   std::string observed_resource_version_;   // guarded by mu_
+  bool attempt_done_ = true;                // guarded by mu_
+  bool attempt_ok_ = false;                 // guarded by mu_
+  std::thread attempt_;  // the last renewal attempt; used by run()'s thread, joined in ~
 };
 
 }  // namespace novacron::runtime

@@ -247,7 +247,8 @@ Status HypervisorRegistrar::renewLease() {
 }
 
 void HypervisorRegistrar::start() {
-  thread_ = std::thread([this] { loop(); });
+  heartbeat_thread_ = std::thread([this] { heartbeatLoop(); });
+  thread_ = std::thread([this] { statusLoop(); });
 }
 
 void HypervisorRegistrar::stop() {
@@ -256,13 +257,18 @@ void HypervisorRegistrar::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (heartbeat_thread_.joinable()) {
+    heartbeat_thread_.join();
+  }
   if (thread_.joinable()) {
     thread_.join();
   }
 }
 
-void HypervisorRegistrar::loop() {
-  auto next_status = options_.clock->now();
+// The heartbeat has its own thread and touches only the API server: a libvirtd that is down,
+// restarting or hanging must not stop it (issue 18: the Hypervisor went Unknown although its
+// guests were fine). libvirt trouble is reported by statusLoop() as Ready=False instead.
+void HypervisorRegistrar::heartbeatLoop() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
@@ -278,6 +284,16 @@ void HypervisorRegistrar::loop() {
       std::chrono::duration<double> age = options_.clock->now() - *last_renew_;
       metrics_->setHeartbeatAge(age.count());
     }
+    lock.lock();
+    options_.clock->waitFor(lock, cv_, options_.heartbeat_interval, [this] { return stopping_; });
+  }
+}
+
+void HypervisorRegistrar::statusLoop() {
+  auto next_status = options_.clock->now();
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    lock.unlock();
     // While fenced, look every interval whether an administrator cleared it (logged once).
     if (fenced_ || options_.clock->now() >= next_status) {
       Status r = registerNode();

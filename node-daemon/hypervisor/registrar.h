@@ -11,13 +11,15 @@
 //     renewed every `heartbeat_interval` (10 s). The namespace comes from the manifests
 //     (config/default); the node-daemon may not create namespaces, so a missing one is a NotFound
 //     error naming the fix, retried by the loop.
-//   - start(): a thread that renews the Lease every interval and re-registers (refreshing
-//     lastHeartbeatTime) every `status_interval`; failures are logged, counted and retried.
+//   - start(): one thread renews the Lease every interval; another re-registers (refreshing
+//     lastHeartbeatTime, or reporting Ready=False LibvirtUnavailable) every `status_interval`;
+//     failures are logged, counted and retried. The heartbeat never waits for libvirt, so a
+//     libvirtd restart or hang leaves the Hypervisor heartbeating with Ready=False.
 //   - Fencing (fence.h): registerNode() notices a fenced or deleted Hypervisor, never re-creates a
 //     deleted one, returns FailedPrecondition and reports the change through on_fence; fenced()
 //     stays true until an administrator clears it. A fenced node does not heartbeat.
-// Thread-safety: registerNode()/renewLease() from one thread at a time; start()/stop() from the
-// owner.
+// Thread-safety: registerNode() from one thread at a time, renewLease() from one thread at a time
+// (the two may run concurrently); start()/stop() from the owner.
 #pragma once
 
 #include <atomic>
@@ -83,7 +85,8 @@ public:
   void stop();
 
 private:
-  void loop();
+  void heartbeatLoop();
+  void statusLoop();
   // Sets Ready=False (LibvirtUnavailable) on an existing Hypervisor.
   core::Status reportLibvirtUnavailable(const core::Status& cause);
   void setFenced(Fence fence);
@@ -92,14 +95,15 @@ private:
   virt::Connection& conn_;
   NodeMetricsPtr metrics_;
   RegistrarOptions options_;
-  std::optional<core::Clock::TimePoint> last_renew_;
+  std::optional<core::Clock::TimePoint> last_renew_;  // used by renewLease()'s thread only
   RegistrationRecord record_;
   std::atomic<bool> fenced_{false};
 
   std::mutex mu_;
   std::condition_variable_any cv_;
   bool stopping_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::thread thread_;     // statusLoop()
+  std::thread heartbeat_thread_;
 };
 
 // "2026-11-21T23:30:00.123456Z" (metav1.MicroTime).

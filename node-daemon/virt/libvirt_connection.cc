@@ -327,13 +327,22 @@ public:
   }
 
   ~LibvirtConnection() override {
+    {
+      std::lock_guard lock(mu_);
+      shutting_down_ = true;
+    }
+    if (reconnector_.joinable()) {
+      reconnector_.join();
+    }
     std::lock_guard lock(mu_);
     closeLocked();
   }
 
   Status connectFirst() {
+    NOVACRON_ASSIGN_OR_RETURN(auto opened, open());
     std::lock_guard lock(mu_);
-    return connectLocked();
+    install(opened);
+    return Status::ok();
   }
 
   const std::string& uri() const override { return options_.uri; }
@@ -937,36 +946,82 @@ private:
     return Status::ok();
   }
 
-  // Returns a referenced, live connection, reconnecting if needed and allowed by the backoff.
+  // Returns a referenced, live connection. A dead connection is dropped and a reconnect started in
+  // the background (at most one at a time, at most once per backoff delay); meanwhile calls fail
+  // at once with Unavailable instead of waiting for libvirtd behind the mutex (issue 18: a slow
+  // reconnect stalled /healthz and every worker).
   StatusOr<std::unique_ptr<ConnRef>> acquire(const char* op) {
     std::lock_guard lock(mu_);
-    if (conn_ != nullptr && (state_->closed || virConnectIsAlive(conn_) != 1)) {
+    if (conn_ != nullptr && (state_->closed || !aliveLocked())) {
       closeLocked();
     }
     if (conn_ == nullptr) {
-      if (options_.clock->now() < next_attempt_) {
-        return core::unavailableError(std::string("libvirt ") + op + ": not connected to " +
-                                      options_.uri + " (reconnect backing off)");
-      }
-      NOVACRON_RETURN_IF_ERROR(connectLocked());
-      if (options_.metrics) {
-        options_.metrics->countReconnect();
-      }
+      const bool started = startReconnectLocked();
+      return core::unavailableError(
+          std::string("libvirt ") + op + ": not connected to " + options_.uri +
+          (reconnecting_ ? (started ? " (reconnecting)" : " (reconnect in progress)")
+                         : " (reconnect backing off)"));
     }
     virConnectRef(conn_);
     return std::make_unique<ConnRef>(conn_);
   }
 
-  Status connectLocked() {
+  bool aliveLocked() {
+    if (options_.alive && !options_.alive()) {
+      return false;
+    }
+    return virConnectIsAlive(conn_) == 1;
+  }
+
+  // Starts a reconnect on reconnector_ unless one runs or the backoff forbids it.
+  bool startReconnectLocked() {
+    if (reconnecting_ || shutting_down_ || options_.clock->now() < next_attempt_) {
+      return false;
+    }
+    if (reconnector_.joinable()) {
+      reconnector_.join();  // finished: it cleared reconnecting_ as its last step
+    }
+    reconnecting_ = true;
+    reconnector_ = std::thread([this] {
+      auto opened = open();
+      std::lock_guard lock(mu_);
+      reconnecting_ = false;
+      if (!opened.isOk()) {
+        next_attempt_ = options_.clock->now() + backoff_.next();
+        spdlog::warn("libvirt: reconnect to {} failed: {}", options_.uri,
+                     opened.status().toString());
+        return;
+      }
+      if (shutting_down_) {
+        conn_ = opened->conn;
+        callback_id_ = opened->callback_id;
+        closeLocked();
+        return;
+      }
+      install(*opened);
+      if (options_.metrics) {
+        options_.metrics->countReconnect();
+      }
+    });
+    return true;
+  }
+
+  struct Opened {
+    virConnectPtr conn = nullptr;
+    int callback_id = -1;
+  };
+
+  // Opens and sets up a connection without holding mu_ (libvirtd may be slow to answer).
+  StatusOr<Opened> open() {
+    if (options_.before_connect) {
+      NOVACRON_RETURN_IF_ERROR(options_.before_connect());
+    }
     ensureEventLoop();
     virConnectPtr conn = virConnectOpen(options_.uri.c_str());
     if (conn == nullptr) {
-      next_attempt_ = options_.clock->now() + backoff_.next();
       Status s = error("connect");
       return core::unavailableError(s.message());
     }
-    backoff_.reset();
-    state_->closed = false;
     if (options_.keepalive_interval_s > 0) {
       // Fails harmlessly on drivers without keepalive (test://).
       if (virConnectSetKeepAlive(conn, options_.keepalive_interval_s, options_.keepalive_count) <
@@ -978,10 +1033,11 @@ private:
             conn, closeCallback, new std::shared_ptr<CallbackState>(state_), freeStatePtr) < 0) {
       virResetLastError();  // not supported by every driver
     }
-    callback_id_ = virConnectDomainEventRegisterAny(
+    Opened out{conn, -1};
+    out.callback_id = virConnectDomainEventRegisterAny(
         conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(lifecycleCallback),
         new std::shared_ptr<CallbackState>(state_), freeStatePtr);
-    if (callback_id_ < 0) {
+    if (out.callback_id < 0) {
       spdlog::warn("libvirt: cannot subscribe to domain events on {}; relying on resync",
                    options_.uri);
       if (options_.metrics) {
@@ -989,9 +1045,16 @@ private:
       }
       virResetLastError();
     }
-    conn_ = conn;
+    return out;
+  }
+
+  void install(const Opened& opened) {
+    backoff_.reset();
+    next_attempt_ = {};
+    state_->closed = false;
+    conn_ = opened.conn;
+    callback_id_ = opened.callback_id;
     spdlog::info("libvirt: connected to {}", options_.uri);
-    return Status::ok();
   }
 
   void closeLocked() {
@@ -1014,6 +1077,9 @@ private:
   int callback_id_ = -1;                   // guarded by mu_
   core::ExponentialBackoff backoff_;       // guarded by mu_
   core::Clock::TimePoint next_attempt_{};  // guarded by mu_
+  bool reconnecting_ = false;              // guarded by mu_
+  bool shutting_down_ = false;             // guarded by mu_
+  std::thread reconnector_;                // started under mu_; joined under mu_ or in ~
   std::shared_ptr<CallbackState> state_;
 };
 

@@ -3,16 +3,18 @@
 // this one's .cc and nothing else.
 //
 // Reconnect: every call first checks that the connection is alive (libvirt keepalive and a close
-// callback notice a dead libvirtd); a dead connection is reopened on the next call, at most once
-// per backoff delay (core::ExponentialBackoff), and calls made while the backoff runs fail fast
-// with Unavailable. Event subscriptions are re-registered on each new connection.
+// callback notice a dead libvirtd); a dead connection is dropped and reopened on a background
+// thread, at most once per backoff delay (core::ExponentialBackoff). Calls made while it is down
+// (reconnecting or backing off) fail at once with Unavailable: no caller ever waits for libvirtd
+// behind the connection mutex. Event subscriptions are re-registered on each new connection.
 // Events: libvirt's default event loop runs on one process-wide thread started on first use.
 // Metrics: every call is timed into NodeMetrics (if given) and failures counted by code.
-// Thread-safety: safe from any thread. The internal mutex is held while (re)connecting only; calls
-// run on a reference to the connection without holding it. Event handlers run on the event-loop
-// thread.
+// Thread-safety: safe from any thread. The internal mutex guards the connection pointer only (never
+// held across virConnectOpen); calls run on a reference to the connection without holding it. Event
+// handlers run on the event-loop thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -34,6 +36,11 @@ struct LibvirtOptions {
   unsigned keepalive_count = 3;
   core::ClockPtr clock;    // defaults to the system clock
   NodeMetricsPtr metrics;  // optional
+  // Test seams, empty in production: before_connect runs before each virConnectOpen (off the
+  // mutex) and may block, like a slow libvirtd, or fail; alive() == false marks the open
+  // connection dead, like a libvirtd restart.
+  std::function<core::Status()> before_connect;
+  std::function<bool()> alive;
 };
 
 // Opens the connection once; fails with Unavailable if libvirtd does not answer (callers decide

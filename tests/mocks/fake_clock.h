@@ -85,6 +85,13 @@ public:
     std::unique_lock registry(waiters_mu_);
     return waiters_cv_.wait_for(registry, real_timeout, [&] { return waiters_.size() >= n; });
   }
+  // Number of waiters whose deadline is at most `d` after now().
+  size_t waitersDueWithin(std::chrono::nanoseconds d) const {
+    std::lock_guard registry(waiters_mu_);
+    const TimePoint limit = now() + d;
+    return static_cast<size_t>(std::count_if(waiters_.begin(), waiters_.end(),
+                                             [&](const Waiter& w) { return w.deadline <= limit; }));
+  }
   // The earliest deadline any waiter has, or nullopt when nobody waits.
   std::optional<TimePoint> nextDeadline() const {
     std::lock_guard registry(waiters_mu_);

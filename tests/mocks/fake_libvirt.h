@@ -41,7 +41,7 @@ public:
     return guard("ping", [&] { return inner_.ping(); });
   }
   core::StatusOr<node::virt::NodeInfo> nodeInfo() override {
-    return guard("nodeInfo", [&] { return inner_.nodeInfo(); });
+    return guard("nodeInfo", [&] { return node_info_hook ? node_info_hook() : inner_.nodeInfo(); });
   }
   core::StatusOr<node::virt::HostCapabilities> capabilities() override {
     return guard("capabilities", [&] { return inner_.capabilities(); });
@@ -135,6 +135,7 @@ public:
   std::function<core::Status(const std::string&)> start_postcopy_hook;
   std::function<core::StatusOr<node::virt::DomainInfo>(const std::string&)> lookup_hook;
   std::function<core::StatusOr<std::vector<node::virt::DomainStats>>()> domain_stats_hook;
+  std::function<core::StatusOr<node::virt::NodeInfo>()> node_info_hook;  // e.g. a hung libvirtd
 
 private:
   template <typename Fn>

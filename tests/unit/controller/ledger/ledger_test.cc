@@ -104,6 +104,24 @@ TEST(PlanLedgerTest, ReservationInFlightIsKept) {
   EXPECT_EQ(plan.desired, current);
 }
 
+// Regression (issue 18, found by the fault suite, seed 1): a VM halted between its reservation and
+// its binding (here across a controller SIGKILL) is never bound, so its entry must go, or the
+// hypervisor's ledger counts it forever.
+TEST(PlanLedgerTest, ReservationOfAHaltedUnboundVmIsDroppedAfterALiveRead) {
+  Ledger current;
+  current["ns/halted"] = LedgerEntry{"u9", {2, 200}, ""};
+  VmFacts halted = vm("ns/halted", "u9", "");
+  halted.halted = true;
+  auto plan = planLedger("h1", current, {}, lookupIn({halted}));
+  EXPECT_EQ(plan.to_confirm, std::vector<std::string>{"ns/halted"});
+  confirmRemoval("h1", plan.desired, "ns/halted", halted);
+  EXPECT_TRUE(plan.desired.empty());
+  // Started again before the live read: a reservation in flight after all.
+  Ledger again = current;
+  confirmRemoval("h1", again, "ns/halted", vm("ns/halted", "u9", ""));
+  EXPECT_EQ(again, current);
+}
+
 TEST(PlanLedgerTest, ReservationOnAFencedHypervisorNeedsConfirmation) {
   Ledger current;
   current["ns/new"] = LedgerEntry{"u9", {2, 200}, ""};

@@ -29,7 +29,7 @@ struct Candidate {
   std::atomic<bool> stopped_leading{false};
   std::future<core::Status> result;
 
-  Candidate(std::shared_ptr<FakeClient> client, LeaderElectionConfig config) {
+  Candidate(kube::ClientPtr client, LeaderElectionConfig config) {
     LeaderCallbacks callbacks;
     callbacks.on_started_leading = [this](std::stop_token stop) {
       working = true;
@@ -49,6 +49,75 @@ struct Candidate {
       result.wait();
     }
   }
+};
+
+// A client whose lease updates hang, once block() was called, until unblock(): a request that
+// never answers (half-open connection, client timeout longer than the lease).
+class HangingLeaseClient final : public kube::Client {
+public:
+  explicit HangingLeaseClient(std::shared_ptr<FakeClient> inner) : inner_(std::move(inner)) {}
+  void block() {
+    std::lock_guard lock(mu_);
+    blocking_ = true;
+  }
+  void unblock() {
+    {
+      std::lock_guard lock(mu_);
+      blocking_ = false;
+    }
+    cv_.notify_all();
+  }
+  int hanging() {
+    std::lock_guard lock(mu_);
+    return hanging_;
+  }
+
+  core::StatusOr<json> get(const kube::ResourceType& r, std::string_view ns,
+                           std::string_view name) override {
+    return inner_->get(r, ns, name);
+  }
+  core::StatusOr<json> list(const kube::ResourceType& r, std::string_view ns,
+                            const kube::ListOptions& o) override {
+    return inner_->list(r, ns, o);
+  }
+  core::StatusOr<json> create(const kube::ResourceType& r, std::string_view ns,
+                              const json& o) override {
+    return inner_->create(r, ns, o);
+  }
+  core::StatusOr<json> update(const kube::ResourceType& r, std::string_view ns,
+                              const json& o) override {
+    std::unique_lock lock(mu_);
+    ++hanging_;
+    cv_.wait(lock, [this] { return !blocking_; });
+    --hanging_;
+    lock.unlock();
+    return inner_->update(r, ns, o);
+  }
+  core::StatusOr<json> updateStatus(const kube::ResourceType& r, std::string_view ns,
+                                    const json& o) override {
+    return inner_->updateStatus(r, ns, o);
+  }
+  core::StatusOr<json> patch(const kube::ResourceType& r, std::string_view ns,
+                             std::string_view name, kube::PatchType type, const json& p,
+                             std::string_view sub) override {
+    return inner_->patch(r, ns, name, type, p, sub);
+  }
+  core::Status remove(const kube::ResourceType& r, std::string_view ns, std::string_view name,
+                      const kube::DeleteOptions& o) override {
+    return inner_->remove(r, ns, name, o);
+  }
+  core::StatusOr<kube::WatchHandlePtr> watch(const kube::ResourceType& r, std::string_view ns,
+                                             const kube::WatchOptions& o,
+                                             kube::WatchCallback cb) override {
+    return inner_->watch(r, ns, o, std::move(cb));
+  }
+
+private:
+  std::shared_ptr<FakeClient> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool blocking_ = false;  // guarded by mu_
+  int hanging_ = 0;        // guarded by mu_
 };
 
 class LeaderElectionTest : public ::testing::Test {
@@ -81,9 +150,12 @@ protected:
       return clock_->waiters() >= n && next && *next > now;
     }));
   }
-  // Advances the fake clock in 1 s steps, letting renewals happen in between.
-  void advanceWithRenewals(int seconds_total) {
+  // Advances the fake clock in 1 s steps, letting renewals happen in between. Each step waits
+  // until all `candidates` wait out their retry period (not a renewal in flight, which waits until
+  // its renew deadline), so that the advance wakes each of them for one more attempt.
+  void advanceWithRenewals(int seconds_total, size_t candidates = 1) {
     for (int i = 0; i < seconds_total; ++i) {
+      ASSERT_TRUE(eventually([&] { return clock_->waitersDueWithin(seconds(1)) >= candidates; }));
       const json before = lease();
       clock_->advance(seconds(1));
       ASSERT_TRUE(
@@ -123,7 +195,7 @@ TEST_F(LeaderElectionTest, SecondCandidateWaitsUntilTheLeaseExpiresOnItsOwnClock
   ASSERT_TRUE(eventually([&] { return a->elector->isLeader(); }));
   Candidate b(fake_, config("b"));
   ASSERT_TRUE(eventually([&] { return b.elector->leader() == "a"; }));
-  advanceWithRenewals(20);  // a keeps renewing: b never gets it
+  advanceWithRenewals(20, 2);  // a keeps renewing: b never gets it
   EXPECT_FALSE(b.elector->isLeader());
   EXPECT_EQ(holder(), "a");
 
@@ -155,6 +227,31 @@ TEST_F(LeaderElectionTest, LosingRenewalsPastTheDeadlineStopsTheWork) {
   EXPECT_EQ(a.result.get().code(), core::StatusCode::kAborted);
   EXPECT_FALSE(a.working);
   EXPECT_TRUE(a.stopped_leading);
+}
+
+// Regression (issue 18): a renewal that hangs longer than the lease must not keep the work running.
+TEST_F(LeaderElectionTest, AHangingRenewalLosesLeadershipAtTheRenewDeadline) {
+  auto hanging = std::make_shared<HangingLeaseClient>(fake_);
+  struct Unblock {
+    std::shared_ptr<HangingLeaseClient> c;
+    ~Unblock() { c->unblock(); }
+  };
+  Unblock unblock_first{hanging};  // declared before `a`: destroyed after it
+  auto a = std::make_unique<Candidate>(hanging, config("a"));
+  ASSERT_TRUE(eventually([&] { return a->elector->isLeader() && a->working; }));
+  hanging->block();
+  ASSERT_TRUE(eventually([&] { return clock_->waitersDueWithin(seconds(1)) == 1; }));  // idle
+  clock_->advance(seconds(1));
+  ASSERT_TRUE(eventually([&] { return hanging->hanging() == 1; }));  // a renewal hangs
+  clock_->advance(seconds(10));                                      // past the renew deadline
+  EXPECT_FALSE(a->elector->isLeader());
+  ASSERT_EQ(a->result.wait_for(seconds(10)), std::future_status::ready)
+      << "run() still waits for the hanging renewal";
+  EXPECT_EQ(a->result.get().code(), core::StatusCode::kAborted);
+  EXPECT_FALSE(a->working);
+  EXPECT_TRUE(a->stopped_leading);
+  hanging->unblock();
+  a.reset();
 }
 
 TEST_F(LeaderElectionTest, OnlyOneOfManyCandidatesLeads) {

@@ -1,6 +1,9 @@
 #include "node-daemon/hypervisor/registrar.h"
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -13,6 +16,7 @@
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_libvirt.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::node::hypervisor {
 namespace {
@@ -256,6 +260,61 @@ TEST_F(RegistrarTest, LibvirtDownMakesHypervisorNotReady) {
   // libvirtd is back: Ready again.
   ASSERT_TRUE(registrar.registerNode().isOk());
   EXPECT_TRUE(api::isConditionTrue(hypervisor().status.conditions, api::kConditionReady));
+}
+
+// Regression (issue 18): a libvirtd that hangs (restarting, stopped) must not stop the heartbeat:
+// the Hypervisor must not go Unknown while its guests are fine.
+TEST_F(RegistrarTest, HeartbeatContinuesWhileLibvirtHangs) {
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  testing::FakeLibvirt hung(*conn_);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;  // guarded by mu
+  int hanging = 0;        // guarded by mu
+  hung.node_info_hook = [&]() -> core::StatusOr<virt::NodeInfo> {
+    std::unique_lock lock(mu);
+    ++hanging;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+    return core::unavailableError("libvirtd restarted");
+  };
+  auto release = [&] {
+    {
+      std::lock_guard lock(mu);
+      released = true;
+    }
+    cv.notify_all();
+  };
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.clock = clock_;
+  o.heartbeat_interval = 10s;
+  auto registrar = std::make_unique<HypervisorRegistrar>(client_, hung, nullptr, o);
+  struct Release {
+    std::function<void()> fn;
+    ~Release() { fn(); }
+  } release_at_exit{release};  // destroyed before `registrar` joins its threads
+  registrar->start();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return hanging == 1; }));  // the status loop hangs
+  }
+  auto renew_time = [&] {
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", "node-a");
+    return lease.isOk() ? (*lease)["spec"].value("renewTime", "") : std::string();
+  };
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(novacron::testing::eventually([&] {
+      return clock_->waiters() == 1 && !renew_time().empty();  // the heartbeat waits again
+    })) << "heartbeat "
+        << i << " did not happen while libvirt hangs";
+    const std::string before = renew_time();
+    clock_->advance(10s);
+    ASSERT_TRUE(novacron::testing::eventually([&] { return renew_time() != before; }))
+        << "the Lease was not renewed while libvirt hangs";
+  }
+  release();
+  registrar->stop();
 }
 
 // --- fencing (issue: fencing is enforced, not only declared) --------------------------------

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -137,6 +140,65 @@ TEST(LibvirtConnection, ListDomains) {
   }
   EXPECT_TRUE(found);
   ASSERT_TRUE(conn->undefineDomain("nc-list").isOk());
+}
+
+// Regression (issue 18): a reconnect that hangs (libvirtd restarting, slow to answer) must not
+// hold the connection mutex: every caller gets Unavailable at once, and the connection comes back
+// by itself once libvirtd answers.
+TEST(LibvirtConnection, ASlowReconnectRunsInTheBackgroundAndCallersFailFast) {
+  std::atomic<bool> alive{true};
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool gate_open = true;  // guarded by gate_mu
+  int attempts = 0;       // guarded by gate_mu
+  LibvirtOptions options;
+  options.uri = "test:///default";
+  options.keepalive_interval_s = -1;
+  options.reconnect_backoff = core::BackoffPolicy{1ms, 1ms, 1.0, 0.0};
+  options.alive = [&] { return alive.load(); };
+  options.before_connect = [&] {
+    std::unique_lock lock(gate_mu);
+    ++attempts;
+    gate_cv.notify_all();
+    gate_cv.wait(lock, [&] { return gate_open; });
+    return core::okStatus();
+  };
+  auto opened = openLibvirt(options);
+  ASSERT_TRUE(opened.isOk()) << opened.status();
+  ConnectionPtr conn = std::move(opened).value();
+  ASSERT_TRUE(conn->ping().isOk());
+
+  auto open_gate = [&] {
+    {
+      std::lock_guard lock(gate_mu);
+      gate_open = true;
+    }
+    gate_cv.notify_all();
+  };
+  struct OpenGate {
+    std::function<void()> fn;
+    ~OpenGate() { fn(); }
+  } open_gate_at_exit{open_gate};
+  {
+    std::lock_guard lock(gate_mu);
+    gate_open = false;
+  }
+  alive = false;  // libvirtd went away; the reconnect will hang until the gate opens
+
+  auto pinged = std::async(std::launch::async, [&] { return conn->ping(); });
+  ASSERT_EQ(pinged.wait_for(10s), std::future_status::ready) << "ping waits for the reconnect";
+  EXPECT_EQ(pinged.get().code(), core::StatusCode::kUnavailable);
+  {
+    std::unique_lock lock(gate_mu);
+    ASSERT_TRUE(gate_cv.wait_for(lock, 10s, [&] { return attempts >= 2; }));  // one hangs now
+  }
+  auto listed = std::async(std::launch::async, [&] { return conn->ping(); });
+  ASSERT_EQ(listed.wait_for(10s), std::future_status::ready) << "a second caller waits too";
+  EXPECT_EQ(listed.get().code(), core::StatusCode::kUnavailable);
+
+  alive = true;
+  open_gate();
+  EXPECT_TRUE(novacron::testing::eventually([&] { return conn->ping().isOk(); }));
 }
 
 }  // namespace

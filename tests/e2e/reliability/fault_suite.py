@@ -1,0 +1,629 @@
+#!/usr/bin/env python3
+"""Seeded fault suite (issue 18): real processes, random operations and faults, invariants.
+
+Starts etcd, the dev API server, the controller and NODES node-daemons on libvirt's test driver
+(each process has its own in-memory hypervisor), all on free loopback ports in a temporary
+directory. Then, for every schedule (one seed each), it interleaves at random:
+  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs;
+  faults:     SIGKILL of the controller or a node-daemon (restarted after a random delay),
+              SIGSTOP + SIGCONT of any component (API server and etcd included),
+              API server restart, etcd compaction.
+While the schedule runs, a sampler checks every 0.3 s that no VM uid is active on two nodes
+(each node-daemon exports novacron_node_domain_active{uuid}, --domain-inventory-seconds 1; a
+SIGSTOPped node keeps its last inventory, since a frozen process cannot change its test-driver
+domains). After the last step every component is resumed/restarted ("faults stop") and the suite
+waits up to --converge-seconds for:
+  - every VM bound to an existing Hypervisor, Always VMs Running with their domain active on
+    exactly their node, Halted VMs Stopped with no active domain, deleted VMs gone;
+  - no active domain without a VM (orphans);
+  - each Hypervisor's ledger (status.allocated: vms, cpus, memory) equal to the sum over the VMs
+    bound to it.
+It prints the seed and a reproduction command for each violation, and at the end the figures:
+schedules run, operations and faults injected by kind, violations, time to converge p50/p99.
+Exit status: 0 = no violation, 1 = violations, 77 = SKIPPED (etcd or a binary missing).
+
+  fault_suite.py --build-dir build                      # default: 3 schedules of 10 steps (ctest e2e_faults: 5)
+  fault_suite.py --build-dir build --schedules 500      # the soak
+  fault_suite.py --build-dir build --seed 1234 --schedules 1   # reproduce one schedule
+"""
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+NS = "faults"
+GROUP = "/apis/novacron.io/v1alpha1"
+TOKEN = "fault-suite-token"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+MI = 1 << 20
+
+
+def log(msg):
+    print(f"fault_suite: {msg}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(what, fn, timeout, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if fn():
+                return True
+        except Exception:  # noqa: BLE001 - a probe that fails is "not yet"
+            pass
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def quantity(q):
+    """Bytes of a Kubernetes quantity ("64Mi", "1Gi", "1048576")."""
+    if isinstance(q, (int, float)):
+        return int(q)
+    m = re.fullmatch(r"([0-9.]+)([KMGTE]i?|k|m)?", str(q))
+    if not m:
+        raise ValueError(f"bad quantity {q}")
+    mult = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1000,
+            "K": 1000, "M": 10**6, "G": 10**9, "T": 10**12, "m": 0.001}[m.group(2)]
+    return int(float(m.group(1)) * mult)
+
+
+class Proc:
+    """One child process with a log file; dies with us (its own process group is killed)."""
+
+    def __init__(self, name, argv, logdir):
+        self.name, self.argv, self.logpath = name, argv, os.path.join(logdir, name + ".log")
+        self.p = None
+        self.frozen = False
+
+    def start(self):
+        logf = open(self.logpath, "ab")
+        self.p = subprocess.Popen(self.argv, stdout=logf, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+        logf.close()
+        self.frozen = False
+
+    def alive(self):
+        return self.p is not None and self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.p.pid, sig)
+
+    def kill(self):
+        if self.alive():
+            os.kill(self.p.pid, signal.SIGCONT)
+            os.kill(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+        self.frozen = False
+
+    def freeze(self):
+        self.signal(signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        self.signal(signal.SIGCONT)
+        self.frozen = False
+
+    def stop(self):
+        if self.alive():
+            os.kill(self.p.pid, signal.SIGCONT)
+            self.p.terminate()
+            try:
+                self.p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class Cluster:
+    def __init__(self, build_dir, workdir, nodes):
+        self.build, self.dir = build_dir, workdir
+        self.etcd_port, self.etcd_peer = free_port(), free_port()
+        self.api_port, self.api_plain = free_port(), free_port()
+        self.kubeconfig = os.path.join(workdir, "kubeconfig")
+        self.etcd = Proc("etcd", ["etcd", "--name", "faults", "--data-dir",
+                                  os.path.join(workdir, "etcd-data"),
+                                  "--listen-client-urls", f"http://127.0.0.1:{self.etcd_port}",
+                                  "--advertise-client-urls", f"http://127.0.0.1:{self.etcd_port}",
+                                  "--listen-peer-urls", f"http://127.0.0.1:{self.etcd_peer}",
+                                  "--initial-advertise-peer-urls",
+                                  f"http://127.0.0.1:{self.etcd_peer}",
+                                  "--initial-cluster", f"faults=http://127.0.0.1:{self.etcd_peer}",
+                                  "--log-level", "error"], workdir)
+        self.apiserver = Proc("apiserver", [
+            os.path.join(build_dir, "dev-apiserver", "novacron-dev-apiserver"),
+            f"--etcd-servers=http://127.0.0.1:{self.etcd_port}", f"--secure-port={self.api_port}",
+            "--bind-address=127.0.0.1", f"--cert-dir={os.path.join(workdir, 'certs')}",
+            f"--token={TOKEN}", f"--kubeconfig-out={self.kubeconfig}",
+            f"--insecure-port={self.api_plain}", "--bookmark-interval-ms=1000"], workdir)
+        self.controller_port = free_port()
+        config = os.path.join(workdir, "controller.yaml")
+        with open(config, "w") as f:
+            f.write("hypervisorHealth:\n  heartbeatTimeout: 4s\n"
+                    "workers:\n  vm: 4\n  hypervisor: 2\n"
+                    "leaderElection:\n  enabled: true\n  leaseDuration: 6s\n"
+                    "  renewDeadline: 4s\n  retryPeriod: 1s\n")
+        self.controller = Proc("controller", [
+            os.path.join(build_dir, "controller", "novacron-controller"), "--config", config,
+            "--kubeconfig", self.kubeconfig, "--identity", "faults-controller",
+            "--bind-address", f"127.0.0.1:{self.controller_port}", "--leader-elect", "true",
+            "--log-level", "info"], workdir)
+        self.nodes = {}
+        self.metrics_ports = {}
+        for i in range(nodes):
+            name = f"node-{i}"
+            root = os.path.join(workdir, name)
+            os.makedirs(root, exist_ok=True)
+            port = free_port()
+            self.metrics_ports[name] = port
+            self.nodes[name] = Proc(name, [
+                os.path.join(build_dir, "node-daemon", "novacron-node-daemon"), "--node-name",
+                name, "--kubeconfig", self.kubeconfig, "--libvirt-uri", "test:///default",
+                "--vm-root", root + "/vms", "--image-root", root + "/images",
+                "--metrics-address", "127.0.0.1", "--metrics-port", str(port),
+                "--heartbeat-seconds", "1", "--resync-seconds", "5", "--workers", "2",
+                "--domain-inventory-seconds", "1", "--log-level", "info"], workdir)
+        # Each node's last inventory: {uuid}; kept while the node is frozen.
+        self.inventory = {name: set() for name in self.nodes}
+
+    def components(self):
+        return {"etcd": self.etcd, "apiserver": self.apiserver, "controller": self.controller,
+                **self.nodes}
+
+    # --- API access (plain HTTP on the insecure loopback port: no TLS in the harness) -----------
+    def api(self, method, path, body=None, content_type="application/json", timeout=5):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{self.api_plain}{path}", data=data,
+                                     method=method)
+        req.add_header("Content-Type", content_type)
+        req.add_header("Authorization", f"Bearer {TOKEN}")
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            text = r.read()
+            return json.loads(text) if text else {}
+
+    def list_vms(self):
+        return self.api("GET", f"{GROUP}/namespaces/{NS}/virtualmachines")["items"]
+
+    def list_hypervisors(self):
+        return self.api("GET", f"{GROUP}/hypervisors")["items"]
+
+    def kubectl(self, *args):
+        subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+
+    def start(self):
+        self.etcd.start()
+        wait_until("etcd", lambda: port_open(self.etcd_port), 30)
+        self.apiserver.start()
+        wait_until("the API server", lambda: os.path.exists(self.kubeconfig) and
+                   port_open(self.api_plain), 30)
+        self.kubectl("apply", "-f", os.path.join(ROOT, "crds"))
+        self.kubectl("wait", "--for", "condition=established", "--timeout=60s", "crd", "--all")
+        self.kubectl("apply", "-f", os.path.join(ROOT, "config", "default", "namespace.yaml"))
+        try:
+            self.api("POST", "/api/v1/namespaces",
+                     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        except urllib.error.HTTPError as e:
+            if e.code != 409:
+                raise
+        for node in self.nodes.values():
+            node.start()
+        self.controller.start()
+        wait_until("the node-daemons to register", lambda: len(self.ready_hypervisors()) ==
+                   len(self.nodes), 90)
+
+    def ready_hypervisors(self):
+        out = set()
+        for hv in self.list_hypervisors():
+            conds = hv.get("status", {}).get("conditions", [])
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in conds):
+                out.add(hv["metadata"]["name"])
+        return out
+
+    def stop(self):
+        for p in [*self.nodes.values(), self.controller, self.apiserver, self.etcd]:
+            p.stop()
+
+    def restart_apiserver(self):
+        self.apiserver.stop()
+        self.apiserver.start()
+        wait_until("the API server to come back", lambda: port_open(self.api_plain), 30)
+
+    def compact_etcd(self):
+        endpoint = f"http://127.0.0.1:{self.etcd_port}"
+        env = dict(os.environ, ETCDCTL_API="3")
+        status = subprocess.run(["etcdctl", "--endpoints", endpoint, "endpoint", "status", "-w",
+                                 "json"], env=env, check=True, capture_output=True, timeout=10)
+        rev = json.loads(status.stdout)[0]["Status"]["header"]["revision"]
+        subprocess.run(["etcdctl", "--endpoints", endpoint, "compact", str(rev)], env=env,
+                       check=True, capture_output=True, timeout=10)
+
+    def scrape_inventory(self, name):
+        """Active domain UUIDs of a node; None when it cannot be read (and the node not frozen)."""
+        node = self.nodes[name]
+        if node.frozen:
+            return self.inventory[name]
+        if not node.alive():
+            self.inventory[name] = set()  # test driver: its domains died with the process
+            return set()
+        try:
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_ports[name]}/metrics", timeout=2) as r:
+                text = r.read().decode()
+        except (OSError, urllib.error.URLError):
+            return None
+        uuids = set(re.findall(r'^novacron_node_domain_active\{uuid="([^"]+)"\} 1', text, re.M))
+        self.inventory[name] = uuids
+        return uuids
+
+
+class Schedule:
+    """One seeded schedule: STEPS random operations and faults, then convergence checks."""
+
+    OPS = ["create", "create", "delete", "stop", "start"]
+    FAULTS = ["kill-controller", "kill-node", "stop-component", "restart-apiserver",
+              "compact-etcd"]
+
+    def __init__(self, cluster, seed, args, stats):
+        self.c, self.seed, self.args, self.stats = cluster, seed, args, stats
+        self.rng = random.Random(seed)
+        self.vms = {}  # name -> desired: "Always" | "Halted" | "deleted"
+        self.heal_at = []  # (time, proc, action)
+        self.violations = []
+        self.sampling = False
+        self.transcript = []
+
+    def violation(self, what):
+        if what in self.violations:
+            return  # the sampler sees a lasting violation many times: report it once
+        self.violations.append(what)
+        log(f"VIOLATION (seed {self.seed}): {what}")
+
+    # --- continuous check ------------------------------------------------------------------------
+    def sampler(self):
+        while self.sampling:
+            seen = {}
+            for name in self.c.nodes:
+                inv = self.c.scrape_inventory(name)
+                for uuid in inv or ():
+                    seen.setdefault(uuid, []).append(name)
+            for uuid, nodes in seen.items():
+                if len(nodes) > 1:
+                    self.violation(f"VM uid {uuid} active on {len(nodes)} nodes: {nodes}")
+            time.sleep(0.3)
+
+    # --- operations -------------------------------------------------------------------------------
+    def vm_body(self, name):
+        return {"apiVersion": "novacron.io/v1alpha1", "kind": "VirtualMachine",
+                "metadata": {"name": name, "namespace": NS},
+                "spec": {"runStrategy": "Always", "terminationGracePeriodSeconds": 2,
+                         "resources": {"cpus": 1, "memory": "64Mi"},
+                         "disks": [{"name": "root", "emptyDisk": {"size": "64Mi"}}],
+                         "networks": [{"name": "default"}]}}
+
+    def op(self, kind):
+        live = [n for n, d in self.vms.items() if d != "deleted"]
+        path = f"{GROUP}/namespaces/{NS}/virtualmachines"
+        try:
+            if kind == "create" and len(live) < self.args.max_vms:
+                name = f"vm-{self.seed}-{len(self.vms)}"
+                self.vms[name] = "Always"  # before the call: a timed-out create may have happened
+                self.c.api("POST", path, self.vm_body(name))
+            elif kind == "delete" and live:
+                name = self.rng.choice(sorted(live))
+                self.c.api("DELETE", f"{path}/{name}")
+                self.vms[name] = "deleted"
+            elif kind in ("stop", "start") and live:
+                name = self.rng.choice(sorted(live))
+                strategy = "Halted" if kind == "stop" else "Always"
+                self.c.api("PATCH", f"{path}/{name}", {"spec": {"runStrategy": strategy}},
+                           content_type="application/merge-patch+json")
+                self.vms[name] = strategy
+            else:
+                return
+        except (OSError, urllib.error.URLError) as e:
+            # The API server may be down or frozen: the operation did not happen (or did: then
+            # the next read shows it). Re-read the truth at the end instead of guessing.
+            self.stats["ops_failed"] = self.stats.get("ops_failed", 0) + 1
+            log(f"seed {self.seed}: {kind} failed ({e}); reconciling expectations later")
+            return
+        self.stats.setdefault("ops", {}).setdefault(kind, 0)
+        self.stats["ops"][kind] += 1
+
+    # --- faults -----------------------------------------------------------------------------------
+    def fault(self, kind):
+        now = time.monotonic()
+        comps = self.c.components()
+        if kind == "kill-controller":
+            self.c.controller.kill()
+            self.heal_at.append((now + self.rng.uniform(0.5, 3), self.c.controller, "start"))
+        elif kind == "kill-node":
+            name = self.rng.choice(sorted(self.c.nodes))
+            self.c.nodes[name].kill()
+            self.c.inventory[name] = set()
+            self.heal_at.append((now + self.rng.uniform(0.5, 3), self.c.nodes[name], "start"))
+            kind = f"kill-node"
+        elif kind == "stop-component":
+            name = self.rng.choice(sorted(comps))
+            proc = comps[name]
+            if proc.frozen or not proc.alive():
+                return
+            proc.freeze()
+            self.heal_at.append((now + self.rng.uniform(1, 8), proc, "thaw"))
+            kind = f"sigstop-{'node' if name.startswith('node-') else name}"
+        elif kind == "restart-apiserver":
+            if self.c.apiserver.frozen or self.c.etcd.frozen:
+                return  # a frozen etcd keeps a starting API server from listening
+            try:
+                self.c.restart_apiserver()
+            except TimeoutError as e:
+                self.violation(f"API server restart: {e}")
+        elif kind == "compact-etcd":
+            if self.c.etcd.frozen or self.c.apiserver.frozen:
+                return
+            try:
+                self.c.compact_etcd()
+            except subprocess.SubprocessError as e:
+                log(f"seed {self.seed}: compaction failed: {e}")
+                return
+        self.stats.setdefault("faults", {}).setdefault(kind, 0)
+        self.stats["faults"][kind] += 1
+
+    def heal(self, everything=False):
+        now = time.monotonic()
+        keep = []
+        for due, proc, action in self.heal_at:
+            if everything or due <= now:
+                if action == "thaw":
+                    proc.thaw()
+                elif not proc.alive():
+                    proc.start()
+            else:
+                keep.append((due, proc, action))
+        self.heal_at = keep
+        if everything:
+            # Anything that died on its own (e.g. a controller that lost leadership exits).
+            for proc in self.c.components().values():
+                if proc.frozen:
+                    proc.thaw()
+                if not proc.alive():
+                    log(f"seed {self.seed}: {proc.name} was not running; restarting it")
+                    proc.start()
+
+    # --- final checks -----------------------------------------------------------------------------
+    def problems(self):
+        """What still differs from the converged state (empty = converged)."""
+        out = []
+        vms = {vm["metadata"]["name"]: vm for vm in self.c.list_vms()}
+        hvs = {hv["metadata"]["name"]: hv for hv in self.c.list_hypervisors()}
+        active = {}
+        for name in self.c.nodes:
+            inv = self.c.scrape_inventory(name)
+            if inv is None:
+                return [f"node {name}: metrics unreadable"]
+            for uuid in inv:
+                active.setdefault(uuid, set()).add(name)
+        known = set()
+        ledger = {name: [0, 0, 0] for name in hvs}
+        for name, desired in self.vms.items():
+            vm = vms.get(name)
+            if desired == "deleted":
+                if vm is not None:
+                    out.append(f"{name}: deleted but still present")
+                continue
+            if vm is None:
+                out.append(f"{name}: missing")
+                continue
+            st = vm.get("status", {})
+            uuid = (st.get("domainUUID") or vm["metadata"]["uid"]).lower()
+            known.add(uuid)
+            bound = st.get("hypervisor")
+            if not bound:
+                if desired == "Always":
+                    out.append(f"{name}: not bound")
+                elif active.get(uuid):
+                    out.append(f"{name}: halted and unbound, active on {sorted(active[uuid])}")
+                continue
+            if bound not in hvs:
+                out.append(f"{name}: bound to missing Hypervisor {bound}")
+                continue
+            res = vm["spec"]["resources"]
+            ledger[bound][0] += 1
+            ledger[bound][1] += int(res["cpus"])
+            ledger[bound][2] += quantity(res["memory"])
+            on = active.get(uuid, set())
+            if desired == "Always" and (st.get("phase") != "Running" or on != {bound}):
+                out.append(f"{name}: want Running on {bound}, phase {st.get('phase')}, active on "
+                           f"{sorted(on)}")
+            if desired == "Halted" and (st.get("phase") != "Stopped" or on):
+                out.append(f"{name}: want Stopped, phase {st.get('phase')}, active on {sorted(on)}")
+        for uuid, nodes in active.items():
+            if uuid not in known:
+                out.append(f"orphan domain {uuid} active on {sorted(nodes)}")
+        for name, hv in hvs.items():
+            alloc = hv.get("status", {}).get("allocated") or {}
+            got = [int(alloc.get("vms", 0)), int(alloc.get("cpus", 0)),
+                   quantity(alloc.get("memory", 0))]
+            if got != ledger[name]:
+                out.append(f"Hypervisor {name}: ledger {got} != bound VMs {ledger[name]}")
+        return out
+
+    def dump_state(self):
+        """Writes what the API holds to state-<seed>.json in the work directory, for the report."""
+        path = os.path.join(self.c.dir, f"state-{self.seed}.json")
+        try:
+            state = {"expected": self.vms, "vms": self.c.list_vms(),
+                     "hypervisors": self.c.list_hypervisors(),
+                     "inventory": {n: sorted(i) for n, i in self.c.inventory.items()}}
+            with open(path, "w") as f:
+                json.dump(state, f, indent=1, sort_keys=True)
+            log(f"seed {self.seed}: state written to {path}")
+        except (OSError, urllib.error.URLError) as e:
+            log(f"seed {self.seed}: cannot dump state: {e}")
+
+    def reread_expectations(self):
+        """Operations whose API call failed may still have happened: take the API's word."""
+        vms = {vm["metadata"]["name"]: vm for vm in self.c.list_vms()}
+        for name in list(self.vms):
+            vm = vms.get(name)
+            if vm is None or vm["metadata"].get("deletionTimestamp"):
+                self.vms[name] = "deleted"
+            else:
+                self.vms[name] = vm["spec"].get("runStrategy", "Always")
+        for name in vms:
+            if name not in self.vms:
+                self.vms[name] = vms[name]["spec"].get("runStrategy", "Always")
+
+    def run(self):
+        log(f"schedule seed {self.seed}: {self.args.steps} steps")
+        self.sampling = True
+        sampler = threading.Thread(target=self.sampler, daemon=True)
+        sampler.start()
+        try:
+            for _ in range(self.args.steps):
+                self.heal()
+                if self.rng.random() < self.args.fault_rate:
+                    kind = self.rng.choice(self.FAULTS)
+                    self.fault(kind)
+                else:
+                    kind = self.rng.choice(self.OPS)
+                    self.op(kind)
+                self.transcript.append(kind)
+                time.sleep(self.rng.uniform(0.2, 1.5))
+            self.heal(everything=True)
+            log(f"seed {self.seed}: steps {' '.join(self.transcript)}; faults stopped")
+            faults_stopped = time.monotonic()
+            wait_until("the API server after the faults",
+                       lambda: self.c.list_vms() is not None, 60)
+            self.reread_expectations()
+            last = ["not checked yet"]
+
+            def converged():
+                last[:] = self.problems()
+                return not last
+
+            try:
+                wait_until("convergence", converged, self.args.converge_seconds, interval=0.5)
+                self.stats.setdefault("converge", []).append(time.monotonic() - faults_stopped)
+            except TimeoutError:
+                for p in last:
+                    self.violation(f"not converged after {self.args.converge_seconds}s: {p}")
+                self.dump_state()
+        finally:
+            self.sampling = False
+            sampler.join()
+        return self.violations
+
+    def cleanup(self):
+        """Deletes this schedule's VMs and waits until their domains are gone."""
+        for name in [n for n, d in self.vms.items() if d != "deleted"]:
+            try:
+                self.c.api("DELETE", f"{GROUP}/namespaces/{NS}/virtualmachines/{name}")
+            except (OSError, urllib.error.URLError):
+                pass
+            self.vms[name] = "deleted"
+        try:
+            wait_until("cleanup", lambda: not self.problems(), self.args.converge_seconds, 0.5)
+        except TimeoutError:
+            self.violation(f"cleanup: not converged: {self.problems()}")
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build-dir", default=os.environ.get("NOVACRON_BINARY_DIR",
+                                                          os.path.join(ROOT, "build")))
+    ap.add_argument("--seed", type=int, default=None, help="first seed (default: random)")
+    ap.add_argument("--schedules", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--nodes", type=int, default=3)
+    ap.add_argument("--max-vms", type=int, default=6)
+    ap.add_argument("--fault-rate", type=float, default=0.4)
+    ap.add_argument("--converge-seconds", type=int, default=90)
+    ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    args = ap.parse_args()
+
+    missing = [b for b in ("etcd", "etcdctl", "kubectl") if shutil.which(b) is None]
+    missing += [p for p in (os.path.join(args.build_dir, "dev-apiserver", "novacron-dev-apiserver"),
+                            os.path.join(args.build_dir, "controller", "novacron-controller"),
+                            os.path.join(args.build_dir, "node-daemon", "novacron-node-daemon"))
+                if not os.access(p, os.X_OK)]
+    if missing:
+        print(f"SKIPPED: missing {', '.join(missing)}")
+        return 77
+
+    first = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
+    workdir = tempfile.mkdtemp(prefix="novacron-faults-")
+    log(f"work directory {workdir}; first seed {first}")
+    cluster = Cluster(args.build_dir, workdir, args.nodes)
+    stats = {}
+    failed_seeds = []
+    started = time.monotonic()
+    try:
+        cluster.start()
+        for seed in range(first, first + args.schedules):
+            schedule = Schedule(cluster, seed, args, stats)
+            violations = schedule.run()
+            schedule.cleanup()
+            violations = schedule.violations
+            stats["schedules"] = stats.get("schedules", 0) + 1
+            if violations:
+                failed_seeds.append(seed)
+                log(f"seed {seed} FAILED; reproduce with: {sys.argv[0]} --build-dir "
+                    f"{args.build_dir} --seed {seed} --schedules 1 --steps {args.steps} "
+                    f"--nodes {args.nodes} --max-vms {args.max_vms} --fault-rate "
+                    f"{args.fault_rate} --keep")
+    finally:
+        cluster.stop()
+        conv = stats.get("converge", [])
+        print("=== fault suite figures ===")
+        print(f"schedules run: {stats.get('schedules', 0)} (seeds {first}.."
+              f"{first + args.schedules - 1}, {args.steps} steps, {args.nodes} node-daemons, "
+              f"wall {time.monotonic() - started:.0f}s)")
+        print(f"operations: {json.dumps(stats.get('ops', {}), sort_keys=True)}, "
+              f"failed calls: {stats.get('ops_failed', 0)}")
+        print(f"faults injected: {json.dumps(stats.get('faults', {}), sort_keys=True)}")
+        print(f"invariant violations: {len(failed_seeds)} schedule(s) {failed_seeds}")
+        print(f"time to converge after faults stop: p50 {percentile(conv, 50):.1f}s "
+              f"p99 {percentile(conv, 99):.1f}s max {max(conv) if conv else float('nan'):.1f}s "
+              f"(n={len(conv)})")
+        if failed_seeds or args.keep:
+            print(f"logs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if failed_seeds else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
