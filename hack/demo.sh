@@ -288,12 +288,12 @@ The kubectl plugin (docs/kubectl-plugin.md): export PATH=$BUILD_DIR/kubectl-plug
   kubectl novacron explain $VM_NAME                           # why it runs where it runs
   kubectl novacron pause $VM_NAME --wait; kubectl novacron unpause $VM_NAME --wait
   kubectl novacron restart $VM_NAME --wait                    # stop|start|restart|pause|unpause
-  kubectl novacron console $VM_NAME --libvirt-uri $LIBVIRT_URI   # serial console (Ctrl-] leaves)
+  kubectl novacron console $VM_NAME --libvirt-uri ${HOST_A_URI:-$LIBVIRT_URI}   # serial console (Ctrl-] leaves)
   kubectl describe vm $VM_NAME                                # conditions and events
   sed 's/name: $VM_NAME/name: tiny2/' $SAMPLE | kubectl apply -f -   # another VM
   kubectl delete vm $VM_NAME                                  # domain and disks are removed
   tail -f $serial                           # the guest's ticker
-  virsh -c $LIBVIRT_URI console default_$VM_NAME              # its console (Ctrl+] leaves)
+  virsh -c ${HOST_A_URI:-$LIBVIRT_URI} console default_$VM_NAME              # its console (Ctrl+] leaves)
   hack/demo.sh down                                         # stop everything, remove $RUN_DIR
 Live migration ($VM_NAME runs on $NODE_NAME; $NODE_NAME_B is the second hypervisor):
   hack/demo.sh migrate                                      # moves it to the other one, watching

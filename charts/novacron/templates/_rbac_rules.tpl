@@ -28,15 +28,22 @@ rules:
     resources: ["vmmigrations"]
     verbs: ["list", "watch", "update", "patch"]
   # get: live reads on conflict (vm/binder.cc, migration_reconciler.cc); list/watch: the cache;
-  # update: the ledger annotation, with the resourceVersion as precondition.
+  # update: the first ledger entry, with the resourceVersion as precondition; patch: later
+  # reservations as JSON patches that test the ledger and every placement input read
+  # (vm/binder.cc, ledger/ledger_patch.cc).
   - apiGroups: ["novacron.io"]
     resources: ["hypervisors"]
-    verbs: ["get", "list", "watch", "update"]
+    verbs: ["get", "list", "watch", "update", "patch"]
   # updateStatus (PUT .../status): the binding (status.hypervisor), phases, conditions,
   # migration progress, Hypervisor allocated/Schedulable/Ready (status_write.h, binder.cc, ...).
   - apiGroups: ["novacron.io"]
-    resources: ["virtualmachines/status", "vmmigrations/status", "hypervisors/status"]
+    resources: ["virtualmachines/status", "vmmigrations/status"]
     verbs: ["update"]
+  # update as above; patch: the status.allocated summary as a JSON patch that tests the ledger
+  # (hypervisor/hypervisor_reconciler.cc, ledger/ledger_patch.cc).
+  - apiGroups: ["novacron.io"]
+    resources: ["hypervisors/status"]
+    verbs: ["update", "patch"]
   # lib/runtime/event_recorder.cc: create, then a merge patch of the count when an Event repeats.
   - apiGroups: [""]
     resources: ["events"]
