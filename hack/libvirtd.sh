@@ -179,22 +179,10 @@ undo_iptables() {
 
 # Directories start created, most nested first: empty ones go (/run/libvirt is runtime state of
 # the libvirtd this script ran and goes entirely); the others are reported with how to remove them.
-# True when a process's mount namespace has a mount on DIR (a two-hosts harness host bind-mounts
-# its own /run/libvirt, /var/lib/libvirt, ...): removing DIR here would detach that mount there
-# (Linux unmounts a removed mount point in every namespace) and break that host's libvirtd.
-mounted_elsewhere() {
-  awk -v d="$1" '$5 == d { found = 1 } END { exit !found }' /proc/[0-9]*/mountinfo 2>/dev/null
-}
-
 undo_dirs() {
   local d
   while read -r d; do
     [[ -d "$d" ]] || continue
-    if mounted_elsewhere "$d"; then
-      [[ "$d" == /run/libvirt ]] && find "$d" -mindepth 1 -delete 2>/dev/null
-      remains "directory $d (another mount namespace mounts over it, e.g. a test harness host's; remove it once that is gone)"
-      continue
-    fi
     if [[ "$d" == /run/libvirt ]]; then
       rm -rf "$d"
     else
