@@ -26,6 +26,8 @@ PACKAGES=(
   python3-yaml
   # tests/manifests/chart_test.sh (values.schema.json); tests/e2e/monitoring (Prometheus, promtool)
   python3-jsonschema prometheus
+  # tests/e2e/truth: the serial console driven under tmux
+  tmux
 )
 
 require_root "apt-get"

@@ -2,7 +2,8 @@
 # End-to-end (issue 16): on the demo (hack/demo.sh, no teardown until the end), what kubectl, the
 # Events and the node-daemon's log say is what happened:
 #   1. the tiny guest gets an address by DHCP on the demo network and `kubectl get vm` shows it;
-#   2. its serial console is a pty (virsh console) whose output is still logged to serial.log;
+#   2. its serial console is a pty (virsh console; `kubectl novacron console` driven under tmux shows
+#      the guest's ticker) whose output is still logged to serial.log;
 #   3. a VM whose image cannot be downloaded is Starting with Ready=False/ImageDownloadFailed;
 #   4. a stop runs into the grace period (the tiny guest ignores ACPI): phase Stopping, then the
 #      domain is forced off with a GracePeriodExpired Event; a start again moves status.startTime;
@@ -74,6 +75,20 @@ check "virsh console finds the pty" bash -c \
   "virsh -q -c $HOST_A_URI ttyconsole $DOMAIN | grep -q '^/dev/pts/'"
 serial="$(find "$RUN_DIR/node/vms" -name serial.log | head -n1)"
 check "the console's output is still logged to serial.log" grep -q 'tick [0-9]' "${serial:-/nonexistent}"
+# The console as a user drives it, under tmux: `kubectl novacron console` (virsh console on host
+# A's libvirtd) shows the guest's ticker in the pane; Ctrl-] leaves.
+PLUGIN="$BUILD_DIR/kubectl-plugin/kubectl-novacron"
+if command -v tmux >/dev/null && [[ -x "$PLUGIN" ]]; then
+  tmux kill-session -t nc-truth-console 2>/dev/null
+  tmux new-session -d -s nc-truth-console -x 160 -y 40 \
+    "$PLUGIN console tiny --libvirt-uri $HOST_A_URI"
+  pane_has_ticks() { tmux capture-pane -p -t nc-truth-console 2>/dev/null | grep -q 'tick [0-9]'; }
+  check "kubectl novacron console shows the guest's ticker (tmux)" wait_until 30 pane_has_ticks
+  tmux send-keys -t nc-truth-console C-] 2>/dev/null
+  tmux kill-session -t nc-truth-console 2>/dev/null
+else
+  echo "SKIPPED: the console under tmux (tmux or $PLUGIN missing)"
+fi
 
 # 3. An image that cannot be downloaded.
 kubectl apply -f - <<'YAML'
