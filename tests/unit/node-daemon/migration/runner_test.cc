@@ -248,7 +248,15 @@ TEST_F(RunnerPostCopyTest, SwitchesAfterNIterationsAndCannotBeCancelledThen) {
 
   runner_->cancel("ns/mig");
   job_.setRemaining(800, 200);
-  sample();  // the monitor saw the cancel
+  // The cancel wakes the monitor early; until it waits again, an advance can fall between its
+  // passes and release nobody, so advance until a pass after the cancel happened.
+  const int before_cancel_pass = progress_calls_.load();
+  ASSERT_TRUE(pollUntil([&] {
+    if (clock_->awaitWaiters(1, std::chrono::milliseconds(50))) {
+      clock_->advance(1s);
+    }
+    return progress_calls_.load() > before_cancel_pass;
+  }));
   EXPECT_EQ(job_.aborts(), 0) << "in post-copy the guest already runs on the target";
   job_.finish();
   ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
