@@ -53,7 +53,8 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
   runtime::WorkQueue& vm_queue = vm_controller_->queue();
   hypervisor_reconciler_ = std::make_unique<HypervisorReconciler>(
       HypervisorReconcilerDeps{client_, cache_, heartbeats_, metrics_, events_, options_.clock,
-                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); }});
+                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); },
+                               std::make_shared<evacuation::EvacuationMetrics>(options_.registry)});
   hypervisor_controller_ = std::make_unique<runtime::Controller>(
       controllerOptions("hypervisor", config.workers.hypervisor),
       [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });
@@ -128,6 +129,11 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       if (hv) {
         hv_queue.add(*hv);
       }
+    }
+    // An evacuation's migration reports to the hypervisor in maintenance (controller/evacuation/).
+    if (auto it = m->metadata.labels.find(std::string(api::kEvacuatingHypervisorLabel));
+        it != m->metadata.labels.end()) {
+      hv_queue.add(it->second);
     }
     if (!phase_changed) {
       return;

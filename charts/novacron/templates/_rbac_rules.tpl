@@ -23,10 +23,11 @@ rules:
     resources: ["virtualmachines"]
     verbs: ["get", "list", "watch", "update", "patch"]
   # list/watch: the cache; update: migration/migration_reconciler.cc (source label, cancel);
-  # patch: runtime::finalizer (novacron.io/controller).
+  # patch: runtime::finalizer (novacron.io/controller); create/delete: evacuation/evacuator.cc
+  # (evacuation VMMigrations, removed when maintenance is cleared).
   - apiGroups: ["novacron.io"]
     resources: ["vmmigrations"]
-    verbs: ["list", "watch", "update", "patch"]
+    verbs: ["list", "watch", "create", "update", "patch", "delete"]
   # get: live reads on conflict (vm/binder.cc, migration_reconciler.cc); list/watch: the cache;
   # update: the first ledger entry, with the resourceVersion as precondition; patch: later
   # reservations as JSON patches that test the ledger and every placement input read
