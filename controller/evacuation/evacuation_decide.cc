@@ -172,7 +172,8 @@ private:
     block(vm, reason,
           "VMMigration " + latest->name + ": " +
               (latest->failure_message.empty() ? latest->failure_reason : latest->failure_message) +
-              " (retried in " + std::to_string((due - in_.now).count()) + " s)");
+              " (attempt " + std::to_string(next) + " follows " +
+              std::to_string(retryDelay(next).count()) + " s after it ended)");
     const auto wait = std::chrono::seconds((due - in_.now).count() + 1);
     if (plan_.recheck.count() == 0 || wait < plan_.recheck) {
       plan_.recheck = wait;

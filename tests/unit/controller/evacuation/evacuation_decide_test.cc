@@ -201,6 +201,11 @@ TEST(EvacuationDecideTest, AFailedAttemptBlocksUntilItsBackOffThenRetries) {
   EXPECT_EQ(plan.status->blocked[0].reason, "InsufficientCapacity");
   EXPECT_EQ(plan.evacuating->message, "3 VMs cannot move: insufficient capacity");
   EXPECT_EQ(plan.recheck, std::chrono::seconds(21));  // 30 s after the failure, + 1
+  // The status does not change while it waits (no status write per reconcile).
+  EvacuationInput later = in;
+  later.now = at(125);
+  EXPECT_EQ(decideEvacuation(later).status, plan.status);
+  EXPECT_EQ(decideEvacuation(later).evacuating, plan.evacuating);
 
   in.now = at(130);
   plan = decideEvacuation(in);
