@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/core/status.h"
+
 namespace novacron::controller::rebalance {
 
 enum class Mode {
@@ -73,5 +75,8 @@ struct RebalanceConfig {
 
   friend bool operator==(const RebalanceConfig&, const RebalanceConfig&) = default;
 };
+
+// InvalidArgument when `text` is not a label selector (lib/kube/selector.h, the one parser).
+[[nodiscard]] core::Status checkExcludeSelector(std::string_view text);
 
 }  // namespace novacron::controller::rebalance
