@@ -136,7 +136,7 @@ private:
     c.same_zone = !source.zone.empty() && source.zone == target.zone;
     const bool lowers = c.value.spread < now.spread - kEpsilon;
     const bool on_plateau = c.value.spread <= now.spread + kEpsilon &&
-                            c.value.sum_of_squares < now.sum_of_squares - kEpsilon &&
+                            c.value.load < now.load - kEpsilon &&
                             (tracker_.utilisation(s) >= tracker_.max() - kEpsilon ||
                              tracker_.utilisation(t) <= tracker_.min() + kEpsilon);
     if (!lowers && !on_plateau) {
@@ -151,8 +151,8 @@ private:
     if (std::abs(a.value.spread - b.value.spread) > kEpsilon) {
       return a.value.spread < b.value.spread;
     }
-    if (std::abs(a.value.sum_of_squares - b.value.sum_of_squares) > kEpsilon) {
-      return a.value.sum_of_squares < b.value.sum_of_squares;
+    if (std::abs(a.value.load - b.value.load) > kEpsilon) {
+      return a.value.load < b.value.load;
     }
     if (a.same_zone != b.same_zone) {
       return a.same_zone;
@@ -282,11 +282,17 @@ Plan plan(const PlanInput& input, const PlannerOptions& options) {
     hosts[host->second].vms.push_back(i);
   }
   std::vector<double> utils;
-  utils.reserve(hosts.size());
+  std::vector<double> weights;
+  double total_limit = 0;
   for (const auto& h : hosts) {
     utils.push_back(utilOf(h, metric));
+    total_limit += static_cast<double>(h.limit);
   }
-  SpreadTracker tracker(kindOf(metric), std::move(utils));
+  for (const auto& h : hosts) {
+    weights.push_back(static_cast<double>(h.limit) * static_cast<double>(hosts.size()) /
+                      total_limit);
+  }
+  SpreadTracker tracker(kindOf(metric), std::move(utils), std::move(weights));
   result.spread_before = tracker.value().spread;
   int budget = input.budget.remaining;
   const Search search(input, options, hosts, tracker, scheduler);

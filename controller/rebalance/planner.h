@@ -7,16 +7,16 @@
 // namespace, not matching the exclude selector, and not moved within the cooldown.
 //
 // Greedy, one move at a time: among the VMs of the most utilised hypervisors and the least
-// utilised targets, take the move that lowers the spread most (ties: the lower sum of squared
-// utilisations, a target in the source's zone, then names, so the plan never depends on input
-// order). A move must lower the spread, or keep it and lower the sum of squares while leaving a
-// hypervisor at the maximum (a plateau of several full hypervisors is drained one by one). Targets
-// pass the scheduler's own filters (controller/scheduler: selector, anti-affinity, CPU and memory
-// after overcommit, disk space) against the allocation as the earlier moves of the plan leave it,
-// so a plan never overcommits. Every move spends one from the hourly budget and one from the
-// budget of both its hypervisors. It stops when the spread is within the allowed imbalance, the
-// budget is spent, or no move helps; the outcome says which.
-// Thread-safety: pure functions.
+// utilised targets, take the move that lowers the spread most (ties: the lower size-weighted sum
+// of squared utilisations, spread.h, a target in the source's zone, then names, so the plan never
+// depends on input order). A move must lower the spread, or keep it and lower that sum while
+// leaving a hypervisor at the maximum (a plateau of several full hypervisors is drained one by
+// one). Targets pass the scheduler's own filters (controller/scheduler: selector, anti-affinity,
+// CPU and memory after overcommit, disk space) against the allocation as the earlier moves of the
+// plan leave it, so a plan never overcommits. Every move spends one from the hourly budget and one
+// from the budget of both its hypervisors. It stops when the spread is within the allowed
+// imbalance, the budget is spent, or no move helps; the outcome says which. Thread-safety: pure
+// functions.
 #pragma once
 
 #include <chrono>

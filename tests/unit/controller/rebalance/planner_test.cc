@@ -244,6 +244,25 @@ TEST(PlannerTest, DrainsAPlateauOfFullHosts) {
   EXPECT_DOUBLE_EQ(p.spread_after, 0);
 }
 
+TEST(PlannerTest, DrainsAPlateauOfLargeHostsOntoSmallOnes) {
+  // Two 200 Gi hosts at 50 %, two 100 Gi hosts at 20 %: a 10 Gi move lowers a large host by 5
+  // points but raises a small one by 10, so max - min falls only after both large hosts gave one
+  // VM each. The first move must count as progress although the unweighted sum of squared
+  // utilisations grows (45^2 + 30^2 > 50^2 + 20^2); weighted by size it falls.
+  std::vector<VmCandidate> vms = {vm("s0", "small-0", 20), vm("s1", "small-1", 20)};
+  for (int i = 0; i < 20; ++i) {
+    vms.push_back(vm("l" + std::to_string(i), "large-" + std::to_string(i % 2), 10));
+  }
+  auto p = plan(input({host("large-0", 200), host("large-1", 200), host("small-0", 100),
+                       host("small-1", 100)},
+                      vms),
+                options(20));
+  EXPECT_DOUBLE_EQ(p.spread_before, 30);
+  EXPECT_EQ(p.outcome, PlanOutcome::kConverged) << p.summary;
+  EXPECT_EQ(p.moves.size(), 2u);
+  EXPECT_DOUBLE_EQ(p.spread_after, 15);
+}
+
 TEST(PlannerTest, SameInputSamePlanWhateverTheOrder) {
   std::vector<scheduler::HypervisorView> hosts = {host("a"), host("b"), host("c"), host("d")};
   std::vector<VmCandidate> vms = {vm("v1", "a", 20), vm("v2", "a", 20), vm("v3", "a", 20),
