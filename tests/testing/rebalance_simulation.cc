@@ -218,6 +218,52 @@ void apply(Fleet& fleet, std::size_t vm_index, const rb::NewMigration& n, rb::Wa
   records.push_back(std::move(r));
 }
 
+int lowerBound(const Fleet& fleet, const SimulationOptions& o, const sched::Scheduler& scheduler) {
+  if (o.config.metric != rb::SpreadMetric::kMemoryMaxMin) {
+    return 0;
+  }
+  double allocated = 0;
+  double limits = 0;
+  int64_t largest = 0;
+  std::map<std::string, std::vector<int64_t>> sizes;  // movable VMs per hypervisor
+  for (const auto& vm : fleet.vms) {
+    const int64_t bytes = vm.candidate.request.resources.memory_bytes;
+    largest = std::max(largest, bytes);
+    if (vm.candidate.namespace_ != "critical") {
+      sizes[vm.candidate.hypervisor].push_back(bytes);
+    }
+  }
+  for (const auto& h : fleet.hosts) {
+    if (!h.unschedulable) {
+      allocated += static_cast<double>(h.allocated.memory_bytes);
+      limits += static_cast<double>(scheduler.effectiveCapacityOf(h).memory_bytes);
+    }
+  }
+  const double mean = 100.0 * allocated / limits;
+  int out = 0;
+  int in = 0;
+  for (const auto& h : fleet.hosts) {
+    if (h.unschedulable) {
+      continue;
+    }
+    const double limit = static_cast<double>(scheduler.effectiveCapacityOf(h).memory_bytes);
+    double used = static_cast<double>(h.allocated.memory_bytes);
+    auto own = sizes[h.name];
+    std::sort(own.rbegin(), own.rend());
+    for (std::size_t i = 0;
+         i < own.size() && 100.0 * used / limit > mean + o.config.max_imbalance_percent; ++i) {
+      used -= static_cast<double>(own[i]);
+      ++out;
+    }
+    used = static_cast<double>(h.allocated.memory_bytes);
+    while (100.0 * used / limit < mean - o.config.max_imbalance_percent) {
+      used += static_cast<double>(largest);
+      ++in;
+    }
+  }
+  return std::max(out, in);
+}
+
 }  // namespace
 
 SimulationResult runRebalanceSimulation(const SimulationOptions& o) {
@@ -228,6 +274,7 @@ SimulationResult runRebalanceSimulation(const SimulationOptions& o) {
   Fleet fleet = makeFleet(o, scheduler);
   result.hypervisors = static_cast<int>(fleet.hosts.size());
   result.vms = static_cast<int>(fleet.vms.size());
+  result.lower_bound = lowerBound(fleet, o, scheduler);
   std::map<std::string, std::size_t> vm_index;
   for (std::size_t i = 0; i < fleet.vms.size(); ++i) {
     vm_index[fleet.vms[i].candidate.key()] = i;

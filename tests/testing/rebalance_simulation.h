@@ -43,6 +43,13 @@ struct SimulationResult {
   double final_spread = 0;
   bool converged = false;  // the final spread is within maxImbalancePercent
   int migrations = 0;
+  // For MemoryMaxMin: no plan can do with fewer migrations. The size-weighted mean utilisation U
+  // never changes, the final minimum is at most U and the final maximum at least U, so every
+  // hypervisor must end at most U + allowed (each migration takes one VM off one hypervisor:
+  // count the fewest VMs, largest first, that bring each one there) and at least U - allowed
+  // (each migration brings one VM onto one: count the fewest of the largest VM size); the bound
+  // is the larger sum. 0 for other metrics.
+  int lower_bound = 0;
   int rounds = 0;  // until converged (or max_rounds)
   int rounds_with_moves = 0;
   int max_in_any_hour = 0;           // rebalance migrations created in any sliding hour

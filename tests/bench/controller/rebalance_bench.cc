@@ -52,9 +52,10 @@ int main(int argc, char** argv) {
   std::printf("imbalance: initial %.1f, final %.1f points (%s)\n", r.initial_spread, r.final_spread,
               r.converged ? "within the allowed imbalance" : "NOT converged");
   std::printf(
-      "migrations: %d in %d rounds (%d with moves, %d in quiet hours), %.1f simulated "
+      "migrations: %d (lower bound %d) in %d rounds (%d with moves, %d in quiet hours), %.1f "
+      "simulated "
       "hours\n",
-      r.migrations, r.rounds, r.rounds_with_moves, r.quiet_rounds, hours);
+      r.migrations, r.lower_bound, r.rounds, r.rounds_with_moves, r.quiet_rounds, hours);
   std::printf("budget: max %d/%d in any sliding hour, max %d/%d per hypervisor in any hour\n",
               r.max_in_any_hour, o.config.budget_per_hour, r.max_per_node_in_any_hour,
               o.config.budget_per_node_per_hour);
@@ -67,9 +68,9 @@ int main(int argc, char** argv) {
   std::printf("last round: %s\n", r.last_message.c_str());
   std::printf(
       "RESULT hypervisors=%d vms=%d initial_imbalance=%.1f final_imbalance=%.1f "
-      "migrations=%d rounds=%d budget_max_hour=%d budget_limit=%d "
+      "migrations=%d lower_bound=%d rounds=%d budget_max_hour=%d budget_limit=%d "
       "budget_max_node_hour=%d budget_node_limit=%d violations=%zu converged=%d\n",
-      r.hypervisors, r.vms, r.initial_spread, r.final_spread, r.migrations, r.rounds,
+      r.hypervisors, r.vms, r.initial_spread, r.final_spread, r.migrations, r.lower_bound, r.rounds,
       r.max_in_any_hour, o.config.budget_per_hour, r.max_per_node_in_any_hour,
       o.config.budget_per_node_per_hour, r.violations.size(), r.converged ? 1 : 0);
   return r.violations.empty() ? 0 : 1;
