@@ -103,8 +103,12 @@ public:
     const SpreadValue now = tracker_.value();
     std::optional<Candidate> best;
     for (std::size_t s : sources) {
-      for (std::size_t slot = 0; slot < hosts_[s].vms.size(); ++slot) {
-        for (std::size_t t : targets) {
+      for (std::size_t t : targets) {
+        if (s == t ||
+            (input_.can_migrate && !input_.can_migrate(hosts_[s].view.name, hosts_[t].view.name))) {
+          continue;
+        }
+        for (std::size_t slot = 0; slot < hosts_[s].vms.size(); ++slot) {
           consider(s, slot, t, now, best);
         }
       }

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -60,11 +61,17 @@ struct Budget {
   int remainingOn(const std::string& hypervisor) const;
 };
 
+// Whether a guest running on `source` may move to `target` beyond the scheduler's filters: what
+// the migration controller's admission checks too (a compatible CPU, a migration address), so a
+// plan never proposes a migration that would fail at once and pause rebalancing. Unset: always.
+using CanMigrate = std::function<bool(const std::string& source, const std::string& target)>;
+
 struct PlanInput {
   std::vector<scheduler::HypervisorView> hypervisors;
   std::vector<VmCandidate> vms;
   Budget budget;
   WallTime now;
+  CanMigrate can_migrate;
 };
 
 struct PlannerOptions {

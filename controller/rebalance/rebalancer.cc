@@ -1,7 +1,10 @@
 #include "controller/rebalance/rebalancer.h"
 
+#include <map>
+
 #include <spdlog/spdlog.h>
 
+#include "controller/migration/cpu_compat.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -131,6 +134,23 @@ RoundInput Rebalancer::observe() const {
   for (const auto& m : deps_.cache->migrations()) {
     in.migrations.push_back(recordOf(*m));
   }
+  // What admission checks beyond the scheduler's filters (docs/migration.md, "Admission").
+  struct Facts {
+    migration::CpuFacts cpu;
+    bool has_address = false;
+  };
+  auto facts = std::make_shared<std::map<std::string, Facts>>();
+  for (const auto& hv : deps_.cache->hypervisors()) {
+    (*facts)[hv->metadata.name] =
+        Facts{migration::CpuFacts{hv->status.cpuModel, hv->status.cpuFeatures},
+              hv->spec.migration && hv->spec.migration->address.has_value()};
+  }
+  in.can_migrate = [facts](const std::string& source, const std::string& target) {
+    auto s = facts->find(source);
+    auto t = facts->find(target);
+    return s != facts->end() && t != facts->end() && t->second.has_address &&
+           !migration::cpuIncompatibility(s->second.cpu, t->second.cpu).has_value();
+  };
   return in;
 }
 

@@ -148,7 +148,8 @@ RoundDecision decideRound(RoundInput input, const RebalanceConfig& config,
   RoundDecision d;
   applyMigrations(input.vms, input.migrations);
   PlanInput plan_input{std::move(input.hypervisors), std::move(input.vms),
-                       budgetAt(input.migrations, input.now, config), input.now};
+                       budgetAt(input.migrations, input.now, config), input.now,
+                       std::move(input.can_migrate)};
   d.budget_remaining = plan_input.budget.remaining;
   d.budget_used = config.budget_per_hour - d.budget_remaining;
   d.plan = plan(plan_input, options);

@@ -61,6 +61,7 @@ struct RoundInput {
   std::vector<VmCandidate> vms;  // movable and last_moved are completed from `migrations`
   std::vector<MigrationRecord> migrations;
   WallTime now;
+  CanMigrate can_migrate;  // planner.h
 };
 
 enum class RoundState {

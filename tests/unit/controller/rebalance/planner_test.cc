@@ -207,6 +207,18 @@ TEST(PlannerTest, PrefersATargetInTheSourcesZone) {
   EXPECT_NE(p.moves[0].reason.find("same zone z1"), std::string::npos) << p.moves[0].reason;
 }
 
+TEST(PlannerTest, TargetsAdmissionWouldRefuseAreSkipped) {
+  auto in = input({host("a"), host("b"), host("c")}, skewed());
+  in.can_migrate = [](const std::string&, const std::string& target) { return target != "b"; };
+  auto p = plan(in, options());
+  ASSERT_FALSE(p.moves.empty()) << p.summary;
+  for (const auto& m : p.moves) {
+    EXPECT_EQ(m.target, "c");
+  }
+  in.can_migrate = [](const std::string&, const std::string&) { return false; };
+  EXPECT_EQ(plan(in, options()).outcome, PlanOutcome::kNoFeasibleMove);
+}
+
 TEST(PlannerTest, AntiAffinityIsAFitRule) {
   auto vms = skewed();
   vms[0].request.anti_affinity_group = "db";

@@ -24,8 +24,12 @@ protected:
   }
 
   void SetUp() override {
-    addHypervisor("a", 64, 100 * kGi);
-    addHypervisor("b", 64, 100 * kGi);
+    for (const char* name : {"a", "b"}) {
+      auto hv = ctltest::makeHypervisor(name, 64, 100 * kGi);
+      hv.spec.migration = api::HypervisorMigrationSpec{};
+      hv.spec.migration->address = std::string("10.0.0.") + (name[0] == 'a' ? "1" : "2");
+      ASSERT_TRUE(ctltest::registerHypervisor(*client_, hv).isOk());
+    }
     heartbeats_->observe("a", "t0");
     heartbeats_->observe("b", "t0");
     // a holds 80 Gi: v1 (40), v2 (20), v3 (20); b is empty.
@@ -103,6 +107,20 @@ TEST_F(RebalancerTest, ExecuteModeCreatesALabelledMigrationOnceAcrossRestarts) {
   // The migration is in flight: this controller, or a restarted one, waits.
   EXPECT_EQ(rebalancer()->runOnce().state, RoundState::kWaiting);
   EXPECT_EQ(migrations().size(), 1u);
+}
+
+TEST_F(RebalancerTest, NoMoveToATargetAdmissionWouldRefuse) {
+  // b lacks a CPU feature of a's: the migration controller would fail it (TargetCPUIncompatible).
+  auto a = hypervisor("a");
+  a.status.cpuModel = "Skylake";
+  a.status.cpuFeatures = {"avx512f"};
+  ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(a)).isOk());
+  auto b = hypervisor("b");
+  b.status.cpuModel = "Haswell";
+  ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(b)).isOk());
+  auto d = rebalancer()->runOnce();
+  EXPECT_TRUE(d.create.empty());
+  EXPECT_EQ(d.plan.outcome, PlanOutcome::kNoFeasibleMove) << d.message;
 }
 
 TEST_F(RebalancerTest, TheBudgetIsReadBackFromTheApiAfterARestart) {
