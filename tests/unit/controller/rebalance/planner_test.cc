@@ -240,6 +240,22 @@ TEST(PlannerTest, StdDevMetric) {
   EXPECT_LE(p.spread_after, 5);
 }
 
+TEST(PlannerTest, CpuMetricCountsAgainstTheOvercommittedLimit) {
+  // 64 CPUs at the default ratio 4: a limit of 256 vCPUs. a holds 2 x 32 vCPUs: 25 %.
+  auto big = [](std::string name) {
+    auto v = vm(std::move(name), "a", 1);
+    v.request.resources.cpus = 32;
+    return v;
+  };
+  auto o = options(10);
+  o.metric = SpreadMetric::kCpuMaxMin;
+  auto p = plan(input({host("a"), host("b")}, {big("c1"), big("c2")}), o);
+  EXPECT_DOUBLE_EQ(p.spread_before, 25);
+  ASSERT_EQ(p.moves.size(), 1u);
+  EXPECT_DOUBLE_EQ(p.spread_after, 0);
+  EXPECT_NE(p.moves[0].reason.find("CpuMaxMin"), std::string::npos) << p.moves[0].reason;
+}
+
 TEST(PlannerTest, DrainsAPlateauOfFullHosts) {
   // Three hosts at 60%, three at 0: no single move lowers max - min, yet three moves balance it.
   std::vector<scheduler::HypervisorView> hosts;
