@@ -31,11 +31,12 @@
 #include "controller/rebalance/rebalance_config.h"
 #include "controller/scheduler/inputs.h"
 #include "controller/scheduler/scheduler.h"
+#include "lib/api/names.h"
 #include "lib/kube/selector.h"
 
 namespace novacron::controller::rebalance {
 
-inline constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
+using api::kZoneLabel;  // lib/api/names.h
 
 using WallTime = std::chrono::system_clock::time_point;
 

@@ -24,12 +24,14 @@
 
 #include "controller/rebalance/planner.h"
 #include "controller/rebalance/rebalance_config.h"
+#include "lib/api/names.h"
 #include "lib/api/vm_migration.h"
 
 namespace novacron::controller::rebalance {
 
-// Which part of the controller asked for a VMMigration; evacuation uses the same label.
-inline constexpr std::string_view kInitiatorLabel = "novacron.io/initiator";
+// Which part of the controller asked for a VMMigration (lib/api/names.h); evacuation uses the
+// same label with its own value.
+using api::kInitiatorLabel;
 inline constexpr std::string_view kRebalanceInitiator = "rebalance";
 // On a rebalance VMMigration: the hypervisor it moves the VM from (status.sourceHypervisor is set
 // only once the migration is admitted; the per-node budget needs it from creation on).
