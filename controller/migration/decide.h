@@ -32,6 +32,13 @@
 // a late pick-up then never starts the job); when it stays silent for another sourceTimeout after
 // that, the migration ends Failed/SourceNotResponding and the target's reservation is released.
 // The VM stays bound to the source: the binding never moves without the source's Finalizing.
+//
+// A dry run (spec.dryRun, docs/migration.md "Plans") moves nothing: it is checked like a Pending
+// migration but never waits for a limit, never counts against one, and ignores other migrations
+// of the VM; its target is chosen the same way (without the inbound-slot condition) -> Plan
+// (phase Planning, the source node-daemon measures the dirty rate) -> once the measurement (or
+// its error) is in: Forecast (phase Planned, terminal). A source that does not measure within
+// sourceTimeout ends it Failed/SourceNotResponding.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -62,6 +69,7 @@ struct MigrationFacts {
   std::string target;  // status.targetHypervisor, else spec.targetHypervisor, else empty
   bool cancel = false;
   bool deleting = false;
+  bool dry_run = false;  // spec.dryRun: never holds or waits for a slot, never blocks others
 };
 
 struct VmFacts {
@@ -107,6 +115,8 @@ struct DecideInput {
   SourceSilence source;                                              // Preparing / Migrating only
   std::chrono::milliseconds source_timeout = kDefaultSourceTimeout;  // migrations.sourceTimeout
   int64_t progress_timeout_seconds = api::kDefaultProgressTimeoutSeconds;  // spec.options
+  // Dry runs in Planning: status.plan has the dirty rate measurement (or its error).
+  bool measured = false;
 };
 
 enum class Action {
@@ -118,6 +128,8 @@ enum class Action {
   kAbort,     // deleted while the node-daemon migrates: ask it to abort (spec.cancel)
   kFinalize,  // the guest runs on the target: hand the binding over, then Succeeded
   kComplete,  // terminal: make sure everything is released and reported (idempotent)
+  kPlan,      // dry run: record the target (why: message) in status.plan, enter Planning
+  kForecast,  // dry run: the measurement is in; write the forecast, end Planned
 };
 
 struct Decision {
