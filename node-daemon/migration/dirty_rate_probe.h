@@ -22,7 +22,9 @@
 namespace novacron::node::migration {
 
 struct DirtyRateProbeOptions {
-  int seconds = 2;  // how long QEMU measures
+  // How long QEMU measures. Page sampling sees 512 pages per GiB of guest memory: a longer
+  // period averages more changed samples (tests/bench/README.md, "Migration forecast").
+  int seconds = 3;
   // A measurement that has not finished this long after its start is reported as failed.
   std::chrono::milliseconds deadline{std::chrono::seconds(20)};
   std::chrono::milliseconds poll{std::chrono::milliseconds(250)};

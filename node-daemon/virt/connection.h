@@ -271,7 +271,7 @@ public:
   }
 
   // Starts measuring the domain's memory dirty rate for `seconds` (virDomainStartDirtyRateCalc,
-  // dirty-bitmap mode: every dirtied page counts, small guests too); returns at once. The domain
+  // page-sampling mode: QEMU hashes sampled pages; no dirty logging); returns at once. The domain
   // must be running. Not virtual-pure so test doubles need not implement it.
   [[nodiscard]] virtual core::Status startDirtyRateCalc(const std::string& name, int /*seconds*/) {
     return core::failedPreconditionError(

@@ -3,7 +3,7 @@
 # two-hosts harness: a tiny TCG guest that dirties 4 MiB/s (novacron.wandirty) runs on host A;
 # `kubectl novacron plan VM --to hv-b` creates the dry run and prints the plan. Checks: the plan
 # ends Planned with target hv-b, a dirty rate measured by the source node-daemon through libvirt
-# (QEMU calc-dirty-rate; above 0 for a guest that dirties memory), a forecast with a verdict; and
+# (QEMU calc-dirty-rate, page sampling), a forecast with a verdict; and
 # nothing moved: the VM stays bound to hv-a and unlocked, its domain runs on A only (one QEMU),
 # nothing is reserved on hv-b, and the guest's ticker goes on.
 #
@@ -47,6 +47,7 @@ uncordon_b
 
 echo "== kubectl novacron plan $VM --to hv-b"
 before="$(max_tick)"
+qemu_before="$(pgrep -f -- "guest=${NS}_${VM}(,|$| )")"
 "$PLUGIN" plan "$VM" --to hv-b --name "$PLAN" >"$RUN/plan.txt" 2>"$RUN/plan.err"
 rc=$?
 sed 's/^/    /' "$RUN/plan.txt"
@@ -57,7 +58,8 @@ check "it is a dry run" field_is vmmigration "$PLAN" '{.spec.dryRun}' true
 check "the target is hv-b" field_is vmmigration "$PLAN" '{.status.plan.targetHypervisor}' hv-b
 rate="$(jp vmmigration "$PLAN" '{.status.plan.dirtyRateBytesPerSecond}')"
 echo "    measured dirty rate: ${rate:-none} B/s ($(jp vmmigration "$PLAN" '{.status.plan.dirtyRateError}'))"
-check "the source node-daemon measured a dirty rate above 0" test "${rate:-0}" -gt 0
+# Page sampling (64 pages of this 128 MiB guest) resolves ~1 MiB/s: a measured 0 is possible.
+check "the source node-daemon measured a dirty rate" test -n "$rate"
 check "the measurement has a time" test -n "$(jp vmmigration "$PLAN" '{.status.plan.dirtyRateMeasuredTime}')"
 check "the forecast has a verdict" test -n "$(jp vmmigration "$PLAN" '{.status.plan.forecast.verdict}')"
 check "the forecast converges" field_is vmmigration "$PLAN" '{.status.plan.forecast.converges}' true
@@ -77,6 +79,10 @@ check "nothing is reserved on hv-b" not_in_ledger hv-b "$VM"
 check "the plan has no target label (the target prepared nothing)" \
   test -z "$(jp vmmigration "$PLAN" '{.metadata.labels.novacron\.io/target-hypervisor}')"
 check "the guest kept ticking (past $before)" wait_for 30 "ticks past $before" tick_above "$((before + 2))"
+check "the guest's QEMU is the one from before the plan (pid $qemu_before)" \
+  test "$(pgrep -f -- "guest=${NS}_${VM}(,|$| )")" == "$qemu_before"
+check "the guest never restarted (one boot marker in its serial log)" \
+  test "$(grep -ac NOVACRON-GUEST-BOOTED "$(serial_log)")" -eq 1
 
 if ((failures)); then
   echo "vmmigration_plan_e2e: $failures check(s) failed"
