@@ -6,8 +6,8 @@
 # printed per run: the measured dirty rate, the forecast total time and downtime, libvirt's measured
 # total (progress.elapsedMs) and downtime (progress.downtimeMs), and the error in % ((forecast -
 # measured) / measured). Variants: unlimited bandwidth (the plan assumes 1 GiB/s) and a 16 MiB/s cap
-# (bandwidthMiBps: the plan knows the bandwidth). The fast dirtier under the cap is forecast not to
-# converge; its real migration is given progressTimeoutSeconds 10 and ends NoProgress.
+# (bandwidthMiBps: the plan knows the bandwidth; progressTimeoutSeconds 10 ends a migration that
+# cannot converge quickly). Figures and what they say: tests/bench/README.md.
 #
 #   tests/bench/migration/forecast_bench.sh [BUILD_DIR] [ROUNDS]   (as root; default 2 rounds)
 #
