@@ -3,7 +3,7 @@
 # two-hosts harness: a tiny TCG guest that dirties 4 MiB/s (novacron.wandirty) runs on host A;
 # `kubectl novacron plan VM --to hv-b` creates the dry run and prints the plan. Checks: the plan
 # ends Planned with target hv-b, a dirty rate measured by the source node-daemon through libvirt
-# (QEMU calc-dirty-rate, page sampling), a forecast with a verdict; and
+# (QEMU calc-dirty-rate, page sampling; above 0 for this guest), a forecast with a verdict; and
 # nothing moved: the VM stays bound to hv-a and unlocked, its domain runs on A only (one QEMU),
 # nothing is reserved on hv-b, and the guest's ticker goes on.
 #
@@ -45,6 +45,9 @@ check "the VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
 uncordon_b
 
+# novacron.wandirty changes page contents from its 7th second on (its first 6 passes rewrite the
+# buffer with what it already holds: nothing for QEMU's page sampling to see).
+wait_for 60 "the guest's dirtying to start" tick_above 10 || fatal "the guest's ticker stopped"
 echo "== kubectl novacron plan $VM --to hv-b"
 before="$(max_tick)"
 qemu_before="$(pgrep -f -- "guest=${NS}_${VM}(,|$| )")"
@@ -58,8 +61,8 @@ check "it is a dry run" field_is vmmigration "$PLAN" '{.spec.dryRun}' true
 check "the target is hv-b" field_is vmmigration "$PLAN" '{.status.plan.targetHypervisor}' hv-b
 rate="$(jp vmmigration "$PLAN" '{.status.plan.dirtyRateBytesPerSecond}')"
 echo "    measured dirty rate: ${rate:-none} B/s ($(jp vmmigration "$PLAN" '{.status.plan.dirtyRateError}'))"
-# Page sampling (64 pages of this 128 MiB guest) resolves ~1 MiB/s: a measured 0 is possible.
-check "the source node-daemon measured a dirty rate" test -n "$rate"
+# 4 MiB/s of a 128 MiB guest over 3 s: ~6 of QEMU's 64 sampled pages change (0 with p < 0.5 %).
+check "the source node-daemon measured a dirty rate above 0" test "${rate:-0}" -gt 0
 check "the measurement has a time" test -n "$(jp vmmigration "$PLAN" '{.status.plan.dirtyRateMeasuredTime}')"
 check "the forecast has a verdict" test -n "$(jp vmmigration "$PLAN" '{.status.plan.forecast.verdict}')"
 check "the forecast converges" field_is vmmigration "$PLAN" '{.status.plan.forecast.converges}' true
