@@ -65,6 +65,24 @@ Usage: kubectl novacron migrate VM [--to HYPERVISOR] [--mode live|cold] [--name 
        runMigrate,
        {"to", "mode", "name", "no-wait", "timeout"},
        {"no-wait"}},
+      {"plan",
+       "Plan a migration without moving anything: target, bytes, forecast",
+       R"(Plan a migration (a VMMigration with spec.dryRun): the controller picks the target as for
+a real migration and the source node-daemon measures the guest's memory dirty rate for a few
+seconds; then the plan is printed: the target and why, its free capacity after the move, CPU
+compatibility, bytes to send, the dirty rate, the bandwidth assumed, the strategy (pre-copy,
+auto-converge, post-copy, compression) and a forecast of total time and downtime with a verdict.
+Nothing moves and nothing is reserved. Exits 0 when the plan is ready, 1 when it failed.
+
+Usage: kubectl novacron plan VM [--to HYPERVISOR] [--mode live|cold] [--bandwidth MIBPS]
+                                [--max-downtime MS] [--auto-converge] [--post-copy]
+                                [--compression None|XBZRLE|Zstd] [--copy-storage Auto|Always|Never]
+                                [--name NAME]
+)",
+       runPlan,
+       {"to", "mode", "bandwidth", "max-downtime", "auto-converge", "post-copy", "compression",
+        "copy-storage", "name"},
+       {"auto-converge", "post-copy"}},
       {"cancel",
        "Cancel a migration (by VMMigration name, or a VM's active migration)",
        R"(Cancel a migration: sets spec.cancel on the VMMigration (named, or the VM's active one).

@@ -50,6 +50,7 @@ int runPause(Env& env, const Args& args);
 int runUnpause(Env& env, const Args& args);
 int runMigrate(Env& env, const Args& args);
 int runCancel(Env& env, const Args& args);
+int runPlan(Env& env, const Args& args);
 int runConsole(Env& env, const Args& args);
 int runExplain(Env& env, const Args& args);
 int runTop(Env& env, const Args& args);

@@ -15,7 +15,7 @@ Decision make(Action action, std::string reason = {}, std::string message = {}) 
 }
 
 bool active(const MigrationFacts& m) {
-  return !api::isTerminal(m.phase) && !m.cancel && !m.deleting;
+  return !api::isTerminal(m.phase) && !m.cancel && !m.deleting && !m.dry_run;
 }
 
 // Slots in use, per limit.
@@ -311,6 +311,89 @@ Decision watchSource(const DecideInput& in) {
                   " and did not answer the abort request; the VM stays bound to " + self.source);
 }
 
+// spec.dryRun, Pending: the same checks and target choice as admitPending, but no limits, no
+// inbound slots, and other migrations of the VM do not matter (nothing will move).
+Decision planPending(const DecideInput& in) {
+  if (!in.vm || in.vm->deleting) {
+    return make(Action::kFail, "VMNotFound",
+                "VirtualMachine " + in.self.vm_key + (in.vm ? " is being deleted" : " not found"));
+  }
+  const VmFacts& vm = *in.vm;
+  if (vm.bound_to.empty()) {
+    return make(Action::kFail, "VMNotBound",
+                "VirtualMachine " + in.self.vm_key + " is not running on any hypervisor");
+  }
+  if (in.mode == api::MigrationMode::kLive && vm.phase != api::VirtualMachinePhase::kRunning) {
+    return make(Action::kFail, "VMNotRunning",
+                "a Live migration needs a Running VM; " + in.self.vm_key + " is " +
+                    std::string(vm.phase ? api::toString(*vm.phase) : "without a phase"));
+  }
+  const std::string& source = vm.bound_to;
+  if (in.requested_target) {
+    if (auto failed = checkExplicitTarget(in, source, *in.requested_target)) {
+      return *failed;
+    }
+    return Decision{Action::kPlan,
+                    "Planning",
+                    "spec.targetHypervisor",
+                    *in.requested_target,
+                    *in.hypervisors.at(*in.requested_target).address,
+                    {}};
+  }
+  const std::map<std::string, HypervisorFacts>::value_type* best = nullptr;
+  std::string rejected;
+  int fits = 0;
+  for (const auto& entry : in.hypervisors) {
+    const auto& [name, hv] = entry;
+    if (name == source) {
+      continue;
+    }
+    const std::string why = hv.unfit              ? *hv.unfit
+                            : hv.cpu_incompatible ? "CPU " + *hv.cpu_incompatible
+                            : !hv.address         ? std::string("no spec.migration.address")
+                                                  : std::string();
+    if (!why.empty()) {
+      rejected += (rejected.empty() ? "" : "; ") + name + ": " + why;
+      continue;
+    }
+    ++fits;
+    if (!best || hv.score > best->second.score) {
+      best = &entry;
+    }
+  }
+  if (!best) {
+    return make(Action::kFail, "NoTarget",
+                "no hypervisor other than " + source + " fits the VM" +
+                    (rejected.empty() ? "" : " (" + rejected + ")"));
+  }
+  std::string why = "the scheduler's pick: best score (" + std::to_string(best->second.score) +
+                    ") of " + std::to_string(fits) + " hypervisor" + (fits == 1 ? "" : "s") +
+                    " that fit";
+  if (!rejected.empty()) {
+    why += "; rejected: " + rejected;
+  }
+  return Decision{Action::kPlan, "Planning", why, best->first, *best->second.address, {}};
+}
+
+// spec.dryRun, Planning: wait for the source node-daemon's measurement.
+Decision planWaiting(const DecideInput& in) {
+  if (in.measured) {
+    return make(Action::kForecast, "Planned");
+  }
+  if (in.source.silent_for >= in.source_timeout) {
+    return make(
+        Action::kFail, "SourceNotResponding",
+        "the source node-daemon (hypervisor " + in.self.source +
+            ") did not measure the guest's dirty rate within " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::seconds>(in.source_timeout).count()) +
+            " s");
+  }
+  Decision d = make(Action::kNothing);
+  d.recheck = in.source_timeout - in.source.silent_for;
+  return d;
+}
+
 }  // namespace
 
 std::chrono::milliseconds silenceBound(const DecideInput& in) {
@@ -344,7 +427,16 @@ Decision decide(const DecideInput& in) {
                   self.deleting ? "the VMMigration was deleted before data started moving"
                                 : "cancelled (spec.cancel) before data started moving");
     }
+    if (self.dry_run) {
+      return planPending(in);
+    }
     return self.phase == MigrationPhase::kPending ? admitPending(in) : resumeScheduling(in);
+  case MigrationPhase::kPlanning:
+    if (self.cancel || self.deleting) {
+      return make(Action::kCancel, "Cancelled",
+                  self.deleting ? "the plan was deleted" : "cancelled (spec.cancel)");
+    }
+    return planWaiting(in);
   case MigrationPhase::kPreparing:
   case MigrationPhase::kMigrating:
     return watchSource(in);
@@ -357,6 +449,7 @@ Decision decide(const DecideInput& in) {
   case MigrationPhase::kSucceeded:
   case MigrationPhase::kFailed:
   case MigrationPhase::kCancelled:
+  case MigrationPhase::kPlanned:
     return make(Action::kComplete);
   }
   return make(Action::kNothing);

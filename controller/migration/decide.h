@@ -34,6 +34,13 @@
 // a late pick-up then never starts the job); when it stays silent for another sourceTimeout after
 // that, the migration ends Failed/SourceNotResponding and the target's reservation is released.
 // The VM stays bound to the source: the binding never moves without the source's Finalizing.
+//
+// A dry run (spec.dryRun, docs/migration.md "Plans") moves nothing: it is checked like a Pending
+// migration but never waits for a limit, never counts against one, and ignores other migrations
+// of the VM; its target is chosen the same way (without the inbound-slot condition) -> Plan
+// (phase Planning, the source node-daemon measures the dirty rate) -> once the measurement (or
+// its error) is in: Forecast (phase Planned, terminal). A source that does not measure within
+// sourceTimeout ends it Failed/SourceNotResponding.
 // Thread-safety: pure functions.
 #pragma once
 
@@ -67,6 +74,7 @@ struct MigrationFacts {
   // Created by the controller (label novacron.io/initiator, e.g. an evacuation): waits behind
   // every users' migration for a limit slot (queueBefore()).
   bool low_priority = false;
+  bool dry_run = false;  // spec.dryRun: never holds or waits for a slot, never blocks others
 };
 
 struct VmFacts {
@@ -117,6 +125,8 @@ struct DecideInput {
   std::chrono::milliseconds source_timeout = kDefaultSourceTimeout;  // migrations.sourceTimeout
   int64_t progress_timeout_seconds = api::kDefaultProgressTimeoutSeconds;  // spec.options
   std::string source_zone;  // the source Hypervisor's topology.kubernetes.io/zone label
+  // Dry runs in Planning: status.plan has the dirty rate measurement (or its error).
+  bool measured = false;
 };
 
 enum class Action {
@@ -128,6 +138,8 @@ enum class Action {
   kAbort,     // deleted while the node-daemon migrates: ask it to abort (spec.cancel)
   kFinalize,  // the guest runs on the target: hand the binding over, then Succeeded
   kComplete,  // terminal: make sure everything is released and reported (idempotent)
+  kPlan,      // dry run: record the target (why: message) in status.plan, enter Planning
+  kForecast,  // dry run: the measurement is in; write the forecast, end Planned
 };
 
 struct Decision {

@@ -6,6 +6,8 @@
 #include "controller/ledger/ledger.h"
 #include "controller/migration/bandwidth_record.h"
 #include "controller/migration/cpu_compat.h"
+#include "controller/migration/forecast.h"
+#include "controller/migration/plan.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -56,6 +58,7 @@ MigrationFacts factsOf(const api::VMMigration& m, const VirtualMachinePtr& vm) {
   f.cancel = m.spec.cancel;
   f.deleting = m.metadata.deletionTimestamp.has_value();
   f.low_priority = m.metadata.labels.contains(std::string(api::kInitiatorLabel));
+  f.dry_run = m.spec.dryRun;
   return f;
 }
 
@@ -99,7 +102,8 @@ SourceSilence MigrationReconciler::sourceSilence(const api::VMMigration& m) {
   silence.heartbeat_fresh = source.empty() || heartbeatFresh(source);
   const auto now = deps_.clock->now();
   std::lock_guard lock(mu_);
-  if (phase != MigrationPhase::kPreparing && phase != MigrationPhase::kMigrating) {
+  if (phase != MigrationPhase::kPreparing && phase != MigrationPhase::kMigrating &&
+      phase != MigrationPhase::kPlanning) {
     source_reports_.erase(key);
     return silence;
   }
@@ -124,6 +128,8 @@ DecideInput MigrationReconciler::observe(const api::VMMigration& m) {
   in.source = sourceSilence(m);
   in.source_timeout = deps_.config.migrations.source_timeout;
   in.progress_timeout_seconds = m.spec.options.progressTimeoutSeconds;
+  in.measured =
+      m.status.plan && (m.status.plan->dirtyRateBytesPerSecond || m.status.plan->dirtyRateError);
   // The CPU the guest runs on now: its source's (cpu_compat.h).
   CpuFacts source_cpu;
   HypervisorPtr source = cache.hypervisor(in.self.source);
@@ -199,6 +205,11 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMM
     NOVACRON_RETURN_IF_ERROR(finish(m, phaseOf(m), std::string(api::toString(phaseOf(m))),
                                     m.status.failureReason.value_or("")));
     return runtime::ReconcileResult::done();
+  case Action::kPlan:
+    return plan(m, d);
+  case Action::kForecast:
+    NOVACRON_RETURN_IF_ERROR(forecastPlan(m));
+    return runtime::ReconcileResult::done();
   }
   return runtime::ReconcileResult::done();
 }
@@ -257,6 +268,9 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::V
   scheduling.status.sourceHypervisor = source;
   scheduling.status.targetHypervisor = d.target;
   scheduling.status.targetAddress = d.address;
+  if (!scheduling.status.forecast && m.spec.mode == api::MigrationMode::kLive) {
+    scheduling.status.forecast = startForecast(m, *vm, *target, source);
+  }
   api::setCondition(scheduling.status.conditions,
                     condition(api::kConditionProgressing, ConditionStatus::kTrue, "Scheduling",
                               "moving to hypervisor " + d.target + "; reserving capacity there",
@@ -319,6 +333,130 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::V
   spdlog::info("VMMigration {}: {}", keyOf(m.metadata), message);
   event(m, "Normal", "Migrating", message);
   return runtime::ReconcileResult::done();
+}
+
+api::MigrationPlan MigrationReconciler::planFigures(const api::VirtualMachine& vm,
+                                                    const api::Hypervisor& target,
+                                                    const std::string& source,
+                                                    const api::MigrationOptions& options) {
+  const scheduler::HypervisorView view =
+      hypervisorView(target, heartbeatFresh(target.metadata.name));
+  const scheduler::VmRequest request = vmRequest(vm);
+  api::MigrationPlan plan;
+  plan.targetHypervisor = target.metadata.name;
+  plan.targetCapacityAfter = capacityAfter(scheduler_.effectiveCapacityOf(view), view.allocated,
+                                           view.storage_capacity_bytes, request.resources);
+  CpuFacts source_cpu;
+  if (HypervisorPtr hv = deps_.cache->hypervisor(source)) {
+    source_cpu = CpuFacts{hv->status.cpuModel, hv->status.cpuFeatures};
+  }
+  plan.cpuCompatibility =
+      cpuIncompatibility(source_cpu, CpuFacts{target.status.cpuModel, target.status.cpuFeatures});
+  plan.cpuCompatible = !plan.cpuCompatibility;
+  plan.memoryBytes = request.resources.memory_bytes;
+  plan.diskBytes = diskBytesToCopy(options.copyStorage, request.resources.storage_bytes);
+  // No per-host-pair bandwidth measurement is recorded yet: the option or the assumption.
+  const Bandwidth bandwidth = bandwidthFor(options, std::nullopt);
+  plan.bandwidthBytesPerSecond = bandwidth.bytes_per_second;
+  plan.bandwidthSource = bandwidth.source;
+  return plan;
+}
+
+api::MigrationForecast MigrationReconciler::startForecast(const api::VMMigration& m,
+                                                          const api::VirtualMachine& vm,
+                                                          const api::Hypervisor& target,
+                                                          const std::string& source) {
+  const api::MigrationPlan figures = planFigures(vm, target, source, m.spec.options);
+  std::vector<VMMigrationPtr> all = deps_.cache->migrations();
+  std::vector<const api::VMMigration*> raw;
+  raw.reserve(all.size());
+  for (const auto& other : all) {
+    raw.push_back(other.get());
+  }
+  const std::optional<int64_t> rate =
+      latestDirtyRate(raw, vmKeyOf(m), api::toTimestamp(deps_.clock->wallNow()));
+  const ForecastInput input =
+      forecastInputFor(m.spec.options, figures.memoryBytes, figures.diskBytes, rate.value_or(0),
+                       figures.bandwidthBytesPerSecond);
+  api::MigrationForecast f = forecastMigration(input);
+  f.verdict += rate ? " (dirty rate from the VM's latest plan)"
+                    : " (no plan of the VM in the last 30 min: dirty rate assumed 0)";
+  return f;
+}
+
+core::StatusOr<runtime::ReconcileResult> MigrationReconciler::plan(const api::VMMigration& m,
+                                                                   const Decision& d) {
+  VirtualMachinePtr vm = deps_.cache->vm(vmKeyOf(m));
+  HypervisorPtr target = deps_.cache->hypervisor(d.target);
+  if (!vm || !target) {
+    return core::conflictError("VM or target vanished from the cache; deciding again");
+  }
+  const std::string source = boundHypervisor(*vm);
+  // 1. The source node-daemon's watch label (it measures); never the target's: nothing is
+  // prepared there.
+  api::VMMigration stored = m;
+  const std::string vm_label(api::kVmNameLabel);
+  const std::string source_label(kSourceHypervisorLabel);
+  if (stored.metadata.labels[vm_label] != m.spec.vmName ||
+      stored.metadata.labels[source_label] != source) {
+    api::VMMigration relabelled = m;
+    relabelled.metadata.labels[vm_label] = m.spec.vmName;
+    relabelled.metadata.labels[source_label] = source;
+    auto written =
+        deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(relabelled));
+    if (!written.isOk()) {
+      return written.status().withContext("labelling VMMigration " + keyOf(m.metadata));
+    }
+    NOVACRON_ASSIGN_OR_RETURN(stored, api::vmMigrationFromJson(*written));
+  }
+  // 2. Planning, with the controller's figures.
+  api::VMMigration planning = stored;
+  planning.status.phase = MigrationPhase::kPlanning;
+  planning.status.sourceHypervisor = source;
+  planning.status.targetHypervisor = d.target;
+  api::MigrationPlan figures = planFigures(*vm, *target, source, m.spec.options);
+  figures.targetReason = d.message;
+  planning.status.plan = std::move(figures);
+  const std::string message = "plan: moving VM " + m.spec.vmName + " from " + source + " to " +
+                              d.target + " (" + d.message + "); measuring the guest's dirty rate";
+  api::setCondition(planning.status.conditions,
+                    condition(api::kConditionProgressing, ConditionStatus::kTrue, "Planning",
+                              message, m.metadata.generation),
+                    api::toTimestamp(deps_.clock->wallNow()));
+  NOVACRON_RETURN_IF_ERROR(writeStatus(stored, planning).status());
+  event(m, "Normal", "Planning", message);
+  return runtime::ReconcileResult::done();
+}
+
+core::Status MigrationReconciler::forecastPlan(const api::VMMigration& m) {
+  const api::MigrationPlan& plan = *m.status.plan;  // decide(): measured implies a plan
+  const ForecastInput input =
+      forecastInputFor(m.spec.options, plan.memoryBytes, plan.diskBytes,
+                       plan.dirtyRateBytesPerSecond.value_or(0), plan.bandwidthBytesPerSecond);
+  api::MigrationForecast f;
+  if (m.spec.mode == api::MigrationMode::kCold) {
+    // Stopped for the whole move: only the disks travel (and the guest's shutdown, not modelled).
+    ForecastInput cold = input;
+    cold.memory_bytes = 0;
+    cold.dirty_rate_bytes_per_second = 0;
+    f = forecastMigration(cold);
+    f.downtimeMs = f.totalMs;
+    f.verdict = "Cold: the guest is stopped for the whole move (~" + std::to_string(f.totalMs) +
+                " ms plus its shutdown)";
+  } else {
+    f = forecastMigration(input);
+    if (std::string advice = forecastAdvice(input, f); !advice.empty()) {
+      f.verdict += "; " + advice;
+    }
+  }
+  if (plan.dirtyRateError) {
+    f.verdict += " (the dirty rate could not be measured: assumed 0)";
+  }
+  api::VMMigration after = m;
+  after.status.plan->forecast = f;
+  NOVACRON_ASSIGN_OR_RETURN(api::VMMigration stored, writeStatus(m, after));
+  return finish(stored, MigrationPhase::kPlanned, "Planned",
+                "plan: to " + plan.targetHypervisor.value_or("?") + ": " + f.verdict);
 }
 
 core::StatusOr<api::VirtualMachine> MigrationReconciler::lockVm(const api::VirtualMachine& vm,
@@ -424,7 +562,7 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   // the entry is the other one's.
   const bool held_by_other =
       vm && vm->status.activeMigration && *vm->status.activeMigration != m.metadata.name;
-  if (vm && !held_by_other) {
+  if (vm && !held_by_other && !m.spec.dryRun) {  // a plan holds nothing
     const std::string bound = boundHypervisor(*vm);
     const std::string release =
         succeeded ? m.status.sourceHypervisor.value_or("") : m.status.targetHypervisor.value_or("");
@@ -439,7 +577,8 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   if (!after.status.completionTime) {
     after.status.completionTime = now;
   }
-  if (!succeeded && !after.status.failureReason && !message.empty()) {
+  const bool planned = phase == MigrationPhase::kPlanned;
+  if (!succeeded && !planned && !after.status.failureReason && !message.empty()) {
     after.status.failureReason = message;
   }
   const api::Condition* progressing =
@@ -447,15 +586,18 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   const bool transition = !progressing || progressing->status != ConditionStatus::kFalse;
   // Once recorded, the summary stays (a later pass only re-checks the releases above).
   const std::string summary = !transition ? progressing->message
-                              : succeeded ? message
-                                          : after.status.failureReason.value_or(phase_name);
+                              : (succeeded || planned)
+                                  ? message
+                                  : after.status.failureReason.value_or(phase_name);
   api::setCondition(after.status.conditions,
                     condition(api::kConditionProgressing, ConditionStatus::kFalse, phase_name,
                               summary, m.metadata.generation),
                     now);
   const api::Condition* reported =
       api::findCondition(m.status.conditions, api::kConditionSucceeded);
-  if (succeeded) {
+  if (planned) {
+    // A plan has no Succeeded condition: nothing was meant to move.
+  } else if (succeeded) {
     api::setCondition(after.status.conditions,
                       condition(api::kConditionSucceeded, ConditionStatus::kTrue, "Succeeded",
                                 summary, m.metadata.generation),
@@ -475,8 +617,8 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
   }
   if (transition) {
     spdlog::info("VMMigration {}: {}: {}", keyOf(m.metadata), phase_name, summary);
-    event(m, succeeded ? "Normal" : "Warning", phase_name, summary);
-    if (deps_.metrics) {
+    event(m, succeeded || planned ? "Normal" : "Warning", phase_name, summary);
+    if (deps_.metrics && !m.spec.dryRun) {
       deps_.metrics->finished(stored);
     }
   }

@@ -81,6 +81,17 @@ private:
                       const std::string& reason, const std::string& message,
                       const api::VirtualMachine* written_vm = nullptr);
   core::Status requestAbort(const api::VMMigration& m, const Decision& d);
+  // Dry runs (docs/migration.md, "Plans"): record the target and the controller's figures, label
+  // the migration for the source node-daemon (which measures the dirty rate), enter Planning.
+  core::StatusOr<runtime::ReconcileResult> plan(const api::VMMigration& m, const Decision& d);
+  // The measurement is in: the forecast, then Planned.
+  core::Status forecastPlan(const api::VMMigration& m);
+  // The controller's figures of a plan (everything but the measurement and the forecast).
+  api::MigrationPlan planFigures(const api::VirtualMachine& vm, const api::Hypervisor& target,
+                                 const std::string& source, const api::MigrationOptions& options);
+  // The forecast a real migration starts with (status.forecast), from the VM's latest plan.
+  api::MigrationForecast startForecast(const api::VMMigration& m, const api::VirtualMachine& vm,
+                                       const api::Hypervisor& target, const std::string& source);
 
   core::StatusOr<api::VirtualMachine> lockVm(const api::VirtualMachine& vm,
                                              const api::VMMigration& m, const std::string& target);

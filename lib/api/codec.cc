@@ -517,6 +517,40 @@ void decodeMigrationSpec(ObjectReader& r, VMMigrationSpec& s) {
     o.boolean("tls", opt.tls);
   });
   r.boolean("cancel", s.cancel);
+  r.boolean("dryRun", s.dryRun);
+}
+
+void decodeForecast(ObjectReader& f, MigrationForecast& fc) {
+  f.integer("totalMs", fc.totalMs);
+  f.integer("downtimeMs", fc.downtimeMs);
+  f.integer("iterations", fc.iterations);
+  f.integer("bytesToSend", fc.bytesToSend);
+  f.enumeration("strategy", fc.strategy);
+  f.enumeration("compression", fc.compression);
+  f.boolean("converges", fc.converges);
+  f.str("verdict", fc.verdict);
+  f.integer("dirtyRateBytesPerSecond", fc.dirtyRateBytesPerSecond);
+  f.integer("bandwidthBytesPerSecond", fc.bandwidthBytesPerSecond);
+}
+
+void decodePlan(ObjectReader& p, MigrationPlan& pl) {
+  p.str("targetHypervisor", pl.targetHypervisor);
+  p.str("targetReason", pl.targetReason);
+  p.object("targetCapacityAfter", pl.targetCapacityAfter, [](ObjectReader& c, PlanCapacity& pc) {
+    c.integer("cpus", pc.cpus);
+    c.integer("memoryBytes", pc.memoryBytes);
+    c.integer("storageBytes", pc.storageBytes);
+  });
+  p.boolean("cpuCompatible", pl.cpuCompatible);
+  p.str("cpuCompatibility", pl.cpuCompatibility);
+  p.integer("memoryBytes", pl.memoryBytes);
+  p.integer("diskBytes", pl.diskBytes);
+  p.integer("bandwidthBytesPerSecond", pl.bandwidthBytesPerSecond);
+  p.str("bandwidthSource", pl.bandwidthSource);
+  p.integer("dirtyRateBytesPerSecond", pl.dirtyRateBytesPerSecond);
+  p.timestamp("dirtyRateMeasuredTime", pl.dirtyRateMeasuredTime);
+  p.str("dirtyRateError", pl.dirtyRateError);
+  p.object("forecast", pl.forecast, decodeForecast);
 }
 
 void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
@@ -535,6 +569,7 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
     p.integer("iteration", pr.iteration);
     p.integer("etaSeconds", pr.etaSeconds);
     p.integer("downtimeMs", pr.downtimeMs);
+    p.integer("elapsedMs", pr.elapsedMs);
   });
   r.object("targetStorage", s.targetStorage, [](ObjectReader& t, MigrationTargetStorage& ts) {
     t.boolean("copy", ts.copy);
@@ -544,6 +579,8 @@ void decodeMigrationStatus(ObjectReader& r, VMMigrationStatus& s) {
   r.integer("observedGeneration", s.observedGeneration);
   r.list("conditions", s.conditions, decodeCondition);
   r.str("failureReason", s.failureReason);
+  r.object("plan", s.plan, decodePlan);
+  r.object("forecast", s.forecast, decodeForecast);
 }
 
 void decodeHvResources(ObjectReader& r, HypervisorResources& res) {
@@ -915,7 +952,47 @@ json encodeMigrationSpec(const VMMigrationSpec& s) {
   oj["tls"] = o.tls;
   out["options"] = std::move(oj);
   out["cancel"] = s.cancel;
+  out["dryRun"] = s.dryRun;
   return out;
+}
+
+json encodeForecast(const MigrationForecast& f) {
+  json fj = withUnknown(f.unknownFields);
+  fj["totalMs"] = f.totalMs;
+  fj["downtimeMs"] = f.downtimeMs;
+  fj["iterations"] = f.iterations;
+  fj["bytesToSend"] = f.bytesToSend;
+  fj["strategy"] = std::string(toString(f.strategy));
+  fj["compression"] = std::string(toString(f.compression));
+  fj["converges"] = f.converges;
+  fj["verdict"] = f.verdict;
+  fj["dirtyRateBytesPerSecond"] = f.dirtyRateBytesPerSecond;
+  fj["bandwidthBytesPerSecond"] = f.bandwidthBytesPerSecond;
+  return fj;
+}
+
+json encodePlan(const MigrationPlan& p) {
+  json pj = withUnknown(p.unknownFields);
+  putOpt(pj, "targetHypervisor", p.targetHypervisor);
+  putOpt(pj, "targetReason", p.targetReason);
+  putObject(pj, "targetCapacityAfter", p.targetCapacityAfter, [](const PlanCapacity& c) {
+    json cj = withUnknown(c.unknownFields);
+    cj["cpus"] = c.cpus;
+    cj["memoryBytes"] = c.memoryBytes;
+    putOpt(cj, "storageBytes", c.storageBytes);
+    return cj;
+  });
+  pj["cpuCompatible"] = p.cpuCompatible;
+  putOpt(pj, "cpuCompatibility", p.cpuCompatibility);
+  pj["memoryBytes"] = p.memoryBytes;
+  pj["diskBytes"] = p.diskBytes;
+  pj["bandwidthBytesPerSecond"] = p.bandwidthBytesPerSecond;
+  putOpt(pj, "bandwidthSource", p.bandwidthSource);
+  putOpt(pj, "dirtyRateBytesPerSecond", p.dirtyRateBytesPerSecond);
+  putTime(pj, "dirtyRateMeasuredTime", p.dirtyRateMeasuredTime);
+  putOpt(pj, "dirtyRateError", p.dirtyRateError);
+  putObject(pj, "forecast", p.forecast, encodeForecast);
+  return pj;
 }
 
 json encodeMigrationStatus(const VMMigrationStatus& s) {
@@ -936,6 +1013,7 @@ json encodeMigrationStatus(const VMMigrationStatus& s) {
     putOpt(pj, "iteration", p.iteration);
     putOpt(pj, "etaSeconds", p.etaSeconds);
     putOpt(pj, "downtimeMs", p.downtimeMs);
+    putOpt(pj, "elapsedMs", p.elapsedMs);
     return pj;
   });
   putObject(out, "targetStorage", s.targetStorage, [](const MigrationTargetStorage& t) {
@@ -948,6 +1026,8 @@ json encodeMigrationStatus(const VMMigrationStatus& s) {
   putOpt(out, "observedGeneration", s.observedGeneration);
   putList(out, "conditions", s.conditions, encodeCondition);
   putOpt(out, "failureReason", s.failureReason);
+  putObject(out, "plan", s.plan, encodePlan);
+  putObject(out, "forecast", s.forecast, encodeForecast);
   return out;
 }
 

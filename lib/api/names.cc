@@ -30,7 +30,8 @@ NOVACRON_API_ENUM_TABLE(MigrationMode, "Live", "Cold")
 NOVACRON_API_ENUM_TABLE(MigrationCompression, "None", "XBZRLE", "Zstd")
 NOVACRON_API_ENUM_TABLE(CopyStorage, "Auto", "Always", "Never")
 NOVACRON_API_ENUM_TABLE(MigrationPhase, "Pending", "Scheduling", "Preparing", "Migrating",
-                        "Finalizing", "Succeeded", "Failed", "Cancelled")
+                        "Finalizing", "Succeeded", "Failed", "Cancelled", "Planning", "Planned")
+NOVACRON_API_ENUM_TABLE(MigrationStrategy, "PreCopy", "AutoConverge", "PostCopy")
 NOVACRON_API_ENUM_TABLE(Virtualization, "kvm", "emulated")
 #undef NOVACRON_API_ENUM_TABLE
 
@@ -81,12 +82,13 @@ NOVACRON_API_DEFINE_ENUM(MigrationMode)
 NOVACRON_API_DEFINE_ENUM(MigrationCompression)
 NOVACRON_API_DEFINE_ENUM(CopyStorage)
 NOVACRON_API_DEFINE_ENUM(MigrationPhase)
+NOVACRON_API_DEFINE_ENUM(MigrationStrategy)
 NOVACRON_API_DEFINE_ENUM(Virtualization)
 #undef NOVACRON_API_DEFINE_ENUM
 
 bool isTerminal(MigrationPhase phase) {
   return phase == MigrationPhase::kSucceeded || phase == MigrationPhase::kFailed ||
-         phase == MigrationPhase::kCancelled;
+         phase == MigrationPhase::kCancelled || phase == MigrationPhase::kPlanned;
 }
 
 }  // namespace novacron::api

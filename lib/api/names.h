@@ -138,7 +138,14 @@ enum class MigrationPhase {
   kSucceeded,
   kFailed,
   kCancelled,
+  // spec.dryRun only: the controller chose a target and waits for the source node-daemon's dirty
+  // rate measurement; then Planned (terminal) with status.plan filled. Nothing moves.
+  kPlanning,
+  kPlanned,
 };
+// VMMigration status.plan.forecast.strategy / status.forecast.strategy: how the live migration
+// reaches its switch-over (controller/migration/forecast.h).
+enum class MigrationStrategy { kPreCopy, kAutoConverge, kPostCopy };
 
 // Hypervisor.status.virtualization
 enum class Virtualization { kKvm, kEmulated };
@@ -154,6 +161,7 @@ std::string_view toString(MigrationMode value);
 std::string_view toString(MigrationCompression value);
 std::string_view toString(CopyStorage value);
 std::string_view toString(MigrationPhase value);
+std::string_view toString(MigrationStrategy value);
 std::string_view toString(Virtualization value);
 
 // fromString<E>("Running") -> E::kRunning; nullopt for anything else.
@@ -163,7 +171,7 @@ std::optional<E> fromString(std::string_view text);
 template <typename E>
 std::span<const std::string_view> enumValues();
 
-// True for the terminal migration phases (Succeeded, Failed, Cancelled).
+// True for the terminal migration phases (Succeeded, Failed, Cancelled, Planned).
 bool isTerminal(MigrationPhase phase);
 
 #define NOVACRON_API_DECLARE_ENUM(E)                     \
@@ -182,6 +190,7 @@ NOVACRON_API_DECLARE_ENUM(MigrationMode)
 NOVACRON_API_DECLARE_ENUM(MigrationCompression)
 NOVACRON_API_DECLARE_ENUM(CopyStorage)
 NOVACRON_API_DECLARE_ENUM(MigrationPhase)
+NOVACRON_API_DECLARE_ENUM(MigrationStrategy)
 NOVACRON_API_DECLARE_ENUM(Virtualization)
 #undef NOVACRON_API_DECLARE_ENUM
 

@@ -365,6 +365,37 @@ void validateMigrationSpec(Validator& v, const VMMigrationSpec& s) {
              kMaxMigrationTimeoutSeconds);
 }
 
+void validateForecast(Validator& v, const std::string& path, const MigrationForecast& f) {
+  for (const auto& [name, value] : {std::pair{"totalMs", f.totalMs},
+                                    {"downtimeMs", f.downtimeMs},
+                                    {"iterations", f.iterations},
+                                    {"bytesToSend", f.bytesToSend},
+                                    {"dirtyRateBytesPerSecond", f.dirtyRateBytesPerSecond},
+                                    {"bandwidthBytesPerSecond", f.bandwidthBytesPerSecond}}) {
+    v.intMin(path + "." + name, value, 0);
+  }
+  v.enumValue(path + ".strategy", f.strategy);
+  v.enumValue(path + ".compression", f.compression);
+  v.string(path + ".verdict", f.verdict, rules::kConditionMessage);
+}
+
+void validatePlan(Validator& v, const MigrationPlan& p) {
+  v.optString("status.plan.targetHypervisor", p.targetHypervisor, rules::kHypervisorName);
+  v.optString("status.plan.targetReason", p.targetReason, rules::kConditionMessage);
+  v.optString("status.plan.cpuCompatibility", p.cpuCompatibility, rules::kConditionMessage);
+  v.optString("status.plan.bandwidthSource", p.bandwidthSource, rules::kConditionMessage);
+  v.optString("status.plan.dirtyRateError", p.dirtyRateError, rules::kConditionMessage);
+  v.intMin("status.plan.memoryBytes", p.memoryBytes, 0);
+  v.intMin("status.plan.diskBytes", p.diskBytes, 0);
+  v.intMin("status.plan.bandwidthBytesPerSecond", p.bandwidthBytesPerSecond, 0);
+  if (p.dirtyRateBytesPerSecond) {
+    v.intMin("status.plan.dirtyRateBytesPerSecond", *p.dirtyRateBytesPerSecond, 0);
+  }
+  if (p.forecast) {
+    validateForecast(v, "status.plan.forecast", *p.forecast);
+  }
+}
+
 void validateMigrationStatus(Validator& v, const VMMigrationStatus& s) {
   if (s.phase) {
     v.enumValue("status.phase", *s.phase);
@@ -383,6 +414,7 @@ void validateMigrationStatus(Validator& v, const VMMigrationStatus& s) {
         {"iteration", &p.iteration},
         {"etaSeconds", &p.etaSeconds},
         {"downtimeMs", &p.downtimeMs},
+        {"elapsedMs", &p.elapsedMs},
     };
     for (const auto& [name, value] : counters) {
       if (*value) {
@@ -395,6 +427,12 @@ void validateMigrationStatus(Validator& v, const VMMigrationStatus& s) {
   }
   v.conditions("status.conditions", s.conditions);
   v.optString("status.failureReason", s.failureReason, rules::kConditionMessage);
+  if (s.plan) {
+    validatePlan(v, *s.plan);
+  }
+  if (s.forecast) {
+    validateForecast(v, "status.forecast", *s.forecast);
+  }
 }
 
 void validateHypervisorSpec(Validator& v, const HypervisorSpec& s) {

@@ -56,6 +56,9 @@ struct VMMigrationSpec {
   MigrationMode mode = MigrationMode::kLive;
   MigrationOptions options;
   bool cancel = false;  // deleting the VMMigration cancels it too
+  // Plan only (docs/migration.md, "Plans"): nothing moves, nothing is reserved, no limit is
+  // counted; status.plan is filled and the migration ends in phase Planned.
+  bool dryRun = false;
   UnknownFields unknownFields;
   bool operator==(const VMMigrationSpec&) const = default;
 };
@@ -69,6 +72,7 @@ struct MigrationProgress {
   std::optional<int64_t> iteration;  // pre-copy pass (libvirt memory_iteration)
   std::optional<int64_t> etaSeconds;
   std::optional<int64_t> downtimeMs;  // measured at the end
+  std::optional<int64_t> elapsedMs;   // libvirt's total time of the completed job
   UnknownFields unknownFields;
   bool operator==(const MigrationProgress&) const = default;
 };
@@ -82,6 +86,59 @@ struct MigrationTargetStorage {
   std::string imageRoot;  // its --image-root
   UnknownFields unknownFields;
   bool operator==(const MigrationTargetStorage&) const = default;
+};
+
+// A forecast of a live migration (controller/migration/forecast.h), from the guest's memory, the
+// disks to copy, its dirty rate and the bandwidth. Written by the controller: in status.plan of a
+// dry run, and in status.forecast of a real migration when it starts (next to the measured
+// progress, so the forecast's error shows).
+struct MigrationForecast {
+  int64_t totalMs = 0;     // data starts moving .. the guest runs on the target
+  int64_t downtimeMs = 0;  // the switch-over pause
+  int64_t iterations = 0;  // pre-copy passes
+  int64_t bytesToSend = 0;
+  MigrationStrategy strategy = MigrationStrategy::kPreCopy;
+  MigrationCompression compression = MigrationCompression::kNone;
+  bool converges = false;  // within spec.options.completionTimeoutPerGiBSeconds
+  std::string verdict;     // for humans: "will converge ..." / "will not converge ..."
+  // The inputs the model used.
+  int64_t dirtyRateBytesPerSecond = 0;
+  int64_t bandwidthBytesPerSecond = 0;
+  UnknownFields unknownFields;
+  bool operator==(const MigrationForecast&) const = default;
+};
+
+// Free resources on the target once the VM would be there: its schedulable capacity (allocatable
+// with overcommit) minus everything bound or reserved there minus this VM.
+struct PlanCapacity {
+  int64_t cpus = 0;
+  int64_t memoryBytes = 0;
+  std::optional<int64_t> storageBytes;  // unset when the target reports no disk space
+  UnknownFields unknownFields;
+  bool operator==(const PlanCapacity&) const = default;
+};
+
+// status.plan of a dry run (spec.dryRun). The controller writes the target, capacity, CPU and
+// byte figures, then the forecast; the source node-daemon writes the dirty rate measurement.
+struct MigrationPlan {
+  // controller
+  std::optional<std::string> targetHypervisor;
+  std::optional<std::string> targetReason;  // why this target
+  std::optional<PlanCapacity> targetCapacityAfter;
+  bool cpuCompatible = true;
+  std::optional<std::string> cpuCompatibility;  // what the target lacks, when incompatible
+  int64_t memoryBytes = 0;                      // guest memory
+  int64_t diskBytes = 0;                        // local disks copied along (copyStorage)
+  int64_t bandwidthBytesPerSecond = 0;          // what the forecast assumes
+  std::optional<std::string> bandwidthSource;   // where that figure comes from
+  // source node-daemon
+  std::optional<int64_t> dirtyRateBytesPerSecond;
+  std::optional<Timestamp> dirtyRateMeasuredTime;
+  std::optional<std::string> dirtyRateError;  // the measurement failed; the forecast assumes 0
+  // controller, once the measurement is in
+  std::optional<MigrationForecast> forecast;
+  UnknownFields unknownFields;
+  bool operator==(const MigrationPlan&) const = default;
 };
 
 struct VMMigrationStatus {
@@ -99,6 +156,8 @@ struct VMMigrationStatus {
   std::optional<int64_t> observedGeneration;
   std::vector<Condition> conditions;
   std::optional<std::string> failureReason;
+  std::optional<MigrationPlan> plan;          // spec.dryRun only
+  std::optional<MigrationForecast> forecast;  // real migrations: the forecast it started with
   UnknownFields unknownFields;
   bool operator==(const VMMigrationStatus&) const = default;
 };

@@ -148,7 +148,8 @@ SourceMigrationReconciler::SourceMigrationReconciler(
                        .connect = options_.connect_target,
                        .uploader = options_.uploader,
                        .on_progress = [this](const std::string& key) { loop_.queue().add(key); },
-                       .on_done = [this](const std::string& key) { loop_.queue().add(key); }}) {
+                       .on_done = [this](const std::string& key) { loop_.queue().add(key); }}),
+      probe_(conn_, options_.clock ? options_.clock : core::systemClock(), options_.dirty_rate) {
   informer_.addEventHandler(runtime::enqueueKeys<api::VMMigration>(loop_.queue()));
 }
 
@@ -178,6 +179,9 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     return ReconcileResult::done();
   }
   const api::VMMigration& mig = *cached;
+  if (mig.spec.dryRun) {
+    return reconcilePlan(key, mig);  // a plan never starts a job
+  }
 
   // Observe.
   SourceObservation o;
@@ -304,6 +308,44 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "SourceDomainMissing", *status.failureReason);
     return ReconcileResult::done();
+  }
+  return ReconcileResult::done();
+}
+
+bool needsDirtyRate(const api::VMMigration& mig, const std::string& node_name) {
+  return mig.spec.dryRun && mig.status.phase == api::MigrationPhase::kPlanning &&
+         mig.status.sourceHypervisor.value_or("") == node_name && !mig.metadata.deletionTimestamp &&
+         !(mig.status.plan &&
+           (mig.status.plan->dirtyRateBytesPerSecond || mig.status.plan->dirtyRateError));
+}
+
+StatusOr<ReconcileResult> SourceMigrationReconciler::reconcilePlan(const std::string& key,
+                                                                   const api::VMMigration& mig) {
+  if (!needsDirtyRate(mig, options_.node_name)) {
+    probe_.forget(key);
+    return ReconcileResult::done();
+  }
+  NOVACRON_ASSIGN_OR_RETURN(std::string domain,
+                            domain::domainName(mig.metadata.namespace_, mig.spec.vmName));
+  DirtyRateProbe::Step step = probe_.step(key, domain);
+  if (!step.result) {
+    return ReconcileResult::after(step.again);
+  }
+  api::VMMigrationStatus status = mig.status;
+  api::MigrationPlan& plan = status.plan ? *status.plan : status.plan.emplace();
+  if (step.result->bytes_per_second) {
+    plan.dirtyRateBytesPerSecond = *step.result->bytes_per_second;
+    plan.dirtyRateMeasuredTime =
+        api::toTimestamp((options_.clock ? options_.clock : core::systemClock())->wallNow());
+  } else {
+    plan.dirtyRateError = step.result->error;
+    spdlog::warn("VMMigration {}: measuring the dirty rate of {} failed: {}", key, domain,
+                 step.result->error);
+  }
+  Status written = writeStatus(mig, status);
+  if (!written.isOk()) {
+    probe_.forget(key);  // measure again on the retry: the result is not stored anywhere
+    return written;
   }
   return ReconcileResult::done();
 }

@@ -27,6 +27,7 @@
 #include "lib/runtime/event_recorder.h"
 #include "lib/runtime/informer.h"
 #include "node-daemon/migration/cold_runner.h"
+#include "node-daemon/migration/dirty_rate_probe.h"
 #include "node-daemon/migration/runner.h"
 #include "node-daemon/virt/connection.h"
 
@@ -97,7 +98,13 @@ struct SourceReconcilerOptions {
   // How a cold migration reaches the target's libvirtd (connection and disk copy).
   std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)> connect_target;
   virt::VolumeUploaderPtr uploader;
+  // Plans (spec.dryRun): how the guest's dirty rate is measured.
+  DirtyRateProbeOptions dirty_rate;
 };
+
+// A dry run this node measures for: spec.dryRun, phase Planning, this node the source, and no
+// measurement in status.plan yet.
+bool needsDirtyRate(const api::VMMigration& mig, const std::string& node_name);
 
 class SourceMigrationReconciler {
 public:
@@ -116,6 +123,9 @@ private:
   core::Status startJob(const api::VMMigration& mig, const std::string& domain,
                         bool resume_postcopy = false);
   core::Status startColdJob(const api::VMMigration& mig, const std::string& domain);
+  // spec.dryRun: measure the guest's dirty rate and write it into status.plan; nothing moves.
+  core::StatusOr<runtime::ReconcileResult> reconcilePlan(const std::string& key,
+                                                         const api::VMMigration& mig);
   bool jobRunning(const std::string& key) const;
   std::optional<Outcome> jobOutcome(const std::string& key) const;
   void cancelJob(const std::string& key);
@@ -133,6 +143,7 @@ private:
   runtime::Controller loop_;
   MigrationRunner runner_;
   ColdMigrationRunner cold_;
+  DirtyRateProbe probe_;
 };
 
 // Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.

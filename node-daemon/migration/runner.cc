@@ -198,6 +198,9 @@ void MigrationRunner::finish(Run& run, const core::Status& migrated) {
     auto completed = conn_.completedJobStats(run.job.domain);
     if (completed.isOk()) {
       o.progress.downtimeMs = static_cast<int64_t>(completed->downtime_ms);
+      if (completed->time_elapsed_ms > 0) {
+        o.progress.elapsedMs = static_cast<int64_t>(completed->time_elapsed_ms);
+      }
       if (completed->data_total > 0) {
         o.progress.dataTotalBytes = static_cast<int64_t>(completed->data_total);
         o.progress.dataProcessedBytes = static_cast<int64_t>(completed->data_processed);

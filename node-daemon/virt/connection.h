@@ -200,6 +200,15 @@ struct MigrateRequest {
   bool postcopy_resume = false;
 };
 
+// A guest's memory dirty rate as QEMU's calc-dirty-rate measured it (libvirt's
+// VIR_DOMAIN_STATS_DIRTYRATE group, after virDomainStartDirtyRateCalc).
+struct DirtyRate {
+  enum class State { kUnstarted, kMeasuring, kMeasured };
+  State state = State::kUnstarted;
+  std::uint64_t megabytes_per_second = 0;  // MiB/s, when kMeasured
+  std::uint64_t period_seconds = 0;        // how long it measured
+};
+
 struct InterfaceAddress {
   std::string name;  // guest-side or host-side interface name as reported by libvirt
   std::string mac;
@@ -259,6 +268,19 @@ public:
   [[nodiscard]] virtual core::Status startPostCopy(const std::string& name) {
     return core::failedPreconditionError("post-copy is not supported by this connection (" + name +
                                          ")");
+  }
+
+  // Starts measuring the domain's memory dirty rate for `seconds` (virDomainStartDirtyRateCalc,
+  // page-sampling mode: QEMU hashes sampled pages; no dirty logging); returns at once. The domain
+  // must be running. Not virtual-pure so test doubles need not implement it.
+  [[nodiscard]] virtual core::Status startDirtyRateCalc(const std::string& name, int /*seconds*/) {
+    return core::failedPreconditionError(
+        "dirty rate measurement is not supported by this connection (" + name + ")");
+  }
+  // The last measurement's state and result (virDomainListGetStats, VIR_DOMAIN_STATS_DIRTYRATE).
+  [[nodiscard]] virtual core::StatusOr<DirtyRate> dirtyRate(const std::string& name) {
+    return core::failedPreconditionError(
+        "dirty rate measurement is not supported by this connection (" + name + ")");
   }
 
   // Bulk statistics of every domain in one call (virConnectGetAllDomainStats).

@@ -6,7 +6,8 @@
 //   - script what the test driver cannot do at all (migration): set migrate_hook, job_stats_hook,
 //     completed_job_stats_hook, abort_hook, start_postcopy_hook (and lookup_hook for
 //     domain states it cannot reach, e.g. paused by a failed post-copy) before use;
-//     domain_stats_hook scripts the bulk statistics the test driver does not report.
+//     domain_stats_hook scripts the bulk statistics the test driver does not report;
+//     start_dirty_rate_hook / dirty_rate_hook script QEMU's dirty rate measurement.
 // Thread-safety: safe from any thread.
 #pragma once
 
@@ -118,6 +119,16 @@ public:
       return start_postcopy_hook ? start_postcopy_hook(name) : inner_.startPostCopy(name);
     });
   }
+  core::Status startDirtyRateCalc(const std::string& name, int seconds) override {
+    return guard("startDirtyRateCalc", [&] {
+      return start_dirty_rate_hook ? start_dirty_rate_hook(name, seconds)
+                                   : inner_.startDirtyRateCalc(name, seconds);
+    });
+  }
+  core::StatusOr<node::virt::DirtyRate> dirtyRate(const std::string& name) override {
+    return guard("dirtyRate",
+                 [&] { return dirty_rate_hook ? dirty_rate_hook(name) : inner_.dirtyRate(name); });
+  }
   core::StatusOr<std::vector<node::virt::DomainStats>> allDomainStats() override {
     return guard("domainStats",
                  [&] { return domain_stats_hook ? domain_stats_hook() : inner_.allDomainStats(); });
@@ -136,6 +147,9 @@ public:
   std::function<core::StatusOr<node::virt::DomainInfo>(const std::string&)> lookup_hook;
   std::function<core::StatusOr<std::vector<node::virt::DomainStats>>()> domain_stats_hook;
   std::function<core::StatusOr<node::virt::NodeInfo>()> node_info_hook;  // e.g. a hung libvirtd
+  // The test driver measures no dirty rate: script it.
+  std::function<core::Status(const std::string&, int)> start_dirty_rate_hook;
+  std::function<core::StatusOr<node::virt::DirtyRate>(const std::string&)> dirty_rate_hook;
 
 private:
   template <typename Fn>

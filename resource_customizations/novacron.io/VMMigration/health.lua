@@ -3,6 +3,7 @@
 --   Healthy      Succeeded=True: the VM runs on the target
 --   Degraded     Succeeded=False for any reason but Cancelled (the VM stays on the source)
 --   Suspended    Succeeded=False, reason Cancelled (spec.cancel or deletion)
+--   Healthy      Progressing=False, reason Planned: a dry run's plan is ready (nothing moves)
 --   Progressing  not observed yet, waiting for a limit, scheduling or moving data
 -- Lua 5.1 (Argo CD's interpreter); tests: health_test.yaml, run by tests/manifests/argocd_health_test.sh.
 local hs = {}
@@ -53,6 +54,11 @@ if succeeded ~= nil and succeeded.status == "False" then
 end
 
 local progressing = condition("Progressing")
+if progressing ~= nil and progressing.status == "False" and progressing.reason == "Planned" then
+  hs.status = "Healthy"
+  hs.message = text(progressing, "Planned")
+  return hs
+end
 hs.status = "Progressing"
 if progressing ~= nil and progressing.status == "False" then
   -- Finished bookkeeping without a Succeeded verdict: should not happen; say what we know.

@@ -12,6 +12,7 @@
 
 #include "controller/ledger/ledger.h"
 #include "controller/migration/ledger_facts.h"
+#include "controller/migration/plan.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -604,6 +605,166 @@ TEST_F(MigrationReconcilerTest, WithoutATargetTheSourcesZoneIsPreferred) {
   addMigration("m1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
   reconcileOk("m1");
   EXPECT_EQ(migration("m1").status.targetHypervisor, "hv-c");
+}
+
+// --- dry runs (spec.dryRun): docs/migration.md, "Plans" -------------------------------------
+
+class PlanReconcilerTest : public MigrationReconcilerTest {
+protected:
+  void addPlan(const std::string& name, const std::string& vm,
+               std::optional<std::string> target = std::nullopt) {
+    clock_->advance(std::chrono::seconds(1));
+    api::VMMigration m;
+    m.metadata.namespace_ = kNs;
+    m.metadata.name = name;
+    m.spec.vmName = vm;
+    m.spec.targetHypervisor = std::move(target);
+    m.spec.dryRun = true;
+    ASSERT_TRUE(client_->create(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  }
+  // The source node-daemon's measurement.
+  void nodeMeasures(const std::string& name, int64_t bytes_per_second) {
+    api::VMMigration m = migration(name);
+    ASSERT_TRUE(m.status.plan.has_value());
+    m.status.plan->dirtyRateBytesPerSecond = bytes_per_second;
+    m.status.plan->dirtyRateMeasuredTime = api::toTimestamp(clock_->wallNow());
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  }
+};
+
+TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addPlan("p1", "web-1");
+
+  reconcileOk("p1");
+  api::VMMigration m = migration("p1");
+  ASSERT_EQ(m.status.phase, MigrationPhase::kPlanning);
+  EXPECT_EQ(m.status.sourceHypervisor, "hv-a");
+  EXPECT_EQ(m.status.targetHypervisor, "hv-b");
+  EXPECT_EQ(m.metadata.labels[std::string(kSourceHypervisorLabel)], "hv-a")
+      << "the source node-daemon measures";
+  EXPECT_FALSE(m.metadata.labels.contains(std::string(api::kTargetHypervisorLabel)))
+      << "the target prepares nothing";
+  ASSERT_TRUE(m.status.plan.has_value());
+  const api::MigrationPlan& plan = *m.status.plan;
+  EXPECT_EQ(plan.targetHypervisor, "hv-b");
+  EXPECT_THAT(plan.targetReason.value_or(""), HasSubstr("the scheduler's pick"));
+  ASSERT_TRUE(plan.targetCapacityAfter.has_value());
+  EXPECT_EQ(plan.targetCapacityAfter->cpus, 16 - 2);
+  EXPECT_EQ(plan.targetCapacityAfter->memoryBytes, 64 * kGi - 2 * kGi);
+  EXPECT_TRUE(plan.cpuCompatible);
+  EXPECT_EQ(plan.memoryBytes, 2 * kGi);
+  EXPECT_EQ(plan.bandwidthBytesPerSecond, kAssumedBandwidthBytesPerSecond);
+  EXPECT_FALSE(plan.forecast.has_value()) << "not before the measurement";
+  const api::Condition* progressing = cond(m.status.conditions, api::kConditionProgressing);
+  ASSERT_NE(progressing, nullptr);
+  EXPECT_EQ(progressing->reason, "Planning");
+  EXPECT_FALSE(vm("web-1").status.activeMigration.has_value()) << "the VM is not locked";
+  EXPECT_FALSE(inLedger("hv-b", "web-1")) << "nothing is reserved";
+
+  client_->clearActions();
+  reconcileOk("p1");
+  EXPECT_EQ(writes(), 0u) << "waiting for the node-daemon";
+
+  nodeMeasures("p1", 8 * (int64_t{1} << 20));
+  reconcileOk("p1");
+  m = migration("p1");
+  ASSERT_EQ(m.status.phase, MigrationPhase::kPlanned);
+  ASSERT_TRUE(m.status.plan->forecast.has_value());
+  const api::MigrationForecast& f = *m.status.plan->forecast;
+  EXPECT_TRUE(f.converges) << f.verdict;
+  EXPECT_EQ(f.dirtyRateBytesPerSecond, 8 * (int64_t{1} << 20));
+  EXPECT_GT(f.totalMs, 0);
+  EXPECT_THAT(f.verdict, HasSubstr("will converge"));
+  EXPECT_TRUE(m.status.completionTime.has_value());
+  progressing = cond(m.status.conditions, api::kConditionProgressing);
+  ASSERT_NE(progressing, nullptr);
+  EXPECT_EQ(progressing->status, ConditionStatus::kFalse);
+  EXPECT_EQ(progressing->reason, "Planned");
+  EXPECT_THAT(progressing->message, HasSubstr("will converge"));
+  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded), nullptr);
+  EXPECT_FALSE(m.status.failureReason.has_value());
+
+  client_->clearActions();
+  reconcileOk("p1");
+  EXPECT_EQ(writes(), 0u) << "a Planned plan is done";
+  EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Succeeded"}}), 0);
+}
+
+TEST_F(PlanReconcilerTest, ARealMigrationRecordsTheForecastFromTheLatestPlan) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addPlan("p1", "web-1", "hv-b");
+  reconcileOk("p1");
+  nodeMeasures("p1", 3 * (int64_t{1} << 20));
+  reconcileOk("p1");
+  ASSERT_EQ(migration("p1").status.phase, MigrationPhase::kPlanned);
+
+  addMigration("m1", "web-1", "hv-b");
+  reconcileOk("m1");
+  api::VMMigration m = migration("m1");
+  ASSERT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  ASSERT_TRUE(m.status.forecast.has_value());
+  EXPECT_EQ(m.status.forecast->dirtyRateBytesPerSecond, 3 * (int64_t{1} << 20));
+  EXPECT_THAT(m.status.forecast->verdict, HasSubstr("latest plan"));
+  EXPECT_FALSE(m.status.plan.has_value());
+}
+
+TEST_F(PlanReconcilerTest, WithoutAPlanTheForecastAssumesAnIdleGuest) {
+  migrateWeb1ToHvB();
+  api::VMMigration m = migration("m1");
+  ASSERT_TRUE(m.status.forecast.has_value());
+  EXPECT_EQ(m.status.forecast->dirtyRateBytesPerSecond, 0);
+  EXPECT_THAT(m.status.forecast->verdict, HasSubstr("dirty rate assumed 0"));
+}
+
+TEST_F(PlanReconcilerTest, APlanHoldsNoSlotAndIsNotBlockedByOne) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2", /*max_inbound=*/1);
+  addVm("web-1", "hv-a");
+  addVm("web-2", "hv-a");
+  addPlan("p1", "web-1", "hv-b");
+  reconcileOk("p1");
+  ASSERT_EQ(migration("p1").status.phase, MigrationPhase::kPlanning);
+  addMigration("m1", "web-2", "hv-b");
+  reconcileOk("m1");
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating) << "hv-b's one slot";
+  addPlan("p2", "web-2", "hv-b");
+  reconcileOk("p2");
+  EXPECT_EQ(migration("p2").status.phase, MigrationPhase::kPlanning)
+      << "a plan of a migrating VM towards a full target";
+}
+
+TEST_F(PlanReconcilerTest, ASourceThatNeverMeasuresFailsThePlan) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addPlan("p1", "web-1");
+  reconcileOk("p1");
+  reconcileOk("p1");  // the silence clock starts with the first look at Planning
+  clock_->advance(kDefaultSourceTimeout);
+  reconcileOk("p1");
+  api::VMMigration m = migration("p1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "SourceNotResponding");
+  EXPECT_THAT(m.status.failureReason.value_or(""), HasSubstr("did not measure"));
+}
+
+TEST_F(PlanReconcilerTest, APlanWithoutATargetFailsWithTheReason) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addVm("web-1", "hv-a");
+  addPlan("p1", "web-1");
+  reconcileOk("p1");
+  api::VMMigration m = migration("p1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
 }
 
 }  // namespace

@@ -571,6 +571,10 @@ TEST(CrdDriftTest, EnumsAgree) {
       {"spec.options.compression", names<MigrationCompression>()},
       {"spec.options.copyStorage", names<CopyStorage>()},
       {"status.virtualization", names<Virtualization>()},
+      {"status.forecast.strategy", names<MigrationStrategy>()},
+      {"status.forecast.compression", names<MigrationCompression>()},
+      {"status.plan.forecast.strategy", names<MigrationStrategy>()},
+      {"status.plan.forecast.compression", names<MigrationCompression>()},
   };
   for (const Kind& k : kinds()) {
     const json crd = loadCrd(k.file);
