@@ -167,10 +167,10 @@ for n in "${b4_sizes[@]}"; do
   echo
 done
 for n in "${rss_sizes[@]}"; do
-  printf '| %-52s | %-18s |' "B4 controller RSS at $n VMs (per VM over empty / JSON)" "<= 2x"
+  printf '| %-52s | %-18s |' "B4 controller RSS/VM / JSON, $n VMs: watched/restarted" "<= 2x"
   for l in "${labels[@]}"; do
     f="$out/$l-controller_memory_bench-$n.txt"
-    printf ' %-22s |' "$(field "$f" rss_listed_mib) MiB ($(field "$f" ratio_listed)x)"
+    printf ' %-22s |' "$(field "$f" ratio_watched)x/$(field "$f" ratio_listed)x"
   done
   echo
 done
