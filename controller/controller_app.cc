@@ -67,6 +67,9 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       controllerOptions("vmmigration", config.workers.migration),
       [this](const std::string& key) { return migration_reconciler_->reconcile(key); });
   runtime::WorkQueue& mig_queue = migration_controller_->queue();
+  rebalancer_ = std::make_unique<rebalance::Rebalancer>(
+      rebalance::RebalancerDeps{client_, cache_, heartbeats_, events_, options_.clock, config,
+                                std::make_shared<rebalance::RebalanceMetrics>(options_.registry)});
   // Migrations of one VM (a VM's deletion or phase decides a Pending migration).
   auto enqueueMigrationsOf = [&mig_queue, cache = cache_.get()](const api::VirtualMachine& vm) {
     for (const auto& m : cache->migrations()) {
@@ -196,6 +199,7 @@ void ControllerApp::startLeading() {
   hypervisor_controller_->start();
   vm_controller_->start();
   migration_controller_->start();
+  rebalancer_->start();
 }
 
 void ControllerApp::stopLeading() {
@@ -204,6 +208,7 @@ void ControllerApp::stopLeading() {
   }
   leading_ = false;
   spdlog::info("{}: stopping workers and informers", options_.identity);
+  rebalancer_->stop();
   migration_controller_->stop();
   vm_controller_->stop();
   hypervisor_controller_->stop();
