@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -46,6 +47,11 @@ std::string defaultIdentity() {
 
 int run(int argc, char** argv) {
   namespace ctl = novacron::controller;
+  // Two malloc arenas instead of glibc's 8 per core: the informers' threads decode JSON pages and
+  // events into long-lived cache objects, and with an arena per thread the freed JSON left holes
+  // in several heaps that stayed resident (a restarted controller at 10,000 VMs: 81 MiB with the
+  // default, 67 MiB with 2; tests/bench/controller/memory_bench.cc, issue 15 B4).
+  mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
   novacron::core::TerminationSignals signals;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);

@@ -2,12 +2,16 @@
 # Runs the benchmarks of issue 15 (tests/bench/README.md) and prints their figures as one table
 # against the goals. Benchmarks print numbers and assert nothing about time.
 #
-#   hack/bench.sh [--quick] [--before BUILD_DIR] [BUILD_DIR]
+#   hack/bench.sh [--quick] [--before BUILD_DIR] [--rss-50k] [--boot] [BUILD_DIR]
 #
 #   BUILD_DIR         the build to measure (default build/); its benchmark targets are built first
 #   --before DIR      also runs the same benchmarks from another build (e.g. of an older commit, see
 #                     tests/bench/README.md) and prints both columns, measured in this one run
 #   --quick           smaller sizes (B1 at 100 VMs only; B4 at 10,000): a smoke run of a minute
+#   --rss-50k         B4: also the real controller's RSS at 50,000 VMs (creating them through the
+#                     API takes minutes; 10,000 always run)
+#   --boot            B5: TCG guest boot through NovaCron vs bare `virsh create` (root, libvirtd,
+#                     QEMU; brings up the demo in its own run directory; a few minutes)
 #
 # Needs etcd on PATH (the dev API server's store). Prints the machine's load average beside the
 # table: the 2 cores here are shared, and the figures move with what else runs.
@@ -17,11 +21,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/hack/lib/common.sh"
 
 quick=0
+rss_50k=0
+boot=0
 before=""
 build="$ROOT/build"
 while [[ $# -gt 0 ]]; do
   case "$1" in
   --quick) quick=1 ;;
+  --rss-50k) rss_50k=1 ;;
+  --boot) boot=1 ;;
   --before)
     before="$(cd "$2" && pwd)"
     shift
@@ -33,7 +41,7 @@ done
 
 command -v etcd >/dev/null || die "etcd is not on PATH (hack/install-deps.sh installs it)"
 targets=(controller_create_to_running_bench novacron-dev-apiserver novacron-node-daemon
-  runtime_informer_bench)
+  runtime_informer_bench controller_memory_bench novacron-controller)
 log "building ${targets[*]} in $build"
 (cd "$ROOT" && BUILD_DIR="$build" nice -n 10 hack/build.sh "${targets[@]}" >/dev/null)
 
@@ -80,7 +88,29 @@ b4_sizes=(10000 50000)
 if [[ $quick == 1 ]]; then
   b4_sizes=(10000)
 fi
+rss_sizes=(10000)
+if [[ $rss_50k == 1 ]]; then
+  rss_sizes+=(50000)
+fi
+# run_subject LABEL DIR NAME ARGS...: benchmark NAME of the measured build, run against the
+# binaries (controller, API server, node-daemon) of build DIR: a "before" build needs no copy of a
+# newer benchmark.
+run_subject() {
+  local label=$1 dir=$2 name=$3
+  shift 3
+  local bin
+  bin="$(find "$build/tests/bench" "$ROOT/tests/bench" -type f -name "$name" -perm -u+x | head -1)"
+  log "$label: $name $* (binaries of $dir)"
+  NOVACRON_BINARY_DIR="$dir" NOVACRON_SOURCE_DIR="$ROOT" BUILD_DIR="$dir" "$bin" "$@" \
+    >"$out/$label-$name-$*.txt" 2>"$out/$label-$name-$*.err" || true
+}
 for i in "${!labels[@]}"; do
+  for n in "${rss_sizes[@]}"; do
+    run_subject "${labels[$i]}" "${dirs[$i]}" controller_memory_bench "$n"
+  done
+  if [[ $boot == 1 ]]; then
+    run_subject "${labels[$i]}" "${dirs[$i]}" boot_ratio_bench.sh 5
+  fi
   run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1_small[@]}"
   if [[ $quick == 0 ]]; then
     run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1_large[@]}"
@@ -136,11 +166,26 @@ for n in "${b4_sizes[@]}"; do
   done
   echo
 done
+for n in "${rss_sizes[@]}"; do
+  printf '| %-52s | %-18s |' "B4 controller RSS/VM / JSON, $n VMs: watched/restarted" "<= 2x"
+  for l in "${labels[@]}"; do
+    f="$out/$l-controller_memory_bench-$n.txt"
+    printf ' %-22s |' "$(field "$f" ratio_watched)x/$(field "$f" ratio_listed)x"
+  done
+  echo
+done
 printf '| %-52s | %-18s |' "B3 placement through the API, 5,000 hypervisors" ">= 500 VMs/s"
 for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
 echo
 printf '| %-52s | %-18s |' "B5 TCG boot via NovaCron / bare virsh create" "<= 1.1"
-for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
+for l in "${labels[@]}"; do
+  f="$out/$l-boot_ratio_bench.sh-5.txt"
+  if [[ -f "$f" ]]; then
+    printf ' %-22s |' "$(field "$f" ratio) ($(field "$f" novacron_median_s)/$(field "$f" bare_median_s) s)"
+  else
+    printf ' %-22s |' "run with --boot"
+  fi
+done
 echo
 printf '| %-52s | %-18s |' "B1x 8,000 VMs all Running" "<= 2 min"
 for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done

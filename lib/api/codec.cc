@@ -111,8 +111,7 @@ public:
     }
     for (auto it = object_.begin(); it != object_.end(); ++it) {
       if (!known_.contains(it.key())) {
-        out.fields.emplace(it.key(),
-                           it.value().dump(-1, ' ', false, json::error_handler_t::replace));
+        out.emplace(it.key(), it.value().dump(-1, ' ', false, json::error_handler_t::replace));
       }
     }
     return out;
@@ -259,6 +258,7 @@ public:
         decoder_.typeError(childPath(key), "array", *v);
         return;
       }
+      out.reserve(out.size() + v->size());  // exact: cached objects keep no spare capacity
       for (std::size_t i = 0; i < v->size(); ++i) {
         const json& item = (*v)[i];
         if (item.is_string()) {
@@ -282,8 +282,16 @@ public:
   }
   template <typename T, typename Fn>
   void object(std::string_view key, std::optional<T>& out, Fn decode) {
+    optionalObject(key, out, decode);
+  }
+  template <typename T, typename Fn>
+  void object(std::string_view key, core::HeapOptional<T>& out, Fn decode) {
+    optionalObject(key, out, decode);
+  }
+  template <typename Optional, typename Fn>
+  void optionalObject(std::string_view key, Optional& out, Fn decode) {
     if (get(key) != nullptr) {
-      T value{};
+      typename Optional::value_type value{};
       const json& v = *get(key);
       ObjectReader reader(decoder_, v, childPath(key));
       if (reader.ok()) {
@@ -300,6 +308,7 @@ public:
         decoder_.typeError(childPath(key), "array", *v);
         return;
       }
+      out.reserve(out.size() + v->size());  // exact: cached objects keep no spare capacity
       for (std::size_t i = 0; i < v->size(); ++i) {
         ObjectReader reader(decoder_, (*v)[i], childPath(key) + "[" + std::to_string(i) + "]");
         if (reader.ok()) {
@@ -711,7 +720,7 @@ core::StatusOr<T> decodePiece(const json& input, std::string_view what, Fn decod
 // Starts an object with the preserved unknown members; known members are written over them.
 json withUnknown(const UnknownFields& unknown) {
   json out = json::object();
-  for (const auto& [key, text] : unknown.fields) {
+  for (const auto& [key, text] : unknown.fields()) {
     // The text was produced by dump(); parse cannot fail, but never let this adapter throw.
     json value = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!value.is_discarded()) {
@@ -778,7 +787,7 @@ void putList(json& out, const char* key, const std::vector<T>& items, Fn encode)
 }
 
 template <typename T, typename Fn>
-void putObject(json& out, const char* key, const std::optional<T>& value, Fn encode) {
+void putObject(json& out, const char* key, const T& value, Fn encode) {  // T: an optional
   if (value) {
     out[key] = encode(*value);
   } else {

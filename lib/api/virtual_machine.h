@@ -5,6 +5,8 @@
 // initialised to that default (the decoder applies the same defaults, so an object read from a
 // server that defaulted it and one read from a file are equal); optional fields without a default
 // are std::optional and are omitted from JSON when unset; empty lists and maps are omitted.
+// Large optional parts that are usually absent are core::HeapOptional (std::optional's interface,
+// 8 bytes when unset): caches hold many VMs (issue 15, B4).
 // Thread-safety: plain values.
 #pragma once
 
@@ -19,6 +21,7 @@
 #include "lib/api/object_meta.h"
 #include "lib/api/quantity.h"
 #include "lib/api/unknown_fields.h"
+#include "lib/core/heap_optional.h"
 
 namespace novacron::api {
 
@@ -91,10 +94,10 @@ struct CloudInitSource {
 struct Disk {
   std::string name;  // DNS-1123 label; becomes a file name on the node
   DiskBus bus = DiskBus::kVirtio;
-  std::optional<int32_t> bootOrder;  // 1 = first
-  std::optional<ImageSource> image;
-  std::optional<EmptyDiskSource> emptyDisk;
-  std::optional<CloudInitSource> cloudInit;
+  std::optional<int32_t> bootOrder;       // 1 = first
+  core::HeapOptional<ImageSource> image;  // one of image, emptyDisk, cloudInit
+  core::HeapOptional<EmptyDiskSource> emptyDisk;
+  core::HeapOptional<CloudInitSource> cloudInit;
   UnknownFields unknownFields;
   bool operator==(const Disk&) const = default;
 };
@@ -124,12 +127,12 @@ struct VirtualMachineSpec {
   // restart` sets it to now.
   std::optional<Timestamp> restartRequestedAt;
   VmResources resources;
-  std::optional<CpuSpec> cpu;
+  core::HeapOptional<CpuSpec> cpu;
   Firmware firmware = Firmware::kBios;
-  std::optional<KernelBoot> kernelBoot;
+  core::HeapOptional<KernelBoot> kernelBoot;
   std::vector<Disk> disks;
   std::vector<Network> networks;
-  std::optional<Placement> placement;
+  core::HeapOptional<Placement> placement;
   EvictionStrategy evictionStrategy = EvictionStrategy::kLiveMigrate;
   int64_t terminationGracePeriodSeconds = kDefaultTerminationGracePeriodSeconds;
   UnknownFields unknownFields;

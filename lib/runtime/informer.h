@@ -125,24 +125,31 @@ public:
 
 private:
   // ReflectorSink, called on the reflector's threads, never concurrently.
-  void replace(std::vector<nlohmann::json>&& items, const std::string&) override {
-    std::unordered_set<std::string> listed;
-    listed.reserve(items.size());
+  // Each page is decoded into the store as it arrives and its JSON freed (see ReflectorSink).
+  void listPage(std::vector<nlohmann::json>&& items, bool first) override {
+    if (first) {
+      listed_.clear();
+    }
     for (auto& item : items) {
       std::string key = objectKeyOf(item);
       if (key.empty()) {
         continue;
       }
-      listed.insert(key);
       upsert(key, item);
+      item = nullptr;  // free this object's JSON now
+      listed_.insert(std::move(key));
     }
+  }
+
+  void listDone(const std::string&) override {
     for (const auto& key : store_.keys()) {
-      if (!listed.contains(key)) {
+      if (!listed_.contains(key)) {
         if (Ptr old = store_.remove(key)) {
           dispatchDelete(key, old);
         }
       }
     }
+    std::unordered_set<std::string>().swap(listed_);
     {
       std::lock_guard lock(mu_);
       synced_ = true;
@@ -201,6 +208,7 @@ private:
   bool started_ = false;                    // guarded by mu_
   bool synced_ = false;                     // guarded by mu_
   std::vector<EventHandlers<T>> handlers_;  // written before start, then read-only
+  std::unordered_set<std::string> listed_;  // keys of the list in progress (reflector's threads)
   Reflector reflector_;                     // last: its thread uses everything above
 };
 

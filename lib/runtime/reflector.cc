@@ -207,9 +207,9 @@ core::Status Reflector::listOnce() {
   list_options.label_selector = options_.label_selector;
   list_options.field_selector = options_.field_selector;
   list_options.limit = options_.page_size;
-  std::vector<json> items;
   std::string rv;
   bool restarted = false;
+  bool first = true;
   while (true) {
     auto page = client_->list(resource_, options_.ns, list_options);
     if (!page.isOk()) {
@@ -218,18 +218,22 @@ core::Status Reflector::listOnce() {
           !restarted) {
         restarted = true;
         list_options.continue_token.clear();
-        items.clear();
+        first = true;
         continue;
       }
       return page.status().withContext("listing " + resource_.qualifiedName());
     }
     json& body = *page;
+    std::vector<json> items;
     if (auto it = body.find("items"); it != body.end() && it->is_array()) {
+      items.reserve(it->size());
       for (auto& item : *it) {
         fillTypeMeta(item, resource_);
         items.push_back(std::move(item));
       }
     }
+    sink_.listPage(std::move(items), first);
+    first = false;
     rv = resourceVersionOf(body);
     std::string next;
     if (auto meta = body.find("metadata"); meta != body.end() && meta->is_object()) {
@@ -245,7 +249,7 @@ core::Status Reflector::listOnce() {
   setResourceVersion(rv);
   ++lists_;
   metrics_->lists->Increment();
-  sink_.replace(std::move(items), rv);
+  sink_.listDone(rv);
   return core::okStatus();
 }
 

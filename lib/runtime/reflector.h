@@ -47,9 +47,14 @@ std::string_view reflectorStateName(ReflectorState state);  // "Idle", "Listing"
 class ReflectorSink {
 public:
   virtual ~ReflectorSink() = default;
-  // The complete current state after a (re)list; objects not in `items` are gone.
-  virtual void replace(std::vector<nlohmann::json>&& items,
-                       const std::string& resource_version) = 0;
+  // A (re)list, delivered page by page so that no more than one page of JSON is alive at a time
+  // (50,000 objects as JSON trees take about ten times what their decoded copies do):
+  // listPage() for each page in server order (`first` on the first page of a list), then
+  // listDone() with the list's resourceVersion: objects that were in no page of this list are
+  // gone. A list that fails before listDone() has applied the pages delivered so far (each object
+  // in them is a real state of it) and removes nothing; the next list starts with `first` again.
+  virtual void listPage(std::vector<nlohmann::json>&& items, bool first) = 0;
+  virtual void listDone(const std::string& resource_version) = 0;
   // One watch event (kAdded, kModified or kDeleted).
   virtual void apply(kube::WatchEventType type, nlohmann::json&& object) = 0;
 };

@@ -247,7 +247,7 @@ void run(const char* label, typename runtime::Informer<T>::Decoder decoder, int 
   const double per_object = static_cast<double>(after - before) / objects;
   std::printf(
       "%-6s objects=%d  JSON text %zu B/object  plain nlohmann tree %.0f B/object  informer "
-      "(cache + index + queued key) %.0f B/object = %.1fx the JSON text\n",
+      "(cache + index + queued key) %.0f B/object = %.2fx the JSON text\n",
       label, objects, json_bytes / objects, tree_bytes, per_object,
       per_object * objects / static_cast<double>(json_bytes));
   std::printf("%-6s initial list->decode->store: %.3f s wall, %.3f s CPU (%.0f objects/CPU-s)\n",

@@ -234,6 +234,37 @@ TEST_F(InformerTest, RelistsOnGoneAndReportsObjectsThatVanishedMeanwhile) {
   EXPECT_EQ(informer.store().get("ns/gone"), nullptr);
 }
 
+// A relist arrives page by page (page_size 2 here: three pages) and each page is stored as it
+// comes; only an object that was in no page is removed, once the last page is in.
+TEST_F(InformerTest, ARelistOverSeveralPagesRemovesOnlyWhatNoPageListed) {
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    create(name, "1");
+  }
+  auto gated = std::make_shared<GatedClient>(fake_);
+  Informer<json> informer(gated, kRes, identityDecoder, options());
+  Recorder rec;
+  informer.addEventHandler(rec.handlers());
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(seconds(10)));
+  EXPECT_EQ(informer.store().size(), 5u);
+  ASSERT_TRUE(eventually([&] { return fake_->activeWatches() == 1; }));
+
+  gated->open = false;
+  fake_->endWatches(core::unavailableError("connection reset"));
+  ASSERT_TRUE(eventually([&] { return gated->refused.load() >= 1; }));
+  ASSERT_TRUE(fake_->remove(kRes, "ns", "c").isOk());
+  update("e", "2");
+  fake_->compact();
+  gated->open = true;
+
+  ASSERT_TRUE(eventually([&] { return informer.reflector().listCount() == 2; }));
+  ASSERT_TRUE(eventually([&] { return cacheState(informer) == serverState(*fake_); }));
+  EXPECT_EQ(informer.store().size(), 4u);
+  EXPECT_EQ(rec.deletes, 1);
+  EXPECT_EQ(informer.store().get("ns/c"), nullptr);
+  EXPECT_EQ((*informer.store().get("ns/e"))["data"]["v"], "2");
+}
+
 TEST_F(InformerTest, GoneAsAnErrorEventMidWatchRelists) {
   create("a", "1");
   Informer<json> informer(fake_, kRes, identityDecoder, options());
