@@ -395,6 +395,7 @@ class Schedule:
         self.stats["faults"][kind] += 1
 
     def heal(self, everything=False):
+        self.supervise()
         now = time.monotonic()
         keep = []
         for due, proc, action in self.heal_at:
@@ -414,6 +415,23 @@ class Schedule:
                 if not proc.alive():
                     log(f"seed {self.seed}: {proc.name} was not running; restarting it")
                     proc.start()
+
+    def supervise(self):
+        """Restarts a component that exited on its own, as a kubelet would (restartPolicy Always).
+
+        A controller exits when it loses its lease (a fresh process competes again); without a
+        supervisor it stayed down until the schedule's end, or, when it exited after the faults
+        stopped, for the whole convergence wait (issue 18, seeds 2017 and 2044).
+        """
+        pending = {id(proc) for _, proc, _ in self.heal_at}
+        for proc in self.c.components().values():
+            if proc.frozen or proc.alive() or id(proc) in pending or proc.p is None:
+                continue
+            code = proc.p.returncode
+            log(f"seed {self.seed}: {proc.name} exited on its own (status {code}); restarting it")
+            self.stats.setdefault("self_exits", {}).setdefault(proc.name, 0)
+            self.stats["self_exits"][proc.name] += 1
+            proc.start()
 
     # --- final checks -----------------------------------------------------------------------------
     def problems(self):
@@ -524,6 +542,7 @@ class Schedule:
             last = ["not checked yet"]
 
             def converged():
+                self.supervise()
                 last[:] = self.problems()
                 return not last
 
@@ -547,8 +566,12 @@ class Schedule:
             except (OSError, urllib.error.URLError):
                 pass
             self.vms[name] = "deleted"
+        def clean():
+            self.supervise()
+            return not self.problems()
+
         try:
-            wait_until("cleanup", lambda: not self.problems(), self.args.converge_seconds, 0.5)
+            wait_until("cleanup", clean, self.args.converge_seconds, 0.5)
         except TimeoutError:
             self.violation(f"cleanup: not converged: {self.problems()}")
 
@@ -614,6 +637,8 @@ def main():
         print(f"operations: {json.dumps(stats.get('ops', {}), sort_keys=True)}, "
               f"failed calls: {stats.get('ops_failed', 0)}")
         print(f"faults injected: {json.dumps(stats.get('faults', {}), sort_keys=True)}")
+        print(f"components that exited on their own (restarted): "
+              f"{json.dumps(stats.get('self_exits', {}), sort_keys=True)}")
         print(f"invariant violations: {len(failed_seeds)} schedule(s) {failed_seeds}")
         print(f"time to converge after faults stop: p50 {percentile(conv, 50):.1f}s "
               f"p99 {percentile(conv, 99):.1f}s max {max(conv) if conv else float('nan'):.1f}s "
