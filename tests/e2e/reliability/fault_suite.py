@@ -4,10 +4,17 @@
 Starts etcd, the dev API server, the controller and NODES node-daemons on libvirt's test driver
 (each process has its own in-memory hypervisor), all on free loopback ports in a temporary
 directory. Then, for every schedule (one seed each), it interleaves at random:
-  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs;
+  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs, create a
+              VMMigration (Live or Cold, to a given or a scheduled target) and cancel one;
   faults:     SIGKILL of the controller or a node-daemon (restarted after a random delay),
               SIGSTOP + SIGCONT of any component (API server and etcd included),
-              API server restart, etcd compaction.
+              API server restart, etcd compaction, and through the dev API server's
+              --fault-file (dev-apiserver/fault_injection.h; the components' TLS port only):
+              slow API (200-2000 ms per request), 409 storms (30-90 % of updates answered
+              Conflict), heartbeat loss (one node's Lease renewals refused); disk full (node-0's
+              VM root is a 48 MiB tmpfs the fault fills; root only).
+A component that exits on its own is restarted, as a kubelet would (a controller exits when it
+loses its lease); a node-daemon that does so is a violation.
 While the schedule runs, a sampler checks every 0.3 s that no VM uid is active on two nodes
 (each node-daemon exports novacron_node_domain_active{uuid}, --domain-inventory-seconds 1; a
 SIGSTOPped node keeps its last inventory, since a frozen process cannot change its test-driver
@@ -17,7 +24,9 @@ waits up to --converge-seconds for:
     exactly their node, Halted VMs Stopped with no active domain, deleted VMs gone;
   - no active domain without a VM (orphans);
   - each Hypervisor's ledger (status.allocated: vms, cpus, memory) equal to the sum over the VMs
-    bound to it.
+    bound to it; no VM bound to a fenced Hypervisor;
+  - every VMMigration in a terminal phase (Succeeded, Failed, Cancelled);
+  - the disk of every running VM present on its node, no disk folder without a VM.
 It prints the seed and a reproduction command for each violation, and at the end the figures:
 schedules run, operations and faults injected by kind, violations, time to converge p50/p99.
 Exit status: 0 = no violation, 1 = violations, 77 = SKIPPED (etcd or a binary missing).
@@ -141,7 +150,7 @@ class Proc:
 
 
 class Cluster:
-    def __init__(self, build_dir, workdir, nodes):
+    def __init__(self, build_dir, workdir, nodes, disk_full=True):
         self.build, self.dir = build_dir, workdir
         self.etcd_port, self.etcd_peer = free_port(), free_port()
         self.api_port, self.api_plain = free_port(), free_port()
@@ -160,7 +169,12 @@ class Cluster:
             f"--etcd-servers=http://127.0.0.1:{self.etcd_port}", f"--secure-port={self.api_port}",
             "--bind-address=127.0.0.1", f"--cert-dir={os.path.join(workdir, 'certs')}",
             f"--token={TOKEN}", f"--kubeconfig-out={self.kubeconfig}",
-            f"--insecure-port={self.api_plain}", "--bookmark-interval-ms=1000"], workdir)
+            f"--insecure-port={self.api_plain}", "--bookmark-interval-ms=1000",
+            f"--fault-file={os.path.join(workdir, 'apiserver-faults.json')}"], workdir)
+        # Faults the API server injects (dev-apiserver/fault_injection.h), by name: slow API,
+        # 409 storms, a node's heartbeat (Lease renewals) refused.
+        self.fault_file = os.path.join(workdir, "apiserver-faults.json")
+        self.api_faults = {}
         self.controller_port = free_port()
         config = os.path.join(workdir, "controller.yaml")
         with open(config, "w") as f:
@@ -178,7 +192,7 @@ class Cluster:
         for i in range(nodes):
             name = f"node-{i}"
             root = os.path.join(workdir, name)
-            os.makedirs(root, exist_ok=True)
+            os.makedirs(root + "/vms", exist_ok=True)
             port = free_port()
             self.metrics_ports[name] = port
             self.nodes[name] = Proc(name, [
@@ -190,6 +204,42 @@ class Cluster:
                 "--domain-inventory-seconds", "1", "--log-level", "info"], workdir)
         # Each node's last inventory: {uuid}; kept while the node is frozen.
         self.inventory = {name: set() for name in self.nodes}
+        # Disk full: node-0's VM root is a small tmpfs (root only) that the fault fills.
+        self.small_root = None
+        if disk_full and os.geteuid() == 0:
+            path = os.path.join(workdir, "node-0", "vms")
+            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "novacron-faults", path],
+                               capture_output=True, text=True)
+            if r.returncode == 0:
+                self.small_root = path
+            else:
+                log(f"no disk-full faults: cannot mount a tmpfs ({r.stderr.strip()})")
+
+    def set_api_fault(self, name, part):
+        """Adds (part) or removes (None) one named API-server fault and rewrites the fault file."""
+        if part is None:
+            self.api_faults.pop(name, None)
+        else:
+            self.api_faults[name] = part
+        merged = {"latencyMs": 0, "conflictFraction": 0.0, "rules": []}
+        for p in self.api_faults.values():
+            merged["latencyMs"] = max(merged["latencyMs"], p.get("latencyMs", 0))
+            merged["conflictFraction"] = max(merged["conflictFraction"],
+                                             p.get("conflictFraction", 0.0))
+            merged["rules"] += p.get("rules", [])
+        tmp = self.fault_file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(merged, f)
+        os.replace(tmp, self.fault_file)
+
+    def fill_disk(self, on):
+        """Fills node-0's VM root (a tmpfs) to the last byte, or frees it again."""
+        filler = os.path.join(self.small_root, ".fault-suite-filler")
+        if on:
+            subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=1M"],
+                           capture_output=True, timeout=30)  # ends with ENOSPC
+        elif os.path.exists(filler):
+            os.remove(filler)
 
     def components(self):
         return {"etcd": self.etcd, "apiserver": self.apiserver, "controller": self.controller,
@@ -211,6 +261,9 @@ class Cluster:
 
     def list_hypervisors(self):
         return self.api("GET", f"{GROUP}/hypervisors")["items"]
+
+    def list_migrations(self):
+        return self.api("GET", f"{GROUP}/namespaces/{NS}/vmmigrations")["items"]
 
     def kubectl(self, *args):
         subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args], check=True,
@@ -248,6 +301,9 @@ class Cluster:
     def stop(self):
         for p in [*self.nodes.values(), self.controller, self.apiserver, self.etcd]:
             p.stop()
+        if self.small_root:
+            subprocess.run(["umount", "-l", self.small_root], capture_output=True)
+            self.small_root = None
 
     def restart_apiserver(self):
         self.apiserver.stop()
@@ -285,14 +341,16 @@ class Cluster:
 class Schedule:
     """One seeded schedule: STEPS random operations and faults, then convergence checks."""
 
-    OPS = ["create", "create", "delete", "stop", "start"]
+    OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration"]
     FAULTS = ["kill-controller", "kill-node", "stop-component", "restart-apiserver",
-              "compact-etcd"]
+              "compact-etcd", "slow-api", "conflict-storm", "heartbeat-loss", "disk-full"]
+    TERMINAL = ("Succeeded", "Failed", "Cancelled")
 
     def __init__(self, cluster, seed, args, stats):
         self.c, self.seed, self.args, self.stats = cluster, seed, args, stats
         self.rng = random.Random(seed)
         self.vms = {}  # name -> desired: "Always" | "Halted" | "deleted"
+        self.migrations = []  # names of the VMMigrations this schedule created
         self.heal_at = []  # (time, proc, action)
         self.violations = []
         self.sampling = False
@@ -338,6 +396,27 @@ class Schedule:
                 name = self.rng.choice(sorted(live))
                 self.c.api("DELETE", f"{path}/{name}")
                 self.vms[name] = "deleted"
+            elif kind == "migrate" and live:
+                name = self.rng.choice(sorted(live))
+                target = self.rng.choice([None, *sorted(self.c.nodes)])
+                mig = f"mig-{self.seed}-{len(self.migrations)}"
+                spec = {"vmName": name, "mode": self.rng.choice(["Live", "Cold"])}
+                if target:
+                    spec["targetHypervisor"] = target
+                self.migrations.append(mig)
+                self.c.api("POST", f"{GROUP}/namespaces/{NS}/vmmigrations",
+                           {"apiVersion": "novacron.io/v1alpha1", "kind": "VMMigration",
+                            "metadata": {"name": mig, "namespace": NS}, "spec": spec})
+            elif kind == "cancel-migration" and self.migrations:
+                mig = self.rng.choice(self.migrations)
+                try:
+                    self.c.api("PATCH", f"{GROUP}/namespaces/{NS}/vmmigrations/{mig}",
+                               {"spec": {"cancel": True}},
+                               content_type="application/merge-patch+json")
+                except urllib.error.HTTPError as e:
+                    if e.code != 404:  # gone already (or never created: the POST failed)
+                        raise
+                    return
             elif kind in ("stop", "start") and live:
                 name = self.rng.choice(sorted(live))
                 strategy = "Halted" if kind == "stop" else "Always"
@@ -346,6 +425,15 @@ class Schedule:
                 self.vms[name] = strategy
             else:
                 return
+        except urllib.error.HTTPError as e:
+            if e.code in (409, 422) and kind == "migrate":
+                # Refused by admission (e.g. the VM is not running, or already migrating): fine.
+                self.stats.setdefault("ops_refused", 0)
+                self.stats["ops_refused"] += 1
+                return
+            self.stats["ops_failed"] = self.stats.get("ops_failed", 0) + 1
+            log(f"seed {self.seed}: {kind} failed ({e}); reconciling expectations later")
+            return
         except (OSError, urllib.error.URLError) as e:
             # The API server may be down or frozen: the operation did not happen (or did: then
             # the next read shows it). Re-read the truth at the end instead of guessing.
@@ -383,6 +471,33 @@ class Schedule:
                 self.c.restart_apiserver()
             except TimeoutError as e:
                 self.violation(f"API server restart: {e}")
+        elif kind == "slow-api":
+            latency = self.rng.choice([200, 500, 1000, 2000])
+            self.c.set_api_fault("slow-api", {"latencyMs": latency})
+            self.heal_at.append((now + self.rng.uniform(2, 8), None,
+                                 lambda: self.c.set_api_fault("slow-api", None)))
+        elif kind == "conflict-storm":
+            self.c.set_api_fault("conflict-storm",
+                                 {"conflictFraction": self.rng.choice([0.3, 0.6, 0.9])})
+            self.heal_at.append((now + self.rng.uniform(2, 8), None,
+                                 lambda: self.c.set_api_fault("conflict-storm", None)))
+        elif kind == "heartbeat-loss":
+            # The node's Lease renewals are refused; the process and its guests are fine. Longer
+            # than the controller's 4 s heartbeat timeout: the Hypervisor goes Unknown.
+            name = self.rng.choice(sorted(self.c.nodes))
+            key = f"heartbeat-{name}"
+            self.c.set_api_fault(key, {"rules": [{
+                "method": "PUT", "status": 503,
+                "path": f"^/apis/coordination.k8s.io/v1/namespaces/novacron-node-lease/leases/"
+                        f"{name}$"}]})
+            self.heal_at.append((now + self.rng.uniform(3, 10), None,
+                                 lambda: self.c.set_api_fault(key, None)))
+        elif kind == "disk-full":
+            if not self.c.small_root or self.c.nodes["node-0"].frozen:
+                return
+            self.c.fill_disk(True)
+            self.heal_at.append((now + self.rng.uniform(2, 8), None,
+                                 lambda: self.c.fill_disk(False)))
         elif kind == "compact-etcd":
             if self.c.etcd.frozen or self.c.apiserver.frozen:
                 return
@@ -400,7 +515,9 @@ class Schedule:
         keep = []
         for due, proc, action in self.heal_at:
             if everything or due <= now:
-                if action == "thaw":
+                if proc is None:
+                    action()  # an API-server fault or a full disk: undo it
+                elif action == "thaw":
                     proc.thaw()
                 elif not proc.alive():
                     proc.start()
@@ -423,7 +540,7 @@ class Schedule:
         supervisor it stayed down until the schedule's end, or, when it exited after the faults
         stopped, for the whole convergence wait (issue 18, seeds 2017 and 2044).
         """
-        pending = {id(proc) for _, proc, _ in self.heal_at}
+        pending = {id(proc) for _, proc, _ in self.heal_at if proc is not None}
         for proc in self.c.components().values():
             if proc.frozen or proc.alive() or id(proc) in pending or proc.p is None:
                 continue
@@ -431,6 +548,10 @@ class Schedule:
             log(f"seed {self.seed}: {proc.name} exited on its own (status {code}); restarting it")
             self.stats.setdefault("self_exits", {}).setdefault(proc.name, 0)
             self.stats["self_exits"][proc.name] += 1
+            if proc.name.startswith("node-"):
+                # Nothing makes a node-daemon exit on purpose (a full disk, a slow or refusing
+                # API server must be reported, not crash it).
+                self.violation(f"{proc.name} exited on its own (status {code})")
             proc.start()
 
     # --- final checks -----------------------------------------------------------------------------
@@ -478,8 +599,29 @@ class Schedule:
             if desired == "Always" and (st.get("phase") != "Running" or on != {bound}):
                 out.append(f"{name}: want Running on {bound}, phase {st.get('phase')}, active on "
                            f"{sorted(on)}")
+            elif desired == "Always":
+                disk = os.path.join(self.c.dir, bound, "vms", NS, name, vm["metadata"]["uid"],
+                                    "disk-root.qcow2")
+                if not os.path.exists(disk):
+                    out.append(f"{name}: running on {bound} but its disk {disk} is missing")
             if desired == "Halted" and (st.get("phase") != "Stopped" or on):
                 out.append(f"{name}: want Stopped, phase {st.get('phase')}, active on {sorted(on)}")
+        for mig in self.c.list_migrations():
+            phase = mig.get("status", {}).get("phase")
+            if phase not in self.TERMINAL:
+                out.append(f"VMMigration {mig['metadata']['name']}: phase {phase}, not terminal")
+        for name, vm in vms.items():
+            bound = vm.get("status", {}).get("hypervisor")
+            hv = hvs.get(bound) if bound else None
+            if hv and hv["metadata"].get("annotations", {}).get("novacron.io/fenced") == "true":
+                out.append(f"{name}: bound to fenced Hypervisor {bound}")
+        uids = {vm["metadata"]["uid"] for vm in vms.values()}
+        for node in self.c.nodes:
+            ns_dir = os.path.join(self.c.dir, node, "vms", NS)
+            for vm_name in os.listdir(ns_dir) if os.path.isdir(ns_dir) else ():
+                for uid in os.listdir(os.path.join(ns_dir, vm_name)):
+                    if uid not in uids:
+                        out.append(f"orphan disk folder {node}/{vm_name}/{uid} (no such VM)")
         for uuid, nodes in active.items():
             if uuid not in known:
                 out.append(f"orphan domain {uuid} active on {sorted(nodes)}")
@@ -559,7 +701,12 @@ class Schedule:
         return self.violations
 
     def cleanup(self):
-        """Deletes this schedule's VMs and waits until their domains are gone."""
+        """Deletes this schedule's VMs and migrations; waits until their domains are gone."""
+        for mig in self.migrations:
+            try:
+                self.c.api("DELETE", f"{GROUP}/namespaces/{NS}/vmmigrations/{mig}")
+            except (OSError, urllib.error.URLError):
+                pass
         for name in [n for n, d in self.vms.items() if d != "deleted"]:
             try:
                 self.c.api("DELETE", f"{GROUP}/namespaces/{NS}/virtualmachines/{name}")
@@ -637,6 +784,15 @@ def main():
         print(f"operations: {json.dumps(stats.get('ops', {}), sort_keys=True)}, "
               f"failed calls: {stats.get('ops_failed', 0)}")
         print(f"faults injected: {json.dumps(stats.get('faults', {}), sort_keys=True)}")
+        full = 0
+        for name in ("node-0",):
+            try:
+                with open(os.path.join(workdir, f"{name}.log"), errors="replace") as f:
+                    full = sum(1 for line in f if "No space left" in line)
+            except OSError:
+                pass
+        print(f"disk-full errors reported by node-0 (log lines): {full}; migrations refused at "
+              f"admission: {stats.get('ops_refused', 0)}")
         print(f"components that exited on their own (restarted): "
               f"{json.dumps(stats.get('self_exits', {}), sort_keys=True)}")
         print(f"invariant violations: {len(failed_seeds)} schedule(s) {failed_seeds}")
