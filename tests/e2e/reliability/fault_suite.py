@@ -12,7 +12,9 @@ directory. Then, for every schedule (one seed each), it interleaves at random:
               --fault-file (dev-apiserver/fault_injection.h; the components' TLS port only):
               slow API (200-2000 ms per request), 409 storms (30-90 % of updates answered
               Conflict), heartbeat loss (one node's Lease renewals refused); disk full (node-0's
-              VM root is a 48 MiB tmpfs the fault fills; root only).
+              VM root is a 48 MiB tmpfs the fault fills; root only); network partition of a
+              node-daemon from the API server (each node-daemon talks to it through its own
+              loopback relay, PartitionProxy, which the fault cuts).
 A component that exits on its own is restarted, as a kubelet would (a controller exits when it
 loses its lease); a node-daemon that does so is a violation.
 While the schedule runs, a sampler checks every 0.3 s that no VM uid is active on two nodes
@@ -149,6 +151,69 @@ class Proc:
                 self.kill()
 
 
+class PartitionProxy:
+    """A TCP relay on loopback between one node-daemon and the API server that can be cut.
+
+    A network partition of that node-daemon, without leaving loopback (ENVIRONMENT.md's network
+    safety rule): while cut, no byte moves in either direction on existing connections and new
+    connections are accepted but not served — to the node-daemon the API server is unreachable
+    (requests time out, as across a dead link, not refused); on heal the held connections resume,
+    as TCP connections survive a short partition.
+    """
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.open = threading.Event()
+        self.open.set()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.connect, args=(client,), daemon=True).start()
+
+    def connect(self, client):
+        self.open.wait()
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        for a, b in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self.pump, args=(a, b), daemon=True).start()
+
+    def pump(self, src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                self.open.wait()  # cut: hold the bytes, as a dead link would
+                dst.sendall(data)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        self.open.clear()
+
+    def heal(self):
+        self.open.set()
+
+
 class Cluster:
     def __init__(self, build_dir, workdir, nodes, disk_full=True):
         self.build, self.dir = build_dir, workdir
@@ -189,15 +254,19 @@ class Cluster:
             "--log-level", "info"], workdir)
         self.nodes = {}
         self.metrics_ports = {}
+        self.proxies = {}
         for i in range(nodes):
             name = f"node-{i}"
             root = os.path.join(workdir, name)
             os.makedirs(root + "/vms", exist_ok=True)
             port = free_port()
             self.metrics_ports[name] = port
+            # Each node-daemon reaches the API server through its own cuttable relay.
+            self.proxies[name] = PartitionProxy(self.api_port)
             self.nodes[name] = Proc(name, [
                 os.path.join(build_dir, "node-daemon", "novacron-node-daemon"), "--node-name",
-                name, "--kubeconfig", self.kubeconfig, "--libvirt-uri", "test:///default",
+                name, "--kubeconfig", os.path.join(workdir, f"kubeconfig-{name}"),
+                "--libvirt-uri", "test:///default",
                 "--vm-root", root + "/vms", "--image-root", root + "/images",
                 "--metrics-address", "127.0.0.1", "--metrics-port", str(port),
                 "--heartbeat-seconds", "1", "--resync-seconds", "5", "--workers", "2",
@@ -284,11 +353,23 @@ class Cluster:
         except urllib.error.HTTPError as e:
             if e.code != 409:
                 raise
-        for node in self.nodes.values():
+        with open(self.kubeconfig) as f:
+            kubeconfig = f.read()
+        for name, node in self.nodes.items():
+            with open(os.path.join(self.dir, f"kubeconfig-{name}"), "w") as f:
+                f.write(kubeconfig.replace(f"https://127.0.0.1:{self.api_port}",
+                                           f"https://127.0.0.1:{self.proxies[name].port}"))
             node.start()
         self.controller.start()
         wait_until("the node-daemons to register", lambda: len(self.ready_hypervisors()) ==
                    len(self.nodes), 90)
+        # A migration address per node (nothing listens there: libvirt's test driver cannot
+        # migrate), so VMMigrations get past scheduling into the node-daemons' migration path and
+        # must still end in a terminal phase.
+        for name in self.nodes:
+            self.api("PATCH", f"{GROUP}/hypervisors/{name}",
+                     {"spec": {"migration": {"address": f"127.0.0.1:{free_port()}"}}},
+                     content_type="application/merge-patch+json")
 
     def ready_hypervisors(self):
         out = set()
@@ -343,7 +424,8 @@ class Schedule:
 
     OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration"]
     FAULTS = ["kill-controller", "kill-node", "stop-component", "restart-apiserver",
-              "compact-etcd", "slow-api", "conflict-storm", "heartbeat-loss", "disk-full"]
+              "compact-etcd", "slow-api", "conflict-storm", "heartbeat-loss", "disk-full",
+              "partition-node"]
     TERMINAL = ("Succeeded", "Failed", "Cancelled")
 
     def __init__(self, cluster, seed, args, stats):
@@ -492,6 +574,13 @@ class Schedule:
                         f"{name}$"}]})
             self.heal_at.append((now + self.rng.uniform(3, 10), None,
                                  lambda: self.c.set_api_fault(key, None)))
+        elif kind == "partition-node":
+            name = self.rng.choice(sorted(self.c.nodes))
+            proxy = self.c.proxies[name]
+            if not proxy.open.is_set():
+                return
+            proxy.cut()
+            self.heal_at.append((now + self.rng.uniform(3, 10), None, proxy.heal))
         elif kind == "disk-full":
             if not self.c.small_root or self.c.nodes["node-0"].frozen:
                 return
@@ -615,13 +704,20 @@ class Schedule:
             hv = hvs.get(bound) if bound else None
             if hv and hv["metadata"].get("annotations", {}).get("novacron.io/fenced") == "true":
                 out.append(f"{name}: bound to fenced Hypervisor {bound}")
-        uids = {vm["metadata"]["uid"] for vm in vms.values()}
+        # uid -> the node its disks belong on ("" when unbound: a halted VM keeps them where it
+        # last ran); a migration in flight may have prepared disks on its target.
+        owners = {vm["metadata"]["uid"]: (vm.get("status", {}).get("hypervisor") or "",
+                                          bool(vm.get("status", {}).get("activeMigration")))
+                  for vm in vms.values()}
         for node in self.c.nodes:
             ns_dir = os.path.join(self.c.dir, node, "vms", NS)
             for vm_name in os.listdir(ns_dir) if os.path.isdir(ns_dir) else ():
                 for uid in os.listdir(os.path.join(ns_dir, vm_name)):
-                    if uid not in uids:
+                    if uid not in owners:
                         out.append(f"orphan disk folder {node}/{vm_name}/{uid} (no such VM)")
+                    elif owners[uid][0] not in ("", node) and not owners[uid][1]:
+                        out.append(f"orphan disk folder {node}/{vm_name}/{uid} (the VM is on "
+                                   f"{owners[uid][0]}, no migration in flight)")
         for uuid, nodes in active.items():
             if uuid not in known:
                 out.append(f"orphan domain {uuid} active on {sorted(nodes)}")
@@ -752,6 +848,14 @@ def main():
     if missing:
         print(f"SKIPPED: missing {', '.join(missing)}")
         return 77
+
+    def terminate(signum, _frame):
+        # ctest's timeout, a kill, or ^C in a shell that ignores SIGINT for background jobs: the
+        # processes and the tmpfs mount are cleaned up by the `finally` below.
+        raise SystemExit(f"fault_suite: signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
 
     first = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 10**6)
     workdir = tempfile.mkdtemp(prefix="novacron-faults-")
