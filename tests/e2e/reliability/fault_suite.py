@@ -12,7 +12,7 @@ directory. Then, for every schedule (one seed each), it interleaves at random:
               --fault-file (dev-apiserver/fault_injection.h; the components' TLS port only):
               slow API (200-2000 ms per request), 409 storms (30-90 % of updates answered
               Conflict), heartbeat loss (one node's Lease renewals refused); disk full (node-0's
-              VM root is a 48 MiB tmpfs the fault fills; root only); network partition of a
+              VM root is a 512 MiB tmpfs the fault fills; root only); network partition of a
               node-daemon from the API server (each node-daemon talks to it through its own
               loopback relay, PartitionProxy, which the fault cuts).
 A component that exits on its own is restarted, as a kubelet would (a controller exits when it
@@ -280,7 +280,7 @@ class Cluster:
         self.small_root = None
         if disk_full and os.geteuid() == 0:
             path = os.path.join(workdir, "node-0", "vms")
-            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "novacron-faults", path],
+            r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512m", "novacron-faults", path],
                                capture_output=True, text=True)
             if r.returncode == 0:
                 self.small_root = path
@@ -594,18 +594,23 @@ class Schedule:
             # A host crash the administrator confirms: the node-daemon (and, with the test
             # driver, its domains) die, the Hypervisor is annotated fenced; with failover Fenced
             # its VMs must be unbound and placed elsewhere. Repaired by unfencing and a restart.
-            name = self.rng.choice(sorted(self.c.nodes))
-            proc = self.c.nodes[name]
-            if proc.frozen or not proc.alive() or self.fenced:
+            if self.fenced:
                 return
             try:
-                # Their disk folders stay on the fenced node after failover (known orphans).
-                for vm in self.c.list_vms():
-                    if vm.get("status", {}).get("hypervisor") == name:
-                        self.c.known_orphans.add(
-                            f"{name}/{vm['metadata']['name']}/{vm['metadata']['uid']}")
+                vms = self.c.list_vms()
             except (OSError, urllib.error.URLError):
                 return  # the API server is down: fence another time
+            # A node that holds VMs if there is one: that is where failover happens.
+            holding = sorted({vm.get("status", {}).get("hypervisor") for vm in vms} &
+                             set(self.c.nodes))
+            name = self.rng.choice(holding or sorted(self.c.nodes))
+            proc = self.c.nodes[name]
+            if proc.frozen or not proc.alive():
+                return
+            for vm in vms:  # their disk folders stay there after failover (known orphans)
+                if vm.get("status", {}).get("hypervisor") == name:
+                    self.c.known_orphans.add(
+                        f"{name}/{vm['metadata']['name']}/{vm['metadata']['uid']}")
             proc.kill()
             self.c.inventory[name] = set()
             try:
@@ -622,6 +627,7 @@ class Schedule:
             self.c.fill_disk(True)
             self.heal_at.append((now + self.rng.uniform(2, 8), None,
                                  lambda: self.c.fill_disk(False)))
+            self.op("create")  # a disk to create while the disk is full (if placed on node-0)
         elif kind == "compact-etcd":
             if self.c.etcd.frozen or self.c.apiserver.frozen:
                 return
