@@ -865,7 +865,9 @@ class Schedule:
 
             try:
                 wait_until("convergence", converged, self.args.converge_seconds, interval=0.5)
-                self.stats.setdefault("converge", []).append(time.monotonic() - faults_stopped)
+                took = time.monotonic() - faults_stopped
+                self.stats.setdefault("converge", []).append(took)
+                log(f"seed {self.seed}: converged {took:.1f}s after the faults stopped")
             except TimeoutError:
                 for p in last:
                     self.violation(f"not converged after {self.args.converge_seconds}s: {p}")
