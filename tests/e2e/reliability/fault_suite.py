@@ -258,6 +258,8 @@ class Cluster:
         # "node/vm/uid" of the VMs bound to a node when it was fenced: after failover their disk
         # folders stay there (known, docs/reliability.md); reported, not a violation.
         self.known_orphans = set()
+        # Orphan folders a failed schedule already reported: not held against the next ones.
+        self.reported_orphans = set()
         for i in range(nodes):
             name = f"node-{i}"
             root = os.path.join(workdir, name)
@@ -446,6 +448,11 @@ class Schedule:
         self.violations = []
         self.sampling = False
         self.transcript = []
+
+    def remember_orphans(self, problems):
+        for p in problems:
+            if p.startswith("orphan disk folder "):
+                self.c.reported_orphans.add(p.split()[3])
 
     def violation(self, what):
         if what in self.violations:
@@ -790,8 +797,9 @@ class Schedule:
             ns_dir = os.path.join(self.c.dir, node, "vms", NS)
             for vm_name in os.listdir(ns_dir) if os.path.isdir(ns_dir) else ():
                 for uid in os.listdir(os.path.join(ns_dir, vm_name)):
-                    if f"{node}/{vm_name}/{uid}" in self.c.known_orphans:
-                        continue  # reported below; its VM may since have been deleted
+                    key = f"{node}/{vm_name}/{uid}"
+                    if key in self.c.known_orphans or key in self.c.reported_orphans:
+                        continue  # reported already (its VM may since have been deleted)
                     if uid not in owners:
                         out.append(f"orphan disk folder {node}/{vm_name}/{uid} (no such VM)")
                     elif owners[uid][0] not in ("", node) and not owners[uid][1]:
@@ -871,6 +879,7 @@ class Schedule:
             except TimeoutError:
                 for p in last:
                     self.violation(f"not converged after {self.args.converge_seconds}s: {p}")
+                self.remember_orphans(last)
                 self.dump_state()
         finally:
             self.sampling = False
@@ -897,7 +906,9 @@ class Schedule:
         try:
             wait_until("cleanup", clean, self.args.converge_seconds, 0.5)
         except TimeoutError:
-            self.violation(f"cleanup: not converged: {self.problems()}")
+            left = self.problems()
+            self.violation(f"cleanup: not converged: {left}")
+            self.remember_orphans(left)
 
 
 def percentile(values, p):
