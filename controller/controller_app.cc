@@ -53,7 +53,8 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
   runtime::WorkQueue& vm_queue = vm_controller_->queue();
   hypervisor_reconciler_ = std::make_unique<HypervisorReconciler>(
       HypervisorReconcilerDeps{client_, cache_, heartbeats_, metrics_, events_, options_.clock,
-                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); }});
+                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); },
+                               std::make_shared<evacuation::EvacuationMetrics>(options_.registry)});
   hypervisor_controller_ = std::make_unique<runtime::Controller>(
       controllerOptions("hypervisor", config.workers.hypervisor),
       [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });
@@ -67,6 +68,9 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       controllerOptions("vmmigration", config.workers.migration),
       [this](const std::string& key) { return migration_reconciler_->reconcile(key); });
   runtime::WorkQueue& mig_queue = migration_controller_->queue();
+  rebalancer_ = std::make_unique<rebalance::Rebalancer>(
+      rebalance::RebalancerDeps{client_, cache_, heartbeats_, events_, options_.clock, config,
+                                std::make_shared<rebalance::RebalanceMetrics>(options_.registry)});
   // Migrations of one VM (a VM's deletion or phase decides a Pending migration).
   auto enqueueMigrationsOf = [&mig_queue, cache = cache_.get()](const api::VirtualMachine& vm) {
     for (const auto& m : cache->migrations()) {
@@ -128,6 +132,11 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       if (hv) {
         hv_queue.add(*hv);
       }
+    }
+    // An evacuation's migration reports to the hypervisor in maintenance (controller/evacuation/).
+    if (auto it = m->metadata.labels.find(std::string(api::kEvacuatingHypervisorLabel));
+        it != m->metadata.labels.end()) {
+      hv_queue.add(it->second);
     }
     if (!phase_changed) {
       return;
@@ -196,6 +205,7 @@ void ControllerApp::startLeading() {
   hypervisor_controller_->start();
   vm_controller_->start();
   migration_controller_->start();
+  rebalancer_->start();
 }
 
 void ControllerApp::stopLeading() {
@@ -204,6 +214,7 @@ void ControllerApp::stopLeading() {
   }
   leading_ = false;
   spdlog::info("{}: stopping workers and informers", options_.identity);
+  rebalancer_->stop();
   migration_controller_->stop();
   vm_controller_->stop();
   hypervisor_controller_->stop();

@@ -17,6 +17,7 @@
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/hypervisor/hypervisor_reconciler.h"
 #include "controller/migration/migration_reconciler.h"
+#include "controller/rebalance/rebalancer.h"
 #include "controller/scheduler_metrics.h"
 #include "controller/vm/vm_reconciler.h"
 #include "lib/core/clock.h"
@@ -71,6 +72,7 @@ private:
   std::unique_ptr<VmReconciler> vm_reconciler_;
   std::unique_ptr<HypervisorReconciler> hypervisor_reconciler_;
   std::unique_ptr<migration::MigrationReconciler> migration_reconciler_;
+  std::unique_ptr<rebalance::Rebalancer> rebalancer_;  // idle unless rebalance.enabled
   bool leading_ = false;
 };
 

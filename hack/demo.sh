@@ -3,6 +3,8 @@
 #
 #   hack/demo.sh                 install deps, build, start everything, boot a VM, print what to try
 #   hack/demo.sh migrate         live-migrate the demo VM to the other hypervisor, watching progress
+#   hack/demo.sh maintenance [HV] [off]   put HV (default demo-node) in maintenance: its VMs are
+#                                evacuated (docs/evacuation.md); `off` clears it
 #   hack/demo.sh down            stop everything this script started and delete its run directory
 #   hack/demo.sh status          show what is running
 #
@@ -395,12 +397,31 @@ migrate() {
   kubectl get vm "$VM_NAME" -o wide
 }
 
+# Puts a hypervisor in maintenance (its VMs are evacuated by their evictionStrategy,
+# docs/evacuation.md) and prints the evacuation until it is Evacuated or blocked; `off` clears it.
+maintenance() {
+  trap - ERR
+  [[ -f "$KUBECONFIG" ]] || { echo "demo: not running (hack/demo.sh first)" >&2; exit 1; }
+  local hv="${1:-$NODE_NAME}" on=true
+  [[ "${2:-}" == off ]] && on=false
+  kubectl patch hv "$hv" --type merge -p "{\"spec\":{\"maintenance\":$on}}"
+  if [[ "$on" == false ]]; then
+    kubectl get hv "$hv" -o wide
+    return
+  fi
+  wait_until 300 bash -c "kubectl get hv '$hv' -o 'jsonpath={.status.conditions[?(@.type==\"Evacuating\")].status}' | grep -q False || kubectl get hv '$hv' -o 'jsonpath={.status.conditions[?(@.type==\"Evacuating\")].reason}' | grep -q Blocked" || true
+  kubectl get hv "$hv" -o 'jsonpath={range .status.conditions[?(@.type=="Evacuating")]}{.type}={.status} {.reason}: {.message}{"\n"}{end}{range .status.conditions[?(@.type=="Evacuated")]}{.type}={.status} {.reason}: {.message}{"\n"}{end}evacuation: {.status.evacuation}{"\n"}'
+  kubectl get vmim -A -l "novacron.io/evacuating-hypervisor=$hv"
+  kubectl get vm -o wide
+}
+
 case "${1:-up}" in
   up) shift || true; up "$@" ;;
   --*) up "$@" ;;
   migrate) migrate ;;
+  maintenance) shift; maintenance "$@" ;;
   down) down ;;
   status) status ;;
-  *) echo "usage: hack/demo.sh [up] [--teardown] [--no-install] [--no-build] | migrate | down | status" >&2
+  *) echo "usage: hack/demo.sh [up] [--teardown] [--no-install] [--no-build] | migrate | maintenance [HV] [off] | down | status" >&2
      exit 2 ;;
 esac

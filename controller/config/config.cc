@@ -1,9 +1,11 @@
 #include "controller/config/config.h"
 
 #include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -134,9 +136,92 @@ void readRatio(const YAML::Node& parent, const std::string& key, const std::stri
   out = *parsed;
 }
 
+// "22:00-06:00" (UTC) -> minutes after midnight.
+std::optional<rebalance::QuietHours> parseQuietHours(std::string_view text) {
+  int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
+  char tail = 0;
+  if (std::sscanf(std::string(text).c_str(), "%2d:%2d-%2d:%2d%c", &h1, &m1, &h2, &m2, &tail) != 4 ||
+      h1 < 0 || h1 > 23 || h2 < 0 || h2 > 24 || m1 < 0 || m1 > 59 || m2 < 0 || m2 > 59 ||
+      (h2 == 24 && m2 != 0)) {
+    return std::nullopt;
+  }
+  return rebalance::QuietHours{h1 * 60 + m1, h2 * 60 + m2};
+}
+
+void readStringList(const YAML::Node& parent, const std::string& key, const std::string& path,
+                    Errors& errors, std::vector<std::string>& out) {
+  const YAML::Node node = parent[key];
+  if (!node || node.IsNull()) {
+    return;
+  }
+  if (!node.IsSequence()) {
+    errors.push_back(path + ": must be a list");
+    return;
+  }
+  out.clear();
+  for (std::size_t i = 0; i < node.size(); ++i) {
+    std::string text;
+    if (scalar(node[i], path + "[" + std::to_string(i) + "]", errors, text)) {
+      out.push_back(text);
+    }
+  }
+}
+
+void readRebalance(const YAML::Node& n, const std::string& p, rebalance::RebalanceConfig& r,
+                   Errors& errors) {
+  checkKeys(
+      n, p,
+      {"enabled", "mode", "metric", "maxImbalancePercent", "budgetPerHour", "budgetPerNodePerHour",
+       "cooldown", "quietHours", "excludeNamespaces", "excludeSelector", "interval"},
+      errors);
+  readBool(n, "enabled", p + ".enabled", errors, r.enabled);
+  std::string text;
+  if (n["mode"] && scalar(n["mode"], p + ".mode", errors, text)) {
+    if (text == "Propose" || text == "Execute") {
+      r.mode = text == "Execute" ? rebalance::Mode::kExecute : rebalance::Mode::kPropose;
+    } else {
+      errors.push_back(p + ".mode: must be Propose or Execute, got " + quoted(text));
+    }
+  }
+  if (n["metric"] && scalar(n["metric"], p + ".metric", errors, text)) {
+    if (auto metric = rebalance::spreadMetricFromName(text)) {
+      r.metric = *metric;
+    } else {
+      errors.push_back(p +
+                       ".metric: must be MemoryMaxMin, MemoryStdDev, CpuMaxMin or CpuStdDev, got " +
+                       quoted(text));
+    }
+  }
+  readInt(n, "maxImbalancePercent", p + ".maxImbalancePercent", 1, 100, errors,
+          r.max_imbalance_percent);
+  readInt(n, "budgetPerHour", p + ".budgetPerHour", 0, 1000, errors, r.budget_per_hour);
+  readInt(n, "budgetPerNodePerHour", p + ".budgetPerNodePerHour", 0, 1000, errors,
+          r.budget_per_node_per_hour);
+  readDuration(n, "cooldown", p + ".cooldown", errors, r.cooldown);
+  readDuration(n, "interval", p + ".interval", errors, r.interval);
+  std::vector<std::string> windows;
+  readStringList(n, "quietHours", p + ".quietHours", errors, windows);
+  for (const auto& w : windows) {
+    if (auto parsed = parseQuietHours(w)) {
+      r.quiet_hours.push_back(*parsed);
+    } else {
+      errors.push_back(p + ".quietHours: must be \"HH:MM-HH:MM\" (UTC), got " + quoted(w));
+    }
+  }
+  readStringList(n, "excludeNamespaces", p + ".excludeNamespaces", errors, r.exclude_namespaces);
+  if (n["excludeSelector"] && scalar(n["excludeSelector"], p + ".excludeSelector", errors, text)) {
+    if (auto checked = rebalance::checkExcludeSelector(text); !checked.isOk()) {
+      errors.push_back(p + ".excludeSelector: " + checked.message());
+    } else {
+      r.exclude_selector = text;
+    }
+  }
+}
+
 void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors) {
   checkKeys(root, "",
-            {"scheduler", "hypervisorHealth", "workers", "migrations", "leaderElection", "server"},
+            {"scheduler", "hypervisorHealth", "workers", "migrations", "leaderElection", "server",
+             "rebalance"},
             errors);
   withMap(root, "scheduler", "scheduler", errors, [&](const YAML::Node& n, const std::string& p) {
     checkKeys(n, p, {"policy", "defaultOvercommit"}, errors);
@@ -204,6 +289,9 @@ void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors
   withMap(root, "server", "server", errors, [&](const YAML::Node& n, const std::string& p) {
     checkKeys(n, p, {"bindAddress"}, errors);
     readString(n, "bindAddress", p + ".bindAddress", errors, config.server.bind_address);
+  });
+  withMap(root, "rebalance", "rebalance", errors, [&](const YAML::Node& n, const std::string& p) {
+    readRebalance(n, p, config.rebalance, errors);
   });
 }
 
@@ -344,6 +432,13 @@ core::Status validateConfig(const ControllerConfig& config) {
     if (ratio.milli <= 0 || ratio.milli > scheduler::Ratio::kMax) {
       errors.push_back(std::string("scheduler.defaultOvercommit.") + name + ": out of range");
     }
+  }
+  const auto& rb = config.rebalance;
+  if (rb.interval < std::chrono::seconds(10) || rb.interval > std::chrono::hours(24)) {
+    errors.push_back("rebalance.interval: must be 10s..24h");
+  }
+  if (rb.cooldown > std::chrono::hours(24 * 30)) {
+    errors.push_back("rebalance.cooldown: must be at most 720h");
   }
   return joinErrors(errors);
 }

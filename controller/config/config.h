@@ -31,6 +31,18 @@
 //     retryPeriod: 2s
 //   server:
 //     bindAddress: 0.0.0.0:8080  # /metrics, /healthz, /readyz
+//   rebalance:                   # docs/rebalancing.md; off unless enabled
+//     enabled: false
+//     mode: Propose              # Propose (Events, metrics, log) | Execute (creates VMMigrations)
+//     metric: MemoryMaxMin       # MemoryMaxMin | MemoryStdDev | CpuMaxMin | CpuStdDev
+//     maxImbalancePercent: 20    # allowed spread in percentage points (1..100)
+//     budgetPerHour: 10          # rebalance migrations created in any hour (0..1000)
+//     budgetPerNodePerHour: 2    # ...per hypervisor, as source or target (0..1000)
+//     cooldown: 1h               # a VM moves at most once within this
+//     quietHours: []             # UTC windows, e.g. ["22:00-06:00"]: nothing new starts inside
+//     excludeNamespaces: []
+//     excludeSelector: ""        # label selector; matching VMs never move
+//     interval: 5m               # one planning round this often (10s..24h)
 // Durations are Go-style: "500ms", "40s", "1m30s", "2h".
 // Thread-safety: plain values and pure functions.
 #pragma once
@@ -39,6 +51,7 @@
 #include <string>
 #include <string_view>
 
+#include "controller/rebalance/rebalance_config.h"
 #include "controller/scheduler/resources.h"
 #include "controller/scheduler/scheduler.h"
 #include "lib/core/statusor.h"
@@ -95,6 +108,7 @@ struct ControllerConfig {
   MigrationsConfig migrations;
   LeaderElectionConfig leader_election;
   ServerConfig server;
+  rebalance::RebalanceConfig rebalance;
 };
 
 // Parses YAML text (empty text gives the defaults) and validates the result.

@@ -61,9 +61,7 @@ void setSchedulable(api::Hypervisor& hv, bool fresh, const core::Clock& clock) {
     why_not = "marked fenced by an administrator";
   } else if (hv.spec.maintenance) {
     reason = "Maintenance";
-    why_not =
-        "in maintenance: cordoned; its VMs are not evacuated automatically yet (evacuation needs "
-        "live migration)";
+    why_not = "in maintenance: cordoned; its VMs are evacuated by their evictionStrategy";
   } else if (hv.spec.unschedulable) {
     reason = "Unschedulable";
     why_not = "spec.unschedulable is set";

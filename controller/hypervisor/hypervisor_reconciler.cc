@@ -39,7 +39,9 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   const HealthChange health = noteHealth(*hv, fresh);
   NOVACRON_ASSIGN_OR_RETURN(LedgerOutcome ledger, reconcileLedger(*hv));
   const HypervisorHealthFacts facts{fresh, deps_.heartbeats->timeout()};
-  const api::HypervisorStatus desired = decideHypervisorStatus(ledger.stored, facts, *deps_.clock);
+  api::HypervisorStatus desired = decideHypervisorStatus(ledger.stored, facts, *deps_.clock);
+  NOVACRON_ASSIGN_OR_RETURN(const std::chrono::seconds evacuation_recheck,
+                            evacuator_.reconcile(ledger.stored, desired));
   const auto delay = summaryDelay(ledger.stored, desired);
   if (delay.count() == 0) {
     NOVACRON_RETURN_IF_ERROR(writeStatus(ledger.stored, desired));
@@ -54,8 +56,11 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
                                            std::chrono::milliseconds(1));
   }
   // Nothing announces a heartbeat that does NOT come: look again when it would be late.
-  const auto again = fresh ? deps_.heartbeats->remaining(name) + std::chrono::milliseconds(50)
-                           : deps_.heartbeats->timeout();
+  auto again = fresh ? deps_.heartbeats->remaining(name) + std::chrono::milliseconds(50)
+                     : deps_.heartbeats->timeout();
+  if (evacuation_recheck.count() > 0 && evacuation_recheck < again) {
+    again = std::chrono::duration_cast<decltype(again)>(evacuation_recheck);
+  }
   return runtime::ReconcileResult::after(again);
 }
 

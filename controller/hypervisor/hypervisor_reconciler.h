@@ -9,8 +9,9 @@
 //     hypervisor's VMs (they get HypervisorUnreachable, phase Unknown); a renewed Lease sets Ready
 //     back to True.
 //     Schedulable=False while cordoned, in maintenance, fenced or not Ready.
-//   - Maintenance: cordon only. Evacuation (by each VM's evictionStrategy) needs live migration,
-//     which does not exist yet; the Schedulable condition message says so.
+//   - Maintenance: cordon, and evacuate every VM by its evictionStrategy through evacuation
+//     VMMigrations (controller/evacuation/evacuator.h); status.evacuation and the conditions
+//     Evacuating/Evacuated go out in the same status write as the rest.
 // Each reconcile observes (cache, heartbeat, live reads only to confirm a ledger removal), decides
 // (ledger::planLedger, hypervisor_decision.h; pure) and writes only what changed.
 // Thread-safety: reconcile() may run concurrently for different keys.
@@ -24,6 +25,7 @@
 
 #include "controller/cache/cluster_cache.h"
 #include "controller/config/config.h"
+#include "controller/evacuation/evacuator.h"
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/ledger/ledger.h"
 #include "controller/scheduler_metrics.h"
@@ -45,11 +47,15 @@ struct HypervisorReconcilerDeps {
   config::ControllerConfig config;
   // Enqueues a VM key ("namespace/name") for the VM reconciler.
   std::function<void(const std::string&)> enqueue_vm;
+  std::shared_ptr<evacuation::EvacuationMetrics> evacuation_metrics;  // may be null
 };
 
 class HypervisorReconciler {
 public:
-  explicit HypervisorReconciler(HypervisorReconcilerDeps deps) : deps_(std::move(deps)) {}
+  explicit HypervisorReconciler(HypervisorReconcilerDeps deps)
+      : deps_(std::move(deps)),
+        evacuator_(evacuation::EvacuatorDeps{deps_.client, deps_.cache, deps_.events,
+                                             deps_.evacuation_metrics, deps_.clock}) {}
 
   // key: the Hypervisor name.
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name);
@@ -86,6 +92,7 @@ private:
   void enqueueUnbound();
 
   HypervisorReconcilerDeps deps_;
+  evacuation::Evacuator evacuator_;
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
   // When status.allocated of a hypervisor was last written; guarded by mu_.

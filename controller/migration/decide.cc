@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "controller/scheduler/target_preference.h"
+
 namespace novacron::controller::migration {
 namespace {
 
@@ -83,12 +85,12 @@ Usage usageBefore(const DecideInput& in) {
     }
     if (holdsSlot(m.phase)) {
       usage.take(m);
-    } else if (active(m) && before(m, in.self)) {
+    } else if (active(m) && queueBefore(m, in.self)) {
       queue.push_back(&m);
     }
   }
   std::sort(queue.begin(), queue.end(),
-            [](const MigrationFacts* a, const MigrationFacts* b) { return before(*a, *b); });
+            [](const MigrationFacts* a, const MigrationFacts* b) { return queueBefore(*a, *b); });
   for (const MigrationFacts* m : queue) {
     if (limitReached(in, usage, *m).empty()) {
       usage.take(*m);
@@ -188,12 +190,12 @@ Decision admitPending(const DecideInput& in) {
         Action::kStart, "Scheduling", "", self.target, *in.hypervisors.at(self.target).address, {}};
   }
 
-  // The scheduler's pick: the best-scoring hypervisor that fits, is not the source, has an
-  // address, and has an inbound slot now (equal scores: smallest name).
+  // The pick: among the hypervisors that fit, are not the source, have an address and an inbound
+  // slot now, the best by rankTargets() (same zone, measured bandwidth, score, name).
   std::string unfit_text;
   int candidates = 0;
   std::vector<std::string> without_address;
-  const std::map<std::string, HypervisorFacts>::value_type* best = nullptr;
+  std::vector<scheduler::TargetCandidate> eligible;
   bool inbound_full = false;
   for (const auto& entry : in.hypervisors) {
     const auto& [name, hv] = entry;
@@ -217,15 +219,20 @@ Decision admitPending(const DecideInput& in) {
       inbound_full = true;
       continue;
     }
-    if (!best || hv.score > best->second.score) {
-      best = &entry;
-    }
+    eligible.push_back({name, hv.zone, hv.bandwidth_from_source, hv.score});
   }
   if (auto waiting = limitReached(in, usage, self); !waiting.empty()) {
     return make(Action::kWait, "WaitingForLimit", waiting);
   }
-  if (best) {
-    return Decision{Action::kStart, "Scheduling", "", best->first, *best->second.address, {}};
+  if (!eligible.empty()) {
+    const auto ranked = scheduler::rankTargets(in.source_zone, eligible);
+    const std::string& best = ranked.front().name;
+    return Decision{Action::kStart,
+                    "Scheduling",
+                    ranked.front().why,
+                    best,
+                    *in.hypervisors.at(best).address,
+                    {}};
   }
   if (inbound_full) {
     return make(Action::kWait, "WaitingForLimit",
@@ -321,6 +328,10 @@ bool holdsSlot(api::MigrationPhase phase) {
 
 bool before(const MigrationFacts& a, const MigrationFacts& b) {
   return std::tie(a.created, a.key) < std::tie(b.created, b.key);
+}
+
+bool queueBefore(const MigrationFacts& a, const MigrationFacts& b) {
+  return std::tie(a.low_priority, a.created, a.key) < std::tie(b.low_priority, b.created, b.key);
 }
 
 Decision decide(const DecideInput& in) {

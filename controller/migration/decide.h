@@ -14,12 +14,14 @@
 //                          does not fit / not Ready / cordoned -> Fail TargetUnschedulable
 //                          CPU not compatible (cpu_compat.h) -> Fail TargetCPUIncompatible
 //                          no spec.migration.address         -> Fail TargetAddressUnknown
-//   no explicit target: no hypervisor but the source fits (and is CPU compatible) -> Fail NoTarget
+//   no explicit target: the best one by rankTargets() (same zone, measured bandwidth, score);
+//                       no hypervisor but the source fits (and is CPU compatible) -> Fail NoTarget
 //                       those that fit lack an address      -> Fail TargetAddressUnknown
 //   a limit is reached (cluster maxParallel, the source's maxOutbound, the target's maxInbound)
 //                                                            -> Wait (condition WaitingForLimit)
 //   otherwise                                                -> Start (target, address)
-// Limits are first come, first served by creationTimestamp (then name): the migrations running
+// Limits are first come, first served by creationTimestamp (then name), users' migrations before
+// the controller's own (evacuation: label novacron.io/initiator): the migrations running
 // now (Scheduling..Finalizing) hold their slots, and every older Pending migration that the
 // limits admit takes its slots before this one is considered. An older migration blocked on one
 // hypervisor does not hold up a younger one between other hypervisors (no head-of-line blocking),
@@ -62,6 +64,9 @@ struct MigrationFacts {
   std::string target;  // status.targetHypervisor, else spec.targetHypervisor, else empty
   bool cancel = false;
   bool deleting = false;
+  // Created by the controller (label novacron.io/initiator, e.g. an evacuation): waits behind
+  // every users' migration for a limit slot (queueBefore()).
+  bool low_priority = false;
 };
 
 struct VmFacts {
@@ -82,6 +87,10 @@ struct HypervisorFacts {
   // Why this hypervisor cannot run the VM's guest as it runs on the source (cpu_compat.h);
   // nullopt when it can.
   std::optional<std::string> cpu_incompatible;
+  // Network-aware choice (controller/scheduler/target_preference.h): label
+  // topology.kubernetes.io/zone, and the bandwidth measured from the source to it.
+  std::string zone;
+  std::optional<int64_t> bandwidth_from_source;
 };
 
 // What the controller saw of the source node-daemon for a migration in Preparing/Migrating.
@@ -107,6 +116,7 @@ struct DecideInput {
   SourceSilence source;                                              // Preparing / Migrating only
   std::chrono::milliseconds source_timeout = kDefaultSourceTimeout;  // migrations.sourceTimeout
   int64_t progress_timeout_seconds = api::kDefaultProgressTimeoutSeconds;  // spec.options
+  std::string source_zone;  // the source Hypervisor's topology.kubernetes.io/zone label
 };
 
 enum class Action {
@@ -142,5 +152,8 @@ std::chrono::milliseconds silenceBound(const DecideInput& input);
 
 // FIFO order: older first, then by key.
 bool before(const MigrationFacts& a, const MigrationFacts& b);
+// The limit queue's order: users' migrations before low-priority (controller-created) ones, FIFO
+// within each.
+bool queueBefore(const MigrationFacts& a, const MigrationFacts& b);
 
 }  // namespace novacron::controller::migration

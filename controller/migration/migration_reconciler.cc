@@ -4,6 +4,7 @@
 
 #include "controller/health/lease_freshness.h"
 #include "controller/ledger/ledger.h"
+#include "controller/migration/bandwidth_record.h"
 #include "controller/migration/cpu_compat.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
@@ -54,6 +55,7 @@ MigrationFacts factsOf(const api::VMMigration& m, const VirtualMachinePtr& vm) {
   f.target = m.status.targetHypervisor.value_or(m.spec.targetHypervisor.value_or(""));
   f.cancel = m.spec.cancel;
   f.deleting = m.metadata.deletionTimestamp.has_value();
+  f.low_priority = m.metadata.labels.contains(std::string(api::kInitiatorLabel));
   return f;
 }
 
@@ -124,8 +126,10 @@ DecideInput MigrationReconciler::observe(const api::VMMigration& m) {
   in.progress_timeout_seconds = m.spec.options.progressTimeoutSeconds;
   // The CPU the guest runs on now: its source's (cpu_compat.h).
   CpuFacts source_cpu;
-  if (HypervisorPtr source = cache.hypervisor(in.self.source)) {
+  HypervisorPtr source = cache.hypervisor(in.self.source);
+  if (source) {
     source_cpu = CpuFacts{source->status.cpuModel, source->status.cpuFeatures};
+    in.source_zone = zoneOf(*source);
   }
   if (vm) {
     in.vm = VmFacts{vm->metadata.deletionTimestamp.has_value(), boundHypervisor(*vm),
@@ -141,6 +145,10 @@ DecideInput MigrationReconciler::observe(const api::VMMigration& m) {
     HypervisorFacts facts;
     facts.cpu_incompatible =
         cpuIncompatibility(source_cpu, CpuFacts{hv->status.cpuModel, hv->status.cpuFeatures});
+    facts.zone = zoneOf(*hv);
+    if (source) {
+      facts.bandwidth_from_source = measuredBandwidth(*source, name);
+    }
     if (request) {
       const scheduler::HypervisorView view = hypervisorView(*hv, heartbeatFresh(name));
       if (auto reason = scheduler_.filter(*request, view)) {
@@ -258,7 +266,8 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::start(const api::V
   if (phaseOf(m) == MigrationPhase::kPending) {
     event(m, "Normal", "Scheduling",
           std::string(m.spec.targetHypervisor ? "target " : "the scheduler picked ") + d.target +
-              " for VM " + m.spec.vmName + " (now on " + source + ")");
+              " for VM " + m.spec.vmName + " (now on " + source + ")" +
+              (d.message.empty() ? "" : ": " + d.message));
   }
 
   // 2. Lock the VM (one active migration per VM: the write is conditional on the VM's version),
@@ -469,6 +478,13 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
     event(m, succeeded ? "Normal" : "Warning", phase_name, summary);
     if (deps_.metrics) {
       deps_.metrics->finished(stored);
+    }
+  }
+  if (succeeded) {
+    // Best effort: a lost measurement only makes the next choice less informed.
+    if (auto recorded = recordBandwidth(*deps_.client, *deps_.cache, stored); !recorded.isOk()) {
+      spdlog::warn("VMMigration {}: cannot record the measured bandwidth: {}", keyOf(m.metadata),
+                   recorded.toString());
     }
   }
   return core::okStatus();

@@ -587,6 +587,22 @@ void decodeHypervisorStatus(ObjectReader& r, HypervisorStatus& s) {
     a.integer("inbound", am.inbound);
     a.integer("outbound", am.outbound);
   });
+  r.object("evacuation", s.evacuation, [](ObjectReader& e, EvacuationStatus& es) {
+    e.integer("total", es.total);
+    e.integer("migrated", es.migrated);
+    e.integer("stopped", es.stopped);
+    e.integer("pending", es.pending);
+    e.list("blocked", es.blocked, [](ObjectReader& b, EvacuationBlocker& eb) {
+      b.str("vm", eb.vm);
+      b.str("reason", eb.reason);
+      b.str("message", eb.message);
+    });
+  });
+  r.list("migrationBandwidth", s.migrationBandwidth, [](ObjectReader& b, MigrationBandwidth& mb) {
+    b.str("target", mb.target);
+    b.integer("bytesPerSecond", mb.bytesPerSecond);
+    b.timestamp("observedTime", mb.observedTime);
+  });
   r.ignore("summary");  // derived; recomputed by the encoder
 }
 
@@ -996,6 +1012,28 @@ json encodeHypervisorStatus(const HypervisorStatus& s) {
     aj["inbound"] = a.inbound;
     aj["outbound"] = a.outbound;
     return aj;
+  });
+  putObject(out, "evacuation", s.evacuation, [](const EvacuationStatus& e) {
+    json ej = withUnknown(e.unknownFields);
+    ej["total"] = e.total;
+    ej["migrated"] = e.migrated;
+    ej["stopped"] = e.stopped;
+    ej["pending"] = e.pending;
+    putList(ej, "blocked", e.blocked, [](const EvacuationBlocker& b) {
+      json bj = withUnknown(b.unknownFields);
+      bj["vm"] = b.vm;
+      bj["reason"] = b.reason;
+      putOpt(bj, "message", b.message);
+      return bj;
+    });
+    return ej;
+  });
+  putList(out, "migrationBandwidth", s.migrationBandwidth, [](const MigrationBandwidth& b) {
+    json bj = withUnknown(b.unknownFields);
+    bj["target"] = b.target;
+    bj["bytesPerSecond"] = b.bytesPerSecond;
+    putTime(bj, "observedTime", b.observedTime);
+    return bj;
   });
   const std::string cpu = cpuSummary(s);
   if (!cpu.empty()) {

@@ -81,6 +81,37 @@ struct ActiveMigrations {
   bool operator==(const ActiveMigrations&) const = default;
 };
 
+// A VM that an evacuation cannot move, and why (controller/evacuation/).
+struct EvacuationBlocker {
+  std::string vm;      // namespace/name
+  std::string reason;  // CamelCase: InsufficientCapacity, NotLiveMigratable, Cancelled, ...
+  std::optional<std::string> message;
+  UnknownFields unknownFields;
+  bool operator==(const EvacuationBlocker&) const = default;
+};
+
+// Progress of the evacuation while spec.maintenance is set (controller). total = migrated +
+// stopped + pending + blocked.size().
+struct EvacuationStatus {
+  int32_t total = 0;
+  int32_t migrated = 0;  // moved away by an evacuation VMMigration
+  int32_t stopped = 0;   // stopped and left here (evictionStrategy None)
+  int32_t pending = 0;   // still to move or stop (migration queued or running, VM stopping)
+  std::vector<EvacuationBlocker> blocked;
+  UnknownFields unknownFields;
+  bool operator==(const EvacuationStatus&) const = default;
+};
+
+// Migration throughput measured from this hypervisor to `target` (controller, from the last
+// Succeeded VMMigration between them: data sent / migration time).
+struct MigrationBandwidth {
+  std::string target;
+  int64_t bytesPerSecond = 0;
+  std::optional<Timestamp> observedTime;
+  UnknownFields unknownFields;
+  bool operator==(const MigrationBandwidth&) const = default;
+};
+
 struct HypervisorStatus {
   std::optional<HypervisorResources> capacity;     // node-daemon: host cpus and memory
   std::optional<HypervisorResources> allocatable;  // node-daemon: capacity - host reservation
@@ -94,6 +125,8 @@ struct HypervisorStatus {
   std::vector<Condition> conditions;
   std::optional<Timestamp> lastHeartbeatTime;
   std::optional<ActiveMigrations> activeMigrations;
+  std::optional<EvacuationStatus> evacuation;          // controller
+  std::vector<MigrationBandwidth> migrationBandwidth;  // controller; one entry per target
   UnknownFields unknownFields;
   bool operator==(const HypervisorStatus&) const = default;
 };

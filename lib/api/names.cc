@@ -21,7 +21,8 @@ NOVACRON_API_ENUM_TABLE(RunStrategy, "Always", "RerunOnFailure", "Manual", "Halt
 NOVACRON_API_ENUM_TABLE(Firmware, "bios", "uefi")
 NOVACRON_API_ENUM_TABLE(DiskBus, "virtio", "sata")
 NOVACRON_API_ENUM_TABLE(NetworkType, "nat", "bridge")
-NOVACRON_API_ENUM_TABLE(EvictionStrategy, "LiveMigrate", "Shutdown", "None")
+NOVACRON_API_ENUM_TABLE(EvictionStrategy, "LiveMigrate", "LiveMigrateIfPossible", "Shutdown",
+                        "None")
 NOVACRON_API_ENUM_TABLE(VirtualMachinePhase, "Pending", "Scheduling", "Scheduled", "Starting",
                         "Running", "Paused", "Stopping", "Stopped", "Migrating", "Failed",
                         "Unknown")

@@ -38,6 +38,19 @@ inline constexpr std::string_view kSourceHypervisorLabel = "novacron.io/source-h
 // Set together with it (value: the target Hypervisor): the target node-daemon's watch selector (it
 // prepares local disks before the source starts, and removes them after an abort).
 inline constexpr std::string_view kTargetHypervisorLabel = "novacron.io/target-hypervisor";
+// Set on a VMMigration the controller created (value: "evacuation"); unset on users' migrations.
+// Migrations with this label wait behind users' ones for a limit slot
+// (controller/migration/decide.h).
+inline constexpr std::string_view kInitiatorLabel = "novacron.io/initiator";
+inline constexpr std::string_view kInitiatorEvacuation = "evacuation";
+// Set together with it on an evacuation VMMigration (value: the Hypervisor in maintenance).
+inline constexpr std::string_view kEvacuatingHypervisorLabel = "novacron.io/evacuating-hypervisor";
+// Set by the controller on a VirtualMachine it stopped for an evacuation (evictionStrategy None;
+// value: the runStrategy it had), so clearing maintenance gives the VM its runStrategy back.
+inline constexpr std::string_view kEvacuationStoppedAnnotation = "novacron.io/evacuation-stopped";
+// The well-known Kubernetes topology label on a Hypervisor: migration targets in the source's zone
+// are preferred (controller/scheduler/target_preference.h).
+inline constexpr std::string_view kZoneLabel = "topology.kubernetes.io/zone";
 
 // Held by the node-daemon while a VM has node-side resources (libvirt domain, disks) on its node.
 inline constexpr std::string_view kNodeCleanupFinalizer = "novacron.io/node-cleanup";
@@ -57,7 +70,7 @@ inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller
 // Condition types (metav1.Condition.type); docs/api.md says who sets each and what it means.
 //   VirtualMachine: Ready, Scheduled, Migratable, Migrating, HypervisorUnreachable, Valid.
 //   VMMigration:    Progressing, Succeeded.
-//   Hypervisor:     Ready, Schedulable, KVMAvailable.
+//   Hypervisor:     Ready, Schedulable, KVMAvailable, Evacuating, Evacuated.
 inline constexpr std::string_view kConditionReady = "Ready";
 inline constexpr std::string_view kConditionScheduled = "Scheduled";
 inline constexpr std::string_view kConditionMigratable = "Migratable";
@@ -69,6 +82,10 @@ inline constexpr std::string_view kConditionHypervisorUnreachable = "HypervisorU
 inline constexpr std::string_view kConditionValid = "Valid";
 inline constexpr std::string_view kConditionSchedulable = "Schedulable";
 inline constexpr std::string_view kConditionKvmAvailable = "KVMAvailable";
+// Hypervisor, controller, while spec.maintenance is set (controller/evacuation/): Evacuating
+// True while VMs are still to leave, Evacuated True once none is left to move.
+inline constexpr std::string_view kConditionEvacuating = "Evacuating";
+inline constexpr std::string_view kConditionEvacuated = "Evacuated";
 // VMMigration: True while data is moving, False (reason Succeeded/Failed/Cancelled) when done.
 inline constexpr std::string_view kConditionProgressing = "Progressing";
 inline constexpr std::string_view kConditionSucceeded = "Succeeded";
@@ -89,7 +106,7 @@ enum class DiskBus { kVirtio, kSata };
 // VirtualMachine.spec.networks[].type
 enum class NetworkType { kNat, kBridge };
 // VirtualMachine.spec.evictionStrategy
-enum class EvictionStrategy { kLiveMigrate, kShutdown, kNone };
+enum class EvictionStrategy { kLiveMigrate, kLiveMigrateIfPossible, kShutdown, kNone };
 // VirtualMachine.status.phase
 enum class VirtualMachinePhase {
   kPending,

@@ -451,6 +451,16 @@ void validateHypervisorStatus(Validator& v, const HypervisorStatus& s) {
     v.intMin("status.activeMigrations.inbound", s.activeMigrations->inbound, 0);
     v.intMin("status.activeMigrations.outbound", s.activeMigrations->outbound, 0);
   }
+  if (s.evacuation) {
+    v.intMin("status.evacuation.total", s.evacuation->total, 0);
+    v.intMin("status.evacuation.migrated", s.evacuation->migrated, 0);
+    v.intMin("status.evacuation.stopped", s.evacuation->stopped, 0);
+    v.intMin("status.evacuation.pending", s.evacuation->pending, 0);
+  }
+  for (std::size_t i = 0; i < s.migrationBandwidth.size(); ++i) {
+    v.intMin("status.migrationBandwidth[" + std::to_string(i) + "].bytesPerSecond",
+             s.migrationBandwidth[i].bytesPerSecond, 0);
+  }
 }
 
 std::string objectName(const ObjectMeta& m) {

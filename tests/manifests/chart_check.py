@@ -42,6 +42,8 @@ BAD_VALUES = [
     ("duration without a unit", "controller.config.hypervisorHealth.heartbeatTimeout", "40"),
     ("unknown failover policy", "controller.config.hypervisorHealth.failover", "Always"),
     ("maxParallel out of range", "controller.config.migrations.maxParallel", 0),
+    ("unknown rebalance mode", "controller.config.rebalance.mode", "Always"),
+    ("bad quiet hours", "controller.config.rebalance.quietHours", ["25:00-01:00"]),
     ("unknown config key", "controller.config.scheduler.polcy", "Spread"),
     ("bad pull policy", "controller.image.pullPolicy", "Sometimes"),
     ("empty repository", "nodeDaemon.image.repository", ""),

@@ -42,7 +42,7 @@ done
 expected_rbac='
 novacron-controller   cluster              novacron.io          virtualmachines         get,list,patch,update,watch
 novacron-controller   cluster              novacron.io          virtualmachines/status  update
-novacron-controller   cluster              novacron.io          vmmigrations            list,patch,update,watch
+novacron-controller   cluster              novacron.io          vmmigrations            create,delete,list,patch,update,watch
 novacron-controller   cluster              novacron.io          vmmigrations/status     update
 novacron-controller   cluster              novacron.io          hypervisors             get,list,patch,update,watch
 novacron-controller   cluster              novacron.io          hypervisors/status      patch,update

@@ -24,9 +24,11 @@ rules:
     verbs: ["get", "list", "watch", "update", "patch"]
   # list/watch: the cache; update: migration/migration_reconciler.cc (source label, cancel);
   # patch: runtime::finalizer (novacron.io/controller).
+  # create: rebalance/rebalancer.cc (rebalancing in Execute mode), evacuation/evacuator.cc
+  # (evacuation VMMigrations); delete: evacuation/evacuator.cc (removed when maintenance is cleared).
   - apiGroups: ["novacron.io"]
     resources: ["vmmigrations"]
-    verbs: ["list", "watch", "update", "patch"]
+    verbs: ["create", "list", "watch", "update", "patch", "delete"]
   # get: live reads on conflict (vm/binder.cc, migration_reconciler.cc); list/watch: the cache;
   # update: the first ledger entry, with the resourceVersion as precondition; patch: later
   # reservations as JSON patches that test the ledger and every placement input read

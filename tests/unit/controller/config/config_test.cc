@@ -200,3 +200,74 @@ TEST(ConfigFileTest, LoadsAndNamesTheFileOnError) {
 
 }  // namespace
 }  // namespace novacron::controller::config
+
+namespace novacron::controller::config {
+namespace {
+
+TEST(RebalanceConfigTest, OffByDefault) {
+  auto config = parseConfig("");
+  ASSERT_TRUE(config.isOk()) << config.status();
+  EXPECT_FALSE(config->rebalance.enabled);
+  EXPECT_EQ(config->rebalance.mode, rebalance::Mode::kPropose);
+  EXPECT_EQ(config->rebalance.metric, rebalance::SpreadMetric::kMemoryMaxMin);
+  EXPECT_EQ(config->rebalance.max_imbalance_percent, 20);
+  EXPECT_EQ(config->rebalance.interval, std::chrono::minutes(5));
+}
+
+TEST(RebalanceConfigTest, ReadsEveryField) {
+  auto config = parseConfig(R"yaml(
+rebalance:
+  enabled: true
+  mode: Execute
+  metric: CpuStdDev
+  maxImbalancePercent: 15
+  budgetPerHour: 30
+  budgetPerNodePerHour: 3
+  cooldown: 2h
+  quietHours: ["22:00-06:00", "12:00-12:30"]
+  excludeNamespaces: [kube-system, critical]
+  excludeSelector: "novacron.io/no-rebalance=true,tier in (db)"
+  interval: 1m
+)yaml");
+  ASSERT_TRUE(config.isOk()) << config.status();
+  const auto& r = config->rebalance;
+  EXPECT_TRUE(r.enabled);
+  EXPECT_EQ(r.mode, rebalance::Mode::kExecute);
+  EXPECT_EQ(r.metric, rebalance::SpreadMetric::kCpuStdDev);
+  EXPECT_EQ(r.max_imbalance_percent, 15);
+  EXPECT_EQ(r.budget_per_hour, 30);
+  EXPECT_EQ(r.budget_per_node_per_hour, 3);
+  EXPECT_EQ(r.cooldown, std::chrono::hours(2));
+  ASSERT_EQ(r.quiet_hours.size(), 2u);
+  EXPECT_EQ(r.quiet_hours[0], (rebalance::QuietHours{22 * 60, 6 * 60}));
+  EXPECT_EQ(r.quiet_hours[1], (rebalance::QuietHours{12 * 60, 12 * 60 + 30}));
+  EXPECT_EQ(r.exclude_namespaces, (std::vector<std::string>{"kube-system", "critical"}));
+  EXPECT_EQ(r.exclude_selector, "novacron.io/no-rebalance=true,tier in (db)");
+  EXPECT_EQ(r.interval, std::chrono::minutes(1));
+}
+
+TEST(RebalanceConfigTest, RejectsBadValuesNamingTheField) {
+  auto config = parseConfig(R"yaml(
+rebalance:
+  mode: Always
+  metric: DiskMaxMin
+  maxImbalancePercent: 0
+  quietHours: ["25:00-01:00"]
+  excludeSelector: "a in (b"
+  interval: 1s
+  bogus: 1
+)yaml");
+  ASSERT_FALSE(config.isOk());
+  const std::string message(config.status().message());
+  for (const char* field :
+       {"rebalance.mode", "rebalance.metric", "rebalance.maxImbalancePercent",
+        "rebalance.quietHours", "rebalance.excludeSelector", "rebalance.bogus: unknown field"}) {
+    EXPECT_THAT(message, ::testing::HasSubstr(field));
+  }
+  auto slow = parseConfig("rebalance:\n  interval: 1s\n");
+  ASSERT_FALSE(slow.isOk());
+  EXPECT_THAT(std::string(slow.status().message()), ::testing::HasSubstr("rebalance.interval"));
+}
+
+}  // namespace
+}  // namespace novacron::controller::config

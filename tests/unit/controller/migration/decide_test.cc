@@ -383,5 +383,55 @@ TEST(DecideTest, TerminalPhasesOnlyComplete) {
   }
 }
 
+// --- issue 17: evacuation priority and network-aware targets ---
+
+TEST(DecideTest, AUsersPendingMigrationGoesBeforeAnOlderEvacuationOne) {
+  DecideInput in = base();  // self: a user's migration to hv-b, created at 10
+  in.hypervisors["hv-b"].max_inbound = 1;
+  MigrationFacts evacuation =
+      mig("evac-hv-c-other-1-1", "other-1", 5, MigrationPhase::kPending, "hv-c", "hv-b");
+  evacuation.low_priority = true;
+  in.all.push_back(evacuation);
+  EXPECT_EQ(decide(in).action, Action::kStart);  // the user's one takes the slot
+
+  // Seen from the evacuation: the younger user's migration is first in line.
+  DecideInput ev = in;
+  ev.self = evacuation;
+  ev.requested_target = "hv-b";
+  ev.vm = VmFacts{false, "hv-c", api::VirtualMachinePhase::kRunning, ""};
+  Decision d = decide(ev);
+  EXPECT_EQ(d.action, Action::kWait);
+  EXPECT_THAT(d.message, HasSubstr("inbound limit of hypervisor hv-b"));
+
+  // Among evacuation migrations, FIFO as before.
+  EXPECT_TRUE(queueBefore(in.self, evacuation));
+  MigrationFacts older = evacuation;
+  older.created = at(1);
+  older.key = "ns/older";
+  EXPECT_TRUE(queueBefore(older, evacuation));
+}
+
+TEST(DecideTest, WithoutATargetTheSourcesZoneThenTheMeasuredBandwidthWin) {
+  DecideInput in = base();
+  in.requested_target.reset();
+  in.self.target.clear();
+  in.hypervisors["hv-b"].score = 100;  // the spread alone would pick hv-b
+  in.hypervisors["hv-c"].zone = "z1";
+  in.source_zone = "z1";
+  Decision d = decide(in);
+  EXPECT_EQ(d.action, Action::kStart);
+  EXPECT_EQ(d.target, "hv-c");
+  EXPECT_THAT(d.message, HasSubstr("same zone as the source (z1)"));
+
+  in.source_zone.clear();
+  in.hypervisors["hv-c"].bandwidth_from_source = 400'000'000;
+  d = decide(in);
+  EXPECT_EQ(d.target, "hv-c");
+  EXPECT_THAT(d.message, HasSubstr("measured 400.0 MB/s"));
+
+  in.hypervisors["hv-c"].bandwidth_from_source.reset();
+  EXPECT_EQ(decide(in).target, "hv-b");
+}
+
 }  // namespace
 }  // namespace novacron::controller::migration

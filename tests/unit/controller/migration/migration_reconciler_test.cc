@@ -567,5 +567,44 @@ TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {
   EXPECT_EQ(writes(), 0u);
 }
 
+// --- issue 17: network-aware targets ---
+
+TEST_F(MigrationReconcilerTest, ASucceededMigrationRecordsTheBandwidthOnItsSourceOnce) {
+  migrateWeb1ToHvB();
+  clock_->advance(std::chrono::seconds(4));
+  nodeReports("m1", MigrationPhase::kFinalizing);
+  reconcileOk("m1");
+  const api::VMMigration m = migration("m1");
+  ASSERT_EQ(m.status.phase, MigrationPhase::kSucceeded);
+  const api::Hypervisor source = hypervisor("hv-a");
+  ASSERT_EQ(source.status.migrationBandwidth.size(), 1u);
+  const api::MigrationBandwidth& b = source.status.migrationBandwidth[0];
+  EXPECT_EQ(b.target, "hv-b");
+  const int64_t seconds = (*m.status.completionTime - *m.status.startTime).count();
+  EXPECT_GE(seconds, 4);
+  EXPECT_EQ(b.bytesPerSecond, 2 * kGi / seconds);
+  EXPECT_EQ(b.observedTime, m.status.completionTime);
+  EXPECT_TRUE(hypervisor("hv-b").status.migrationBandwidth.empty());
+
+  client_->clearActions();
+  reconcileOk("m1");
+  EXPECT_EQ(writes(), 0u);  // recorded once
+}
+
+TEST_F(MigrationReconcilerTest, WithoutATargetTheSourcesZoneIsPreferred) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addHypervisor("hv-c", "10.0.0.3");
+  for (const char* name : {"hv-a", "hv-c"}) {
+    api::Hypervisor hv = hypervisor(name);
+    hv.metadata.labels[std::string(api::kZoneLabel)] = "z1";
+    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+  }
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
+  reconcileOk("m1");
+  EXPECT_EQ(migration("m1").status.targetHypervisor, "hv-c");
+}
+
 }  // namespace
 }  // namespace novacron::controller::migration

@@ -204,6 +204,13 @@ inline Hypervisor fullHypervisor() {
   st.activeMigrations = ActiveMigrations{};
   st.activeMigrations->inbound = 1;
   st.activeMigrations->outbound = 2;
+  st.evacuation = EvacuationStatus{};
+  st.evacuation->total = 3;
+  st.evacuation->migrated = 1;
+  st.evacuation->pending = 1;
+  st.evacuation->blocked = {EvacuationBlocker{
+      "default/web", "InsufficientCapacity", "no hypervisor other than hv-a fits the VM", {}}};
+  st.migrationBandwidth = {MigrationBandwidth{"hv-b", 125000000, at(20), {}}};
   return h;
 }
 

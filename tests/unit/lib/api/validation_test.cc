@@ -110,7 +110,7 @@ TEST(ValidationTest, RejectsBadVirtualMachines) {
        [](VirtualMachine& vm) { vm.spec.networks[0].type = static_cast<NetworkType>(5); },
        "spec.networks[0].type"},
       {"unknown evictionStrategy",
-       [](VirtualMachine& vm) { vm.spec.evictionStrategy = static_cast<EvictionStrategy>(3); },
+       [](VirtualMachine& vm) { vm.spec.evictionStrategy = static_cast<EvictionStrategy>(9); },
        "spec.evictionStrategy"},
       {"unknown phase",
        [](VirtualMachine& vm) { vm.status.phase = static_cast<VirtualMachinePhase>(99); },
