@@ -1,5 +1,6 @@
 // novacron-controller: parses flags and configuration, wires a ControllerApp into a
 // runtime::Manager (leader election) and runs it until SIGTERM/SIGINT or until leadership is lost.
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "controller/config/config.h"
 #include "controller/controller_app.h"
+#include "lib/core/exit_deadline.h"
 #include "lib/core/flags.h"
 #include "lib/core/logging.h"
 #include "lib/core/termination.h"
@@ -45,6 +47,9 @@ std::string defaultIdentity() {
   return std::string(host) + "_" + std::to_string(::getpid());
 }
 
+// How long an orderly shutdown may take after the lease was lost before the process just exits.
+constexpr std::chrono::seconds kLostLeadershipExitGrace{5};
+
 int run(int argc, char** argv) {
   namespace ctl = novacron::controller;
   // Two malloc arenas instead of glibc's 8 per core: the informers' threads decode JSON pages and
@@ -54,6 +59,8 @@ int run(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
   novacron::core::TerminationSignals signals;
+  // Destroyed last: it bounds the whole shutdown after a lost lease, destructors included.
+  novacron::core::ExitDeadline exit_deadline;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);
   if (!parsed.isOk()) {
     return usageError(parsed.status().message());
@@ -161,6 +168,11 @@ int run(int argc, char** argv) {
     spdlog::critical("kube client for leases: {}", lease_client.status().toString());
     return 1;
   }
+  // A lost lease: stop in order if that is quick, else exit anyway (a worker or a renewal can sit
+  // in a request to a frozen API server far longer than the lease; issue 18, seed 2017).
+  manager_options.on_lost_leadership = [&exit_deadline] {
+    exit_deadline.arm(kLostLeadershipExitGrace, 1, "leadership lost");
+  };
   novacron::runtime::Manager manager(*lease_client, manager_options);
   manager.add(
       "controllers", [&app] { app.startLeading(); }, [&app] { app.stopLeading(); });

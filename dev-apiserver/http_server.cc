@@ -202,6 +202,8 @@ struct HttpServer::Impl {
       if (!authed) {
         resp.code = 401;
         resp.body = statusBody(401, "Unauthorized", "Unauthorized").dump();
+      } else if (auto fault = options.faults ? options.faults->intercept(req) : std::nullopt) {
+        resp = std::move(*fault);
       } else {
         resp = api.handle(req);
       }

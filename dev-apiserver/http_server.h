@@ -20,6 +20,7 @@
 #include "dev-apiserver/audit_log.h"
 #include "dev-apiserver/authn/token_authenticator.h"
 #include "dev-apiserver/certs.h"
+#include "dev-apiserver/fault_injection.h"
 #include "lib/core/status.h"
 
 namespace novacron::devapi {
@@ -31,6 +32,7 @@ struct HttpServerOptions {
   TlsMaterial tls;
   authn::TokenAuthenticatorPtr authenticator;  // required unless plain_http
   std::shared_ptr<AuditLog> audit;             // null: no audit log
+  std::shared_ptr<FaultInjector> faults;       // null: no injected faults (--fault-file)
 };
 
 class HttpServer {

@@ -39,7 +39,8 @@ int usage(const std::string& error) {
                "[--secure-port=6443] [--bind-address=127.0.0.1] [--cert-dir=DIR] [--token=T] "
                "[--kubeconfig-out=PATH] [--insecure-port=N] [--bookmark-interval-ms=5000] "
                "[--watch-window=50000] [--authorization-mode=RBAC|AlwaysAllow] "
-               "[--token-auth-file=CSV] [--log-level=info] [--audit-log=FILE]\n";
+               "[--token-auth-file=CSV] [--log-level=info] [--audit-log=FILE] "
+               "[--fault-file=JSON (tests only: dev-apiserver/fault_injection.h)]\n";
   return 2;
 }
 
@@ -53,11 +54,20 @@ int main(int argc, char** argv) {
                                               {"watch-window", "50000"},
                                               {"authorization-mode", "RBAC"},
                                               {"log-level", "info"}};
-  static const std::set<std::string> known = {
-      "etcd-servers", "secure-port",          "bind-address",       "cert-dir",
-      "token",        "kubeconfig-out",       "insecure-port",      "log-level",
-      "watch-window", "bookmark-interval-ms", "authorization-mode", "token-auth-file",
-      "audit-log"};
+  static const std::set<std::string> known = {"etcd-servers",
+                                              "secure-port",
+                                              "bind-address",
+                                              "cert-dir",
+                                              "token",
+                                              "kubeconfig-out",
+                                              "insecure-port",
+                                              "log-level",
+                                              "watch-window",
+                                              "bookmark-interval-ms",
+                                              "authorization-mode",
+                                              "token-auth-file",
+                                              "audit-log",
+                                              "fault-file"};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--", 0) != 0 || a.find('=') == std::string::npos) {
@@ -232,6 +242,11 @@ int main(int argc, char** argv) {
     }
     http_opts.audit = *audit;
   }
+  if (flags.count("fault-file")) {
+    // The TLS port only: the fault suite reads the truth through the plain port.
+    http_opts.faults = std::make_shared<FaultInjector>(flags["fault-file"]);
+    spdlog::warn("fault injection enabled from {}", flags["fault-file"]);
+  }
   HttpServer https(api, http_opts);
   if (auto s = https.start(); !s.isOk()) {
     spdlog::critical("{}", s.toString());
@@ -241,6 +256,7 @@ int main(int argc, char** argv) {
   if (flags.count("insecure-port")) {
     HttpServerOptions p = http_opts;
     p.plain_http = true;
+    p.faults = nullptr;
     p.port = std::stoi(flags["insecure-port"]);
     plain = std::make_unique<HttpServer>(api, p);
     if (auto s = plain->start(); !s.isOk()) {

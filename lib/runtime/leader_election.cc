@@ -265,6 +265,9 @@ core::Status LeaderElector::run() {
   spdlog::log(lost ? spdlog::level::err : spdlog::level::info,
               "leader election {}: {} {} leadership", config_.lease_name, config_.identity,
               lost ? "lost" : "is giving up");
+  if (lost && callbacks_.on_lost_leadership) {
+    callbacks_.on_lost_leadership();
+  }
   work_stop.request_stop();
   if (work.joinable()) {
     work.join();

@@ -67,6 +67,10 @@ struct LeaderCallbacks {
   std::function<void(std::stop_token stop)> on_started_leading;
   // Called after on_started_leading returned, when leadership ended (lost or stopped).
   std::function<void()> on_stopped_leading;
+  // Called at once when leadership is LOST (not on stop()), on run()'s thread, before waiting for
+  // on_started_leading to return: that wait is only as short as the work's slowest request, so
+  // this is where a process bounds its exit (core::ExitDeadline; issue 18). Must return promptly.
+  std::function<void()> on_lost_leadership;
   // Called when the observed holder changes (including to ourselves).
   std::function<void(const std::string& identity)> on_new_leader;
 };

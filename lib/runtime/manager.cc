@@ -48,6 +48,7 @@ core::Status Manager::run() {
     stopAll();
   };
   const std::string identity = options_.election.identity;
+  callbacks.on_lost_leadership = options_.on_lost_leadership;
   callbacks.on_new_leader = [identity](const std::string& leader) {
     spdlog::info("{}: leader is now {}", identity, leader);
   };

@@ -30,6 +30,9 @@ namespace novacron::runtime {
 struct ManagerOptions {
   bool leader_elect = true;
   LeaderElectionConfig election;  // used when leader_elect
+  // Called as soon as leadership is lost, before the components are stopped (see
+  // LeaderCallbacks::on_lost_leadership): arm a core::ExitDeadline here.
+  std::function<void()> on_lost_leadership;
 };
 
 class Manager {

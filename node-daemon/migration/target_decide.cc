@@ -56,7 +56,8 @@ TargetAction decideTarget(const TargetObservation& o) {
     return o.copy ? TargetAction::kPrepare : TargetAction::kReportShared;
   case api::MigrationPhase::kFailed:
   case api::MigrationPhase::kCancelled:
-    return o.prepared && o.prepared_copy ? TargetAction::kCleanUp : TargetAction::kNone;
+    return (o.prepared && o.prepared_copy) || o.marker_present ? TargetAction::kCleanUp
+                                                               : TargetAction::kNone;
   default:
     return TargetAction::kNone;
   }

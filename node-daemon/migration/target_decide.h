@@ -58,6 +58,11 @@ struct TargetObservation {
   bool prepared = false;           // TargetPrepared=True
   bool prepared_copy = false;      // ... and status.targetStorage.copy: we made disks
   bool cancel = false;             // spec.cancel or deletion
+  // A folder of the VM here carries this migration's marker: we made it, whatever the status
+  // says. The status may not say so: TargetPrepared is written after the disks are made, and
+  // that write fails when the migration failed meanwhile (a conflict) or the API server is
+  // unreachable; the folder must still go (issue 18, fault suite seed 4038).
+  bool marker_present = false;
 };
 
 TargetAction decideTarget(const TargetObservation& o);

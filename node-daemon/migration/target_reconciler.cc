@@ -99,6 +99,13 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::reconcile(const std::string
   o.prepared = api::isConditionTrue(mig.status.conditions, api::kConditionTargetPrepared);
   o.prepared_copy = mig.status.targetStorage && mig.status.targetStorage->copy;
   o.cancel = mig.spec.cancel || mig.metadata.deletionTimestamp.has_value();
+  if (o.ours && o.phase &&
+      (*o.phase == api::MigrationPhase::kFailed || *o.phase == api::MigrationPhase::kCancelled)) {
+    for (const std::string& uid : disks_.uids(mig.metadata.namespace_, mig.spec.vmName)) {
+      auto dir = disks_.paths().vmDir(mig.metadata.namespace_, mig.spec.vmName, uid);
+      o.marker_present = o.marker_present || (dir.isOk() && exists(*dir + "/" + markerName(mig)));
+    }
+  }
   std::optional<api::VirtualMachine> vm;
   const bool may_prepare =
       o.ours && o.needs_preparation && !o.prepared && !o.cancel &&

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <thread>
 
@@ -252,6 +253,74 @@ TEST_F(LeaderElectionTest, AHangingRenewalLosesLeadershipAtTheRenewDeadline) {
   EXPECT_TRUE(a->stopped_leading);
   hanging->unblock();
   a.reset();
+}
+
+// Regression (issue 18, seed 2017): the work's shutdown (workers in requests to a frozen API
+// server) and the hung renewal can outlast the lease by far; the process must learn of the loss
+// at once, so it can bound its exit (core::ExitDeadline), not after the work has returned.
+TEST_F(LeaderElectionTest, ALostLeaseIsReportedAtOnceEvenWhileTheWorkStillRuns) {
+  auto hanging = std::make_shared<HangingLeaseClient>(fake_);
+  std::mutex work_mu;
+  std::condition_variable work_cv;
+  bool release_work = false;  // guarded by work_mu
+  std::atomic<bool> working{false};
+  std::atomic<int> lost_calls{0};
+  LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [&](std::stop_token) {
+    working = true;
+    std::unique_lock lock(work_mu);
+    work_cv.wait(lock, [&] { return release_work; });  // ignores the stop token: a hung worker
+    working = false;
+  };
+  callbacks.on_lost_leadership = [&] { ++lost_calls; };
+  auto elector = std::make_unique<LeaderElector>(hanging, config("a"), callbacks);
+  auto result = std::async(std::launch::async, [&] { return elector->run(); });
+  auto cleanup = [&] {
+    {
+      std::lock_guard lock(work_mu);
+      release_work = true;
+    }
+    work_cv.notify_all();
+    hanging->unblock();
+    elector->stop();
+    if (result.valid()) {
+      result.wait();
+    }
+  };
+  struct Guard {
+    std::function<void()> f;
+    ~Guard() { f(); }
+  } guard{cleanup};  // also when an assertion below returns early
+  ASSERT_TRUE(eventually([&] { return elector->isLeader() && working; }));
+  hanging->block();
+  ASSERT_TRUE(eventually([&] { return clock_->waitersDueWithin(seconds(1)) == 1; }));  // idle
+  clock_->advance(seconds(1));
+  ASSERT_TRUE(eventually([&] { return hanging->hanging() == 1; }));  // a renewal hangs
+  clock_->advance(seconds(10));                                      // past the renew deadline
+  EXPECT_TRUE(eventually([&] { return lost_calls.load() == 1; }))
+      << "on_lost_leadership waits for the work to return";
+  EXPECT_TRUE(working);  // still running: the loss was reported before the work stopped
+  cleanup();
+  EXPECT_EQ(result.get().code(), core::StatusCode::kAborted);
+  EXPECT_EQ(lost_calls.load(), 1);
+}
+
+TEST_F(LeaderElectionTest, AStoppedElectorDoesNotReportALostLease) {
+  std::atomic<int> lost_calls{0};
+  LeaderCallbacks callbacks;
+  callbacks.on_started_leading = [](std::stop_token stop) {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    cv.wait(lock, stop, [] { return false; });
+  };
+  callbacks.on_lost_leadership = [&] { ++lost_calls; };
+  LeaderElector elector(fake_, config("a"), callbacks);
+  auto result = std::async(std::launch::async, [&] { return elector.run(); });
+  ASSERT_TRUE(eventually([&] { return elector.isLeader(); }));
+  elector.stop();
+  EXPECT_TRUE(result.get().isOk());
+  EXPECT_EQ(lost_calls.load(), 0);
 }
 
 TEST_F(LeaderElectionTest, OnlyOneOfManyCandidatesLeads) {

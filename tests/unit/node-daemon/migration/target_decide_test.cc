@@ -82,6 +82,27 @@ TEST(TargetDecideTest, EveryCase) {
   EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "cleaned up already (TargetPrepared=False)";
 }
 
+// Regression (issue 18, fault suite seed 4038): the target made the VM's disks, but its
+// TargetPrepared write failed because the controller failed the migration meanwhile (the source
+// domain was gone). The status never said "prepared"; the folder stayed forever on a node the VM
+// is not bound to. The marker on disk is the evidence that counts.
+TEST(TargetDecideTest, AFolderMarkedForAFailedMigrationIsCleanedUpEvenIfTheStatusMissedIt) {
+  TargetObservation o;
+  o.ours = true;
+  o.needs_preparation = true;
+  o.prepared = false;  // the TargetPrepared write never landed
+  o.marker_present = true;
+  for (auto p : {MigrationPhase::kFailed, MigrationPhase::kCancelled}) {
+    o.phase = p;
+    EXPECT_EQ(decideTarget(o), TargetAction::kCleanUp);
+  }
+  o.phase = MigrationPhase::kSucceeded;
+  EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "the guest runs on these files";
+  o.phase = MigrationPhase::kFailed;
+  o.ours = false;
+  EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "another node's migration";
+}
+
 TEST(TargetDecideTest, RequestMovesDisksOnlyToAPreparedTarget) {
   virt::MigrateRequest r;
   r.copy_storage = true;
