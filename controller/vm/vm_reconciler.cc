@@ -82,6 +82,13 @@ DeletingFacts VmReconciler::observeDeleting(const api::VirtualMachine& vm) const
     HypervisorPtr hv = deps_.cache->hypervisor(facts.bound);
     facts.hypervisor_exists = hv != nullptr;
     facts.hypervisor_fenced = hv && isFenced(*hv);
+  } else if (auto on = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
+             on != vm.metadata.annotations.end() && !on->second.empty()) {
+    facts.resources_on = on->second;
+    HypervisorPtr hv = deps_.cache->hypervisor(facts.resources_on);
+    facts.resources_on_exists = hv != nullptr;
+    facts.resources_on_fenced = hv && isFenced(*hv);
+    facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   }
   auto it = vm.metadata.annotations.find(std::string(api::kForceDeleteAnnotation));
   facts.force_delete = it != vm.metadata.annotations.end() && it->second == "true";
@@ -97,7 +104,20 @@ core::Status VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
   }
   spdlog::warn("VM {}: force-deleted: {}", vmKey(vm),
                decision.events.empty() ? std::string() : decision.events.back().message);
+  if (decision.orphan_event) {
+    reportOrphan(decision);
+  }
   return core::okStatus();
+}
+
+void VmReconciler::reportOrphan(const DeletingDecision& decision) {
+  spdlog::warn("hypervisor {}: orphan: {}", decision.orphan_on, decision.orphan_event->message);
+  HypervisorPtr hv = deps_.cache->hypervisor(decision.orphan_on);
+  if (!deps_.events || !hv) {
+    return;
+  }
+  deps_.events->event(api::toJson(*hv), decision.orphan_event->type, decision.orphan_event->reason,
+                      decision.orphan_event->message);
 }
 
 // --- unbound VMs ---
@@ -266,6 +286,10 @@ core::Status VmReconciler::failOver(const api::VirtualMachine& vm, const BoundDe
   }
   emit(vm, decision.events);
   NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
+  // Record where the domain and disks stay, in the same write as the label (it carries the
+  // resourceVersion): deleting the VM later releases the node's finalizer only while that node
+  // is fenced or gone (decideDeleting).
+  stored.metadata.annotations[std::string(api::kResourcesOnAnnotation)] = boundHypervisor(vm);
   auto relabelled = binder_.labelFor(stored);
   return relabelled.isOk() ? core::okStatus() : relabelled.status();
 }
