@@ -226,10 +226,14 @@ DeletingDecision decideDeletingFailedOver(const DeletingFacts& facts) {
     return decision;
   }
   if (facts.resources_on_exists && !facts.resources_on_fenced) {
-    decision.events.push_back({"Warning", "WaitingForNode",
+    // Live again: never released here; its node-daemon removes the disks once it sees the VM.
+    if (facts.label != facts.resources_on) {
+      decision.label_for_cleanup = facts.resources_on;
+    }
+    decision.events.push_back({"Normal", "WaitingForNode",
                                "the VM's disks are on hypervisor " + facts.resources_on +
-                                   ", which is no longer fenced; waiting for it to release " +
-                                   finalizer});
+                                   ", which is no longer fenced; waiting for it to remove them " +
+                                   "and release " + finalizer});
     return decision;
   }
   const std::string where =
@@ -267,7 +271,7 @@ DeletingDecision decideDeleting(const DeletingFacts& facts) {
     return decision;  // its node-daemon cleans up (when it is back)
   }
   // The node is fenced or gone: nobody will release the finalizer. Only an explicit request does,
-  // and the disks left on that node are abandoned (its node-daemon removes them if it returns).
+  // and the disks left on that node are abandoned (nothing removes them: docs/reliability.md).
   const std::string where =
       (facts.hypervisor_exists ? "fenced hypervisor " : "deleted hypervisor ") + facts.bound;
   const std::string finalizer(api::kNodeCleanupFinalizer);

@@ -115,6 +115,10 @@ struct DeletingDecision {
   // Hypervisor (if it still exists) once the release succeeded.
   std::optional<VmEvent> orphan_event;
   std::string orphan_on;
+  // An unbound VM whose old node is live again: label it for that node, whose node-daemon then
+  // cleans up an unbound VM being deleted (node-daemon/vm/reconciler.cc) and releases its
+  // finalizer.
+  std::string label_for_cleanup;
 };
 
 // A bound VM on a fenced or gone node is released only on request (novacron.io/force-delete). An

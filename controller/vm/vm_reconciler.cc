@@ -66,6 +66,9 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileDeleting(
   if (decision.repair_label) {
     NOVACRON_ASSIGN_OR_RETURN(current, binder_.labelFor(vm));
   }
+  if (!decision.label_for_cleanup.empty()) {
+    NOVACRON_RETURN_IF_ERROR(labelForCleanup(current, decision.label_for_cleanup));
+  }
   if (decision.release_finalizer) {
     NOVACRON_RETURN_IF_ERROR(releaseFinalizer(current, decision));
   }
@@ -108,6 +111,17 @@ core::Status VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
     reportOrphan(decision);
   }
   return core::okStatus();
+}
+
+core::Status VmReconciler::labelForCleanup(const api::VirtualMachine& vm, const std::string& node) {
+  spdlog::info("VM {}: labelling it for hypervisor {}, which holds its disks, to clean them up",
+               vmKey(vm), node);
+  api::VirtualMachine labelled = vm;  // carries the resourceVersion it was read at
+  labelled.metadata.labels[std::string(api::kHypervisorLabel)] = node;
+  auto written =
+      deps_.client->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(labelled));
+  return written.isOk() ? core::okStatus()
+                        : written.status().withContext("labelling " + vmKey(vm) + " for cleanup");
 }
 
 void VmReconciler::reportOrphan(const DeletingDecision& decision) {

@@ -78,6 +78,7 @@ private:
   // Act and report.
   core::Status releaseFinalizer(const api::VirtualMachine& vm, const DeletingDecision& decision);
   void reportOrphan(const DeletingDecision& decision);
+  core::Status labelForCleanup(const api::VirtualMachine& vm, const std::string& node);
   core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,
                                                 const UnboundDecision& decision,
                                                 const UnboundObservation& seen,

@@ -300,6 +300,9 @@ TEST(DecideDeletingTest, AnUnboundVmIsNeverReleasedForALiveNode) {
   EXPECT_FALSE(d.release_finalizer);
   EXPECT_FALSE(d.orphan_event.has_value());
   EXPECT_THAT(reasons(d.events), ElementsAre("WaitingForNode"));
+  EXPECT_EQ(d.label_for_cleanup, "hv-a");  // its node-daemon cleans up an unbound VM it sees
+  facts.label = "hv-a";
+  EXPECT_EQ(decideDeleting(facts).label_for_cleanup, "");  // idempotent
 }
 
 TEST(DecideDeletingTest, AnUnboundVmWithoutARecordedNodeIsNotReleased) {

@@ -277,7 +277,7 @@ TEST_F(VmReconcilerTest, DeletingAHaltedVmFailedOverFromAFencedNodeReleasesTheFi
   EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
 }
 
-TEST_F(VmReconcilerTest, DeletingAFailedOverVmWaitsWhileItsOldNodeIsLiveAgain) {
+TEST_F(VmReconcilerTest, DeletingAFailedOverVmIsLeftToItsOldNodeWhenItIsLiveAgain) {
   config_.health.failover = config::FailoverPolicy::kFenced;
   addHypervisor("hv-a", 8, 16 * kGi);
   createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
@@ -296,6 +296,8 @@ TEST_F(VmReconcilerTest, DeletingAFailedOverVmWaitsWhileItsOldNodeIsLiveAgain) {
   EXPECT_THAT(vm("web").metadata.finalizers, Contains(std::string(api::kNodeCleanupFinalizer)));
   EXPECT_THAT(eventMessage("web", "WaitingForNode"), HasSubstr("no longer fenced"));
   EXPECT_THAT(eventReasons("hv-a"), Not(Contains("OrphanedVmDisks")));
+  // Labelled for hv-a again, so that its node-daemon sees the VM and cleans up.
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
 }
 
 TEST_F(VmReconcilerTest, DeletingOnAFencedHypervisorWithoutForceDeleteWaits) {
