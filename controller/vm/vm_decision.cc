@@ -209,11 +209,61 @@ BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts
   return decision;
 }
 
+namespace {
+
+DeletingDecision decideDeletingFailedOver(const DeletingFacts& facts) {
+  DeletingDecision decision;
+  const std::string finalizer(api::kNodeCleanupFinalizer);
+  if (facts.resources_on.empty()) {
+    // Only a node-daemon grants this finalizer, and only failover unbinds: without the record
+    // (a VM failed over before it existed) the node is unknown, so nothing is released blindly.
+    decision.events.push_back({"Warning", "WaitingForNode",
+                               "the VM is unbound but holds " + finalizer +
+                                   " and its node is not recorded (" +
+                                   std::string(api::kResourcesOnAnnotation) +
+                                   "); remove the finalizer by hand once "
+                                   "that node's disks are dealt with"});
+    return decision;
+  }
+  if (facts.resources_on_exists && !facts.resources_on_fenced) {
+    // Live again: never released here; its node-daemon removes the disks once it sees the VM.
+    if (facts.label != facts.resources_on) {
+      decision.label_for_cleanup = facts.resources_on;
+    }
+    decision.events.push_back({"Normal", "WaitingForNode",
+                               "the VM's disks are on hypervisor " + facts.resources_on +
+                                   ", which is no longer fenced; waiting for it to remove them " +
+                                   "and release " + finalizer});
+    return decision;
+  }
+  const std::string where =
+      (facts.resources_on_exists ? "fenced hypervisor " : "deleted hypervisor ") +
+      facts.resources_on;
+  decision.release_finalizer = true;
+  decision.events.push_back({"Warning", "ForceDeleted",
+                             "released " + finalizer + ": the VM was failed over from " + where +
+                                 "; its disks there are left as orphans"});
+  if (facts.resources_on_exists) {
+    decision.orphan_on = facts.resources_on;
+    decision.orphan_event =
+        VmEvent{"Warning", "OrphanedVmDisks",
+                "VM " + facts.vm_key +
+                    " was deleted while this hypervisor was fenced; its domain "
+                    "and disks here were not cleaned up (docs/reliability.md, Known orphans)"};
+  }
+  return decision;
+}
+
+}  // namespace
+
 DeletingDecision decideDeleting(const DeletingFacts& facts) {
   DeletingDecision decision;
   // The node-daemon's finalizer cleans up; it must still see the VM, so the watch label keeps
   // mirroring the binding.
   decision.repair_label = !facts.bound.empty() && facts.label != facts.bound;
+  if (facts.bound.empty() && facts.has_node_finalizer) {
+    return decideDeletingFailedOver(facts);
+  }
   if (facts.bound.empty() || !facts.has_node_finalizer) {
     return decision;
   }
@@ -221,7 +271,7 @@ DeletingDecision decideDeleting(const DeletingFacts& facts) {
     return decision;  // its node-daemon cleans up (when it is back)
   }
   // The node is fenced or gone: nobody will release the finalizer. Only an explicit request does,
-  // and the disks left on that node are abandoned (its node-daemon removes them if it returns).
+  // and the disks left on that node are abandoned (nothing removes them: docs/reliability.md).
   const std::string where =
       (facts.hypervisor_exists ? "fenced hypervisor " : "deleted hypervisor ") + facts.bound;
   const std::string finalizer(api::kNodeCleanupFinalizer);

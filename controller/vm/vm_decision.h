@@ -99,14 +99,32 @@ struct DeletingFacts {
   bool hypervisor_exists = true;
   bool hypervisor_fenced = false;
   bool force_delete = false;  // annotation novacron.io/force-delete=true
+  // Unbound VMs: the node its failover left the domain and disks on
+  // (novacron.io/node-resources-on).
+  std::string resources_on;
+  std::string vm_key;  // namespace/name (uid), for the orphan report
+  bool resources_on_exists = true;
+  bool resources_on_fenced = false;
 };
 
 struct DeletingDecision {
   bool repair_label = false;       // the node-daemon must still see the VM to clean up
   bool release_finalizer = false;  // nobody else will: the node is fenced or gone, and forced
   std::vector<VmEvent> events;     // WaitingForNode now; ForceDeleted after the release
+  // A released VM whose disks stay on a fenced or gone node: the orphan to report on that
+  // Hypervisor (if it still exists) once the release succeeded.
+  std::optional<VmEvent> orphan_event;
+  std::string orphan_on;
+  // An unbound VM whose old node is live again: label it for that node, whose node-daemon then
+  // cleans up an unbound VM being deleted (node-daemon/vm/reconciler.cc) and releases its
+  // finalizer.
+  std::string label_for_cleanup;
 };
 
+// A bound VM on a fenced or gone node is released only on request (novacron.io/force-delete). An
+// unbound VM still holding the node's finalizer was failed over from a fenced or gone node (like
+// the pod GC force-deleting the pods of a gone node): its finalizer is released while that node
+// is still fenced or gone — never for a live node — and its disks there are reported as orphans.
 DeletingDecision decideDeleting(const DeletingFacts& facts);
 
 // --- phase events ---

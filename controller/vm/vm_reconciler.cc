@@ -66,6 +66,9 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileDeleting(
   if (decision.repair_label) {
     NOVACRON_ASSIGN_OR_RETURN(current, binder_.labelFor(vm));
   }
+  if (!decision.label_for_cleanup.empty()) {
+    NOVACRON_RETURN_IF_ERROR(labelForCleanup(current, decision.label_for_cleanup));
+  }
   if (decision.release_finalizer) {
     NOVACRON_RETURN_IF_ERROR(releaseFinalizer(current, decision));
   }
@@ -82,6 +85,13 @@ DeletingFacts VmReconciler::observeDeleting(const api::VirtualMachine& vm) const
     HypervisorPtr hv = deps_.cache->hypervisor(facts.bound);
     facts.hypervisor_exists = hv != nullptr;
     facts.hypervisor_fenced = hv && isFenced(*hv);
+  } else if (auto on = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
+             on != vm.metadata.annotations.end() && !on->second.empty()) {
+    facts.resources_on = on->second;
+    HypervisorPtr hv = deps_.cache->hypervisor(facts.resources_on);
+    facts.resources_on_exists = hv != nullptr;
+    facts.resources_on_fenced = hv && isFenced(*hv);
+    facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   }
   auto it = vm.metadata.annotations.find(std::string(api::kForceDeleteAnnotation));
   facts.force_delete = it != vm.metadata.annotations.end() && it->second == "true";
@@ -97,7 +107,31 @@ core::Status VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
   }
   spdlog::warn("VM {}: force-deleted: {}", vmKey(vm),
                decision.events.empty() ? std::string() : decision.events.back().message);
+  if (decision.orphan_event) {
+    reportOrphan(decision);
+  }
   return core::okStatus();
+}
+
+core::Status VmReconciler::labelForCleanup(const api::VirtualMachine& vm, const std::string& node) {
+  spdlog::info("VM {}: labelling it for hypervisor {}, which holds its disks, to clean them up",
+               vmKey(vm), node);
+  api::VirtualMachine labelled = vm;  // carries the resourceVersion it was read at
+  labelled.metadata.labels[std::string(api::kHypervisorLabel)] = node;
+  auto written =
+      deps_.client->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(labelled));
+  return written.isOk() ? core::okStatus()
+                        : written.status().withContext("labelling " + vmKey(vm) + " for cleanup");
+}
+
+void VmReconciler::reportOrphan(const DeletingDecision& decision) {
+  spdlog::warn("hypervisor {}: orphan: {}", decision.orphan_on, decision.orphan_event->message);
+  HypervisorPtr hv = deps_.cache->hypervisor(decision.orphan_on);
+  if (!deps_.events || !hv) {
+    return;
+  }
+  deps_.events->event(api::toJson(*hv), decision.orphan_event->type, decision.orphan_event->reason,
+                      decision.orphan_event->message);
 }
 
 // --- unbound VMs ---
@@ -266,6 +300,10 @@ core::Status VmReconciler::failOver(const api::VirtualMachine& vm, const BoundDe
   }
   emit(vm, decision.events);
   NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
+  // Record where the domain and disks stay, in the same write as the label (it carries the
+  // resourceVersion): deleting the VM later releases the node's finalizer only while that node
+  // is fenced or gone (decideDeleting).
+  stored.metadata.annotations[std::string(api::kResourcesOnAnnotation)] = boundHypervisor(vm);
   auto relabelled = binder_.labelFor(stored);
   return relabelled.isOk() ? core::okStatus() : relabelled.status();
 }

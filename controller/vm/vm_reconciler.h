@@ -77,6 +77,8 @@ private:
 
   // Act and report.
   core::Status releaseFinalizer(const api::VirtualMachine& vm, const DeletingDecision& decision);
+  void reportOrphan(const DeletingDecision& decision);
+  core::Status labelForCleanup(const api::VirtualMachine& vm, const std::string& node);
   core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,
                                                 const UnboundDecision& decision,
                                                 const UnboundObservation& seen,

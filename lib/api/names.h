@@ -64,6 +64,11 @@ inline constexpr std::string_view kFencedAnnotation = "novacron.io/fenced";
 // controller then releases the node-daemon's finalizer itself (the disks on that node are
 // abandoned).
 inline constexpr std::string_view kForceDeleteAnnotation = "novacron.io/force-delete";
+// Set by the controller on a VirtualMachine it fails over from a fenced or deleted hypervisor: the
+// node that still holds the VM's old domain and disks (and granted its novacron.io/node-cleanup
+// finalizer). Deleting an unbound VM releases that finalizer only while this node is fenced or
+// gone.
+inline constexpr std::string_view kResourcesOnAnnotation = "novacron.io/node-resources-on";
 // Held by the controller while it has cluster-side bookkeeping for an object (ledger, migration).
 inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller";
 

@@ -262,6 +262,64 @@ DeletingFacts fencedAndHeld() {
   return facts;
 }
 
+DeletingFacts failedOverFrom(const std::string& node) {
+  DeletingFacts facts;
+  facts.has_node_finalizer = true;
+  facts.resources_on = node;
+  facts.resources_on_fenced = true;
+  facts.vm_key = "default/web (uid u1)";
+  return facts;
+}
+
+TEST(DecideDeletingTest, AnUnboundVmFailedOverFromAFencedNodeIsReleasedAndItsDisksReported) {
+  const DeletingDecision d = decideDeleting(failedOverFrom("hv-a"));
+  EXPECT_TRUE(d.release_finalizer);
+  EXPECT_FALSE(d.repair_label);
+  EXPECT_THAT(reasons(d.events), ElementsAre("ForceDeleted"));
+  EXPECT_THAT(d.events[0].message, HasSubstr("fenced hypervisor hv-a"));
+  ASSERT_TRUE(d.orphan_event.has_value());
+  EXPECT_EQ(d.orphan_on, "hv-a");
+  EXPECT_EQ(d.orphan_event->reason, "OrphanedVmDisks");
+  EXPECT_THAT(d.orphan_event->message, HasSubstr("default/web (uid u1)"));
+}
+
+TEST(DecideDeletingTest, AnUnboundVmFailedOverFromADeletedNodeIsReleasedWithNoOneToReportTo) {
+  DeletingFacts facts = failedOverFrom("hv-a");
+  facts.resources_on_exists = false;
+  facts.resources_on_fenced = false;
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_TRUE(d.release_finalizer);
+  EXPECT_THAT(d.events[0].message, HasSubstr("deleted hypervisor hv-a"));
+  EXPECT_FALSE(d.orphan_event.has_value());
+}
+
+TEST(DecideDeletingTest, AnUnboundVmIsNeverReleasedForALiveNode) {
+  DeletingFacts facts = failedOverFrom("hv-a");
+  facts.resources_on_fenced = false;  // unfenced since the failover
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_FALSE(d.release_finalizer);
+  EXPECT_FALSE(d.orphan_event.has_value());
+  EXPECT_THAT(reasons(d.events), ElementsAre("WaitingForNode"));
+  EXPECT_EQ(d.label_for_cleanup, "hv-a");  // its node-daemon cleans up an unbound VM it sees
+  facts.label = "hv-a";
+  EXPECT_EQ(decideDeleting(facts).label_for_cleanup, "");  // idempotent
+}
+
+TEST(DecideDeletingTest, AnUnboundVmWithoutARecordedNodeIsNotReleased) {
+  DeletingFacts facts = failedOverFrom("");
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_FALSE(d.release_finalizer);
+  EXPECT_THAT(reasons(d.events), ElementsAre("WaitingForNode"));
+}
+
+TEST(DecideDeletingTest, AnUnboundVmWithoutTheNodeFinalizerNeedsNothing) {
+  DeletingFacts facts = failedOverFrom("hv-a");
+  facts.has_node_finalizer = false;
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_FALSE(d.release_finalizer);
+  EXPECT_THAT(d.events, IsEmpty());
+}
+
 TEST(DecideDeletingTest, FencedWithForceDeleteReleasesTheFinalizer) {
   DeletingFacts facts = fencedAndHeld();
   facts.force_delete = true;

@@ -252,6 +252,54 @@ TEST_F(VmReconcilerTest, DeletingOnAFencedHypervisorWithForceDeleteReleasesTheFi
   EXPECT_THAT(eventMessage("web", "ForceDeleted"), HasSubstr("fenced hypervisor hv-a"));
 }
 
+// Regression (fault suite seeds 5072 and 5080): a halted VM failed over from a fenced node is
+// placed nowhere, so no node-daemon ever released its finalizer and its deletion hung forever.
+TEST_F(VmReconcilerTest, DeletingAHaltedVmFailedOverFromAFencedNodeReleasesTheFinalizer) {
+  config_.health.failover = config::FailoverPolicy::kFenced;
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["spec"]["runStrategy"] = "Halted";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  reconcileOk("web");  // failover: unbound, and halted so placed nowhere
+  reconcileOk("web");
+  ASSERT_FALSE(vm("web").status.hypervisor.has_value());
+  EXPECT_EQ(vm("web").metadata.annotations.at(std::string(api::kResourcesOnAnnotation)), "hv-a");
+
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
+  ASSERT_TRUE(vmExists("web"));  // held by the node's finalizer
+  reconcileOk("web");
+
+  EXPECT_FALSE(vmExists("web"));
+  EXPECT_THAT(eventMessage("web", "ForceDeleted"), HasSubstr("fenced hypervisor hv-a"));
+  EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
+}
+
+TEST_F(VmReconcilerTest, DeletingAFailedOverVmIsLeftToItsOldNodeWhenItIsLiveAgain) {
+  config_.health.failover = config::FailoverPolicy::kFenced;
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["spec"]["runStrategy"] = "Halted";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  reconcileOk("web");
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "false");
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
+
+  reconcileOk("web");
+
+  ASSERT_TRUE(vmExists("web"));
+  EXPECT_THAT(vm("web").metadata.finalizers, Contains(std::string(api::kNodeCleanupFinalizer)));
+  EXPECT_THAT(eventMessage("web", "WaitingForNode"), HasSubstr("no longer fenced"));
+  EXPECT_THAT(eventReasons("hv-a"), Not(Contains("OrphanedVmDisks")));
+  // Labelled for hv-a again, so that its node-daemon sees the VM and cleans up.
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
+}
+
 TEST_F(VmReconcilerTest, DeletingOnAFencedHypervisorWithoutForceDeleteWaits) {
   addHypervisor("hv-a", 8, 16 * kGi);
   createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
