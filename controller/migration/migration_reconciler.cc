@@ -347,16 +347,17 @@ api::MigrationPlan MigrationReconciler::planFigures(const api::VirtualMachine& v
   plan.targetCapacityAfter = capacityAfter(scheduler_.effectiveCapacityOf(view), view.allocated,
                                            view.storage_capacity_bytes, request.resources);
   CpuFacts source_cpu;
+  std::optional<int64_t> measured;  // bandwidth_record.h: from completed migrations of this pair
   if (HypervisorPtr hv = deps_.cache->hypervisor(source)) {
     source_cpu = CpuFacts{hv->status.cpuModel, hv->status.cpuFeatures};
+    measured = measuredBandwidth(*hv, target.metadata.name);
   }
   plan.cpuCompatibility =
       cpuIncompatibility(source_cpu, CpuFacts{target.status.cpuModel, target.status.cpuFeatures});
   plan.cpuCompatible = !plan.cpuCompatibility;
   plan.memoryBytes = request.resources.memory_bytes;
   plan.diskBytes = diskBytesToCopy(options.copyStorage, request.resources.storage_bytes);
-  // No per-host-pair bandwidth measurement is recorded yet: the option or the assumption.
-  const Bandwidth bandwidth = bandwidthFor(options, std::nullopt);
+  const Bandwidth bandwidth = bandwidthFor(options, measured);
   plan.bandwidthBytesPerSecond = bandwidth.bytes_per_second;
   plan.bandwidthSource = bandwidth.source;
   return plan;

@@ -695,6 +695,26 @@ TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
   EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Succeeded"}}), 0);
 }
 
+TEST_F(PlanReconcilerTest, APlanUsesTheBandwidthMeasuredBetweenTheHosts) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  api::Hypervisor source = hypervisor("hv-a");
+  api::MigrationBandwidth measured;
+  measured.target = "hv-b";
+  measured.bytesPerSecond = 50 * (int64_t{1} << 20);
+  measured.observedTime = api::toTimestamp(clock_->wallNow());
+  source.status.migrationBandwidth.push_back(measured);
+  ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(source)).isOk());
+  addVm("web-1", "hv-a");
+  addPlan("p1", "web-1");
+
+  reconcileOk("p1");
+  const api::VMMigration m = migration("p1");
+  ASSERT_TRUE(m.status.plan.has_value());
+  EXPECT_EQ(m.status.plan->bandwidthBytesPerSecond, 50 * (int64_t{1} << 20));
+  EXPECT_THAT(m.status.plan->bandwidthSource.value_or(""), HasSubstr("measured between the hosts"));
+}
+
 TEST_F(PlanReconcilerTest, ARealMigrationRecordsTheForecastFromTheLatestPlan) {
   addHypervisor("hv-a", "10.0.0.1");
   addHypervisor("hv-b", "10.0.0.2");
