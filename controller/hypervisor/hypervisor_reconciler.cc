@@ -77,9 +77,13 @@ core::Clock::Duration HypervisorReconciler::summaryDelay(const api::Hypervisor& 
     pending.allocated = desired.allocated;
     pending.changed_at = now;
   }
-  const auto due = std::min(pending.changed_at + kSummaryQuiet, pending.since + kSummaryMaxDelay);
+  auto due = std::min(pending.changed_at + kSummaryQuiet, pending.since + kSummaryMaxDelay);
+  if (auto last = last_summary_write_.find(name); last != last_summary_write_.end()) {
+    due = std::max(due, last->second + kSummaryMinInterval);
+  }
   if (now + std::chrono::milliseconds(1) >= due) {
     pending_summaries_.erase(it);
+    last_summary_write_[name] = now;
     return core::Clock::Duration::zero();
   }
   return due - now;
@@ -113,6 +117,7 @@ void HypervisorReconciler::forget(const std::string& name) {
   std::lock_guard lock(mu_);
   last_fresh_.erase(name);
   pending_summaries_.erase(name);
+  last_summary_write_.erase(name);
 }
 
 bool HypervisorReconciler::observeHeartbeat(const std::string& name) {

@@ -61,6 +61,9 @@ private:
   // placements on one hypervisor then costs one status write, not one per VM (issue 15).
   static constexpr std::chrono::milliseconds kSummaryQuiet{1000};
   static constexpr std::chrono::milliseconds kSummaryMaxDelay{10'000};
+  // ... and never sooner than this after the last summary-only write (placements arriving a few
+  // seconds apart would otherwise each end a quiet period and cost a write).
+  static constexpr std::chrono::milliseconds kSummaryMinInterval{5'000};
   // The time to wait before writing `desired`, or zero to write now.
   core::Clock::Duration summaryDelay(const api::Hypervisor& stored,
                                      const api::HypervisorStatus& desired);
@@ -96,7 +99,8 @@ private:
     core::Clock::TimePoint changed_at;
     core::Clock::TimePoint since;
   };
-  std::map<std::string, PendingSummary> pending_summaries_;  // guarded by mu_
+  std::map<std::string, PendingSummary> pending_summaries_;           // guarded by mu_
+  std::map<std::string, core::Clock::TimePoint> last_summary_write_;  // guarded by mu_
 };
 
 }  // namespace novacron::controller

@@ -215,6 +215,14 @@ TEST_F(HypervisorReconcilerTest, ASummaryThatKeepsChangingIsWrittenAfterTheMaxim
   }
   EXPECT_GE(vms, 20);  // not before ten seconds
   EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
+
+  // The next summary-only write comes no sooner than five seconds after this one (the loop
+  // advanced 500 ms since), however quiet the ledger gets.
+  createVmBoundTo("last", "hv-a", 1);
+  reconcileOk("hv-a");
+  const runtime::ReconcileResult spaced = reconcileOk("hv-a");
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
+  EXPECT_GT(spaced.requeue_after, std::chrono::milliseconds(4000));
 }
 
 }  // namespace
