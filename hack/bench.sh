@@ -7,7 +7,8 @@
 #   BUILD_DIR         the build to measure (default build/); its benchmark targets are built first
 #   --before DIR      also runs the same benchmarks from another build (e.g. of an older commit, see
 #                     tests/bench/README.md) and prints both columns, measured in this one run
-#   --quick           smaller sizes (B1 at 100 VMs only; B4 at 10,000): a smoke run of a minute
+#   --quick           smaller sizes (B1 at 100 VMs only; B4 at 10,000; B3 at 1,000 hypervisors
+#                     and 2,000 VMs; no B1x): a smoke run of a few minutes
 #   --rss-50k         B4: also the real controller's RSS at 50,000 VMs (creating them through the
 #                     API takes minutes; 10,000 always run)
 #   --boot            B5: TCG guest boot through NovaCron vs bare `virsh create` (root, libvirtd,
@@ -41,7 +42,8 @@ done
 
 command -v etcd >/dev/null || die "etcd is not on PATH (hack/install-deps.sh installs it)"
 targets=(controller_create_to_running_bench novacron-dev-apiserver novacron-node-daemon
-  runtime_informer_bench controller_memory_bench novacron-controller)
+  runtime_informer_bench controller_memory_bench novacron-controller
+  controller_placement_throughput_bench)
 log "building ${targets[*]} in $build"
 (cd "$ROOT" && BUILD_DIR="$build" nice -n 10 hack/build.sh "${targets[@]}" >/dev/null)
 
@@ -83,10 +85,13 @@ if [[ -n "$before" ]]; then
   dirs=("$before" "$build")
 fi
 b1_small=(100 10 3)
-b1_large=(1000 50 20)
+b1_large=(1000 50 20 64)
 b4_sizes=(10000 50000)
+b3_size=(5000 10000 32)
+b1x=(8000 100 20 400)
 if [[ $quick == 1 ]]; then
   b4_sizes=(10000)
+  b3_size=(1000 2000 32)
 fi
 rss_sizes=(10000)
 if [[ $rss_50k == 1 ]]; then
@@ -118,6 +123,10 @@ for i in "${!labels[@]}"; do
   for n in "${b4_sizes[@]}"; do
     run "${labels[$i]}" "${dirs[$i]}" runtime_informer_bench "$n" 1000
   done
+  run "${labels[$i]}" "${dirs[$i]}" controller_placement_throughput_bench "${b3_size[@]}"
+  if [[ $quick == 0 ]]; then
+    run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1x[@]}"
+  fi
 done
 
 # row NAME GOAL FORMAT...: one table row with a column per label.
@@ -174,8 +183,17 @@ for n in "${rss_sizes[@]}"; do
   done
   echo
 done
-printf '| %-52s | %-18s |' "B3 placement through the API, 5,000 hypervisors" ">= 500 VMs/s"
-for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
+printf '| %-52s | %-18s |' "B3 placement via API, ${b3_size[0]} hypervisors, ${b3_size[1]} VMs" ">= 500 VMs/s"
+for l in "${labels[@]}"; do
+  f="$out/$l-controller_placement_throughput_bench-${b3_size[*]}.txt"
+  printf ' %-22s |' "$(field "$f" vms_per_s) VMs/s ($(field "$f" bound) bound)"
+done
+echo
+printf '| %-52s | %-18s |' "  controller CPU per VM / conflicts" "-"
+for l in "${labels[@]}"; do
+  f="$out/$l-controller_placement_throughput_bench-${b3_size[*]}.txt"
+  printf ' %-22s |' "$(field "$f" controller_cpu_ms_per_vm) ms / $(field "$f" conflicts)"
+done
 echo
 printf '| %-52s | %-18s |' "B5 TCG boot via NovaCron / bare virsh create" "<= 1.1"
 for l in "${labels[@]}"; do
@@ -187,8 +205,14 @@ for l in "${labels[@]}"; do
   fi
 done
 echo
-printf '| %-52s | %-18s |' "B1x 8,000 VMs all Running" "<= 2 min"
-for _ in "${labels[@]}"; do printf ' %-22s |' "not implemented"; done
-echo
+if [[ $quick == 0 ]]; then
+  b1row "B1x ${b1x[0]} VMs, ${b1x[1]}/s, ${b1x[2]} nodes of ${b1x[3]} VMs" "-" "${b1x[*]}"
+  printf '| %-52s | %-18s |' "  B1x all Running after (create of the first VM to the last Running)" "<= 2 min"
+  for l in "${labels[@]}"; do
+    f="$out/$l-controller_create_to_running_bench-${b1x[*]}.txt"
+    printf ' %-22s |' "$(field "$f" wall_s) s ($(field "$f" running)/${b1x[0]})"
+  done
+  echo
+fi
 echo
 echo "Full outputs (writes by component and verb, slowest VMs): $out"

@@ -66,20 +66,32 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
 
 core::Clock::Duration HypervisorReconciler::summaryDelay(const api::Hypervisor& stored,
                                                          const api::HypervisorStatus& desired) {
-  if (desired == stored.status) {
-    return core::Clock::Duration::zero();  // nothing to write
-  }
+  const std::string& name = stored.metadata.name;
   api::HypervisorStatus only_summary = stored.status;
   only_summary.allocated = desired.allocated;
-  const auto now = deps_.clock->now();
   std::lock_guard lock(mu_);
-  auto last = last_summary_write_.find(stored.metadata.name);
-  if (only_summary == desired && last != last_summary_write_.end() &&
-      now - last->second + std::chrono::milliseconds(1) < kSummaryInterval) {
-    return kSummaryInterval - (now - last->second);
+  if (desired == stored.status || only_summary != desired) {
+    pending_summaries_.erase(name);  // nothing to write, or more than the summary: now
+    return core::Clock::Duration::zero();
   }
-  last_summary_write_[stored.metadata.name] = now;
-  return core::Clock::Duration::zero();
+  const auto now = deps_.clock->now();
+  auto [it, first] =
+      pending_summaries_.try_emplace(name, PendingSummary{desired.allocated, now, now});
+  PendingSummary& pending = it->second;
+  if (!first && pending.allocated != desired.allocated) {
+    pending.allocated = desired.allocated;
+    pending.changed_at = now;
+  }
+  auto due = std::min(pending.changed_at + kSummaryQuiet, pending.since + kSummaryMaxDelay);
+  if (auto last = last_summary_write_.find(name); last != last_summary_write_.end()) {
+    due = std::max(due, last->second + kSummaryMinInterval);
+  }
+  if (now + std::chrono::milliseconds(1) >= due) {
+    pending_summaries_.erase(it);
+    last_summary_write_[name] = now;
+    return core::Clock::Duration::zero();
+  }
+  return due - now;
 }
 
 // Only the summary changed (the common case while VMs are placed): a JSON patch that tests the
@@ -109,6 +121,7 @@ void HypervisorReconciler::forget(const std::string& name) {
   deps_.heartbeats->forget(name);
   std::lock_guard lock(mu_);
   last_fresh_.erase(name);
+  pending_summaries_.erase(name);
   last_summary_write_.erase(name);
 }
 

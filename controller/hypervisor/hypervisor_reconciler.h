@@ -62,9 +62,14 @@ public:
 
 private:
   // status.allocated is a summary of the ledger that nothing decides on (placement reads the
-  // ledger): while only it changes, it is written at most once per this interval, so a burst of
-  // placements on one hypervisor costs one status write, not one per VM (issue 15).
-  static constexpr std::chrono::milliseconds kSummaryInterval{500};
+  // ledger): while only it changes, it is written once the ledger has been quiet for kSummaryQuiet,
+  // or kSummaryMaxDelay after the first change not written yet, whichever comes first. A burst of
+  // placements on one hypervisor then costs one status write, not one per VM (issue 15).
+  static constexpr std::chrono::milliseconds kSummaryQuiet{1000};
+  static constexpr std::chrono::milliseconds kSummaryMaxDelay{10'000};
+  // ... and never sooner than this after the last summary-only write (placements arriving a few
+  // seconds apart would otherwise each end a quiet period and cost a write).
+  static constexpr std::chrono::milliseconds kSummaryMinInterval{5'000};
   // The time to wait before writing `desired`, or zero to write now.
   core::Clock::Duration summaryDelay(const api::Hypervisor& stored,
                                      const api::HypervisorStatus& desired);
@@ -95,8 +100,14 @@ private:
   evacuation::Evacuator evacuator_;
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
-  // When status.allocated of a hypervisor was last written; guarded by mu_.
-  std::map<std::string, core::Clock::TimePoint> last_summary_write_;
+  // A summary not written yet: its value, when it last changed, since when it waits.
+  struct PendingSummary {
+    std::optional<api::HypervisorAllocated> allocated;
+    core::Clock::TimePoint changed_at;
+    core::Clock::TimePoint since;
+  };
+  std::map<std::string, PendingSummary> pending_summaries_;           // guarded by mu_
+  std::map<std::string, core::Clock::TimePoint> last_summary_write_;  // guarded by mu_
 };
 
 }  // namespace novacron::controller

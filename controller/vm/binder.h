@@ -10,8 +10,9 @@
 //   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot
 //      write) conditional on the VM's resourceVersion — a VM that someone else bound meanwhile
 //      fails with kConflict — then mirror it into the label novacron.io/hypervisor, the
-//      node-daemons' watch filter (labelFor()). The node-daemon runs a VM only when
-//      status.hypervisor names its node; a label alone starts nothing.
+//      node-daemons' watch filter (labelFor()), adding the node-daemon's cleanup finalizer in
+//      the same write. The node-daemon runs a VM only when status.hypervisor names its node; a
+//      label alone starts nothing.
 // Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
 // there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
 // same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or

@@ -34,7 +34,11 @@ bool isConflict(const core::Status& status) {
 VmReconciler::VmReconciler(VmReconcilerDeps deps)
     : deps_(std::move(deps)),
       scheduler_(schedulerOptions(deps_.config)),
-      binder_(deps_.client, scheduler_) {}
+      binder_(deps_.client, scheduler_),
+      placement_(deps_.cache, deps_.clock, [this](const std::string& hypervisor) {
+        deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
+        return core::Clock::Duration(deps_.heartbeats->remaining(hypervisor));
+      }) {}
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::string& key) {
   if (!deps_.cache->synced()) {
@@ -157,13 +161,21 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
 core::StatusOr<runtime::ReconcileResult> VmReconciler::placeOnce(const api::VirtualMachine& vm,
                                                                  core::Clock::TimePoint start,
                                                                  bool* lost_race) {
+  std::unique_lock decide_lock(decide_mu_);
   const UnboundObservation seen = observeUnbound(vm);
   const UnboundDecision decision = decideUnbound(vm, seen.facts, scheduler_, *deps_.clock);
+  if (decision.action == UnboundDecision::Action::kReserveAndBind) {
+    const auto request = vmRequest(vm);
+    placement_.reserving(
+        vmKey(vm), decision.hypervisor,
+        ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group});
+  }
+  decide_lock.unlock();
   spdlog::debug("VM {}: {} -> '{}' ({})", vmKey(vm),
                 scheduler::policyName(scheduler_.options().policy), decision.hypervisor,
                 decision.explanation);
   if (decision.action != UnboundDecision::Action::kWriteStatus) {
-    return bind(vm, decision, seen, start, lost_race);
+    return bind(vm, decision, start, lost_race);
   }
   NOVACRON_RETURN_IF_ERROR(writeStatus(vm, decision.status));
   emit(vm, decision.events);
@@ -179,25 +191,18 @@ VmReconciler::UnboundObservation VmReconciler::observeUnbound(const api::Virtual
   if (vm.spec.runStrategy == api::RunStrategy::kHalted) {
     return seen;  // not placed: nothing to look at
   }
-  seen.facts.reservation = findReservation(*deps_.cache, vm);
-  if (seen.facts.reservation) {
-    return seen;
-  }
-  for (const auto& cached : deps_.cache->hypervisors()) {
-    HypervisorPtr hv = assumed_.freshest(cached);
-    seen.hypervisors[hv->metadata.name] = hv;
-    seen.facts.views.push_back(hypervisorView(*hv, heartbeatFresh(hv->metadata.name)));
-  }
+  seen.facts = placement_.observe(vm);
   return seen;
 }
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::bind(const api::VirtualMachine& vm,
                                                             const UnboundDecision& decision,
-                                                            const UnboundObservation& seen,
                                                             core::Clock::TimePoint start,
                                                             bool* lost_race) {
   if (decision.action == UnboundDecision::Action::kReserveAndBind) {
-    if (auto reserved = reserve(vm, decision.hypervisor, seen); !reserved.isOk()) {
+    auto reserved = reserve(vm, decision.hypervisor);
+    placement_.reserved(vmKey(vm));  // its result, if any, is assumed already
+    if (!reserved.isOk()) {
       *lost_race = isConflict(reserved);
       recordAttempt("error", start);
       return reserved;
@@ -223,16 +228,15 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::bind(const api::VirtualMa
   return runtime::ReconcileResult::done();
 }
 
-core::Status VmReconciler::reserve(const api::VirtualMachine& vm, const std::string& hypervisor,
-                                   const UnboundObservation& seen) {
-  auto it = seen.hypervisors.find(hypervisor);
-  if (it == seen.hypervisors.end()) {
+core::Status VmReconciler::reserve(const api::VirtualMachine& vm, const std::string& hypervisor) {
+  HypervisorPtr copy = placement_.hypervisor(hypervisor);
+  if (!copy) {
     return core::conflictError("hypervisor " + hypervisor + " vanished; deciding again");
   }
   std::optional<api::Hypervisor> latest;
-  auto reserved = binder_.reserve(vm, *it->second, heartbeatFresh(hypervisor), &latest);
+  auto reserved = binder_.reserve(vm, *copy, heartbeatFresh(hypervisor), &latest);
   if (latest) {
-    assumed_.assume(std::move(*latest));
+    placement_.assume(std::move(*latest));
   }
   if (!reserved.isOk()) {
     if (!isConflict(reserved.status())) {
@@ -244,7 +248,7 @@ core::Status VmReconciler::reserve(const api::VirtualMachine& vm, const std::str
     // Decide again with a fresher view; retried with backoff by the queue.
     return core::conflictError(reserved.status().message());
   }
-  assumed_.assume(std::move(reserved).value());
+  placement_.assume(std::move(reserved).value());
   return core::okStatus();
 }
 

@@ -26,8 +26,8 @@
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/scheduler/scheduler.h"
 #include "controller/scheduler_metrics.h"
-#include "controller/vm/assumed_hypervisors.h"
 #include "controller/vm/binder.h"
+#include "controller/vm/placement_state.h"
 #include "controller/vm/vm_decision.h"
 #include "lib/core/clock.h"
 #include "lib/core/statusor.h"
@@ -58,7 +58,6 @@ private:
   // Hypervisors the scheduler may use, as seen now (with our own assumed reservations).
   struct UnboundObservation {
     UnboundFacts facts;
-    std::map<std::string, HypervisorPtr> hypervisors;  // name -> the copy the views came from
   };
 
   core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
@@ -81,10 +80,8 @@ private:
   core::Status labelForCleanup(const api::VirtualMachine& vm, const std::string& node);
   core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,
                                                 const UnboundDecision& decision,
-                                                const UnboundObservation& seen,
                                                 core::Clock::TimePoint start, bool* lost_race);
-  core::Status reserve(const api::VirtualMachine& vm, const std::string& hypervisor,
-                       const UnboundObservation& seen);
+  core::Status reserve(const api::VirtualMachine& vm, const std::string& hypervisor);
   core::Status failOver(const api::VirtualMachine& vm, const BoundDecision& decision);
   core::Status writeStatus(const api::VirtualMachine& vm, const api::VirtualMachineStatus& status);
   void emit(const api::VirtualMachine& vm, const std::vector<VmEvent>& events);
@@ -94,7 +91,10 @@ private:
   VmReconcilerDeps deps_;
   scheduler::Scheduler scheduler_;
   Binder binder_;
-  AssumedHypervisors assumed_;
+  PlacementState placement_;
+  // Observe, decide and assume run under it, one VM at a time, so that each decision sees the
+  // reservations of the decisions before it (placement_.reserving()); the writes run in parallel.
+  std::mutex decide_mu_;
 
   std::mutex mu_;
   std::map<std::string, std::string> last_phase_;  // guarded by mu_; key -> phase last seen

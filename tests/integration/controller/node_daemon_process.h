@@ -32,8 +32,10 @@ public:
     return std::string(dir != nullptr ? dir : ".") + "/node-daemon/novacron-node-daemon";
   }
 
+  // `libvirt_uri`: libvirt's test driver by default; "test:///path/node.xml" gives the fake host
+  // another size (the benchmarks' big nodes).
   core::Status start(const std::string& node, const std::string& kubeconfig,
-                     const std::string& root) {
+                     const std::string& root, const std::string& libvirt_uri = "test:///default") {
     std::filesystem::create_directories(root);
     log_ = root + "/node-daemon.log";
     std::vector<std::string> args = {binary(),
@@ -42,7 +44,7 @@ public:
                                      "--kubeconfig",
                                      kubeconfig,
                                      "--libvirt-uri",
-                                     "test:///default",
+                                     libvirt_uri,
                                      "--vm-root",
                                      root + "/vms",
                                      "--image-root",

@@ -11,6 +11,7 @@
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
+#include "lib/runtime/finalizers.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/mock_kube_client.h"
 #include "tests/testing/eventually.h"
@@ -291,6 +292,13 @@ TEST_F(ControllerAppTest, DeletingAVmReleasesItsCapacity) {
   }));
   EXPECT_EQ(boundTotal(), 2);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "a").isOk());
+  // The bound node-daemon's part (none runs here): it cleans up and releases its finalizer, which
+  // the controller added with the binding's label.
+  auto a = client_->get(kube::kVirtualMachine, "default", "a");
+  ASSERT_TRUE(a.isOk());
+  ASSERT_TRUE(
+      runtime::removeFinalizer(*client_, kube::kVirtualMachine, *a, api::kNodeCleanupFinalizer)
+          .isOk());
   ASSERT_TRUE(settles([&] { return boundTotal() == 2 && vms().size() == 2; }));
   ASSERT_TRUE(settles([&] {
     auto hv = hypervisor("hv-a");

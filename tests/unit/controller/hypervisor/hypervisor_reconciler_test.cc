@@ -171,29 +171,58 @@ TEST_F(HypervisorReconcilerTest, ADeletedHypervisorEnqueuesTheVmsBoundToIt) {
 namespace novacron::controller {
 namespace {
 
-// status.allocated is a summary nobody decides on: while only it changes it is written at most
-// every 500 ms per hypervisor, and a deferred summary is never dropped.
-TEST_F(HypervisorReconcilerTest, SummaryWritesAreSpacedButNeverLost) {
+// status.allocated is a summary nobody decides on: while only it changes it is written once the
+// ledger has been quiet for a second (or ten seconds after the first change not written yet),
+// and a deferred summary is never dropped.
+TEST_F(HypervisorReconcilerTest, SummaryWritesWaitForTheLedgerToSettleButAreNeverLost) {
   addHypervisor("hv-a", 8, 16 * kGi);
+  reconcileOk("hv-a");  // first sight: conditions and the (empty) summary, at once
+  ASSERT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
   createVmBoundTo("one", "hv-a", 1);
-  reconcileOk("hv-a");
-  ASSERT_EQ(hypervisor("hv-a").status.allocated->vms, 1);
-
-  createVmBoundTo("two", "hv-a", 1);
   reconcileOk("hv-a");  // the ledger entry is written; the summary waits
   const runtime::ReconcileResult deferred = reconcileOk("hv-a");
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 1);
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
   EXPECT_GT(deferred.requeue_after.count(), 0) << "a deferred summary must come back";
-  EXPECT_LE(deferred.requeue_after, std::chrono::milliseconds(502));
+  EXPECT_LE(deferred.requeue_after, std::chrono::milliseconds(1002));
+
+  clock_->advance(std::chrono::milliseconds(600));
+  createVmBoundTo("two", "hv-a", 1);
+  reconcileOk("hv-a");
+  const runtime::ReconcileResult again = reconcileOk("hv-a");  // the ledger changed: wait on
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
+  EXPECT_GT(again.requeue_after, std::chrono::milliseconds(900));
 
   // The queue's timer may fire a little early: then the summary is written, or the key comes back
   // (a sub-millisecond remainder once truncated to a zero requeue, which means "done").
-  clock_->advance(deferred.requeue_after - std::chrono::microseconds(500));
-  const runtime::ReconcileResult again = reconcileOk("hv-a");
-  EXPECT_TRUE(hypervisor("hv-a").status.allocated->vms == 2 || again.requeue_after.count() > 0);
-  clock_->advance(again.requeue_after);
+  clock_->advance(again.requeue_after - std::chrono::microseconds(500));
+  const runtime::ReconcileResult last = reconcileOk("hv-a");
+  EXPECT_TRUE(hypervisor("hv-a").status.allocated->vms == 2 || last.requeue_after.count() > 0);
+  clock_->advance(last.requeue_after);
   reconcileOk("hv-a");
   EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 2);
+}
+
+TEST_F(HypervisorReconcilerTest, ASummaryThatKeepsChangingIsWrittenAfterTheMaximumDelay) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  reconcileOk("hv-a");
+  int vms = 0;
+  // A VM every 500 ms: the ledger is never quiet for a second.
+  for (; vms < 21 && hypervisor("hv-a").status.allocated->vms == 0; ++vms) {
+    createVmBoundTo("vm-" + std::to_string(vms), "hv-a", 1);
+    reconcileOk("hv-a");
+    reconcileOk("hv-a");
+    clock_->advance(std::chrono::milliseconds(500));
+  }
+  EXPECT_GE(vms, 20);  // not before ten seconds
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
+
+  // The next summary-only write comes no sooner than five seconds after this one (the loop
+  // advanced 500 ms since), however quiet the ledger gets.
+  createVmBoundTo("last", "hv-a", 1);
+  reconcileOk("hv-a");
+  const runtime::ReconcileResult spaced = reconcileOk("hv-a");
+  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
+  EXPECT_GT(spaced.requeue_after, std::chrono::milliseconds(4000));
 }
 
 }  // namespace

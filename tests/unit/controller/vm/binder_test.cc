@@ -3,6 +3,7 @@
 // label; labelFor() only writes when the label differs from the binding.
 #include "controller/vm/binder.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "controller/ledger/ledger.h"
@@ -86,6 +87,29 @@ TEST_F(BinderTest, BindWritesStatusHypervisorThenTheLabel) {
   EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
   EXPECT_EQ(bound->metadata.resourceVersion, vm("web").metadata.resourceVersion);
   EXPECT_LT(firstVmAction(Verb::kUpdateStatus), firstVmAction(Verb::kUpdate));
+}
+
+// The node-daemon's cleanup finalizer rides on the label write that hands the VM to its node, so
+// the node-daemon need not add it with a write of its own (issue 15, B2): two VM writes in all.
+TEST_F(BinderTest, BindAddsTheNodeDaemonsFinalizerInTheLabelWrite) {
+  const api::VirtualMachine web = newVm("web", 1);
+  api::VirtualMachineStatus status = web.status;
+  status.hypervisor = "hv-a";
+  client_->clearActions();
+
+  ASSERT_TRUE(binder_.bind(web, status).isOk());
+
+  EXPECT_EQ(objectWrites(), 2u);
+  EXPECT_THAT(vm("web").metadata.finalizers,
+              ::testing::ElementsAre(std::string(api::kNodeCleanupFinalizer)));
+  // Unbinding (failover) leaves it: the node that may still hold the domain cleans up.
+  auto unbound = vm("web");
+  unbound.status.hypervisor.reset();
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", api::toJson(unbound)).isOk());
+  ASSERT_TRUE(binder_.labelFor(vm("web")).isOk());
+  EXPECT_EQ(hypervisorLabel(vm("web")), "");
+  EXPECT_THAT(vm("web").metadata.finalizers,
+              ::testing::ElementsAre(std::string(api::kNodeCleanupFinalizer)));
 }
 
 TEST_F(BinderTest, BindOfAVmChangedMeanwhileConflictsAndSetsNoLabel) {

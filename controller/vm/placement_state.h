@@ -1,0 +1,98 @@
+// PlacementState: what placement decides on, kept between decisions (kube-scheduler's scheduler
+// cache) instead of rebuilt from every Hypervisor for every VM.
+//
+//   - Each hypervisor's ledger is decoded, and its scheduler view built, once per change of the
+//     object: a Hypervisor is re-read only when the informer's copy was replaced by a watch event
+//     (a new pointer in the store) or this process wrote a newer one (assume()). A decision then
+//     costs one pass over ready-made views, not a JSON decode per hypervisor (issue 15, B3).
+//   - Which hypervisor holds a reservation for a VM comes from an index kept with the views.
+//   - Reservations this process decided but whose write has not landed yet (reserving() ..
+//     reserved()) are counted in every other VM's views: concurrent workers spread over the
+//     hypervisors instead of all racing for the same least-loaded one and losing the patch test
+//     (kube-scheduler's "assume" step). This only steers choices: the ledger write still tests the
+//     ledger it was checked against, so capacity is never overcommitted whatever this state says.
+//   - Heartbeat freshness is asked once per hypervisor until it could have expired (the tracker
+//     says how long it stays fresh), not once per hypervisor per decision.
+// resourceVersions are opaque to clients, but every etcd-backed server hands out increasing
+// integers; an unparsable one counts as oldest, so the informer's copy wins.
+// Thread-safety: all methods are safe from any thread (one mutex guards the state).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/cache/cluster_cache.h"
+#include "controller/ledger/ledger.h"
+#include "controller/scheduler/inputs.h"
+#include "controller/vm/vm_decision.h"
+#include "lib/core/clock.h"
+
+namespace novacron::controller {
+
+class PlacementState {
+public:
+  // How long the hypervisor's heartbeat stays fresh from now (zero: stale). Called at most once
+  // per hypervisor until that time has passed (always again while it is stale).
+  using FreshFor = std::function<core::Clock::Duration(const std::string& hypervisor)>;
+
+  PlacementState(std::shared_ptr<const ClusterCache> cache, core::ClockPtr clock,
+                 FreshFor fresh_for);
+
+  // The placement facts of an unbound VM: the hypervisor holding its reservation (smallest name;
+  // fenced ones skipped) or else every hypervisor's view, with the in-flight reservations of
+  // other VMs counted in.
+  UnboundFacts observe(const api::VirtualMachine& vm);
+
+  // The copy the views of `name` were built from (the informer's, or a newer one written here);
+  // null when unknown.
+  HypervisorPtr hypervisor(const std::string& name);
+
+  // A reservation of `entry` for VM `key` on `hypervisor` is being written.
+  void reserving(const std::string& key, const std::string& hypervisor, ledger::LedgerEntry entry);
+  // That write finished: forgets it (its result, when written, comes through assume()).
+  void reserved(const std::string& key);
+  // Remembers `hypervisor` as read or written live, unless a newer copy is known already.
+  void assume(api::Hypervisor hypervisor);
+
+private:
+  struct Entry {
+    HypervisorPtr cached;            // the informer's copy last seen
+    HypervisorPtr source;            // the copy the view was built from (cached, or newer assumed)
+    scheduler::HypervisorView view;  // ready = the object's own readiness (Ready, not fenced)
+    bool fenced = false;
+    std::map<std::string, std::string> reserved;  // VM key -> uid: the ledger's entries
+    bool heartbeat_fresh = false;
+    core::Clock::TimePoint fresh_until{};
+    uint64_t seen = 0;         // refresh generation
+    std::size_t position = 0;  // index in the views of the current observe()
+  };
+  struct InFlight {
+    std::string hypervisor;
+    ledger::LedgerEntry entry;
+  };
+
+  // Re-reads the informer's hypervisors; rebuilds the entries whose object changed.
+  void refresh();                                                         // needs mu_
+  void rebuild(const std::string& name, Entry& e, HypervisorPtr source);  // needs mu_
+  void unindex(const std::string& name, const Entry& e);                  // needs mu_
+  bool heartbeatFresh(const std::string& name, Entry& e);                 // needs mu_
+
+  const std::shared_ptr<const ClusterCache> cache_;
+  const core::ClockPtr clock_;
+  const FreshFor fresh_for_;
+
+  std::mutex mu_;
+  std::map<std::string, Entry> entries_;  // guarded by mu_; hypervisor name -> entry
+  // guarded by mu_; VM key -> hypervisors whose ledger holds an entry for it
+  std::map<std::string, std::map<std::string, std::string>> index_;
+  std::map<std::string, InFlight> in_flight_;  // guarded by mu_; VM key -> reservation
+  uint64_t generation_ = 0;                    // guarded by mu_
+};
+
+}  // namespace novacron::controller

@@ -1,0 +1,204 @@
+#include "controller/vm/placement_state.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/scheduler/scheduler.h"
+#include "controller/vm/placement_inputs.h"
+#include "tests/mocks/fake_clock.h"
+#include "tests/unit/controller/cluster_objects.h"
+
+namespace novacron::controller {
+namespace {
+
+using ctltest::kGi;
+using ctltest::makeHypervisor;
+
+// A cache whose hypervisors the test replaces one by one, as watch events would.
+class HypervisorsOnlyCache final : public ClusterCache {
+public:
+  void put(api::Hypervisor hv) {
+    const std::string name = hv.metadata.name;
+    hypervisors_[name] = std::make_shared<const api::Hypervisor>(std::move(hv));
+  }
+  void erase(const std::string& name) { hypervisors_.erase(name); }
+
+  bool synced() const override { return true; }
+  std::vector<HypervisorPtr> hypervisors() const override {
+    std::vector<HypervisorPtr> out;
+    for (const auto& [name, hv] : hypervisors_) {
+      out.push_back(hv);
+    }
+    return out;
+  }
+  HypervisorPtr hypervisor(std::string_view name) const override {
+    auto it = hypervisors_.find(std::string(name));
+    return it == hypervisors_.end() ? nullptr : it->second;
+  }
+  VirtualMachinePtr vm(std::string_view) const override { return nullptr; }
+  std::vector<VirtualMachinePtr> vmsOn(std::string_view) const override { return {}; }
+  std::vector<VirtualMachinePtr> unboundVms() const override { return {}; }
+  std::vector<VMMigrationPtr> migrations() const override { return {}; }
+  VMMigrationPtr migration(std::string_view) const override { return nullptr; }
+  std::optional<LeaseSnapshot> heartbeat(std::string_view) const override { return std::nullopt; }
+
+private:
+  std::map<std::string, HypervisorPtr> hypervisors_;
+};
+
+api::VirtualMachine makeVm(const std::string& name, const std::string& uid, int32_t cpus) {
+  api::VirtualMachine vm;
+  vm.metadata.namespace_ = "default";
+  vm.metadata.name = name;
+  vm.metadata.uid = uid;
+  vm.spec.resources.cpus = cpus;
+  vm.spec.resources.memory = api::Quantity::fromBytes(kGi);
+  return vm;
+}
+
+api::Hypervisor withLedger(api::Hypervisor hv, const ledger::Ledger& entries,
+                           const std::string& rv) {
+  hv.metadata.resourceVersion = rv;
+  hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(entries);
+  return hv;
+}
+
+ledger::LedgerEntry entryOf(const api::VirtualMachine& vm) {
+  return ledger::LedgerEntry{vm.metadata.uid, vmRequest(vm).resources, ""};
+}
+
+const scheduler::HypervisorView& viewOf(const UnboundFacts& facts, const std::string& name) {
+  for (const auto& v : facts.views) {
+    if (v.name == name) {
+      return v;
+    }
+  }
+  ADD_FAILURE() << "no view of " << name;
+  return facts.views.front();
+}
+
+class PlacementStateTest : public ::testing::Test {
+protected:
+  PlacementStateTest()
+      : cache_(std::make_shared<HypervisorsOnlyCache>()),
+        clock_(std::make_shared<testing::FakeClock>()),
+        state_(cache_, clock_, [this](const std::string& name) {
+          ++heartbeat_asks_[name];
+          return core::Clock::Duration(fresh_for_);
+        }) {}
+
+  std::shared_ptr<HypervisorsOnlyCache> cache_;
+  std::shared_ptr<testing::FakeClock> clock_;
+  std::map<std::string, int> heartbeat_asks_;
+  std::chrono::milliseconds fresh_for_{10'000};
+  PlacementState state_;
+};
+
+TEST_F(PlacementStateTest, AReservationInFlightCountsForOtherVmsButNotForItsOwnVm) {
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  const auto web = makeVm("web", "u1", 3);
+  const auto db = makeVm("db", "u2", 1);
+  state_.reserving(vmKey(web), "hv-a", entryOf(web));
+
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 3);
+  EXPECT_EQ(viewOf(state_.observe(web), "hv-a").allocated.cpus, 0);
+
+  state_.reserved(vmKey(web));  // the write failed: nothing of it stays
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 0);
+}
+
+TEST_F(PlacementStateTest, ConcurrentDecisionsSpreadOverHypervisorsInsteadOfRacingForOne) {
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  cache_->put(withLedger(makeHypervisor("hv-b", 8, 16 * kGi), {}, "6"));
+  scheduler::Scheduler spread(scheduler::SchedulerOptions{scheduler::Policy::kSpread, {}});
+  const auto web = makeVm("web", "u1", 2);
+  const auto db = makeVm("db", "u2", 2);
+
+  auto first = spread.schedule(vmRequest(web), state_.observe(web).views);
+  ASSERT_TRUE(first.placed());
+  state_.reserving(vmKey(web), first.hypervisor, entryOf(web));  // its write is on its way
+  auto second = spread.schedule(vmRequest(db), state_.observe(db).views);
+
+  ASSERT_TRUE(second.placed());
+  EXPECT_NE(first.hypervisor, second.hypervisor);
+}
+
+TEST_F(PlacementStateTest, ALandedReservationIsCountedOnceWhileItsWriteIsStillInFlight) {
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  const auto web = makeVm("web", "u1", 3);
+  state_.reserving(vmKey(web), "hv-a", entryOf(web));
+  state_.assume(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "7"));
+
+  EXPECT_EQ(viewOf(state_.observe(makeVm("db", "u2", 1)), "hv-a").allocated.cpus, 3);
+}
+
+TEST_F(PlacementStateTest, TheReservationOfAVmIsFoundAndFollowsTheInformersCopy) {
+  const auto web = makeVm("web", "u1", 1);
+  cache_->put(withLedger(makeHypervisor("hv-b", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "5"));
+  cache_->put(withLedger(makeHypervisor("hv-c", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "6"));
+  EXPECT_EQ(state_.observe(web).reservation, "hv-b");  // the smallest name
+
+  auto fenced = withLedger(makeHypervisor("hv-b", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "8");
+  fenced.metadata.annotations[std::string(kFencedAnnotation)] = "true";
+  cache_->put(fenced);
+  EXPECT_EQ(state_.observe(web).reservation, "hv-c");  // fenced ones are skipped
+
+  cache_->put(withLedger(makeHypervisor("hv-c", 8, 16 * kGi), {}, "9"));
+  EXPECT_EQ(state_.observe(web).reservation, std::nullopt);
+  // A VM recreated under the same name (another uid) has no reservation in the old entry.
+  EXPECT_EQ(state_.observe(makeVm("web", "other-uid", 1)).reservation, std::nullopt);
+
+  cache_->erase("hv-b");
+  const auto facts = state_.observe(web);
+  ASSERT_EQ(facts.views.size(), 1U);
+  EXPECT_EQ(facts.views[0].name, "hv-c");
+}
+
+TEST_F(PlacementStateTest, AnAssumedCopyWinsUntilTheInformerHasOneAtLeastAsNew) {
+  const auto web = makeVm("web", "u1", 2);
+  const auto db = makeVm("db", "u2", 1);
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 0);
+
+  state_.assume(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "9"));
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 2);
+  EXPECT_EQ(state_.hypervisor("hv-a")->metadata.resourceVersion, "9");
+
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "7"));  // older: ignored
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 2);
+
+  // An older copy assumed later changes nothing either.
+  state_.assume(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "8"));
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 2);
+
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "10"));  // caught up (and freed)
+  EXPECT_EQ(viewOf(state_.observe(db), "hv-a").allocated.cpus, 0);
+  EXPECT_EQ(state_.hypervisor("hv-a")->metadata.resourceVersion, "10");
+}
+
+TEST_F(PlacementStateTest, TheHeartbeatIsAskedAgainOnlyOnceItCouldHaveExpired) {
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  const auto db = makeVm("db", "u2", 1);
+  EXPECT_TRUE(viewOf(state_.observe(db), "hv-a").ready);
+  EXPECT_TRUE(viewOf(state_.observe(db), "hv-a").ready);
+  EXPECT_EQ(heartbeat_asks_["hv-a"], 1);
+
+  fresh_for_ = std::chrono::milliseconds(0);  // it went stale meanwhile
+  clock_->advance(std::chrono::milliseconds(10'000));
+  EXPECT_FALSE(viewOf(state_.observe(db), "hv-a").ready);
+  EXPECT_FALSE(viewOf(state_.observe(db), "hv-a").ready);
+  EXPECT_EQ(heartbeat_asks_["hv-a"], 3);  // asked on every look while stale
+
+  fresh_for_ = std::chrono::milliseconds(10'000);  // a heartbeat came
+  EXPECT_TRUE(viewOf(state_.observe(db), "hv-a").ready);
+}
+
+TEST_F(PlacementStateTest, ACorruptLedgerMakesTheHypervisorUnschedulable) {
+  auto hv = makeHypervisor("hv-a", 8, 16 * kGi);
+  hv.metadata.resourceVersion = "3";
+  hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = "{not json";
+  cache_->put(hv);
+  EXPECT_TRUE(viewOf(state_.observe(makeVm("db", "u2", 1)), "hv-a").unschedulable);
+}
+
+}  // namespace
+}  // namespace novacron::controller
