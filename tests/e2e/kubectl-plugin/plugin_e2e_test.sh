@@ -142,7 +142,9 @@ echo "$out"
 grep -qE "^NAME +READY +SCHEDULING +CPU\(ALLOC/AVAIL\)" <<<"$out" || fail "top header"
 grep -qE "^node-a +True " <<<"$out" || fail "top: node-a row"
 grep -qE "^node-b +True " <<<"$out" || fail "top: node-b row"
-grep -qE "^$HV +True +[A-Za-z]+ +1/" <<<"$out" || fail "top: $HV does not count web's CPU"
+# The allocated summary top reads is written once the ledger is quiet (controller/hypervisor:
+# at most ~1 s after the last placement, 10 s while placements keep coming): poll for it.
+wait_for_match 30 "^$HV +True +[A-Za-z]+ +1/" plugin top || fail "top: $HV does not count web's CPU"
 grep -qE "^TOTAL " <<<"$out" || fail "top: total row"
 
 step "explain: where web runs and how the other hypervisor fares"
