@@ -49,12 +49,19 @@ done
 uncordon_b
 
 echo "== three VMMigrations to hv-b (inbound limit 1)"
-# Phases of all three, twice a second, one line per sample: "Pending Migrating -".
+# Phases of all three, twice a second, one line per sample: "Pending Migrating -". Each sample is
+# one list call, so one consistent read of all three (separate reads a moment apart could show
+# one migration still Finalizing and the next already Scheduling).
 (
   while :; do
+    listed="$(kubectl get vmmigrations -n "$NS" \
+      -o 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}' 2>/dev/null)" || {
+      sleep 0.5
+      continue
+    }
     line=""
     for g in "${GUESTS[@]}"; do
-      phase="$(jp vmmigration "to-b-$g" '{.status.phase}' || true)"
+      phase="$(sed -n "s/^to-b-$g=//p" <<<"$listed")"
       line+="${phase:--} " # "-": not created yet, or no phase yet
     done
     echo "$line"
