@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -158,6 +159,9 @@ int main(int argc, char** argv) {
   auto controller_client = kube::newRestClient(*kube_config, rest);
   ctl::ControllerAppOptions options;
   options.config.scheduler.policy = ctl::scheduler::Policy::kSpread;
+  if (const char* workers = std::getenv("BENCH_VM_WORKERS")) {  // the controller's workers.vm
+    options.config.workers.vm = std::max(1, std::atoi(workers));
+  }
   options.identity = "bench";
   options.registry = std::make_shared<prometheus::Registry>();
   ctl::ControllerApp app(*controller_client, options);
