@@ -340,11 +340,11 @@ Decision planPending(const DecideInput& in) {
                     *in.hypervisors.at(*in.requested_target).address,
                     {}};
   }
-  const std::map<std::string, HypervisorFacts>::value_type* best = nullptr;
+  // The pick as admitPending makes it (rankTargets: same zone, measured bandwidth, score, name),
+  // and its reasons in the plan's words.
+  std::vector<scheduler::TargetCandidate> eligible;
   std::string rejected;
-  int fits = 0;
-  for (const auto& entry : in.hypervisors) {
-    const auto& [name, hv] = entry;
+  for (const auto& [name, hv] : in.hypervisors) {
     if (name == source) {
       continue;
     }
@@ -356,23 +356,26 @@ Decision planPending(const DecideInput& in) {
       rejected += (rejected.empty() ? "" : "; ") + name + ": " + why;
       continue;
     }
-    ++fits;
-    if (!best || hv.score > best->second.score) {
-      best = &entry;
-    }
+    eligible.push_back({name, hv.zone, hv.bandwidth_from_source, hv.score});
   }
-  if (!best) {
+  if (eligible.empty()) {
     return make(Action::kFail, "NoTarget",
                 "no hypervisor other than " + source + " fits the VM" +
                     (rejected.empty() ? "" : " (" + rejected + ")"));
   }
-  std::string why = "the scheduler's pick: best score (" + std::to_string(best->second.score) +
-                    ") of " + std::to_string(fits) + " hypervisor" + (fits == 1 ? "" : "s") +
-                    " that fit";
+  const auto ranked = scheduler::rankTargets(in.source_zone, eligible);
+  const scheduler::RankedTarget& best = ranked.front();
+  std::string why = best.why + "; the first of " + std::to_string(ranked.size()) + " hypervisor" +
+                    (ranked.size() == 1 ? "" : "s") +
+                    " that fit (by zone, then measured bandwidth, then score)";
+  if (ranked.size() > 1) {
+    why += "; next: " + ranked[1].name + " (" + ranked[1].why + ")";
+  }
   if (!rejected.empty()) {
     why += "; rejected: " + rejected;
   }
-  return Decision{Action::kPlan, "Planning", why, best->first, *best->second.address, {}};
+  return Decision{
+      Action::kPlan, "Planning", why, best.name, *in.hypervisors.at(best.name).address, {}};
 }
 
 // spec.dryRun, Planning: wait for the source node-daemon's measurement.

@@ -94,6 +94,18 @@ protected:
   }
 
   // hv-a runs web-1; m1 moves it to hv-b (with `target_inbound` inbound slots), reconciled once.
+  // web-1 on hv-a; hv-b and hv-c fit equally, hv-c shares hv-a's zone z1 (hv-b has none).
+  void addWeb1OnHvAWithHvCInItsZone() {
+    addHypervisor("hv-a", "10.0.0.1");
+    addHypervisor("hv-b", "10.0.0.2");
+    addHypervisor("hv-c", "10.0.0.3");
+    for (const char* name : {"hv-a", "hv-c"}) {
+      api::Hypervisor hv = hypervisor(name);
+      hv.metadata.labels[std::string(api::kZoneLabel)] = "z1";
+      ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+    }
+    addVm("web-1", "hv-a");
+  }
   void migrateWeb1ToHvB(int target_inbound = 2) {
     addHypervisor("hv-a", "10.0.0.1");
     addHypervisor("hv-b", "10.0.0.2", target_inbound);
@@ -593,15 +605,7 @@ TEST_F(MigrationReconcilerTest, ASucceededMigrationRecordsTheBandwidthOnItsSourc
 }
 
 TEST_F(MigrationReconcilerTest, WithoutATargetTheSourcesZoneIsPreferred) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addHypervisor("hv-c", "10.0.0.3");
-  for (const char* name : {"hv-a", "hv-c"}) {
-    api::Hypervisor hv = hypervisor(name);
-    hv.metadata.labels[std::string(api::kZoneLabel)] = "z1";
-    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
-  }
-  addVm("web-1", "hv-a");
+  addWeb1OnHvAWithHvCInItsZone();
   addMigration("m1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
   reconcileOk("m1");
   EXPECT_EQ(migration("m1").status.targetHypervisor, "hv-c");
@@ -650,7 +654,8 @@ TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
   ASSERT_TRUE(m.status.plan.has_value());
   const api::MigrationPlan& plan = *m.status.plan;
   EXPECT_EQ(plan.targetHypervisor, "hv-b");
-  EXPECT_THAT(plan.targetReason.value_or(""), HasSubstr("the scheduler's pick"));
+  EXPECT_THAT(plan.targetReason.value_or(""),
+              HasSubstr("no bandwidth measured from the source, score"));
   ASSERT_TRUE(plan.targetCapacityAfter.has_value());
   EXPECT_EQ(plan.targetCapacityAfter->cpus, 16 - 2);
   EXPECT_EQ(plan.targetCapacityAfter->memoryBytes, 64 * kGi - 2 * kGi);
@@ -693,6 +698,19 @@ TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
   EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
   EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Succeeded"}}), 0);
+}
+
+TEST_F(PlanReconcilerTest, ThePlanSaysWhyItsTargetInTheRankingsWords) {
+  addWeb1OnHvAWithHvCInItsZone();
+  addPlan("p1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
+  reconcileOk("p1");
+  const api::VMMigration m = migration("p1");
+  ASSERT_TRUE(m.status.plan.has_value());
+  EXPECT_EQ(m.status.plan->targetHypervisor, "hv-c");
+  const std::string reason = m.status.plan->targetReason.value_or("");
+  EXPECT_THAT(reason, HasSubstr("same zone as the source (z1)"));
+  EXPECT_THAT(reason, HasSubstr("the first of 2 hypervisors that fit"));
+  EXPECT_THAT(reason, HasSubstr("next: hv-b (other zone (none, source in z1)"));
 }
 
 TEST_F(PlanReconcilerTest, APlanUsesTheBandwidthMeasuredBetweenTheHosts) {
