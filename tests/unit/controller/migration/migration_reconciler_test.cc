@@ -30,6 +30,7 @@ using api::MigrationPhase;
 using ctltest::kGi;
 using novacron::testing::FakeClient;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using Verb = FakeClient::Verb;
 
 constexpr const char* kNs = "ns";
@@ -455,6 +456,45 @@ TEST_F(MigrationReconcilerTest, ASilentSourceIsAskedToAbortThenTheMigrationFails
   api::VirtualMachine stayed = vm("web-1");
   EXPECT_EQ(stayed.status.hypervisor, "hv-a");
   EXPECT_FALSE(stayed.status.activeMigration.has_value());
+}
+
+TEST_F(MigrationReconcilerTest, AColdMigrationPastColdTimeoutIsAbortedWithItsReasonThenFails) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  api::VMMigration cold = migration("m1");
+  cold.spec.mode = api::MigrationMode::kCold;
+  ASSERT_TRUE(client_->update(kube::kVMMigration, kNs, api::toJson(cold)).isOk());
+  reconcileOk("m1");
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+  // The source reports progress every 50 s (never silent) for the whole default hour.
+  for (int64_t step = 1; step <= 72; ++step) {
+    ASSERT_FALSE(migration("m1").spec.cancel) << "aborted after " << (step - 1) * 50 << " s";
+    clock_->advance(std::chrono::seconds(50));
+    api::VMMigration m = migration("m1");
+    api::MigrationProgress progress;
+    progress.dataProcessedBytes = step * kGi / 100;
+    m.status.progress = progress;
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+    reconcileOk("m1");
+  }
+  api::VMMigration m = migration("m1");
+  EXPECT_TRUE(m.spec.cancel);
+  EXPECT_THAT(m.metadata.annotations[std::string(api::kAbortReasonAnnotation)],
+              StartsWith("ColdMigrationTimeout: the Cold migration has run for 3600 s"))
+      << "the source reports its abort as Failed with this";
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+
+  clock_->advance(std::chrono::seconds(60));  // no answer within sourceTimeout
+  reconcileOk("m1");
+  m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "ColdMigrationTimeout");
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
 }
 
 TEST_F(MigrationReconcilerTest, ProgressFromTheSourceRestartsTheSilenceClock) {
