@@ -259,6 +259,12 @@ void HypervisorReconciler::enqueueUnbound() {
   if (!deps_.enqueue_vm) {
     return;
   }
+  if (deps_.waiting_vms) {
+    for (const std::string& key : deps_.waiting_vms()) {
+      deps_.enqueue_vm(key);
+    }
+    return;
+  }
   for (const auto& vm : deps_.cache->unboundVms()) {
     deps_.enqueue_vm(vmKey(*vm));
   }

@@ -48,6 +48,10 @@ struct HypervisorReconcilerDeps {
   // Enqueues a VM key ("namespace/name") for the VM reconciler.
   std::function<void(const std::string&)> enqueue_vm;
   std::shared_ptr<evacuation::EvacuationMetrics> evacuation_metrics;  // may be null
+  // The unbound VMs to enqueue when capacity appears (VmReconciler::waitingForCapacity()); unset:
+  // every unbound VM in the cache. With thousands of pending VMs and hypervisors, "every unbound
+  // VM per hypervisor event" was O(hypervisors x VMs) at a controller's start (issue 15, B3).
+  std::function<std::vector<std::string>()> waiting_vms;
 };
 
 class HypervisorReconciler {

@@ -225,5 +225,25 @@ TEST_F(HypervisorReconcilerTest, ASummaryThatKeepsChangingIsWrittenAfterTheMaxim
   EXPECT_GT(spaced.requeue_after, std::chrono::milliseconds(4000));
 }
 
+// Capacity appearing (here: first sight of a fresh heartbeat) enqueues the VMs the VM reconciler
+// says wait for it, not every unbound VM: at a controller's start that was O(hypervisors x VMs).
+TEST_F(HypervisorReconcilerTest, CapacityAppearingEnqueuesOnlyTheVmsWaitingForIt) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVm(ctltest::makeVm("default", "queued", 1, kGi));
+  createVm(ctltest::makeVm("default", "waiting", 1, kGi));
+  HypervisorReconcilerDeps deps{client_, cache_, heartbeats_, nullptr, events_, clock_, config_,
+                                [this](const std::string& key) { enqueued_.insert(key); }};
+  deps.waiting_vms = [] { return std::vector<std::string>{"default/waiting"}; };
+  reconciler_ = std::make_unique<HypervisorReconciler>(std::move(deps));
+  reconcileOk("hv-a");
+  EXPECT_THAT(enqueued_, ElementsAre("default/waiting"));
+
+  reconciler_.reset();  // without the dependency: every unbound VM, as before
+  enqueued_.clear();
+  reconcileOk("hv-a");  // this reconciler's first sight
+  EXPECT_THAT(enqueued_, Contains("default/queued"));
+  EXPECT_THAT(enqueued_, Contains("default/waiting"));
+}
+
 }  // namespace
 }  // namespace novacron::controller
