@@ -231,8 +231,9 @@ TEST_F(HypervisorReconcilerTest, CapacityAppearingEnqueuesOnlyTheVmsWaitingForIt
   addHypervisor("hv-a", 8, 16 * kGi);
   createVm(ctltest::makeVm("default", "queued", 1, kGi));
   createVm(ctltest::makeVm("default", "waiting", 1, kGi));
-  HypervisorReconcilerDeps deps{client_, cache_, heartbeats_, nullptr, events_, clock_, config_,
-                                [this](const std::string& key) { enqueued_.insert(key); }};
+  HypervisorReconcilerDeps deps{
+      client_, cache_, heartbeats_, nullptr,
+      events_, clock_, config_,     [this](const std::string& key) { enqueued_.insert(key); }};
   deps.waiting_vms = [] { return std::vector<std::string>{"default/waiting"}; };
   reconciler_ = std::make_unique<HypervisorReconciler>(std::move(deps));
   reconcileOk("hv-a");

@@ -126,8 +126,9 @@ protected:
       out.reservation = facts.reservation;
       out.start = facts.start;
       for (std::size_t i = 0; facts.hypervisors && i < facts.hypervisors->size(); ++i) {
-        out.addresses.push_back(&facts.hypervisors->at(i));
-        out.views.push_back(facts.hypervisors->at(i));
+        const scheduler::HypervisorView& view = facts.hypervisors->at(i);  // once, as a decision
+        out.addresses.push_back(&view);
+        out.views.push_back(view);
       }
       UnboundDecision decision;
       decision.examined = examined;
