@@ -104,6 +104,7 @@ private:
   evacuation::Evacuator evacuator_;
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
+  int64_t stale_count_ = 0;                 // guarded by mu_; entries of last_fresh_ false
   // A summary not written yet: its value, when it last changed, since when it waits.
   struct PendingSummary {
     std::optional<api::HypervisorAllocated> allocated;
