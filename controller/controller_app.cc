@@ -51,10 +51,18 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       controllerOptions("virtualmachine", config.workers.vm),
       [this](const std::string& key) { return vm_reconciler_->reconcile(key); });
   runtime::WorkQueue& vm_queue = vm_controller_->queue();
-  hypervisor_reconciler_ = std::make_unique<HypervisorReconciler>(
-      HypervisorReconcilerDeps{client_, cache_, heartbeats_, metrics_, events_, options_.clock,
-                               config, [&vm_queue](const std::string& key) { vm_queue.add(key); },
-                               std::make_shared<evacuation::EvacuationMetrics>(options_.registry)});
+  HypervisorReconcilerDeps hypervisor_deps{
+      client_,
+      cache_,
+      heartbeats_,
+      metrics_,
+      events_,
+      options_.clock,
+      config,
+      [&vm_queue](const std::string& key) { vm_queue.add(key); },
+      std::make_shared<evacuation::EvacuationMetrics>(options_.registry)};
+  hypervisor_deps.waiting_vms = [this] { return vm_reconciler_->waitingForCapacity(); };
+  hypervisor_reconciler_ = std::make_unique<HypervisorReconciler>(std::move(hypervisor_deps));
   hypervisor_controller_ = std::make_unique<runtime::Controller>(
       controllerOptions("hypervisor", config.workers.hypervisor),
       [this](const std::string& key) { return hypervisor_reconciler_->reconcile(key); });

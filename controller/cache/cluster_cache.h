@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,14 @@ struct LeaseSnapshot {
   std::string renew_time;  // spec.renewTime as written by the node-daemon
 };
 
+// Which Hypervisors changed (added, updated, deleted) since a cursor; see hypervisorChanges().
+struct HypervisorChanges {
+  uint64_t cursor = 0;  // pass it to the next call
+  // Unset: not known (first call, a cursor too old, or a cache that does not keep a log): look at
+  // every Hypervisor.
+  std::optional<std::vector<std::string>> names;
+};
+
 class ClusterCache {
 public:
   virtual ~ClusterCache() = default;
@@ -38,6 +47,15 @@ public:
 
   virtual std::vector<HypervisorPtr> hypervisors() const = 0;
   virtual HypervisorPtr hypervisor(std::string_view name) const = 0;
+  // The names of the Hypervisors changed after `cursor` (0: unknown, or a cursor returned by an
+  // earlier call), so that a consumer keeping state per Hypervisor (PlacementState) re-reads only
+  // those instead of every Hypervisor per decision. A change is reported only once the cache
+  // holds it: reading hypervisor(name) after this call sees it (or a later one). The default
+  // knows nothing: every call says "look at all of them".
+  virtual HypervisorChanges hypervisorChanges(uint64_t cursor) const {
+    (void)cursor;
+    return {};
+  }
 
   // key: "namespace/name".
   virtual VirtualMachinePtr vm(std::string_view key) const = 0;

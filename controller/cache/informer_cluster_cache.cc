@@ -35,6 +35,13 @@ InformerClusterCache::InformerClusterCache(kube::ClientPtr client, metrics::Regi
   lease_options.ns = heartbeat_namespace_;
   leases_ = std::make_unique<runtime::Informer<nlohmann::json>>(
       client, kube::kLease, runtime::identityDecoder, lease_options);
+  // Registered first, so it runs (after the store holds the change) before any other handler.
+  hypervisors_->addEventHandler(runtime::EventHandlers<api::Hypervisor>{
+      [this](const std::string& key, const HypervisorPtr&) { hypervisorChanged(key); },
+      [this](const std::string& key, const HypervisorPtr&, const HypervisorPtr&) {
+        hypervisorChanged(key);
+      },
+      [this](const std::string& key, const HypervisorPtr&) { hypervisorChanged(key); }});
   vms_->addIndexer(kByHypervisor, [](const api::VirtualMachine& vm) {
     std::string bound = boundHypervisor(vm);
     return bound.empty() ? std::vector<std::string>{} : std::vector<std::string>{bound};
@@ -80,6 +87,27 @@ std::vector<HypervisorPtr> InformerClusterCache::hypervisors() const {
 
 HypervisorPtr InformerClusterCache::hypervisor(std::string_view name) const {
   return hypervisors_->store().get(std::string(name));
+}
+
+void InformerClusterCache::hypervisorChanged(const std::string& name) {
+  std::lock_guard lock(changes_mu_);
+  changes_.push_back(name);
+  if (changes_.size() > kChangeLogSize) {
+    changes_.pop_front();
+    ++first_change_;
+  }
+}
+
+HypervisorChanges InformerClusterCache::hypervisorChanges(uint64_t cursor) const {
+  std::lock_guard lock(changes_mu_);
+  HypervisorChanges out;
+  out.cursor = first_change_ + changes_.size();
+  if (cursor == 0 || cursor < first_change_ || cursor > out.cursor) {
+    return out;  // unknown: the caller looks at every Hypervisor (read after this call)
+  }
+  out.names.emplace(changes_.begin() + static_cast<std::ptrdiff_t>(cursor - first_change_),
+                    changes_.end());
+  return out;
 }
 
 VirtualMachinePtr InformerClusterCache::vm(std::string_view key) const {

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -38,6 +40,7 @@ public:
   bool synced() const override;
   std::vector<HypervisorPtr> hypervisors() const override;
   HypervisorPtr hypervisor(std::string_view name) const override;
+  HypervisorChanges hypervisorChanges(uint64_t cursor) const override;
   VirtualMachinePtr vm(std::string_view key) const override;
   std::vector<VirtualMachinePtr> vmsOn(std::string_view hypervisor) const override;
   std::vector<VirtualMachinePtr> unboundVms() const override;
@@ -46,6 +49,13 @@ public:
   std::optional<LeaseSnapshot> heartbeat(std::string_view hypervisor) const override;
 
 private:
+  // The change log behind hypervisorChanges(): names in event order, the last kChangeLogSize.
+  static constexpr std::size_t kChangeLogSize = 1 << 16;
+  void hypervisorChanged(const std::string& name);
+
+  mutable std::mutex changes_mu_;
+  std::deque<std::string> changes_;  // guarded by changes_mu_; sequence numbers first_change_..
+  uint64_t first_change_ = 1;        // guarded by changes_mu_; the sequence of changes_.front()
   const std::string heartbeat_namespace_;
   std::unique_ptr<runtime::Informer<api::Hypervisor>> hypervisors_;
   std::unique_ptr<runtime::Informer<api::VirtualMachine>> vms_;

@@ -224,7 +224,9 @@ void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors
              "rebalance"},
             errors);
   withMap(root, "scheduler", "scheduler", errors, [&](const YAML::Node& n, const std::string& p) {
-    checkKeys(n, p, {"policy", "defaultOvercommit"}, errors);
+    checkKeys(n, p, {"policy", "defaultOvercommit", "percentageOfHypervisorsToScore"}, errors);
+    readInt(n, "percentageOfHypervisorsToScore", p + ".percentageOfHypervisorsToScore", 0, 100,
+            errors, config.scheduler.percentage_to_score);
     std::string policy;
     if (n["policy"] && scalar(n["policy"], p + ".policy", errors, policy)) {
       if (policy == "BinPack") {

@@ -9,6 +9,9 @@
 //     defaultOvercommit:         # per resource unset in a Hypervisor's spec.overcommit; 3 dp
 //       cpu: 4
 //       memory: 1
+//     percentageOfHypervisorsToScore: 0  # 0..100; 0 = adaptive (kube-scheduler's rule): a
+//                                        # decision stops looking once this share of the fleet
+//                                        # (at least 100) is feasible; 100 = score every one
 //   hypervisorHealth:
 //     heartbeatTimeout: 40s      # Lease older than this -> Hypervisor Ready=Unknown
 //     failover: None             # None | Fenced (restart elsewhere only once fencing is confirmed)
@@ -70,6 +73,7 @@ std::string_view failoverPolicyName(FailoverPolicy policy);
 struct SchedulerConfig {
   scheduler::Policy policy = scheduler::Policy::kBinPack;
   scheduler::OvercommitRatios default_overcommit;  // cpu 4, memory 1
+  int percentage_to_score = 0;  // scheduler::SchedulerOptions::percentage_to_score
 };
 
 struct HealthConfig {

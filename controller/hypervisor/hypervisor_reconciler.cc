@@ -120,7 +120,10 @@ core::Status HypervisorReconciler::writeStatus(const api::Hypervisor& stored,
 void HypervisorReconciler::forget(const std::string& name) {
   deps_.heartbeats->forget(name);
   std::lock_guard lock(mu_);
-  last_fresh_.erase(name);
+  if (auto it = last_fresh_.find(name); it != last_fresh_.end()) {
+    stale_count_ -= it->second ? 0 : 1;
+    last_fresh_.erase(it);
+  }
   pending_summaries_.erase(name);
   last_summary_write_.erase(name);
 }
@@ -142,6 +145,9 @@ HypervisorReconciler::HealthChange HypervisorReconciler::noteHealth(const api::H
     auto it = last_fresh_.find(name);
     change.transitioned = it == last_fresh_.end() || it->second != fresh;  // first sight counts
     change.became_stale = !fresh && it != last_fresh_.end() && it->second;
+    if (change.transitioned) {
+      stale_count_ += (fresh ? 0 : 1) - (it != last_fresh_.end() && !it->second ? 1 : 0);
+    }
     last_fresh_[name] = fresh;
   }
   reportUnreachableCount();
@@ -168,11 +174,9 @@ void HypervisorReconciler::reportUnreachableCount() {
     return;
   }
   std::lock_guard lock(mu_);
-  double stale = 0;
-  for (const auto& [hv_name, is_fresh] : last_fresh_) {
-    stale += is_fresh ? 0 : 1;
-  }
-  deps_.metrics->setUnreachableHypervisors(stale);
+  // A count kept with last_fresh_: this runs on every hypervisor reconcile, and counting the map
+  // made each one O(fleet) (issue 15, B3).
+  deps_.metrics->setUnreachableHypervisors(static_cast<double>(stale_count_));
 }
 
 // --- ledger ---
@@ -257,6 +261,12 @@ void HypervisorReconciler::enqueueVmsOn(const std::string& name) {
 
 void HypervisorReconciler::enqueueUnbound() {
   if (!deps_.enqueue_vm) {
+    return;
+  }
+  if (deps_.waiting_vms) {
+    for (const std::string& key : deps_.waiting_vms()) {
+      deps_.enqueue_vm(key);
+    }
     return;
   }
   for (const auto& vm : deps_.cache->unboundVms()) {

@@ -48,6 +48,10 @@ struct HypervisorReconcilerDeps {
   // Enqueues a VM key ("namespace/name") for the VM reconciler.
   std::function<void(const std::string&)> enqueue_vm;
   std::shared_ptr<evacuation::EvacuationMetrics> evacuation_metrics;  // may be null
+  // The unbound VMs to enqueue when capacity appears (VmReconciler::waitingForCapacity()); unset:
+  // every unbound VM in the cache. With thousands of pending VMs and hypervisors, "every unbound
+  // VM per hypervisor event" was O(hypervisors x VMs) at a controller's start (issue 15, B3).
+  std::function<std::vector<std::string>()> waiting_vms;
 };
 
 class HypervisorReconciler {
@@ -100,6 +104,7 @@ private:
   evacuation::Evacuator evacuator_;
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
+  int64_t stale_count_ = 0;                 // guarded by mu_; entries of last_fresh_ false
   // A summary not written yet: its value, when it last changed, since when it waits.
   struct PendingSummary {
     std::optional<api::HypervisorAllocated> allocated;

@@ -75,7 +75,7 @@ std::string_view rejectReasonText(RejectReason reason) {
 
 std::string Decision::explain() const {
   std::string text =
-      std::to_string(feasible) + "/" + std::to_string(total) + " hypervisors available";
+      std::to_string(feasible) + "/" + std::to_string(examined) + " hypervisors available";
   if (total == 0) {
     return text + ": no Hypervisors registered";
   }
@@ -92,6 +92,9 @@ std::string Decision::explain() const {
     text += std::to_string(reasons[i].first);
     text += ' ';
     text += rejectReasonText(static_cast<RejectReason>(reasons[i].second));
+  }
+  if (examined < total) {
+    text += " (looked at " + std::to_string(examined) + " of " + std::to_string(total) + ")";
   }
   return text;
 }
@@ -148,12 +151,35 @@ int64_t Scheduler::score(const VmRequest& vm, const HypervisorView& hv) const {
   return options_.policy == Policy::kBinPack ? used : 2 * kScale - used;
 }
 
-Decision Scheduler::schedule(const VmRequest& vm,
-                             std::span<const HypervisorView> hypervisors) const {
+std::size_t Scheduler::feasibleToFind(std::size_t total) const {
+  if (total <= kMinFeasibleToScore) {
+    return total;
+  }
+  std::size_t percentage = 0;
+  if (options_.percentage_to_score > 0) {
+    percentage = static_cast<std::size_t>(std::min(options_.percentage_to_score, 100));
+  } else {
+    // kube-scheduler's adaptive default: 50% at a few hundred nodes, 10% at 5,000, 5% from 5,625.
+    const std::size_t drop = total / 125;
+    percentage = drop >= 45 ? 5 : 50 - drop;
+  }
+  const std::size_t wanted = total * percentage / 100;
+  return std::min(total, std::max(wanted, kMinFeasibleToScore));
+}
+
+Decision Scheduler::schedule(const VmRequest& vm, const HypervisorSource& hypervisors,
+                             std::size_t start) const {
   Decision decision;
   decision.total = hypervisors.size();
-  for (std::size_t i = 0; i < hypervisors.size(); ++i) {
-    const HypervisorView& hv = hypervisors[i];
+  if (decision.total == 0) {
+    return decision;
+  }
+  const std::size_t wanted = feasibleToFind(decision.total);
+  start %= decision.total;
+  for (std::size_t k = 0; k < decision.total && decision.feasible < wanted; ++k) {
+    const std::size_t i = (start + k) % decision.total;
+    const HypervisorView& hv = hypervisors.at(i);
+    ++decision.examined;
     if (auto reason = filter(vm, hv)) {
       ++decision.rejected[static_cast<std::size_t>(*reason)];
       continue;
@@ -161,13 +187,11 @@ Decision Scheduler::schedule(const VmRequest& vm,
     ++decision.feasible;
     const int64_t s = score(vm, hv);
     if (!decision.index || s > decision.score ||
-        (s == decision.score && hv.name < hypervisors[*decision.index].name)) {
+        (s == decision.score && hv.name < decision.hypervisor)) {
       decision.index = i;
       decision.score = s;
+      decision.hypervisor = hv.name;
     }
-  }
-  if (decision.index) {
-    decision.hypervisor = hypervisors[*decision.index].name;
   }
   return decision;
 }

@@ -157,12 +157,15 @@ UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts&
     return binding(vm, UnboundDecision::Action::kCompleteBinding, *facts.reservation,
                    "completing the reservation on " + *facts.reservation, clock);
   }
-  const scheduler::Decision placement = scheduler.schedule(vmRequest(vm), facts.views);
-  if (!placement.placed()) {
-    return unschedulable(vm, placement.explain(), clock);
-  }
-  return binding(vm, UnboundDecision::Action::kReserveAndBind, placement.hypervisor,
-                 placement.explain(), clock);
+  const scheduler::HypervisorSpan none{std::span<const scheduler::HypervisorView>()};
+  const scheduler::Decision placement =
+      scheduler.schedule(vmRequest(vm), facts.hypervisors ? *facts.hypervisors : none, facts.start);
+  UnboundDecision decision = placement.placed()
+                                 ? binding(vm, UnboundDecision::Action::kReserveAndBind,
+                                           placement.hypervisor, placement.explain(), clock)
+                                 : unschedulable(vm, placement.explain(), clock);
+  decision.examined = placement.examined;
+  return decision;
 }
 
 BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts,

@@ -32,8 +32,11 @@ struct VmEvent {
 struct UnboundFacts {
   // The hypervisor already holding this VM's reservation (findReservation()), if any.
   std::optional<std::string> reservation;
-  // The hypervisors to choose from when there is no reservation (order = scheduler's order).
-  std::vector<scheduler::HypervisorView> views;
+  // The hypervisors to choose from when there is no reservation (order = scheduler's order); not
+  // owned (PlacementState lends its views for the length of one decision). Null: none.
+  const scheduler::HypervisorSource* hypervisors = nullptr;
+  // Where the scheduler starts looking (PlacementState rotates it between decisions).
+  std::size_t start = 0;
 };
 
 struct UnboundDecision {
@@ -47,7 +50,8 @@ struct UnboundDecision {
   api::VirtualMachineStatus status;  // the status to write (for a binding: the bound status)
   std::vector<VmEvent> events;       // after the write succeeded
   std::optional<std::chrono::seconds> retry_after;  // look again without any cluster change
-  std::string explanation;  // the scheduler's explanation, for logs and metrics
+  std::string explanation;   // the scheduler's explanation, for logs and metrics
+  std::size_t examined = 0;  // hypervisors the scheduler looked at (0: it did not run)
 };
 
 // How long an unschedulable VM waits before it is tried again without any cluster change.

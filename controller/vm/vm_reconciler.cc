@@ -13,7 +13,8 @@ namespace novacron::controller {
 namespace {
 
 scheduler::SchedulerOptions schedulerOptions(const config::ControllerConfig& config) {
-  return scheduler::SchedulerOptions{config.scheduler.policy, config.scheduler.default_overcommit};
+  return scheduler::SchedulerOptions{config.scheduler.policy, config.scheduler.default_overcommit,
+                                     config.scheduler.percentage_to_score};
 }
 
 std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::string& name) {
@@ -48,17 +49,41 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::stri
   if (!vm) {
     std::lock_guard lock(mu_);
     last_phase_.erase(key);
+    waiting_.erase(key);
     binder_.forget(key);
     return runtime::ReconcileResult::done();  // gone: the ledger reconciler releases its capacity
   }
   if (vm->metadata.deletionTimestamp) {
+    setWaiting(key, false);
     return reconcileDeleting(*vm);
   }
   if (boundHypervisor(*vm).empty()) {
-    return reconcileUnbound(*vm);
+    // Waiting from before its decision (a capacity change during the decision enqueues it again)
+    // until it is placed or halted.
+    setWaiting(key, true);
+    auto result = reconcileUnbound(*vm);
+    if (result.isOk() && *result == runtime::ReconcileResult::done()) {
+      setWaiting(key, false);
+    }
+    return result;
   }
+  setWaiting(key, false);
   phaseEvents(*vm);
   return reconcileBound(*vm);
+}
+
+std::vector<std::string> VmReconciler::waitingForCapacity() const {
+  std::lock_guard lock(mu_);
+  return {waiting_.begin(), waiting_.end()};
+}
+
+void VmReconciler::setWaiting(const std::string& key, bool waiting) {
+  std::lock_guard lock(mu_);
+  if (waiting) {
+    waiting_.insert(key);
+  } else {
+    waiting_.erase(key);
+  }
 }
 
 // --- VMs being deleted ---
@@ -162,8 +187,7 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::placeOnce(const api::Virt
                                                                  core::Clock::TimePoint start,
                                                                  bool* lost_race) {
   std::unique_lock decide_lock(decide_mu_);
-  const UnboundObservation seen = observeUnbound(vm);
-  const UnboundDecision decision = decideUnbound(vm, seen.facts, scheduler_, *deps_.clock);
+  const UnboundDecision decision = decidePlacement(vm);
   if (decision.action == UnboundDecision::Action::kReserveAndBind) {
     const auto request = vmRequest(vm);
     placement_.reserving(
@@ -186,13 +210,13 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::placeOnce(const api::Virt
   return runtime::ReconcileResult::after(*decision.retry_after);
 }
 
-VmReconciler::UnboundObservation VmReconciler::observeUnbound(const api::VirtualMachine& vm) {
-  UnboundObservation seen;
+UnboundDecision VmReconciler::decidePlacement(const api::VirtualMachine& vm) {
   if (vm.spec.runStrategy == api::RunStrategy::kHalted) {
-    return seen;  // not placed: nothing to look at
+    return decideUnbound(vm, UnboundFacts{}, scheduler_, *deps_.clock);  // nothing to look at
   }
-  seen.facts = placement_.observe(vm);
-  return seen;
+  return placement_.decide(vm, [&](const UnboundFacts& facts) {
+    return decideUnbound(vm, facts, scheduler_, *deps_.clock);
+  });
 }
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::bind(const api::VirtualMachine& vm,

@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 
 #include "controller/cache/cluster_cache.h"
@@ -54,12 +55,13 @@ public:
   // key: "namespace/name".
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
 
-private:
-  // Hypervisors the scheduler may use, as seen now (with our own assumed reservations).
-  struct UnboundObservation {
-    UnboundFacts facts;
-  };
+  // The unbound VMs a capacity change may concern: being decided now, or found unschedulable (or
+  // failed) and waiting for a retry. A VM not reconciled yet, or queued again, sees the change
+  // anyway. The hypervisor reconciler enqueues these when capacity appears, instead of every
+  // unbound VM per hypervisor event (issue 15, B3).
+  std::vector<std::string> waitingForCapacity() const;
 
+private:
   core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
   // One observe-decide-act pass for an unbound VM. `lost_race`: set when the reservation lost
@@ -70,7 +72,9 @@ private:
 
   // Observe: the cache (and heartbeat tracker), once per reconcile.
   DeletingFacts observeDeleting(const api::VirtualMachine& vm) const;
-  UnboundObservation observeUnbound(const api::VirtualMachine& vm);
+  // Observe and decide for an unbound VM: the placement state lends its views to the pure decide
+  // step (vm_decision.h) for the length of the call.
+  UnboundDecision decidePlacement(const api::VirtualMachine& vm);
   BoundFacts observeBound(const api::VirtualMachine& vm) const;
   bool heartbeatFresh(const std::string& hypervisor) const;
 
@@ -96,8 +100,11 @@ private:
   // reservations of the decisions before it (placement_.reserving()); the writes run in parallel.
   std::mutex decide_mu_;
 
-  std::mutex mu_;
+  void setWaiting(const std::string& key, bool waiting);
+
+  mutable std::mutex mu_;
   std::map<std::string, std::string> last_phase_;  // guarded by mu_; key -> phase last seen
+  std::set<std::string> waiting_;                  // guarded by mu_; waitingForCapacity()
 };
 
 }  // namespace novacron::controller

@@ -273,5 +273,16 @@ rebalance:
   EXPECT_THAT(std::string(slow.status().message()), ::testing::HasSubstr("rebalance.interval"));
 }
 
+TEST(SchedulerConfigTest, PercentageOfHypervisorsToScoreIsAdaptiveByDefaultAndRangeChecked) {
+  EXPECT_EQ(parseConfig("")->scheduler.percentage_to_score, 0);
+  auto set = parseConfig("scheduler:\n  percentageOfHypervisorsToScore: 100\n");
+  ASSERT_TRUE(set.isOk()) << set.status();
+  EXPECT_EQ(set->scheduler.percentage_to_score, 100);
+  auto bad = parseConfig("scheduler:\n  percentageOfHypervisorsToScore: 101\n");
+  ASSERT_FALSE(bad.isOk());
+  EXPECT_THAT(std::string(bad.status().message()),
+              HasSubstr("scheduler.percentageOfHypervisorsToScore"));
+}
+
 }  // namespace
 }  // namespace novacron::controller::config

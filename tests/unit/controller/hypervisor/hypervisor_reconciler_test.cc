@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include "controller/ledger/ledger.h"
 #include "controller/vm/placement_inputs.h"
@@ -223,6 +224,58 @@ TEST_F(HypervisorReconcilerTest, ASummaryThatKeepsChangingIsWrittenAfterTheMaxim
   const runtime::ReconcileResult spaced = reconcileOk("hv-a");
   EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
   EXPECT_GT(spaced.requeue_after, std::chrono::milliseconds(4000));
+}
+
+// Capacity appearing (here: first sight of a fresh heartbeat) enqueues the VMs the VM reconciler
+// says wait for it, not every unbound VM: at a controller's start that was O(hypervisors x VMs).
+TEST_F(HypervisorReconcilerTest, CapacityAppearingEnqueuesOnlyTheVmsWaitingForIt) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVm(ctltest::makeVm("default", "queued", 1, kGi));
+  createVm(ctltest::makeVm("default", "waiting", 1, kGi));
+  HypervisorReconcilerDeps deps{
+      client_, cache_, heartbeats_, nullptr,
+      events_, clock_, config_,     [this](const std::string& key) { enqueued_.insert(key); }};
+  deps.waiting_vms = [] { return std::vector<std::string>{"default/waiting"}; };
+  reconciler_ = std::make_unique<HypervisorReconciler>(std::move(deps));
+  reconcileOk("hv-a");
+  EXPECT_THAT(enqueued_, ElementsAre("default/waiting"));
+
+  reconciler_.reset();  // without the dependency: every unbound VM, as before
+  enqueued_.clear();
+  reconcileOk("hv-a");  // this reconciler's first sight
+  EXPECT_THAT(enqueued_, Contains("default/queued"));
+  EXPECT_THAT(enqueued_, Contains("default/waiting"));
+}
+
+TEST_F(HypervisorReconcilerTest, TheUnreachableGaugeCountsStaleHypervisorsAsTheyComeAndGo) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  HypervisorReconcilerDeps deps{
+      client_, cache_, heartbeats_, std::make_shared<SchedulerMetrics>(registry),
+      events_, clock_, config_};
+  reconciler_ = std::make_unique<HypervisorReconciler>(std::move(deps));
+  auto gauge = [&] {
+    for (const auto& family : registry->Collect()) {
+      if (family.name == "novacron_scheduler_unreachable_hypervisors") {
+        return family.metric.at(0).gauge.value;
+      }
+    }
+    ADD_FAILURE() << "no gauge";
+    return -1.0;
+  };
+  addHypervisor("hv-a", 8, 16 * kGi);
+  addHypervisor("hv-b", 8, 16 * kGi);
+  reconcileOk("hv-a");
+  reconcileOk("hv-b");
+  EXPECT_EQ(gauge(), 0);
+  clock_->advance(ctltest::kHeartbeatTimeout + std::chrono::seconds(1));
+  reconcileOk("hv-a");
+  EXPECT_EQ(gauge(), 1);
+  reconcileOk("hv-a");  // still stale: counted once
+  reconcileOk("hv-b");
+  EXPECT_EQ(gauge(), 2);
+  renewLease("hv-a", "t1");
+  reconcileOk("hv-a");
+  EXPECT_EQ(gauge(), 1);
 }
 
 }  // namespace

@@ -36,6 +36,25 @@ scheduler::HypervisorView view(const std::string& name, int64_t cpus, int64_t me
   return v;
 }
 
+// UnboundFacts over views the test owns; use as a temporary in the call (or keep it alive).
+class Facts {
+public:
+  explicit Facts(std::vector<scheduler::HypervisorView> views,
+                 std::optional<std::string> reservation = std::nullopt)
+      : views_(std::move(views)), span_(views_) {
+    facts_.reservation = std::move(reservation);
+    facts_.hypervisors = &span_;
+  }
+  Facts(const Facts&) = delete;
+  Facts& operator=(const Facts&) = delete;
+  operator const UnboundFacts&() const { return facts_; }  // NOLINT: implicit on purpose
+
+private:
+  std::vector<scheduler::HypervisorView> views_;
+  scheduler::HypervisorSpan span_;
+  UnboundFacts facts_;
+};
+
 api::VirtualMachine testVm() {
   api::VirtualMachine vm = ctltest::makeVm("default", "web", 2, 2 * kGi);
   vm.metadata.generation = 3;
@@ -70,7 +89,7 @@ TEST_F(VmDecisionTest, HaltedVmIsStoppedAndNotPlaced) {
   api::VirtualMachine vm = testVm();
   vm.spec.runStrategy = api::RunStrategy::kHalted;
   const UnboundDecision d =
-      decideUnbound(vm, {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+      decideUnbound(vm, Facts({view("hv-a", 8, 16 * kGi)}), testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
   EXPECT_EQ(d.status.phase, VirtualMachinePhase::kStopped);
   EXPECT_FALSE(d.status.hypervisor.has_value());
@@ -81,9 +100,9 @@ TEST_F(VmDecisionTest, HaltedVmIsStoppedAndNotPlaced) {
 }
 
 TEST_F(VmDecisionTest, PlacedVmIsReservedThenBoundWithItsStatus) {
-  const UnboundDecision d = decideUnbound(
-      testVm(), {std::nullopt, {view("hv-a", 1, 16 * kGi), view("hv-b", 8, 16 * kGi)}},
-      testScheduler(), clock_);
+  const UnboundDecision d =
+      decideUnbound(testVm(), Facts({view("hv-a", 1, 16 * kGi), view("hv-b", 8, 16 * kGi)}),
+                    testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kReserveAndBind);
   EXPECT_EQ(d.hypervisor, "hv-b");
   EXPECT_EQ(d.status.hypervisor, "hv-b");
@@ -99,7 +118,7 @@ TEST_F(VmDecisionTest, AnInvalidSpecIsNeverPlacedAndSaysWhy) {
   api::VirtualMachine vm = testVm();
   vm.spec.resources.cpus = 100000;  // beyond the documented bound
   const UnboundDecision d =
-      decideUnbound(vm, {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+      decideUnbound(vm, Facts({view("hv-a", 8, 16 * kGi)}), testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
   EXPECT_FALSE(d.status.hypervisor.has_value());
   EXPECT_EQ(conditionOf(d.status, api::kConditionValid).status, ConditionStatus::kFalse);
@@ -110,20 +129,19 @@ TEST_F(VmDecisionTest, AnInvalidSpecIsNeverPlacedAndSaysWhy) {
   // Deciding again on what was written: nothing new to write, no second event.
   vm.status = d.status;
   const UnboundDecision again =
-      decideUnbound(vm, {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+      decideUnbound(vm, Facts({view("hv-a", 8, 16 * kGi)}), testScheduler(), clock_);
   EXPECT_EQ(again.status, vm.status);
   EXPECT_THAT(again.events, IsEmpty());
 }
 
 TEST_F(VmDecisionTest, AValidSpecIsMarkedValidWhenBound) {
   const UnboundDecision d =
-      decideUnbound(testVm(), {std::nullopt, {view("hv-a", 8, 16 * kGi)}}, testScheduler(), clock_);
+      decideUnbound(testVm(), Facts({view("hv-a", 8, 16 * kGi)}), testScheduler(), clock_);
   EXPECT_EQ(conditionOf(d.status, api::kConditionValid).status, ConditionStatus::kTrue);
 }
 
 TEST_F(VmDecisionTest, AnExistingReservationIsCompletedWithoutScheduling) {
-  const UnboundDecision d =
-      decideUnbound(testVm(), {std::string("hv-z"), {}}, testScheduler(), clock_);
+  const UnboundDecision d = decideUnbound(testVm(), Facts({}, "hv-z"), testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kCompleteBinding);
   EXPECT_EQ(d.hypervisor, "hv-z");
   EXPECT_EQ(d.status.hypervisor, "hv-z");
@@ -131,7 +149,7 @@ TEST_F(VmDecisionTest, AnExistingReservationIsCompletedWithoutScheduling) {
 }
 
 TEST_F(VmDecisionTest, UnschedulableVmIsSchedulingWithTheExplanationAndOneEvent) {
-  const UnboundFacts facts{std::nullopt, {view("hv-a", 8, kGi), view("hv-b", 8, kGi)}};
+  const Facts facts({view("hv-a", 8, kGi), view("hv-b", 8, kGi)});
   const UnboundDecision d = decideUnbound(testVm(), facts, testScheduler(), clock_);
   EXPECT_EQ(d.action, UnboundDecision::Action::kWriteStatus);
   EXPECT_EQ(d.status.phase, VirtualMachinePhase::kScheduling);

@@ -348,5 +348,19 @@ TEST_F(VmReconcilerTest, NodeDaemonPhaseChangesBecomeEvents) {
   EXPECT_EQ(objectWrites(), 0u);  // Running is the node-daemon's phase
 }
 
+TEST_F(VmReconcilerTest, OnlyVmsFoundUnschedulableWaitForCapacity) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createVm(ctltest::makeVm("default", "web", 1, kGi));
+  createVm(ctltest::makeVm("default", "huge", 2, 64 * kGi));
+  reconcileOk("web");
+  EXPECT_EQ(reconcileOk("huge"), runtime::ReconcileResult::after(kUnschedulableRetry));
+  EXPECT_EQ(reconciler().waitingForCapacity(), std::vector<std::string>{"default/huge"});
+
+  addHypervisor("hv-big", 64, 128 * kGi);
+  EXPECT_EQ(reconcileOk("huge"), runtime::ReconcileResult::done());
+  EXPECT_EQ(boundHypervisor(vm("huge")), "hv-big");
+  EXPECT_TRUE(reconciler().waitingForCapacity().empty());
+}
+
 }  // namespace
 }  // namespace novacron::controller
