@@ -53,17 +53,22 @@ create_vm "$VM"
 wait_for 180 "$VM Running" field_is vm "$VM" '{.status.phase}' Running || fatal "$VM not Running"
 check "$VM is bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 wait_for 90 "the guest's ticker" tick_above 2 || fatal "the guest did not boot (no ticker)"
-wait_for 60 "hv-a Ready" field_is hypervisor hv-a '{.status.conditions[?(@.type=="Ready")].status}' True ||
-  fatal "hv-a not Ready"
+hv_condition() {  # TYPE -> "Status/Reason" of hv-a's condition
+  local c=".status.conditions[?(@.type==\"$1\")]"
+  kubectl get hypervisor hv-a -o "jsonpath={$c.status}/{$c.reason}" 2>/dev/null
+}
+hv_condition_is() { [[ "$(hv_condition "$1")" == "$2" ]]; }
+wait_for 60 "hv-a Ready" hv_condition_is Ready True/NodeDaemonReady || fatal "hv-a not Ready"
 
 NODE_LOG="$RUN/node-hv-a.log"
-HEALTH_PORT="$(sed -n 's/.*metrics and health on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$NODE_LOG" | tail -n1)"
+HEALTH_PORT="$(sed -n 's/.*metrics and health on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$NODE_LOG" |
+  tail -n1)"
 [[ -n "$HEALTH_PORT" ]] || fatal "no health port in $NODE_LOG"
 NODE_A_PID="${NODE_PID[hv-a]}"
 qemu_pid() { pgrep -f -- "guest=${NS}_${VM}(,|$| )" | head -n1; }
 QEMU_PID="$(qemu_pid)"
 DOMID="$(virsh -c "$HOST_A_URI" domid "${NS}_$VM" 2>/dev/null | head -n1)"
-echo "    node-daemon pid $NODE_A_PID (health on :$HEALTH_PORT), QEMU pid $QEMU_PID, domain id $DOMID"
+echo "    node-daemon pid $NODE_A_PID (health :$HEALTH_PORT), QEMU pid $QEMU_PID, domain id $DOMID"
 [[ -n "$QEMU_PID" && -n "$DOMID" ]] || fatal "no QEMU process or domain id for $VM"
 
 http_code() { curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$HEALTH_PORT/$1"; }
@@ -77,7 +82,7 @@ SAMPLER_STOP="$RUN/sampler.stop"
 sampler() {
   local hv vm
   while [[ ! -e "$SAMPLER_STOP" ]]; do
-    hv="$(kubectl get hypervisor hv-a -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason} {.status.conditions[?(@.type=="Schedulable")].status}/{.status.conditions[?(@.type=="Schedulable")].reason}' 2>/dev/null)"
+    hv="$(hv_condition Ready) $(hv_condition Schedulable)"
     vm="$(jp vm "$VM" '{.status.phase}')"
     printf '%s\t%s\t%s\t%s\t%s\n' "$(now_ms)" "$(http_code healthz)" "$(http_code readyz)" \
       "${hv:-? ?}" "${vm:-?}" >>"$SAMPLES"
@@ -96,10 +101,6 @@ lease_renewed_after() {  # MS: the hv-a Lease was renewed after that moment
 libvirtd_gone() { ! kill -0 "$1" 2>/dev/null; }
 not_ready() { [[ "$(http_code readyz)" != 200 ]]; }
 ready_code_200() { [[ "$(http_code readyz)" == 200 ]]; }
-hv_condition() {  # TYPE -> "Status/Reason"
-  kubectl get hypervisor hv-a -o "jsonpath={.status.conditions[?(@.type==\"$1\")].status}/{.status.conditions[?(@.type==\"$1\")].reason}" 2>/dev/null
-}
-hv_condition_is() { [[ "$(hv_condition "$1")" == "$2" ]]; }
 
 # outage SIGNAL: stops A's libvirtd with SIGNAL, keeps it down past the heartbeat timeout, starts
 # it again and waits for the node-daemon to reconnect.
@@ -114,7 +115,8 @@ outage() {
   wait_for 60 "libvirtd $pid to exit" libvirtd_gone "$pid" || fatal "libvirtd $pid did not exit"
   wait_for 30 "/readyz to fail (SIG$sig)" not_ready
   check "SIG$sig: the node-daemon's /readyz fails while libvirtd is down" not_ready
-  wait_for 30 "Ready=False LibvirtUnavailable (SIG$sig)" hv_condition_is Ready False/LibvirtUnavailable
+  wait_for 30 "Ready=False LibvirtUnavailable (SIG$sig)" \
+    hv_condition_is Ready False/LibvirtUnavailable
   check "SIG$sig: hv-a reports Ready=False LibvirtUnavailable" \
     hv_condition_is Ready False/LibvirtUnavailable
   # Down for longer than the heartbeat timeout, the heartbeat renewed all along.
@@ -174,23 +176,26 @@ check "/readyz failed in some samples (the outages were seen)" \
 check "hv-a was never Ready=Unknown" test -z "$(grep -a 'Unknown/' "$SAMPLES")"
 check "hv-a was never Schedulable=False/NotReady" test -z "$(grep -a 'False/NotReady' "$SAMPLES")"
 check "the VM was Running in every sample" test -z "$(awk -F'\t' '$5 != "Running"' "$SAMPLES")"
-check "the node-daemon logged no crash" bash -c "! grep -aiE 'fatal|terminate called|segmentation' '$NODE_LOG'"
+check "the node-daemon logged no crash" \
+  bash -c "! grep -aiE 'fatal|terminate called|segmentation' '$NODE_LOG'"
 
 echo "== the node-daemon acts through the new connection"
-kubectl patch vm "$VM" --type=merge -p '{"spec":{"runStrategy":"Halted"}}' >>"$RUN/kubectl.log" 2>&1 ||
-  fatal "halting $VM"
+set_run_strategy() {
+  kubectl patch vm "$VM" --type=merge -p "{\"spec\":{\"runStrategy\":\"$1\"}}" \
+    >>"$RUN/kubectl.log" 2>&1 || fatal "setting $VM's runStrategy to $1"
+}
+set_run_strategy Halted
 wait_for 90 "$VM Stopped" field_is vm "$VM" '{.status.phase}' Stopped
 check "Halted: $VM is Stopped" field_is vm "$VM" '{.status.phase}' Stopped
 check "Halted: the domain does not run on A" not_running_on "$HOST_A_URI"
 wait_for 30 "no QEMU of $VM" test "$(qemu_copies)" -eq 0
 check "Halted: no QEMU runs the guest" test "$(qemu_copies)" -eq 0
-kubectl patch vm "$VM" --type=merge -p '{"spec":{"runStrategy":"Always"}}' >>"$RUN/kubectl.log" 2>&1 ||
-  fatal "starting $VM"
+set_run_strategy Always
 wait_for 120 "$VM Running again" field_is vm "$VM" '{.status.phase}' Running
 check "Always: $VM is Running again" field_is vm "$VM" '{.status.phase}' Running
 check "Always: the domain runs on A" test "$(domstate "$HOST_A_URI")" = running
-check "Always: exactly one QEMU runs the guest (a new one)" \
-  bash -c "[[ \$(pgrep -f -- 'guest=${NS}_${VM}(,|\$| )' | wc -l) -eq 1 && \$(pgrep -f -- 'guest=${NS}_${VM}(,|\$| )') != $QEMU_PID ]]"
+one_new_qemu() { [[ "$(qemu_copies)" -eq 1 && "$(qemu_pid)" != "$QEMU_PID" ]]; }
+check "Always: exactly one QEMU runs the guest (a new one)" one_new_qemu
 check "Always: $VM is still bound to hv-a" field_is vm "$VM" '{.status.hypervisor}' hv-a
 check "Always: B has no domain of the guest" no_domain_on "$HOST_B_URI"
 check "the node-daemon is still the same process" kill -0 "$NODE_A_PID"

@@ -4,8 +4,10 @@
 Starts etcd, the dev API server, the controller and NODES node-daemons on libvirt's test driver
 (each process has its own in-memory hypervisor), all on free loopback ports in a temporary
 directory. Then, for every schedule (one seed each), it interleaves at random:
-  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs, create a
-              VMMigration (Live or Cold, to a given or a scheduled target) and cancel one;
+  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs (each with a
+              random evictionStrategy), create a VMMigration (Live or Cold, to a given or a
+              scheduled target) and cancel one, maintenance on a Hypervisor (spec.maintenance
+              true: its VMs are evacuated; cleared 3-15 s later);
   faults:     SIGKILL of the controller or a node-daemon (restarted after a random delay),
               SIGSTOP + SIGCONT of any component (API server and etcd included),
               API server restart, etcd compaction, and through the dev API server's
@@ -28,6 +30,9 @@ waits up to --converge-seconds for:
   - each Hypervisor's ledger (status.allocated: vms, cpus, memory) equal to the sum over the VMs
     bound to it; no VM bound to a fenced Hypervisor;
   - every VMMigration in a terminal phase (Succeeded, Failed, Cancelled);
+  - maintenance over (the suite clears it when the faults stop): every Hypervisor Schedulable
+    again, no status.evacuation left, no evacuation VMMigration left, no VM still stopped by the
+    evacuation (annotation novacron.io/evacuation-stopped: its runStrategy is back);
   - the disk of every running VM present on its node, no disk folder without a VM.
 It prints the seed and a reproduction command for each violation, and at the end the figures:
 schedules run, operations and faults injected by kind, violations, time to converge p50/p99.
@@ -102,6 +107,73 @@ def quantity(q):
     mult = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1000,
             "K": 1000, "M": 10**6, "G": 10**9, "T": 10**12, "m": 0.001}[m.group(2)]
     return int(float(m.group(1)) * mult)
+
+
+EVICTION_STRATEGIES = ["LiveMigrate", "LiveMigrateIfPossible", "Shutdown", "None"]
+EVACUATION_STOPPED = "novacron.io/evacuation-stopped"
+EVACUATING_LABEL = "novacron.io/evacuating-hypervisor"
+
+
+def expected_run_strategy(vm):
+    """The runStrategy a VM will have once maintenance is cleared.
+
+    A VM the evacuation stopped (evictionStrategy None) is Halted with its previous runStrategy
+    in an annotation; clearing maintenance puts that back (docs/evacuation.md).
+    """
+    annotations = vm["metadata"].get("annotations") or {}
+    if annotations.get(EVACUATION_STOPPED):
+        return annotations[EVACUATION_STOPPED]
+    return vm["spec"].get("runStrategy", "Always")
+
+
+def condition(obj, kind):
+    for c in obj.get("status", {}).get("conditions", []) or []:
+        if c.get("type") == kind:
+            return c
+    return None
+
+
+def maintenance_problems(hvs, vms, migrations):
+    """What still shows an evacuation once maintenance is cleared everywhere (empty = none)."""
+    out = []
+    for name, hv in sorted(hvs.items()):
+        if hv.get("spec", {}).get("maintenance"):
+            out.append(f"Hypervisor {name}: still in maintenance")
+            continue
+        sched = condition(hv, "Schedulable")
+        if not sched or sched.get("status") != "True":
+            out.append(f"Hypervisor {name}: not Schedulable after maintenance "
+                       f"({(sched or {}).get('reason')})")
+        if hv.get("status", {}).get("evacuation"):
+            out.append(f"Hypervisor {name}: status.evacuation left: "
+                       f"{json.dumps(hv['status']['evacuation'], sort_keys=True)}")
+        evacuating = condition(hv, "Evacuating")
+        if evacuating and evacuating.get("status") == "True":
+            out.append(f"Hypervisor {name}: Evacuating still True ({evacuating.get('reason')})")
+    for name, vm in sorted(vms.items()):
+        if (vm["metadata"].get("annotations") or {}).get(EVACUATION_STOPPED):
+            out.append(f"{name}: still stopped by an evacuation (annotation {EVACUATION_STOPPED})")
+    for mig in migrations:
+        hv = (mig["metadata"].get("labels") or {}).get(EVACUATING_LABEL)
+        if hv:
+            out.append(f"evacuation VMMigration {mig['metadata']['name']} of {hv} left "
+                       f"(phase {mig.get('status', {}).get('phase')})")
+    return out
+
+
+def evacuation_figures(lines):
+    """What the evacuations did, from the controller's log (one line per action)."""
+    out = {"live": 0, "cold": 0, "stopped": 0, "restored": 0, "records-removed": 0}
+    for line in lines:
+        if "evacuation: VM " in line and "(VMMigration " in line:
+            out["live" if ", Live)" in line else "cold"] += 1
+        elif "evictionStrategy None: stopping the VM" in line:
+            out["stopped"] += 1
+        elif "maintenance cleared: runStrategy back to" in line:
+            out["restored"] += 1
+        elif "evacuation: VMMigration " in line:
+            out["records-removed"] += 1
+    return out
 
 
 class Proc:
@@ -311,6 +383,10 @@ class Cluster:
                  {"metadata": {"annotations": {"novacron.io/fenced": "true" if on else None}}},
                  content_type="application/merge-patch+json")
 
+    def set_maintenance(self, name, on):
+        self.api("PATCH", f"{GROUP}/hypervisors/{name}", {"spec": {"maintenance": on}},
+                 content_type="application/merge-patch+json")
+
     def fill_disk(self, on):
         """Fills node-0's VM root (a tmpfs) to the last byte, or frees it again."""
         filler = os.path.join(self.small_root, ".fault-suite-filler")
@@ -432,7 +508,8 @@ class Cluster:
 class Schedule:
     """One seeded schedule: STEPS random operations and faults, then convergence checks."""
 
-    OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration"]
+    OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration",
+           "maintenance", "maintenance"]
     FAULTS = ["kill-controller", "kill-node", "stop-component", "restart-apiserver",
               "compact-etcd", "slow-api", "conflict-storm", "heartbeat-loss", "disk-full",
               "partition-node", "fence-node"]
@@ -444,6 +521,7 @@ class Schedule:
         self.vms = {}  # name -> desired: "Always" | "Halted" | "deleted"
         self.migrations = []  # names of the VMMigrations this schedule created
         self.fenced = None  # the node fenced now, if any
+        self.maintenance = set()  # the nodes this schedule put in maintenance (not cleared yet)
         self.heal_at = []  # (time, proc, action)
         self.violations = []
         self.sampling = False
@@ -480,7 +558,8 @@ class Schedule:
                 "spec": {"runStrategy": "Always", "terminationGracePeriodSeconds": 2,
                          "resources": {"cpus": 1, "memory": "64Mi"},
                          "disks": [{"name": "root", "emptyDisk": {"size": "64Mi"}}],
-                         "networks": [{"name": "default"}]}}
+                         "networks": [{"name": "default"}],
+                         "evictionStrategy": self.rng.choice(EVICTION_STRATEGIES)}}
 
     def op(self, kind):
         live = [n for n, d in self.vms.items() if d != "deleted"]
@@ -515,6 +594,24 @@ class Schedule:
                     if e.code != 404:  # gone already (or never created: the POST failed)
                         raise
                     return
+            elif kind == "maintenance":
+                # At least one node stays in service; cleared 3-15 s later (or when the faults
+                # stop), among the faults and other operations.
+                free = sorted(set(self.c.nodes) - self.maintenance)
+                if len(free) < 2:
+                    return
+                # A node that holds VMs if there is one: that is where evacuation happens.
+                try:
+                    holding = sorted({vm.get("status", {}).get("hypervisor")
+                                      for vm in self.c.list_vms()} & set(free))
+                except (OSError, urllib.error.URLError):
+                    holding = []
+                name = self.rng.choice(holding or free)
+                self.maintenance.add(name)  # before the call: a timed-out patch may have happened
+                self.c.set_maintenance(name, True)
+                self.heal_at.append((time.monotonic() + self.rng.uniform(3, 15), None,
+                                     lambda: self.end_maintenance(name)))
+                kind = "maintenance-on"
             elif kind in ("stop", "start") and live:
                 name = self.rng.choice(sorted(live))
                 strategy = "Halted" if kind == "stop" else "Always"
@@ -670,13 +767,27 @@ class Schedule:
                 if proc.frozen:
                     proc.thaw()
             for _, _, action in self.heal_at:  # undos that waited for the API server
-                action()
+                wait_until("an undo that needs the API server", lambda: action() is not False, 60)
             self.heal_at = []
             # Anything that died on its own (e.g. a controller that lost leadership exits).
             for proc in self.c.components().values():
                 if not proc.alive():
                     log(f"seed {self.seed}: {proc.name} was not running; restarting it")
                     proc.start()
+
+    def end_maintenance(self, name):
+        """Clears maintenance on a node (False: the API server is down, try again later)."""
+        if self.c.etcd.frozen or self.c.apiserver.frozen or not self.c.apiserver.alive():
+            return False
+        try:
+            self.c.set_maintenance(name, False)
+        except (OSError, urllib.error.URLError) as e:
+            log(f"seed {self.seed}: clearing maintenance on {name} failed ({e}); again later")
+            return False
+        self.maintenance.discard(name)
+        self.stats.setdefault("ops", {}).setdefault("maintenance-off", 0)
+        self.stats["ops"]["maintenance-off"] += 1
+        return True
 
     def unfence(self):
         """Checks that the fenced node holds no VM, then unfences it and restarts its daemon."""
@@ -779,7 +890,9 @@ class Schedule:
                     out.append(f"{name}: running on {bound} but its disk {disk} is missing")
             if desired == "Halted" and (st.get("phase") != "Stopped" or on):
                 out.append(f"{name}: want Stopped, phase {st.get('phase')}, active on {sorted(on)}")
-        for mig in self.c.list_migrations():
+        migrations = self.c.list_migrations()
+        out += maintenance_problems(hvs, vms, migrations)
+        for mig in migrations:
             phase = mig.get("status", {}).get("phase")
             if phase not in self.TERMINAL:
                 out.append(f"VMMigration {mig['metadata']['name']}: phase {phase}, not terminal")
@@ -837,12 +950,12 @@ class Schedule:
             if vm is None or vm["metadata"].get("deletionTimestamp"):
                 self.vms[name] = "deleted"
             else:
-                self.vms[name] = vm["spec"].get("runStrategy", "Always")
+                self.vms[name] = expected_run_strategy(vm)
         for name in vms:
             # Only this schedule's own VMs: a VM an earlier failed schedule left behind was
             # reported there (seed 5072's stuck VM failed the next two schedules too).
             if name not in self.vms and name.startswith(f"vm-{self.seed}-"):
-                self.vms[name] = vms[name]["spec"].get("runStrategy", "Always")
+                self.vms[name] = expected_run_strategy(vms[name])
 
     def run(self):
         log(f"schedule seed {self.seed}: {self.args.steps} steps")
@@ -993,6 +1106,12 @@ def main():
                 pass
         print(f"disk-full errors reported by node-0 (log lines): {full}; migrations refused at "
               f"admission: {stats.get('ops_refused', 0)}")
+        try:
+            with open(cluster.controller.logpath, errors="replace") as f:
+                evacuations = evacuation_figures(f)
+        except OSError:
+            evacuations = {}
+        print(f"evacuation actions (controller log): {json.dumps(evacuations, sort_keys=True)}")
         print(f"known orphans (disk folders left on a fenced node after failover): "
               f"{len(cluster.known_orphans)}")
         print(f"components that exited on their own (restarted): "

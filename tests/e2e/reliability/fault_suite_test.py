@@ -62,5 +62,93 @@ class SuperviseTest(unittest.TestCase):
         self.assertNotIn("self_exits", s.stats)
 
 
+def vm(name, run_strategy="Always", annotations=None):
+    return {"metadata": {"name": name, "annotations": annotations or {}},
+            "spec": {"runStrategy": run_strategy}}
+
+
+def hv(name, maintenance=False, schedulable=("True", "Schedulable"), evacuation=None,
+       evacuating=None):
+    conds = [{"type": "Schedulable", "status": schedulable[0], "reason": schedulable[1]}]
+    if evacuating:
+        conds.append({"type": "Evacuating", "status": evacuating[0], "reason": evacuating[1]})
+    status = {"conditions": conds}
+    if evacuation:
+        status["evacuation"] = evacuation
+    return {"metadata": {"name": name}, "spec": {"maintenance": maintenance}, "status": status}
+
+
+class MaintenanceTest(unittest.TestCase):
+    def test_a_vm_stopped_by_an_evacuation_is_expected_to_get_its_run_strategy_back(self):
+        stopped = vm("a", "Halted", {fault_suite.EVACUATION_STOPPED: "Always"})
+        self.assertEqual(fault_suite.expected_run_strategy(stopped), "Always")
+        self.assertEqual(fault_suite.expected_run_strategy(vm("b", "Halted")), "Halted")
+
+    def test_nothing_left_of_a_cleared_maintenance_is_no_problem(self):
+        hvs = {"n0": hv("n0", evacuating=("False", "MaintenanceCleared"))}
+        mig = {"metadata": {"name": "m", "labels": {}}, "status": {"phase": "Failed"}}
+        self.assertEqual(fault_suite.maintenance_problems(hvs, {"a": vm("a")}, [mig]), [])
+
+    def test_each_leftover_of_an_evacuation_is_reported(self):
+        hvs = {"n0": hv("n0", maintenance=True),
+               "n1": hv("n1", schedulable=("False", "Maintenance"), evacuation={"pending": 1},
+                        evacuating=("True", "InProgress"))}
+        vms = {"a": vm("a", "Halted", {fault_suite.EVACUATION_STOPPED: "Always"})}
+        migs = [{"metadata": {"name": "evac-n1-a-1",
+                              "labels": {fault_suite.EVACUATING_LABEL: "n1"}},
+                 "status": {"phase": "Failed"}}]
+        problems = fault_suite.maintenance_problems(hvs, vms, migs)
+        self.assertEqual(len(problems), 6, problems)
+        for what in ("n0: still in maintenance", "n1: not Schedulable", "status.evacuation",
+                     "Evacuating still True", "a: still stopped", "evac-n1-a-1"):
+            self.assertTrue(any(what in p for p in problems), (what, problems))
+
+    def test_maintenance_keeps_one_node_in_service_and_is_cleared_later(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        for _ in range(3):
+            s.op("maintenance")
+        self.assertEqual(len(cluster.maintenance), 2)
+        self.assertIn("node-2", cluster.maintenance)  # the node holding a VM first
+        self.assertEqual(s.stats["ops"], {"maintenance-on": 2})
+        cluster.apiserver.frozen = True  # the undo waits for the API server
+        self.assertTrue(all(action() is False for _, _, action in s.heal_at))
+        cluster.apiserver.frozen = False
+        for _, _, action in s.heal_at:
+            self.assertTrue(action())
+        self.assertEqual(cluster.maintenance, set())
+        self.assertEqual(s.maintenance, set())
+        self.assertEqual(s.stats["ops"]["maintenance-off"], 2)
+
+    def test_evacuation_actions_are_counted_from_the_controller_log(self):
+        lines = [
+            '{"level":"info","msg":"hypervisor node-1: evacuation: VM faults/a: live (VMMigration '
+            'evac-node-1-a-1, Live)"}',
+            "hypervisor node-1: evacuation: VM faults/b: cold (VMMigration evac-node-1-b-1, Cold)",
+            "hypervisor node-1: evacuation: VM faults/c: evictionStrategy None: stopping the VM "
+            "and leaving it on node-1",
+            "hypervisor node-1: evacuation: VM faults/c: maintenance cleared: runStrategy back to "
+            "Always",
+            "[info] hypervisor node-1: evacuation: VMMigration faults/evac-node-1-a-1: finished",
+            "[info] hypervisor node-1: evacuating: 1 VM still to move",
+        ]
+        self.assertEqual(fault_suite.evacuation_figures(lines),
+                         {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1})
+
+
+class MaintenanceCluster:
+    def __init__(self, nodes):
+        self.nodes = {n: FakeProc(n) for n in nodes}
+        self.etcd, self.apiserver = FakeProc("etcd"), FakeProc("apiserver")
+        self.maintenance = set()
+
+    def list_vms(self):
+        return [{"metadata": {"name": "a"}, "status": {"hypervisor": "node-2"}}]
+
+    def set_maintenance(self, name, on):
+        (self.maintenance.add if on else self.maintenance.discard)(name)
+
+
 if __name__ == "__main__":
     unittest.main()
