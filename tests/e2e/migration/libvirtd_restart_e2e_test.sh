@@ -12,7 +12,8 @@
 #     down, the Hypervisor reports Ready=False LibvirtUnavailable and never Ready=Unknown nor
 #     Schedulable=False NotReady, the VM never Unknown;
 #   - the node-daemon reconnects in the background (log line, /readyz 200, Ready=True) and acts
-#     again: runStrategy Halted stops the guest, Always starts it again, one QEMU, nothing on B.
+#     again: runStrategy Halted, set while libvirtd is down a third time, stops the guest once it
+#     is back; Always starts it again; one QEMU, nothing on B.
 #
 #   tests/e2e/migration/libvirtd_restart_e2e_test.sh BUILD_DIR   (as root; exit 77 = skipped)
 # shellcheck disable=SC2119 # lib.sh helpers take optional arguments (a VM name, harness flags)
@@ -179,12 +180,27 @@ check "the VM was Running in every sample" test -z "$(awk -F'\t' '$5 != "Running
 check "the node-daemon logged no crash" \
   bash -c "! grep -aiE 'fatal|terminate called|segmentation' '$NODE_LOG'"
 
-echo "== the node-daemon acts through the new connection"
+echo "== a change made while libvirtd is down is carried out once it is back"
 set_run_strategy() {
   kubectl patch vm "$VM" --type=merge -p "{\"spec\":{\"runStrategy\":\"$1\"}}" \
     >>"$RUN/kubectl.log" 2>&1 || fatal "setting $VM's runStrategy to $1"
 }
+failed_tries() {
+  grep -ac "reconcile $NS/$VM failed, retrying: .*libvirt .*not connected" "$NODE_LOG"
+}
+tries_before="$(failed_tries)"
+pid="$(cat "$(libvirtd_pidfile A)")"
+kill -TERM "$pid" || fatal "stopping libvirtd $pid"
+wait_for 60 "libvirtd $pid to exit" libvirtd_gone "$pid" || fatal "libvirtd $pid did not exit"
+wait_for 30 "/readyz to fail" not_ready
 set_run_strategy Halted
+# The node-daemon sees the change and cannot act on it yet: the VM stays Running meanwhile.
+wait_for 30 "the node-daemon to try $VM and fail" test "$(failed_tries)" -gt "$tries_before"
+check "while libvirtd is down the node-daemon retries $VM (not connected to libvirt)" \
+  test "$(failed_tries)" -gt "$tries_before"
+check "while libvirtd is down the guest still runs (the same QEMU)" \
+  test "$(qemu_pid)" = "$QEMU_PID"
+start_libvirtd A || fatal "starting A's libvirtd again"
 wait_for 90 "$VM Stopped" field_is vm "$VM" '{.status.phase}' Stopped
 check "Halted: $VM is Stopped" field_is vm "$VM" '{.status.phase}' Stopped
 check "Halted: the domain does not run on A" not_running_on "$HOST_A_URI"
