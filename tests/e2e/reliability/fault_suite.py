@@ -30,7 +30,10 @@ waits up to --converge-seconds for:
   - each Hypervisor's ledger (status.allocated: vms, cpus, memory) equal to the sum over the VMs
     bound to it; no VM bound to a fenced Hypervisor;
   - every VMMigration in a terminal phase (Succeeded, Failed, Cancelled);
-  - maintenance over (the suite clears it when the faults stop): every Hypervisor Schedulable
+  - with maintenance still on where the schedule left it: every VM bound there stopped and left
+    (evictionStrategy None) or reported blocked in status.evacuation (the test driver cannot
+    migrate), the counts adding up; then the suite clears it and waits again for the above and:
+  - maintenance over: every Hypervisor Schedulable
     again, no status.evacuation left, no evacuation VMMigration left, no VM still stopped by the
     evacuation (annotation novacron.io/evacuation-stopped: its runStrategy is back);
   - the disk of every running VM present on its node, no disk folder without a VM.
@@ -133,11 +136,22 @@ def condition(obj, kind):
     return None
 
 
-def maintenance_problems(hvs, vms, migrations):
-    """What still shows an evacuation once maintenance is cleared everywhere (empty = none)."""
+def in_maintenance(hv):
+    return bool(hv.get("spec", {}).get("maintenance"))
+
+
+def maintenance_problems(hvs, vms, migrations, held=False):
+    """What still shows an evacuation once maintenance is cleared (empty = none).
+
+    held: maintenance is still on where it is set (evacuation_problems() checks those); only
+    the other Hypervisors, their VMs and migrations are checked.
+    """
     out = []
+    held_hvs = {name for name, hv in hvs.items() if held and in_maintenance(hv)}
     for name, hv in sorted(hvs.items()):
-        if hv.get("spec", {}).get("maintenance"):
+        if name in held_hvs:
+            continue
+        if in_maintenance(hv):
             out.append(f"Hypervisor {name}: still in maintenance")
             continue
         sched = condition(hv, "Schedulable")
@@ -151,14 +165,68 @@ def maintenance_problems(hvs, vms, migrations):
         if evacuating and evacuating.get("status") == "True":
             out.append(f"Hypervisor {name}: Evacuating still True ({evacuating.get('reason')})")
     for name, vm in sorted(vms.items()):
+        if vm.get("status", {}).get("hypervisor") in held_hvs:
+            continue
         if (vm["metadata"].get("annotations") or {}).get(EVACUATION_STOPPED):
             out.append(f"{name}: still stopped by an evacuation (annotation {EVACUATION_STOPPED})")
     for mig in migrations:
         hv = (mig["metadata"].get("labels") or {}).get(EVACUATING_LABEL)
-        if hv:
+        if hv and hv not in held_hvs:
             out.append(f"evacuation VMMigration {mig['metadata']['name']} of {hv} left "
                        f"(phase {mig.get('status', {}).get('phase')})")
     return out
+
+
+def evacuation_problems(hvs, vms):
+    """The evacuation's promise while maintenance stays on (docs/evacuation.md), once settled.
+
+    Every VM still bound to a Hypervisor in maintenance is either stopped and left there
+    (evictionStrategy None) or reported blocked in its status.evacuation (with libvirt's test
+    driver every move fails, so nothing else can be settled); the counts add up
+    (total = migrated + stopped + pending + blocked) and the Hypervisor is not schedulable.
+    """
+    out = []
+    for name, hv in sorted(hvs.items()):
+        if not in_maintenance(hv):
+            continue
+        sched = condition(hv, "Schedulable") or {}
+        if (sched.get("status"), sched.get("reason")) != ("False", "Maintenance"):
+            out.append(f"Hypervisor {name} in maintenance: Schedulable {sched.get('status')}/"
+                       f"{sched.get('reason')}, want False/Maintenance")
+        ev = hv.get("status", {}).get("evacuation")
+        if ev is None:
+            out.append(f"Hypervisor {name} in maintenance: no status.evacuation")
+            ev = {}
+        blocked = {b.get("vm") for b in ev.get("blocked", []) or []}
+        parts = [int(ev.get(k, 0)) for k in ("migrated", "stopped", "pending")]
+        if ev and int(ev.get("total", 0)) != sum(parts) + len(blocked):
+            out.append(f"Hypervisor {name}: status.evacuation does not add up: "
+                       f"{json.dumps(ev, sort_keys=True)}")
+        for vm_name, vm in sorted(vms.items()):
+            st = vm.get("status", {})
+            if st.get("hypervisor") != name or vm["metadata"].get("deletionTimestamp"):
+                continue
+            key = f"{vm['metadata'].get('namespace', NS)}/{vm_name}"
+            strategy = vm["spec"].get("evictionStrategy", "LiveMigrate")
+            run_strategy = vm["spec"].get("runStrategy", "Always")
+            if key in blocked:
+                continue
+            if strategy == "None" and run_strategy == "Halted" and st.get("phase") == "Stopped":
+                continue
+            out.append(f"{vm_name}: still on {name} in maintenance (evictionStrategy {strategy}, "
+                       f"runStrategy {run_strategy}, phase {st.get('phase')}) and not reported "
+                       f"blocked")
+    return out
+
+
+class MaintenanceEnd:
+    """The undo of a maintenance operation (a heal_at action the final phase may hold back)."""
+
+    def __init__(self, schedule, node):
+        self.schedule, self.node = schedule, node
+
+    def __call__(self):
+        return self.schedule.end_maintenance(self.node)
 
 
 def evacuation_figures(lines):
@@ -607,10 +675,11 @@ class Schedule:
                 except (OSError, urllib.error.URLError):
                     holding = []
                 name = self.rng.choice(holding or free)
-                self.maintenance.add(name)  # before the call: a timed-out patch may have happened
-                self.c.set_maintenance(name, True)
+                # Before the call: a patch that timed out may have happened all the same.
+                self.maintenance.add(name)
                 self.heal_at.append((time.monotonic() + self.rng.uniform(3, 15), None,
-                                     lambda: self.end_maintenance(name)))
+                                     MaintenanceEnd(self, name)))
+                self.c.set_maintenance(name, True)
                 kind = "maintenance-on"
             elif kind in ("stop", "start") and live:
                 name = self.rng.choice(sorted(live))
@@ -743,14 +812,20 @@ class Schedule:
         self.stats.setdefault("faults", {}).setdefault(kind, 0)
         self.stats["faults"][kind] += 1
 
-    def heal(self, everything=False):
+    def heal(self, everything=False, hold_maintenance=False):
+        """Undoes the faults that are due (everything: all of them, "the faults stop").
+
+        hold_maintenance: maintenance stays on (the final phase checks the evacuation first).
+        """
         self.supervise()
         now = time.monotonic()
         keep = []
         # Process thaws and restarts first: an undo that talks to the API (unfencing) needs a
         # running API server and etcd.
         for due, proc, action in sorted(self.heal_at, key=lambda e: callable(e[2])):
-            if everything or due <= now:
+            if everything and hold_maintenance and isinstance(action, MaintenanceEnd):
+                keep.append((due, proc, action))
+            elif everything or due <= now:
                 if callable(action):
                     # An API-server fault, a full disk, a fence: undo it (False: not yet).
                     if action() is False:
@@ -766,9 +841,14 @@ class Schedule:
             for proc in self.c.components().values():
                 if proc.frozen:
                     proc.thaw()
-            for _, _, action in self.heal_at:  # undos that waited for the API server
-                wait_until("an undo that needs the API server", lambda: action() is not False, 60)
-            self.heal_at = []
+            held = []
+            for entry in self.heal_at:  # undos that waited for the API server
+                if hold_maintenance and isinstance(entry[2], MaintenanceEnd):
+                    held.append(entry)
+                    continue
+                wait_until("an undo that needs the API server",
+                           lambda a=entry[2]: a() is not False, 60)
+            self.heal_at = held
             # Anything that died on its own (e.g. a controller that lost leadership exits).
             for proc in self.c.components().values():
                 if not proc.alive():
@@ -839,8 +919,12 @@ class Schedule:
             proc.start()
 
     # --- final checks -----------------------------------------------------------------------------
-    def problems(self):
-        """What still differs from the converged state (empty = converged)."""
+    def problems(self, held=False):
+        """What still differs from the converged state (empty = converged).
+
+        held: maintenance is still on where the schedule left it; the evacuation's promise is
+        checked there (evacuation_problems) and VMs it stopped are expected stopped.
+        """
         out = []
         vms = {vm["metadata"]["name"]: vm for vm in self.c.list_vms()}
         hvs = {hv["metadata"]["name"]: hv for hv in self.c.list_hypervisors()}
@@ -862,6 +946,8 @@ class Schedule:
             if vm is None:
                 out.append(f"{name}: missing")
                 continue
+            if held and (vm["metadata"].get("annotations") or {}).get(EVACUATION_STOPPED):
+                desired = vm["spec"].get("runStrategy", "Always")  # until maintenance is cleared
             st = vm.get("status", {})
             uuid = (st.get("domainUUID") or vm["metadata"]["uid"]).lower()
             known.add(uuid)
@@ -891,7 +977,9 @@ class Schedule:
             if desired == "Halted" and (st.get("phase") != "Stopped" or on):
                 out.append(f"{name}: want Stopped, phase {st.get('phase')}, active on {sorted(on)}")
         migrations = self.c.list_migrations()
-        out += maintenance_problems(hvs, vms, migrations)
+        out += maintenance_problems(hvs, vms, migrations, held)
+        if held:
+            out += evacuation_problems(hvs, vms)
         for mig in migrations:
             phase = mig.get("status", {}).get("phase")
             if phase not in self.TERMINAL:
@@ -973,33 +1061,67 @@ class Schedule:
                     self.op(kind)
                 self.transcript.append(kind)
                 time.sleep(self.rng.uniform(0.2, 1.5))
-            self.heal(everything=True)
+            self.heal(everything=True, hold_maintenance=True)
             log(f"seed {self.seed}: steps {' '.join(self.transcript)}; faults stopped")
-            faults_stopped = time.monotonic()
+            since = time.monotonic()
             wait_until("the API server after the faults",
                        lambda: self.c.list_vms() is not None, 60)
             self.reread_expectations()
-            last = ["not checked yet"]
-
-            def converged():
-                self.supervise()
-                last[:] = self.problems()
-                return not last
-
-            try:
-                wait_until("convergence", converged, self.args.converge_seconds, interval=0.5)
-                took = time.monotonic() - faults_stopped
-                self.stats.setdefault("converge", []).append(took)
-                log(f"seed {self.seed}: converged {took:.1f}s after the faults stopped")
-            except TimeoutError:
-                for p in last:
-                    self.violation(f"not converged after {self.args.converge_seconds}s: {p}")
-                self.remember_orphans(last)
-                self.dump_state()
+            if self.heal_at:
+                # Maintenance the schedule left on: first the evacuation's promise with it held,
+                # then clear it (as an administrator would) and converge again.
+                self.converge("with maintenance held", since, "the faults stopped", held=True)
+                for _, _, action in self.heal_at:
+                    wait_until("clearing maintenance", lambda a=action: a() is not False, 60)
+                self.heal_at = []
+                since = time.monotonic()
+                self.reread_expectations()
+                self.converge("", since, "maintenance was cleared")
+            else:
+                self.converge("", since, "the faults stopped")
         finally:
             self.sampling = False
             sampler.join()
         return self.violations
+
+    def converge(self, label, since, after, held=False):
+        """Waits for problems(held) to be empty; records the time or reports what is left."""
+        last = ["not checked yet"]
+
+        def converged():
+            self.supervise()
+            last[:] = self.problems(held)
+            return not last
+
+        what = f"convergence {label}".strip()
+        try:
+            wait_until(what, converged, self.args.converge_seconds, interval=0.5)
+            took = time.monotonic() - since
+            self.stats.setdefault("converge_held" if held else "converge", []).append(took)
+            log(f"seed {self.seed}: converged {label + ' ' if label else ''}{took:.1f}s after "
+                f"{after}")
+            if held:
+                self.count_held()
+        except TimeoutError:
+            for p in last:
+                self.violation(f"not converged {label + ' ' if label else ''}after "
+                               f"{self.args.converge_seconds}s: {p}")
+            self.remember_orphans(last)
+            self.dump_state()
+
+    def count_held(self):
+        """Figures: VMs that stayed on a Hypervisor in maintenance, blocked or stopped there."""
+        try:
+            hvs = [hv for hv in self.c.list_hypervisors() if in_maintenance(hv)]
+            vms = self.c.list_vms()
+        except (OSError, urllib.error.URLError):
+            return
+        names = {hv["metadata"]["name"] for hv in hvs}
+        held = self.stats.setdefault("held", {"phases": 0, "vms": 0, "blocked": 0})
+        held["phases"] += 1
+        held["vms"] += sum(1 for vm in vms if vm.get("status", {}).get("hypervisor") in names)
+        held["blocked"] += sum(len((hv.get("status", {}).get("evacuation") or {})
+                                   .get("blocked", []) or []) for hv in hvs)
 
     def cleanup(self):
         """Deletes this schedule's VMs and migrations; waits until their domains are gone."""
@@ -1119,7 +1241,13 @@ def main():
         print(f"invariant violations: {len(failed_seeds)} schedule(s) {failed_seeds}")
         print(f"time to converge after faults stop: p50 {percentile(conv, 50):.1f}s "
               f"p99 {percentile(conv, 99):.1f}s max {max(conv) if conv else float('nan'):.1f}s "
-              f"(n={len(conv)})")
+              f"(n={len(conv)}; after maintenance was cleared where it was held)")
+        held = stats.get("converge_held", [])
+        print(f"time to settle with maintenance held (evacuation): p50 "
+              f"{percentile(held, 50):.1f}s p99 {percentile(held, 99):.1f}s max "
+              f"{max(held) if held else float('nan'):.1f}s (n={len(held)}; "
+              f"{json.dumps(stats.get('held', {}), sort_keys=True)}: VMs left on a node in "
+              f"maintenance, of them reported blocked)")
         if failed_seeds or args.keep:
             print(f"logs kept in {workdir}")
         else:

@@ -136,12 +136,76 @@ class MaintenanceTest(unittest.TestCase):
         self.assertEqual(fault_suite.evacuation_figures(lines),
                          {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1})
 
+    def test_heal_everything_can_hold_maintenance_back(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        s.op("maintenance")
+        undone = []
+        s.heal_at.append((1e18, None, lambda: undone.append("slow-api")))
+        s.heal(everything=True, hold_maintenance=True)
+        self.assertEqual(undone, ["slow-api"])
+        self.assertEqual(cluster.maintenance, {"node-2"})
+        self.assertEqual(len(s.heal_at), 1)
+        s.heal(everything=True)
+        self.assertEqual(cluster.maintenance, set())
+        self.assertEqual(s.heal_at, [])
+
+
+def bound(name, node, strategy="LiveMigrate", run_strategy="Always", phase="Running"):
+    return {"metadata": {"name": name, "namespace": fault_suite.NS},
+            "spec": {"evictionStrategy": strategy, "runStrategy": run_strategy},
+            "status": {"hypervisor": node, "phase": phase}}
+
+
+class EvacuationHeldTest(unittest.TestCase):
+    def held_hv(self, evacuation):
+        return hv("n0", maintenance=True, schedulable=("False", "Maintenance"),
+                  evacuation=evacuation)
+
+    def test_blocked_and_stopped_vms_keep_the_promise(self):
+        ns = fault_suite.NS
+        evacuation = {"total": 2, "migrated": 0, "stopped": 1, "pending": 0,
+                      "blocked": [{"vm": f"{ns}/a", "reason": "MigrationFailed"}]}
+        vms = {"a": bound("a", "n0"), "b": bound("b", "n0", "None", "Halted", "Stopped"),
+               "c": bound("c", "n1")}
+        self.assertEqual(fault_suite.evacuation_problems(
+            {"n0": self.held_hv(evacuation), "n1": hv("n1")}, vms), [])
+
+    def test_a_vm_left_on_the_host_without_a_blocker_is_a_violation(self):
+        evacuation = {"total": 1, "migrated": 0, "stopped": 0, "pending": 1}
+        problems = fault_suite.evacuation_problems(
+            {"n0": self.held_hv(evacuation)}, {"a": bound("a", "n0")})
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("a: still on n0 in maintenance", problems[0])
+
+    def test_a_none_vm_still_running_and_counts_that_do_not_add_up_are_violations(self):
+        evacuation = {"total": 3, "migrated": 0, "stopped": 0, "pending": 1}
+        hvs = {"n0": hv("n0", maintenance=True, evacuation=evacuation)}
+        problems = fault_suite.evacuation_problems(hvs, {"b": bound("b", "n0", "None")})
+        self.assertEqual(len(problems), 3, problems)
+        for what in ("want False/Maintenance", "does not add up", "b: still on n0"):
+            self.assertTrue(any(what in p for p in problems), (what, problems))
+
+    def test_held_maintenance_is_not_reported_as_left_over(self):
+        hvs = {"n0": self.held_hv({"total": 0}), "n1": hv("n1")}
+        vms = {"b": dict(bound("b", "n0", "None", "Halted", "Stopped"),
+                         metadata={"name": "b",
+                                   "annotations": {fault_suite.EVACUATION_STOPPED: "Always"}})}
+        migs = [{"metadata": {"name": "evac-n0-a-1",
+                              "labels": {fault_suite.EVACUATING_LABEL: "n0"}}}]
+        self.assertEqual(fault_suite.maintenance_problems(hvs, vms, migs, held=True), [])
+        self.assertEqual(len(fault_suite.maintenance_problems(hvs, vms, migs)), 3)
+
 
 class MaintenanceCluster:
     def __init__(self, nodes):
         self.nodes = {n: FakeProc(n) for n in nodes}
         self.etcd, self.apiserver = FakeProc("etcd"), FakeProc("apiserver")
         self.maintenance = set()
+
+    def components(self):
+        return {"etcd": self.etcd, "apiserver": self.apiserver, **self.nodes}
 
     def list_vms(self):
         return [{"metadata": {"name": "a"}, "status": {"hypervisor": "node-2"}}]
