@@ -5,6 +5,7 @@ import os
 import sys
 import types
 import unittest
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fault_suite  # noqa: E402
@@ -151,6 +152,21 @@ class MaintenanceTest(unittest.TestCase):
         self.assertEqual(cluster.maintenance, set())
         self.assertEqual(s.heal_at, [])
 
+    # Regression (seed 7034): a maintenance patch that timed out had still been applied, but no
+    # undo was scheduled, so the node stayed in maintenance ("Hypervisor node-1: still in
+    # maintenance" 90 s after the faults stopped, and in every later schedule).
+    def test_a_maintenance_patch_that_times_out_is_still_undone(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        cluster.time_out_after_applying = True
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        s.op("maintenance")
+        self.assertEqual(cluster.maintenance, {"node-2"})
+        self.assertEqual(s.stats.get("ops_failed"), 1)
+        cluster.time_out_after_applying = False
+        s.heal(everything=True)
+        self.assertEqual(cluster.maintenance, set())
+
 
 def bound(name, node, strategy="LiveMigrate", run_strategy="Always", phase="Running"):
     return {"metadata": {"name": name, "namespace": fault_suite.NS},
@@ -203,6 +219,7 @@ class MaintenanceCluster:
         self.nodes = {n: FakeProc(n) for n in nodes}
         self.etcd, self.apiserver = FakeProc("etcd"), FakeProc("apiserver")
         self.maintenance = set()
+        self.time_out_after_applying = False
 
     def components(self):
         return {"etcd": self.etcd, "apiserver": self.apiserver, **self.nodes}
@@ -212,6 +229,8 @@ class MaintenanceCluster:
 
     def set_maintenance(self, name, on):
         (self.maintenance.add if on else self.maintenance.discard)(name)
+        if self.time_out_after_applying:
+            raise urllib.error.URLError("timed out")
 
 
 if __name__ == "__main__":
