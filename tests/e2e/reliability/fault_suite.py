@@ -231,7 +231,8 @@ class MaintenanceEnd:
 
 def evacuation_figures(lines):
     """What the evacuations did, from the controller's log (one line per action)."""
-    out = {"live": 0, "cold": 0, "stopped": 0, "restored": 0, "records-removed": 0}
+    out = {"live": 0, "cold": 0, "stopped": 0, "restored": 0, "records-removed": 0,
+           "restored-after-failover": 0}
     for line in lines:
         if "evacuation: VM " in line and "(VMMigration " in line:
             out["live" if ", Live)" in line else "cold"] += 1
@@ -239,6 +240,8 @@ def evacuation_figures(lines):
             out["stopped"] += 1
         elif "maintenance cleared: runStrategy back to" in line:
             out["restored"] += 1
+        elif "stopped by an evacuation, then failed over" in line:
+            out["restored-after-failover"] += 1
         elif "evacuation: VMMigration " in line:
             out["records-removed"] += 1
     return out

@@ -131,11 +131,14 @@ class MaintenanceTest(unittest.TestCase):
             "and leaving it on node-1",
             "hypervisor node-1: evacuation: VM faults/c: maintenance cleared: runStrategy back to "
             "Always",
+            "VM faults/c: stopped by an evacuation, then failed over (hypervisor node-1 fenced or "
+            "gone): runStrategy back to Always",
             "[info] hypervisor node-1: evacuation: VMMigration faults/evac-node-1-a-1: finished",
             "[info] hypervisor node-1: evacuating: 1 VM still to move",
         ]
         self.assertEqual(fault_suite.evacuation_figures(lines),
-                         {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1})
+                         {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1,
+                          "restored-after-failover": 1})
 
     def test_heal_everything_can_hold_maintenance_back(self):
         cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
