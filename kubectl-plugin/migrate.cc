@@ -5,6 +5,7 @@
 
 #include "kubectl-plugin/commands.h"
 #include "kubectl-plugin/format.h"
+#include "kubectl-plugin/migration_request.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
 #include "lib/api/virtual_machine.h"
@@ -117,43 +118,14 @@ std::chrono::seconds parseSeconds(const std::optional<std::string>& text,
 }  // namespace
 
 int runMigrate(Env& env, const Args& args) {
-  if (args.positional.size() != 1) {
-    env.err << "error: expected exactly one VM name\n";
-    return 2;
+  const CreatedMigration created = createMigration(env, args, "-", /*dry_run=*/false);
+  if (created.exit_code != 0) {
+    return created.exit_code;
   }
-  const std::string& vm_name = args.positional[0];
-  std::string mode = args.get("mode").value_or("live");
-  if (mode == "live" || mode == "Live") {
-    mode = "Live";
-  } else if (mode == "cold" || mode == "Cold") {
-    mode = "Cold";
-  } else {
-    env.err << "error: --mode must be live or cold\n";
-    return 2;
-  }
-  auto vm = env.client->get(kube::kVirtualMachine, env.ns, vm_name);
-  if (!vm.isOk()) {
-    return fail(env, vm.status().message());
-  }
-  std::string name =
-      args.get("name").value_or(vm_name.substr(0, 40) + "-" +
-                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                   env.clock->wallNow().time_since_epoch())
-                                                   .count()));
-  kube::Json spec = {{"vmName", vm_name}, {"mode", mode}};
-  if (auto to = args.get("to")) {
-    spec["targetHypervisor"] = *to;
-  }
-  kube::Json object = {{"apiVersion", "novacron.io/v1alpha1"},
-                       {"kind", "VMMigration"},
-                       {"metadata", {{"name", name}, {"namespace", env.ns}}},
-                       {"spec", spec}};
-  auto created = env.client->create(kube::kVMMigration, env.ns, object);
-  if (!created.isOk()) {
-    return fail(env, created.status().message());
-  }
-  env.out << "vmmigration/" << name << " created (" << mode << " migration of " << vm_name
-          << (args.has("to") ? " to " + *args.get("to") : std::string()) << ")\n";
+  const std::string& name = created.name;
+  env.out << "vmmigration/" << name << " created (" << created.request.mode << " migration of "
+          << created.request.vm_name
+          << (created.request.target ? " to " + *created.request.target : std::string()) << ")\n";
   if (args.has("no-wait")) {
     return 0;
   }

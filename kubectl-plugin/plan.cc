@@ -6,6 +6,7 @@
 
 #include "kubectl-plugin/commands.h"
 #include "kubectl-plugin/format.h"
+#include "kubectl-plugin/migration_request.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
 
@@ -25,10 +26,6 @@ std::string millis(int64_t ms) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f s", static_cast<double>(ms) / 1000.0);
   return buf;
-}
-
-std::optional<std::string> option(const Args& args, const char* flag) {
-  return args.get(flag);
 }
 
 }  // namespace
@@ -95,68 +92,11 @@ std::string formatPlan(const api::VMMigration& m) {
 }
 
 int runPlan(Env& env, const Args& args) {
-  if (args.positional.size() != 1) {
-    env.err << "error: expected exactly one VM name\n";
-    return 2;
+  const CreatedMigration created = createMigration(env, args, "-plan-", /*dry_run=*/true);
+  if (created.exit_code != 0) {
+    return created.exit_code;
   }
-  const std::string& vm_name = args.positional[0];
-  std::string mode = args.get("mode").value_or("live");
-  if (mode == "live" || mode == "Live") {
-    mode = "Live";
-  } else if (mode == "cold" || mode == "Cold") {
-    mode = "Cold";
-  } else {
-    env.err << "error: --mode must be live or cold\n";
-    return 2;
-  }
-  kube::Json options = kube::Json::object();
-  try {
-    if (auto v = option(args, "bandwidth")) {
-      options["bandwidthMiBps"] = std::stoll(*v);
-    }
-    if (auto v = option(args, "max-downtime")) {
-      options["maxDowntimeMs"] = std::stoll(*v);
-    }
-  } catch (const std::exception&) {
-    env.err << "error: --bandwidth (MiB/s) and --max-downtime (ms) take whole numbers\n";
-    return 2;
-  }
-  if (args.has("auto-converge")) {
-    options["autoConverge"] = true;
-  }
-  if (args.has("post-copy")) {
-    options["postCopy"] = {{"enabled", true}};
-  }
-  if (auto v = option(args, "compression")) {
-    options["compression"] = *v;
-  }
-  if (auto v = option(args, "copy-storage")) {
-    options["copyStorage"] = *v;
-  }
-  auto vm = env.client->get(kube::kVirtualMachine, env.ns, vm_name);
-  if (!vm.isOk()) {
-    return fail(env, vm.status().message());
-  }
-  const std::string name =
-      args.get("name").value_or(vm_name.substr(0, 40) + "-plan-" +
-                                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                                   env.clock->wallNow().time_since_epoch())
-                                                   .count()));
-  kube::Json spec = {{"vmName", vm_name}, {"mode", mode}, {"dryRun", true}};
-  if (auto to = args.get("to")) {
-    spec["targetHypervisor"] = *to;
-  }
-  if (!options.empty()) {
-    spec["options"] = options;
-  }
-  kube::Json object = {{"apiVersion", "novacron.io/v1alpha1"},
-                       {"kind", "VMMigration"},
-                       {"metadata", {{"name", name}, {"namespace", env.ns}}},
-                       {"spec", spec}};
-  auto created = env.client->create(kube::kVMMigration, env.ns, object);
-  if (!created.isOk()) {
-    return fail(env, created.status().message());
-  }
+  const std::string& name = created.name;
   env.err << "vmmigration/" << name << " created (dry run: nothing moves); waiting for the plan\n";
   const auto deadline = env.clock->now() + std::chrono::minutes(2);
   while (true) {

@@ -266,11 +266,12 @@ void readConfig(const YAML::Node& root, ControllerConfig& config, Errors& errors
     readInt(n, "migration", p + ".migration", 1, 64, errors, config.workers.migration);
   });
   withMap(root, "migrations", "migrations", errors, [&](const YAML::Node& n, const std::string& p) {
-    checkKeys(n, p, {"maxParallel", "sourceTimeout"}, errors);
+    checkKeys(n, p, {"maxParallel", "sourceTimeout", "coldTimeout"}, errors);
     readInt(n, "maxParallel", p + ".maxParallel", 1, kMaxParallelMigrations, errors,
             config.migrations.max_parallel);
     readDuration(n, "sourceTimeout", p + ".sourceTimeout", errors,
                  config.migrations.source_timeout);
+    readDuration(n, "coldTimeout", p + ".coldTimeout", errors, config.migrations.cold_timeout);
   });
   withMap(root, "leaderElection", "leaderElection", errors,
           [&](const YAML::Node& n, const std::string& p) {
@@ -426,6 +427,10 @@ core::Status validateConfig(const ControllerConfig& config) {
   if (config.migrations.source_timeout < std::chrono::seconds(1) ||
       config.migrations.source_timeout > std::chrono::hours(1)) {
     errors.push_back("migrations.sourceTimeout: must be 1s..1h");
+  }
+  if (config.migrations.cold_timeout < std::chrono::minutes(1) ||
+      config.migrations.cold_timeout > std::chrono::hours(24)) {
+    errors.push_back("migrations.coldTimeout: must be 1m..24h");
   }
   for (auto [name, ratio] : {std::pair{"cpu", config.scheduler.default_overcommit.cpu},
                              std::pair{"memory", config.scheduler.default_overcommit.memory}}) {

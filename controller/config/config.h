@@ -22,6 +22,8 @@
 //     sourceTimeout: 60s         # a silent source node-daemon is asked to abort after this
 //                                # (plus progressTimeoutSeconds while it heartbeats), and the
 //                                # migration fails after this much more (docs/migration.md)
+//     coldTimeout: 1h            # a Cold migration still running after this is aborted and
+//                                # ends Failed/ColdMigrationTimeout (1m..24h)
 //   leaderElection:
 //     enabled: true
 //     namespace: novacron-system
@@ -86,6 +88,7 @@ inline constexpr int kMaxParallelMigrations = 1000;
 struct MigrationsConfig {
   int max_parallel = 5;  // cluster-wide, phases Scheduling..Finalizing
   std::chrono::milliseconds source_timeout{std::chrono::seconds(60)};  // 1s..1h
+  std::chrono::milliseconds cold_timeout{std::chrono::hours(1)};       // 1m..24h
 };
 
 struct LeaderElectionConfig {

@@ -274,6 +274,36 @@ Decision resumeScheduling(const DecideInput& in) {
 
 // Preparing / Migrating: the source node-daemon has the next move; the controller only watches
 // that it is alive (decide.h).
+std::string secondsText(std::chrono::milliseconds d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
+}
+
+// Once `elapsed` passed `bound`: ask the source to abort (spec.cancel, the one abort signal: a late
+// pick-up then never starts the job), wait one source_timeout for its answer, then fail.
+// `what` says what passed the bound; both messages start with it.
+Decision abortThenFail(const DecideInput& in, std::chrono::milliseconds elapsed,
+                       std::chrono::milliseconds bound, const std::string& reason,
+                       const std::string& what) {
+  const std::string& source = in.self.source;
+  if (!in.self.cancel) {
+    Decision d =
+        make(Action::kAbort, reason,
+             what + "; asking the source node-daemon to abort (the VM stays on " + source + ")");
+    d.recheck = in.source_timeout;
+    return d;
+  }
+  if (elapsed < bound + in.source_timeout) {
+    Decision d = make(Action::kNothing);
+    d.recheck = bound + in.source_timeout - elapsed;
+    return d;
+  }
+  return make(Action::kFail, reason,
+              what +
+                  " and the source node-daemon did not answer the abort request; the VM "
+                  "stays bound to " +
+                  source);
+}
+
 Decision watchSource(const DecideInput& in) {
   const MigrationFacts& self = in.self;
   if (self.deleting && !self.cancel) {
@@ -282,33 +312,36 @@ Decision watchSource(const DecideInput& in) {
   }
   const auto bound = silenceBound(in);
   const auto silent = in.source.silent_for;
-  const std::string who = "the source node-daemon (hypervisor " + self.source + ")";
-  const std::string why = !in.source.picked_up ? " never started the migration"
-                          : !in.source.heartbeat_fresh
-                              ? " stopped heartbeating and reporting progress"
-                              : " stopped reporting progress";
-  const auto seconds = [](std::chrono::milliseconds d) {
-    return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(d).count()) + " s";
-  };
   if (silent < bound) {
     Decision d = make(Action::kNothing);
     d.recheck = bound - silent;
     return d;
   }
-  if (!self.cancel) {
-    Decision d = make(Action::kAbort, "SourceNotResponding",
-                      who + why + " for " + seconds(silent) + "; asking it to abort");
-    d.recheck = in.source_timeout;
+  const std::string why = !in.source.picked_up ? " never started the migration"
+                          : !in.source.heartbeat_fresh
+                              ? " stopped heartbeating and reporting progress"
+                              : " stopped reporting progress";
+  return abortThenFail(in, silent, bound, "SourceNotResponding",
+                       "the source node-daemon (hypervisor " + self.source + ")" + why + " for " +
+                           secondsText(silent));
+}
+
+// Cold, Preparing / Migrating: watchSource(), and the whole move bounded by cold_timeout
+// (decide.h).
+Decision watchCold(const DecideInput& in) {
+  Decision d = watchSource(in);
+  if (!in.running_for || in.self.deleting || d.action == Action::kFail) {
     return d;
   }
-  if (silent < bound + in.source_timeout) {
-    Decision d = make(Action::kNothing);
-    d.recheck = bound + in.source_timeout - silent;
+  const auto ran = *in.running_for;
+  const auto bound = in.cold_timeout;
+  if (ran < bound) {
+    d.recheck = d.recheck.count() > 0 ? std::min(d.recheck, bound - ran) : bound - ran;
     return d;
   }
-  return make(Action::kFail, "SourceNotResponding",
-              who + why + " for " + seconds(silent) +
-                  " and did not answer the abort request; the VM stays bound to " + self.source);
+  return abortThenFail(in, ran, bound, std::string(kReasonColdMigrationTimeout),
+                       "the Cold migration has run for " + secondsText(ran) +
+                           ", past migrations.coldTimeout (" + secondsText(bound) + ")");
 }
 
 // spec.dryRun, Pending: the same checks and target choice as admitPending, but no limits, no
@@ -340,11 +373,11 @@ Decision planPending(const DecideInput& in) {
                     *in.hypervisors.at(*in.requested_target).address,
                     {}};
   }
-  const std::map<std::string, HypervisorFacts>::value_type* best = nullptr;
+  // The pick as admitPending makes it (rankTargets: same zone, measured bandwidth, score, name),
+  // and its reasons in the plan's words.
+  std::vector<scheduler::TargetCandidate> eligible;
   std::string rejected;
-  int fits = 0;
-  for (const auto& entry : in.hypervisors) {
-    const auto& [name, hv] = entry;
+  for (const auto& [name, hv] : in.hypervisors) {
     if (name == source) {
       continue;
     }
@@ -356,23 +389,26 @@ Decision planPending(const DecideInput& in) {
       rejected += (rejected.empty() ? "" : "; ") + name + ": " + why;
       continue;
     }
-    ++fits;
-    if (!best || hv.score > best->second.score) {
-      best = &entry;
-    }
+    eligible.push_back({name, hv.zone, hv.bandwidth_from_source, hv.score});
   }
-  if (!best) {
+  if (eligible.empty()) {
     return make(Action::kFail, "NoTarget",
                 "no hypervisor other than " + source + " fits the VM" +
                     (rejected.empty() ? "" : " (" + rejected + ")"));
   }
-  std::string why = "the scheduler's pick: best score (" + std::to_string(best->second.score) +
-                    ") of " + std::to_string(fits) + " hypervisor" + (fits == 1 ? "" : "s") +
-                    " that fit";
+  const auto ranked = scheduler::rankTargets(in.source_zone, eligible);
+  const scheduler::RankedTarget& best = ranked.front();
+  std::string why = best.why + "; the first of " + std::to_string(ranked.size()) + " hypervisor" +
+                    (ranked.size() == 1 ? "" : "s") +
+                    " that fit (by zone, then measured bandwidth, then score)";
+  if (ranked.size() > 1) {
+    why += "; next: " + ranked[1].name + " (" + ranked[1].why + ")";
+  }
   if (!rejected.empty()) {
     why += "; rejected: " + rejected;
   }
-  return Decision{Action::kPlan, "Planning", why, best->first, *best->second.address, {}};
+  return Decision{
+      Action::kPlan, "Planning", why, best.name, *in.hypervisors.at(best.name).address, {}};
 }
 
 // spec.dryRun, Planning: wait for the source node-daemon's measurement.
@@ -439,7 +475,7 @@ Decision decide(const DecideInput& in) {
     return planWaiting(in);
   case MigrationPhase::kPreparing:
   case MigrationPhase::kMigrating:
-    return watchSource(in);
+    return in.mode == api::MigrationMode::kCold ? watchCold(in) : watchSource(in);
   case MigrationPhase::kFinalizing:
     if (!in.vm) {
       return make(Action::kFail, "VMNotFound",

@@ -34,6 +34,11 @@
 // a late pick-up then never starts the job); when it stays silent for another sourceTimeout after
 // that, the migration ends Failed/SourceNotResponding and the target's reservation is released.
 // The VM stays bound to the source: the binding never moves without the source's Finalizing.
+// A Cold migration is bounded as a whole as well (it has no node-side completion timeout, and a
+// trickling copy is not silent): once it has run for coldTimeout since status.startTime the
+// controller asks the source to abort with reason ColdMigrationTimeout (annotation
+// novacron.io/abort-reason: the source reports the abort as Failed with it), and fails it
+// ColdMigrationTimeout itself when the source does not answer within another sourceTimeout.
 //
 // A dry run (spec.dryRun, docs/migration.md "Plans") moves nothing: it is checked like a Pending
 // migration but never waits for a limit, never counts against one, and ignores other migrations
@@ -48,6 +53,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/api/hypervisor.h"
@@ -112,6 +118,8 @@ struct SourceSilence {
 };
 
 inline constexpr std::chrono::milliseconds kDefaultSourceTimeout{std::chrono::seconds(60)};
+inline constexpr std::chrono::milliseconds kDefaultColdTimeout{std::chrono::hours(1)};
+inline constexpr std::string_view kReasonColdMigrationTimeout = "ColdMigrationTimeout";
 
 struct DecideInput {
   MigrationFacts self;
@@ -125,6 +133,9 @@ struct DecideInput {
   std::chrono::milliseconds source_timeout = kDefaultSourceTimeout;  // migrations.sourceTimeout
   int64_t progress_timeout_seconds = api::kDefaultProgressTimeoutSeconds;  // spec.options
   std::string source_zone;  // the source Hypervisor's topology.kubernetes.io/zone label
+  std::chrono::milliseconds cold_timeout = kDefaultColdTimeout;  // migrations.coldTimeout
+  // Since status.startTime (Cold migrations' bound); nullopt before it is set.
+  std::optional<std::chrono::milliseconds> running_for;
   // Dry runs in Planning: status.plan has the dirty rate measurement (or its error).
   bool measured = false;
 };

@@ -128,6 +128,11 @@ DecideInput MigrationReconciler::observe(const api::VMMigration& m) {
   in.source = sourceSilence(m);
   in.source_timeout = deps_.config.migrations.source_timeout;
   in.progress_timeout_seconds = m.spec.options.progressTimeoutSeconds;
+  in.cold_timeout = deps_.config.migrations.cold_timeout;
+  if (m.status.startTime) {
+    in.running_for = std::chrono::duration_cast<std::chrono::milliseconds>(
+        api::toTimestamp(deps_.clock->wallNow()) - *m.status.startTime);
+  }
   in.measured =
       m.status.plan && (m.status.plan->dirtyRateBytesPerSecond || m.status.plan->dirtyRateError);
   // The CPU the guest runs on now: its source's (cpu_compat.h).
@@ -639,12 +644,17 @@ core::Status MigrationReconciler::requestAbort(const api::VMMigration& m, const 
   }
   api::VMMigration cancelled = m;
   cancelled.spec.cancel = true;  // the one abort signal the source node-daemon watches
+  if (d.reason == kReasonColdMigrationTimeout) {
+    // The source reports this abort as Failed with this reason (not as a user's Cancelled).
+    cancelled.metadata.annotations[std::string(api::kAbortReasonAnnotation)] =
+        d.reason + ": " + d.message;
+  }
   auto written =
       deps_.client->update(kube::kVMMigration, m.metadata.namespace_, api::toJson(cancelled));
   if (!written.isOk()) {
     return written.status().withContext("asking the node-daemon to abort " + keyOf(m.metadata));
   }
-  if (d.reason == "SourceNotResponding") {
+  if (d.reason == "SourceNotResponding" || d.reason == kReasonColdMigrationTimeout) {
     spdlog::warn("VMMigration {}: {}", keyOf(m.metadata), d.message);
     event(m, "Warning", d.reason, d.message);
   } else {

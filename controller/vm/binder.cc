@@ -1,6 +1,8 @@
 #include "controller/vm/binder.h"
 
 #include <algorithm>
+#include <charconv>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
@@ -72,47 +74,175 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
                                                 bool heartbeat_fresh,
                                                 std::optional<api::Hypervisor>* latest,
                                                 int attempts) {
-  api::Hypervisor current = hypervisor;
-  // What the patch tests: the cached copy re-encoded at first, the server's own JSON after a
-  // re-read (so a formatting difference costs one retry, never a livelock).
-  kube::Json current_json = api::toJson(hypervisor);
+  Request request{&vm, &hypervisor, heartbeat_fresh, latest, std::nullopt};
   const std::string& name = hypervisor.metadata.name;
-  const std::string key = vmKey(vm);
-  for (int attempt = 0; attempt < attempts; ++attempt) {
-    NOVACRON_ASSIGN_OR_RETURN(std::optional<api::Hypervisor> updated,
-                              withEntry(vm, current, heartbeat_fresh));
-    if (!updated) {
-      return current;
+  std::unique_lock lock(lanes_mu_);
+  std::shared_ptr<Lane> lane = lanes_[name];
+  if (!lane) {
+    lane = lanes_[name] = std::make_shared<Lane>();
+  }
+  lane->queue.push_back(&request);
+  lane->done.wait(lock, [&] { return request.result.has_value() || !lane->writing; });
+  if (!request.result) {
+    // Nobody writes for this hypervisor now: this caller writes for every queued reservation.
+    std::vector<Request*> batch;
+    batch.swap(lane->queue);
+    lane->writing = true;
+    const std::optional<api::Hypervisor> last = lane->last;
+    lock.unlock();
+    auto stored = reserveTogether(batch, last, attempts);
+    lock.lock();
+    if (stored) {
+      lane->last = std::move(stored);
     }
-    auto patch = ledger::reservationPatch(current_json, ledgerText(*updated));
-    auto written =
-        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch)
-              : client_->update(kube::kHypervisor, "", api::toJson(*updated));
-    if (written.isOk()) {
-      return api::hypervisorFromJson(*written);
-    }
-    if (written.status().code() != core::StatusCode::kConflict) {
-      return written.status().withContext("reserving " + key + " on " + name);
-    }
-    // Someone else changed the Hypervisor (another reservation, the node-daemon's status, an
-    // admin's cordon): read the truth and check again.
-    auto live = client_->get(kube::kHypervisor, "", name);
-    if (!live.isOk()) {
-      return live.status().withContext("re-reading hypervisor " + name);
-    }
-    NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor fresh, api::hypervisorFromJson(*live));
-    const bool ledger_changed = ledgerText(fresh) != ledgerText(current);
-    current = std::move(fresh);
-    current_json = std::move(live).value();
-    if (ledger_changed) {
-      if (latest != nullptr) {
-        *latest = current;
-      }
-      return core::conflictError("the ledger of " + name + " changed while reserving " + key +
-                                 "; deciding again");
+    lane->writing = false;
+    lane->done.notify_all();
+  }
+  auto it = lanes_.find(name);
+  if (it != lanes_.end() && it->second == lane && lane->queue.empty() && !lane->writing) {
+    lanes_.erase(it);  // whoever still waits on it holds `lane`
+  }
+  return std::move(*request.result);
+}
+
+namespace {
+
+// resourceVersions are opaque, but etcd-backed servers hand out increasing integers (as in
+// PlacementState); an unparsable one counts as oldest.
+uint64_t versionOf(const api::Hypervisor& hv) {
+  uint64_t v = 0;
+  const std::string& rv = hv.metadata.resourceVersion;
+  auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), v);
+  return ec == std::errc() && end == rv.data() + rv.size() ? v : 0;
+}
+
+std::string keysOf(const std::vector<std::string>& keys) {
+  std::string out;
+  for (const auto& key : keys) {
+    out += (out.empty() ? "" : ", ") + key;
+  }
+  return out;
+}
+
+}  // namespace
+
+size_t Binder::queuedReservations(const std::string& hypervisor) {
+  std::lock_guard lock(lanes_mu_);
+  auto it = lanes_.find(hypervisor);
+  return it == lanes_.end() ? 0 : it->second->queue.size();
+}
+
+std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request*>& batch,
+                                                       const std::optional<api::Hypervisor>& last,
+                                                       int attempts) {
+  NOVACRON_CHECK(!batch.empty(), "a group write needs a reservation");
+  // Written on the newest copy any of them decided on, or the lane's previous write stored:
+  // each entry is re-checked against it.
+  const api::Hypervisor* base = batch.front()->hypervisor;
+  for (const Request* r : batch) {
+    if (versionOf(*r->hypervisor) > versionOf(*base)) {
+      base = r->hypervisor;
     }
   }
-  return core::conflictError("hypervisor " + name + " kept changing while reserving " + key);
+  if (last && versionOf(*last) > versionOf(*base)) {
+    base = &*last;
+  }
+  api::Hypervisor current = *base;
+  // What the patch tests: the copy re-encoded at first, the server's own JSON after a re-read
+  // (so a formatting difference costs one retry, never a livelock).
+  kube::Json current_json = api::toJson(current);
+  const std::string& name = current.metadata.name;
+  std::vector<Request*> pending = batch;
+  for (int attempt = 0; attempt < attempts && !pending.empty(); ++attempt) {
+    api::Hypervisor updated = current;
+    std::vector<Request*> adding;
+    std::vector<Request*> crowded_out;  // fit alone, not after the entries before them
+    std::vector<std::string> keys;
+    for (Request* r : pending) {
+      auto with = withEntry(*r->vm, updated, r->heartbeat_fresh);
+      if (!with.isOk()) {
+        const bool fits_alone =
+            !adding.empty() && withEntry(*r->vm, current, r->heartbeat_fresh).isOk();
+        if (fits_alone) {
+          crowded_out.push_back(r);
+        } else {
+          r->result = with.status();
+        }
+      } else if (!*with) {
+        r->result = current;  // already reserved
+      } else {
+        updated = std::move(**with);
+        adding.push_back(r);
+        keys.push_back(vmKey(*r->vm));
+      }
+    }
+    if (adding.empty()) {
+      return std::nullopt;
+    }
+    auto patch = ledger::reservationPatch(current_json, ledgerText(updated));
+    auto written =
+        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch)
+              : client_->update(kube::kHypervisor, "", api::toJson(updated));
+    if (written.isOk()) {
+      auto stored = api::hypervisorFromJson(*written);
+      for (Request* r : adding) {
+        r->result = stored;
+      }
+      for (Request* r : crowded_out) {
+        if (r->latest != nullptr && stored.isOk()) {
+          *r->latest = *stored;
+        }
+        r->result = core::conflictError("hypervisor " + name + " filled up with " + keysOf(keys) +
+                                        " while reserving " + vmKey(*r->vm) + "; deciding again");
+      }
+      return stored.isOk() ? std::optional<api::Hypervisor>(*stored) : std::nullopt;
+    }
+    std::vector<Request*> all = adding;
+    all.insert(all.end(), crowded_out.begin(), crowded_out.end());
+    if (written.status().code() != core::StatusCode::kConflict) {
+      for (Request* r : all) {
+        r->result = written.status().withContext("reserving " + keysOf(keys) + " on " + name);
+      }
+      return std::nullopt;
+    }
+    // Someone else changed the Hypervisor (another controller's reservation, the node-daemon's
+    // status, an admin's cordon): read the truth and check again.
+    auto live = client_->get(kube::kHypervisor, "", name);
+    if (!live.isOk()) {
+      for (Request* r : all) {
+        r->result = live.status().withContext("re-reading hypervisor " + name);
+      }
+      return std::nullopt;
+    }
+    auto fresh = api::hypervisorFromJson(*live);
+    if (!fresh.isOk()) {
+      for (Request* r : all) {
+        r->result = fresh.status();
+      }
+      return std::nullopt;
+    }
+    const bool ledger_changed = ledgerText(*fresh) != ledgerText(current);
+    current = std::move(fresh).value();
+    current_json = std::move(live).value();
+    if (ledger_changed) {
+      for (Request* r : all) {
+        if (r->latest != nullptr) {
+          *r->latest = current;
+        }
+        r->result = core::conflictError("the ledger of " + name + " changed while reserving " +
+                                        vmKey(*r->vm) + "; deciding again");
+      }
+      return std::nullopt;
+    }
+    pending = std::move(all);
+  }
+  for (Request* r : pending) {
+    if (!r->result) {
+      r->result = core::conflictError("hypervisor " + name + " kept changing while reserving " +
+                                      vmKey(*r->vm));
+    }
+  }
+  return std::nullopt;
 }
 
 core::StatusOr<api::VirtualMachine> Binder::bind(const api::VirtualMachine& vm,

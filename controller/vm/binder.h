@@ -17,11 +17,23 @@
 // there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
 // same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
 // gone.
-// Thread-safety: stateless apart from the client; safe from any thread.
+// Reservations on one hypervisor from several workers at once are written together (group commit,
+// reserveTogether()): the first caller writes its own entry and every entry queued while that
+// write is on the wire goes in the next one, each re-checked in turn against the ledger with the
+// entries before it. Without it, concurrent reservations on one hypervisor all tested the same
+// ledger, one won and the others paid a conflict, a re-read and a new decision each, so a
+// hypervisor took one reservation per API round trip (issue 15: 1,200 VMs on 3 hypervisors bound
+// at 10 per second and hypervisor; more workers only added conflicts).
+// Thread-safety: safe from any thread; the queues of reservations are guarded by lanes_mu_.
 #pragma once
 
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/cache/cluster_cache.h"
 #include "controller/scheduler/scheduler.h"
@@ -57,6 +69,9 @@ public:
   core::StatusOr<api::VirtualMachine> bind(const api::VirtualMachine& vm,
                                            const api::VirtualMachineStatus& bound);
 
+  // Reservations on `hypervisor` waiting for the write in progress there (for tests).
+  size_t queuedReservations(const std::string& hypervisor);
+
   // Makes the label mirror status.hypervisor (set, changed or removed), conditional on the VM's
   // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change or this very
   // label write, based on this very version, succeeded already (a stale cache: no 409 write).
@@ -65,6 +80,27 @@ public:
   void forget(const std::string& key) { labelled_.forget(key); }
 
 private:
+  // One reservation waiting for, or in, a group write on its hypervisor.
+  struct Request {
+    const api::VirtualMachine* vm;
+    const api::Hypervisor* hypervisor;  // the copy the caller decided on
+    bool heartbeat_fresh;
+    std::optional<api::Hypervisor>* latest;
+    std::optional<core::StatusOr<api::Hypervisor>> result;  // set when done
+  };
+  // The reservations queued on one hypervisor, and whether one of their callers is writing.
+  struct Lane {
+    std::vector<Request*> queue;
+    bool writing = false;
+    std::condition_variable done;
+    std::optional<api::Hypervisor> last;  // what the lane's previous write stored
+  };
+  // Writes the entries of `batch` (all for one hypervisor) in as few writes as the ledger allows
+  // and sets each request's result; called by the one caller that writes for the lane. The base
+  // is the newest of the batch's copies and `last`; returns what was stored, if anything.
+  std::optional<api::Hypervisor> reserveTogether(const std::vector<Request*>& batch,
+                                                 const std::optional<api::Hypervisor>& last,
+                                                 int attempts);
   // `current` with this VM's ledger entry added, nullopt when it is already there; kAborted when
   // it does not fit.
   core::StatusOr<std::optional<api::Hypervisor>> withEntry(const api::VirtualMachine& vm,
@@ -74,6 +110,9 @@ private:
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;
   runtime::PendingWrites labelled_;  // label writes the cache may not show yet
+  std::mutex lanes_mu_;
+  // guarded by lanes_mu_; hypervisor name -> its queue (while anyone reserves there)
+  std::map<std::string, std::shared_ptr<Lane>> lanes_;
 };
 
 // The hypervisor already holding a reservation for this VM (same uid), smallest name first;

@@ -69,6 +69,10 @@ inline constexpr std::string_view kForceDeleteAnnotation = "novacron.io/force-de
 // finalizer). Deleting an unbound VM releases that finalizer only while this node is fenced or
 // gone.
 inline constexpr std::string_view kResourcesOnAnnotation = "novacron.io/node-resources-on";
+// Set by the controller on a VMMigration together with spec.cancel when it aborts the migration
+// for a reason of its own ("ColdMigrationTimeout: ..."): the source node-daemon then reports the
+// abort as Failed with this text as failureReason instead of Cancelled.
+inline constexpr std::string_view kAbortReasonAnnotation = "novacron.io/abort-reason";
 // Held by the controller while it has cluster-side bookkeeping for an object (ledger, migration).
 inline constexpr std::string_view kControllerFinalizer = "novacron.io/controller";
 

@@ -44,6 +44,15 @@ public:
     return it->second.fingerprint == fingerprint;
   }
 
+  // True when a write of any fingerprint, based on `cached_version`, already succeeded: the cache
+  // is behind this process's own write, so any other write based on it would only meet a 409.
+  // Skip it; the watch event of the write that landed brings the key back with the new version.
+  bool behindOwnWrite(const std::string& key, const std::string& cached_version) {
+    std::lock_guard lock(mu_);
+    auto it = pending_.find(key);
+    return it != pending_.end() && it->second.based_on == cached_version;
+  }
+
   void forget(const std::string& key) {
     std::lock_guard lock(mu_);
     pending_.erase(key);

@@ -221,6 +221,11 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   case SourceAction::kReportCancelled:
     status.phase = api::MigrationPhase::kCancelled;
     status.failureReason = "Cancelled: cancelled before data started moving";
+    if (auto reason = applyAbortReason(mig, status)) {
+      NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+      event(mig, "Warning", *reason, *status.failureReason);
+      return ReconcileResult::done();
+    }
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Normal", "Cancelled", *status.failureReason);
     return ReconcileResult::done();
@@ -253,6 +258,10 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     setPostCopyCondition(status, out.postcopy, mig.metadata.generation);
     if (out.phase != api::MigrationPhase::kFinalizing) {
       status.failureReason = out.reason + ": " + out.message;
+    }
+    if (auto reason = applyAbortReason(mig, status)) {
+      out.reason = *reason;
+      out.message = *status.failureReason;
     }
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, out.phase == api::MigrationPhase::kFinalizing ? "Normal" : "Warning", out.reason,
@@ -475,6 +484,18 @@ void SourceMigrationReconciler::event(const api::VMMigration& mig, std::string_v
   if (recorder_) {
     recorder_->event(api::toJson(mig), type, reason, message);
   }
+}
+
+std::optional<std::string> applyAbortReason(const api::VMMigration& mig,
+                                            api::VMMigrationStatus& status) {
+  auto it = mig.metadata.annotations.find(std::string(api::kAbortReasonAnnotation));
+  if (status.phase != api::MigrationPhase::kCancelled || it == mig.metadata.annotations.end() ||
+      it->second.empty()) {
+    return std::nullopt;
+  }
+  status.phase = api::MigrationPhase::kFailed;
+  status.failureReason = it->second;
+  return it->second.substr(0, it->second.find(':'));
 }
 
 void setPostCopyCondition(api::VMMigrationStatus& status,

@@ -149,6 +149,11 @@ private:
 // Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.
 void setPostCopyCondition(api::VMMigrationStatus& status,
                           const std::optional<PostCopyStatus>& postcopy, int64_t generation);
+// An abort the controller asked for with a reason of its own (api::kAbortReasonAnnotation, e.g.
+// "ColdMigrationTimeout: ...") ends Failed with that text as failureReason, not Cancelled; a
+// user's cancel stays Cancelled. Returns the reason (the text before ':') when it changed status.
+std::optional<std::string> applyAbortReason(const api::VMMigration& mig,
+                                            api::VMMigrationStatus& status);
 // The target's address as the controller resolved it (status.targetAddress).
 std::optional<std::string> targetAddressOf(const api::VMMigration& mig);
 // The libvirt migration request for `options` towards `address`.

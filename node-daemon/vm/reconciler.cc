@@ -735,6 +735,12 @@ Status VmReconciler::writeStatus(const api::VirtualMachine& vm,
   if (status_written_.alreadyWritten(key, vm.metadata.resourceVersion, fingerprint)) {
     return Status::ok();  // written already; the cache has not shown it yet
   }
+  if (status_written_.behindOwnWrite(key, vm.metadata.resourceVersion)) {
+    // Another status, decided on a copy older than our last write (a domain event came before
+    // that write's watch event): it would carry a stale resourceVersion and meet a 409. The watch
+    // event brings the VM back, and the status is decided again on the copy that shows it.
+    return Status::ok();
+  }
   auto r = client_->updateStatus(kube::kVirtualMachine, vm.metadata.namespace_, body);
   if (!r.isOk()) {
     return r.status().withContext("writing status of " + key);

@@ -349,7 +349,20 @@ std::string FakeClient::nowTimestamp() const {
   return buf;
 }
 
+void FakeClient::setCallHook(CallHook hook) {
+  std::lock_guard lock(mu_);
+  hook_ = hook ? std::make_shared<const CallHook>(std::move(hook)) : nullptr;
+}
+
 core::Status FakeClient::injectedFailure(Verb verb, const kube::ResourceType& resource) {
+  std::shared_ptr<const CallHook> hook;
+  {
+    std::lock_guard lock(mu_);
+    hook = hook_;
+  }
+  if (hook) {
+    (*hook)(verb, resource.plural);
+  }
   std::lock_guard lock(mu_);
   for (auto it = failures_.begin(); it != failures_.end(); ++it) {
     if (it->verb == verb && (it->plural.empty() || it->plural == resource.plural)) {

@@ -27,14 +27,15 @@
 //     ADDED/DELETED when an object enters/leaves the selection; bookmarks on request;
 //   - JSON patch failures: a failed "test" op or a missing path → kConflict (as RestClient reports
 //     kube-apiserver's 422 for them), a malformed patch → kInvalidArgument.
-// Fault injection: failNext(), compact(), endWatches(), sendBookmarks(), setGoneAsErrorEvent().
-// Each watch delivers on its own thread, in resourceVersion order, never under the fake's lock.
-// Thread-safety: all methods are safe from any thread.
+// Fault injection: failNext(), setCallHook(), compact(), endWatches(), sendBookmarks(),
+// setGoneAsErrorEvent(). Each watch delivers on its own thread, in resourceVersion order, never
+// under the fake's lock. Thread-safety: all methods are safe from any thread.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +86,10 @@ public:
   // Makes the next `times` calls of `verb` on `plural` ("" = any resource) fail with `error`
   // before touching the store. Injected failures are not recorded as actions.
   void failNext(Verb verb, std::string plural, core::Status error, int times = 1);
+  // Calls `hook` at the start of every call (before failure injection), outside the fake's lock:
+  // a test can hold a call back there (a slow API server) to make callers overlap. Empty: none.
+  using CallHook = std::function<void(Verb verb, const std::string& plural)>;
+  void setCallHook(CallHook hook);
   // Every call made so far (after failure injection), in order.
   std::vector<Action> actions() const;
   size_t countActions(Verb verb, std::string_view plural = {}) const;
@@ -155,8 +160,9 @@ private:
     core::Status error;
     int times;
   };
-  std::vector<Failure> failures_;  // guarded by mu_
-  std::vector<Action> actions_;    // guarded by mu_
+  std::vector<Failure> failures_;         // guarded by mu_
+  std::shared_ptr<const CallHook> hook_;  // guarded by mu_
+  std::vector<Action> actions_;           // guarded by mu_
 };
 
 }  // namespace novacron::testing

@@ -21,6 +21,15 @@ struct AuditCounts {
   std::map<std::string, std::map<std::string, long>> conflicts;
   long total = 0;
   long total_conflicts = 0;
+
+  long conflictsOf(const std::string& component, const std::string& verb) const {
+    auto c = conflicts.find(component);
+    if (c == conflicts.end()) {
+      return 0;
+    }
+    auto v = c->second.find(verb);
+    return v == c->second.end() ? 0 : v->second;
+  }
 };
 
 // "/apis/novacron.io/v1alpha1/namespaces/ns/virtualmachines/vm-1/status" ->

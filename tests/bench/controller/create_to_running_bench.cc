@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -25,12 +26,11 @@
 #include "controller/controller_app.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
-#include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
 #include "tests/integration/controller/node_daemon_process.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
-#include "tests/testing/dev_cluster.h"
+#include "tests/testing/bench_cluster.h"
 
 namespace ctl = novacron::controller;
 namespace api = novacron::api;
@@ -69,29 +69,6 @@ double percentile(std::vector<double> values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
-double writesOf(prometheus::Registry& registry, std::map<std::string, double>& by_method) {
-  double total = 0;
-  for (const auto& family : registry.Collect()) {
-    if (family.name != "rest_client_requests_total") {
-      continue;
-    }
-    for (const auto& metric : family.metric) {
-      std::string method;
-      for (const auto& label : metric.label) {
-        if (label.name == "method") {
-          method = label.value;
-        }
-      }
-      if (method == "GET" || method == "LIST" || method == "WATCH" || method.empty()) {
-        continue;
-      }
-      by_method[method] += metric.counter.value;
-      total += metric.counter.value;
-    }
-  }
-  return total;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,16 +77,18 @@ int main(int argc, char** argv) {
   const int nodes = argc > 3 ? std::stoi(argv[3]) : 3;
   const int vms_per_node = argc > 4 ? std::stoi(argv[4]) : 0;
 
-  char tmpl[] = "/tmp/novacron-controller-bench-XXXXXX";
-  std::string root = ::mkdtemp(tmpl);
-  const std::string audit_file = root + "/audit.log";
-  novacron::testing::DevClusterOptions cluster_options;
-  cluster_options.extra_apiserver_args = {"--audit-log=" + audit_file};
-  auto cluster = novacron::testing::DevCluster::start(cluster_options);
-  if (!cluster.isOk()) {
-    std::fprintf(stderr, "dev cluster: %s\n", cluster.status().toString().c_str());
+  novacron::testing::BenchClusterOptions bench_options;
+  bench_options.scratch_prefix = "controller-bench";
+  bench_options.ns = kNs;
+  auto bench = novacron::testing::BenchCluster::start(bench_options);
+  if (!bench.isOk()) {
+    std::fprintf(stderr, "bench cluster: %s\n", bench.status().toString().c_str());
     return 1;
   }
+  novacron::testing::DevCluster& cluster = (*bench)->cluster();
+  kube::Client& setup = (*bench)->setup();
+  const std::string root = (*bench)->scratchDir();
+  const std::string audit_file = (*bench)->auditFile();
   std::string libvirt_uri = "test:///default";
   if (vms_per_node > 0) {
     // CPUs for vms_per_node VMs of 1 vCPU at the default cpu overcommit 4, memory to spare.
@@ -120,21 +99,16 @@ int main(int argc, char** argv) {
               << (static_cast<long long>(vms_per_node) * 64 + 8192) * 1024 << "</memory></node>\n";
     libvirt_uri = "test://" + root + "/node.xml";
   }
-  auto setup_client = novacron::node::testing::clientFor(**cluster);
-  if (!setup_client.isOk() || !novacron::node::testing::installCrds(**setup_client, kNs).isOk()) {
-    std::fprintf(stderr, "cannot install CRDs\n");
-    return 1;
-  }
   std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;
   for (int i = 0; i < nodes; ++i) {
     daemons.push_back(std::make_unique<ctl::ctltest::NodeDaemonProcess>());
     std::string name = "node-" + std::to_string(i);
-    (void)daemons.back()->start(name, (*cluster)->kubeconfigPath(), root + "/" + name, libvirt_uri);
+    (void)daemons.back()->start(name, cluster.kubeconfigPath(), root + "/" + name, libvirt_uri);
   }
   bool registered = novacron::node::testing::pollUntil(
       [&] {
         for (int i = 0; i < nodes; ++i) {
-          if (!(*setup_client)->get(kube::kHypervisor, "", "node-" + std::to_string(i)).isOk()) {
+          if (!setup.get(kube::kHypervisor, "", "node-" + std::to_string(i)).isOk()) {
             return false;
           }
         }
@@ -143,11 +117,11 @@ int main(int argc, char** argv) {
       60s);
   if (!registered) {
     std::fprintf(stderr, "node-daemons did not register (logs under %s)\n", root.c_str());
+    (*bench)->keepScratchDir();
     return 1;
   }
 
   auto controller_registry = std::make_shared<prometheus::Registry>();
-  auto kube_config = kube::loadKubeconfigFile((*cluster)->kubeconfigPath());
   kube::RestClientOptions rest;
   rest.registry = controller_registry;
   rest.user_agent = "novacron-controller";
@@ -155,9 +129,16 @@ int main(int argc, char** argv) {
     rest.qps = ctl::kClientQps;
     rest.burst = ctl::kClientBurst;
   }
-  auto controller_client = kube::newRestClient(*kube_config, rest);
+  auto controller_client = novacron::testing::restClientFor(cluster, rest);
+  if (!controller_client.isOk()) {
+    std::fprintf(stderr, "controller client: %s\n", controller_client.status().toString().c_str());
+    return 1;
+  }
   ctl::ControllerAppOptions options;
   options.config.scheduler.policy = ctl::scheduler::Policy::kSpread;
+  if (const char* workers = std::getenv("BENCH_VM_WORKERS")) {  // the controller's workers.vm
+    options.config.workers.vm = std::max(1, std::atoi(workers));
+  }
   options.identity = "bench";
   options.registry = std::make_shared<prometheus::Registry>();
   ctl::ControllerApp app(*controller_client, options);
@@ -169,24 +150,24 @@ int main(int argc, char** argv) {
   std::map<std::string, long long> created_wall_ms;
   std::map<std::string, double> latency_ms;
   auto watch =
-      (*setup_client)
-          ->watch(kube::kVirtualMachine, kNs, kube::WatchOptions{}, [&](kube::WatchEvent&& event) {
-            auto vm = api::virtualMachineFromJson(event.object);
-            if (!vm.isOk() || vm->status.phase != api::VirtualMachinePhase::kRunning) {
-              return true;
-            }
-            std::lock_guard lock(mu);
-            auto it = created.find(vm->metadata.name);
-            if (it != created.end() && !latency_ms.contains(vm->metadata.name)) {
-              latency_ms[vm->metadata.name] =
-                  std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
-            }
-            return true;
-          });
-  auto revision_before = (*cluster)->currentRevision();
+      setup.watch(kube::kVirtualMachine, kNs, kube::WatchOptions{}, [&](kube::WatchEvent&& event) {
+        auto vm = api::virtualMachineFromJson(event.object);
+        if (!vm.isOk() || vm->status.phase != api::VirtualMachinePhase::kRunning) {
+          return true;
+        }
+        std::lock_guard lock(mu);
+        auto it = created.find(vm->metadata.name);
+        if (it != created.end() && !latency_ms.contains(vm->metadata.name)) {
+          latency_ms[vm->metadata.name] =
+              std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
+        }
+        return true;
+      });
+  auto revision_before = cluster.currentRevision();
   const auto audit_from = novacron::bench::auditSize(audit_file);
   std::map<std::string, double> before_by_method;
-  const double writes_before = writesOf(*controller_registry, before_by_method);
+  const double writes_before =
+      novacron::testing::restWrites(*controller_registry, before_by_method);
   const auto start = Clock::now();
   // A few creating threads, each on its share of the schedule, so that one slow create does not
   // delay the ones after it (the rate stays the rate asked for).
@@ -205,7 +186,7 @@ int main(int argc, char** argv) {
                                       std::chrono::system_clock::now().time_since_epoch())
                                       .count();
         }
-        (void)(*setup_client)->create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
+        (void)setup.create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
       }
     });
   }
@@ -219,10 +200,11 @@ int main(int argc, char** argv) {
       },
       vms_per_node > 0 ? std::chrono::milliseconds(600s) : std::chrono::milliseconds(120s));
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  auto revision_after = (*cluster)->currentRevision();
+  auto revision_after = cluster.currentRevision();
   const auto audit = novacron::bench::readAudit(audit_file, audit_from);
   std::map<std::string, double> by_method;
-  const double writes = writesOf(*controller_registry, by_method) - writes_before;
+  const double writes =
+      novacron::testing::restWrites(*controller_registry, by_method) - writes_before;
 
   std::vector<double> values;
   {
@@ -274,12 +256,7 @@ int main(int argc, char** argv) {
     }
     for (const auto& [verb, n] : verbs) {
       const bool lease = verb.find("leases") != std::string::npos;
-      long conflicts = 0;
-      if (auto c = audit.conflicts.find(component); c != audit.conflicts.end()) {
-        if (auto v = c->second.find(verb); v != c->second.end()) {
-          conflicts = v->second;
-        }
-      }
+      const long conflicts = audit.conflictsOf(component, verb);
       std::printf("    %-22s %-32s %6.2f  [%ld]%s\n", component.c_str(), verb.c_str(),
                   static_cast<double>(n) / vms, conflicts,
                   lease ? "  (heartbeat, not counted)" : "");
@@ -305,11 +282,6 @@ int main(int argc, char** argv) {
     (*watch)->stop();
   }
   app.stopLeading();
-  daemons.clear();
-  if (std::getenv("NOVACRON_KEEP_TEST_DIRS") == nullptr) {
-    std::filesystem::remove_all(root);
-  } else {
-    std::printf("  kept %s (audit.log, node-daemon logs)\n", root.c_str());
-  }
+  daemons.clear();  // before the BenchCluster removes their directories
   return 0;
 }

@@ -15,7 +15,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -26,11 +25,10 @@
 #include "controller/controller_app.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
-#include "lib/kube/config.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
-#include "tests/testing/dev_cluster.h"
+#include "tests/testing/bench_cluster.h"
 #include "tests/unit/controller/cluster_objects.h"
 
 namespace ctl = novacron::controller;
@@ -82,15 +80,14 @@ std::string nowRfc3339() {
   return api::formatTimestamp(api::toTimestamp(std::chrono::system_clock::now()));
 }
 
-kube::ClientPtr restClient(const std::string& kubeconfig, const std::string& agent, double qps,
-                           const std::shared_ptr<prometheus::Registry>& registry) {
-  auto config = kube::loadKubeconfigFile(kubeconfig);
+kube::ClientPtr restClient(const novacron::testing::DevCluster& cluster, const std::string& agent,
+                           double qps, const std::shared_ptr<prometheus::Registry>& registry) {
   kube::RestClientOptions rest;
   rest.qps = qps;
   rest.burst = static_cast<int>(qps);
   rest.user_agent = agent;
   rest.registry = registry;
-  auto client = kube::newRestClient(*config, rest);
+  auto client = novacron::testing::restClientFor(cluster, rest);
   return client.isOk() ? *client : nullptr;
 }
 
@@ -109,29 +106,6 @@ std::unique_ptr<ctl::ControllerApp> startController(const kube::ClientPtr& clien
   return app;
 }
 
-double writesOf(prometheus::Registry& registry, std::map<std::string, double>& by_method) {
-  double total = 0;
-  for (const auto& family : registry.Collect()) {
-    if (family.name != "rest_client_requests_total") {
-      continue;
-    }
-    for (const auto& metric : family.metric) {
-      std::string method;
-      for (const auto& label : metric.label) {
-        if (label.name == "method") {
-          method = label.value;
-        }
-      }
-      if (method == "GET" || method == "LIST" || method == "WATCH" || method.empty()) {
-        continue;
-      }
-      by_method[method] += metric.counter.value;
-      total += metric.counter.value;
-    }
-  }
-  return total;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,24 +113,19 @@ int main(int argc, char** argv) {
   const int vms = argc > 2 ? std::stoi(argv[2]) : 10000;
   const int workers = argc > 3 ? std::stoi(argv[3]) : 32;
 
-  char tmpl[] = "/tmp/novacron-placement-bench-XXXXXX";
-  std::string root = ::mkdtemp(tmpl);
-  const std::string audit_file = root + "/audit.log";
-  novacron::testing::DevClusterOptions cluster_options;
-  cluster_options.extra_apiserver_args = {"--audit-log=" + audit_file};
-  cluster_options.log_level = "warn";
-  auto cluster = novacron::testing::DevCluster::start(cluster_options);
-  if (!cluster.isOk()) {
-    std::fprintf(stderr, "dev cluster: %s\n", cluster.status().toString().c_str());
+  novacron::testing::BenchClusterOptions bench_options;
+  bench_options.scratch_prefix = "placement-bench";
+  bench_options.ns = kNs;
+  bench_options.log_level = "warn";
+  bench_options.setup_qps = 100000;
+  auto bench = novacron::testing::BenchCluster::start(bench_options);
+  if (!bench.isOk()) {
+    std::fprintf(stderr, "bench cluster: %s\n", bench.status().toString().c_str());
     return 1;
   }
-  const std::string kubeconfig = (*cluster)->kubeconfigPath();
-  auto setup =
-      restClient(kubeconfig, "bench-setup", 100000, std::make_shared<prometheus::Registry>());
-  if (!setup || !novacron::node::testing::installCrds(*setup, kNs).isOk()) {
-    std::fprintf(stderr, "cannot install CRDs\n");
-    return 1;
-  }
+  const novacron::testing::DevCluster& cluster = (*bench)->cluster();
+  const kube::ClientPtr& setup = (*bench)->setupClient();
+  const std::string audit_file = (*bench)->auditFile();
 
   // (1) The fleet, as node-daemons register it: Hypervisor, its status, its heartbeat Lease.
   const auto setup_start = Clock::now();
@@ -176,8 +145,8 @@ int main(int argc, char** argv) {
               seconds(Clock::now() - setup_start), failed.load());
   {
     // A first controller writes every Hypervisor's status once, then goes away.
-    auto warm_client = restClient(kubeconfig, "novacron-controller", 5000,
-                                  std::make_shared<prometheus::Registry>());
+    auto warm_client =
+        restClient(cluster, "novacron-controller", 5000, std::make_shared<prometheus::Registry>());
     auto warm = startController(warm_client, workers, "bench-warmup");
     const auto warm_start = Clock::now();
     novacron::node::testing::pollUntil(
@@ -231,7 +200,7 @@ int main(int argc, char** argv) {
       });
   const auto audit_from = novacron::bench::auditSize(audit_file);
   auto registry = std::make_shared<prometheus::Registry>();
-  auto client = restClient(kubeconfig, "novacron-controller", 100000, registry);
+  auto client = restClient(cluster, "novacron-controller", 100000, registry);
   const auto start = Clock::now();
   const double cpu_start = processCpuSeconds();
   auto app = startController(client, workers, "bench");
@@ -246,7 +215,7 @@ int main(int argc, char** argv) {
   const auto end = Clock::now();
   const double cpu_ms_per_vm = (processCpuSeconds() - cpu_start) * 1000 / vms;
   std::map<std::string, double> by_method;
-  const double writes = writesOf(*registry, by_method);
+  const double writes = novacron::testing::restWrites(*registry, by_method);
   app->stopLeading();
   if (watch.isOk()) {
     (*watch)->stop();
@@ -274,12 +243,7 @@ int main(int argc, char** argv) {
   std::printf(")\n  API writes by component and verb (per VM; conflicts in brackets):\n");
   for (const auto& [component, verbs] : audit.writes) {
     for (const auto& [verb, n] : verbs) {
-      long conflicts = 0;
-      if (auto c = audit.conflicts.find(component); c != audit.conflicts.end()) {
-        if (auto v = c->second.find(verb); v != c->second.end()) {
-          conflicts = v->second;
-        }
-      }
+      const long conflicts = audit.conflictsOf(component, verb);
       std::printf("    %-22s %-32s %6.2f  [%ld]\n", component.c_str(), verb.c_str(),
                   static_cast<double>(n) / vms, conflicts);
     }
@@ -289,6 +253,5 @@ int main(int argc, char** argv) {
       "conflicts=%ld controller_writes_per_vm=%.2f controller_cpu_ms_per_vm=%.2f\n",
       hypervisors, vms, workers, bound.size(), rate, seconds(synced - start), seconds(end - start),
       audit.total_conflicts, writes / vms, cpu_ms_per_vm);
-  std::filesystem::remove_all(root);
   return 0;
 }

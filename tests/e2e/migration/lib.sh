@@ -12,6 +12,8 @@
 #   start_node hv-a "$HOST_A_ADDR"; start_node hv-b "$HOST_B_ADDR"; start_controller [CONFIG]
 #   mig_e2e_register [--cordon-b]   # waits for both Hypervisors, sets their migration addresses
 #   create_vm NAME [CMDLINE_EXTRA]; create_migration NAME VM TARGET [OPTIONS]
+# or all of the start-up above in one call (after failures=0):
+#   mig_e2e_start [--cordon-b] [--tls] [--shape RATE]
 # Relies on hack/lib/common.sh (wait_for, check) and on the caller's `failures` counter.
 
 HARNESS="$ROOT/tests/e2e/harness/two_hosts.sh"
@@ -178,6 +180,38 @@ mig_e2e_register() {
   kubectl patch hypervisor hv-b --type=merge \
     -p "{\"spec\":{\"unschedulable\":$cordon,\"migration\":{\"address\":\"$HOST_B_ADDR\"}}}" \
     >>"$RUN/kubectl.log" 2>&1
+}
+# mig_e2e_start [--cordon-b] [--tls] [--shape RATE]: the whole start-up most tests share —
+# prerequisites (exit 77 without them), RUN/STATE and the teardown trap, the guest, the two hosts,
+# the API server, a node-daemon per host, the controller, and both Hypervisors registered with
+# their migration addresses. --cordon-b: B cordoned (new VMs land on A; uncordon_b lifts it);
+# --tls: the node-daemons get their host's certificates (HOST_X_PKI_DIR) for `tls: true`;
+# --shape RATE: the link between the hosts limited to RATE (two_hosts.sh up --shape).
+mig_e2e_start() {
+  local register=() with_tls=false hosts=()
+  while (($#)); do
+    case "$1" in
+      --cordon-b) register=(--cordon-b); shift ;;
+      --tls) with_tls=true; shift ;;
+      --shape) hosts=(--shape "$2"); shift 2 ;;
+      *) fatal "mig_e2e_start: unknown option $1" ;;
+    esac
+  done
+  mig_e2e_prereqs
+  mig_e2e_init
+  mig_e2e_guest
+  mig_e2e_hosts "${hosts[@]}"
+  mig_e2e_api
+  echo "== node-daemons and controller"
+  if [[ "$with_tls" == true ]]; then
+    start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
+    start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
+  else
+    start_node hv-a "$HOST_A_ADDR"
+    start_node hv-b "$HOST_B_ADDR"
+  fi
+  start_controller "$CONTROLLER_CONFIG"  # empty: none
+  mig_e2e_register "${register[@]}"
 }
 uncordon_b() {
   kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"unschedulable":false}}' \

@@ -27,18 +27,9 @@ VM=mig-e2e
 MIG=mig-e2e-to-b
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-mig_e2e_prereqs
 failures=0
-mig_e2e_init
-mig_e2e_guest
-mig_e2e_hosts ${BENCH_WAN:+--shape 100mbit}
-mig_e2e_api
-
-echo "== node-daemons and controller"
-start_node hv-a "$HOST_A_ADDR" "$HOST_A_PKI_DIR"
-start_node hv-b "$HOST_B_ADDR" "$HOST_B_PKI_DIR"
-start_controller
-mig_e2e_register --cordon-b  # B cordoned so the VM lands on A
+# B cordoned so the VM lands on A; the hosts' certificates for the TLS migration.
+mig_e2e_start --cordon-b --tls ${BENCH_WAN:+--shape 100mbit}
 
 echo "== VM on A"
 kubectl apply -f - >>"$RUN/kubectl.log" 2>&1 <<EOF || fatal "kubectl apply vm"

@@ -25,18 +25,8 @@ NS=default
 VM=fault-1
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-mig_e2e_prereqs
 failures=0
-mig_e2e_init
-mig_e2e_guest
-mig_e2e_hosts
-mig_e2e_api
-
-echo "== node-daemons and controller"
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
-start_controller
-mig_e2e_register --cordon-b
+mig_e2e_start --cordon-b
 
 echo "== the guest on A"
 create_vm "$VM"

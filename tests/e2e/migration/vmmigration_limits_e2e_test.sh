@@ -23,18 +23,8 @@ VM=lim-1
 GUESTS=(lim-1 lim-2 lim-3)
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-mig_e2e_prereqs
 failures=0
-mig_e2e_init
-mig_e2e_guest
-mig_e2e_hosts
-mig_e2e_api
-
-echo "== node-daemons and controller"
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
-start_controller
-mig_e2e_register --cordon-b
+mig_e2e_start --cordon-b
 kubectl patch hypervisor hv-b --type=merge -p '{"spec":{"migration":{"maxInbound":1}}}' \
   >>"$RUN/kubectl.log" 2>&1 || fatal "setting hv-b's inbound limit"
 

@@ -24,19 +24,9 @@ PLAN=plan-e2e-1
 PLUGIN="$BUILD_DIR/kubectl-plugin/kubectl-novacron"
 # shellcheck source=lib.sh
 source "$HERE/lib.sh"
-mig_e2e_prereqs
 [[ -x "$PLUGIN" ]] || skip "kubectl-novacron not built in $BUILD_DIR"
 failures=0
-mig_e2e_init
-mig_e2e_guest
-mig_e2e_hosts
-mig_e2e_api
-
-echo "== node-daemons and controller"
-start_node hv-a "$HOST_A_ADDR"
-start_node hv-b "$HOST_B_ADDR"
-start_controller
-mig_e2e_register --cordon-b
+mig_e2e_start --cordon-b
 
 echo "== a guest dirtying 4 MiB/s on A"
 create_vm "$VM" novacron.wandirty

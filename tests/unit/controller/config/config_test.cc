@@ -27,6 +27,7 @@ TEST(ConfigTest, EmptyGivesDefaults) {
   EXPECT_EQ(config->workers.migration, 2);
   EXPECT_EQ(config->migrations.max_parallel, 5);
   EXPECT_EQ(config->migrations.source_timeout, seconds(60));
+  EXPECT_EQ(config->migrations.cold_timeout, std::chrono::hours(1));
   EXPECT_TRUE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "novacron-system");
   EXPECT_EQ(config->leader_election.lease_duration, seconds(15));
@@ -51,6 +52,7 @@ workers:
 migrations:
   maxParallel: 12
   sourceTimeout: 2m
+  coldTimeout: 90m
 leaderElection:
   enabled: false
   namespace: other
@@ -72,6 +74,7 @@ server:
   EXPECT_EQ(config->workers.migration, 4);
   EXPECT_EQ(config->migrations.max_parallel, 12);
   EXPECT_EQ(config->migrations.source_timeout, seconds(120));
+  EXPECT_EQ(config->migrations.cold_timeout, std::chrono::minutes(90));
   EXPECT_FALSE(config->leader_election.enabled);
   EXPECT_EQ(config->leader_election.namespace_, "other");
   EXPECT_EQ(config->leader_election.lease_name, "ctl");
@@ -132,6 +135,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "migrations.maxParallel: must be between 1 and 1000, got 0"},
         BadCase{"migrations: {maxParalel: 3}", "migrations.maxParalel"},
         BadCase{"migrations: {sourceTimeout: 2h}", "migrations.sourceTimeout: must be 1s..1h"},
+        BadCase{"migrations: {coldTimeout: 30s}", "migrations.coldTimeout: must be 1m..24h"},
         BadCase{"leaderElection: {enabled: maybe}",
                 "leaderElection.enabled: must be true or false, got \"maybe\""},
         BadCase{"leaderElection: {leaseName: ''}", "leaderElection.leaseName: must not be empty"},

@@ -10,6 +10,7 @@ namespace {
 
 using api::MigrationPhase;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace std::chrono_literals;
 
 api::Timestamp at(int seconds) {
@@ -54,8 +55,32 @@ TEST(DecidePlanTest, ChoosesTheBestTargetAndSaysWhy) {
   Decision d = decide(in);
   EXPECT_EQ(d.action, Action::kPlan);
   EXPECT_EQ(d.target, "hv-c");
-  EXPECT_THAT(d.message, HasSubstr("best score (9) of 2 hypervisors that fit"));
-  EXPECT_THAT(d.message, HasSubstr("hv-d: insufficient memory"));
+  EXPECT_THAT(d.message, HasSubstr("score 9; the first of 2 hypervisors that fit"));
+  EXPECT_THAT(d.message, HasSubstr("next: hv-b ("));
+  EXPECT_THAT(d.message, HasSubstr("rejected: hv-d: insufficient memory"));
+}
+
+// The plan's target and its reasons are rankTargets()'s, as for a real migration: the source's
+// zone before the score, then the bandwidth measured from the source.
+TEST(DecidePlanTest, TheTargetReasonIsTheRankingsReasons) {
+  DecideInput in = plan();
+  in.source_zone = "z1";
+  in.hypervisors["hv-b"].zone = "z1";  // score 5, the source's zone
+  in.hypervisors["hv-c"].zone = "z2";  // score 9
+  Decision d = decide(in);
+  ASSERT_EQ(d.action, Action::kPlan) << d.message;
+  EXPECT_EQ(d.target, "hv-b");
+  EXPECT_THAT(d.message, HasSubstr("same zone as the source (z1)"));
+  EXPECT_THAT(d.message, HasSubstr("score 5"));
+  EXPECT_THAT(d.message, HasSubstr("next: hv-c (other zone (z2, source in z1)"));
+  EXPECT_THAT(d.message, Not(HasSubstr("scheduler's pick")));
+
+  in.hypervisors["hv-c"].zone = "z1";
+  in.hypervisors["hv-b"].bandwidth_from_source = 118'000'000;
+  d = decide(in);
+  EXPECT_EQ(d.target, "hv-b") << "measured beats a higher score";
+  EXPECT_THAT(d.message, HasSubstr("measured 118.0 MB/s from the source, score 5"));
+  EXPECT_EQ(decide(in).message, d.message) << "the same facts give the same words";
 }
 
 TEST(DecidePlanTest, AnExplicitTargetIsCheckedLikeAMigration) {

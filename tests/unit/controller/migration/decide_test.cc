@@ -361,6 +361,59 @@ TEST(DecideTest, ADeletedMigrationWithASilentSourceEndsFailed) {
   EXPECT_EQ(decide(in).action, Action::kFail);  // then the finalizer can go
 }
 
+// A Cold migration: bounded as a whole by coldTimeout, progress or not (decide.h).
+DecideInput coldMigrating(seconds running_for) {
+  DecideInput in = migrating(/*picked_up=*/true, /*heartbeat_fresh=*/true, seconds(5));
+  in.mode = api::MigrationMode::kCold;
+  in.cold_timeout = seconds(600);
+  in.running_for = running_for;
+  return in;
+}
+
+TEST(DecideTest, AColdMigrationPastItsTimeoutIsAbortedThenFails) {
+  // A source that keeps reporting progress: within the bound, look again when it runs out (or
+  // when the silence bound does, whichever comes first).
+  Decision d = decide(coldMigrating(seconds(100)));
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(205)) << "the silence bound (210 s - 5 s) comes first";
+  d = decide(coldMigrating(seconds(500)));
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(100)) << "the cold bound comes first";
+  // At the bound: ask the source to abort, with the reason (it reports the abort as Failed).
+  d = decide(coldMigrating(seconds(600)));
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_EQ(d.reason, "ColdMigrationTimeout");
+  EXPECT_THAT(d.message, HasSubstr("has run for 600 s, past migrations.coldTimeout (600 s)"));
+  EXPECT_THAT(d.message, HasSubstr("the VM stays on hv-a"));
+  EXPECT_EQ(d.recheck, seconds(60));
+  // Asked: wait one sourceTimeout for the answer, then fail with the reason.
+  DecideInput asked = coldMigrating(seconds(630));
+  asked.self.cancel = true;
+  d = decide(asked);
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(30));
+  asked.running_for = seconds(660);
+  d = decide(asked);
+  EXPECT_EQ(d.action, Action::kFail);
+  EXPECT_EQ(d.reason, "ColdMigrationTimeout");
+  EXPECT_THAT(d.message, HasSubstr("did not answer the abort request"));
+  EXPECT_THAT(d.message, HasSubstr("stays bound to hv-a"));
+}
+
+TEST(DecideTest, OnlyColdMigrationsHaveTheWholeMoveBound) {
+  DecideInput live = coldMigrating(seconds(100'000));
+  live.mode = api::MigrationMode::kLive;  // bounded on the node (NoProgress, CompletionTimeout)
+  EXPECT_EQ(decide(live).action, Action::kNothing);
+  DecideInput unstarted = coldMigrating(seconds(0));
+  unstarted.running_for.reset();  // no status.startTime yet
+  EXPECT_EQ(decide(unstarted).action, Action::kNothing);
+  DecideInput deleted = coldMigrating(seconds(100'000));
+  deleted.self.deleting = true;  // a deletion's abort is a cancel
+  Decision d = decide(deleted);
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_EQ(d.reason, "Cancelled");
+}
+
 TEST(DecideTest, FinalizingHandsOver) {
   DecideInput in = base();
   in.self = mig("m1", "web-1", 10, MigrationPhase::kFinalizing, "hv-a", "hv-b");

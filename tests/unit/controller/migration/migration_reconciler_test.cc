@@ -30,6 +30,7 @@ using api::MigrationPhase;
 using ctltest::kGi;
 using novacron::testing::FakeClient;
 using ::testing::HasSubstr;
+using ::testing::StartsWith;
 using Verb = FakeClient::Verb;
 
 constexpr const char* kNs = "ns";
@@ -94,6 +95,18 @@ protected:
   }
 
   // hv-a runs web-1; m1 moves it to hv-b (with `target_inbound` inbound slots), reconciled once.
+  // web-1 on hv-a; hv-b and hv-c fit equally, hv-c shares hv-a's zone z1 (hv-b has none).
+  void addWeb1OnHvAWithHvCInItsZone() {
+    addHypervisor("hv-a", "10.0.0.1");
+    addHypervisor("hv-b", "10.0.0.2");
+    addHypervisor("hv-c", "10.0.0.3");
+    for (const char* name : {"hv-a", "hv-c"}) {
+      api::Hypervisor hv = hypervisor(name);
+      hv.metadata.labels[std::string(api::kZoneLabel)] = "z1";
+      ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+    }
+    addVm("web-1", "hv-a");
+  }
   void migrateWeb1ToHvB(int target_inbound = 2) {
     addHypervisor("hv-a", "10.0.0.1");
     addHypervisor("hv-b", "10.0.0.2", target_inbound);
@@ -445,6 +458,45 @@ TEST_F(MigrationReconcilerTest, ASilentSourceIsAskedToAbortThenTheMigrationFails
   EXPECT_FALSE(stayed.status.activeMigration.has_value());
 }
 
+TEST_F(MigrationReconcilerTest, AColdMigrationPastColdTimeoutIsAbortedWithItsReasonThenFails) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  api::VMMigration cold = migration("m1");
+  cold.spec.mode = api::MigrationMode::kCold;
+  ASSERT_TRUE(client_->update(kube::kVMMigration, kNs, api::toJson(cold)).isOk());
+  reconcileOk("m1");
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+  // The source reports progress every 50 s (never silent) for the whole default hour.
+  for (int64_t step = 1; step <= 72; ++step) {
+    ASSERT_FALSE(migration("m1").spec.cancel) << "aborted after " << (step - 1) * 50 << " s";
+    clock_->advance(std::chrono::seconds(50));
+    api::VMMigration m = migration("m1");
+    api::MigrationProgress progress;
+    progress.dataProcessedBytes = step * kGi / 100;
+    m.status.progress = progress;
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+    reconcileOk("m1");
+  }
+  api::VMMigration m = migration("m1");
+  EXPECT_TRUE(m.spec.cancel);
+  EXPECT_THAT(m.metadata.annotations[std::string(api::kAbortReasonAnnotation)],
+              StartsWith("ColdMigrationTimeout: the Cold migration has run for 3600 s"))
+      << "the source reports its abort as Failed with this";
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+
+  clock_->advance(std::chrono::seconds(60));  // no answer within sourceTimeout
+  reconcileOk("m1");
+  m = migration("m1");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
+  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_EQ(succeeded->reason, "ColdMigrationTimeout");
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
+}
+
 TEST_F(MigrationReconcilerTest, ProgressFromTheSourceRestartsTheSilenceClock) {
   migrateWeb1ToHvB();
   reconcileOk("m1");  // first sight of Migrating: the clock starts
@@ -593,15 +645,7 @@ TEST_F(MigrationReconcilerTest, ASucceededMigrationRecordsTheBandwidthOnItsSourc
 }
 
 TEST_F(MigrationReconcilerTest, WithoutATargetTheSourcesZoneIsPreferred) {
-  addHypervisor("hv-a", "10.0.0.1");
-  addHypervisor("hv-b", "10.0.0.2");
-  addHypervisor("hv-c", "10.0.0.3");
-  for (const char* name : {"hv-a", "hv-c"}) {
-    api::Hypervisor hv = hypervisor(name);
-    hv.metadata.labels[std::string(api::kZoneLabel)] = "z1";
-    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
-  }
-  addVm("web-1", "hv-a");
+  addWeb1OnHvAWithHvCInItsZone();
   addMigration("m1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
   reconcileOk("m1");
   EXPECT_EQ(migration("m1").status.targetHypervisor, "hv-c");
@@ -650,7 +694,8 @@ TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
   ASSERT_TRUE(m.status.plan.has_value());
   const api::MigrationPlan& plan = *m.status.plan;
   EXPECT_EQ(plan.targetHypervisor, "hv-b");
-  EXPECT_THAT(plan.targetReason.value_or(""), HasSubstr("the scheduler's pick"));
+  EXPECT_THAT(plan.targetReason.value_or(""),
+              HasSubstr("no bandwidth measured from the source, score"));
   ASSERT_TRUE(plan.targetCapacityAfter.has_value());
   EXPECT_EQ(plan.targetCapacityAfter->cpus, 16 - 2);
   EXPECT_EQ(plan.targetCapacityAfter->memoryBytes, 64 * kGi - 2 * kGi);
@@ -693,6 +738,19 @@ TEST_F(PlanReconcilerTest, ADryRunPlansWithoutMovingOrReservingAnything) {
   EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
   EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Succeeded"}}), 0);
+}
+
+TEST_F(PlanReconcilerTest, ThePlanSaysWhyItsTargetInTheRankingsWords) {
+  addWeb1OnHvAWithHvCInItsZone();
+  addPlan("p1", "web-1");  // hv-b and hv-c fit equally; hv-c shares hv-a's zone
+  reconcileOk("p1");
+  const api::VMMigration m = migration("p1");
+  ASSERT_TRUE(m.status.plan.has_value());
+  EXPECT_EQ(m.status.plan->targetHypervisor, "hv-c");
+  const std::string reason = m.status.plan->targetReason.value_or("");
+  EXPECT_THAT(reason, HasSubstr("same zone as the source (z1)"));
+  EXPECT_THAT(reason, HasSubstr("the first of 2 hypervisors that fit"));
+  EXPECT_THAT(reason, HasSubstr("next: hv-b (other zone (none, source in z1)"));
 }
 
 TEST_F(PlanReconcilerTest, APlanUsesTheBandwidthMeasuredBetweenTheHosts) {

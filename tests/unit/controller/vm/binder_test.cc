@@ -3,12 +3,17 @@
 // label; labelFor() only writes when the label differs from the binding.
 #include "controller/vm/binder.h"
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "controller/ledger/ledger.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/names.h"
+#include "tests/testing/eventually.h"
 #include "tests/unit/controller/reconciler_fixture.h"
 
 namespace novacron::controller {
@@ -214,6 +219,119 @@ TEST_F(BinderTest, LabelForOnTheSameStaleCopyWritesOnce) {
   ASSERT_TRUE(binder_.labelFor(stale).isOk());  // a cache that has not caught up yet
   EXPECT_EQ(writes(kube::kVirtualMachine), 1u);
   EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
+}
+
+// Holds the next ledger patch of `hypervisor` on the wire until release(): the reservations
+// started meanwhile queue behind it (issue 15: group commit per hypervisor).
+class HeldPatch {
+public:
+  explicit HeldPatch(novacron::testing::FakeClient& client) : client_(client) {
+    client_.setCallHook(
+        [this](novacron::testing::FakeClient::Verb verb, const std::string& plural) {
+          if (verb != novacron::testing::FakeClient::Verb::kPatch || plural != "hypervisors") {
+            return;
+          }
+          std::unique_lock lock(mu_);
+          if (held_) {
+            return;  // only the first one
+          }
+          held_ = true;
+          cv_.notify_all();
+          cv_.wait(lock, [this] { return released_; });
+        });
+  }
+  ~HeldPatch() {
+    release();
+    client_.setCallHook(nullptr);
+  }
+  bool awaitHeld() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(10), [this] { return held_; });
+  }
+  void release() {
+    std::lock_guard lock(mu_);
+    released_ = true;
+    cv_.notify_all();
+  }
+
+private:
+  novacron::testing::FakeClient& client_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  bool released_ = false;
+};
+
+TEST_F(BinderTest, ConcurrentReservationsOnOneHypervisorAreWrittenTogether) {
+  addHypervisor("hv-big", 16, 64 * kGi);
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-big"), true).isOk());
+  const api::Hypervisor read = hypervisor("hv-big");  // every worker decided on this copy
+  std::vector<api::VirtualMachine> vms;
+  for (int i = 0; i < 7; ++i) {
+    vms.push_back(newVm("vm-" + std::to_string(i), 1));
+  }
+  client_->clearActions();
+  std::vector<core::Status> results(vms.size());
+  std::vector<std::thread> workers;
+  {
+    HeldPatch held(*client_);
+    workers.emplace_back([&] { results[0] = binder_.reserve(vms[0], read, true).status(); });
+    EXPECT_TRUE(held.awaitHeld());  // EXPECT: the workers are joined below either way
+    for (size_t i = 1; i < vms.size(); ++i) {
+      workers.emplace_back([&, i] { results[i] = binder_.reserve(vms[i], read, true).status(); });
+    }
+    EXPECT_TRUE(testing::eventually([&] { return binder_.queuedReservations("hv-big") == 6; }));
+  }  // released
+  for (auto& w : workers) {
+    w.join();
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    EXPECT_TRUE(results[i].isOk()) << vms[i].metadata.name << ": " << results[i].toString();
+  }
+  EXPECT_EQ(client_->countActions(Verb::kPatch, "hypervisors"), 2u) << "one write, then six in one";
+  EXPECT_EQ(client_->countActions(Verb::kGet, "hypervisors"), 0u) << "no conflict, no re-read";
+  EXPECT_EQ(ledgerSize("hv-big"), 8u);
+}
+
+TEST_F(BinderTest, AGroupWriteNeverOvercommitsAndTheCrowdedOutDecideAgain) {
+  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());  // 3 of 4 left
+  const api::Hypervisor read = hypervisor("hv-a");
+  std::vector<api::VirtualMachine> vms;
+  for (int i = 0; i < 4; ++i) {
+    vms.push_back(newVm("vm-" + std::to_string(i), 1));
+  }
+  std::vector<core::Status> results(vms.size());
+  std::vector<std::optional<api::Hypervisor>> latest(vms.size());
+  std::vector<std::thread> workers;
+  {
+    HeldPatch held(*client_);
+    workers.emplace_back(
+        [&] { results[0] = binder_.reserve(vms[0], read, true, &latest[0]).status(); });
+    EXPECT_TRUE(held.awaitHeld());  // EXPECT: the workers are joined below either way
+    for (size_t i = 1; i < vms.size(); ++i) {
+      workers.emplace_back(
+          [&, i] { results[i] = binder_.reserve(vms[i], read, true, &latest[i]).status(); });
+    }
+    EXPECT_TRUE(testing::eventually([&] { return binder_.queuedReservations("hv-a") == 3; }));
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  // 4 CPUs: first + vm-0 + two of the three queued; the third fit alone but not after the other
+  // two: a conflict with the stored copy, so its worker decides again (elsewhere).
+  int ok = 0;
+  int conflicts = 0;
+  for (size_t i = 0; i < results.size(); ++i) {
+    ok += results[i].isOk() ? 1 : 0;
+    if (results[i].code() == core::StatusCode::kConflict) {
+      ++conflicts;
+      ASSERT_TRUE(latest[i].has_value());
+      EXPECT_EQ(latest[i]->metadata.resourceVersion, hypervisor("hv-a").metadata.resourceVersion);
+    }
+  }
+  EXPECT_EQ(ok, 3);
+  EXPECT_EQ(conflicts, 1);
+  EXPECT_EQ(ledgerSize("hv-a"), 4u);
 }
 
 }  // namespace

@@ -135,5 +135,25 @@ TEST(SourceDecideTest, PostCopyStatusBecomesACondition) {
   EXPECT_EQ(status.conditions[0].reason, "PostCopyFailed");
 }
 
+TEST(SourceDecideTest, AControllerAbortWithAReasonEndsFailed) {
+  api::VMMigration mig;
+  api::VMMigrationStatus status;
+  status.phase = api::MigrationPhase::kCancelled;
+  status.failureReason = "Cancelled: cancelled before data started moving";
+  EXPECT_EQ(applyAbortReason(mig, status), std::nullopt) << "a user's cancel";
+  EXPECT_EQ(status.phase, api::MigrationPhase::kCancelled);
+
+  mig.metadata.annotations[std::string(api::kAbortReasonAnnotation)] =
+      "ColdMigrationTimeout: the Cold migration has run for 3600 s";
+  EXPECT_EQ(applyAbortReason(mig, status), "ColdMigrationTimeout");
+  EXPECT_EQ(status.phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(status.failureReason, "ColdMigrationTimeout: the Cold migration has run for 3600 s");
+
+  api::VMMigrationStatus finalizing;
+  finalizing.phase = api::MigrationPhase::kFinalizing;
+  EXPECT_EQ(applyAbortReason(mig, finalizing), std::nullopt) << "a move that completed stays so";
+  EXPECT_EQ(finalizing.phase, api::MigrationPhase::kFinalizing);
+}
+
 }  // namespace
 }  // namespace novacron::node::migration
