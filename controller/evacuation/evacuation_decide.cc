@@ -402,4 +402,12 @@ EvacuationPlan decideEvacuation(const EvacuationInput& in) {
   return plan;
 }
 
+std::optional<api::RunStrategy> runStrategyToRestoreWhenUnbound(
+    const std::optional<std::string>& stopped_by_evacuation, bool bound, bool deleting) {
+  if (!stopped_by_evacuation || bound || deleting) {
+    return std::nullopt;
+  }
+  return parseRunStrategy(*stopped_by_evacuation).value_or(api::RunStrategy::kAlways);
+}
+
 }  // namespace novacron::controller::evacuation

@@ -138,4 +138,15 @@ std::chrono::seconds retryDelay(int next);
 
 EvacuationPlan decideEvacuation(const EvacuationInput& input);
 
+// A VM the evacuation stopped (evictionStrategy None: runStrategy Halted, the old value in the
+// annotation novacron.io/evacuation-stopped) that is bound to no hypervisor any more — its host
+// was fenced and failover unbound it — is held by no evacuation: no hypervisor's evacuation sees
+// it, so clearing maintenance would never give its runStrategy back (issue 18, fault-suite seeds
+// 9013 and 9020). It gets it back at once: it holds nothing on the host in maintenance any more,
+// and is placed elsewhere like any VM that failed over. The runStrategy to restore (the
+// annotation removed in the same write), or nullopt: bound, being deleted, or not stopped by an
+// evacuation.
+std::optional<api::RunStrategy> runStrategyToRestoreWhenUnbound(
+    const std::optional<std::string>& stopped_by_evacuation, bool bound, bool deleting);
+
 }  // namespace novacron::controller::evacuation

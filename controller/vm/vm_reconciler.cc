@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controller/evacuation/evacuation_decide.h"
 #include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
@@ -172,6 +173,14 @@ void VmReconciler::reportOrphan(const DeletingDecision& decision) {
 // kPlacementAttempts the error goes to the queue as before.
 core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
     const api::VirtualMachine& vm) {
+  const auto stopped = vm.metadata.annotations.find(std::string(api::kEvacuationStoppedAnnotation));
+  if (auto restore = evacuation::runStrategyToRestoreWhenUnbound(
+          stopped == vm.metadata.annotations.end() ? std::nullopt
+                                                   : std::optional<std::string>(stopped->second),
+          false, vm.metadata.deletionTimestamp.has_value())) {
+    NOVACRON_RETURN_IF_ERROR(restoreAfterEvacuationStop(vm, *restore));
+    return runtime::ReconcileResult::done();  // the update's watch event brings the VM back
+  }
   constexpr int kPlacementAttempts = 5;
   const auto start = deps_.clock->now();
   for (int attempt = 1;; ++attempt) {
@@ -181,6 +190,30 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileUnbound(
       return result;
     }
   }
+}
+
+core::Status VmReconciler::restoreAfterEvacuationStop(const api::VirtualMachine& vm,
+                                                      api::RunStrategy to) {
+  api::VirtualMachine after = vm;  // carries the resourceVersion it was read at
+  after.metadata.annotations.erase(std::string(api::kEvacuationStoppedAnnotation));
+  after.spec.runStrategy = to;
+  auto written =
+      deps_.client->update(kube::kVirtualMachine, vm.metadata.namespace_, api::toJson(after));
+  if (!written.isOk()) {
+    if (written.status().code() == core::StatusCode::kNotFound) {
+      return core::okStatus();
+    }
+    return written.status().withContext("restoring the runStrategy of " + vmKey(vm));
+  }
+  const auto from = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
+  const std::string host =
+      from == vm.metadata.annotations.end() ? "its hypervisor" : "hypervisor " + from->second;
+  const std::string message = "stopped by an evacuation, then failed over (" + host +
+                              " fenced or gone): runStrategy back to " +
+                              std::string(api::toString(to));
+  spdlog::info("VM {}: {}", vmKey(vm), message);
+  emit(vm, {{"Normal", "EvacuationRestoring", message}});
+  return core::okStatus();
 }
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::placeOnce(const api::VirtualMachine& vm,

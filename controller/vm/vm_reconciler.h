@@ -64,6 +64,8 @@ public:
 private:
   core::StatusOr<runtime::ReconcileResult> reconcileDeleting(const api::VirtualMachine& vm);
   core::StatusOr<runtime::ReconcileResult> reconcileUnbound(const api::VirtualMachine& vm);
+  // An unbound VM an evacuation had stopped gets its runStrategy back (evacuation_decide.h).
+  core::Status restoreAfterEvacuationStop(const api::VirtualMachine& vm, api::RunStrategy to);
   // One observe-decide-act pass for an unbound VM. `lost_race`: set when the reservation lost
   // to a concurrent one (the ledger changed under it); the fresher ledger is assumed already.
   core::StatusOr<runtime::ReconcileResult> placeOnce(const api::VirtualMachine& vm,

@@ -24,6 +24,7 @@ PIDS=()                  # every process to stop at the end
 declare -A NODE_PID=()   # node name -> node-daemon pid
 CONTROLLER_PID=""
 CONTROLLER_CONFIG=""
+NODE_EXTRA_ARGS=()       # more node-daemon flags for start_node (a test may set them)
 
 skip() {
   echo "SKIP: $*"
@@ -145,7 +146,7 @@ start_node() {
   local tls=()
   [[ -n "${3:-}" ]] && tls=(--migration-tls-dir "$3")
   "$NODE_DAEMON" --node-name "$1" --kubeconfig "$KUBECONFIG" --libvirt-uri "qemu+tcp://$2/system" \
-    "${tls[@]}" \
+    "${tls[@]}" "${NODE_EXTRA_ARGS[@]}" \
     --domain-type qemu --vm-root "$RUN/vms" --image-root "$RUN/images" \
     --metrics-address 127.0.0.1 --metrics-port 0 --heartbeat-seconds 2 --resync-seconds 5 \
     --log-format text >>"$RUN/node-$1.log" 2>&1 &

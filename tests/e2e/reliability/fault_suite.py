@@ -4,8 +4,10 @@
 Starts etcd, the dev API server, the controller and NODES node-daemons on libvirt's test driver
 (each process has its own in-memory hypervisor), all on free loopback ports in a temporary
 directory. Then, for every schedule (one seed each), it interleaves at random:
-  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs, create a
-              VMMigration (Live or Cold, to a given or a scheduled target) and cancel one;
+  operations: create / delete / stop (runStrategy Halted) / start (Always) VMs (each with a
+              random evictionStrategy), create a VMMigration (Live or Cold, to a given or a
+              scheduled target) and cancel one, maintenance on a Hypervisor (spec.maintenance
+              true: its VMs are evacuated; cleared 3-15 s later);
   faults:     SIGKILL of the controller or a node-daemon (restarted after a random delay),
               SIGSTOP + SIGCONT of any component (API server and etcd included),
               API server restart, etcd compaction, and through the dev API server's
@@ -28,6 +30,12 @@ waits up to --converge-seconds for:
   - each Hypervisor's ledger (status.allocated: vms, cpus, memory) equal to the sum over the VMs
     bound to it; no VM bound to a fenced Hypervisor;
   - every VMMigration in a terminal phase (Succeeded, Failed, Cancelled);
+  - with maintenance still on where the schedule left it: every VM bound there stopped and left
+    (evictionStrategy None) or reported blocked in status.evacuation (the test driver cannot
+    migrate), the counts adding up; then the suite clears it and waits again for the above and:
+  - maintenance over: every Hypervisor Schedulable
+    again, no status.evacuation left, no evacuation VMMigration left, no VM still stopped by the
+    evacuation (annotation novacron.io/evacuation-stopped: its runStrategy is back);
   - the disk of every running VM present on its node, no disk folder without a VM.
 It prints the seed and a reproduction command for each violation, and at the end the figures:
 schedules run, operations and faults injected by kind, violations, time to converge p50/p99.
@@ -102,6 +110,141 @@ def quantity(q):
     mult = {None: 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "k": 1000,
             "K": 1000, "M": 10**6, "G": 10**9, "T": 10**12, "m": 0.001}[m.group(2)]
     return int(float(m.group(1)) * mult)
+
+
+EVICTION_STRATEGIES = ["LiveMigrate", "LiveMigrateIfPossible", "Shutdown", "None"]
+EVACUATION_STOPPED = "novacron.io/evacuation-stopped"
+EVACUATING_LABEL = "novacron.io/evacuating-hypervisor"
+
+
+def expected_run_strategy(vm):
+    """The runStrategy a VM will have once maintenance is cleared.
+
+    A VM the evacuation stopped (evictionStrategy None) is Halted with its previous runStrategy
+    in an annotation; clearing maintenance puts that back (docs/evacuation.md).
+    """
+    annotations = vm["metadata"].get("annotations") or {}
+    if annotations.get(EVACUATION_STOPPED):
+        return annotations[EVACUATION_STOPPED]
+    return vm["spec"].get("runStrategy", "Always")
+
+
+def condition(obj, kind):
+    for c in obj.get("status", {}).get("conditions", []) or []:
+        if c.get("type") == kind:
+            return c
+    return None
+
+
+def in_maintenance(hv):
+    return bool(hv.get("spec", {}).get("maintenance"))
+
+
+def maintenance_problems(hvs, vms, migrations, held=False):
+    """What still shows an evacuation once maintenance is cleared (empty = none).
+
+    held: maintenance is still on where it is set (evacuation_problems() checks those); only
+    the other Hypervisors, their VMs and migrations are checked.
+    """
+    out = []
+    held_hvs = {name for name, hv in hvs.items() if held and in_maintenance(hv)}
+    for name, hv in sorted(hvs.items()):
+        if name in held_hvs:
+            continue
+        if in_maintenance(hv):
+            out.append(f"Hypervisor {name}: still in maintenance")
+            continue
+        sched = condition(hv, "Schedulable")
+        if not sched or sched.get("status") != "True":
+            out.append(f"Hypervisor {name}: not Schedulable after maintenance "
+                       f"({(sched or {}).get('reason')})")
+        if hv.get("status", {}).get("evacuation"):
+            out.append(f"Hypervisor {name}: status.evacuation left: "
+                       f"{json.dumps(hv['status']['evacuation'], sort_keys=True)}")
+        evacuating = condition(hv, "Evacuating")
+        if evacuating and evacuating.get("status") == "True":
+            out.append(f"Hypervisor {name}: Evacuating still True ({evacuating.get('reason')})")
+    for name, vm in sorted(vms.items()):
+        if vm.get("status", {}).get("hypervisor") in held_hvs:
+            continue
+        if (vm["metadata"].get("annotations") or {}).get(EVACUATION_STOPPED):
+            out.append(f"{name}: still stopped by an evacuation (annotation {EVACUATION_STOPPED})")
+    for mig in migrations:
+        hv = (mig["metadata"].get("labels") or {}).get(EVACUATING_LABEL)
+        if hv and hv not in held_hvs:
+            out.append(f"evacuation VMMigration {mig['metadata']['name']} of {hv} left "
+                       f"(phase {mig.get('status', {}).get('phase')})")
+    return out
+
+
+def evacuation_problems(hvs, vms):
+    """The evacuation's promise while maintenance stays on (docs/evacuation.md), once settled.
+
+    Every VM still bound to a Hypervisor in maintenance is either stopped and left there
+    (evictionStrategy None) or reported blocked in its status.evacuation (with libvirt's test
+    driver every move fails, so nothing else can be settled); the counts add up
+    (total = migrated + stopped + pending + blocked) and the Hypervisor is not schedulable.
+    """
+    out = []
+    for name, hv in sorted(hvs.items()):
+        if not in_maintenance(hv):
+            continue
+        sched = condition(hv, "Schedulable") or {}
+        if (sched.get("status"), sched.get("reason")) != ("False", "Maintenance"):
+            out.append(f"Hypervisor {name} in maintenance: Schedulable {sched.get('status')}/"
+                       f"{sched.get('reason')}, want False/Maintenance")
+        ev = hv.get("status", {}).get("evacuation")
+        if ev is None:
+            out.append(f"Hypervisor {name} in maintenance: no status.evacuation")
+            ev = {}
+        blocked = {b.get("vm") for b in ev.get("blocked", []) or []}
+        parts = [int(ev.get(k, 0)) for k in ("migrated", "stopped", "pending")]
+        if ev and int(ev.get("total", 0)) != sum(parts) + len(blocked):
+            out.append(f"Hypervisor {name}: status.evacuation does not add up: "
+                       f"{json.dumps(ev, sort_keys=True)}")
+        for vm_name, vm in sorted(vms.items()):
+            st = vm.get("status", {})
+            if st.get("hypervisor") != name or vm["metadata"].get("deletionTimestamp"):
+                continue
+            key = f"{vm['metadata'].get('namespace', NS)}/{vm_name}"
+            strategy = vm["spec"].get("evictionStrategy", "LiveMigrate")
+            run_strategy = vm["spec"].get("runStrategy", "Always")
+            if key in blocked:
+                continue
+            if strategy == "None" and run_strategy == "Halted" and st.get("phase") == "Stopped":
+                continue
+            out.append(f"{vm_name}: still on {name} in maintenance (evictionStrategy {strategy}, "
+                       f"runStrategy {run_strategy}, phase {st.get('phase')}) and not reported "
+                       f"blocked")
+    return out
+
+
+class MaintenanceEnd:
+    """The undo of a maintenance operation (a heal_at action the final phase may hold back)."""
+
+    def __init__(self, schedule, node):
+        self.schedule, self.node = schedule, node
+
+    def __call__(self):
+        return self.schedule.end_maintenance(self.node)
+
+
+def evacuation_figures(lines):
+    """What the evacuations did, from the controller's log (one line per action)."""
+    out = {"live": 0, "cold": 0, "stopped": 0, "restored": 0, "records-removed": 0,
+           "restored-after-failover": 0}
+    for line in lines:
+        if "evacuation: VM " in line and "(VMMigration " in line:
+            out["live" if ", Live)" in line else "cold"] += 1
+        elif "evictionStrategy None: stopping the VM" in line:
+            out["stopped"] += 1
+        elif "maintenance cleared: runStrategy back to" in line:
+            out["restored"] += 1
+        elif "stopped by an evacuation, then failed over" in line:
+            out["restored-after-failover"] += 1
+        elif "evacuation: VMMigration " in line:
+            out["records-removed"] += 1
+    return out
 
 
 class Proc:
@@ -311,6 +454,10 @@ class Cluster:
                  {"metadata": {"annotations": {"novacron.io/fenced": "true" if on else None}}},
                  content_type="application/merge-patch+json")
 
+    def set_maintenance(self, name, on):
+        self.api("PATCH", f"{GROUP}/hypervisors/{name}", {"spec": {"maintenance": on}},
+                 content_type="application/merge-patch+json")
+
     def fill_disk(self, on):
         """Fills node-0's VM root (a tmpfs) to the last byte, or frees it again."""
         filler = os.path.join(self.small_root, ".fault-suite-filler")
@@ -432,7 +579,8 @@ class Cluster:
 class Schedule:
     """One seeded schedule: STEPS random operations and faults, then convergence checks."""
 
-    OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration"]
+    OPS = ["create", "create", "delete", "stop", "start", "migrate", "cancel-migration",
+           "maintenance", "maintenance"]
     FAULTS = ["kill-controller", "kill-node", "stop-component", "restart-apiserver",
               "compact-etcd", "slow-api", "conflict-storm", "heartbeat-loss", "disk-full",
               "partition-node", "fence-node"]
@@ -444,6 +592,7 @@ class Schedule:
         self.vms = {}  # name -> desired: "Always" | "Halted" | "deleted"
         self.migrations = []  # names of the VMMigrations this schedule created
         self.fenced = None  # the node fenced now, if any
+        self.maintenance = set()  # the nodes this schedule put in maintenance (not cleared yet)
         self.heal_at = []  # (time, proc, action)
         self.violations = []
         self.sampling = False
@@ -480,7 +629,8 @@ class Schedule:
                 "spec": {"runStrategy": "Always", "terminationGracePeriodSeconds": 2,
                          "resources": {"cpus": 1, "memory": "64Mi"},
                          "disks": [{"name": "root", "emptyDisk": {"size": "64Mi"}}],
-                         "networks": [{"name": "default"}]}}
+                         "networks": [{"name": "default"}],
+                         "evictionStrategy": self.rng.choice(EVICTION_STRATEGIES)}}
 
     def op(self, kind):
         live = [n for n, d in self.vms.items() if d != "deleted"]
@@ -515,6 +665,25 @@ class Schedule:
                     if e.code != 404:  # gone already (or never created: the POST failed)
                         raise
                     return
+            elif kind == "maintenance":
+                # At least one node stays in service; cleared 3-15 s later (or when the faults
+                # stop), among the faults and other operations.
+                free = sorted(set(self.c.nodes) - self.maintenance)
+                if len(free) < 2:
+                    return
+                # A node that holds VMs if there is one: that is where evacuation happens.
+                try:
+                    holding = sorted({vm.get("status", {}).get("hypervisor")
+                                      for vm in self.c.list_vms()} & set(free))
+                except (OSError, urllib.error.URLError):
+                    holding = []
+                name = self.rng.choice(holding or free)
+                # Before the call: a patch that timed out may have happened all the same.
+                self.maintenance.add(name)
+                self.heal_at.append((time.monotonic() + self.rng.uniform(3, 15), None,
+                                     MaintenanceEnd(self, name)))
+                self.c.set_maintenance(name, True)
+                kind = "maintenance-on"
             elif kind in ("stop", "start") and live:
                 name = self.rng.choice(sorted(live))
                 strategy = "Halted" if kind == "stop" else "Always"
@@ -646,14 +815,20 @@ class Schedule:
         self.stats.setdefault("faults", {}).setdefault(kind, 0)
         self.stats["faults"][kind] += 1
 
-    def heal(self, everything=False):
+    def heal(self, everything=False, hold_maintenance=False):
+        """Undoes the faults that are due (everything: all of them, "the faults stop").
+
+        hold_maintenance: maintenance stays on (the final phase checks the evacuation first).
+        """
         self.supervise()
         now = time.monotonic()
         keep = []
         # Process thaws and restarts first: an undo that talks to the API (unfencing) needs a
         # running API server and etcd.
         for due, proc, action in sorted(self.heal_at, key=lambda e: callable(e[2])):
-            if everything or due <= now:
+            if everything and hold_maintenance and isinstance(action, MaintenanceEnd):
+                keep.append((due, proc, action))
+            elif everything or due <= now:
                 if callable(action):
                     # An API-server fault, a full disk, a fence: undo it (False: not yet).
                     if action() is False:
@@ -669,14 +844,33 @@ class Schedule:
             for proc in self.c.components().values():
                 if proc.frozen:
                     proc.thaw()
-            for _, _, action in self.heal_at:  # undos that waited for the API server
-                action()
-            self.heal_at = []
+            held = []
+            for entry in self.heal_at:  # undos that waited for the API server
+                if hold_maintenance and isinstance(entry[2], MaintenanceEnd):
+                    held.append(entry)
+                    continue
+                wait_until("an undo that needs the API server",
+                           lambda a=entry[2]: a() is not False, 60)
+            self.heal_at = held
             # Anything that died on its own (e.g. a controller that lost leadership exits).
             for proc in self.c.components().values():
                 if not proc.alive():
                     log(f"seed {self.seed}: {proc.name} was not running; restarting it")
                     proc.start()
+
+    def end_maintenance(self, name):
+        """Clears maintenance on a node (False: the API server is down, try again later)."""
+        if self.c.etcd.frozen or self.c.apiserver.frozen or not self.c.apiserver.alive():
+            return False
+        try:
+            self.c.set_maintenance(name, False)
+        except (OSError, urllib.error.URLError) as e:
+            log(f"seed {self.seed}: clearing maintenance on {name} failed ({e}); again later")
+            return False
+        self.maintenance.discard(name)
+        self.stats.setdefault("ops", {}).setdefault("maintenance-off", 0)
+        self.stats["ops"]["maintenance-off"] += 1
+        return True
 
     def unfence(self):
         """Checks that the fenced node holds no VM, then unfences it and restarts its daemon."""
@@ -728,8 +922,12 @@ class Schedule:
             proc.start()
 
     # --- final checks -----------------------------------------------------------------------------
-    def problems(self):
-        """What still differs from the converged state (empty = converged)."""
+    def problems(self, held=False):
+        """What still differs from the converged state (empty = converged).
+
+        held: maintenance is still on where the schedule left it; the evacuation's promise is
+        checked there (evacuation_problems) and VMs it stopped are expected stopped.
+        """
         out = []
         vms = {vm["metadata"]["name"]: vm for vm in self.c.list_vms()}
         hvs = {hv["metadata"]["name"]: hv for hv in self.c.list_hypervisors()}
@@ -751,6 +949,8 @@ class Schedule:
             if vm is None:
                 out.append(f"{name}: missing")
                 continue
+            if held and (vm["metadata"].get("annotations") or {}).get(EVACUATION_STOPPED):
+                desired = vm["spec"].get("runStrategy", "Always")  # until maintenance is cleared
             st = vm.get("status", {})
             uuid = (st.get("domainUUID") or vm["metadata"]["uid"]).lower()
             known.add(uuid)
@@ -779,7 +979,11 @@ class Schedule:
                     out.append(f"{name}: running on {bound} but its disk {disk} is missing")
             if desired == "Halted" and (st.get("phase") != "Stopped" or on):
                 out.append(f"{name}: want Stopped, phase {st.get('phase')}, active on {sorted(on)}")
-        for mig in self.c.list_migrations():
+        migrations = self.c.list_migrations()
+        out += maintenance_problems(hvs, vms, migrations, held)
+        if held:
+            out += evacuation_problems(hvs, vms)
+        for mig in migrations:
             phase = mig.get("status", {}).get("phase")
             if phase not in self.TERMINAL:
                 out.append(f"VMMigration {mig['metadata']['name']}: phase {phase}, not terminal")
@@ -837,12 +1041,12 @@ class Schedule:
             if vm is None or vm["metadata"].get("deletionTimestamp"):
                 self.vms[name] = "deleted"
             else:
-                self.vms[name] = vm["spec"].get("runStrategy", "Always")
+                self.vms[name] = expected_run_strategy(vm)
         for name in vms:
             # Only this schedule's own VMs: a VM an earlier failed schedule left behind was
             # reported there (seed 5072's stuck VM failed the next two schedules too).
             if name not in self.vms and name.startswith(f"vm-{self.seed}-"):
-                self.vms[name] = vms[name]["spec"].get("runStrategy", "Always")
+                self.vms[name] = expected_run_strategy(vms[name])
 
     def run(self):
         log(f"schedule seed {self.seed}: {self.args.steps} steps")
@@ -860,33 +1064,67 @@ class Schedule:
                     self.op(kind)
                 self.transcript.append(kind)
                 time.sleep(self.rng.uniform(0.2, 1.5))
-            self.heal(everything=True)
+            self.heal(everything=True, hold_maintenance=True)
             log(f"seed {self.seed}: steps {' '.join(self.transcript)}; faults stopped")
-            faults_stopped = time.monotonic()
+            since = time.monotonic()
             wait_until("the API server after the faults",
                        lambda: self.c.list_vms() is not None, 60)
             self.reread_expectations()
-            last = ["not checked yet"]
-
-            def converged():
-                self.supervise()
-                last[:] = self.problems()
-                return not last
-
-            try:
-                wait_until("convergence", converged, self.args.converge_seconds, interval=0.5)
-                took = time.monotonic() - faults_stopped
-                self.stats.setdefault("converge", []).append(took)
-                log(f"seed {self.seed}: converged {took:.1f}s after the faults stopped")
-            except TimeoutError:
-                for p in last:
-                    self.violation(f"not converged after {self.args.converge_seconds}s: {p}")
-                self.remember_orphans(last)
-                self.dump_state()
+            if self.heal_at:
+                # Maintenance the schedule left on: first the evacuation's promise with it held,
+                # then clear it (as an administrator would) and converge again.
+                self.converge("with maintenance held", since, "the faults stopped", held=True)
+                for _, _, action in self.heal_at:
+                    wait_until("clearing maintenance", lambda a=action: a() is not False, 60)
+                self.heal_at = []
+                since = time.monotonic()
+                self.reread_expectations()
+                self.converge("", since, "maintenance was cleared")
+            else:
+                self.converge("", since, "the faults stopped")
         finally:
             self.sampling = False
             sampler.join()
         return self.violations
+
+    def converge(self, label, since, after, held=False):
+        """Waits for problems(held) to be empty; records the time or reports what is left."""
+        last = ["not checked yet"]
+
+        def converged():
+            self.supervise()
+            last[:] = self.problems(held)
+            return not last
+
+        what = f"convergence {label}".strip()
+        try:
+            wait_until(what, converged, self.args.converge_seconds, interval=0.5)
+            took = time.monotonic() - since
+            self.stats.setdefault("converge_held" if held else "converge", []).append(took)
+            log(f"seed {self.seed}: converged {label + ' ' if label else ''}{took:.1f}s after "
+                f"{after}")
+            if held:
+                self.count_held()
+        except TimeoutError:
+            for p in last:
+                self.violation(f"not converged {label + ' ' if label else ''}after "
+                               f"{self.args.converge_seconds}s: {p}")
+            self.remember_orphans(last)
+            self.dump_state()
+
+    def count_held(self):
+        """Figures: VMs that stayed on a Hypervisor in maintenance, blocked or stopped there."""
+        try:
+            hvs = [hv for hv in self.c.list_hypervisors() if in_maintenance(hv)]
+            vms = self.c.list_vms()
+        except (OSError, urllib.error.URLError):
+            return
+        names = {hv["metadata"]["name"] for hv in hvs}
+        held = self.stats.setdefault("held", {"phases": 0, "vms": 0, "blocked": 0})
+        held["phases"] += 1
+        held["vms"] += sum(1 for vm in vms if vm.get("status", {}).get("hypervisor") in names)
+        held["blocked"] += sum(len((hv.get("status", {}).get("evacuation") or {})
+                                   .get("blocked", []) or []) for hv in hvs)
 
     def cleanup(self):
         """Deletes this schedule's VMs and migrations; waits until their domains are gone."""
@@ -993,6 +1231,12 @@ def main():
                 pass
         print(f"disk-full errors reported by node-0 (log lines): {full}; migrations refused at "
               f"admission: {stats.get('ops_refused', 0)}")
+        try:
+            with open(cluster.controller.logpath, errors="replace") as f:
+                evacuations = evacuation_figures(f)
+        except OSError:
+            evacuations = {}
+        print(f"evacuation actions (controller log): {json.dumps(evacuations, sort_keys=True)}")
         print(f"known orphans (disk folders left on a fenced node after failover): "
               f"{len(cluster.known_orphans)}")
         print(f"components that exited on their own (restarted): "
@@ -1000,7 +1244,13 @@ def main():
         print(f"invariant violations: {len(failed_seeds)} schedule(s) {failed_seeds}")
         print(f"time to converge after faults stop: p50 {percentile(conv, 50):.1f}s "
               f"p99 {percentile(conv, 99):.1f}s max {max(conv) if conv else float('nan'):.1f}s "
-              f"(n={len(conv)})")
+              f"(n={len(conv)}; after maintenance was cleared where it was held)")
+        held = stats.get("converge_held", [])
+        print(f"time to settle with maintenance held (evacuation): p50 "
+              f"{percentile(held, 50):.1f}s p99 {percentile(held, 99):.1f}s max "
+              f"{max(held) if held else float('nan'):.1f}s (n={len(held)}; "
+              f"{json.dumps(stats.get('held', {}), sort_keys=True)}: VMs left on a node in "
+              f"maintenance, of them reported blocked)")
         if failed_seeds or args.keep:
             print(f"logs kept in {workdir}")
         else:

@@ -5,6 +5,7 @@ import os
 import sys
 import types
 import unittest
+import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fault_suite  # noqa: E402
@@ -60,6 +61,179 @@ class SuperviseTest(unittest.TestCase):
         s.supervise()
         self.assertEqual((frozen.starts, running.starts), (0, 0))
         self.assertNotIn("self_exits", s.stats)
+
+
+def vm(name, run_strategy="Always", annotations=None):
+    return {"metadata": {"name": name, "annotations": annotations or {}},
+            "spec": {"runStrategy": run_strategy}}
+
+
+def hv(name, maintenance=False, schedulable=("True", "Schedulable"), evacuation=None,
+       evacuating=None):
+    conds = [{"type": "Schedulable", "status": schedulable[0], "reason": schedulable[1]}]
+    if evacuating:
+        conds.append({"type": "Evacuating", "status": evacuating[0], "reason": evacuating[1]})
+    status = {"conditions": conds}
+    if evacuation:
+        status["evacuation"] = evacuation
+    return {"metadata": {"name": name}, "spec": {"maintenance": maintenance}, "status": status}
+
+
+class MaintenanceTest(unittest.TestCase):
+    def test_a_vm_stopped_by_an_evacuation_is_expected_to_get_its_run_strategy_back(self):
+        stopped = vm("a", "Halted", {fault_suite.EVACUATION_STOPPED: "Always"})
+        self.assertEqual(fault_suite.expected_run_strategy(stopped), "Always")
+        self.assertEqual(fault_suite.expected_run_strategy(vm("b", "Halted")), "Halted")
+
+    def test_nothing_left_of_a_cleared_maintenance_is_no_problem(self):
+        hvs = {"n0": hv("n0", evacuating=("False", "MaintenanceCleared"))}
+        mig = {"metadata": {"name": "m", "labels": {}}, "status": {"phase": "Failed"}}
+        self.assertEqual(fault_suite.maintenance_problems(hvs, {"a": vm("a")}, [mig]), [])
+
+    def test_each_leftover_of_an_evacuation_is_reported(self):
+        hvs = {"n0": hv("n0", maintenance=True),
+               "n1": hv("n1", schedulable=("False", "Maintenance"), evacuation={"pending": 1},
+                        evacuating=("True", "InProgress"))}
+        vms = {"a": vm("a", "Halted", {fault_suite.EVACUATION_STOPPED: "Always"})}
+        migs = [{"metadata": {"name": "evac-n1-a-1",
+                              "labels": {fault_suite.EVACUATING_LABEL: "n1"}},
+                 "status": {"phase": "Failed"}}]
+        problems = fault_suite.maintenance_problems(hvs, vms, migs)
+        self.assertEqual(len(problems), 6, problems)
+        for what in ("n0: still in maintenance", "n1: not Schedulable", "status.evacuation",
+                     "Evacuating still True", "a: still stopped", "evac-n1-a-1"):
+            self.assertTrue(any(what in p for p in problems), (what, problems))
+
+    def test_maintenance_keeps_one_node_in_service_and_is_cleared_later(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        for _ in range(3):
+            s.op("maintenance")
+        self.assertEqual(len(cluster.maintenance), 2)
+        self.assertIn("node-2", cluster.maintenance)  # the node holding a VM first
+        self.assertEqual(s.stats["ops"], {"maintenance-on": 2})
+        cluster.apiserver.frozen = True  # the undo waits for the API server
+        self.assertTrue(all(action() is False for _, _, action in s.heal_at))
+        cluster.apiserver.frozen = False
+        for _, _, action in s.heal_at:
+            self.assertTrue(action())
+        self.assertEqual(cluster.maintenance, set())
+        self.assertEqual(s.maintenance, set())
+        self.assertEqual(s.stats["ops"]["maintenance-off"], 2)
+
+    def test_evacuation_actions_are_counted_from_the_controller_log(self):
+        lines = [
+            '{"level":"info","msg":"hypervisor node-1: evacuation: VM faults/a: live (VMMigration '
+            'evac-node-1-a-1, Live)"}',
+            "hypervisor node-1: evacuation: VM faults/b: cold (VMMigration evac-node-1-b-1, Cold)",
+            "hypervisor node-1: evacuation: VM faults/c: evictionStrategy None: stopping the VM "
+            "and leaving it on node-1",
+            "hypervisor node-1: evacuation: VM faults/c: maintenance cleared: runStrategy back to "
+            "Always",
+            "VM faults/c: stopped by an evacuation, then failed over (hypervisor node-1 fenced or "
+            "gone): runStrategy back to Always",
+            "[info] hypervisor node-1: evacuation: VMMigration faults/evac-node-1-a-1: finished",
+            "[info] hypervisor node-1: evacuating: 1 VM still to move",
+        ]
+        self.assertEqual(fault_suite.evacuation_figures(lines),
+                         {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1,
+                          "restored-after-failover": 1})
+
+    def test_heal_everything_can_hold_maintenance_back(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        s.op("maintenance")
+        undone = []
+        s.heal_at.append((1e18, None, lambda: undone.append("slow-api")))
+        s.heal(everything=True, hold_maintenance=True)
+        self.assertEqual(undone, ["slow-api"])
+        self.assertEqual(cluster.maintenance, {"node-2"})
+        self.assertEqual(len(s.heal_at), 1)
+        s.heal(everything=True)
+        self.assertEqual(cluster.maintenance, set())
+        self.assertEqual(s.heal_at, [])
+
+    # Regression (seed 7034): a maintenance patch that timed out had still been applied, but no
+    # undo was scheduled, so the node stayed in maintenance ("Hypervisor node-1: still in
+    # maintenance" 90 s after the faults stopped, and in every later schedule).
+    def test_a_maintenance_patch_that_times_out_is_still_undone(self):
+        cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
+        cluster.time_out_after_applying = True
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)
+        s = fault_suite.Schedule(cluster, 7, args, {})
+        s.op("maintenance")
+        self.assertEqual(cluster.maintenance, {"node-2"})
+        self.assertEqual(s.stats.get("ops_failed"), 1)
+        cluster.time_out_after_applying = False
+        s.heal(everything=True)
+        self.assertEqual(cluster.maintenance, set())
+
+
+def bound(name, node, strategy="LiveMigrate", run_strategy="Always", phase="Running"):
+    return {"metadata": {"name": name, "namespace": fault_suite.NS},
+            "spec": {"evictionStrategy": strategy, "runStrategy": run_strategy},
+            "status": {"hypervisor": node, "phase": phase}}
+
+
+class EvacuationHeldTest(unittest.TestCase):
+    def held_hv(self, evacuation):
+        return hv("n0", maintenance=True, schedulable=("False", "Maintenance"),
+                  evacuation=evacuation)
+
+    def test_blocked_and_stopped_vms_keep_the_promise(self):
+        ns = fault_suite.NS
+        evacuation = {"total": 2, "migrated": 0, "stopped": 1, "pending": 0,
+                      "blocked": [{"vm": f"{ns}/a", "reason": "MigrationFailed"}]}
+        vms = {"a": bound("a", "n0"), "b": bound("b", "n0", "None", "Halted", "Stopped"),
+               "c": bound("c", "n1")}
+        self.assertEqual(fault_suite.evacuation_problems(
+            {"n0": self.held_hv(evacuation), "n1": hv("n1")}, vms), [])
+
+    def test_a_vm_left_on_the_host_without_a_blocker_is_a_violation(self):
+        evacuation = {"total": 1, "migrated": 0, "stopped": 0, "pending": 1}
+        problems = fault_suite.evacuation_problems(
+            {"n0": self.held_hv(evacuation)}, {"a": bound("a", "n0")})
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("a: still on n0 in maintenance", problems[0])
+
+    def test_a_none_vm_still_running_and_counts_that_do_not_add_up_are_violations(self):
+        evacuation = {"total": 3, "migrated": 0, "stopped": 0, "pending": 1}
+        hvs = {"n0": hv("n0", maintenance=True, evacuation=evacuation)}
+        problems = fault_suite.evacuation_problems(hvs, {"b": bound("b", "n0", "None")})
+        self.assertEqual(len(problems), 3, problems)
+        for what in ("want False/Maintenance", "does not add up", "b: still on n0"):
+            self.assertTrue(any(what in p for p in problems), (what, problems))
+
+    def test_held_maintenance_is_not_reported_as_left_over(self):
+        hvs = {"n0": self.held_hv({"total": 0}), "n1": hv("n1")}
+        vms = {"b": dict(bound("b", "n0", "None", "Halted", "Stopped"),
+                         metadata={"name": "b",
+                                   "annotations": {fault_suite.EVACUATION_STOPPED: "Always"}})}
+        migs = [{"metadata": {"name": "evac-n0-a-1",
+                              "labels": {fault_suite.EVACUATING_LABEL: "n0"}}}]
+        self.assertEqual(fault_suite.maintenance_problems(hvs, vms, migs, held=True), [])
+        self.assertEqual(len(fault_suite.maintenance_problems(hvs, vms, migs)), 3)
+
+
+class MaintenanceCluster:
+    def __init__(self, nodes):
+        self.nodes = {n: FakeProc(n) for n in nodes}
+        self.etcd, self.apiserver = FakeProc("etcd"), FakeProc("apiserver")
+        self.maintenance = set()
+        self.time_out_after_applying = False
+
+    def components(self):
+        return {"etcd": self.etcd, "apiserver": self.apiserver, **self.nodes}
+
+    def list_vms(self):
+        return [{"metadata": {"name": "a"}, "status": {"hypervisor": "node-2"}}]
+
+    def set_maintenance(self, name, on):
+        (self.maintenance.add if on else self.maintenance.discard)(name)
+        if self.time_out_after_applying:
+            raise urllib.error.URLError("timed out")
 
 
 if __name__ == "__main__":

@@ -281,6 +281,21 @@ TEST(EvacuationDecideTest, AHypervisorNeverInMaintenanceGetsNoConditions) {
   EXPECT_THAT(plan.create, IsEmpty());
 }
 
+// Regression (fault suite seeds 9013 and 9020): a VM the evacuation stopped whose host was then
+// fenced was unbound by failover; no evacuation saw it any more and it stayed Halted for good.
+TEST(EvacuationDecideTest, AnUnboundVmStoppedByAnEvacuationGetsItsRunStrategyBack) {
+  const std::optional<std::string> stopped = "Always";
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(stopped, false, false), api::RunStrategy::kAlways);
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(std::string("Manual"), false, false),
+            api::RunStrategy::kManual);
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(std::string("bogus"), false, false),
+            api::RunStrategy::kAlways);
+  // Bound: its hypervisor's evacuation restores it when maintenance is cleared.
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(stopped, true, false), std::nullopt);
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(stopped, false, true), std::nullopt);
+  EXPECT_EQ(runStrategyToRestoreWhenUnbound(std::nullopt, false, false), std::nullopt);
+}
+
 TEST(EvacuationDecideTest, NamesAreDnsSubdomainsAndCarryTheirAttempt) {
   EXPECT_EQ(attemptOf(evacuationName("hv-a", "web", 12)), 12);
   EXPECT_EQ(attemptOf("move-web"), 0);

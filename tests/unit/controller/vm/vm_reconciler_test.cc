@@ -277,6 +277,52 @@ TEST_F(VmReconcilerTest, DeletingAHaltedVmFailedOverFromAFencedNodeReleasesTheFi
   EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
 }
 
+// Regression (fault suite seeds 9013 and 9020): an evictionStrategy None VM the evacuation of
+// hv-a stopped (runStrategy Halted, annotation evacuation-stopped) was unbound when hv-a was
+// fenced; clearing maintenance restores only VMs bound to the hypervisor, so it stayed Halted.
+TEST_F(VmReconcilerTest, AVmStoppedByAnEvacuationThatFailsOverGetsItsRunStrategyBack) {
+  config_.health.failover = config::FailoverPolicy::kFenced;
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  addHypervisor("hv-b", 8, 16 * kGi);
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["spec"]["runStrategy"] = "Halted";  // what the evacuation of hv-a writes
+  (*json)["metadata"]["annotations"][std::string(api::kEvacuationStoppedAnnotation)] = "Always";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  reconcileOk("web");  // failover: unbound
+  ASSERT_FALSE(vm("web").status.hypervisor.has_value());
+
+  reconcileOk("web");
+
+  EXPECT_EQ(vm("web").spec.runStrategy, api::RunStrategy::kAlways);
+  EXPECT_FALSE(
+      vm("web").metadata.annotations.contains(std::string(api::kEvacuationStoppedAnnotation)));
+  EXPECT_THAT(eventMessage("web", "EvacuationRestoring"), HasSubstr("hypervisor hv-a fenced"));
+  reconcileOk("web");  // placed again, elsewhere
+  EXPECT_EQ(boundHypervisor(vm("web")), "hv-b");
+  client_->clearActions();
+  reconcileOk("web");
+  EXPECT_EQ(objectWrites(), 0u);
+}
+
+TEST_F(VmReconcilerTest, AHaltedVmNotStoppedByAnEvacuationStaysHaltedWhenUnbound) {
+  config_.health.failover = config::FailoverPolicy::kFenced;
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["spec"]["runStrategy"] = "Halted";
+  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  reconcileOk("web");
+  reconcileOk("web");
+
+  EXPECT_EQ(vm("web").spec.runStrategy, api::RunStrategy::kHalted);
+  EXPECT_THAT(eventReasons("web"), Not(Contains("EvacuationRestoring")));
+}
+
 TEST_F(VmReconcilerTest, DeletingAFailedOverVmIsLeftToItsOldNodeWhenItIsLiveAgain) {
   config_.health.failover = config::FailoverPolicy::kFenced;
   addHypervisor("hv-a", 8, 16 * kGi);
