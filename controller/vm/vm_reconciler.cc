@@ -319,10 +319,14 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileBound(
     NOVACRON_RETURN_IF_ERROR(failOver(vm, decision));
     break;
   case BoundDecision::Action::kRepairLabel: {
-    spdlog::warn("VM {}: {}; repairing the label", vmKey(vm), decision.why);
     auto relabelled = binder_.labelFor(vm);
     if (!relabelled.isOk()) {
       return relabelled.status();
+    }
+    // Logged only when a write was needed: right after a binding the status write's watch event
+    // often comes before the label write's, and the binder's own label write is no repair.
+    if (relabelled->metadata.resourceVersion != vm.metadata.resourceVersion) {
+      spdlog::warn("VM {}: {}; repaired the label", vmKey(vm), decision.why);
     }
     break;  // the label's watch event brings the VM back
   }
