@@ -16,7 +16,8 @@
 //     heartbeatTimeout: 40s      # Lease older than this -> Hypervisor Ready=Unknown
 //     failover: None             # None | Fenced (restart elsewhere only once fencing is confirmed)
 //   workers:
-//     vm: 4
+//     vm: 16                     # reservations on one hypervisor are written together, so more
+//                                # workers do not race (tests/bench/README.md, third pass)
 //     hypervisor: 2
 //     migration: 2
 //   migrations:
@@ -82,7 +83,7 @@ struct HealthConfig {
 };
 
 struct WorkerConfig {
-  int vm = 4;
+  int vm = 16;
   int hypervisor = 2;
   int migration = 2;
 };

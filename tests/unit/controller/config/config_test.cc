@@ -22,7 +22,7 @@ TEST(ConfigTest, EmptyGivesDefaults) {
   EXPECT_EQ(config->scheduler.default_overcommit.memory.milli, 1000);
   EXPECT_EQ(config->health.heartbeat_timeout, seconds(40));
   EXPECT_EQ(config->health.failover, FailoverPolicy::kNone);
-  EXPECT_EQ(config->workers.vm, 4);
+  EXPECT_EQ(config->workers.vm, 16);
   EXPECT_EQ(config->workers.hypervisor, 2);
   EXPECT_EQ(config->workers.migration, 2);
   EXPECT_EQ(config->migrations.max_parallel, 5);
