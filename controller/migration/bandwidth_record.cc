@@ -13,17 +13,24 @@ std::optional<api::MigrationBandwidth> measuredBandwidth(const api::VMMigration&
       !m.status.startTime || !m.status.completionTime || !m.status.progress) {
     return std::nullopt;
   }
+  if (m.spec.options.bandwidthMiBps && *m.spec.options.bandwidthMiBps > 0) {
+    return std::nullopt;  // it measured its own cap, not the path between the hosts
+  }
   const auto& p = *m.status.progress;
   const std::optional<int64_t> bytes =
       p.dataProcessedBytes ? p.dataProcessedBytes : p.dataTotalBytes;
   if (!bytes || *bytes <= 0) {
     return std::nullopt;
   }
-  const int64_t seconds =
-      std::max<int64_t>(1, (*m.status.completionTime - *m.status.startTime).count());
   api::MigrationBandwidth sample;
   sample.target = *m.status.targetHypervisor;
-  sample.bytesPerSecond = *bytes / seconds;
+  if (p.elapsedMs && *p.elapsedMs > 0) {
+    sample.bytesPerSecond = *bytes * 1000 / *p.elapsedMs;  // libvirt's own job time
+  } else {
+    const int64_t seconds =
+        std::max<int64_t>(1, (*m.status.completionTime - *m.status.startTime).count());
+    sample.bytesPerSecond = *bytes / seconds;
+  }
   sample.observedTime = m.status.completionTime;
   return sample;
 }

@@ -17,8 +17,11 @@
 namespace novacron::controller::migration {
 
 // The measurement a Succeeded migration yields: target, bytes/s (status.progress
-// dataProcessedBytes, else dataTotalBytes, over completionTime - startTime, at least 1 s since
-// timestamps have second resolution), observed at completionTime. nullopt when a part is missing.
+// dataProcessedBytes, else dataTotalBytes, over libvirt's job time progress.elapsedMs; without
+// it over completionTime - startTime, at least 1 s since timestamps have second resolution),
+// observed at completionTime. nullopt when a part is missing, and for a migration with
+// spec.options.bandwidthMiBps: it measured its own cap, and a later uncapped plan would take
+// that for the path's speed.
 std::optional<api::MigrationBandwidth> measuredBandwidth(const api::VMMigration& m);
 
 // `list` with `sample` recorded: replaces the entry for its target unless that entry is newer;

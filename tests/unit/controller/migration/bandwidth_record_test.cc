@@ -32,6 +32,19 @@ TEST(BandwidthRecordTest, ASucceededMigrationYieldsBytesPerSecond) {
   EXPECT_EQ(measuredBandwidth(succeeded(50'000'000, 10, 10))->bytesPerSecond, 50'000'000);
 }
 
+TEST(BandwidthRecordTest, LibvirtsJobTimeIsTheDenominatorWhenReported) {
+  // Scheduling, preparing and hand-over are in the wall time, not in the transfer.
+  api::VMMigration m = succeeded(300'000'000, 10, 16);
+  m.status.progress->elapsedMs = 1500;
+  EXPECT_EQ(measuredBandwidth(m)->bytesPerSecond, 200'000'000);
+}
+
+TEST(BandwidthRecordTest, ACappedMigrationMeasuresItsCapNotThePath) {
+  api::VMMigration capped = succeeded(800'000'000, 10, 14);
+  capped.spec.options.bandwidthMiBps = 16;
+  EXPECT_FALSE(measuredBandwidth(capped));
+}
+
 TEST(BandwidthRecordTest, NothingIsMeasuredFromAnUnfinishedOrEmptyMigration) {
   api::VMMigration failed = succeeded(800, 1, 2);
   failed.status.phase = api::MigrationPhase::kFailed;
