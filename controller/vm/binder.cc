@@ -1,7 +1,6 @@
 #include "controller/vm/binder.h"
 
 #include <algorithm>
-#include <charconv>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -107,15 +106,6 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
 
 namespace {
 
-// resourceVersions are opaque, but etcd-backed servers hand out increasing integers (as in
-// PlacementState); an unparsable one counts as oldest.
-uint64_t versionOf(const api::Hypervisor& hv) {
-  uint64_t v = 0;
-  const std::string& rv = hv.metadata.resourceVersion;
-  auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), v);
-  return ec == std::errc() && end == rv.data() + rv.size() ? v : 0;
-}
-
 std::string keysOf(const std::vector<std::string>& keys) {
   std::string out;
   for (const auto& key : keys) {
@@ -140,11 +130,13 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
   // each entry is re-checked against it.
   const api::Hypervisor* base = batch.front()->hypervisor;
   for (const Request* r : batch) {
-    if (versionOf(*r->hypervisor) > versionOf(*base)) {
+    if (resourceVersionNumber(r->hypervisor->metadata.resourceVersion) >
+        resourceVersionNumber(base->metadata.resourceVersion)) {
       base = r->hypervisor;
     }
   }
-  if (last && versionOf(*last) > versionOf(*base)) {
+  if (last && resourceVersionNumber(last->metadata.resourceVersion) >
+                  resourceVersionNumber(base->metadata.resourceVersion)) {
     base = &*last;
   }
   api::Hypervisor current = *base;

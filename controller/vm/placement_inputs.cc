@@ -1,6 +1,7 @@
 #include "controller/vm/placement_inputs.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include "controller/cache/cluster_cache.h"
@@ -108,6 +109,13 @@ ledger::VmFacts vmFacts(const api::VirtualMachine& vm) {
                         request.anti_affinity_group};
   facts.halted = vm.spec.runStrategy == api::RunStrategy::kHalted;
   return facts;
+}
+
+int64_t resourceVersionNumber(const std::string& resource_version) {
+  int64_t v = 0;
+  const char* end = resource_version.data() + resource_version.size();
+  auto [ptr, ec] = std::from_chars(resource_version.data(), end, v);
+  return ec == std::errc() && ptr == end ? v : -1;
 }
 
 }  // namespace novacron::controller

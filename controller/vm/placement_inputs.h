@@ -46,4 +46,8 @@ std::string hypervisorLabel(const api::VirtualMachine& vm);
 
 ledger::VmFacts vmFacts(const api::VirtualMachine& vm);
 
+// Which of two copies of a Hypervisor is newer: resourceVersions are opaque to clients, but every
+// etcd-backed server hands out increasing integers; an unparsable one counts as oldest (-1).
+int64_t resourceVersionNumber(const std::string& resource_version);
+
 }  // namespace novacron::controller

@@ -10,16 +10,9 @@
 namespace novacron::controller {
 namespace {
 
-int64_t versionNumber(const std::string& rv) {
-  try {
-    return std::stoll(rv);
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
 bool newer(const HypervisorPtr& a, const HypervisorPtr& b) {
-  return versionNumber(a->metadata.resourceVersion) > versionNumber(b->metadata.resourceVersion);
+  return resourceVersionNumber(a->metadata.resourceVersion) >
+         resourceVersionNumber(b->metadata.resourceVersion);
 }
 
 }  // namespace
