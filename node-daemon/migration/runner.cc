@@ -338,7 +338,7 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
     }
     const PostCopyRecovery next = decidePostCopyRecovery(failure);
     if (next == PostCopyRecovery::kNotPostCopy) {
-      return migrated;
+      return confirmFailure(run, migrated);
     }
     if (next == PostCopyRecovery::kCompleted) {
       return core::Status::ok();
@@ -378,6 +378,56 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
     }
   }
   return migrated;
+}
+
+core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
+  const std::string& domain = run.job.domain;
+  std::optional<core::Clock::TimePoint> undecided_since;
+  for (;;) {
+    FailedCallObservation o;
+    auto info = conn_.lookupByName(domain);
+    if (info.isOk()) {
+      o.libvirt_answered = true;
+      o.source = std::move(info).value();
+      if (o.source->active) {
+        auto stats = conn_.jobStats(domain);
+        o.libvirt_answered = stats.isOk();
+        o.job_running = stats.isOk() && (stats->type == virt::JobType::kBounded ||
+                                         stats->type == virt::JobType::kUnbounded);
+      }
+    } else {
+      o.libvirt_answered = info.status().code() == core::StatusCode::kNotFound;
+    }
+    switch (decideFailedCall(o)) {
+    case FailedCallVerdict::kFailed:
+      return migrated;
+    case FailedCallVerdict::kMigrated:
+      spdlog::warn(
+          "node-daemon: migration {}: the call failed ({}) but domain {} is shut off as "
+          "migrated: the guest runs on the target",
+          run.job.key, migrated.message(), domain);
+      return core::okStatus();
+    case FailedCallVerdict::kWait:
+      break;
+    }
+    const auto now = options_.clock->now();
+    if (o.libvirt_answered) {
+      if (!undecided_since) {
+        undecided_since = now;
+        spdlog::warn(
+            "node-daemon: migration {}: the call failed ({}); waiting for domain {} to show "
+            "where the guest is",
+            run.job.key, migrated.message(), domain);
+      } else if (now - *undecided_since >= options_.confirm_limit) {
+        return migrated;
+      }
+    }
+    std::unique_lock lock(run.mu);
+    options_.clock->waitFor(lock, run.cv, options_.confirm_interval, [&] { return run.stopping; });
+    if (run.stopping) {
+      return migrated;  // shutting down: a restarted node-daemon decides from the domain
+    }
+  }
 }
 
 }  // namespace novacron::node::migration

@@ -24,6 +24,7 @@
 
 #include "lib/api/vm_migration.h"
 #include "lib/core/clock.h"
+#include "node-daemon/migration/failed_call.h"
 #include "node-daemon/migration/postcopy.h"
 #include "node-daemon/migration/progress.h"
 #include "node-daemon/virt/connection.h"
@@ -51,6 +52,12 @@ struct RunnerOptions {
   std::chrono::milliseconds sample_interval{500};
   std::function<void(const std::string& key)> on_progress;  // new progress() available
   std::function<void(const std::string& key)> on_done;      // outcome() available
+  // A failed call whose outcome the source domain does not show yet (failed_call.h) is observed
+  // again after this; after `confirm_limit` of answers that still do not tell (a job that never
+  // ends, a source paused by the migration), the failure is reported. While libvirt does not
+  // answer at all, the job stays running (a restarted node-daemon decides from the domain too).
+  std::chrono::milliseconds confirm_interval{1000};
+  std::chrono::milliseconds confirm_limit{60000};
 };
 
 class MigrationRunner {
@@ -80,6 +87,10 @@ private:
   // migrate(), and after a failure once post-copy began: never a second copy, only
   // VIR_MIGRATE_POSTCOPY_RESUME until the guest runs on the target.
   core::Status migrateWithRecovery(Run& run);
+  // After a failed migrate() before any post-copy switch: the failure once the source domain shows
+  // it, or OK when the domain shows the move completed (failed_call.h); observes again every
+  // `confirm_interval` while that is not known yet.
+  core::Status confirmFailure(Run& run, core::Status migrated);
   // In the monitor, run.mu held by `lock`: switches to post-copy when the trigger says so.
   void maybeSwitchToPostCopy(Run& run, std::unique_lock<std::mutex>& lock,
                              core::Clock::TimePoint now);

@@ -76,7 +76,11 @@ mig_e2e_cleanup() {
     "$HARNESS" down --state-dir "$STATE" >/dev/null 2>&1 || echo "$LOG_NAME: harness down failed"
   fi
   RUN_DIR="$RUN/api" "$ROOT/hack/dev-cluster.sh" stop >/dev/null 2>&1
-  rm -rf "$RUN"
+  if [[ "${NOVACRON_KEEP_TEST_DIRS:-0}" == 1 ]]; then
+    echo "$LOG_NAME: logs kept in $RUN (NOVACRON_KEEP_TEST_DIRS=1)"
+  else
+    rm -rf "$RUN"
+  fi
   exit "$rc"
 }
 

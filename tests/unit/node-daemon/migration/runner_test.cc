@@ -200,6 +200,68 @@ TEST_F(RunnerTest, AFailedJobIsReportedWithLibvirtsReason) {
   EXPECT_NE(out->message.find("unable to connect"), std::string::npos);
 }
 
+// A call that fails after QEMU switched the guest over (the source libvirtd died mid-call, found by
+// the fault suite in depth): the source domain, shut off as Migrated once libvirt answers again,
+// says the move completed; reporting "Failed, the guest keeps running on the source" would leave
+// the VM bound to the source and the only running guest stopped on the target.
+TEST_F(RunnerTest, ACallThatFailsAfterTheSwitchOverIsReportedByWhatTheSourceDomainShows) {
+  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
+    return core::unavailableError("End of file while reading data: Input/output error");
+  };
+  std::atomic<int> lookups{0};
+  fake_->lookup_hook = [&](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+    if (++lookups <= 2) {
+      return core::unavailableError("not connected to qemu+tcp://10.213.77.2/system");
+    }
+    virt::DomainInfo d;
+    d.name = name;
+    d.state = virt::DomainState::kShutOff;
+    d.shutoff_reason = virt::ShutoffReason::kMigrated;
+    return d;
+  };
+  ASSERT_TRUE(runner_->start(job()));
+  ASSERT_TRUE(pollUntil([&] {
+    clock_->advance(1s);  // the runner looks again every second until libvirt answers
+    return done_calls_.load() == 1;
+  }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_EQ(out->reason, "Succeeded");
+  EXPECT_GE(lookups.load(), 3) << "no verdict while libvirt did not answer";
+}
+
+TEST_F(RunnerTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSource) {
+  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
+    return core::unavailableError("End of file while reading data: Input/output error");
+  };
+  std::atomic<int> job_reads{0};
+  fake_->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+    virt::DomainInfo d;
+    d.name = name;
+    d.state = virt::DomainState::kRunning;
+    d.active = true;
+    return d;
+  };
+  // libvirt still cancels the job for a while (a restarted libvirtd recovering it), then no job.
+  fake_->job_stats_hook = [&](const std::string&) {
+    virt::JobStats s;
+    s.type = ++job_reads <= 3 ? virt::JobType::kUnbounded : virt::JobType::kNone;
+    return core::StatusOr<virt::JobStats>(s);
+  };
+  ASSERT_TRUE(runner_->start(job()));
+  ASSERT_TRUE(pollUntil([&] {
+    clock_->advance(1s);
+    return done_calls_.load() == 1;
+  }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(out->reason, "TargetUnreachable");
+  EXPECT_NE(out->message.find("keeps running on the source"), std::string::npos);
+  EXPECT_GE(job_reads.load(), 4) << "not decided while a job still ran on the domain";
+}
+
 // ---- post-copy
 // ------------------------------------------------------------------------------------
 
@@ -343,7 +405,9 @@ TEST_F(RunnerPostCopyTest, AFailureBeforeTheSwitchIsAnOrdinaryFailure) {
   auto out = runner_->outcome("ns/mig");
   EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
   EXPECT_FALSE(out->postcopy.active);
-  EXPECT_EQ(fake_->calls("lookup"), 0);
+  EXPECT_EQ(fake_->calls("lookup"), 1)
+      << "one look at the source domain confirms the failure (failed_call.h); no recovery";
+  EXPECT_EQ(fake_->calls("start"), 0);
 }
 
 }  // namespace

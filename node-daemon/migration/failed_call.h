@@ -1,0 +1,41 @@
+// What a failed live-migration call means, decided from the source domain (pure; used by the
+// MigrationRunner, unit-tested on its own).
+//
+// virt::Connection::migrate() can fail although the move itself completed: when the source's
+// libvirtd, or the node-daemon's connection to it, dies after QEMU switched the guest over, the
+// call returns "End of file while reading data" or "client socket is closed" — and reporting that
+// as Failed ("the guest keeps running on the source") leaves the VM bound to the source while the
+// guest runs on the target, where its node-daemon then stops it as not bound there (found by the
+// fault suite in depth, docs/reliability.md). So a failed call is reported as a failure only once
+// the source domain shows it:
+//   - running (or paused by anything but the migration) with no libvirt job left: a real failure,
+//     the guest stays on the source;
+//   - shut off with reason Migrated: the move completed, the guest runs on the target;
+//   - not defined here at all: a failure as before (nothing of the guest is here to move);
+//   - libvirt not answering, a job still running on the domain (libvirtd restarted and is still
+//     cancelling it), or the source paused by the migration (the switch-over happened; libvirt
+//     has not decided yet): not known yet — look again.
+// Thread-safety: plain values and a pure function.
+#pragma once
+
+#include <optional>
+
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::node::migration {
+
+enum class FailedCallVerdict {
+  kFailed,    // the guest stays on the source: report the call's failure
+  kMigrated,  // the source domain is shut off (Migrated): report success
+  kWait,      // not known yet: observe again
+};
+
+struct FailedCallObservation {
+  bool libvirt_answered = false;           // the lookup answered (found or not found)
+  std::optional<virt::DomainInfo> source;  // the source domain when found
+  bool job_running = false;                // libvirt still runs a job on it
+};
+
+FailedCallVerdict decideFailedCall(const FailedCallObservation& o);
+
+}  // namespace novacron::node::migration
