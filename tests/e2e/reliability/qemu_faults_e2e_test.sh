@@ -91,7 +91,11 @@ sampler() {
     a="$(running_on A 2>/dev/null)" || a=""
     b="$(running_on B 2>/dev/null)" || b=""
     for g in "${GUESTS[@]}"; do
-      if grep -qx "${NS}_$g" <<<"$a" && grep -qx "${NS}_$g" <<<"$b"; then
+      # A then B is not one instant: at a switch-over from A to B, A may still run when it is read
+      # and B already when B is read. Reading A again after B makes it one: A running before and
+      # after B's read was running at that moment too.
+      if grep -qx "${NS}_$g" <<<"$a" && grep -qx "${NS}_$g" <<<"$b" &&
+        running_on A 2>/dev/null | grep -qx "${NS}_$g"; then
         echo "$(date -u +%T.%N) $g running on host A and host B at once" >>"$VIOLATIONS"
       fi
     done
@@ -242,12 +246,33 @@ converged() {
     not_in_ledger "$(other_hv "$hv")" "$g" || problem "$g: still in $(other_hv "$hv")'s ledger" || return 1
   done
   ledger_counts hv-a "$n_a" || return 1
-  ledger_counts hv-b "$n_b"
+  ledger_counts hv-b "$n_b" || return 1
+  # Every node-daemon is healthy again: heartbeat fresh and libvirt connected (a hung node-daemon
+  # leaves its guests running, and would otherwise go unnoticed).
+  for hv in hv-a hv-b; do
+    field_is hypervisor "$hv" '{.status.conditions[?(@.type=="Ready")].status}' True ||
+      problem "$hv: Ready is $(jp hypervisor "$hv" '{.status.conditions[?(@.type=="Ready")].reason}')" ||
+      return 1
+  done
 }
 ledger_counts() { # ledger_counts HV N: status.allocated.vms (absent = 0) is N
   local got
   got="$(jp hypervisor "$1" '{.status.allocated.vms}')" || problem "cannot read $1" || return 1
   ((${got:-0} == $2)) || problem "$1: its ledger counts ${got:-0} VMs, $2 bound to it"
+}
+
+# The threads' stacks of every running node-daemon and the controller ($RUN/stacks-SEED-*.txt),
+# for a report that a process hangs.
+dump_stacks() {
+  local name pid
+  command -v gdb >/dev/null || return 0
+  for name in hv-a hv-b controller; do
+    pid="${NODE_PID[$name]:-}"
+    [[ "$name" == controller ]] && pid="$CONTROLLER_PID"
+    kill -0 "$pid" 2>/dev/null || continue
+    timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt" >"$RUN/stacks-$1-$name.txt" 2>&1
+    echo "    stacks of $name (pid $pid): $RUN/stacks-$1-$name.txt"
+  done
 }
 
 # --- the schedules ----------------------------------------------------------------------------------
@@ -267,14 +292,16 @@ for ((SCHEDULE_SEED = SEED; SCHEDULE_SEED < SEED + SCHEDULES; SCHEDULE_SEED++));
   heal all
   echo "    faults stopped"
   since="$(date +%s%N)"
+  PROBLEM=""
   if WAIT_INTERVAL=1 wait_until "$CONVERGE_SECONDS" converged; then
     took=$((($(date +%s%N) - since) / 1000000))
     CONVERGE_TIMES+=("$took")
-    echo "PASS: seed $SCHEDULE_SEED converged ${took} ms after the faults stopped"
+    echo "PASS: seed $SCHEDULE_SEED converged ${took} ms after the faults stopped${PROBLEM:+ (the last thing waited for: $PROBLEM)}"
   else
     converged  # once more, for the message
     echo "FAIL: seed $SCHEDULE_SEED not converged ${CONVERGE_SECONDS}s after the faults stopped: $PROBLEM"
     failures=$((failures + 1))
+    dump_stacks "$SCHEDULE_SEED"
   fi
   for g in "${GUESTS[@]}"; do
     check "seed $SCHEDULE_SEED: $g booted once (never restarted or run twice)" test "$(boots "$g")" -eq 1
