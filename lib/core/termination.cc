@@ -17,6 +17,7 @@ sigset_t terminationSet() {
 }  // namespace
 
 TerminationSignals::TerminationSignals() {
+  signal(SIGPIPE, SIG_IGN);
   sigset_t set = terminationSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   waiter_ = std::thread([this, set] {

@@ -7,7 +7,10 @@
 //   manager.run();
 //
 // The constructor blocks both signals in the calling thread; threads created afterwards inherit
-// the mask, so only the waiting thread receives them.
+// the mask, so only the waiting thread receives them. It also ignores SIGPIPE for the process: a
+// peer that hangs up mid-write (a libvirtd killed during a call, an API server restarted) is an
+// EPIPE error on that call, never the silent death of the process (the fault suite in depth found
+// a node-daemon gone without a log line each time its host's libvirtd was killed during a call).
 // Thread-safety: construct and destroy on the main thread; onSignal() from any thread.
 #pragma once
 

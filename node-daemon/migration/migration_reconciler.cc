@@ -6,6 +6,7 @@
 #include "lib/runtime/store.h"
 #include "node-daemon/domain/naming.h"
 #include "node-daemon/migration/migrate_params.h"
+#include "node-daemon/migration/source_domain.h"
 #include "node-daemon/migration/target_decide.h"
 
 namespace novacron::node::migration {
@@ -195,17 +196,10 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   NOVACRON_ASSIGN_OR_RETURN(std::string domain,
                             domain::domainName(mig.metadata.namespace_, mig.spec.vmName));
   if (o.ours && !o.job_running && !o.job_finished) {
-    auto info = conn_.lookupByName(domain);
-    if (info.isOk()) {
-      o.domain = std::move(info).value();
-      if (o.domain->active) {
-        auto job = conn_.jobStats(domain);
-        o.orphan_job = job.isOk() && (job->type == virt::JobType::kBounded ||
-                                      job->type == virt::JobType::kUnbounded);
-      }
-    } else if (info.status().code() != core::StatusCode::kNotFound) {
-      return info.status();
-    }
+    // Unreadable (libvirtd restarting): decide nothing, look again (source_domain.h).
+    NOVACRON_ASSIGN_OR_RETURN(SourceDomain seen, observeSourceDomain(conn_, domain));
+    o.domain = std::move(seen.domain);
+    o.orphan_job = seen.job_running;
   }
 
   // Decide, act.

@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "node-daemon/migration/source_domain.h"
+
 namespace novacron::node::migration {
 
 struct MigrationRunner::Run {
@@ -385,18 +387,10 @@ core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
   std::optional<core::Clock::TimePoint> undecided_since;
   for (;;) {
     FailedCallObservation o;
-    auto info = conn_.lookupByName(domain);
-    if (info.isOk()) {
+    if (auto seen = observeSourceDomain(conn_, domain); seen.isOk()) {
       o.libvirt_answered = true;
-      o.source = std::move(info).value();
-      if (o.source->active) {
-        auto stats = conn_.jobStats(domain);
-        o.libvirt_answered = stats.isOk();
-        o.job_running = stats.isOk() && (stats->type == virt::JobType::kBounded ||
-                                         stats->type == virt::JobType::kUnbounded);
-      }
-    } else {
-      o.libvirt_answered = info.status().code() == core::StatusCode::kNotFound;
+      o.source = seen->domain;
+      o.job_running = seen->job_running;
     }
     switch (decideFailedCall(o)) {
     case FailedCallVerdict::kFailed:

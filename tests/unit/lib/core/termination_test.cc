@@ -3,6 +3,7 @@
 #include "lib/core/termination.h"
 
 #include <atomic>
+#include <cerrno>
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -10,6 +11,17 @@
 
 namespace novacron::core {
 namespace {
+
+TEST(TerminationSignalsTest, AWriteToAPeerThatHungUpIsAnErrorNotTheEndOfTheProcess) {
+  TerminationSignals signals;
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[0]);  // the reader is gone, as a killed libvirtd's end of a socket
+  const char byte = 'x';
+  EXPECT_EQ(write(fds[1], &byte, 1), -1);  // with SIGPIPE's default action this process dies here
+  EXPECT_EQ(errno, EPIPE);
+  close(fds[1]);
+}
 
 TEST(TerminationSignalsTest, RunsTheHandlerOnceOnSigterm) {
   TerminationSignals signals;

@@ -1,0 +1,31 @@
+// observeSourceDomain: the source domain of a migration as one consistent observation — whether
+// libvirt still runs a job on it, and its state once no job runs — for the two places that decide
+// what a migration did from the domain: the runner after a failed call (failed_call.h) and the
+// source reconciler after a node-daemon restart (decideSource).
+//
+// Two reads are not one instant: a domain read as running, whose job then ends before the job is
+// read, has moved by then. So when no job runs the domain is read again, and that second state is
+// the answer (no job starts in between: only this node-daemon starts them). When libvirt does not
+// answer either read, the error is returned: "no job seen" is never guessed from a failed read
+// (a node-daemon restarted during a libvirtd restart reported a migration that completed as lost,
+// and the only running guest was then stopped on the target: docs/reliability.md).
+// Thread-safety: as the connection's.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "lib/core/statusor.h"
+#include "node-daemon/virt/connection.h"
+
+namespace novacron::node::migration {
+
+struct SourceDomain {
+  std::optional<virt::DomainInfo> domain;  // nullopt: not defined on this node
+  bool job_running = false;                // libvirt runs a job on it (bounded or unbounded)
+};
+
+[[nodiscard]] core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn,
+                                                               const std::string& name);
+
+}  // namespace novacron::node::migration
