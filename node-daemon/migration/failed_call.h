@@ -11,10 +11,12 @@
 //   - running (or paused by anything but the migration) with no libvirt job left: a real failure,
 //     the guest stays on the source;
 //   - shut off with reason Migrated: the move completed, the guest runs on the target;
-//   - not defined here at all: a failure as before (nothing of the guest is here to move);
-//   - libvirt not answering, a job still running on the domain (libvirtd restarted and is still
-//     cancelling it), or the source paused by the migration (the switch-over happened; libvirt
-//     has not decided yet): not known yet — look again.
+//   - libvirt not answering, or a job still running on the domain (libvirtd restarted and is still
+//     cancelling it): not known yet — look again;
+//   - shut off for another reason, not defined here, or paused by the migration: libvirt lost track
+//     (a libvirtd restarted mid-migration reports a migrated source as shut off, reason unknown):
+//     only the target can tell — the guest running there means the move completed; otherwise a
+//     failure (a source paused by the migration is waited for: libvirt may still resume it).
 // Thread-safety: plain values and a pure function.
 #pragma once
 
@@ -25,15 +27,17 @@
 namespace novacron::node::migration {
 
 enum class FailedCallVerdict {
-  kFailed,    // the guest stays on the source: report the call's failure
-  kMigrated,  // the source domain is shut off (Migrated): report success
-  kWait,      // not known yet: observe again
+  kFailed,     // the guest stays on the source: report the call's failure
+  kMigrated,   // the source domain is shut off (Migrated): report success
+  kWait,       // not known yet: observe again
+  kAskTarget,  // only the target can tell: observe again with target_running
 };
 
 struct FailedCallObservation {
   bool libvirt_answered = false;           // the lookup answered (found or not found)
   std::optional<virt::DomainInfo> source;  // the source domain when found
   bool job_running = false;                // libvirt still runs a job on it
+  std::optional<bool> target_running;      // the guest runs on the target (once asked)
 };
 
 FailedCallVerdict decideFailedCall(const FailedCallObservation& o);

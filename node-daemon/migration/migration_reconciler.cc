@@ -71,7 +71,16 @@ SourceAction decideSource(const SourceObservation& o) {
     return SourceAction::kAbortOrphanJob;
   }
   if (o.started_before) {
-    return SourceAction::kReportLost;
+    const bool paused_by_migration = o.domain->state == virt::DomainState::kPaused &&
+                                     o.domain->paused_reason == virt::PausedReason::kMigration;
+    if (o.domain->state == virt::DomainState::kRunning ||
+        (o.domain->state == virt::DomainState::kPaused && !paused_by_migration)) {
+      return SourceAction::kReportLost;  // the guest is here; its job died with the old process
+    }
+    if (!o.target_running) {
+      return SourceAction::kAskTarget;
+    }
+    return *o.target_running ? SourceAction::kReportMigrated : SourceAction::kReportLost;
   }
   if (o.cancel) {
     return SourceAction::kReportCancelled;  // never started: nothing to abort
@@ -143,7 +152,8 @@ SourceMigrationReconciler::SourceMigrationReconciler(
                          .clock = options_.clock,
                          .sample_interval = options_.sample_interval,
                          .on_progress = [this](const std::string& key) { loop_.queue().add(key); },
-                         .on_done = [this](const std::string& key) { loop_.queue().add(key); }}),
+                         .on_done = [this](const std::string& key) { loop_.queue().add(key); },
+                         .connect_target = options_.connect_target}),
       cold_(conn_, ColdRunnerOptions{
                        .clock = options_.clock,
                        .connect = options_.connect_target,
@@ -202,9 +212,26 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     o.orphan_job = seen.job_running;
   }
 
-  // Decide, act.
+  // Decide (asking the target when the source cannot tell), act.
+  SourceAction action = decideSource(o);
+  if (action == SourceAction::kAskTarget) {
+    auto address = targetAddressOf(mig);
+    if (!address || !options_.connect_target) {
+      o.target_running = false;
+    } else {
+      auto on_target =
+          guestRunsOnTarget(options_.connect_target,
+                            migrateRequest(mig.spec.options, *address, options_).dest_uri, domain);
+      if (!on_target.isOk()) {
+        return on_target.status().withContext("asking the target where the guest of " + domain +
+                                              " runs");
+      }
+      o.target_running = *on_target;
+    }
+    action = decideSource(o);
+  }
   api::VMMigrationStatus status = mig.status;
-  switch (decideSource(o)) {
+  switch (action) {
   case SourceAction::kNone:
     if (!o.ours && o.job_finished) {
       forgetJob(key);  // reported; the controller has moved on
@@ -276,8 +303,12 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   case SourceAction::kReportLost:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =
-        "NodeDaemonRestarted: the migration job ended with a previous "
-        "node-daemon process; the guest keeps running on the source";
+        o.domain && o.domain->state != virt::DomainState::kShutOff
+            ? "NodeDaemonRestarted: the migration job ended with a previous node-daemon process; "
+              "the guest keeps running on the source"
+            : "NodeDaemonRestarted: the migration job ended with a previous node-daemon process "
+              "and the guest runs neither here nor on the target (libvirt lost it); it is started "
+              "again on the source";
     NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
     event(mig, "Warning", "NodeDaemonRestarted", *status.failureReason);
     return ReconcileResult::done();
@@ -304,6 +335,8 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
           "aborted the migration job a previous node-daemon process left running on " + domain);
     return ReconcileResult::after(std::chrono::seconds(1));  // then: Migrated or Lost
   }
+  case SourceAction::kAskTarget:  // decided again above with the target's answer
+    return ReconcileResult::done();
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =

@@ -53,6 +53,10 @@ enum class SourceAction {
   kReportCancelled,  // cancelled before the job started: nothing moved
   kAbortOrphanJob,   // recovered: libvirt still runs a job a previous process started; abort it
                      // and decide again once it is gone (never report while it may still move)
+  kAskTarget,        // recovered: the source domain cannot tell where the guest is (shut off for
+                     // another reason than Migrated, or paused by the migration: a libvirtd
+                     // restarted mid-migration forgets the outcome); decide again with
+                     // target_running (source_domain.h)
 };
 
 struct SourceObservation {
@@ -66,6 +70,7 @@ struct SourceObservation {
   bool orphan_job = false;
   std::optional<virt::DomainInfo> domain;
   bool target_ready = true;  // targetReady(): the target prepared (or nothing needs preparing)
+  std::optional<bool> target_running;  // the guest runs on the target (asked after kAskTarget)
 };
 
 SourceAction decideSource(const SourceObservation& o);

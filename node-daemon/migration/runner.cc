@@ -392,16 +392,29 @@ core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
       o.source = seen->domain;
       o.job_running = seen->job_running;
     }
-    switch (decideFailedCall(o)) {
+    FailedCallVerdict verdict = decideFailedCall(o);
+    if (verdict == FailedCallVerdict::kAskTarget) {
+      auto on_target = guestRunsOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
+      if (on_target.isOk() || !options_.connect_target) {
+        o.target_running = on_target.isOk() && *on_target;
+        verdict = decideFailedCall(o);
+      } else {
+        spdlog::warn("node-daemon: migration {}: cannot ask the target where the guest runs: {}",
+                     run.job.key, on_target.status().toString());
+        verdict = FailedCallVerdict::kWait;
+      }
+    }
+    switch (verdict) {
     case FailedCallVerdict::kFailed:
       return migrated;
     case FailedCallVerdict::kMigrated:
       spdlog::warn(
-          "node-daemon: migration {}: the call failed ({}) but domain {} is shut off as "
-          "migrated: the guest runs on the target",
-          run.job.key, migrated.message(), domain);
+          "node-daemon: migration {}: the call failed ({}) but the move completed: the guest "
+          "runs on the target",
+          run.job.key, migrated.message());
       return core::okStatus();
     case FailedCallVerdict::kWait:
+    case FailedCallVerdict::kAskTarget:
       break;
     }
     const auto now = options_.clock->now();

@@ -27,6 +27,7 @@
 #include "node-daemon/migration/failed_call.h"
 #include "node-daemon/migration/postcopy.h"
 #include "node-daemon/migration/progress.h"
+#include "node-daemon/migration/source_domain.h"
 #include "node-daemon/virt/connection.h"
 
 namespace novacron::node::migration {
@@ -58,6 +59,9 @@ struct RunnerOptions {
   // answer at all, the job stays running (a restarted node-daemon decides from the domain too).
   std::chrono::milliseconds confirm_interval{1000};
   std::chrono::milliseconds confirm_limit{60000};
+  // How the runner asks the target whether the guest runs there when the source domain cannot
+  // tell (source_domain.h); unset: the guest is taken not to run there.
+  ConnectTarget connect_target;
 };
 
 class MigrationRunner {

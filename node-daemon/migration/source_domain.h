@@ -12,6 +12,7 @@
 // Thread-safety: as the connection's.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,5 +28,16 @@ struct SourceDomain {
 
 [[nodiscard]] core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn,
                                                                const std::string& name);
+
+// Whether the guest runs on the target: its domain `name` is running in the libvirtd at `dest_uri`
+// (opened with `connect`, the connection cold migrations use). Asked only when the source cannot
+// tell — its domain shut off for another reason than Migrated, gone, or still paused by the
+// migration: a libvirtd restarted mid-migration forgets that the job completed (the fault suite in
+// depth: a source shut off with reason "unknown" while the guest ran on the target was reported
+// lost, started again on the source, and ran twice). An error when the target does not answer.
+using ConnectTarget = std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)>;
+[[nodiscard]] core::StatusOr<bool> guestRunsOnTarget(const ConnectTarget& connect,
+                                                     const std::string& dest_uri,
+                                                     const std::string& name);
 
 }  // namespace novacron::node::migration

@@ -137,8 +137,13 @@ heal() { # heal [all]: runs the repairs that are due (all: every one, "the fault
   HEAL_AT=("${keep_at[@]}")
   HEAL_DO=("${keep_do[@]}")
 }
+# Signals PID only while it is still one of this run's processes: a process that exited on its
+# own leaves a pid the kernel may give to anyone else's process (it happened: a stale pid was
+# another test's node-daemon).
+alive_ours() { grep -qaF -- "$RUN" "/proc/$1/cmdline" 2>/dev/null; }
+signal_ours() { alive_ours "$2" && kill "-$1" "$2"; }
 node_back() { start_node "$1" "$2"; BUSY[$1]=""; }
-node_thaw() { kill -CONT "${NODE_PID[$1]}" 2>/dev/null; BUSY[$1]=""; }
+node_thaw() { signal_ours CONT "${NODE_PID[$1]}"; BUSY[$1]=""; }
 controller_back() { start_controller; BUSY[controller]=""; }
 link_up() { ip link set "$(host_veth "$1")" up; BUSY[host$1]=""; }
 libvirtd_back() {
@@ -166,13 +171,13 @@ supervise() {
   local hv
   for hv in hv-a hv-b; do
     [[ -n "${BUSY[$hv]:-}" ]] && continue  # killed or stopped by a fault: its repair restarts it
-    if ! kill -0 "${NODE_PID[$hv]}" 2>/dev/null; then
+    if ! alive_ours "${NODE_PID[$hv]}"; then
       echo "$(date -u +%T.%N) node-daemon $hv exited on its own (restarted)" >>"$VIOLATIONS"
       echo "$(date -u +%T.%3N) node-daemon $hv exited on its own; restarting it" >>"$RUN/timeline"
       start_node "$hv" "$(host_addr "$(host_letter "$hv")")"
     fi
   done
-  if [[ -z "${BUSY[controller]:-}" ]] && ! kill -0 "$CONTROLLER_PID" 2>/dev/null; then
+  if [[ -z "${BUSY[controller]:-}" ]] && ! alive_ours "$CONTROLLER_PID"; then
     echo "$(date -u +%T.%3N) the controller exited on its own; restarting it" >>"$RUN/timeline"
     start_controller
   fi
@@ -184,15 +189,15 @@ fault() {
   case $((RANDOM % 6)) in
     0) kind=kill-node
        [[ -n "${BUSY[$hv]:-}" ]] && return
-       kill -KILL "${NODE_PID[$hv]}"; BUSY[$hv]=1
+       signal_ours KILL "${NODE_PID[$hv]}" || return; BUSY[$hv]=1
        later 1 4 "node_back $hv $(host_addr "$h")" ;;
     1) kind=sigstop-node
        [[ -n "${BUSY[$hv]:-}" ]] && return
-       kill -STOP "${NODE_PID[$hv]}"; BUSY[$hv]=1
+       signal_ours STOP "${NODE_PID[$hv]}" || return; BUSY[$hv]=1
        later 1 6 "node_thaw $hv" ;;
     2) kind=kill-controller
        [[ -n "${BUSY[controller]:-}" ]] && return
-       kill -KILL "$CONTROLLER_PID"; BUSY[controller]=1
+       signal_ours KILL "$CONTROLLER_PID" || return; BUSY[controller]=1
        later 1 3 controller_back ;;
     3) kind=kill-libvirtd
        [[ -n "${BUSY[host$h]:-}" ]] && return
@@ -294,7 +299,7 @@ dump_stacks() {
   for name in hv-a hv-b controller; do
     pid="${NODE_PID[$name]:-}"
     [[ "$name" == controller ]] && pid="$CONTROLLER_PID"
-    kill -0 "$pid" 2>/dev/null || continue
+    alive_ours "$pid" || continue
     timeout 60 gdb -p "$pid" -batch -ex "thread apply all bt" >"$RUN/stacks-$1-$name.txt" 2>&1
     echo "    stacks of $name (pid $pid): $RUN/stacks-$1-$name.txt"
   done

@@ -95,6 +95,26 @@ TEST(SourceDecideTest, TargetAddressComesFromStatus) {
   EXPECT_EQ(targetAddressOf(m), "10.0.0.2");
 }
 
+// A libvirtd restarted mid-migration reports a migrated source as shut off with reason unknown
+// (found by the fault suite in depth: reported lost, started again on the source, it ran twice).
+TEST(SourceDecideTest, ASourceThatCannotTellIsDecidedByTheTarget) {
+  SourceObservation o;
+  o.ours = true;
+  o.started_before = true;
+  o.domain = domain(virt::DomainState::kShutOff, virt::ShutoffReason::kUnknown);
+  EXPECT_EQ(decideSource(o), SourceAction::kAskTarget);
+  o.target_running = true;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportMigrated) << "the guest runs on the target";
+  o.target_running = false;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "it runs nowhere: started here again";
+  o.target_running.reset();
+  o.domain = domain(virt::DomainState::kPaused);
+  o.domain->paused_reason = virt::PausedReason::kMigration;
+  EXPECT_EQ(decideSource(o), SourceAction::kAskTarget) << "switched over, confirm lost?";
+  o.domain = domain(virt::DomainState::kRunning);
+  EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "running here: no need to ask";
+}
+
 TEST(SourceDecideTest, APostCopyHalfIsNeverReportedLostOrRestarted) {
   SourceObservation o;
   o.ours = true;

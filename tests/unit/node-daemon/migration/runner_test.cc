@@ -231,6 +231,53 @@ TEST_F(RunnerTest, ACallThatFailsAfterTheSwitchOverIsReportedByWhatTheSourceDoma
   EXPECT_GE(lookups.load(), 3) << "no verdict while libvirt did not answer";
 }
 
+// The source's libvirtd restarted mid-call and lost the job: its domain is shut off with reason
+// unknown. The target, asked, runs the guest: the move completed.
+TEST_F(RunnerTest, WhenTheSourceCannotTellTheTargetIsAsked) {
+  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
+    return core::unavailableError("End of file while reading data: Input/output error");
+  };
+  fake_->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+    virt::DomainInfo d;
+    d.name = name;
+    d.state = virt::DomainState::kShutOff;
+    d.shutoff_reason = virt::ShutoffReason::kUnknown;
+    return d;
+  };
+  virt::LibvirtOptions lo;
+  lo.uri = "test:///default";
+  lo.keepalive_interval_s = -1;
+  virt::ConnectionPtr target_inner = std::move(virt::openLibvirt(lo)).value();
+  std::atomic<int> asked{0};
+  std::string asked_uri;
+  RunnerOptions o;
+  o.clock = clock_;
+  o.sample_interval = 1s;
+  o.on_done = [this](const std::string&) { ++done_calls_; };
+  o.connect_target = [&](const std::string& uri) -> core::StatusOr<virt::ConnectionPtr> {
+    ++asked;
+    asked_uri = uri;
+    auto target = std::make_unique<testing::FakeLibvirt>(*target_inner);
+    target->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+      virt::DomainInfo d;
+      d.name = name;
+      d.state = virt::DomainState::kRunning;
+      d.active = true;
+      return d;
+    };
+    return virt::ConnectionPtr(std::move(target));
+  };
+  runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+  ASSERT_TRUE(runner_->start(job()));
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_EQ(asked.load(), 1);
+  EXPECT_EQ(asked_uri, "qemu+tcp://10.213.77.3/system");
+  runner_.reset();  // joins the job's threads before the target connection goes
+}
+
 TEST_F(RunnerTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSource) {
   fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
     return core::unavailableError("End of file while reading data: Input/output error");
