@@ -111,6 +111,8 @@ DeletingFacts VmReconciler::observeDeleting(const api::VirtualMachine& vm) const
   facts.bound = boundHypervisor(vm);
   facts.label = hypervisorLabel(vm);
   facts.has_node_finalizer = runtime::hasFinalizer(api::toJson(vm), api::kNodeCleanupFinalizer);
+  facts.failover_fenced = deps_.config.health.failover == config::FailoverPolicy::kFenced;
+  facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   if (!facts.bound.empty()) {
     HypervisorPtr hv = deps_.cache->hypervisor(facts.bound);
     facts.hypervisor_exists = hv != nullptr;
@@ -121,7 +123,6 @@ DeletingFacts VmReconciler::observeDeleting(const api::VirtualMachine& vm) const
     HypervisorPtr hv = deps_.cache->hypervisor(facts.resources_on);
     facts.resources_on_exists = hv != nullptr;
     facts.resources_on_fenced = hv && isFenced(*hv);
-    facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   }
   auto it = vm.metadata.annotations.find(std::string(api::kForceDeleteAnnotation));
   facts.force_delete = it != vm.metadata.annotations.end() && it->second == "true";
