@@ -107,7 +107,7 @@ struct DeletingFacts {
   bool failover_fenced = false;
   std::string vm_key;  // namespace/name (uid), for the orphan report
   // Unbound VMs: the node its failover left the domain and disks on
-  // (novacron.io/node-resources-on).
+  // (novacron.io/node-resources-on, or the label a cut-off failover left).
   std::string resources_on;
   bool resources_on_exists = true;
   bool resources_on_fenced = false;

@@ -309,6 +309,27 @@ TEST_F(VmReconcilerTest, DeletingAVmBoundToAFencedNodeReleasesTheFinalizerWithTh
   EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
 }
 
+// Failover writes the status (unbinding) first, then the label and the annotation that records
+// the node; a controller killed in between left an unbound VM labelled for the fenced node but no
+// record, so deleting it waited forever ("its node is not recorded").
+TEST_F(VmReconcilerTest, DeletingAVmWhoseFailoverWasCutOffBeforeItsLabelWriteIsReleased) {
+  createHaltedVmOnFencedNode("web");
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["status"].erase("hypervisor");  // the failover's first write, and no second one
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
+  reconcileOk("web");  // the restarted controller: an unbound halted VM
+  ASSERT_EQ(hypervisorLabel(vm("web")), "hv-a");
+  ASSERT_FALSE(vm("web").metadata.annotations.contains(std::string(api::kResourcesOnAnnotation)));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
+
+  reconcileOk("web");
+
+  EXPECT_FALSE(vmExists("web"));
+  EXPECT_THAT(eventMessage("web", "ForceDeleted"), HasSubstr("fenced hypervisor hv-a"));
+  EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
+}
+
 // Regression (fault suite seeds 9013 and 9020): an evictionStrategy None VM the evacuation of
 // hv-a stopped (runStrategy Halted, annotation evacuation-stopped) was unbound when hv-a was
 // fenced; clearing maintenance restores only VMs bound to the hypervisor, so it stayed Halted.
