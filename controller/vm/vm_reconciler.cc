@@ -29,7 +29,8 @@ std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::st
 // The node an unbound VM's failover left its domain and disks on: the annotation failover
 // records, or else the label. Failover writes the status (unbinding) first, then the label and the
 // annotation together; cut off in between (a controller killed, a lost lease), it leaves the label
-// naming that node and no annotation, and nothing else labels an unbound VM.
+// naming that node and no annotation. Nothing else of ours labels an unbound VM (a VM editor may,
+// but may write the annotation just as well).
 std::string resourcesOn(const api::VirtualMachine& vm) {
   auto on = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
   return on != vm.metadata.annotations.end() && !on->second.empty() ? on->second
