@@ -214,6 +214,27 @@ BoundDecision decideBound(const api::VirtualMachine& vm, const BoundFacts& facts
 
 namespace {
 
+// Released because `node` is fenced or gone (`exists`: fenced): no node-daemon will clean up, and
+// its domain and disks there become orphans, reported on its Hypervisor while it exists.
+DeletingDecision releasedFrom(const std::string& node, bool exists, const std::string& vm_key,
+                              const std::string& why) {
+  DeletingDecision decision;
+  const std::string where = (exists ? "fenced hypervisor " : "deleted hypervisor ") + node;
+  decision.release_finalizer = true;
+  decision.events.push_back({"Warning", "ForceDeleted",
+                             "released " + std::string(api::kNodeCleanupFinalizer) + ": " + why +
+                                 where + "; its disks there are left as orphans"});
+  if (exists) {
+    decision.orphan_on = node;
+    decision.orphan_event =
+        VmEvent{"Warning", "OrphanedVmDisks",
+                "VM " + vm_key +
+                    " was deleted while this hypervisor was fenced; its domain "
+                    "and disks here were not cleaned up (docs/reliability.md, Known orphans)"};
+  }
+  return decision;
+}
+
 DeletingDecision decideDeletingFailedOver(const DeletingFacts& facts) {
   DeletingDecision decision;
   const std::string finalizer(api::kNodeCleanupFinalizer);
@@ -239,22 +260,8 @@ DeletingDecision decideDeletingFailedOver(const DeletingFacts& facts) {
                                    "and release " + finalizer});
     return decision;
   }
-  const std::string where =
-      (facts.resources_on_exists ? "fenced hypervisor " : "deleted hypervisor ") +
-      facts.resources_on;
-  decision.release_finalizer = true;
-  decision.events.push_back({"Warning", "ForceDeleted",
-                             "released " + finalizer + ": the VM was failed over from " + where +
-                                 "; its disks there are left as orphans"});
-  if (facts.resources_on_exists) {
-    decision.orphan_on = facts.resources_on;
-    decision.orphan_event =
-        VmEvent{"Warning", "OrphanedVmDisks",
-                "VM " + facts.vm_key +
-                    " was deleted while this hypervisor was fenced; its domain "
-                    "and disks here were not cleaned up (docs/reliability.md, Known orphans)"};
-  }
-  return decision;
+  return releasedFrom(facts.resources_on, facts.resources_on_exists, facts.vm_key,
+                      "the VM was failed over from ");
 }
 
 }  // namespace
@@ -272,6 +279,14 @@ DeletingDecision decideDeleting(const DeletingFacts& facts) {
   }
   if (facts.hypervisor_exists && !facts.hypervisor_fenced) {
     return decision;  // its node-daemon cleans up (when it is back)
+  }
+  if (facts.failover_fenced) {
+    // The fence is the confirmation failover acts on: released as if the VM had been failed over
+    // first. Otherwise whether a deletion completes depended on which came first, the failover or
+    // the delete: deleted first, the VM stayed Terminating and bound to the fenced node (fault
+    // suite seeds 10016 and 10023). No label repair: no node-daemon will look at it.
+    return releasedFrom(facts.bound, facts.hypervisor_exists, facts.vm_key,
+                        "failover policy Fenced and the VM is bound to ");
   }
   // The node is fenced or gone: nobody will release the finalizer. Only an explicit request does,
   // and the disks left on that node are abandoned (nothing removes them: docs/reliability.md).

@@ -103,10 +103,12 @@ struct DeletingFacts {
   bool hypervisor_exists = true;
   bool hypervisor_fenced = false;
   bool force_delete = false;  // annotation novacron.io/force-delete=true
-  // Unbound VMs: the node its failover left the domain and disks on
-  // (novacron.io/node-resources-on).
-  std::string resources_on;
+  // The failover policy is Fenced: a fence confirms the node's domains are gone.
+  bool failover_fenced = false;
   std::string vm_key;  // namespace/name (uid), for the orphan report
+  // Unbound VMs: the node its failover left the domain and disks on
+  // (novacron.io/node-resources-on, or the label a cut-off failover left).
+  std::string resources_on;
   bool resources_on_exists = true;
   bool resources_on_fenced = false;
 };
@@ -125,10 +127,12 @@ struct DeletingDecision {
   std::string label_for_cleanup;
 };
 
-// A bound VM on a fenced or gone node is released only on request (novacron.io/force-delete). An
-// unbound VM still holding the node's finalizer was failed over from a fenced or gone node (like
-// the pod GC force-deleting the pods of a gone node): its finalizer is released while that node
-// is still fenced or gone — never for a live node — and its disks there are reported as orphans.
+// A bound VM on a fenced or gone node is released on request (novacron.io/force-delete), or
+// with failover policy Fenced, where the fence is the confirmation failover acts on (like the pod
+// GC force-deleting the terminating pods of an out-of-service node). An unbound VM still holding
+// the node's finalizer was failed over from a fenced or gone node: its finalizer is released while
+// that node is still fenced or gone — never for a live node. Released without force-delete, the
+// disks left on a fenced node are reported as orphans.
 DeletingDecision decideDeleting(const DeletingFacts& facts);
 
 // --- phase events ---

@@ -26,6 +26,17 @@ std::optional<std::string> leaseRenewal(const ClusterCache& cache, const std::st
   return lease->renew_time + "@" + lease->resource_version;
 }
 
+// The node an unbound VM's failover left its domain and disks on: the annotation failover
+// records, or else the label. Failover writes the status (unbinding) first, then the label and the
+// annotation together; cut off in between (a controller killed, a lost lease), it leaves the label
+// naming that node and no annotation. Nothing else of ours labels an unbound VM (a VM editor may,
+// but may write the annotation just as well).
+std::string resourcesOn(const api::VirtualMachine& vm) {
+  auto on = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
+  return on != vm.metadata.annotations.end() && !on->second.empty() ? on->second
+                                                                    : hypervisorLabel(vm);
+}
+
 bool isConflict(const core::Status& status) {
   return status.code() == core::StatusCode::kAborted ||
          status.code() == core::StatusCode::kConflict;
@@ -100,7 +111,10 @@ core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcileDeleting(
     NOVACRON_RETURN_IF_ERROR(labelForCleanup(current, decision.label_for_cleanup));
   }
   if (decision.release_finalizer) {
-    NOVACRON_RETURN_IF_ERROR(releaseFinalizer(current, decision));
+    NOVACRON_ASSIGN_OR_RETURN(const bool released, releaseFinalizer(current, decision));
+    if (!released) {
+      return runtime::ReconcileResult::done();  // gone already: reported by the pass that was
+    }
   }
   emit(vm, decision.events);
   return runtime::ReconcileResult::done();
@@ -111,36 +125,38 @@ DeletingFacts VmReconciler::observeDeleting(const api::VirtualMachine& vm) const
   facts.bound = boundHypervisor(vm);
   facts.label = hypervisorLabel(vm);
   facts.has_node_finalizer = runtime::hasFinalizer(api::toJson(vm), api::kNodeCleanupFinalizer);
+  facts.failover_fenced = deps_.config.health.failover == config::FailoverPolicy::kFenced;
+  facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   if (!facts.bound.empty()) {
     HypervisorPtr hv = deps_.cache->hypervisor(facts.bound);
     facts.hypervisor_exists = hv != nullptr;
     facts.hypervisor_fenced = hv && isFenced(*hv);
-  } else if (auto on = vm.metadata.annotations.find(std::string(api::kResourcesOnAnnotation));
-             on != vm.metadata.annotations.end() && !on->second.empty()) {
-    facts.resources_on = on->second;
+  } else if (facts.resources_on = resourcesOn(vm); !facts.resources_on.empty()) {
     HypervisorPtr hv = deps_.cache->hypervisor(facts.resources_on);
     facts.resources_on_exists = hv != nullptr;
     facts.resources_on_fenced = hv && isFenced(*hv);
-    facts.vm_key = vmKey(vm) + " (uid " + vm.metadata.uid + ")";
   }
   auto it = vm.metadata.annotations.find(std::string(api::kForceDeleteAnnotation));
   facts.force_delete = it != vm.metadata.annotations.end() && it->second == "true";
   return facts;
 }
 
-core::Status VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
-                                            const DeletingDecision& decision) {
+core::StatusOr<bool> VmReconciler::releaseFinalizer(const api::VirtualMachine& vm,
+                                                    const DeletingDecision& decision) {
   auto removed = runtime::removeFinalizer(*deps_.client, kube::kVirtualMachine, api::toJson(vm),
                                           api::kNodeCleanupFinalizer);
-  if (!removed.isOk() && removed.status().code() != core::StatusCode::kNotFound) {
-    return removed.status();
+  if (!removed.isOk()) {
+    // NotFound: the release of a pass on a fresher copy deleted it; this copy was stale.
+    return removed.status().code() == core::StatusCode::kNotFound
+               ? core::StatusOr<bool>(false)
+               : core::StatusOr<bool>(removed.status());
   }
   spdlog::warn("VM {}: force-deleted: {}", vmKey(vm),
                decision.events.empty() ? std::string() : decision.events.back().message);
   if (decision.orphan_event) {
     reportOrphan(decision);
   }
-  return core::okStatus();
+  return true;
 }
 
 core::Status VmReconciler::labelForCleanup(const api::VirtualMachine& vm, const std::string& node) {

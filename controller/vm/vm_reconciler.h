@@ -81,7 +81,9 @@ private:
   bool heartbeatFresh(const std::string& hypervisor) const;
 
   // Act and report.
-  core::Status releaseFinalizer(const api::VirtualMachine& vm, const DeletingDecision& decision);
+  // True: released now (and reported); false: the VM was gone already.
+  core::StatusOr<bool> releaseFinalizer(const api::VirtualMachine& vm,
+                                        const DeletingDecision& decision);
   void reportOrphan(const DeletingDecision& decision);
   core::Status labelForCleanup(const api::VirtualMachine& vm, const std::string& node);
   core::StatusOr<runtime::ReconcileResult> bind(const api::VirtualMachine& vm,

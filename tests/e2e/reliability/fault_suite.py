@@ -387,7 +387,6 @@ class Cluster:
         config = os.path.join(workdir, "controller.yaml")
         with open(config, "w") as f:
             f.write("hypervisorHealth:\n  heartbeatTimeout: 4s\n  failover: Fenced\n"
-                    "workers:\n  vm: 4\n  hypervisor: 2\n"
                     "leaderElection:\n  enabled: true\n  leaseDuration: 6s\n"
                     "  renewDeadline: 4s\n  retryPeriod: 1s\n")
         self.controller = Proc("controller", [
@@ -884,9 +883,15 @@ class Schedule:
             return sorted(vm["metadata"]["name"] for vm in self.c.list_vms()
                           if vm.get("status", {}).get("hypervisor") == name)
 
+        def settled():
+            # The wait blocks the schedule: keep the other components running meanwhile, or a
+            # controller that exited (or whose restart fell due) stays down for the whole wait
+            # (seed 10016: it lost its lease 12 s after the fence and was down for 40 s).
+            self.tend()
+            return not bound_here()
+
         try:
-            wait_until(f"no VM bound to fenced {name}", lambda: not bound_here(),
-                       self.args.fence_seconds, 0.5)
+            wait_until(f"no VM bound to fenced {name}", settled, self.args.fence_seconds, 0.5)
         except TimeoutError:
             try:
                 left = bound_here()
@@ -899,6 +904,22 @@ class Schedule:
         if not self.c.nodes[name].alive():
             self.c.nodes[name].start()
         return True
+
+    def tend(self):
+        """During a wait inside a step: the restarts and thaws that fell due, and supervise().
+
+        The entries stay in heal_at (heal() may be iterating it); doing them again is a no-op.
+        """
+        now = time.monotonic()
+        for due, proc, action in list(self.heal_at):
+            if due > now or proc is None or callable(action):
+                continue
+            if action == "thaw":
+                if proc.frozen:
+                    proc.thaw()
+            elif not proc.alive():
+                proc.start()
+        self.supervise()
 
     def supervise(self):
         """Restarts a component that exited on its own, as a kubelet would (restartPolicy Always).

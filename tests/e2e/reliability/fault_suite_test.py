@@ -3,6 +3,7 @@
 
 import os
 import sys
+import time
 import types
 import unittest
 import urllib.error
@@ -23,6 +24,9 @@ class FakeProc:
     def start(self):
         self.starts += 1
         self._alive = True
+
+    def thaw(self):
+        self.frozen = False
 
 
 class FakeCluster:
@@ -61,6 +65,75 @@ class SuperviseTest(unittest.TestCase):
         s.supervise()
         self.assertEqual((frozen.starts, running.starts), (0, 0))
         self.assertNotIn("self_exits", s.stats)
+
+
+class FenceCluster:
+    """node-0 fenced and killed; its VM stays bound until a controller has been started again."""
+
+    def __init__(self, controller):
+        self.controller = controller
+        self.etcd, self.apiserver = FakeProc("etcd"), FakeProc("apiserver")
+        self.nodes = {"node-0": FakeProc("node-0", alive=False), "node-1": FakeProc("node-1")}
+        self.fenced = {"node-0"}
+
+    def components(self):
+        return {"controller": self.controller, "etcd": self.etcd, "apiserver": self.apiserver,
+                **self.nodes}
+
+    def list_vms(self):
+        if self.controller.alive() and self.controller.starts == 0:
+            self.controller._alive = False  # exits (lost lease) once the wait has begun
+            self.controller.p.returncode = 1
+        node = "node-0" if self.controller.starts == 0 else "node-1"
+        return [{"metadata": {"name": "a"}, "status": {"hypervisor": node}}]
+
+    def set_fenced(self, name, on):
+        (self.fenced.add if on else self.fenced.discard)(name)
+
+
+class FenceWaitTest(unittest.TestCase):
+    def fenced_schedule(self, cluster):
+        args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1, fence_seconds=5)
+        s = fault_suite.Schedule(cluster, 1, args, {})
+        s.fenced = "node-0"
+        s.heal_at.append((0, cluster.nodes["node-0"], s.unfence))
+        return s
+
+    # Regression (issue 18, seed 10016): the controller lost its lease 12 s after node-0 was
+    # fenced and exited; the suite's 45 s wait for node-0's VMs to leave blocked the schedule, so
+    # nothing restarted it and the wait timed out ("VMs still bound to fenced Hypervisor").
+    def test_a_controller_that_exits_during_the_fence_wait_is_restarted(self):
+        controller = FakeProc("controller")
+        cluster = FenceCluster(controller)
+        s = self.fenced_schedule(cluster)
+        s.heal()
+        self.assertEqual(s.violations, [])
+        self.assertEqual(controller.starts, 1)
+        self.assertEqual(s.stats["self_exits"], {"controller": 1})
+        self.assertEqual(cluster.fenced, set())
+        self.assertEqual(cluster.nodes["node-0"].starts, 1)  # restarted once unfenced
+
+    def test_a_killed_controller_whose_restart_falls_due_during_the_fence_wait_restarts(self):
+        controller = FakeProc("controller", alive=False)
+        cluster = FenceCluster(controller)
+        s = self.fenced_schedule(cluster)
+        s.heal_at.append((time.monotonic() + 0.5, controller, "start"))  # after the wait began
+        s.heal()
+        self.assertEqual(s.violations, [])
+        self.assertEqual(controller.starts, 1)
+        self.assertNotIn("self_exits", s.stats)  # killed on purpose, not exited on its own
+        s.heal(everything=True)  # the entry falls due again: a no-op
+        self.assertEqual(controller.starts, 1)
+
+    def test_a_vm_that_stays_on_the_fenced_node_is_a_violation(self):
+        controller = FakeProc("controller", alive=False)
+        cluster = FenceCluster(controller)
+        cluster.list_vms = lambda: [{"metadata": {"name": "a"}, "status": {"hypervisor": "node-0"}}]
+        s = self.fenced_schedule(cluster)
+        s.args.fence_seconds = 1
+        s.heal()
+        self.assertEqual(len(s.violations), 1)
+        self.assertIn("VMs still bound to fenced Hypervisor node-0", s.violations[0])
 
 
 def vm(name, run_strategy="Always", annotations=None):

@@ -355,6 +355,43 @@ TEST(DecideDeletingTest, FencedWithoutForceDeleteWaitsAndSaysHowToForce) {
   EXPECT_THAT(d.events[0].message, HasSubstr("novacron.io/force-delete=true"));
 }
 
+// Regression (fault suite seeds 10016 and 10023): deleted before the failover of its fenced
+// node, a VM stayed Terminating and bound there; failed over first, it was released.
+TEST(DecideDeletingTest, FencedWithTheFencedFailoverPolicyIsReleasedAndItsDisksReported) {
+  DeletingFacts facts = fencedAndHeld();
+  facts.failover_fenced = true;
+  facts.label = "";  // no label repair for a VM released at once
+  facts.vm_key = "default/web (uid u1)";
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_TRUE(d.release_finalizer);
+  EXPECT_FALSE(d.repair_label);
+  EXPECT_THAT(reasons(d.events), ElementsAre("ForceDeleted"));
+  EXPECT_THAT(d.events[0].message, HasSubstr("fenced hypervisor hv-a"));
+  ASSERT_TRUE(d.orphan_event.has_value());
+  EXPECT_EQ(d.orphan_on, "hv-a");
+  EXPECT_THAT(d.orphan_event->message, HasSubstr("default/web (uid u1)"));
+}
+
+TEST(DecideDeletingTest, ADeletedHypervisorWithTheFencedFailoverPolicyIsReleasedUnreported) {
+  DeletingFacts facts = fencedAndHeld();
+  facts.failover_fenced = true;
+  facts.hypervisor_fenced = false;
+  facts.hypervisor_exists = false;
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_TRUE(d.release_finalizer);
+  EXPECT_THAT(d.events[0].message, HasSubstr("deleted hypervisor hv-a"));
+  EXPECT_FALSE(d.orphan_event.has_value());
+}
+
+TEST(DecideDeletingTest, TheFencedFailoverPolicyNeverReleasesForANodeThatIsNotFenced) {
+  DeletingFacts facts = fencedAndHeld();
+  facts.failover_fenced = true;
+  facts.hypervisor_fenced = false;  // down perhaps (stale heartbeat), but not confirmed
+  const DeletingDecision d = decideDeleting(facts);
+  EXPECT_FALSE(d.release_finalizer);
+  EXPECT_THAT(d.events, IsEmpty());
+}
+
 TEST(DecideDeletingTest, DeletedHypervisorCountsAsGone) {
   DeletingFacts facts = fencedAndHeld();
   facts.hypervisor_fenced = false;

@@ -2,6 +2,9 @@
 // each reconcile writes, in which order, and that a second reconcile in a row writes nothing.
 #include "controller/vm/vm_reconciler.h"
 
+#include <map>
+#include <string>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -40,6 +43,22 @@ protected:
     reconcileOk(name);
     ASSERT_EQ(boundHypervisor(vm(name)), "hv-a");
     client_->clearActions();
+  }
+  // With failover policy Fenced: a Halted VM holding the node's finalizer, bound to hv-a, which
+  // is then fenced (not reconciled since). `annotations` are written with the runStrategy.
+  void createHaltedVmOnFencedNode(const std::string& name,
+                                  const std::map<std::string, std::string>& annotations = {}) {
+    config_.health.failover = config::FailoverPolicy::kFenced;
+    addHypervisor("hv-a", 8, 16 * kGi);
+    createBoundVm(name, {std::string(api::kNodeCleanupFinalizer)});
+    auto json = client_->get(kube::kVirtualMachine, "default", name);
+    ASSERT_TRUE(json.isOk());
+    (*json)["spec"]["runStrategy"] = "Halted";
+    for (const auto& [key, value] : annotations) {
+      (*json)["metadata"]["annotations"][key] = value;
+    }
+    ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
+    annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
   }
 
   std::unique_ptr<VmReconciler> reconciler_;
@@ -255,14 +274,7 @@ TEST_F(VmReconcilerTest, DeletingOnAFencedHypervisorWithForceDeleteReleasesTheFi
 // Regression (fault suite seeds 5072 and 5080): a halted VM failed over from a fenced node is
 // placed nowhere, so no node-daemon ever released its finalizer and its deletion hung forever.
 TEST_F(VmReconcilerTest, DeletingAHaltedVmFailedOverFromAFencedNodeReleasesTheFinalizer) {
-  config_.health.failover = config::FailoverPolicy::kFenced;
-  addHypervisor("hv-a", 8, 16 * kGi);
-  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
-  auto json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["spec"]["runStrategy"] = "Halted";
-  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  createHaltedVmOnFencedNode("web");
   reconcileOk("web");  // failover: unbound, and halted so placed nowhere
   reconcileOk("web");
   ASSERT_FALSE(vm("web").status.hypervisor.has_value());
@@ -277,20 +289,54 @@ TEST_F(VmReconcilerTest, DeletingAHaltedVmFailedOverFromAFencedNodeReleasesTheFi
   EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
 }
 
+// Regression (fault suite seeds 10016 and 10023): a VM deleted while bound to a node that was
+// then fenced, before the controller failed it over, stayed Terminating and bound to the fenced
+// node (reconcileDeleting never fails over) until the node came back; failed over first, it would
+// have been released at once.
+TEST_F(VmReconcilerTest, DeletingAVmBoundToAFencedNodeReleasesTheFinalizerWithTheFencedPolicy) {
+  config_.health.failover = config::FailoverPolicy::kFenced;
+  addHypervisor("hv-a", 8, 16 * kGi);
+  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
+  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  ASSERT_TRUE(vmExists("web"));  // held by the node's finalizer, still bound to hv-a
+  ASSERT_EQ(boundHypervisor(vm("web")), "hv-a");
+
+  reconcileOk("web");
+
+  EXPECT_FALSE(vmExists("web"));
+  EXPECT_THAT(eventMessage("web", "ForceDeleted"), HasSubstr("fenced hypervisor hv-a"));
+  EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
+}
+
+// Failover writes the status (unbinding) first, then the label and the annotation that records
+// the node; a controller killed in between left an unbound VM labelled for the fenced node but no
+// record, so deleting it waited forever ("its node is not recorded").
+TEST_F(VmReconcilerTest, DeletingAVmWhoseFailoverWasCutOffBeforeItsLabelWriteIsReleased) {
+  createHaltedVmOnFencedNode("web");
+  auto json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["status"].erase("hypervisor");  // the failover's first write, and no second one
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
+  reconcileOk("web");  // the restarted controller: an unbound halted VM
+  ASSERT_EQ(hypervisorLabel(vm("web")), "hv-a");
+  ASSERT_FALSE(vm("web").metadata.annotations.contains(std::string(api::kResourcesOnAnnotation)));
+  ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
+
+  reconcileOk("web");
+
+  EXPECT_FALSE(vmExists("web"));
+  EXPECT_THAT(eventMessage("web", "ForceDeleted"), HasSubstr("fenced hypervisor hv-a"));
+  EXPECT_THAT(eventMessage("hv-a", "OrphanedVmDisks"), HasSubstr("default/web"));
+}
+
 // Regression (fault suite seeds 9013 and 9020): an evictionStrategy None VM the evacuation of
 // hv-a stopped (runStrategy Halted, annotation evacuation-stopped) was unbound when hv-a was
 // fenced; clearing maintenance restores only VMs bound to the hypervisor, so it stayed Halted.
 TEST_F(VmReconcilerTest, AVmStoppedByAnEvacuationThatFailsOverGetsItsRunStrategyBack) {
-  config_.health.failover = config::FailoverPolicy::kFenced;
-  addHypervisor("hv-a", 8, 16 * kGi);
-  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
+  // Halted with the annotation: what the evacuation of hv-a writes.
+  createHaltedVmOnFencedNode("web", {{std::string(api::kEvacuationStoppedAnnotation), "Always"}});
   addHypervisor("hv-b", 8, 16 * kGi);
-  auto json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["spec"]["runStrategy"] = "Halted";  // what the evacuation of hv-a writes
-  (*json)["metadata"]["annotations"][std::string(api::kEvacuationStoppedAnnotation)] = "Always";
-  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
   reconcileOk("web");  // failover: unbound
   ASSERT_FALSE(vm("web").status.hypervisor.has_value());
 
@@ -308,14 +354,7 @@ TEST_F(VmReconcilerTest, AVmStoppedByAnEvacuationThatFailsOverGetsItsRunStrategy
 }
 
 TEST_F(VmReconcilerTest, AHaltedVmNotStoppedByAnEvacuationStaysHaltedWhenUnbound) {
-  config_.health.failover = config::FailoverPolicy::kFenced;
-  addHypervisor("hv-a", 8, 16 * kGi);
-  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
-  auto json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["spec"]["runStrategy"] = "Halted";
-  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  createHaltedVmOnFencedNode("web");
   reconcileOk("web");
   reconcileOk("web");
 
@@ -324,14 +363,7 @@ TEST_F(VmReconcilerTest, AHaltedVmNotStoppedByAnEvacuationStaysHaltedWhenUnbound
 }
 
 TEST_F(VmReconcilerTest, DeletingAFailedOverVmIsLeftToItsOldNodeWhenItIsLiveAgain) {
-  config_.health.failover = config::FailoverPolicy::kFenced;
-  addHypervisor("hv-a", 8, 16 * kGi);
-  createBoundVm("web", {std::string(api::kNodeCleanupFinalizer)});
-  auto json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["spec"]["runStrategy"] = "Halted";
-  ASSERT_TRUE(client_->update(kube::kVirtualMachine, "default", *json).isOk());
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  createHaltedVmOnFencedNode("web");
   reconcileOk("web");
   annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "false");
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "default", "web").isOk());
