@@ -263,6 +263,9 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::cleanUp(const api::VMMigrat
       continue;
     }
     NOVACRON_RETURN_IF_ERROR(disks_.remove(ns, name, uid));
+    // Logged here: the status write below may conflict, and the retry then finds nothing.
+    spdlog::info("node-daemon: migration {}/{}: removed the folder of VM {} (uid {}) prepared here",
+                 ns, mig.metadata.name, name, uid);
     ++removed;
   }
   api::VMMigrationStatus status = mig.status;
