@@ -17,6 +17,7 @@ struct MigrationMetrics::Impl {
   prometheus::Histogram& downtime;
   prometheus::Family<prometheus::Counter>& bytes;
   prometheus::Family<prometheus::Counter>& results;
+  prometheus::Counter& target_cleanup_skipped;
 
   explicit Impl(metrics::RegistryPtr r)
       : registry(std::move(r)),
@@ -42,7 +43,14 @@ struct MigrationMetrics::Impl {
         results(prometheus::BuildCounter()
                     .Name("novacron_migration_results_total")
                     .Help("Finished VMMigrations by result (Succeeded, Failed, Cancelled)")
-                    .Register(*registry)) {}
+                    .Register(*registry)),
+        target_cleanup_skipped(
+            prometheus::BuildCounter()
+                .Name("novacron_migration_target_cleanup_skipped_total")
+                .Help("Deleted VMMigrations released without their target's cleanup report (the "
+                      "target Hypervisor was fenced or gone: what it prepared may be orphaned)")
+                .Register(*registry)
+                .Add({})) {}
 };
 
 namespace {
@@ -72,6 +80,10 @@ MigrationMetrics::~MigrationMetrics() = default;
 
 void MigrationMetrics::setInFlight(double count) {
   impl_->in_flight.Set(count);
+}
+
+void MigrationMetrics::targetCleanupSkipped() {
+  impl_->target_cleanup_skipped.Increment();
 }
 
 void MigrationMetrics::finished(const api::VMMigration& m) {

@@ -4,6 +4,8 @@
 //   novacron_migration_downtime_seconds          measured switch-over pause of successful ones
 //   novacron_migration_bytes_total{result}       data the source sent (status.progress)
 //   novacron_migration_results_total{result}     Succeeded | Failed | Cancelled
+//   novacron_migration_target_cleanup_skipped_total  deleted migrations released without their
+//                                                    target's cleanup (fenced or gone: orphans)
 // Observed once per migration, when the controller writes its terminal bookkeeping.
 // Thread-safety: prometheus-cpp metrics are thread-safe.
 #pragma once
@@ -24,6 +26,8 @@ public:
   void setInFlight(double count);
   // `migration` carries its terminal phase, completionTime and progress.
   void finished(const api::VMMigration& migration);
+  // A deleted migration was released without its target's cleanup report (target_cleanup.h).
+  void targetCleanupSkipped();
 
 private:
   struct Impl;

@@ -8,8 +8,11 @@
 #include "controller/migration/cpu_compat.h"
 #include "controller/migration/forecast.h"
 #include "controller/migration/plan.h"
+#include "controller/migration/target_cleanup.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
+#include "lib/api/hypervisor.h"
+#include "lib/api/migration_target.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 #include "lib/kube/resource.h"
@@ -235,9 +238,79 @@ core::Status MigrationReconciler::cleanup(const api::VMMigration& m) {
     return core::internalError("decide() started a VMMigration that is being deleted");
   default: {
     auto result = act(m, d);
-    return result.isOk() ? core::okStatus() : result.status();
+    if (!result.isOk()) {
+      return result.status();
+    }
+    return awaitTargetCleanup(m, outcomeOf(m, d));
   }
   }
+}
+
+std::optional<api::MigrationPhase> MigrationReconciler::outcomeOf(const api::VMMigration& m,
+                                                                  const Decision& d) {
+  switch (d.action) {
+  case Action::kFail:
+    return MigrationPhase::kFailed;
+  case Action::kCancel:
+    return MigrationPhase::kCancelled;
+  case Action::kComplete:
+    return phaseOf(m);
+  case Action::kFinalize:
+    return MigrationPhase::kSucceeded;
+  default:
+    return std::nullopt;
+  }
+}
+
+TargetCleanupFacts MigrationReconciler::targetCleanupFacts(
+    const api::VMMigration& m, std::optional<api::MigrationPhase> outcome) const {
+  TargetCleanupFacts f;
+  f.dry_run = m.spec.dryRun;
+  f.needs_preparation = api::needsTargetPreparation(m.spec);
+  if (auto it = m.metadata.labels.find(std::string(api::kTargetHypervisorLabel));
+      it != m.metadata.labels.end()) {
+    f.target = it->second;
+  }
+  f.recorded = m.status.phase;
+  f.outcome = outcome;
+  f.cleaned_up = api::targetCleanedUp(m.status);
+  if (!f.target.empty()) {
+    HypervisorPtr hv = deps_.cache->hypervisor(f.target);
+    f.target_exists = hv != nullptr;
+    f.target_fenced = hv && api::isFenced(*hv);
+  }
+  return f;
+}
+
+core::Status MigrationReconciler::awaitTargetCleanup(const api::VMMigration& m,
+                                                     std::optional<api::MigrationPhase> outcome) {
+  const TargetCleanupFacts f = targetCleanupFacts(m, outcome);
+  switch (decideTargetCleanup(f)) {
+  case TargetCleanup::kNotNeeded:
+  case TargetCleanup::kDone:
+    return core::okStatus();
+  case TargetCleanup::kWait:  // finish() wrote the terminal phase; the target acts on it
+    // The target's status write (TargetPrepared=False/CleanedUp) brings the migration back here.
+    return core::unavailableError("VMMigration " + keyOf(m.metadata) +
+                                  " is being deleted; waiting for hypervisor " + f.target +
+                                  " to remove what it prepared (TargetPrepared=False/CleanedUp)");
+  case TargetCleanup::kOrphaned: {
+    const std::string message =
+        "VMMigration " + keyOf(m.metadata) + " deleted while hypervisor " + f.target + " is " +
+        (f.target_exists ? "fenced" : "gone") + ": what it prepared for VM " + m.spec.vmName +
+        " (folders marked .novacron-migration-" + m.metadata.name + ") may be left there";
+    spdlog::warn("hypervisor {}: orphan: {}", f.target, message);
+    event(m, "Warning", "OrphanedTargetDisks", message);
+    if (HypervisorPtr hv = deps_.cache->hypervisor(f.target); hv && deps_.events) {
+      deps_.events->event(api::toJson(*hv), "Warning", "OrphanedTargetDisks", message);
+    }
+    if (deps_.metrics) {
+      deps_.metrics->targetCleanupSkipped();
+    }
+    return core::okStatus();
+  }
+  }
+  return core::okStatus();
 }
 
 core::StatusOr<runtime::ReconcileResult> MigrationReconciler::wait(const api::VMMigration& m,
@@ -616,9 +689,12 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
                       now);
   }
   api::VMMigration stored = after;
-  if (!m.metadata.deletionTimestamp) {
+  if (!m.metadata.deletionTimestamp ||
+      decideTargetCleanup(targetCleanupFacts(m, phase)) == TargetCleanup::kWait) {
     // An object being deleted is not written: the finalizer's removal (conditional on the version
-    // this reconcile read) follows, and the object goes with it.
+    // this reconcile read) follows, and the object goes with it. Unless the finalizer waits for
+    // the target (target_cleanup.h): the target acts on the terminal phase it reads, and a later
+    // pass must not report the transition again.
     NOVACRON_ASSIGN_OR_RETURN(stored, writeStatus(m, after));
   }
   if (transition) {

@@ -14,7 +14,9 @@
 //               ended Failed/Cancelled gets the same bookkeeping as one the controller ended.
 // The finalizer novacron.io/controller guards all of it (runtime::finalizer): deleting a migration
 // before Migrating cancels it; during Migrating the controller sets spec.cancel so the node-daemon
-// aborts, and the object goes only after the node-daemon reported and everything was released.
+// aborts, and the object goes only after the node-daemon reported and everything was released —
+// and, for a failed or cancelled one, after a live target reported that it removed what it
+// prepared (target_cleanup.h).
 // Every write carries the resourceVersion it was based on; a reconcile of an unchanged migration
 // writes nothing.
 // Thread-safety: reconcile() may run concurrently for different keys.
@@ -31,6 +33,7 @@
 #include "controller/health/heartbeat_tracker.h"
 #include "controller/migration/decide.h"
 #include "controller/migration/migration_metrics.h"
+#include "controller/migration/target_cleanup.h"
 #include "controller/scheduler/scheduler.h"
 #include "controller/vm/binder.h"
 #include "lib/core/clock.h"
@@ -72,6 +75,14 @@ private:
   SourceSilence sourceSilence(const api::VMMigration& m);
   core::StatusOr<runtime::ReconcileResult> act(const api::VMMigration& m, const Decision& d);
   core::Status cleanup(const api::VMMigration& m);
+  // The terminal phase decision `d` ends `m` with; nullopt when it does not end it.
+  static std::optional<api::MigrationPhase> outcomeOf(const api::VMMigration& m, const Decision& d);
+  TargetCleanupFacts targetCleanupFacts(const api::VMMigration& m,
+                                        std::optional<api::MigrationPhase> outcome) const;
+  // A deleted migration keeps its finalizer until the target cleaned up (target_cleanup.h):
+  // Unavailable while it waits; reports an orphan when the target is fenced or gone.
+  core::Status awaitTargetCleanup(const api::VMMigration& m,
+                                  std::optional<api::MigrationPhase> outcome);
 
   core::StatusOr<runtime::ReconcileResult> wait(const api::VMMigration& m, const Decision& d);
   core::StatusOr<runtime::ReconcileResult> start(const api::VMMigration& m, const Decision& d);

@@ -2,11 +2,6 @@
 
 namespace novacron::node::migration {
 
-bool needsTargetPreparation(const api::VMMigrationSpec& spec) {
-  return spec.mode == api::MigrationMode::kCold ||
-         spec.options.copyStorage != api::CopyStorage::kNever;
-}
-
 bool storageCopyWanted(api::CopyStorage copy, bool target_root_shared, bool foreign_vm_dir) {
   if (foreign_vm_dir) {
     return false;
@@ -56,8 +51,13 @@ TargetAction decideTarget(const TargetObservation& o) {
     return o.copy ? TargetAction::kPrepare : TargetAction::kReportShared;
   case api::MigrationPhase::kFailed:
   case api::MigrationPhase::kCancelled:
-    return (o.prepared && o.prepared_copy) || o.marker_present ? TargetAction::kCleanUp
-                                                               : TargetAction::kNone;
+    // A marked folder is removed whatever the status says (seed 4038); otherwise the target
+    // reports once, even with nothing to remove: a VMMigration deleted right after it failed
+    // keeps the controller's finalizer until that report (issue 18, seed 9031).
+    if (o.marker_present || (o.prepared && o.prepared_copy)) {
+      return TargetAction::kCleanUp;
+    }
+    return o.needs_preparation && !o.cleaned_up ? TargetAction::kCleanUp : TargetAction::kNone;
   default:
     return TargetAction::kNone;
   }

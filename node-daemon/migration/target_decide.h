@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 
+#include "lib/api/migration_target.h"
 #include "lib/api/vm_migration.h"
 #include "node-daemon/virt/connection.h"
 
@@ -20,12 +21,12 @@ namespace novacron::node::migration {
 // Condition TargetPrepared reasons.
 inline constexpr std::string_view kReasonStoragePrepared = "StoragePrepared";
 inline constexpr std::string_view kReasonSharedStorage = "SharedStorage";
-inline constexpr std::string_view kReasonCleanedUp = "CleanedUp";
+inline constexpr std::string_view kReasonCleanedUp = api::kReasonTargetCleanedUp;
 inline constexpr std::string_view kReasonPreparing = "Preparing";
 
 // The source waits for TargetPrepared=True unless nothing on the target needs preparing: a live
 // migration with copyStorage Never (shared storage, as before this handshake existed).
-bool needsTargetPreparation(const api::VMMigrationSpec& spec);
+using api::needsTargetPreparation;
 
 // Whether the target copies disks: Never → no; Always → yes; Auto → when the target's VM root is
 // not shared (node-daemon --shared-vm-root). Never when the VM's folder is already there and the
@@ -47,7 +48,10 @@ enum class TargetAction {
   kNone,
   kPrepare,       // make the VM's disks here, then TargetPrepared=True/StoragePrepared
   kReportShared,  // nothing to make: TargetPrepared=True/SharedStorage
-  kCleanUp,       // the migration failed or was cancelled: remove what we prepared
+  // The migration failed or was cancelled: remove what we prepared, then report
+  // TargetPrepared=False/CleanedUp (also when there was nothing to remove: the controller's
+  // finalizer waits for that report before a deleted VMMigration goes).
+  kCleanUp,
 };
 
 struct TargetObservation {
@@ -63,6 +67,8 @@ struct TargetObservation {
   // that write fails when the migration failed meanwhile (a conflict) or the API server is
   // unreachable; the folder must still go (issue 18, fault suite seed 4038).
   bool marker_present = false;
+  // TargetPrepared=False/CleanedUp (api::targetCleanedUp): reported already.
+  bool cleaned_up = false;
 };
 
 TargetAction decideTarget(const TargetObservation& o);

@@ -99,6 +99,7 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::reconcile(const std::string
   o.prepared = api::isConditionTrue(mig.status.conditions, api::kConditionTargetPrepared);
   o.prepared_copy = mig.status.targetStorage && mig.status.targetStorage->copy;
   o.cancel = mig.spec.cancel || mig.metadata.deletionTimestamp.has_value();
+  o.cleaned_up = api::targetCleanedUp(mig.status);
   if (o.ours && o.phase &&
       (*o.phase == api::MigrationPhase::kFailed || *o.phase == api::MigrationPhase::kCancelled)) {
     for (const std::string& uid : disks_.uids(mig.metadata.namespace_, mig.spec.vmName)) {
@@ -229,17 +230,50 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::cleanUp(const api::VMMigrat
   if (info.status().code() != core::StatusCode::kNotFound) {
     return info.status();
   }
-  int removed = 0;
+  std::vector<std::string> marked;
   for (const std::string& uid : disks_.uids(ns, name)) {
     NOVACRON_ASSIGN_OR_RETURN(std::string dir, disks_.paths().vmDir(ns, name, uid));
     if (exists(dir + "/" + markerName(mig))) {
-      NOVACRON_RETURN_IF_ERROR(disks_.remove(ns, name, uid));
-      ++removed;
+      marked.push_back(uid);
     }
   }
+  // Never remove the files of the VM bound here: the VM may have been placed on this node after
+  // the migration failed (its disks were kept: prepare() is idempotent) while this cleanup was
+  // still to run (a node-daemon that was down). Live read: the VM is not in this node's cache
+  // unless bound here, and the cache may be behind.
+  std::string bound_uid;
+  if (!marked.empty()) {
+    auto live = client_->get(kube::kVirtualMachine, ns, name);
+    if (live.isOk()) {
+      NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine vm, api::fromJson<api::VirtualMachine>(*live));
+      if (vm.status.hypervisor.value_or("") == options_.node_name) {
+        bound_uid = vm.metadata.uid;
+      }
+    } else if (live.status().code() != core::StatusCode::kNotFound) {
+      return live.status();
+    }
+  }
+  int removed = 0;
+  int kept = 0;
+  for (const std::string& uid : marked) {
+    if (uid == bound_uid) {
+      spdlog::warn("node-daemon: migration {}/{}: VM {} (uid {}) is bound here; keeping its files",
+                   ns, mig.metadata.name, name, uid);
+      ++kept;
+      continue;
+    }
+    NOVACRON_RETURN_IF_ERROR(disks_.remove(ns, name, uid));
+    // Logged here: the status write below may conflict, and the retry then finds nothing.
+    spdlog::info("node-daemon: migration {}/{}: removed the folder of VM {} (uid {}) prepared here",
+                 ns, mig.metadata.name, name, uid);
+    ++removed;
+  }
   api::VMMigrationStatus status = mig.status;
-  const std::string message = "removed what " + options_.node_name + " prepared (" +
-                              std::to_string(removed) + " folder(s))";
+  const std::string message = marked.empty() ? "nothing of this migration on " + options_.node_name
+                              : kept == 0
+                                  ? "removed what " + options_.node_name + " prepared (" +
+                                        std::to_string(removed) + " folder(s))"
+                                  : "the VM is bound to " + options_.node_name + "; files kept";
   api::setCondition(
       status.conditions,
       prepared(api::ConditionStatus::kFalse, kReasonCleanedUp, message, mig.metadata.generation),

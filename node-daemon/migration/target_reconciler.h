@@ -9,7 +9,10 @@
 //   act      prepare the VM's disks with the node's DiskManager (base images from this node's image
 //            store, empty overlays at the paths the domain will use), then write
 //            status.targetStorage and TargetPrepared=True; or, after a failed or cancelled
-//            migration, remove the folder it made (TargetPrepared=False, CleanedUp).
+//            migration, remove the folder it made (TargetPrepared=False, CleanedUp — reported
+//            also when there was nothing to remove: the controller's finalizer waits for it, so
+//            a migration deleted right after it failed is still seen here; never the folder of
+//            the VM bound to this node).
 // A folder the target makes for a migration holds the marker ".novacron-migration-<name>", so a
 // retried prepare knows the folder is its own and a cleanup removes only what it made.
 // Thread-safety: start()/stop() from one thread; reconcile() from the loop's workers.

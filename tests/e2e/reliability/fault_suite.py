@@ -247,6 +247,14 @@ def evacuation_figures(lines):
     return out
 
 
+def reported_target_orphans(lines):
+    """(node, VMMigration name) pairs the controller reported as orphans: a failed migration deleted
+    while its target was fenced or gone, whose prepared folder may stay there (the warn line
+    "hypervisor N: orphan: VMMigration NS/NAME deleted while ..." of target_cleanup.h)."""
+    found = re.compile(r"hypervisor (\S+): orphan: VMMigration [^/\s]+/(\S+) deleted while")
+    return {m.groups() for line in lines for m in [found.search(line)] if m}
+
+
 class Proc:
     """One child process with a log file; dies with us (its own process group is killed)."""
 
@@ -601,6 +609,20 @@ class Schedule:
         for p in problems:
             if p.startswith("orphan disk folder "):
                 self.c.reported_orphans.add(p.split()[3])
+
+    def target_orphan_reported(self, node, folder):
+        """A folder a migration's target prepared (marker .novacron-migration-NAME) that the
+        controller reported as an orphan when it deleted NAME while `node` was fenced or gone."""
+        try:
+            markers = [f[len(".novacron-migration-"):] for f in os.listdir(folder)
+                       if f.startswith(".novacron-migration-")]
+            if not markers:
+                return False
+            with open(self.c.controller.logpath, errors="replace") as f:
+                reported = reported_target_orphans(f)
+        except OSError:
+            return False
+        return any((node, name) in reported for name in markers)
 
     def violation(self, what):
         if what in self.violations:
@@ -1025,6 +1047,9 @@ class Schedule:
                     key = f"{node}/{vm_name}/{uid}"
                     if key in self.c.known_orphans or key in self.c.reported_orphans:
                         continue  # reported already (its VM may since have been deleted)
+                    if self.target_orphan_reported(node, os.path.join(ns_dir, vm_name, uid)):
+                        self.c.known_orphans.add(key)
+                        continue
                     if uid not in owners:
                         out.append(f"orphan disk folder {node}/{vm_name}/{uid} (no such VM)")
                     elif owners[uid][0] not in ("", node) and not owners[uid][1]:

@@ -213,6 +213,16 @@ class MaintenanceTest(unittest.TestCase):
                          {"live": 1, "cold": 1, "stopped": 1, "restored": 1, "records-removed": 1,
                           "restored-after-failover": 1})
 
+    def test_target_orphans_the_controller_reported_are_read_from_its_log(self):
+        lines = [
+            '{"level":"warn","msg":"hypervisor node-1: orphan: VMMigration faults/evac-node-0-a-1 '
+            'deleted while hypervisor node-1 is fenced: what it prepared ..."}',
+            "hypervisor node-2: orphan: faults/b: disks left on a fenced node",
+            "VMMigration faults/m: Failed: ColdMigrationFailed",
+        ]
+        self.assertEqual(fault_suite.reported_target_orphans(lines),
+                         {("node-1", "evac-node-0-a-1")})
+
     def test_heal_everything_can_hold_maintenance_back(self):
         cluster = MaintenanceCluster(["node-0", "node-1", "node-2"])
         args = types.SimpleNamespace(steps=1, max_vms=1, converge_seconds=1)

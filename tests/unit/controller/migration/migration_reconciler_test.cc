@@ -15,6 +15,7 @@
 #include "controller/migration/plan.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
+#include "lib/api/migration_target.h"
 #include "lib/api/names.h"
 #include "lib/kube/resource.h"
 #include "tests/mocks/fake_clock.h"
@@ -146,6 +147,36 @@ protected:
     progress.downtimeMs = 120;
     m.status.progress = progress;
     ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  }
+
+  // The target node-daemon's report: it removed what it prepared (or found nothing to remove).
+  void targetReportsCleanedUp(const std::string& name) {
+    api::VMMigration m = migration(name);
+    api::setCondition(m.status.conditions,
+                      api::Condition{.type = std::string(api::kConditionTargetPrepared),
+                                     .status = ConditionStatus::kFalse,
+                                     .reason = std::string(api::kReasonTargetCleanedUp)},
+                      api::toTimestamp(clock_->wallNow()));
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  }
+  bool gone(const std::string& name) {
+    return client_->get(kube::kVMMigration, kNs, name).status().code() ==
+           core::StatusCode::kNotFound;
+  }
+
+  // Asserts that `name` ended Failed with condition Succeeded=False of this reason; returns that
+  // condition (its message says why), or an empty one when it is missing.
+  api::Condition expectFailed(const std::string& name, std::string_view reason) {
+    api::VMMigration m = migration(name);
+    EXPECT_EQ(m.status.phase, MigrationPhase::kFailed) << name;
+    const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
+    EXPECT_NE(succeeded, nullptr) << name << ": no Succeeded condition";
+    if (succeeded == nullptr) {
+      return {};
+    }
+    EXPECT_EQ(succeeded->status, ConditionStatus::kFalse) << name;
+    EXPECT_EQ(succeeded->reason, reason) << name;
+    return *succeeded;
   }
 
   api::VMMigration migration(const std::string& name) {
@@ -282,13 +313,8 @@ TEST_F(MigrationReconcilerTest, NodeReportedFailureReleasesTheReservationAndUnlo
 
   nodeReports("m1", MigrationPhase::kFailed, "remaining data did not shrink for 150s");
   reconcileOk("m1");
-  api::VMMigration m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  EXPECT_TRUE(m.status.completionTime.has_value());
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->status, ConditionStatus::kFalse);
-  EXPECT_THAT(succeeded->message, HasSubstr("did not shrink"));
+  EXPECT_THAT(expectFailed("m1", "Failed").message, HasSubstr("did not shrink"));
+  EXPECT_TRUE(migration("m1").status.completionTime.has_value());
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
   EXPECT_TRUE(inLedger("hv-a", "web-1"));
   api::VirtualMachine stayed = vm("web-1");
@@ -351,11 +377,7 @@ TEST_F(MigrationReconcilerTest, SecondMigrationOfTheSameVmIsRefused) {
   migrateWeb1ToHvB();
   addMigration("m2", "web-1", "hv-b");
   reconcileOk("m2");
-  api::VMMigration refused = migration("m2");
-  EXPECT_EQ(refused.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(refused.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "AlreadyMigrating");
+  expectFailed("m2", "AlreadyMigrating");
   // The refusal released nothing of the running migration.
   EXPECT_EQ(vm("web-1").status.activeMigration, "m1");
   EXPECT_TRUE(inLedger("hv-b", "web-1"));
@@ -416,11 +438,94 @@ TEST_F(MigrationReconcilerTest, DeletingARunningMigrationAbortsAndWaitsForTheNod
   EXPECT_TRUE(inLedger("hv-b", "web-1"));
 
   nodeReports("m1", MigrationPhase::kCancelled);
-  reconcileOk("m1");
-  EXPECT_EQ(client_->get(kube::kVMMigration, kNs, "m1").status().code(),
-            core::StatusCode::kNotFound);
-  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  EXPECT_FALSE(reconcile("m1").isOk()) << "hv-b may have prepared disks: it reports first";
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));  // released without waiting
   EXPECT_FALSE(vm("web-1").status.activeMigration.has_value());
+  targetReportsCleanedUp("m1");
+  reconcileOk("m1");
+  EXPECT_TRUE(gone("m1"));
+}
+
+// Regression (issue 18, fault suite seed 9031): a cold evacuation to hv-b failed after hv-b
+// prepared the VM's folder, and the evacuation deleted the VMMigration a second later — before
+// hv-b's target reconciler saw the failure. It cleans up only migrations it still sees, so the
+// folder stayed for good. The finalizer now holds the migration until hv-b reports.
+TEST_F(MigrationReconcilerTest, ADeletedFailedMigrationWaitsForItsTargetToCleanUp) {
+  migrateWeb1ToHvB();
+  nodeReports("m1", MigrationPhase::kFailed, "ColdMigrationFailed: no libvirtd at the target");
+  reconcileOk("m1");
+  expectFailed("m1", "Failed");
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+
+  auto waiting = reconcile("m1");
+  ASSERT_FALSE(waiting.isOk());
+  EXPECT_EQ(waiting.status().code(), core::StatusCode::kUnavailable);
+  EXPECT_THAT(waiting.status().message(), HasSubstr("waiting for hypervisor hv-b"));
+  EXPECT_FALSE(gone("m1"));
+  client_->clearActions();
+  EXPECT_FALSE(reconcile("m1").isOk());
+  EXPECT_EQ(writes(), 0u) << "waiting writes nothing";
+  EXPECT_EQ(metric("novacron_migration_results_total", {{"result", "Failed"}}), 1)
+      << "the end is counted once, however long the finalizer waits";
+
+  targetReportsCleanedUp("m1");
+  reconcileOk("m1");
+  EXPECT_TRUE(gone("m1"));
+  EXPECT_EQ(metric("novacron_migration_target_cleanup_skipped_total"), 0);
+}
+
+// Deleted while Migrating, then ended by the controller itself (the source stayed silent): the
+// target acts on the phase it reads, so the terminal phase is written although the object is
+// being deleted, and the finalizer waits for the target as above.
+TEST_F(MigrationReconcilerTest,
+       AnEndTheControllerDecidesForADeletedMigrationIsWrittenForTheTarget) {
+  migrateWeb1ToHvB();
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+  EXPECT_FALSE(reconcile("m1").isOk());  // abort requested; the source never answers
+  ASSERT_TRUE(migration("m1").spec.cancel);
+  clock_->advance(std::chrono::seconds(121));
+  EXPECT_FALSE(reconcile("m1").isOk());
+  expectFailed("m1", "SourceNotResponding");
+  EXPECT_FALSE(inLedger("hv-b", "web-1"));
+  targetReportsCleanedUp("m1");
+  reconcileOk("m1");
+  EXPECT_TRUE(gone("m1"));
+}
+
+// A fenced (or deleted) target will not report: the migration goes, and what the target may have
+// prepared is a reported orphan (docs/reliability.md, "Known orphans").
+TEST_F(MigrationReconcilerTest, ADeletedFailedMigrationIsReleasedWhenItsTargetIsFenced) {
+  migrateWeb1ToHvB();
+  nodeReports("m1", MigrationPhase::kFailed, "ColdMigrationFailed");
+  reconcileOk("m1");
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+  EXPECT_FALSE(reconcile("m1").isOk());
+
+  api::Hypervisor hv = hypervisor("hv-b");
+  hv.metadata.annotations[std::string(api::kFencedAnnotation)] = "true";
+  ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+  reconcileOk("m1");
+  EXPECT_TRUE(gone("m1"));
+  EXPECT_EQ(metric("novacron_migration_target_cleanup_skipped_total"), 1);
+}
+
+// Nothing can be on the target of a live migration over shared storage (copyStorage Never): the
+// target never prepares nor reports, and the deletion does not wait for it.
+TEST_F(MigrationReconcilerTest, ADeletedMigrationOverSharedStorageDoesNotWaitForItsTarget) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  addMigration("m1", "web-1", "hv-b");
+  api::VMMigration shared = migration("m1");
+  shared.spec.options.copyStorage = api::CopyStorage::kNever;
+  ASSERT_TRUE(client_->update(kube::kVMMigration, kNs, api::toJson(shared)).isOk());
+  reconcileOk("m1");
+  ASSERT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+  nodeReports("m1", MigrationPhase::kFailed, "the target refused the guest");
+  reconcileOk("m1");
+  ASSERT_TRUE(client_->remove(kube::kVMMigration, kNs, "m1").isOk());
+  reconcileOk("m1");
+  EXPECT_TRUE(gone("m1"));
 }
 
 TEST_F(MigrationReconcilerTest, ASilentSourceIsAskedToAbortThenTheMigrationFails) {
@@ -446,12 +551,7 @@ TEST_F(MigrationReconcilerTest, ASilentSourceIsAskedToAbortThenTheMigrationFails
 
   clock_->advance(std::chrono::seconds(60));
   reconcileOk("m1");
-  m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "SourceNotResponding");
-  EXPECT_THAT(succeeded->message, HasSubstr("never started"));
+  EXPECT_THAT(expectFailed("m1", "SourceNotResponding").message, HasSubstr("never started"));
   EXPECT_FALSE(inLedger("hv-b", "web-1"));  // the target's reservation is released
   api::VirtualMachine stayed = vm("web-1");
   EXPECT_EQ(stayed.status.hypervisor, "hv-a");
@@ -488,11 +588,7 @@ TEST_F(MigrationReconcilerTest, AColdMigrationPastColdTimeoutIsAbortedWithItsRea
 
   clock_->advance(std::chrono::seconds(60));  // no answer within sourceTimeout
   reconcileOk("m1");
-  m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "ColdMigrationTimeout");
+  expectFailed("m1", "ColdMigrationTimeout");
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
   EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
 }
@@ -530,17 +626,13 @@ TEST_F(MigrationReconcilerTest, ACpuIncompatibleTargetIsRefusedWithAReason) {
   addVm("web-1", "hv-a");
   addMigration("m1", "web-1", "hv-b");
   reconcileOk("m1");
-  api::VMMigration m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "TargetCPUIncompatible");
-  EXPECT_THAT(succeeded->message, HasSubstr("lacks CPU features avx512f"));
+  EXPECT_THAT(expectFailed("m1", "TargetCPUIncompatible").message,
+              HasSubstr("lacks CPU features avx512f"));
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
   // The scheduler's own pick skips it too.
   addMigration("m2", "web-1");
   reconcileOk("m2");
-  EXPECT_EQ(cond(migration("m2").status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
+  expectFailed("m2", "NoTarget");
 }
 
 TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatToSet) {
@@ -549,12 +641,8 @@ TEST_F(MigrationReconcilerTest, TargetWithoutAddressFailsTellingTheOperatorWhatT
   addVm("web-1", "hv-a");
   addMigration("m1", "web-1", "hv-b");
   reconcileOk("m1");
-  api::VMMigration m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "TargetAddressUnknown");
-  EXPECT_THAT(succeeded->message, HasSubstr("spec.migration.address"));
+  EXPECT_THAT(expectFailed("m1", "TargetAddressUnknown").message,
+              HasSubstr("spec.migration.address"));
   EXPECT_FALSE(inLedger("hv-b", "web-1"));
 }
 
@@ -587,13 +675,7 @@ TEST_F(MigrationReconcilerTest, AdmissionFailuresSayWhy) {
   for (const auto& [name, vm_name, target, reason] : cases) {
     addMigration(name, vm_name, target);
     reconcileOk(name);
-    api::VMMigration m = migration(name);
-    EXPECT_EQ(m.status.phase, MigrationPhase::kFailed) << name;
-    const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-    ASSERT_NE(succeeded, nullptr) << name;
-    EXPECT_EQ(succeeded->status, ConditionStatus::kFalse) << name;
-    EXPECT_EQ(succeeded->reason, reason) << name;
-    EXPECT_FALSE(succeeded->message.empty()) << name;
+    EXPECT_FALSE(expectFailed(name, reason).message.empty()) << name;
   }
 }
 
@@ -602,9 +684,7 @@ TEST_F(MigrationReconcilerTest, NoOtherHypervisorFitsIsNoTarget) {
   addVm("web-1", "hv-a");
   addMigration("m1", "web-1");
   reconcileOk("m1");
-  api::VMMigration m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
+  expectFailed("m1", "NoTarget");
 }
 
 TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {
@@ -612,9 +692,7 @@ TEST_F(MigrationReconcilerTest, MigrationOfAMissingVmFails) {
   addHypervisor("hv-b", "10.0.0.2");
   addMigration("m1", "ghost", "hv-b");
   reconcileOk("m1");
-  api::VMMigration m = migration("m1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "VMNotFound");
+  expectFailed("m1", "VMNotFound");
   client_->clearActions();
   reconcileOk("m1");
   EXPECT_EQ(writes(), 0u);
@@ -827,12 +905,8 @@ TEST_F(PlanReconcilerTest, ASourceThatNeverMeasuresFailsThePlan) {
   reconcileOk("p1");  // the silence clock starts with the first look at Planning
   clock_->advance(kDefaultSourceTimeout);
   reconcileOk("p1");
-  api::VMMigration m = migration("p1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  const api::Condition* succeeded = cond(m.status.conditions, api::kConditionSucceeded);
-  ASSERT_NE(succeeded, nullptr);
-  EXPECT_EQ(succeeded->reason, "SourceNotResponding");
-  EXPECT_THAT(m.status.failureReason.value_or(""), HasSubstr("did not measure"));
+  expectFailed("p1", "SourceNotResponding");
+  EXPECT_THAT(migration("p1").status.failureReason.value_or(""), HasSubstr("did not measure"));
 }
 
 TEST_F(PlanReconcilerTest, APlanWithoutATargetFailsWithTheReason) {
@@ -840,9 +914,7 @@ TEST_F(PlanReconcilerTest, APlanWithoutATargetFailsWithTheReason) {
   addVm("web-1", "hv-a");
   addPlan("p1", "web-1");
   reconcileOk("p1");
-  api::VMMigration m = migration("p1");
-  EXPECT_EQ(m.status.phase, MigrationPhase::kFailed);
-  EXPECT_EQ(cond(m.status.conditions, api::kConditionSucceeded)->reason, "NoTarget");
+  expectFailed("p1", "NoTarget");
 }
 
 }  // namespace

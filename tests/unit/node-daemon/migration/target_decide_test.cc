@@ -76,10 +76,43 @@ TEST(TargetDecideTest, EveryCase) {
   EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "the guest runs on these files";
   o.phase = MigrationPhase::kFailed;
   o.prepared_copy = false;
-  EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "shared storage: nothing of ours";
+  EXPECT_EQ(decideTarget(o), TargetAction::kCleanUp)
+      << "shared storage: nothing of ours, but the target still reports CleanedUp once";
   o.prepared_copy = true;
   o.prepared = false;
+  o.cleaned_up = true;
   EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "cleaned up already (TargetPrepared=False)";
+}
+
+// Regression (issue 18, fault suite seed 9031): a cold evacuation failed after the target
+// prepared, and the evacuation deleted the VMMigration one second later. The controller's
+// finalizer now waits for the target's TargetPrepared=False/CleanedUp, so the target must report
+// for every failed or cancelled migration it may have prepared for — with a marked folder, and
+// also with nothing to remove (or the deletion would wait forever).
+TEST(TargetDecideTest, AFailedMigrationIsAlwaysReportedCleanedUpOnceEvenWithNothingToRemove) {
+  TargetObservation o;
+  o.ours = true;
+  o.needs_preparation = true;
+  o.cancel = true;  // being deleted
+  for (auto p : {MigrationPhase::kFailed, MigrationPhase::kCancelled}) {
+    o.phase = p;
+    o.marker_present = false;
+    o.cleaned_up = false;
+    EXPECT_EQ(decideTarget(o), TargetAction::kCleanUp) << "nothing here: report it";
+    o.cleaned_up = true;
+    EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "reported once";
+    o.marker_present = true;
+    EXPECT_EQ(decideTarget(o), TargetAction::kCleanUp) << "a marked folder goes, report or not";
+  }
+  o.marker_present = false;
+  o.cleaned_up = false;
+  o.needs_preparation = false;
+  o.phase = MigrationPhase::kFailed;
+  EXPECT_EQ(decideTarget(o), TargetAction::kNone)
+      << "live over shared storage: no handshake, the controller does not wait either";
+  o.needs_preparation = true;
+  o.phase = MigrationPhase::kSucceeded;
+  EXPECT_EQ(decideTarget(o), TargetAction::kNone) << "the guest runs on these files";
 }
 
 // Regression (issue 18, fault suite seed 4038): the target made the VM's disks, but its
