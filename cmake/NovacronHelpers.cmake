@@ -65,7 +65,7 @@ endfunction()
 set(NOVACRON_STATUS_VOCABULARY_PRODUCERS controller_reconciler_test
   controller_migration_reconciler_test controller_app_test node_vm_reconciler_test
   node_hypervisor_test node_migration_reconciler_test node_vm_decide_test controller_decision_test
-  node_migration_postcopy_test)
+  node_migration_postcopy_test node_migration_target_test node_migration_target_reconciler_test)
 function(novacron_mark_status_vocabulary_producer name)
   if(name IN_LIST NOVACRON_STATUS_VOCABULARY_PRODUCERS)
     set_property(TEST ${name} APPEND PROPERTY ENVIRONMENT

@@ -155,7 +155,8 @@ protected:
     api::setCondition(m.status.conditions,
                       api::Condition{.type = std::string(api::kConditionTargetPrepared),
                                      .status = ConditionStatus::kFalse,
-                                     .reason = std::string(api::kReasonTargetCleanedUp)},
+                                     .reason = std::string(api::kReasonTargetCleanedUp),
+                                     .message = "nothing of this migration on node-b"},
                       api::toTimestamp(clock_->wallNow()));
     ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
   }
