@@ -81,8 +81,23 @@ public:
       envp.push_back(e.data());
     }
     envp.push_back(nullptr);
+    // The child starts with default signal handling and nothing blocked, whatever this process
+    // set up for itself (TerminationSignals blocks SIGTERM/SIGINT and ignores SIGPIPE).
+    posix_spawnattr_t attrs;
+    posix_spawnattr_init(&attrs);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attrs, &defaults);
+    posix_spawnattr_setsigmask(&attrs, &none);
+    posix_spawnattr_setflags(&attrs, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+    int rc = posix_spawnp(&pid, args[0], &actions, &attrs, args.data(), envp.data());
+    posix_spawnattr_destroy(&attrs);
     posix_spawn_file_actions_destroy(&actions);
     close(out_pipe[1]);
     if (err_pipe[1] >= 0) {

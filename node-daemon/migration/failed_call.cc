@@ -1,39 +1,53 @@
 #include "node-daemon/migration/failed_call.h"
 
 namespace novacron::node::migration {
+namespace {
+
+// The source cannot tell: the target's answer decides (wait until there is one).
+FailedCallVerdict byTarget(const FailedCallObservation& o) {
+  if (!o.target) {
+    return FailedCallVerdict::kAskTarget;
+  }
+  switch (*o.target) {
+  case TargetGuest::kRunning:
+    return FailedCallVerdict::kMigrated;
+  case TargetGuest::kPresent:
+    return FailedCallVerdict::kWait;
+  case TargetGuest::kAbsent:
+    break;
+  }
+  return FailedCallVerdict::kFailed;
+}
+
+}  // namespace
 
 FailedCallVerdict decideFailedCall(const FailedCallObservation& o) {
   if (!o.libvirt_answered) {
     return FailedCallVerdict::kWait;
   }
   if (!o.source) {
-    if (!o.target_running) {
-      return FailedCallVerdict::kAskTarget;
-    }
-    return *o.target_running ? FailedCallVerdict::kMigrated : FailedCallVerdict::kFailed;
+    return byTarget(o);
   }
-  if (o.source->state == virt::DomainState::kShutOff &&
-      o.source->shutoff_reason == virt::ShutoffReason::kMigrated) {
+  const virt::DomainInfo& d = *o.source;
+  if (d.state == virt::DomainState::kShutOff &&
+      d.shutoff_reason == virt::ShutoffReason::kMigrated) {
     return FailedCallVerdict::kMigrated;
   }
   if (o.job_running) {
     return FailedCallVerdict::kWait;
   }
-  const bool paused_by_migration = o.source->state == virt::DomainState::kPaused &&
-                                   (o.source->paused_reason == virt::PausedReason::kMigration ||
-                                    o.source->paused_reason == virt::PausedReason::kPostcopy ||
-                                    o.source->paused_reason == virt::PausedReason::kPostcopyFailed);
-  if (o.source->state == virt::DomainState::kRunning ||
-      (o.source->state == virt::DomainState::kPaused && !paused_by_migration)) {
+  if (d.state == virt::DomainState::kPaused &&
+      (d.paused_reason == virt::PausedReason::kPostcopy ||
+       d.paused_reason == virt::PausedReason::kPostcopyFailed)) {
+    return FailedCallVerdict::kPostCopy;
+  }
+  const bool paused_by_migration =
+      d.state == virt::DomainState::kPaused && d.paused_reason == virt::PausedReason::kMigration;
+  if (d.state == virt::DomainState::kRunning ||
+      (d.state == virt::DomainState::kPaused && !paused_by_migration)) {
     return FailedCallVerdict::kFailed;  // the guest is here
   }
-  if (!o.target_running) {
-    return FailedCallVerdict::kAskTarget;
-  }
-  if (*o.target_running) {
-    return FailedCallVerdict::kMigrated;
-  }
-  return paused_by_migration ? FailedCallVerdict::kWait : FailedCallVerdict::kFailed;
+  return byTarget(o);
 }
 
 }  // namespace novacron::node::migration

@@ -13,15 +13,19 @@
 //   - shut off with reason Migrated: the move completed, the guest runs on the target;
 //   - libvirt not answering, or a job still running on the domain (libvirtd restarted and is still
 //     cancelling it): not known yet — look again;
+//   - paused by post-copy: the switch happened although the runner did not see it succeed; the
+//     post-copy recovery takes over (postcopy.h: never restarted, only resumed);
 //   - shut off for another reason, not defined here, or paused by the migration: libvirt lost track
 //     (a libvirtd restarted mid-migration reports a migrated source as shut off, reason unknown):
-//     only the target can tell — the guest running there means the move completed; otherwise a
-//     failure (a source paused by the migration is waited for: libvirt may still resume it).
+//     only the target can tell (source_domain.h) — running there: the move completed; a domain
+//     there that does not run (yet): look again; nothing there: a failure (a source paused by the
+//     migration is then resumed where it is).
 // Thread-safety: plain values and a pure function.
 #pragma once
 
 #include <optional>
 
+#include "node-daemon/migration/source_domain.h"
 #include "node-daemon/virt/connection.h"
 
 namespace novacron::node::migration {
@@ -30,14 +34,15 @@ enum class FailedCallVerdict {
   kFailed,     // the guest stays on the source: report the call's failure
   kMigrated,   // the source domain is shut off (Migrated): report success
   kWait,       // not known yet: observe again
-  kAskTarget,  // only the target can tell: observe again with target_running
+  kAskTarget,  // only the target can tell: decide again with `target`
+  kPostCopy,   // the source is in post-copy: recover as post-copy (postcopy.h)
 };
 
 struct FailedCallObservation {
   bool libvirt_answered = false;           // the lookup answered (found or not found)
   std::optional<virt::DomainInfo> source;  // the source domain when found
   bool job_running = false;                // libvirt still runs a job on it
-  std::optional<bool> target_running;      // the guest runs on the target (once asked)
+  std::optional<TargetGuest> target;       // where the guest is on the target (once asked)
 };
 
 FailedCallVerdict decideFailedCall(const FailedCallObservation& o);

@@ -51,9 +51,26 @@ SourceAction decideSource(const SourceObservation& o) {
   if (o.job_running) {
     return o.cancel ? SourceAction::kCancelJob : SourceAction::kReportProgress;
   }
-  // No job in this process.
+  // No job in this process. When the source cannot tell where the guest is, the target decides:
+  // running there, the move completed; a domain there not running yet, look again; nothing
+  // there, lost (started again here) or never here.
+  const auto by_target = [&](SourceAction absent) {
+    if (!o.target) {
+      return SourceAction::kAskTarget;
+    }
+    switch (*o.target) {
+    case TargetGuest::kRunning:
+      return SourceAction::kReportMigrated;
+    case TargetGuest::kPresent:
+      return SourceAction::kWaitForLibvirt;
+    case TargetGuest::kAbsent:
+      break;
+    }
+    return absent;
+  };
   if (!o.domain) {
-    return SourceAction::kReportNoDomain;
+    return o.started_before ? by_target(SourceAction::kReportNoDomain)
+                            : SourceAction::kReportNoDomain;
   }
   if (o.domain->state == virt::DomainState::kShutOff &&
       o.domain->shutoff_reason == virt::ShutoffReason::kMigrated) {
@@ -77,10 +94,7 @@ SourceAction decideSource(const SourceObservation& o) {
         (o.domain->state == virt::DomainState::kPaused && !paused_by_migration)) {
       return SourceAction::kReportLost;  // the guest is here; its job died with the old process
     }
-    if (!o.target_running) {
-      return SourceAction::kAskTarget;
-    }
-    return *o.target_running ? SourceAction::kReportMigrated : SourceAction::kReportLost;
+    return by_target(SourceAction::kReportLost);
   }
   if (o.cancel) {
     return SourceAction::kReportCancelled;  // never started: nothing to abort
@@ -215,18 +229,21 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   // Decide (asking the target when the source cannot tell), act.
   SourceAction action = decideSource(o);
   if (action == SourceAction::kAskTarget) {
-    auto address = targetAddressOf(mig);
-    if (!address || !options_.connect_target) {
-      o.target_running = false;
+    if (!options_.connect_target) {
+      o.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
     } else {
-      auto on_target =
-          guestRunsOnTarget(options_.connect_target,
-                            migrateRequest(mig.spec.options, *address, options_).dest_uri, domain);
-      if (!on_target.isOk()) {
-        return on_target.status().withContext("asking the target where the guest of " + domain +
-                                              " runs");
+      auto address = targetAddressOf(mig);
+      if (!address) {
+        return core::unavailableError("VMMigration " + mig.metadata.name +
+                                      " has no status.targetAddress to ask where the guest is");
       }
-      o.target_running = *on_target;
+      auto on =
+          guestOnTarget(options_.connect_target,
+                        migrateRequest(mig.spec.options, *address, options_).dest_uri, domain);
+      if (!on.isOk()) {
+        return on.status().withContext("asking the target where the guest of " + domain + " is");
+      }
+      o.target = *on;
     }
     action = decideSource(o);
   }
@@ -335,8 +352,10 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
           "aborted the migration job a previous node-daemon process left running on " + domain);
     return ReconcileResult::after(std::chrono::seconds(1));  // then: Migrated or Lost
   }
-  case SourceAction::kAskTarget:  // decided again above with the target's answer
-    return ReconcileResult::done();
+  case SourceAction::kAskTarget:  // not reached: decided again above with the target's answer
+    return core::internalError("VMMigration " + key + ": the target's answer was not used");
+  case SourceAction::kWaitForLibvirt:
+    return ReconcileResult::after(std::chrono::seconds(2));
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =

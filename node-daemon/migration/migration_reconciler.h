@@ -29,6 +29,7 @@
 #include "node-daemon/migration/cold_runner.h"
 #include "node-daemon/migration/dirty_rate_probe.h"
 #include "node-daemon/migration/runner.h"
+#include "node-daemon/migration/source_domain.h"
 #include "node-daemon/virt/connection.h"
 
 namespace novacron::node::migration {
@@ -53,10 +54,11 @@ enum class SourceAction {
   kReportCancelled,  // cancelled before the job started: nothing moved
   kAbortOrphanJob,   // recovered: libvirt still runs a job a previous process started; abort it
                      // and decide again once it is gone (never report while it may still move)
-  kAskTarget,        // recovered: the source domain cannot tell where the guest is (shut off for
-                     // another reason than Migrated, or paused by the migration: a libvirtd
-                     // restarted mid-migration forgets the outcome); decide again with
-                     // target_running (source_domain.h)
+  kAskTarget,        // recovered: the source domain cannot tell where the guest is (gone, shut
+                     // off for another reason than Migrated, or paused by the migration: a
+                     // libvirtd restarted mid-migration forgets the outcome); decide again with
+                     // `target` (source_domain.h)
+  kWaitForLibvirt,   // recovered: a domain on the target does not run yet; look again shortly
 };
 
 struct SourceObservation {
@@ -70,7 +72,7 @@ struct SourceObservation {
   bool orphan_job = false;
   std::optional<virt::DomainInfo> domain;
   bool target_ready = true;  // targetReady(): the target prepared (or nothing needs preparing)
-  std::optional<bool> target_running;  // the guest runs on the target (asked after kAskTarget)
+  std::optional<TargetGuest> target;  // where the guest is on the target (after kAskTarget)
 };
 
 SourceAction decideSource(const SourceObservation& o);

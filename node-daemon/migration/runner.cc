@@ -29,8 +29,9 @@ struct MigrationRunner::Run {
   PostCopyTrigger trigger;               // monitor thread only
   PostCopyStatus postcopy;               // guarded by mu
   bool stopping = false;                 // guarded by mu; the runner is being destroyed
-  api::MigrationProgress progress;       // guarded by mu
-  std::optional<Outcome> outcome;        // guarded by mu
+  bool confirming = false;          // guarded by mu; migrate() failed: the monitor no longer acts
+  api::MigrationProgress progress;  // guarded by mu
+  std::optional<Outcome> outcome;   // guarded by mu
   std::thread migrate_thread;
   std::thread monitor_thread;
 };
@@ -48,13 +49,15 @@ MigrationRunner::~MigrationRunner() {
     std::lock_guard lock(mu_);
     runs.swap(runs_);
   }
-  for (auto& [key, run] : runs) {
+  for (auto& [key, run] : runs) {  // every run told first, so none waits for another's join
     {
       std::lock_guard lock(run->mu);
       run->cancel = !run->done;
       run->stopping = true;
     }
     run->cv.notify_all();
+  }
+  for (auto& [key, run] : runs) {
     if (run->migrate_thread.joinable()) {
       run->migrate_thread.join();
     }
@@ -110,6 +113,9 @@ void MigrationRunner::monitor(Run& run) {
                             [&] { return run.done || (run.cancel && !run.abort_sent); });
     if (run.done) {
       break;
+    }
+    if (run.confirming) {
+      continue;  // the call returned: confirmFailure() observes the domain, nothing to sample
     }
     if (run.cancel && !run.abort_sent) {
       run.abort_sent = true;
@@ -332,6 +338,18 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
       std::lock_guard lock(run.mu);
       failure.switched = run.postcopy.active;
     }
+    if (!failure.switched) {
+      std::optional<core::Status> confirmed = confirmFailure(run, migrated);
+      if (confirmed) {
+        return *confirmed;
+      }
+      // The source is in post-copy although no switch was seen to succeed (e.g. the call that
+      // asked for it failed after QEMU switched): recover it as post-copy, never restart it.
+      std::lock_guard lock(run.mu);
+      run.postcopy.active = true;
+      run.confirming = false;  // the monitor reports the post-copy recovery again
+      failure.switched = true;
+    }
     if (failure.switched) {
       auto info = conn_.lookupByName(run.job.domain);
       if (info.isOk()) {
@@ -340,7 +358,7 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
     }
     const PostCopyRecovery next = decidePostCopyRecovery(failure);
     if (next == PostCopyRecovery::kNotPostCopy) {
-      return confirmFailure(run, migrated);
+      return migrated;
     }
     if (next == PostCopyRecovery::kCompleted) {
       return core::Status::ok();
@@ -382,9 +400,15 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
   return migrated;
 }
 
-core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
+std::optional<core::Status> MigrationRunner::confirmFailure(Run& run,
+                                                            const core::Status& migrated) {
   const std::string& domain = run.job.domain;
+  {
+    std::lock_guard lock(run.mu);
+    run.confirming = true;
+  }
   std::optional<core::Clock::TimePoint> undecided_since;
+  bool abort_sent = false;
   for (;;) {
     FailedCallObservation o;
     if (auto seen = observeSourceDomain(conn_, domain); seen.isOk()) {
@@ -394,15 +418,16 @@ core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
     }
     FailedCallVerdict verdict = decideFailedCall(o);
     if (verdict == FailedCallVerdict::kAskTarget) {
-      auto on_target = guestRunsOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
-      if (on_target.isOk() || !options_.connect_target) {
-        o.target_running = on_target.isOk() && *on_target;
-        verdict = decideFailedCall(o);
+      if (!options_.connect_target) {
+        o.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
+      } else if (auto on = guestOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
+                 on.isOk()) {
+        o.target = *on;
       } else {
-        spdlog::warn("node-daemon: migration {}: cannot ask the target where the guest runs: {}",
-                     run.job.key, on_target.status().toString());
-        verdict = FailedCallVerdict::kWait;
+        spdlog::warn("node-daemon: migration {}: cannot ask the target where the guest is: {}",
+                     run.job.key, on.status().toString());
       }
+      verdict = o.target ? decideFailedCall(o) : FailedCallVerdict::kWait;
     }
     switch (verdict) {
     case FailedCallVerdict::kFailed:
@@ -413,20 +438,27 @@ core::Status MigrationRunner::confirmFailure(Run& run, core::Status migrated) {
           "runs on the target",
           run.job.key, migrated.message());
       return core::okStatus();
+    case FailedCallVerdict::kPostCopy:
+      return std::nullopt;
     case FailedCallVerdict::kWait:
     case FailedCallVerdict::kAskTarget:
       break;
     }
+    // Not known yet. Never a verdict by timeout (a guess could run the guest twice or lose it):
+    // say so once, and after confirm_limit abort a job libvirt still runs, then keep looking.
     const auto now = options_.clock->now();
-    if (o.libvirt_answered) {
-      if (!undecided_since) {
-        undecided_since = now;
-        spdlog::warn(
-            "node-daemon: migration {}: the call failed ({}); waiting for domain {} to show "
-            "where the guest is",
-            run.job.key, migrated.message(), domain);
-      } else if (now - *undecided_since >= options_.confirm_limit) {
-        return migrated;
+    if (!undecided_since) {
+      undecided_since = now;
+      spdlog::warn(
+          "node-daemon: migration {}: the call failed ({}); waiting until domain {} or the "
+          "target shows where the guest is",
+          run.job.key, migrated.message(), domain);
+    } else if (o.job_running && !abort_sent && now - *undecided_since >= options_.confirm_limit) {
+      abort_sent = true;
+      spdlog::warn("node-daemon: migration {}: aborting the job libvirt still runs on {}",
+                   run.job.key, domain);
+      if (core::Status s = conn_.abortJob(domain); !s.isOk()) {
+        spdlog::warn("node-daemon: migration {}: abort failed: {}", run.job.key, s.toString());
       }
     }
     std::unique_lock lock(run.mu);

@@ -53,14 +53,13 @@ struct RunnerOptions {
   std::chrono::milliseconds sample_interval{500};
   std::function<void(const std::string& key)> on_progress;  // new progress() available
   std::function<void(const std::string& key)> on_done;      // outcome() available
-  // A failed call whose outcome the source domain does not show yet (failed_call.h) is observed
-  // again after this; after `confirm_limit` of answers that still do not tell (a job that never
-  // ends, a source paused by the migration), the failure is reported. While libvirt does not
-  // answer at all, the job stays running (a restarted node-daemon decides from the domain too).
+  // A failed call whose outcome neither the source domain nor the target shows yet (failed_call.h)
+  // is observed again after `confirm_interval`, as long as it takes: never decided by a timeout.
+  // After `confirm_limit`, a job libvirt still runs on the domain is aborted (then observed on).
   std::chrono::milliseconds confirm_interval{1000};
   std::chrono::milliseconds confirm_limit{60000};
-  // How the runner asks the target whether the guest runs there when the source domain cannot
-  // tell (source_domain.h); unset: the guest is taken not to run there.
+  // How the runner asks the target where the guest is when the source domain cannot tell
+  // (source_domain.h); unset (tests only): nothing is there.
   ConnectTarget connect_target;
 };
 
@@ -91,10 +90,11 @@ private:
   // migrate(), and after a failure once post-copy began: never a second copy, only
   // VIR_MIGRATE_POSTCOPY_RESUME until the guest runs on the target.
   core::Status migrateWithRecovery(Run& run);
-  // After a failed migrate() before any post-copy switch: the failure once the source domain shows
-  // it, or OK when the domain shows the move completed (failed_call.h); observes again every
-  // `confirm_interval` while that is not known yet.
-  core::Status confirmFailure(Run& run, core::Status migrated);
+  // After a failed migrate() before any post-copy switch was seen: the failure once the source
+  // domain (or, when it cannot tell, the target) shows the guest stayed, OK when the move
+  // completed, nullopt when the source is in post-copy (failed_call.h). Observes again every
+  // `confirm_interval` until it knows or the runner stops.
+  std::optional<core::Status> confirmFailure(Run& run, const core::Status& migrated);
   // In the monitor, run.mu held by `lock`: switches to post-copy when the trigger says so.
   void maybeSwitchToPostCopy(Run& run, std::unique_lock<std::mutex>& lock,
                              core::Clock::TimePoint now);

@@ -32,14 +32,18 @@ core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn, const s
   return out;
 }
 
-core::StatusOr<bool> guestRunsOnTarget(const ConnectTarget& connect, const std::string& dest_uri,
-                                       const std::string& name) {
+core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect, const std::string& dest_uri,
+                                          const std::string& name) {
   if (!connect) {
     return core::failedPreconditionError("no connection to migration targets is configured");
   }
   NOVACRON_ASSIGN_OR_RETURN(virt::ConnectionPtr target, connect(dest_uri));
   NOVACRON_ASSIGN_OR_RETURN(std::optional<virt::DomainInfo> domain, lookup(*target, name));
-  return domain && domain->state == virt::DomainState::kRunning;
+  if (!domain || domain->state == virt::DomainState::kShutOff) {
+    return TargetGuest::kAbsent;
+  }
+  return domain->state == virt::DomainState::kRunning ? TargetGuest::kRunning
+                                                      : TargetGuest::kPresent;
 }
 
 }  // namespace novacron::node::migration

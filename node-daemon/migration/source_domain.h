@@ -29,15 +29,22 @@ struct SourceDomain {
 [[nodiscard]] core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn,
                                                                const std::string& name);
 
-// Whether the guest runs on the target: its domain `name` is running in the libvirtd at `dest_uri`
-// (opened with `connect`, the connection cold migrations use). Asked only when the source cannot
-// tell — its domain shut off for another reason than Migrated, gone, or still paused by the
-// migration: a libvirtd restarted mid-migration forgets that the job completed (the fault suite in
-// depth: a source shut off with reason "unknown" while the guest ran on the target was reported
-// lost, started again on the source, and ran twice). An error when the target does not answer.
+// Where the guest is on the target: its domain `name` in the libvirtd at `dest_uri` (opened with
+// `connect`, the connection cold migrations use). Asked only when the source cannot tell — its
+// domain shut off for another reason than Migrated, gone, or still paused by the migration: a
+// libvirtd restarted mid-migration forgets that the job completed (the fault suite in depth: a
+// source shut off with reason "unknown" while the guest ran on the target was reported lost,
+// started again on the source, and ran twice).
+enum class TargetGuest {
+  kRunning,  // the guest runs there: the move completed
+  kPresent,  // a domain exists there but does not run (the paused incoming domain, before or
+             // during libvirt's finish step): not decided yet
+  kAbsent,   // no domain there, or a shut-off one: the guest is not there
+};
 using ConnectTarget = std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)>;
-[[nodiscard]] core::StatusOr<bool> guestRunsOnTarget(const ConnectTarget& connect,
-                                                     const std::string& dest_uri,
-                                                     const std::string& name);
+// An error when the target does not answer.
+[[nodiscard]] core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect,
+                                                        const std::string& dest_uri,
+                                                        const std::string& name);
 
 }  // namespace novacron::node::migration

@@ -9,6 +9,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "lib/core/process.h"
+
 namespace novacron::core {
 namespace {
 
@@ -21,6 +23,21 @@ TEST(TerminationSignalsTest, AWriteToAPeerThatHungUpIsAnErrorNotTheEndOfTheProce
   EXPECT_EQ(write(fds[1], &byte, 1), -1);  // with SIGPIPE's default action this process dies here
   EXPECT_EQ(errno, EPIPE);
   close(fds[1]);
+}
+
+// What this process set up for itself is not handed to the programs it runs (exec credential
+// plugins, qemu-img): they start with SIGPIPE at its default and nothing blocked.
+TEST(TerminationSignalsTest, ChildProcessesStartWithDefaultSignals) {
+  TerminationSignals signals;
+  auto out = newProcessRunner()->run(ProcessSpec{.argv = {"cat", "/proc/self/status"}});
+  ASSERT_TRUE(out.isOk()) << out.status().toString();
+  auto mask = [&](const std::string& field) {
+    auto at = out->stdout_text.find(field + ":\t");
+    EXPECT_NE(at, std::string::npos) << field;
+    return std::stoull(out->stdout_text.substr(at + field.size() + 2, 16), nullptr, 16);
+  };
+  EXPECT_EQ(mask("SigIgn") & (1ULL << (SIGPIPE - 1)), 0u) << "SIGPIPE ignored in the child";
+  EXPECT_EQ(mask("SigBlk"), 0u) << "signals blocked in the child";
 }
 
 TEST(TerminationSignalsTest, RunsTheHandlerOnceOnSigterm) {

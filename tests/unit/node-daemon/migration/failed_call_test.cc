@@ -45,10 +45,13 @@ TEST(FailedCallTest, ASourcePausedByTheMigrationIsForTheTargetToTell) {
   d.paused_reason = virt::PausedReason::kMigration;
   auto o = seen(d);
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target_running = true;
+  o.target = TargetGuest::kRunning;
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated) << "switched over, confirm lost";
-  o.target_running = false;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait) << "libvirt may still resume it";
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait)
+      << "the incoming domain is still paused: libvirt's finish step may still resume it";
+  o.target = TargetGuest::kAbsent;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed) << "nothing there: resumed here";
   d.paused_reason = virt::PausedReason::kUser;
   EXPECT_EQ(decideFailedCall(seen(d)), FailedCallVerdict::kFailed)
       << "paused by someone else: the guest is still here";
@@ -61,19 +64,33 @@ TEST(FailedCallTest, ASourceShutOffForAnotherReasonIsForTheTargetToTell) {
   d.shutoff_reason = virt::ShutoffReason::kUnknown;
   auto o = seen(d);
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target_running = true;
+  o.target = TargetGuest::kRunning;
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated);
-  o.target_running = false;
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait);
+  o.target = TargetGuest::kAbsent;
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed) << "runs nowhere: started again here";
 }
 
 TEST(FailedCallTest, NoDomainHereIsForTheTargetToTell) {
   auto o = seen(std::nullopt);
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target_running = false;
+  o.target = TargetGuest::kAbsent;
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed);
-  o.target_running = true;
+  o.target = TargetGuest::kRunning;
   EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated);
+}
+
+// The switch to post-copy happened although the call asking for it failed: never a pre-copy
+// verdict (a restart or a "success" would split the guest's memory), the post-copy recovery.
+TEST(FailedCallTest, ASourceInPostCopyIsRecoveredAsPostCopy) {
+  auto d = domain(virt::DomainState::kPaused);
+  d.paused_reason = virt::PausedReason::kPostcopy;
+  auto o = seen(d);
+  o.target = TargetGuest::kRunning;  // even when the target already runs the guest
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kPostCopy);
+  d.paused_reason = virt::PausedReason::kPostcopyFailed;
+  EXPECT_EQ(decideFailedCall(seen(d)), FailedCallVerdict::kPostCopy);
 }
 
 }  // namespace

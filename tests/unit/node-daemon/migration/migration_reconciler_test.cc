@@ -103,14 +103,23 @@ TEST(SourceDecideTest, ASourceThatCannotTellIsDecidedByTheTarget) {
   o.started_before = true;
   o.domain = domain(virt::DomainState::kShutOff, virt::ShutoffReason::kUnknown);
   EXPECT_EQ(decideSource(o), SourceAction::kAskTarget);
-  o.target_running = true;
+  o.target = TargetGuest::kRunning;
   EXPECT_EQ(decideSource(o), SourceAction::kReportMigrated) << "the guest runs on the target";
-  o.target_running = false;
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitForLibvirt) << "paused incoming domain";
+  o.target = TargetGuest::kAbsent;
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "it runs nowhere: started here again";
-  o.target_running.reset();
+  o.target.reset();
   o.domain = domain(virt::DomainState::kPaused);
   o.domain->paused_reason = virt::PausedReason::kMigration;
   EXPECT_EQ(decideSource(o), SourceAction::kAskTarget) << "switched over, confirm lost?";
+  o.domain.reset();
+  EXPECT_EQ(decideSource(o), SourceAction::kAskTarget) << "gone after a job ran here";
+  o.target = TargetGuest::kAbsent;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportNoDomain);
+  o.target = TargetGuest::kRunning;
+  EXPECT_EQ(decideSource(o), SourceAction::kReportMigrated);
+  o.target.reset();
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "running here: no need to ask";
 }

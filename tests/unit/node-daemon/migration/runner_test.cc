@@ -231,82 +231,161 @@ TEST_F(RunnerTest, ACallThatFailsAfterTheSwitchOverIsReportedByWhatTheSourceDoma
   EXPECT_GE(lookups.load(), 3) << "no verdict while libvirt did not answer";
 }
 
-// The source's libvirtd restarted mid-call and lost the job: its domain is shut off with reason
-// unknown. The target, asked, runs the guest: the move completed.
-TEST_F(RunnerTest, WhenTheSourceCannotTellTheTargetIsAsked) {
-  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
-    return core::unavailableError("End of file while reading data: Input/output error");
-  };
-  fake_->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
-    virt::DomainInfo d;
-    d.name = name;
-    d.state = virt::DomainState::kShutOff;
-    d.shutoff_reason = virt::ShutoffReason::kUnknown;
-    return d;
-  };
-  virt::LibvirtOptions lo;
-  lo.uri = "test:///default";
-  lo.keepalive_interval_s = -1;
-  virt::ConnectionPtr target_inner = std::move(virt::openLibvirt(lo)).value();
-  std::atomic<int> asked{0};
-  std::string asked_uri;
-  RunnerOptions o;
-  o.clock = clock_;
-  o.sample_interval = 1s;
-  o.on_done = [this](const std::string&) { ++done_calls_; };
-  o.connect_target = [&](const std::string& uri) -> core::StatusOr<virt::ConnectionPtr> {
-    ++asked;
-    asked_uri = uri;
-    auto target = std::make_unique<testing::FakeLibvirt>(*target_inner);
-    target->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+// Failed calls the source domain cannot settle: the runner asks the target (a FakeLibvirt over
+// its own test-driver connection) and never decides by a timeout.
+class RunnerConfirmTest : public RunnerTest {
+protected:
+  void SetUp() override {
+    RunnerTest::SetUp();
+    virt::LibvirtOptions lo;
+    lo.uri = "test:///default";
+    lo.keepalive_interval_s = -1;
+    target_inner_ = std::move(virt::openLibvirt(lo)).value();
+    fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest&) {
+      returned_ = true;
+      return core::unavailableError("End of file while reading data: Input/output error");
+    };
+    // Once the call returned, libvirt runs no job on the source (the monitor's fixture job ran).
+    fake_->job_stats_hook = [this](const std::string&) {
+      virt::JobStats st = job_.stats();
+      if (returned_) {
+        st.type = virt::JobType::kNone;
+      }
+      return core::StatusOr<virt::JobStats>(st);
+    };
+    RunnerOptions o;
+    o.clock = clock_;
+    o.sample_interval = 1s;
+    o.confirm_interval = 1s;
+    o.confirm_limit = 3600s;
+    o.on_done = [this](const std::string&) { ++done_calls_; };
+    o.connect_target = [this](const std::string& uri) -> core::StatusOr<virt::ConnectionPtr> {
+      ++asked_;
+      {
+        std::lock_guard lock(mu_);
+        asked_uri_ = uri;
+      }
+      if (target_unreachable_) {
+        return core::unavailableError("unable to connect to server at '10.213.77.3:16509'");
+      }
+      auto target = std::make_unique<testing::FakeLibvirt>(*target_inner_);
+      target->lookup_hook = [this](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
+        virt::DomainInfo d;
+        d.name = name;
+        d.state = target_state_.load();
+        d.active = d.state != virt::DomainState::kShutOff;
+        return d;
+      };
+      return virt::ConnectionPtr(std::move(target));
+    };
+    runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+  }
+  void TearDown() override { runner_.reset(); }  // joins the job before the members below go
+  void sourceIs(virt::DomainState state,
+                virt::ShutoffReason shutoff = virt::ShutoffReason::kUnknown,
+                virt::PausedReason paused = virt::PausedReason::kUnknown) {
+    fake_->lookup_hook = [=](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
       virt::DomainInfo d;
       d.name = name;
-      d.state = virt::DomainState::kRunning;
-      d.active = true;
+      d.state = state;
+      d.shutoff_reason = shutoff;
+      d.paused_reason = paused;
+      d.active = state != virt::DomainState::kShutOff;
       return d;
     };
-    return virt::ConnectionPtr(std::move(target));
-  };
-  runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+  }
+  // Lets `n` more confirm passes ask the target (one clock step each).
+  void passes(int n) {
+    for (int i = 0; i < n && done_calls_.load() == 0; ++i) {
+      const int before = asked_.load();
+      ASSERT_TRUE(pollUntil([&] {
+        clock_->advance(1s);
+        return asked_.load() > before || done_calls_.load() > 0;
+      }));
+    }
+  }
+  // Passes until the outcome is there.
+  bool decided() {
+    return pollUntil([&] {
+      clock_->advance(1s);
+      return done_calls_.load() == 1;
+    });
+  }
+
+  virt::ConnectionPtr target_inner_;
+  std::atomic<bool> returned_{false};
+  std::atomic<bool> target_unreachable_{false};
+  std::atomic<virt::DomainState> target_state_{virt::DomainState::kRunning};
+  std::atomic<int> asked_{0};
+  std::mutex mu_;
+  std::string asked_uri_;  // guarded by mu_
+};
+
+// The source's libvirtd restarted mid-call and lost the job: its domain is shut off with reason
+// unknown. The target, asked, runs the guest: the move completed.
+TEST_F(RunnerConfirmTest, WhenTheSourceCannotTellTheTargetIsAsked) {
+  sourceIs(virt::DomainState::kShutOff);
   ASSERT_TRUE(runner_->start(job()));
   ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
   auto out = runner_->outcome("ns/mig");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
-  EXPECT_EQ(asked.load(), 1);
-  EXPECT_EQ(asked_uri, "qemu+tcp://10.213.77.3/system");
-  runner_.reset();  // joins the job's threads before the target connection goes
+  EXPECT_EQ(asked_.load(), 1);
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(asked_uri_, "qemu+tcp://10.213.77.3/system");
 }
 
-TEST_F(RunnerTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSource) {
-  fake_->migrate_hook = [](const std::string&, const virt::MigrateRequest&) {
-    return core::unavailableError("End of file while reading data: Input/output error");
-  };
-  std::atomic<int> job_reads{0};
-  fake_->lookup_hook = [](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
-    virt::DomainInfo d;
-    d.name = name;
-    d.state = virt::DomainState::kRunning;
-    d.active = true;
-    return d;
-  };
+// The target's incoming domain exists but is still paused (libvirt's finish step), then runs.
+TEST_F(RunnerConfirmTest, ADomainOnTheTargetThatDoesNotRunYetIsWaitedFor) {
+  sourceIs(virt::DomainState::kPaused, virt::ShutoffReason::kUnknown,
+           virt::PausedReason::kMigration);
+  target_state_ = virt::DomainState::kPaused;
+  ASSERT_TRUE(runner_->start(job()));
+  passes(5);
+  EXPECT_FALSE(runner_->outcome("ns/mig")) << "no verdict while the target's domain is paused";
+  EXPECT_GE(asked_.load(), 3);
+  target_state_ = virt::DomainState::kRunning;
+  ASSERT_TRUE(decided());
+  EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
+}
+
+// A target that does not answer is never taken to mean "not there" (that would start the guest
+// again here while it may run there), however long it takes.
+TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
+  sourceIs(virt::DomainState::kShutOff);
+  target_unreachable_ = true;
+  ASSERT_TRUE(runner_->start(job()));
+  passes(10);
+  EXPECT_FALSE(runner_->outcome("ns/mig"));
+  EXPECT_GE(asked_.load(), 5);
+  target_unreachable_ = false;
+  target_state_ = virt::DomainState::kShutOff;  // reachable: nothing runs there
+  ASSERT_TRUE(decided());
+  auto out = runner_->outcome("ns/mig");
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed) << "runs nowhere: the VM stays here";
+}
+
+TEST_F(RunnerConfirmTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSource) {
+  sourceIs(virt::DomainState::kRunning);
+  std::atomic<int> confirm_job_reads{0};
   // libvirt still cancels the job for a while (a restarted libvirtd recovering it), then no job.
   fake_->job_stats_hook = [&](const std::string&) {
     virt::JobStats s;
-    s.type = ++job_reads <= 3 ? virt::JobType::kUnbounded : virt::JobType::kNone;
+    s.type = virt::JobType::kUnbounded;
+    if (returned_ && ++confirm_job_reads > 3) {
+      s.type = virt::JobType::kNone;
+    }
     return core::StatusOr<virt::JobStats>(s);
   };
   ASSERT_TRUE(runner_->start(job()));
-  ASSERT_TRUE(pollUntil([&] {
-    clock_->advance(1s);
-    return done_calls_.load() == 1;
-  }));
+  ASSERT_TRUE(decided());
   auto out = runner_->outcome("ns/mig");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
   EXPECT_EQ(out->reason, "TargetUnreachable");
   EXPECT_NE(out->message.find("keeps running on the source"), std::string::npos);
-  EXPECT_GE(job_reads.load(), 4) << "not decided while a job still ran on the domain";
+  EXPECT_GE(confirm_job_reads.load(), 4) << "not decided while a job still ran on the domain";
+  EXPECT_EQ(asked_.load(), 0) << "the guest is here: no need to ask the target";
 }
 
 // ---- post-copy
