@@ -65,8 +65,19 @@ mig_e2e_cleanup() {
   fi
   kubectl delete vmmigration --all -n "$NS" --wait=false >/dev/null 2>&1
   kubectl delete vm --all -n "$NS" --wait=false >/dev/null 2>&1
+  # Only processes of this run (a pid of one that exited may since belong to anyone), woken if a
+  # test stopped them, SIGKILLed if they do not exit within 15 s.
+  local ours=()
   for pid in "${PIDS[@]}"; do
-    kill "$pid" 2>/dev/null
+    if grep -qaF -- "$RUN" "/proc/$pid/cmdline" 2>/dev/null; then
+      ours+=("$pid")
+      kill "$pid" 2>/dev/null
+      kill -CONT "$pid" 2>/dev/null
+    fi
+  done
+  for pid in "${ours[@]}"; do
+    wait_until 15 bash -c "! grep -qaF -- '$RUN' /proc/$pid/cmdline 2>/dev/null" ||
+      kill -KILL "$pid" 2>/dev/null
   done
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null

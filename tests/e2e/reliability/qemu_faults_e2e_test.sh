@@ -58,7 +58,7 @@ running_on() {
   # shellcheck disable=SC2086 # HOST_X_NSENTER is a command line
   timeout 10 ${!nsenter} virsh -c qemu:///system list --name --state-running
 }
-boots() { grep -ac NOVACRON-GUEST-BOOTED "$(serial_log "$1")" 2>/dev/null || echo 0; }
+boots() { grep -ac NOVACRON-GUEST-BOOTED "$(serial_log "$1")" 2>/dev/null || true; }
 # The guest's last "tick N" (a reboot starts again from 1: the last one, not the largest).
 last_tick() { grep -ao 'tick [0-9]*' "$(serial_log "$1")" 2>/dev/null | tail -n1 | awk '{ print $2 }'; }
 ticks_past() { local t; t="$(last_tick "$2")"; [[ -n "$t" ]] && ((t > $1)); }
@@ -118,14 +118,22 @@ PIDS+=("$!")
 # --- faults and their repair ------------------------------------------------------------------
 declare -A FAULTS=() OPS=() BUSY=()  # counts by kind; BUSY: a component or host under a fault now
 HEAL_AT=() HEAL_DO=()
+R=()  # this step's random draws (R[0..9]), drawn at its start from the schedule's seed
 later() { # later SECONDS_MIN SECONDS_MAX COMMAND: run COMMAND (eval) then, or when the faults stop
-  HEAL_AT+=($(($(date +%s) + $1 + RANDOM % ($2 - $1 + 1))))
+  HEAL_AT+=($(($(date +%s) + $1 + R[7] % ($2 - $1 + 1))))
   HEAL_DO+=("$3")
 }
 heal() { # heal [all]: runs the repairs that are due (all: every one, "the faults stop")
-  local now i keep_at=() keep_do=()
+  local now i keep_at=() keep_do=() order=()
   now="$(date +%s)"
-  for i in "${!HEAL_AT[@]}"; do
+  # Links first: a libvirtd that comes back is waited for over the bridge.
+  for i in "${!HEAL_DO[@]}"; do
+    [[ "${HEAL_DO[i]}" == link_up* ]] && order+=("$i")
+  done
+  for i in "${!HEAL_DO[@]}"; do
+    [[ "${HEAL_DO[i]}" == link_up* ]] || order+=("$i")
+  done
+  for i in "${order[@]}"; do
     if [[ "${1:-}" == all ]] || ((HEAL_AT[i] <= now)); then
       echo "$(date -u +%T.%3N) repair: ${HEAL_DO[i]}" >>"$RUN/timeline"
       eval "${HEAL_DO[i]}"
@@ -184,9 +192,9 @@ supervise() {
 }
 
 fault() {
-  local h=${HOST_OF[$((RANDOM % 2))]} hv kind
+  local h=${HOST_OF[$((R[1] % 2))]} hv kind
   hv="hv-${h,,}"
-  case $((RANDOM % 6)) in
+  case $((R[2] % 6)) in
     0) kind=kill-node
        [[ -n "${BUSY[$hv]:-}" ]] && return
        signal_ours KILL "${NODE_PID[$hv]}" || return; BUSY[$hv]=1
@@ -218,9 +226,9 @@ fault() {
 
 MIGRATIONS=()
 op() {
-  local g=${GUESTS[$((RANDOM % ${#GUESTS[@]}))]} from to name options
-  if ((RANDOM % 4 == 0)) && ((${#MIGRATIONS[@]})); then
-    name=${MIGRATIONS[$((RANDOM % ${#MIGRATIONS[@]}))]}
+  local g=${GUESTS[$((R[1] % ${#GUESTS[@]}))]} from to name options
+  if ((R[2] % 4 == 0)) && ((${#MIGRATIONS[@]})); then
+    name=${MIGRATIONS[$((R[3] % ${#MIGRATIONS[@]}))]}
     echo "    op: cancel $name"
     echo "$(date -u +%T.%3N) op: cancel $name" >>"$RUN/timeline"
     kubectl patch vmmigration "$name" -n "$NS" --type=merge -p '{"spec":{"cancel":true}}' \
@@ -233,9 +241,8 @@ op() {
   to="$(other_hv "$from")"
   name="mig-$SCHEDULE_SEED-${#MIGRATIONS[@]}"
   # A cap makes the transfer of the 128 MiB guest last seconds, so a fault can land mid-way.
-  # (RANDOM only in this shell: a subshell draws from its own sequence, not the seed's.)
   options="{progressTimeoutSeconds: 20, completionTimeoutPerGiBSeconds: 600"
-  if ((RANDOM % 2)); then options+=", bandwidthMiBps: $((8 + RANDOM % 3 * 8))"; fi
+  if ((R[4] % 2)); then options+=", bandwidthMiBps: $((8 + R[5] % 3 * 8))"; fi
   options+="}"
   echo "    op: migrate $g $from -> $to $options"
   echo "$(date -u +%T.%3N) op: $name migrate $g $from -> $to $options" >>"$RUN/timeline"
@@ -319,10 +326,15 @@ for ((SCHEDULE_SEED = SEED; SCHEDULE_SEED < SEED + SCHEDULES; SCHEDULE_SEED++));
   for ((step = 0; step < STEPS; step++)); do
     supervise
     heal
-    if ((RANDOM % 100 < 50)); then fault; else op; fi
-    sleep "$((1 + RANDOM % 3)).$((RANDOM % 10))"
+    # A fixed number of draws per step, whatever the step then does (a fault skipped because its
+    # target is busy draws as many as one carried out): the seed fixes every step's choices.
+    R=()
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+      R[i]=$RANDOM
+    done
+    if ((R[0] % 100 < 50)); then fault; else op; fi
+    sleep "$((1 + R[8] % 3)).$((R[9] % 10))"
   done
-  # Links first: a libvirtd that comes back is checked over the bridge.
   heal all
   echo "    faults stopped"
   since="$(date +%s%N)"
