@@ -24,8 +24,15 @@ core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn, const s
   if (!out.domain || !out.domain->active) {
     return out;  // an inactive domain runs no job
   }
-  NOVACRON_ASSIGN_OR_RETURN(virt::JobStats job, conn.jobStats(name));
-  out.job_running = job.type == virt::JobType::kBounded || job.type == virt::JobType::kUnbounded;
+  auto job = conn.jobStats(name);
+  if (!job.isOk() && (job.status().code() == core::StatusCode::kUnavailable ||
+                      job.status().code() == core::StatusCode::kDeadlineExceeded)) {
+    return job.status();  // libvirt did not answer: whether a job runs is not known
+  }
+  // An answer that is not a job (the driver cannot report jobs, the domain stopped meanwhile) is
+  // "no job": libvirt's test driver, for one, never runs or reports any.
+  out.job_running = job.isOk() && (job->type == virt::JobType::kBounded ||
+                                   job->type == virt::JobType::kUnbounded);
   if (!out.job_running) {
     NOVACRON_ASSIGN_OR_RETURN(out.domain, lookup(conn, name));  // as it is after any job ended
   }

@@ -6,7 +6,9 @@
 // Two reads are not one instant: a domain read as running, whose job then ends before the job is
 // read, has moved by then. So when no job runs the domain is read again, and that second state is
 // the answer (no job starts in between: only this node-daemon starts them). When libvirt does not
-// answer either read, the error is returned: "no job seen" is never guessed from a failed read
+// answer either read (Unavailable, DeadlineExceeded), the error is returned: "no job seen" is never
+// guessed from a read libvirt did not answer (a definite refusal, e.g. a driver that cannot report
+// jobs, is "no job")
 // (a node-daemon restarted during a libvirtd restart reported a migration that completed as lost,
 // and the only running guest was then stopped on the target: docs/reliability.md).
 // Thread-safety: as the connection's.

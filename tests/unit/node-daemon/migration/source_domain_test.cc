@@ -72,6 +72,21 @@ TEST_F(SourceDomainTest, AJobReadThatFailsIsAnErrorNotNoJob) {
   EXPECT_EQ(seen.status().code(), core::StatusCode::kUnavailable);
 }
 
+// libvirt's test driver cannot report jobs at all ("this function is not supported"): an answer,
+// and no job (the fault suite's migrations hung in Migrating while this counted as no answer).
+TEST_F(SourceDomainTest, AJobReadTheDriverRefusesIsNoJob) {
+  fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
+    return domain(virt::DomainState::kRunning);
+  };
+  fake_->job_stats_hook = [](const std::string&) -> core::StatusOr<virt::JobStats> {
+    return core::invalidArgumentError("libvirt jobStats: this function is not supported");
+  };
+  auto seen = observeSourceDomain(*fake_, "ns_vm");
+  ASSERT_TRUE(seen.isOk()) << seen.status().toString();
+  EXPECT_FALSE(seen->job_running);
+  EXPECT_EQ(seen->domain->state, virt::DomainState::kRunning);
+}
+
 TEST_F(SourceDomainTest, ARunningJobIsReportedWithTheDomain) {
   fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
     return domain(virt::DomainState::kRunning);
