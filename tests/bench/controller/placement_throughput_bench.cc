@@ -28,6 +28,7 @@
 #include "lib/api/names.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
+#include "tests/bench/common/etcd_metrics.h"
 #include "tests/bench/common/proc_cpu.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
 #include "tests/testing/bench_cluster.h"
@@ -205,6 +206,7 @@ int main(int argc, char** argv) {
   auto client = restClient(cluster, "novacron-controller", 100000, registry);
   const auto start = Clock::now();
   const double cpu_start = processCpuSeconds();
+  const auto etcd_before = novacron::bench::etcdCounters(cluster.etcdEndpoint());
   const double api_cpu_start = novacron::bench::processCpuSecondsOf(cluster.apiServerPid());
   const double etcd_cpu_start = novacron::bench::processCpuSecondsOf(cluster.etcdPid());
   auto app = startController(client, workers, "bench");
@@ -222,6 +224,7 @@ int main(int argc, char** argv) {
       (novacron::bench::processCpuSecondsOf(cluster.apiServerPid()) - api_cpu_start) * 1000 / vms;
   const double etcd_cpu_ms_per_vm =
       (novacron::bench::processCpuSecondsOf(cluster.etcdPid()) - etcd_cpu_start) * 1000 / vms;
+  const auto etcd_after = novacron::bench::etcdCounters(cluster.etcdEndpoint());
   std::map<std::string, double> by_method;
   const double writes = novacron::testing::restWrites(*registry, by_method);
   app->stopLeading();
@@ -249,6 +252,8 @@ int main(int argc, char** argv) {
       "  CPU per VM from the controller's start to the last binding: controller %.2f ms, dev API "
       "server %.2f ms, etcd %.2f ms; together %.2f ms, i.e. at most %.0f VMs/s on 2 idle cores\n",
       cpu_ms_per_vm, api_cpu_ms_per_vm, etcd_cpu_ms_per_vm, all_ms, all_ms > 0 ? 2000 / all_ms : 0);
+  std::printf("  etcd per VM (requests by gRPC method, reads, writes, raft proposals, fsyncs):\n");
+  novacron::bench::printEtcdCounterDeltas(etcd_before, etcd_after, vms);
   double load[3] = {0, 0, 0};
   if (::getloadavg(load, 3) == 3) {
     std::printf("  load average at the end: %.1f %.1f %.1f\n", load[0], load[1], load[2]);
