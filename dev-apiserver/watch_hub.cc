@@ -133,14 +133,29 @@ void WatchHub::run() {
         }
         break;
       }
+      // A value this process wrote at exactly this revision is already parsed (wrote()).
+      std::vector<HubValuePtr> known(batch->size());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (size_t i = 0; i < batch->size(); ++i) {
+          const WatchEvent& e = (*batch)[i];
+          if (auto it = written_.find(e.kv.key); !e.is_delete && it != written_.end() &&
+                                                 it->second->mod_revision == e.kv.mod_revision) {
+            known[i] = it->second;
+          }
+        }
+      }
       std::vector<std::shared_ptr<HubEvent>> parsed;
       parsed.reserve(batch->size());
-      for (auto& e : *batch) {
+      for (size_t i = 0; i < batch->size(); ++i) {
+        WatchEvent& e = (*batch)[i];
         auto ev = std::make_shared<HubEvent>();
         ev->revision = e.kv.mod_revision;
         ev->is_delete = e.is_delete;
         ev->key = std::move(e.kv.key);
-        if (!ev->is_delete) {
+        if (known[i]) {
+          ev->cur = std::move(known[i]);
+        } else if (!ev->is_delete) {
           ev->cur =
               std::make_shared<const HubValue>(HubValue{parseValue(e.kv.value), e.kv.mod_revision});
         }
