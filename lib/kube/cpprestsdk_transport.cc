@@ -308,6 +308,22 @@ public:
 
   core::StatusOr<StreamHandlePtr> openStreamOnce(const HttpRequest& request, LineCallback on_line) {
     std::string what = request.method + " " + config_.server + request.path;
+    if (sync_) {
+      NOVACRON_ASSIGN_OR_RETURN(Credentials cred, credentials());
+      HttpHeaders extra;
+      if (!cred.token.empty()) {
+        extra.emplace_back("Authorization", "Bearer " + cred.token);
+      }
+      auto out = sync_->openStream(request, extra, cred.tls, effectiveTimeout(request),
+                                   std::move(on_line));
+      if (!out.isOk()) {
+        return out.status().withContext(config_.server);
+      }
+      if ((*out)->response().status == 401 && exec_) {
+        exec_->invalidate(cred.token);
+      }
+      return out;
+    }
     try {
       NOVACRON_ASSIGN_OR_RETURN(Prepared prepared, buildMessage(request));
       // One client (and connection) per stream: its timeout is the stream's inactivity limit.
@@ -473,7 +489,7 @@ private:
   const std::shared_ptr<const TlsMaterial> tls_;
   TokenSource tokens_;
   const ExecCredentialProviderPtr exec_;           // null without an exec plugin
-  const std::unique_ptr<SyncRequestClient> sync_;  // send(); null: cpprestsdk for send() too
+  const std::unique_ptr<SyncRequestClient> sync_;  // null: everything through cpprestsdk
   std::mutex mu_;
   std::shared_ptr<const TlsMaterial> exec_tls_;     // guarded by mu_
   std::shared_ptr<const TlsMaterial> clients_tls_;  // what clients_ were built with; guarded by mu_

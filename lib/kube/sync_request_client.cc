@@ -2,9 +2,12 @@
 // here and turned into a core::Status.
 #include "lib/kube/sync_request_client.h"
 
+#include <condition_variable>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -25,6 +28,10 @@ using tcp = net::ip::tcp;
 
 // At most this many idle keep-alive connections are kept.
 constexpr size_t kMaxIdle = 64;
+
+// No limit on a response body in practice. Not boost::none: Boost 1.74's parser compares a
+// Content-Length with the optional limit, and every length is "greater" than none.
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
 
 // One keep-alive connection and the io_context its operations run on (on the calling thread).
 struct Connection {
@@ -55,6 +62,179 @@ bool isIpAddress(const std::string& host) {
   beast::error_code ec;
   net::ip::make_address(host, ec);
   return !ec;
+}
+
+// Calls f(stream) with the connection's TLS or plain stream.
+template <class F>
+auto withStream(Connection& conn, F&& f) {
+  return conn.secure ? f(*conn.secure) : f(*conn.plain);
+}
+
+// A body read line by line on a reader thread; see StreamHandle.
+class SyncStreamHandle final : public StreamHandle {
+public:
+  using Parser = http::response_parser<http::string_body>;
+
+  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head)
+      : conn_(std::move(conn)), head_(std::move(head)) {}
+
+  ~SyncStreamHandle() override {
+    cancel();
+    if (reader_.joinable()) {
+      reader_.join();
+    }
+  }
+
+  void start(std::unique_ptr<Parser> parser, LineCallback on_line,
+             std::chrono::milliseconds timeout, std::string what) {
+    reader_ = std::thread(
+        [this, parser = std::move(parser), cb = std::move(on_line), timeout,
+         what = std::move(what)]() mutable { finish(read(*parser, cb, timeout, what)); });
+  }
+
+  void markDone() { finish({StreamEnd::kEof, core::okStatus()}); }
+
+  const HttpResponse& response() const override { return head_; }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mu_);
+      if (done_ || cancelled_) {
+        return;
+      }
+      cancelled_ = true;
+    }
+    // Runs on the reader thread's next turn of the io_context: the pending read then fails.
+    Connection* conn = conn_.get();
+    net::post(conn->ioc, [conn] { conn->lowest().close(); });
+  }
+
+  StreamResult wait() override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    return result_;
+  }
+
+  bool done() const override {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+
+private:
+  bool cancelRequested() {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+
+  StreamResult read(Parser& parser, const LineCallback& on_line, std::chrono::milliseconds timeout,
+                    const std::string& what) {
+    std::string pending;
+    // Delivers every complete line in `pending`; false when the callback asked to stop.
+    auto deliver = [&](bool final) {
+      size_t start = 0;
+      while (true) {
+        size_t newline = pending.find('\n', start);
+        if (newline == std::string::npos) {
+          break;
+        }
+        size_t end = newline;
+        if (end > start && pending[end - 1] == '\r') {
+          --end;
+        }
+        if (end > start && !on_line(std::string_view(pending).substr(start, end - start))) {
+          return false;
+        }
+        start = newline + 1;
+      }
+      pending.erase(0, start);
+      if (final && !pending.empty()) {
+        if (pending.back() == '\r') {
+          pending.pop_back();
+        }
+        bool keep = pending.empty() || on_line(pending);
+        pending.clear();
+        return keep;
+      }
+      return true;
+    };
+    auto takeBody = [&] {
+      std::string& body = parser.get().body();
+      pending.append(body);
+      body.clear();
+    };
+    takeBody();  // what arrived with the headers
+    while (true) {
+      if (cancelRequested()) {
+        return cancelled(what);
+      }
+      if (parser.is_done()) {
+        if (!deliver(true)) {
+          return stoppedByCallback(what);
+        }
+        return {StreamEnd::kEof, core::okStatus()};
+      }
+      if (!deliver(false)) {
+        return stoppedByCallback(what);
+      }
+      beast::error_code ec;
+      conn_->lowest().expires_after(timeout);
+      withStream(*conn_, [&](auto& stream) {
+        http::async_read_some(stream, conn_->buffer, parser,
+                              [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn_->ioc);
+      takeBody();
+      if (cancelRequested()) {
+        return cancelled(what);
+      }
+      if (ec == http::error::end_of_stream && parser.is_done()) {
+        continue;
+      }
+      if (ec) {
+        return {StreamEnd::kError, statusOf(ec, what)};
+      }
+    }
+  }
+
+  StreamResult cancelled(const std::string& what) {
+    return {StreamEnd::kCancelled, core::cancelledError(what + ": stream cancelled")};
+  }
+
+  StreamResult stoppedByCallback(const std::string& what) {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    beast::error_code ec;
+    conn_->lowest().socket().close(ec);
+    return {StreamEnd::kCancelled, core::cancelledError(what + ": stopped by the line callback")};
+  }
+
+  void finish(StreamResult result) {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      result_ = std::move(result);
+    }
+    cv_.notify_all();
+  }
+
+  const std::unique_ptr<Connection> conn_;
+  const HttpResponse head_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;  // guarded by mu_
+  bool done_ = false;       // guarded by mu_
+  StreamResult result_;     // guarded by mu_
+  std::thread reader_;
+};
+
+HttpHeaders headersOf(const http::response_header<>& head) {
+  HttpHeaders out;
+  for (const auto& field : head) {
+    out.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
 }
 
 }  // namespace
@@ -166,6 +346,28 @@ struct SyncRequestClient::Impl {
     return conn;
   }
 
+  http::request<http::string_body> build(http::verb verb, const HttpRequest& request,
+                                         const HttpHeaders& headers) const {
+    http::request<http::string_body> req{verb, request.path, 11};
+    req.set(http::field::host, host_header);
+    bool has_content_type = false;
+    for (const auto* list : {&request.headers, &headers}) {
+      for (const auto& [name, value] : *list) {
+        has_content_type = has_content_type || beast::iequals(name, "Content-Type");
+        req.insert(name, value);
+      }
+    }
+    if (!request.body.empty()) {
+      if (!has_content_type) {
+        req.set(http::field::content_type, "application/json");
+      }
+      req.body() = request.body;
+    }
+    req.keep_alive(true);
+    req.prepare_payload();
+    return req;
+  }
+
   // Writes the request and reads the response on `conn`. `response_started`: whether any byte
   // of a response arrived (a request that failed before may be sent again).
   template <class Stream>
@@ -181,7 +383,7 @@ struct SyncRequestClient::Impl {
       return statusOf(ec, what);
     }
     http::response_parser<http::string_body> parser;
-    parser.body_limit(boost::none);  // lists of thousands of objects are large
+    parser.body_limit(kNoBodyLimit);  // lists of thousands of objects are large
     http::async_read(stream, conn.buffer, parser,
                      [&](beast::error_code e, std::size_t) { ec = e; });
     runAll(conn.ioc);
@@ -192,9 +394,7 @@ struct SyncRequestClient::Impl {
     auto res = parser.release();
     HttpResponse out;
     out.status = static_cast<int>(res.result_int());
-    for (const auto& field : res) {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
+    out.headers = headersOf(res.base());
     out.body = std::move(res.body());
     *keep_alive = res.keep_alive();
     return out;
@@ -254,23 +454,7 @@ core::StatusOr<HttpResponse> SyncRequestClient::send(const HttpRequest& request,
     return core::invalidArgumentError(what + ": unknown HTTP method");
   }
   try {
-    http::request<http::string_body> req{verb, request.path, 11};
-    req.set(http::field::host, impl_->host_header);
-    bool has_content_type = false;
-    for (const auto* list : {&request.headers, &headers}) {
-      for (const auto& [name, value] : *list) {
-        has_content_type = has_content_type || beast::iequals(name, "Content-Type");
-        req.insert(name, value);
-      }
-    }
-    if (!request.body.empty()) {
-      if (!has_content_type) {
-        req.set(http::field::content_type, "application/json");
-      }
-      req.body() = request.body;
-    }
-    req.keep_alive(true);
-    req.prepare_payload();
+    http::request<http::string_body> req = impl_->build(verb, request, headers);
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::unique_ptr<Connection> conn = impl_->takeIdle(tls);
       const bool reused = conn != nullptr;
@@ -297,6 +481,64 @@ core::StatusOr<HttpResponse> SyncRequestClient::send(const HttpRequest& request,
       return out;
     }
     return core::unavailableError(what + ": the connection failed twice");
+  } catch (const std::exception& e) {
+    return core::unavailableError(what + ": " + e.what());
+  }
+}
+
+core::StatusOr<StreamHandlePtr> SyncRequestClient::openStream(
+    const HttpRequest& request, const HttpHeaders& headers,
+    const std::shared_ptr<const TlsMaterial>& tls, std::chrono::milliseconds timeout,
+    LineCallback on_line) {
+  const std::string what = request.method + " " + request.path;
+  http::verb verb = http::string_to_verb(request.method);
+  if (verb == http::verb::unknown) {
+    return core::invalidArgumentError(what + ": unknown HTTP method");
+  }
+  try {
+    http::request<http::string_body> req = impl_->build(verb, request, headers);
+    NOVACRON_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, impl_->connect(tls, timeout, what));
+    beast::error_code ec;
+    auto parser = std::make_unique<SyncStreamHandle::Parser>();
+    parser->body_limit(kNoBodyLimit);
+    conn->lowest().expires_after(timeout);
+    withStream(*conn, [&](auto& stream) {
+      http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    });
+    runAll(conn->ioc);
+    if (!ec) {
+      withStream(*conn, [&](auto& stream) {
+        http::async_read_header(stream, conn->buffer, *parser,
+                                [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn->ioc);
+    }
+    if (ec) {
+      return statusOf(ec, what);
+    }
+    HttpResponse head;
+    head.status = static_cast<int>(parser->get().result_int());
+    head.headers = headersOf(parser->get().base());
+    const bool ok = head.status >= 200 && head.status < 300;
+    if (!ok) {
+      // The whole (error) body, then the stream has ended.
+      withStream(*conn, [&](auto& stream) {
+        http::async_read(stream, conn->buffer, *parser,
+                         [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn->ioc);
+      if (ec) {
+        return statusOf(ec, what);
+      }
+      head.body = std::move(parser->get().body());
+    }
+    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head));
+    if (ok) {
+      handle->start(std::move(parser), std::move(on_line), timeout, what);
+    } else {
+      handle->markDone();
+    }
+    return StreamHandlePtr(std::move(handle));
   } catch (const std::exception& e) {
     return core::unavailableError(what + ": " + e.what());
   }

@@ -2,8 +2,8 @@
 // (Boost.Beast over pooled keep-alive connections), for the transport's send(). cpprestsdk hands
 // every request to its own thread pool and the answer back through tasks: two or three thread
 // switches and wake-ups per request, which was a fifth of the controller's CPU at a few hundred
-// requests per second. Here the caller writes the request and reads the response itself; only
-// streams (watches) stay on cpprestsdk.
+// requests per second. Here the caller writes the request and reads the response itself, and a
+// stream (a watch) is read by its own reader thread doing its own reads.
 //
 // TLS as cpprestsdk did it: the CA from TlsMaterial (or none), peer and host name verification
 // unless insecure, the client certificate if any, SNI for host names. Errors: Unavailable for
@@ -38,6 +38,14 @@ public:
                                                   const HttpHeaders& headers,
                                                   const std::shared_ptr<const TlsMaterial>& tls,
                                                   std::chrono::milliseconds timeout);
+
+  // Opens a streamed response (HttpTransport::openStream): waits for the headers, then reads the
+  // body on a thread of its own, line by line; `timeout` is the limit for the headers and for
+  // the silence between two reads. The stream has a connection of its own (never pooled).
+  [[nodiscard]] core::StatusOr<StreamHandlePtr> openStream(
+      const HttpRequest& request, const HttpHeaders& headers,
+      const std::shared_ptr<const TlsMaterial>& tls, std::chrono::milliseconds timeout,
+      LineCallback on_line);
 
 private:
   struct Impl;
