@@ -532,8 +532,8 @@ core::StatusOr<HttpTransportPtr> newCpprestsdkTransport(const Config& config) {
     exec = std::make_shared<ExecCredentialProvider>(config, core::newProcessRunner(),
                                                     core::systemClock());
   }
-  // send() on the calling thread; NOVACRON_KUBE_SEND=cpprestsdk keeps it on cpprestsdk (to
-  // compare).
+  // Requests on the calling thread, streams on their own reader thread;
+  // NOVACRON_KUBE_SEND=cpprestsdk keeps both on cpprestsdk (to compare).
   std::unique_ptr<SyncRequestClient> sync;
   const char* send_impl = std::getenv("NOVACRON_KUBE_SEND");
   if (send_impl == nullptr || std::string(send_impl) != "cpprestsdk") {
