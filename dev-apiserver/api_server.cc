@@ -1230,56 +1230,54 @@ Response ApiServer::updateAttempt(const Request& req, const Target& t, StoredObj
                                   const json* body, PatchType pt, const json* patch,
                                   bool* committed) {
   const ResourceType& type = *t.type;
-  {
-    json desired;
-    bool rv_from_client = false;
-    if (body != nullptr) {
-      desired = *body;
-      if (type.group == "events.k8s.io") {
-        desired = eventToCore(std::move(desired));
-      }
-      std::string body_name = metaString(desired, "name");
-      if (!body_name.empty() && body_name != t.name) {
-        return errorResponse(400, "BadRequest",
-                             "the name of the object (" + body_name +
-                                 ") does not match the name on the URL (" + t.name + ")");
-      }
-      std::string rv = metaString(desired, "resourceVersion");
-      if (rv.empty() && refusesUnconditionalUpdate(type)) {
-        return statusResponse(
-            invalidStatus(type.kind, type.group, t.name,
-                          {{"FieldValueInvalid", "metadata.resourceVersion",
-                            "Invalid value: 0x0: must be specified for an update"}}));
-      }
-      if (!rv.empty()) {
-        rv_from_client = true;
-        if (rv != std::to_string(current.mod_revision)) {
-          return conflict(type, t.name, kModified);
-        }
-      }
-    } else {
-      json target = present(type, current.obj, current.mod_revision);
-      int code = 0;
-      json err;
-      auto patched = applyPatch(pt, target, *patch, &code, &err);
-      if (!patched.isOk()) {
-        return statusResponse(err);
-      }
-      desired = std::move(*patched);
-      if (type.group == "events.k8s.io") {
-        desired = eventToCore(std::move(desired));
-      }
-      std::string rv = metaString(desired, "resourceVersion");
-      if (!rv.empty() && rv != std::to_string(current.mod_revision)) {
+  json desired;
+  bool rv_from_client = false;
+  if (body != nullptr) {
+    desired = *body;
+    if (type.group == "events.k8s.io") {
+      desired = eventToCore(std::move(desired));
+    }
+    std::string body_name = metaString(desired, "name");
+    if (!body_name.empty() && body_name != t.name) {
+      return errorResponse(400, "BadRequest",
+                           "the name of the object (" + body_name +
+                               ") does not match the name on the URL (" + t.name + ")");
+    }
+    std::string rv = metaString(desired, "resourceVersion");
+    if (rv.empty() && refusesUnconditionalUpdate(type)) {
+      return statusResponse(
+          invalidStatus(type.kind, type.group, t.name,
+                        {{"FieldValueInvalid", "metadata.resourceVersion",
+                          "Invalid value: 0x0: must be specified for an update"}}));
+    }
+    if (!rv.empty()) {
+      rv_from_client = true;
+      if (rv != std::to_string(current.mod_revision)) {
         return conflict(type, t.name, kModified);
       }
-      rv_from_client = false;
     }
-    if (!desired.is_object()) {
-      return errorResponse(400, "BadRequest", "the body of the request was in an unknown format");
+  } else {
+    json target = present(type, current.obj, current.mod_revision);
+    int code = 0;
+    json err;
+    auto patched = applyPatch(pt, target, *patch, &code, &err);
+    if (!patched.isOk()) {
+      return statusResponse(err);
     }
-    return writeUpdate(req, t, std::move(current), std::move(desired), rv_from_client, committed);
+    desired = std::move(*patched);
+    if (type.group == "events.k8s.io") {
+      desired = eventToCore(std::move(desired));
+    }
+    std::string rv = metaString(desired, "resourceVersion");
+    if (!rv.empty() && rv != std::to_string(current.mod_revision)) {
+      return conflict(type, t.name, kModified);
+    }
+    rv_from_client = false;
   }
+  if (!desired.is_object()) {
+    return errorResponse(400, "BadRequest", "the body of the request was in an unknown format");
+  }
+  return writeUpdate(req, t, std::move(current), std::move(desired), rv_from_client, committed);
 }
 
 Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObject current,
