@@ -830,9 +830,10 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
   resp.stream = [this, type, lsel, fsel, from_rv, timeout, bookmarks, table, include_object,
                  prefix](ResponseWriter& w) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
+    const bool select_all = lsel.empty() && fsel.empty();
     auto matches = [&](const json& obj) {
-      return obj.is_object() && lsel.matches(labelsOf(obj)) &&
-             fsel.matches(selectableFields(*type, obj));
+      return obj.is_object() && (select_all || (lsel.matches(labelsOf(obj)) &&
+                                                fsel.matches(selectableFields(*type, obj))));
     };
     auto render = [&](const char* kind, json obj, int64_t rev) {
       json o = present(*type, std::move(obj), rev);
@@ -847,6 +848,9 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
     // Hub events are shared by every watcher: render each (event, form) once. The key covers
     // everything the rendered line depends on besides the event itself.
     const HubEvent* shared_event = nullptr;
+    // The lines of one batch of hub events, written as one chunk (one TLS record and one
+    // wake-up of the client instead of one per event).
+    std::string* batch_out = nullptr;
     const std::string form = type->apiVersion() + "/" + type->resource + (table ? "|T" : "|J") +
                              (include_object ? "O" : "");
     auto sendShared = [&](const char* kind, const json& obj, int64_t rev, bool prev) {
@@ -866,6 +870,10 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         line = render(kind, obj, rev);
         std::lock_guard<std::mutex> lock(shared_event->render_mu);
         shared_event->rendered.emplace(key, line);
+      }
+      if (batch_out != nullptr) {
+        batch_out->append(line);
+        return true;
       }
       return w.writeChunk(line);
     };
@@ -998,16 +1006,19 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         }
         return;
       }
+      std::string lines;
+      batch_out = &lines;
       for (const auto& e : *events) {
         if (e->key.compare(0, resource_prefix.size(), resource_prefix) == 0) {
           schedule.observe(e->revision);
         }
         shared_event = e.get();
-        bool alive = onEvent(e->revision, e->is_delete, e->key, e->obj, e->prev_obj, e->has_prev);
+        onEvent(e->revision, e->is_delete, e->key, e->obj(), e->prevObj(), e->has_prev);
         shared_event = nullptr;
-        if (!alive) {
-          return;
-        }
+      }
+      batch_out = nullptr;
+      if (!lines.empty() && !w.writeChunk(lines)) {
+        return;
       }
       progress = std::max(progress, p);
       if (w.clientGone()) {
@@ -1167,6 +1178,7 @@ Response ApiServer::createObject(const Request& req, const Target& t) {
   }
   Response resp = jsonResponse(201, present(type, obj, r->revision));
   resp.headers = warnings;
+  hub_.wrote(t.type->key(type.namespaced ? t.ns : "", name), std::move(obj), r->revision);
   return resp;
 }
 
@@ -1181,74 +1193,95 @@ Response ApiServer::updateObject(const Request& req, const Target& t, const json
     }
     pt = *parsed;
   }
+  // As kube-apiserver's GuaranteedUpdate with the watch cache's copy: the first attempt starts
+  // from the hub's copy of the object instead of reading etcd; the write is a Txn on its
+  // mod_revision either way. Any outcome other than a committed write (a lost race, a conflict,
+  // a failed patch test, a no-op, an error) is decided again on a fresh read from etcd, so every
+  // answer is still based on the current object.
   for (int attempt = 0; attempt < 16; ++attempt) {
-    auto cur = readKey(t.key());
-    if (!cur.isOk()) {
-      return fromStatus(cur.status());
+    StoredObject current;
+    bool from_cache = false;
+    if (attempt == 0) {
+      if (HubValuePtr hint = hub_.cached(t.key()); hint && hint->obj.is_object()) {
+        current = StoredObject{hint->obj, hint->mod_revision};
+        from_cache = true;
+      }
     }
-    if (!*cur) {
-      return notFound(type, t.name);
+    if (!from_cache) {
+      auto cur = readKey(t.key());
+      if (!cur.isOk()) {
+        return fromStatus(cur.status());
+      }
+      if (!*cur) {
+        return notFound(type, t.name);
+      }
+      current = std::move(**cur);
     }
-    StoredObject current = std::move(**cur);
-    json desired;
-    bool rv_from_client = false;
-    if (body != nullptr) {
-      desired = *body;
-      if (type.group == "events.k8s.io") {
-        desired = eventToCore(std::move(desired));
-      }
-      std::string body_name = metaString(desired, "name");
-      if (!body_name.empty() && body_name != t.name) {
-        return errorResponse(400, "BadRequest",
-                             "the name of the object (" + body_name +
-                                 ") does not match the name on the URL (" + t.name + ")");
-      }
-      std::string rv = metaString(desired, "resourceVersion");
-      if (rv.empty() && refusesUnconditionalUpdate(type)) {
-        return statusResponse(
-            invalidStatus(type.kind, type.group, t.name,
-                          {{"FieldValueInvalid", "metadata.resourceVersion",
-                            "Invalid value: 0x0: must be specified for an update"}}));
-      }
-      if (!rv.empty()) {
-        rv_from_client = true;
-        if (rv != std::to_string(current.mod_revision)) {
-          return conflict(type, t.name, kModified);
-        }
-      }
-    } else {
-      json target = present(type, current.obj, current.mod_revision);
-      int code = 0;
-      json err;
-      auto patched = applyPatch(pt, target, *patch, &code, &err);
-      if (!patched.isOk()) {
-        return statusResponse(err);
-      }
-      desired = std::move(*patched);
-      if (type.group == "events.k8s.io") {
-        desired = eventToCore(std::move(desired));
-      }
-      std::string rv = metaString(desired, "resourceVersion");
-      if (!rv.empty() && rv != std::to_string(current.mod_revision)) {
-        return conflict(type, t.name, kModified);
-      }
-      rv_from_client = false;
-    }
-    if (!desired.is_object()) {
-      return errorResponse(400, "BadRequest", "the body of the request was in an unknown format");
-    }
-    bool raced = false;
-    Response r = writeUpdate(req, t, std::move(current), std::move(desired), rv_from_client);
-    raced = r.code == 409 && r.body == "__raced__";
-    if (!raced) {
+    bool committed = false;
+    Response r = updateAttempt(req, t, std::move(current), body, pt, patch, &committed);
+    if (committed || (!from_cache && !(r.code == 409 && r.body == "__raced__"))) {
       return r;
     }
   }
   return conflict(type, t.name, kModified);
 }
 
+Response ApiServer::updateAttempt(const Request& req, const Target& t, StoredObject current,
+                                  const json* body, PatchType pt, const json* patch,
+                                  bool* committed) {
+  const ResourceType& type = *t.type;
+  json desired;
+  bool rv_from_client = false;
+  if (body != nullptr) {
+    desired = *body;
+    if (type.group == "events.k8s.io") {
+      desired = eventToCore(std::move(desired));
+    }
+    std::string body_name = metaString(desired, "name");
+    if (!body_name.empty() && body_name != t.name) {
+      return errorResponse(400, "BadRequest",
+                           "the name of the object (" + body_name +
+                               ") does not match the name on the URL (" + t.name + ")");
+    }
+    std::string rv = metaString(desired, "resourceVersion");
+    if (rv.empty() && refusesUnconditionalUpdate(type)) {
+      return statusResponse(
+          invalidStatus(type.kind, type.group, t.name,
+                        {{"FieldValueInvalid", "metadata.resourceVersion",
+                          "Invalid value: 0x0: must be specified for an update"}}));
+    }
+    if (!rv.empty()) {
+      rv_from_client = true;
+      if (rv != std::to_string(current.mod_revision)) {
+        return conflict(type, t.name, kModified);
+      }
+    }
+  } else {
+    json target = present(type, current.obj, current.mod_revision);
+    int code = 0;
+    json err;
+    auto patched = applyPatch(pt, target, *patch, &code, &err);
+    if (!patched.isOk()) {
+      return statusResponse(err);
+    }
+    desired = std::move(*patched);
+    if (type.group == "events.k8s.io") {
+      desired = eventToCore(std::move(desired));
+    }
+    std::string rv = metaString(desired, "resourceVersion");
+    if (!rv.empty() && rv != std::to_string(current.mod_revision)) {
+      return conflict(type, t.name, kModified);
+    }
+    rv_from_client = false;
+  }
+  if (!desired.is_object()) {
+    return errorResponse(400, "BadRequest", "the body of the request was in an unknown format");
+  }
+  return writeUpdate(req, t, std::move(current), std::move(desired), rv_from_client, committed);
+}
+
 Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObject current,
-                                json desired, bool rv_from_client) {
+                                json desired, bool rv_from_client, bool* committed) {
   const ResourceType& type = *t.type;
   const json& old = current.obj;
   json next;
@@ -1359,6 +1392,7 @@ Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObjec
       raced.body = rv_from_client ? "" : "__raced__";
       return rv_from_client ? conflict(type, t.name, kModified) : raced;
     }
+    *committed = true;
     return jsonResponse(200, present(type, next, r->revision));
   }
   auto r = etcd_.update(t.key(), next.dump(), current.mod_revision);
@@ -1377,11 +1411,13 @@ Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObjec
     raced.body = "__raced__";
     return raced;
   }
+  *committed = true;
   if (type.resource == "customresourcedefinitions") {
     (void)registry_.applyCrd(t.name, &next);
   }
   Response resp = jsonResponse(200, present(type, next, r->revision));
   resp.headers = warnings;
+  hub_.wrote(t.key(), std::move(next), r->revision);
   return resp;
 }
 

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "dev-apiserver/admission.h"
 #include "dev-apiserver/authn/service_account_token.h"
 #include "dev-apiserver/authz/request_gate.h"
 #include "dev-apiserver/etcd_client.h"
@@ -88,9 +89,14 @@ private:
   Response deleteObject(const Request& req, const Target& t);
   Response deleteCollection(const Request& req, const Target& t);
 
-  // Shared write path for PUT and PATCH: `desired` is the client's new object.
+  // One attempt of a PUT or PATCH on `current` (body for a PUT, patch for a PATCH).
+  Response updateAttempt(const Request& req, const Target& t, StoredObject current,
+                         const nlohmann::json* body, PatchType pt, const nlohmann::json* patch,
+                         bool* committed);
+  // Shared write path for PUT and PATCH: `desired` is the client's new object. `committed` is
+  // set when the object was written to (or removed from) etcd.
   Response writeUpdate(const Request& req, const Target& t, StoredObject current,
-                       nlohmann::json desired, bool rv_from_client);
+                       nlohmann::json desired, bool rv_from_client, bool* committed);
 
   // Converts a stored object into what a client of type `t` sees (apiVersion, resourceVersion,
   // pruning/defaulting for CRs, events conversion).

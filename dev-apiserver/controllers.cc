@@ -58,7 +58,7 @@ Controllers::~Controllers() {
 
 core::Status Controllers::start() {
   hub_.subscribe([this](const HubEvent& e) {
-    observe(e.key, e.is_delete || e.obj.is_null() ? nullptr : &e.obj);
+    observe(e.key, e.is_delete || e.obj().is_null() ? nullptr : &e.obj());
   });
   NOVACRON_ASSIGN_OR_RETURN(auto all, api_.etcd().range("/registry/", prefixEnd("/registry/")));
   for (const auto& kv : all.kvs) {

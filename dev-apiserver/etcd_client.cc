@@ -383,8 +383,11 @@ core::StatusOr<int64_t> EtcdClient::currentRevision() {
 
 core::StatusOr<std::unique_ptr<EtcdWatch>> EtcdClient::watch(const std::string& key,
                                                              const std::string& range_end,
-                                                             int64_t start_revision) {
-  json req = {{"key", base64Encode(key)}, {"prev_kv", true}};
+                                                             int64_t start_revision, bool prev_kv) {
+  json req = {{"key", base64Encode(key)}};
+  if (prev_kv) {
+    req["prev_kv"] = true;
+  }
   if (!range_end.empty()) {
     req["range_end"] = base64Encode(range_end);
   }

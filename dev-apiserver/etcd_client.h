@@ -78,10 +78,11 @@ public:
   core::StatusOr<TxnResult> remove(const std::string& key, int64_t mod_revision);
   core::Status compact(int64_t revision);
   core::StatusOr<int64_t> currentRevision();
-  // Starts a watch of [key, range_end) from start_revision (0: now).
+  // Starts a watch of [key, range_end) from start_revision (0: now). With prev_kv, each event
+  // carries the key's previous value (etcd reads it from its backend for every event).
   core::StatusOr<std::unique_ptr<EtcdWatch>> watch(const std::string& key,
                                                    const std::string& range_end,
-                                                   int64_t start_revision);
+                                                   int64_t start_revision, bool prev_kv = true);
 
   // POSTs a JSON body to a gateway path and returns the JSON response text.
   core::StatusOr<std::string> call(const std::string& path, const std::string& body);

@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
       return;
     }
     std::string name = e.key.substr(crd_prefix.size());
-    (void)registry.applyCrd(name, e.is_delete || e.obj.is_null() ? nullptr : &e.obj);
+    (void)registry.applyCrd(name, e.is_delete || e.obj().is_null() ? nullptr : &e.obj());
   });
   if (auto s = hub.start(); !s.isOk()) {
     spdlog::critical("watch hub: {}", s.toString());

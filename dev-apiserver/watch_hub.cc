@@ -13,15 +13,67 @@ WatchHub::~WatchHub() {
   stop();
 }
 
+namespace {
+
+nlohmann::json parseValue(const std::string& value) {
+  auto obj = nlohmann::json::parse(value, nullptr, false);
+  return obj.is_discarded() ? nlohmann::json() : obj;
+}
+
+}  // namespace
+
 core::Status WatchHub::start() {
-  NOVACRON_ASSIGN_OR_RETURN(int64_t rev, etcd_.currentRevision());
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    base_rev_ = rev;
-    latest_rev_ = rev;
-  }
+  NOVACRON_RETURN_IF_ERROR(relist());
   thread_ = std::thread([this] { run(); });
   return core::okStatus();
+}
+
+core::Status WatchHub::relist() {
+  NOVACRON_ASSIGN_OR_RETURN(RangeResult all, etcd_.range(prefix_, prefixEnd(prefix_)));
+  std::unordered_map<std::string, HubValuePtr> values;
+  values.reserve(all.kvs.size());
+  for (auto& kv : all.kvs) {
+    values.emplace(std::move(kv.key), std::make_shared<const HubValue>(
+                                          HubValue{parseValue(kv.value), kv.mod_revision}));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  first_seq_ += events_.size();
+  events_.clear();
+  base_rev_ = all.revision;
+  latest_rev_ = all.revision;
+  watched_ = std::move(values);
+  written_.clear();
+  started_ = true;
+  return core::okStatus();
+}
+
+HubValuePtr WatchHub::cached(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_) {
+    return nullptr;
+  }
+  HubValuePtr best;
+  if (auto it = watched_.find(key); it != watched_.end()) {
+    best = it->second;
+  }
+  if (auto it = written_.find(key); it != written_.end()) {
+    if (!best || it->second->mod_revision > best->mod_revision) {
+      best = it->second;
+    }
+  }
+  return best;
+}
+
+void WatchHub::wrote(const std::string& key, nlohmann::json obj, int64_t mod_revision) {
+  auto value = std::make_shared<const HubValue>(HubValue{std::move(obj), mod_revision});
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!started_ || mod_revision <= latest_rev_) {
+    return;  // the watch already delivered it (or something newer)
+  }
+  auto& slot = written_[key];
+  if (!slot || slot->mod_revision < mod_revision) {
+    slot = std::move(value);
+  }
 }
 
 void WatchHub::stop() {
@@ -50,7 +102,8 @@ void WatchHub::run() {
       std::lock_guard<std::mutex> lock(mu_);
       from = latest_rev_ + 1;
     }
-    auto w = etcd_.watch(prefix_, prefixEnd(prefix_), from);
+    // No prev_kv: the previous value of every key is in watched_.
+    auto w = etcd_.watch(prefix_, prefixEnd(prefix_), from, /*prev_kv=*/false);
     if (!w.isOk()) {
       spdlog::warn("watch hub: {}; retrying", w.status().toString());
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -69,50 +122,72 @@ void WatchHub::run() {
       if (!batch.isOk()) {
         if (batch.status().code() == core::StatusCode::kGone) {
           // Events were compacted away while we were disconnected: the window has a hole, so
-          // start a new one; watchers with older cursors get closed and re-watch.
+          // start a new one (and list every value again); watchers with older cursors get
+          // closed and re-watch.
           spdlog::warn("watch hub: {}; resetting window", batch.status().toString());
-          auto rev = etcd_.currentRevision();
-          std::lock_guard<std::mutex> lock(mu_);
-          first_seq_ += events_.size();
-          events_.clear();
-          if (rev.isOk()) {
-            base_rev_ = *rev;
-            latest_rev_ = *rev;
+          if (auto s = relist(); !s.isOk()) {
+            spdlog::warn("watch hub: relisting: {}", s.toString());
           }
         } else if (!stopping_) {
           spdlog::warn("watch hub: {}; reconnecting", batch.status().toString());
         }
         break;
       }
-      std::vector<HubEventPtr> added;
-      for (auto& e : *batch) {
+      // A value this process wrote at exactly this revision is already parsed (wrote()).
+      std::vector<HubValuePtr> known(batch->size());
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (size_t i = 0; i < batch->size(); ++i) {
+          const WatchEvent& e = (*batch)[i];
+          if (auto it = written_.find(e.kv.key); !e.is_delete && it != written_.end() &&
+                                                 it->second->mod_revision == e.kv.mod_revision) {
+            known[i] = it->second;
+          }
+        }
+      }
+      std::vector<std::shared_ptr<HubEvent>> parsed;
+      parsed.reserve(batch->size());
+      for (size_t i = 0; i < batch->size(); ++i) {
+        WatchEvent& e = (*batch)[i];
         auto ev = std::make_shared<HubEvent>();
         ev->revision = e.kv.mod_revision;
         ev->is_delete = e.is_delete;
-        ev->key = e.kv.key;
-        ev->value = e.kv.value;
-        if (e.prev_kv) {
-          ev->prev_value = e.prev_kv->value;
-          ev->has_prev = true;
-          ev->prev_obj = nlohmann::json::parse(ev->prev_value, nullptr, false);
-          if (ev->prev_obj.is_discarded()) {
-            ev->prev_obj = nullptr;
-          }
+        ev->key = std::move(e.kv.key);
+        if (known[i]) {
+          ev->cur = std::move(known[i]);
+        } else if (!ev->is_delete) {
+          ev->cur =
+              std::make_shared<const HubValue>(HubValue{parseValue(e.kv.value), e.kv.mod_revision});
         }
-        if (!ev->is_delete) {
-          ev->obj = nlohmann::json::parse(ev->value, nullptr, false);
-          if (ev->obj.is_discarded()) {
-            ev->obj = nullptr;
-          }
-        }
-        added.push_back(std::move(ev));
+        parsed.push_back(std::move(ev));
       }
+      std::vector<HubEventPtr> added;
+      added.reserve(parsed.size());
       std::vector<std::function<void(const HubEvent&)>> subs;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        for (auto& ev : added) {
+        for (auto& ev : parsed) {
+          // The previous value, and the store moved on (only this thread changes watched_).
+          auto it = watched_.find(ev->key);
+          if (it != watched_.end()) {
+            ev->prev = it->second;
+            ev->has_prev = true;
+            if (ev->is_delete) {
+              watched_.erase(it);
+            } else {
+              it->second = ev->cur;
+            }
+          } else if (!ev->is_delete) {
+            watched_.emplace(ev->key, ev->cur);
+          }
+          if (auto mine = written_.find(ev->key);
+              mine != written_.end() &&
+              (ev->is_delete || mine->second->mod_revision <= ev->revision)) {
+            written_.erase(mine);
+          }
           latest_rev_ = std::max(latest_rev_, ev->revision);
           events_.push_back(ev);
+          added.push_back(std::move(ev));
         }
         while (events_.size() > window_) {
           int64_t dropped = events_.front()->revision;

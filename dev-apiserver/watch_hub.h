@@ -4,6 +4,14 @@
 // back to its own etcd watch (see ApiServer), and a watcher that falls behind the window is closed
 // (clients re-watch from their last resourceVersion, as with kube-apiserver's watch cache).
 //
+// Like kube-apiserver's watch cache it also keeps the current value of every key (listed once at
+// start, then updated from the events), so the etcd watch needs no prev_kv (etcd would read the
+// previous revision of every changed key from its backend) and a write can start from the cached
+// copy instead of reading etcd first (cached(); the write itself stays a Txn on the mod_revision,
+// so a stale copy costs a failed Txn, never a lost update). ApiServer also records its own
+// successful writes here (wrote()), so a client's next write to the same key finds its previous
+// one even before the watch delivered it.
+//
 // Thread-safety: all methods are thread-safe. Subscribers run on the hub's thread.
 #pragma once
 
@@ -18,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -27,15 +36,27 @@
 
 namespace novacron::devapi {
 
+// One stored value of a key, parsed (null JSON when unparsable).
+struct HubValue {
+  nlohmann::json obj;
+  int64_t mod_revision = 0;
+};
+using HubValuePtr = std::shared_ptr<const HubValue>;
+
 struct HubEvent {
   int64_t revision = 0;
   bool is_delete = false;
   std::string key;
-  std::string value;       // the new value (empty for deletes)
-  std::string prev_value;  // the previous value (empty if none)
+  HubValuePtr cur;   // the new value (null for deletes)
+  HubValuePtr prev;  // the previous value (null if none)
   bool has_prev = false;
-  nlohmann::json obj;       // parsed value (null for deletes or unparsable values)
-  nlohmann::json prev_obj;  // parsed prev_value (null if none)
+  // Parsed new value (null for deletes or unparsable values) and previous value (null if none).
+  const nlohmann::json& obj() const { return cur ? cur->obj : null(); }
+  const nlohmann::json& prevObj() const { return prev ? prev->obj : null(); }
+  static const nlohmann::json& null() {
+    static const nlohmann::json kNull;
+    return kNull;
+  }
   // Watch lines already rendered from this event, by form (see ApiServer::watchObjects), so
   // 1,000 watchers of one type serialize an event once.
   mutable std::mutex render_mu;
@@ -75,8 +96,17 @@ public:
   // Blocks until the hub has seen revision `rev` or the timeout passes; true if seen.
   bool waitForRevision(int64_t rev, std::chrono::milliseconds timeout);
 
+  // The newest value of `key` this hub knows (from the watch or from wrote()); null when it knows
+  // none (absent, or the hub is not started). It may be older than etcd's: writers compare the
+  // mod_revision in etcd and fall back to a read there.
+  HubValuePtr cached(const std::string& key) const;
+  // A write of `key` committed at obj's revision `mod_revision` (before its watch event arrives).
+  void wrote(const std::string& key, nlohmann::json obj, int64_t mod_revision);
+
 private:
   void run();
+  // Lists every key under the prefix into watched_ and resets the window to the list's revision.
+  core::Status relist();
 
   EtcdClient& etcd_;
   const std::string prefix_;
@@ -91,6 +121,11 @@ private:
   int64_t base_rev_ = 0;    // the window holds every event with revision > base_rev_
   int64_t latest_rev_ = 0;
   std::unique_ptr<EtcdWatch> watch_;
+  bool started_ = false;
+  // Every key's value as of latest_rev_ (the hub thread's view: events take prev from here).
+  std::unordered_map<std::string, HubValuePtr> watched_;
+  // Values this process wrote that the watch has not delivered yet (dropped once it has).
+  std::unordered_map<std::string, HubValuePtr> written_;
   std::vector<std::function<void(const HubEvent&)>> subscribers_;
 };
 

@@ -3,6 +3,7 @@
 #include "lib/kube/cpprestsdk_transport.h"
 
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,6 +24,8 @@
 #include <openssl/x509.h>
 
 #include "lib/kube/exec_credential.h"
+#include "lib/kube/sync_request_client.h"
+#include "lib/kube/tls_material.h"
 #include "lib/kube/token_source.h"
 
 namespace novacron::kube {
@@ -80,12 +83,6 @@ core::Status checkPem(const std::string& pem, bool key, const std::string& what)
   }
   return core::okStatus();
 }
-
-struct TlsMaterial {
-  std::string ca_pem;
-  std::string cert_pem;
-  std::string key_pem;
-};
 
 // A body reader for one streamed response; see StreamHandle.
 class CpprestStreamHandle final : public StreamHandle {
@@ -247,11 +244,13 @@ private:
 
 class CpprestsdkTransport final : public HttpTransport {
 public:
-  CpprestsdkTransport(Config config, TlsMaterial tls, ExecCredentialProviderPtr exec)
+  CpprestsdkTransport(Config config, TlsMaterial tls, ExecCredentialProviderPtr exec,
+                      std::unique_ptr<SyncRequestClient> sync)
       : config_(std::move(config)),
         tls_(std::make_shared<TlsMaterial>(std::move(tls))),
         tokens_(config_.token, config_.token_file),
-        exec_(std::move(exec)) {}
+        exec_(std::move(exec)),
+        sync_(std::move(sync)) {}
 
   core::StatusOr<HttpResponse> send(const HttpRequest& request) override {
     auto first = sendOnce(request);
@@ -265,6 +264,22 @@ public:
 
   core::StatusOr<HttpResponse> sendOnce(const HttpRequest& request) {
     std::string what = request.method + " " + config_.server + request.path;
+    if (sync_) {
+      // Request/response exchanges on the calling thread (sync_request_client.h).
+      NOVACRON_ASSIGN_OR_RETURN(Credentials cred, credentials());
+      HttpHeaders extra;
+      if (!cred.token.empty()) {
+        extra.emplace_back("Authorization", "Bearer " + cred.token);
+      }
+      auto out = sync_->send(request, extra, cred.tls, effectiveTimeout(request));
+      if (!out.isOk()) {
+        return out.status().withContext(config_.server);
+      }
+      if (out->status == 401 && exec_) {
+        exec_->invalidate(cred.token);
+      }
+      return out;
+    }
     try {
       NOVACRON_ASSIGN_OR_RETURN(Prepared prepared, buildMessage(request));
       auto http_client = clientFor(effectiveTimeout(request), prepared.tls);
@@ -293,6 +308,22 @@ public:
 
   core::StatusOr<StreamHandlePtr> openStreamOnce(const HttpRequest& request, LineCallback on_line) {
     std::string what = request.method + " " + config_.server + request.path;
+    if (sync_) {
+      NOVACRON_ASSIGN_OR_RETURN(Credentials cred, credentials());
+      HttpHeaders extra;
+      if (!cred.token.empty()) {
+        extra.emplace_back("Authorization", "Bearer " + cred.token);
+      }
+      auto out = sync_->openStream(request, extra, cred.tls, effectiveTimeout(request),
+                                   std::move(on_line));
+      if (!out.isOk()) {
+        return out.status().withContext(config_.server);
+      }
+      if ((*out)->response().status == 401 && exec_) {
+        exec_->invalidate(cred.token);
+      }
+      return out;
+    }
     try {
       NOVACRON_ASSIGN_OR_RETURN(Prepared prepared, buildMessage(request));
       // One client (and connection) per stream: its timeout is the stream's inactivity limit.
@@ -339,6 +370,28 @@ private:
     if (exec_) {
       exec_->invalidate(prepared.token);
     }
+  }
+
+  // The bearer token and TLS material a request goes with now.
+  struct Credentials {
+    std::string token;
+    std::shared_ptr<const TlsMaterial> tls;
+  };
+
+  core::StatusOr<Credentials> credentials() {
+    Credentials cred;
+    cred.tls = tls_;
+    NOVACRON_ASSIGN_OR_RETURN(cred.token, tokens_.token());
+    if (exec_) {
+      NOVACRON_ASSIGN_OR_RETURN(ExecCredential exec_cred, exec_->get());
+      if (!exec_cred.token.empty()) {
+        cred.token = exec_cred.token;
+      }
+      if (!exec_cred.client_cert_pem.empty()) {
+        cred.tls = execTls(exec_cred);
+      }
+    }
+    return cred;
   }
 
   core::StatusOr<Prepared> buildMessage(const HttpRequest& request) {
@@ -435,7 +488,8 @@ private:
   const Config config_;
   const std::shared_ptr<const TlsMaterial> tls_;
   TokenSource tokens_;
-  const ExecCredentialProviderPtr exec_;  // null without an exec plugin
+  const ExecCredentialProviderPtr exec_;           // null without an exec plugin
+  const std::unique_ptr<SyncRequestClient> sync_;  // null: everything through cpprestsdk
   std::mutex mu_;
   std::shared_ptr<const TlsMaterial> exec_tls_;     // guarded by mu_
   std::shared_ptr<const TlsMaterial> clients_tls_;  // what clients_ were built with; guarded by mu_
@@ -478,8 +532,20 @@ core::StatusOr<HttpTransportPtr> newCpprestsdkTransport(const Config& config) {
     exec = std::make_shared<ExecCredentialProvider>(config, core::newProcessRunner(),
                                                     core::systemClock());
   }
-  return HttpTransportPtr(
-      std::make_unique<CpprestsdkTransport>(config, std::move(tls), std::move(exec)));
+  // Requests on the calling thread, streams on their own reader thread;
+  // NOVACRON_KUBE_SEND=cpprestsdk keeps both on cpprestsdk (to compare).
+  std::unique_ptr<SyncRequestClient> sync;
+  const char* send_impl = std::getenv("NOVACRON_KUBE_SEND");
+  if (send_impl == nullptr || std::string(send_impl) != "cpprestsdk") {
+    auto created = SyncRequestClient::create(config.server, config.insecure_skip_tls_verify);
+    if (created.isOk()) {
+      sync = std::move(*created);
+    } else {
+      spdlog::warn("kube transport: {}; sending through cpprestsdk", created.status().toString());
+    }
+  }
+  return HttpTransportPtr(std::make_unique<CpprestsdkTransport>(config, std::move(tls),
+                                                                std::move(exec), std::move(sync)));
 }
 
 }  // namespace novacron::kube

@@ -1,4 +1,7 @@
-// The HttpTransport used in production: cpprestsdk over Boost.Asio, TLS through OpenSSL.
+// The HttpTransport used in production. Requests and streams run on the calling thread and on a
+// reader thread of their own (sync_request_client.h, Boost.Beast); with NOVACRON_KUBE_SEND=
+// cpprestsdk in the environment they go through cpprestsdk over Boost.Asio as before (to compare).
+// Credentials (token file, exec plugin) and TLS material are handled here for both.
 //
 // This header does not include cpprestsdk; only cpprestsdk_transport.cc does.
 // Thread-safety: as HttpTransport (concurrent calls allowed).

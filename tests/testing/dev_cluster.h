@@ -65,6 +65,9 @@ public:
   std::string clientKeyPath() const { return dir_ + "/certs/client.key"; }
   std::string etcdEndpoint() const;
   const std::string& dir() const { return dir_; }
+  // The child processes (benchmarks read their CPU time); -1 when not running.
+  pid_t etcdPid() const { return etcd_pid_; }
+  pid_t apiServerPid() const { return api_pid_; }
 
   core::Status stopApiServer();
   core::Status startApiServer();

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -27,6 +28,8 @@
 #include "lib/api/names.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
+#include "tests/bench/common/etcd_metrics.h"
+#include "tests/bench/common/proc_cpu.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
 #include "tests/testing/bench_cluster.h"
 #include "tests/unit/controller/cluster_objects.h"
@@ -203,6 +206,9 @@ int main(int argc, char** argv) {
   auto client = restClient(cluster, "novacron-controller", 100000, registry);
   const auto start = Clock::now();
   const double cpu_start = processCpuSeconds();
+  const auto etcd_before = novacron::bench::etcdCounters(cluster.etcdEndpoint());
+  const double api_cpu_start = novacron::bench::processCpuSecondsOf(cluster.apiServerPid());
+  const double etcd_cpu_start = novacron::bench::processCpuSecondsOf(cluster.etcdPid());
   auto app = startController(client, workers, "bench");
   novacron::node::testing::pollUntil([&] { return app->ready(); }, 300s);
   const auto synced = Clock::now();
@@ -214,6 +220,11 @@ int main(int argc, char** argv) {
       600s);
   const auto end = Clock::now();
   const double cpu_ms_per_vm = (processCpuSeconds() - cpu_start) * 1000 / vms;
+  const double api_cpu_ms_per_vm =
+      (novacron::bench::processCpuSecondsOf(cluster.apiServerPid()) - api_cpu_start) * 1000 / vms;
+  const double etcd_cpu_ms_per_vm =
+      (novacron::bench::processCpuSecondsOf(cluster.etcdPid()) - etcd_cpu_start) * 1000 / vms;
+  const auto etcd_after = novacron::bench::etcdCounters(cluster.etcdEndpoint());
   std::map<std::string, double> by_method;
   const double writes = novacron::testing::restWrites(*registry, by_method);
   app->stopLeading();
@@ -236,6 +247,17 @@ int main(int argc, char** argv) {
       "  controller CPU: %.2f ms per VM (user + system, listing included), i.e. %.0f VMs/s per "
       "core were it alone; the rest of the machine ran the dev API server and etcd\n",
       cpu_ms_per_vm, cpu_ms_per_vm > 0 ? 1000 / cpu_ms_per_vm : 0);
+  const double all_ms = cpu_ms_per_vm + api_cpu_ms_per_vm + etcd_cpu_ms_per_vm;
+  std::printf(
+      "  CPU per VM from the controller's start to the last binding: controller %.2f ms, dev API "
+      "server %.2f ms, etcd %.2f ms; together %.2f ms, i.e. at most %.0f VMs/s on 2 idle cores\n",
+      cpu_ms_per_vm, api_cpu_ms_per_vm, etcd_cpu_ms_per_vm, all_ms, all_ms > 0 ? 2000 / all_ms : 0);
+  std::printf("  etcd per VM (requests by gRPC method, reads, writes, raft proposals, fsyncs):\n");
+  novacron::bench::printEtcdCounterDeltas(etcd_before, etcd_after, vms);
+  double load[3] = {0, 0, 0};
+  if (::getloadavg(load, 3) == 3) {
+    std::printf("  load average at the end: %.1f %.1f %.1f\n", load[0], load[1], load[2]);
+  }
   std::printf("  controller API writes per VM: %.2f (", writes / vms);
   for (const auto& [method, n] : by_method) {
     std::printf("%s %.2f ", method.c_str(), n / vms);
@@ -250,8 +272,9 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "RESULT hypervisors=%d vms=%d workers=%d bound=%zu vms_per_s=%.0f sync_s=%.1f total_s=%.1f "
-      "conflicts=%ld controller_writes_per_vm=%.2f controller_cpu_ms_per_vm=%.2f\n",
+      "conflicts=%ld controller_writes_per_vm=%.2f controller_cpu_ms_per_vm=%.2f "
+      "apiserver_cpu_ms_per_vm=%.2f etcd_cpu_ms_per_vm=%.2f\n",
       hypervisors, vms, workers, bound.size(), rate, seconds(synced - start), seconds(end - start),
-      audit.total_conflicts, writes / vms, cpu_ms_per_vm);
+      audit.total_conflicts, writes / vms, cpu_ms_per_vm, api_cpu_ms_per_vm, etcd_cpu_ms_per_vm);
   return 0;
 }

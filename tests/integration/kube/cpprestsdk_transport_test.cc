@@ -316,7 +316,7 @@ TEST(CpprestsdkTransportTest, NonSuccessStreamCarriesBody) {
     called = true;
     return true;
   });
-  ASSERT_TRUE(stream.isOk());
+  ASSERT_TRUE(stream.isOk()) << stream.status();
   EXPECT_EQ((*stream)->response().status, 410);
   EXPECT_THAT((*stream)->response().body, HasSubstr("Expired"));
   EXPECT_TRUE((*stream)->done());

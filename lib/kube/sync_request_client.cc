@@ -1,0 +1,547 @@
+// The only file that includes Boost.Beast for the kube transport. Every Boost exception is caught
+// here and turned into a core::Status.
+#include "lib/kube/sync_request_client.h"
+
+#include <condition_variable>
+#include <deque>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+
+namespace novacron::kube {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+
+// At most this many idle keep-alive connections are kept.
+constexpr size_t kMaxIdle = 64;
+
+// No limit on a response body in practice. Not boost::none: Boost 1.74's parser compares a
+// Content-Length with the optional limit, and every length is "greater" than none.
+constexpr std::uint64_t kNoBodyLimit = std::numeric_limits<std::uint64_t>::max();
+
+// One keep-alive connection and the io_context its operations run on (on the calling thread).
+struct Connection {
+  net::io_context ioc;
+  std::shared_ptr<const TlsMaterial> tls;  // what it was configured with (pool key)
+  std::shared_ptr<ssl::context> ctx;       // keeps the TLS context alive
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+};
+
+// Runs the connection's pending operation to its end on this thread.
+void runAll(net::io_context& ioc) {
+  ioc.restart();
+  ioc.run();
+}
+
+core::Status statusOf(const beast::error_code& ec, const std::string& what) {
+  if (ec == beast::error::timeout) {
+    return core::deadlineExceededError(what + ": timed out");
+  }
+  return core::unavailableError(what + ": " + ec.message());
+}
+
+bool isIpAddress(const std::string& host) {
+  beast::error_code ec;
+  net::ip::make_address(host, ec);
+  return !ec;
+}
+
+// Calls f(stream) with the connection's TLS or plain stream.
+template <class F>
+auto withStream(Connection& conn, F&& f) {
+  return conn.secure ? f(*conn.secure) : f(*conn.plain);
+}
+
+// A body read line by line on a reader thread; see StreamHandle.
+class SyncStreamHandle final : public StreamHandle {
+public:
+  using Parser = http::response_parser<http::string_body>;
+
+  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head)
+      : conn_(std::move(conn)), head_(std::move(head)) {}
+
+  ~SyncStreamHandle() override {
+    cancel();
+    if (reader_.joinable()) {
+      reader_.join();
+    }
+  }
+
+  void start(std::unique_ptr<Parser> parser, LineCallback on_line,
+             std::chrono::milliseconds timeout, std::string what) {
+    reader_ = std::thread(
+        [this, parser = std::move(parser), cb = std::move(on_line), timeout,
+         what = std::move(what)]() mutable { finish(read(*parser, cb, timeout, what)); });
+  }
+
+  void markDone() { finish({StreamEnd::kEof, core::okStatus()}); }
+
+  const HttpResponse& response() const override { return head_; }
+
+  void cancel() override {
+    {
+      std::lock_guard lock(mu_);
+      if (done_ || cancelled_) {
+        return;
+      }
+      cancelled_ = true;
+    }
+    // Runs on the reader thread's next turn of the io_context: the pending read then fails.
+    Connection* conn = conn_.get();
+    net::post(conn->ioc, [conn] { conn->lowest().close(); });
+  }
+
+  StreamResult wait() override {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return done_; });
+    return result_;
+  }
+
+  bool done() const override {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+
+private:
+  bool cancelRequested() {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
+
+  StreamResult read(Parser& parser, const LineCallback& on_line, std::chrono::milliseconds timeout,
+                    const std::string& what) {
+    std::string pending;
+    // Delivers every complete line in `pending`; false when the callback asked to stop.
+    auto deliver = [&](bool final) {
+      size_t start = 0;
+      while (true) {
+        size_t newline = pending.find('\n', start);
+        if (newline == std::string::npos) {
+          break;
+        }
+        size_t end = newline;
+        if (end > start && pending[end - 1] == '\r') {
+          --end;
+        }
+        if (end > start && !on_line(std::string_view(pending).substr(start, end - start))) {
+          return false;
+        }
+        start = newline + 1;
+      }
+      pending.erase(0, start);
+      if (final && !pending.empty()) {
+        if (pending.back() == '\r') {
+          pending.pop_back();
+        }
+        bool keep = pending.empty() || on_line(pending);
+        pending.clear();
+        return keep;
+      }
+      return true;
+    };
+    auto takeBody = [&] {
+      std::string& body = parser.get().body();
+      pending.append(body);
+      body.clear();
+    };
+    takeBody();  // what arrived with the headers
+    while (true) {
+      if (cancelRequested()) {
+        return cancelled(what);
+      }
+      if (parser.is_done()) {
+        if (!deliver(true)) {
+          return stoppedByCallback(what);
+        }
+        return {StreamEnd::kEof, core::okStatus()};
+      }
+      if (!deliver(false)) {
+        return stoppedByCallback(what);
+      }
+      beast::error_code ec;
+      conn_->lowest().expires_after(timeout);
+      withStream(*conn_, [&](auto& stream) {
+        http::async_read_some(stream, conn_->buffer, parser,
+                              [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn_->ioc);
+      takeBody();
+      if (cancelRequested()) {
+        return cancelled(what);
+      }
+      if (ec == http::error::end_of_stream && parser.is_done()) {
+        continue;
+      }
+      if (ec) {
+        return {StreamEnd::kError, statusOf(ec, what)};
+      }
+    }
+  }
+
+  StreamResult cancelled(const std::string& what) {
+    return {StreamEnd::kCancelled, core::cancelledError(what + ": stream cancelled")};
+  }
+
+  StreamResult stoppedByCallback(const std::string& what) {
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+    }
+    beast::error_code ec;
+    conn_->lowest().socket().close(ec);
+    return {StreamEnd::kCancelled, core::cancelledError(what + ": stopped by the line callback")};
+  }
+
+  void finish(StreamResult result) {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+      result_ = std::move(result);
+    }
+    cv_.notify_all();
+  }
+
+  const std::unique_ptr<Connection> conn_;
+  const HttpResponse head_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool cancelled_ = false;  // guarded by mu_
+  bool done_ = false;       // guarded by mu_
+  StreamResult result_;     // guarded by mu_
+  std::thread reader_;
+};
+
+HttpHeaders headersOf(const http::response_header<>& head) {
+  HttpHeaders out;
+  for (const auto& field : head) {
+    out.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SyncRequestClient::Impl {
+  bool https = true;
+  bool verify = true;
+  std::string host;
+  std::string port;
+  std::string host_header;  // host[:port] as sent in Host
+
+  std::mutex mu;
+  std::deque<std::unique_ptr<Connection>> idle;  // guarded by mu
+  std::shared_ptr<const TlsMaterial> ctx_tls;    // guarded by mu
+  std::shared_ptr<ssl::context> ctx;             // guarded by mu; built from ctx_tls
+
+  core::StatusOr<std::shared_ptr<ssl::context>> contextFor(
+      const std::shared_ptr<const TlsMaterial>& tls) {
+    std::lock_guard lock(mu);
+    if (ctx && ctx_tls == tls) {
+      return ctx;
+    }
+    try {
+      auto built = std::make_shared<ssl::context>(ssl::context::tls_client);
+      if (verify) {
+        built->set_verify_mode(ssl::verify_peer);
+        built->set_default_verify_paths();
+        if (tls && !tls->ca_pem.empty()) {
+          built->add_certificate_authority(net::buffer(tls->ca_pem));
+        }
+      } else {
+        built->set_verify_mode(ssl::verify_none);
+      }
+      if (tls && !tls->cert_pem.empty()) {
+        built->use_certificate_chain(net::buffer(tls->cert_pem));
+        built->use_private_key(net::buffer(tls->key_pem), ssl::context::pem);
+      }
+      ctx = built;
+      ctx_tls = tls;
+      return built;
+    } catch (const std::exception& e) {
+      return core::unavailableError(std::string("configuring TLS: ") + e.what());
+    }
+  }
+
+  // An idle connection made with `tls`, or null.
+  std::unique_ptr<Connection> takeIdle(const std::shared_ptr<const TlsMaterial>& tls) {
+    std::lock_guard lock(mu);
+    while (!idle.empty()) {
+      auto conn = std::move(idle.back());
+      idle.pop_back();
+      if (conn->tls == tls) {
+        return conn;
+      }
+    }
+    return nullptr;
+  }
+
+  void giveBack(std::unique_ptr<Connection> conn) {
+    std::lock_guard lock(mu);
+    if (idle.size() < kMaxIdle) {
+      idle.push_back(std::move(conn));
+    }
+  }
+
+  core::StatusOr<std::unique_ptr<Connection>> connect(const std::shared_ptr<const TlsMaterial>& tls,
+                                                      std::chrono::milliseconds timeout,
+                                                      const std::string& what) {
+    auto conn = std::make_unique<Connection>();
+    conn->tls = tls;
+    if (https) {
+      NOVACRON_ASSIGN_OR_RETURN(conn->ctx, contextFor(tls));
+      conn->secure.emplace(conn->ioc, *conn->ctx);
+    } else {
+      conn->plain.emplace(conn->ioc);
+    }
+    beast::error_code ec;
+    tcp::resolver resolver(conn->ioc);
+    auto endpoints = resolver.resolve(host, port, ec);
+    if (ec) {
+      return statusOf(ec, what + ": resolving " + host);
+    }
+    conn->lowest().expires_after(timeout);
+    conn->lowest().async_connect(endpoints,
+                                 [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+    runAll(conn->ioc);
+    if (ec) {
+      return statusOf(ec, what + ": connecting");
+    }
+    conn->lowest().socket().set_option(tcp::no_delay(true), ec);
+    if (!https) {
+      return conn;
+    }
+    if (!isIpAddress(host)) {
+      // SNI, as cpprestsdk sends it.
+      SSL_set_tlsext_host_name(conn->secure->native_handle(), host.c_str());
+    }
+    if (verify) {
+      conn->secure->set_verify_callback(ssl::host_name_verification(host), ec);
+      if (ec) {
+        return statusOf(ec, what + ": TLS verification");
+      }
+    }
+    conn->secure->async_handshake(ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
+    runAll(conn->ioc);
+    if (ec) {
+      return statusOf(ec, what + ": TLS handshake");
+    }
+    return conn;
+  }
+
+  http::request<http::string_body> build(http::verb verb, const HttpRequest& request,
+                                         const HttpHeaders& headers) const {
+    http::request<http::string_body> req{verb, request.path, 11};
+    req.set(http::field::host, host_header);
+    bool has_content_type = false;
+    for (const auto* list : {&request.headers, &headers}) {
+      for (const auto& [name, value] : *list) {
+        has_content_type = has_content_type || beast::iequals(name, "Content-Type");
+        req.insert(name, value);
+      }
+    }
+    if (!request.body.empty()) {
+      if (!has_content_type) {
+        req.set(http::field::content_type, "application/json");
+      }
+      req.body() = request.body;
+    }
+    req.keep_alive(true);
+    req.prepare_payload();
+    return req;
+  }
+
+  // Writes the request and reads the response on `conn`. `response_started`: whether any byte
+  // of a response arrived (a request that failed before may be sent again).
+  template <class Stream>
+  core::StatusOr<HttpResponse> exchange(Connection& conn, Stream& stream,
+                                        http::request<http::string_body>& req,
+                                        std::chrono::milliseconds timeout, const std::string& what,
+                                        bool* response_started, bool* keep_alive) {
+    beast::error_code ec;
+    conn.lowest().expires_after(timeout);  // for the write and the read together
+    http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    runAll(conn.ioc);
+    if (ec) {
+      return statusOf(ec, what);
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kNoBodyLimit);  // lists of thousands of objects are large
+    http::async_read(stream, conn.buffer, parser,
+                     [&](beast::error_code e, std::size_t) { ec = e; });
+    runAll(conn.ioc);
+    *response_started = parser.got_some();
+    if (ec) {
+      return statusOf(ec, what);
+    }
+    auto res = parser.release();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.headers = headersOf(res.base());
+    out.body = std::move(res.body());
+    *keep_alive = res.keep_alive();
+    return out;
+  }
+};
+
+SyncRequestClient::SyncRequestClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SyncRequestClient::~SyncRequestClient() = default;
+
+core::StatusOr<std::unique_ptr<SyncRequestClient>> SyncRequestClient::create(
+    const std::string& server, bool insecure_skip_tls_verify) {
+  auto impl = std::make_unique<Impl>();
+  std::string rest;
+  if (server.rfind("https://", 0) == 0) {
+    rest = server.substr(8);
+    impl->port = "443";
+  } else if (server.rfind("http://", 0) == 0) {
+    impl->https = false;
+    rest = server.substr(7);
+    impl->port = "80";
+  } else {
+    return core::invalidArgumentError("server \"" + server + "\" is not an http(s) URL");
+  }
+  while (!rest.empty() && rest.back() == '/') {
+    rest.pop_back();
+  }
+  if (rest.find('/') != std::string::npos || rest.empty()) {
+    return core::invalidArgumentError("server \"" + server + "\": a path prefix is not supported");
+  }
+  impl->host_header = rest;
+  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
+    auto close = rest.find(']');
+    if (close == std::string::npos) {
+      return core::invalidArgumentError("server \"" + server + "\": bad IPv6 address");
+    }
+    impl->host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size() && rest[close + 1] == ':') {
+      impl->port = rest.substr(close + 2);
+    }
+  } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+    impl->host = rest.substr(0, colon);
+    impl->port = rest.substr(colon + 1);
+  } else {
+    impl->host = rest;
+  }
+  impl->verify = !insecure_skip_tls_verify;
+  return std::unique_ptr<SyncRequestClient>(new SyncRequestClient(std::move(impl)));
+}
+
+core::StatusOr<HttpResponse> SyncRequestClient::send(const HttpRequest& request,
+                                                     const HttpHeaders& headers,
+                                                     const std::shared_ptr<const TlsMaterial>& tls,
+                                                     std::chrono::milliseconds timeout) {
+  const std::string what = request.method + " " + request.path;
+  http::verb verb = http::string_to_verb(request.method);
+  if (verb == http::verb::unknown) {
+    return core::invalidArgumentError(what + ": unknown HTTP method");
+  }
+  try {
+    http::request<http::string_body> req = impl_->build(verb, request, headers);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::unique_ptr<Connection> conn = impl_->takeIdle(tls);
+      const bool reused = conn != nullptr;
+      if (!conn) {
+        NOVACRON_ASSIGN_OR_RETURN(conn, impl_->connect(tls, timeout, what));
+      }
+      bool response_started = false;
+      bool keep_alive = false;
+      auto out = conn->secure ? impl_->exchange(*conn, *conn->secure, req, timeout, what,
+                                                &response_started, &keep_alive)
+                              : impl_->exchange(*conn, *conn->plain, req, timeout, what,
+                                                &response_started, &keep_alive);
+      if (!out.isOk()) {
+        // A keep-alive connection the server closed while it was idle: once more on a new one.
+        if (reused && !response_started &&
+            out.status().code() != core::StatusCode::kDeadlineExceeded) {
+          continue;
+        }
+        return out.status();
+      }
+      if (keep_alive) {
+        impl_->giveBack(std::move(conn));
+      }
+      return out;
+    }
+    return core::unavailableError(what + ": the connection failed twice");
+  } catch (const std::exception& e) {
+    return core::unavailableError(what + ": " + e.what());
+  }
+}
+
+core::StatusOr<StreamHandlePtr> SyncRequestClient::openStream(
+    const HttpRequest& request, const HttpHeaders& headers,
+    const std::shared_ptr<const TlsMaterial>& tls, std::chrono::milliseconds timeout,
+    LineCallback on_line) {
+  const std::string what = request.method + " " + request.path;
+  http::verb verb = http::string_to_verb(request.method);
+  if (verb == http::verb::unknown) {
+    return core::invalidArgumentError(what + ": unknown HTTP method");
+  }
+  try {
+    http::request<http::string_body> req = impl_->build(verb, request, headers);
+    NOVACRON_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, impl_->connect(tls, timeout, what));
+    beast::error_code ec;
+    auto parser = std::make_unique<SyncStreamHandle::Parser>();
+    parser->body_limit(kNoBodyLimit);
+    conn->lowest().expires_after(timeout);
+    withStream(*conn, [&](auto& stream) {
+      http::async_write(stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+    });
+    runAll(conn->ioc);
+    if (!ec) {
+      withStream(*conn, [&](auto& stream) {
+        http::async_read_header(stream, conn->buffer, *parser,
+                                [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn->ioc);
+    }
+    if (ec) {
+      return statusOf(ec, what);
+    }
+    HttpResponse head;
+    head.status = static_cast<int>(parser->get().result_int());
+    head.headers = headersOf(parser->get().base());
+    const bool ok = head.status >= 200 && head.status < 300;
+    if (!ok) {
+      // The whole (error) body, then the stream has ended.
+      withStream(*conn, [&](auto& stream) {
+        http::async_read(stream, conn->buffer, *parser,
+                         [&](beast::error_code e, std::size_t) { ec = e; });
+      });
+      runAll(conn->ioc);
+      if (ec) {
+        return statusOf(ec, what);
+      }
+      head.body = std::move(parser->get().body());
+    }
+    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head));
+    if (ok) {
+      handle->start(std::move(parser), std::move(on_line), timeout, what);
+    } else {
+      handle->markDone();
+    }
+    return StreamHandlePtr(std::move(handle));
+  } catch (const std::exception& e) {
+    return core::unavailableError(what + ": " + e.what());
+  }
+}
+
+}  // namespace novacron::kube
