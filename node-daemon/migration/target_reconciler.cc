@@ -205,10 +205,12 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::cleanUp(const api::VMMigrat
   const std::string& ns = mig.metadata.namespace_;
   const std::string& name = mig.spec.vmName;
   // The incoming domain goes with the aborted job; wait until libvirt removed it, so no QEMU
-  // still holds the files.
+  // still holds the files. A shut-off definition holds nothing (one an earlier migration left
+  // here stays until the VM's own reconciler removes it: waiting for it hung the deletion of
+  // every later failed migration to this node, found by the fault suite in depth).
   NOVACRON_ASSIGN_OR_RETURN(std::string dname, domain::domainName(ns, name));
   auto info = conn_.lookupByName(dname);
-  if (info.isOk()) {
+  if (info.isOk() && info->active) {
     auto live = client_->get(kube::kVirtualMachine, ns, name);
     if (live.isOk()) {
       auto vm = api::fromJson<api::VirtualMachine>(*live);
@@ -227,7 +229,7 @@ StatusOr<ReconcileResult> TargetMigrationReconciler::cleanUp(const api::VMMigrat
     }
     return ReconcileResult::after(2s);
   }
-  if (info.status().code() != core::StatusCode::kNotFound) {
+  if (!info.isOk() && info.status().code() != core::StatusCode::kNotFound) {
     return info.status();
   }
   std::vector<std::string> marked;

@@ -14,6 +14,7 @@
 #include "lib/api/codec.h"
 #include "lib/api/migration_target.h"
 #include "lib/kube/resource.h"
+#include "node-daemon/domain/naming.h"
 #include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_virt_disk_tool.h"
@@ -151,6 +152,27 @@ TEST_F(TargetReconcilerTest, NothingPreparedIsReportedToo) {
   ASSERT_TRUE(testing::eventually([&] { return cleanedUp("m1").has_value(); }));
   EXPECT_NE(cleanedUp("m1")->find("nothing of this migration"), std::string::npos)
       << *cleanedUp("m1");
+}
+
+// A shut-off definition of the VM's domain that an earlier migration left on node-b holds no files:
+// the report must not wait for it to go (it waited forever, and every later failed migration to
+// node-b stayed Terminating: found by the fault suite in depth on real QEMU hosts).
+TEST_F(TargetReconcilerTest, AShutOffDefinitionLeftHereDoesNotHoldTheReportBack) {
+  createVm("node-a");
+  auto dname = domain::domainName(kNs, "web");
+  ASSERT_TRUE(dname.isOk());
+  auto defined = conn_->defineDomain("<domain type='test'><name>" + *dname +
+                                     "</name><memory unit='KiB'>65536</memory><vcpu>1</vcpu>"
+                                     "<os><type>hvm</type></os></domain>");
+  ASSERT_TRUE(defined.isOk()) << defined.status();
+  createMigration("m2", MigrationPhase::kFailed, true);
+  start();
+  const bool reported = testing::eventually([&] {
+    clock_->advance(2s);  // a wait for an incoming domain would be retried every 2 s
+    return cleanedUp("m2").has_value();
+  });
+  (void)conn_->undefineDomain(*dname);  // leave the shared test driver as it was
+  ASSERT_TRUE(reported);
 }
 
 // Safety: the VM was placed on node-b after its migration failed, on the folder node-b had
