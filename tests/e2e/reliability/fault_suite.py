@@ -950,7 +950,14 @@ class Schedule:
         supervisor it stayed down until the schedule's end, or, when it exited after the faults
         stopped, for the whole convergence wait (issue 18, seeds 2017 and 2044).
         """
-        pending = {id(proc) for _, proc, _ in self.heal_at if proc is not None}
+        # A repair still to come leaves its component to the schedule; one already done (tend()
+        # keeps its entry until heal() drops it) does not: a controller thawed during the fence
+        # wait that then lost its lease and exited stayed down for the rest of the wait (seed
+        # 14009, run J).
+        # A repair that is a function (unfencing) restarts its node itself, when it is done.
+        now = time.monotonic()
+        pending = {id(proc) for due, proc, action in self.heal_at
+                   if proc is not None and (due > now or callable(action))}
         for proc in self.c.components().values():
             if proc.frozen or proc.alive() or id(proc) in pending or proc.p is None:
                 continue

@@ -125,6 +125,27 @@ class FenceWaitTest(unittest.TestCase):
         s.heal(everything=True)  # the entry falls due again: a no-op
         self.assertEqual(controller.starts, 1)
 
+    # Regression (issue 18, seed 14009, run J): the controller was SIGSTOPped before the fence;
+    # its thaw fell due during the fence wait, it then lost its lease and exited, and supervise()
+    # skipped it for the rest of the wait because its (done) thaw entry was still in heal_at.
+    def test_a_controller_that_exits_after_its_thaw_during_the_fence_wait_is_restarted(self):
+        class ExitsAfterThaw(FakeProc):
+            def thaw(self):
+                super().thaw()
+                self._alive = False  # lost its lease while frozen: exits once it runs again
+                self.p.returncode = 1
+
+        controller = ExitsAfterThaw("controller", frozen=True)
+        cluster = FenceCluster(controller)
+        cluster.list_vms = lambda: [{"metadata": {"name": "a"}, "status": {
+            "hypervisor": "node-0" if controller.starts == 0 else "node-1"}}]
+        s = self.fenced_schedule(cluster)
+        s.heal_at.append((time.monotonic() + 0.3, controller, "thaw"))  # due during the wait
+        s.heal()
+        self.assertEqual(s.violations, [])
+        self.assertEqual(controller.starts, 1)
+        self.assertEqual(s.stats["self_exits"], {"controller": 1})
+
     def test_a_vm_that_stays_on_the_fenced_node_is_a_violation(self):
         controller = FakeProc("controller", alive=False)
         cluster = FenceCluster(controller)
