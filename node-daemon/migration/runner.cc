@@ -408,8 +408,10 @@ std::optional<core::Status> MigrationRunner::confirmFailure(Run& run,
     run.confirming = true;
   }
   std::optional<core::Clock::TimePoint> undecided_since;
+  core::Clock::TimePoint last_report{};
   bool abort_sent = false;
   for (;;) {
+    std::string target_answer = "not asked";
     FailedCallObservation o;
     if (auto seen = observeSourceDomain(conn_, domain); seen.isOk()) {
       o.libvirt_answered = true;
@@ -423,9 +425,11 @@ std::optional<core::Status> MigrationRunner::confirmFailure(Run& run,
       } else if (auto on = guestOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
                  on.isOk()) {
         o.target = *on;
+        target_answer = *on == TargetGuest::kRunning   ? "running there"
+                        : *on == TargetGuest::kPresent ? "a domain there, not running"
+                                                       : "nothing there";
       } else {
-        spdlog::warn("node-daemon: migration {}: cannot ask the target where the guest is: {}",
-                     run.job.key, on.status().toString());
+        target_answer = on.status().toString();
       }
       verdict = o.target ? decideFailedCall(o) : FailedCallVerdict::kWait;
     }
@@ -453,7 +457,18 @@ std::optional<core::Status> MigrationRunner::confirmFailure(Run& run,
           "node-daemon: migration {}: the call failed ({}); waiting until domain {} or the "
           "target shows where the guest is",
           run.job.key, migrated.message(), domain);
-    } else if (o.job_running && !abort_sent && now - *undecided_since >= options_.confirm_limit) {
+    } else if (now - last_report >= std::chrono::seconds(30)) {
+      last_report = now;
+      spdlog::warn(
+          "node-daemon: migration {}: still cannot tell where the guest is: source {}, target: {}",
+          run.job.key,
+          !o.libvirt_answered ? std::string("unreadable")
+          : o.source          ? std::string(virt::domainStateName(o.source->state)) +
+                           (o.job_running ? " with a job running" : "")
+                     : std::string("not defined"),
+          target_answer);
+    }
+    if (o.job_running && !abort_sent && now - *undecided_since >= options_.confirm_limit) {
       abort_sent = true;
       spdlog::warn("node-daemon: migration {}: aborting the job libvirt still runs on {}",
                    run.job.key, domain);

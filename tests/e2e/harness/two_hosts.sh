@@ -114,7 +114,12 @@ spawn() {
 }
 
 mounted_anywhere() {
-  cat /proc/[0-9]*/mountinfo 2>/dev/null | awk -v d="$1" '$5 == d { found = 1 } END { exit !found }'
+  # cat fails when a process exits between the glob and its read; under pipefail that failure
+  # made the pipeline "not mounted", and the rmdir that followed detached a running harness's
+  # private libvirt directories in its own namespaces (Linux >= 3.18 lets rmdir take a mount
+  # point used elsewhere): its libvirtd, restarted, lost its domains' state and killed a guest.
+  { cat /proc/[0-9]*/mountinfo 2>/dev/null || true; } |
+    awk -v d="$1" '$5 == d { found = 1 } END { exit !found }'
 }
 
 # Reads DIR/state (KEY=VALUE lines written by `up`) into the shell.
