@@ -601,6 +601,8 @@ class Schedule:
         self.fenced = None  # the node fenced now, if any
         self.maintenance = set()  # the nodes this schedule put in maintenance (not cleared yet)
         self.heal_at = []  # (time, proc, action)
+        # ids of heal_at entries tend() already carried out (they stay listed until heal() runs)
+        self.carried_out = set()
         self.violations = []
         self.sampling = False
         self.transcript = []
@@ -933,7 +935,8 @@ class Schedule:
         The entries stay in heal_at (heal() may be iterating it); doing them again is a no-op.
         """
         now = time.monotonic()
-        for due, proc, action in list(self.heal_at):
+        for entry in list(self.heal_at):
+            due, proc, action = entry
             if due > now or proc is None or callable(action):
                 continue
             if action == "thaw":
@@ -941,6 +944,7 @@ class Schedule:
                     proc.thaw()
             elif not proc.alive():
                 proc.start()
+            self.carried_out.add(id(entry))
         self.supervise()
 
     def supervise(self):
@@ -955,9 +959,9 @@ class Schedule:
         # wait that then lost its lease and exited stayed down for the rest of the wait (seed
         # 14009, run J).
         # A repair that is a function (unfencing) restarts its node itself, when it is done.
-        now = time.monotonic()
-        pending = {id(proc) for due, proc, action in self.heal_at
-                   if proc is not None and (due > now or callable(action))}
+        pending = {id(entry[1]) for entry in self.heal_at
+                   if entry[1] is not None and (callable(entry[2]) or
+                                                id(entry) not in self.carried_out)}
         for proc in self.c.components().values():
             if proc.frozen or proc.alive() or id(proc) in pending or proc.p is None:
                 continue

@@ -59,6 +59,16 @@ class SuperviseTest(unittest.TestCase):
         s.supervise()
         self.assertEqual(node.starts, 0)
 
+    # Regression (this session's first version of the seed-14009 fix): a kill whose restart is
+    # due but not yet carried out (heal() supervises first) is not "exited on its own".
+    def test_a_killed_component_whose_restart_is_due_is_left_to_its_heal(self):
+        node = FakeProc("node-0", alive=False)
+        s = self.schedule([node])
+        s.heal_at.append((0, node, "start"))  # due long ago, heal() has not run it yet
+        s.supervise()
+        self.assertEqual(node.starts, 0)
+        self.assertEqual(s.violations, [])
+
     def test_frozen_and_running_components_are_left_alone(self):
         frozen, running = FakeProc("apiserver", frozen=True), FakeProc("etcd")
         s = self.schedule([frozen, running])
