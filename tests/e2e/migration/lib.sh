@@ -65,18 +65,20 @@ mig_e2e_cleanup() {
   fi
   kubectl delete vmmigration --all -n "$NS" --wait=false >/dev/null 2>&1
   kubectl delete vm --all -n "$NS" --wait=false >/dev/null 2>&1
-  # Only processes of this run (a pid of one that exited may since belong to anyone), woken if a
-  # test stopped them, SIGKILLed if they do not exit within 15 s.
+  # Only processes of this run (a pid of one that exited may since belong to anyone): those whose
+  # command line names the run directory, and this shell's own children (a sampler subshell),
+  # woken if a test stopped them, SIGKILLed if they do not exit within 15 s.
   local ours=()
   for pid in "${PIDS[@]}"; do
-    if grep -qaF -- "$RUN" "/proc/$pid/cmdline" 2>/dev/null; then
+    if grep -qaF -- "$RUN" "/proc/$pid/cmdline" 2>/dev/null ||
+      [[ "$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)" == "$$" ]]; then
       ours+=("$pid")
       kill "$pid" 2>/dev/null
       kill -CONT "$pid" 2>/dev/null
     fi
   done
   for pid in "${ours[@]}"; do
-    wait_until 15 bash -c "! grep -qaF -- '$RUN' /proc/$pid/cmdline 2>/dev/null" ||
+    wait_until 15 bash -c "! kill -0 $pid 2>/dev/null || grep -q '^State:.*Z' /proc/$pid/status" ||
       kill -KILL "$pid" 2>/dev/null
   done
   for pid in "${PIDS[@]}"; do
