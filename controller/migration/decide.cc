@@ -321,6 +321,17 @@ Decision watchSource(const DecideInput& in) {
                           : !in.source.heartbeat_fresh
                               ? " stopped heartbeating and reporting progress"
                               : " stopped reporting progress";
+  if (in.source.picked_up && in.source.heartbeat_fresh && self.cancel &&
+      silent >= bound + in.source_timeout) {
+    // Asked to abort, a live source that started the job has not answered: only it can tell
+    // where the guest is (its libvirtd may have lost the outcome; it asks the target). Failing
+    // here would unlock the VM on the source while the guest may run on the target, and its
+    // node-daemon would start it again (the fault suite in depth saw a guest run twice so). Wait
+    // for its report; a source whose heartbeat stops is failed as before.
+    Decision d = make(Action::kNothing);
+    d.recheck = in.source_timeout;
+    return d;
+  }
   return abortThenFail(in, silent, bound, "SourceNotResponding",
                        "the source node-daemon (hypervisor " + self.source + ")" + why + " for " +
                            secondsText(silent));

@@ -351,6 +351,22 @@ TEST(DecideTest, ASourceWithAStaleHeartbeatTimesOutWithoutWaitingForItsProgressT
   EXPECT_THAT(d.message, HasSubstr("stopped reporting progress"));
 }
 
+// A live source (heartbeating) that started the job is asked to abort, but never failed for its
+// silence: only it can tell where the guest is, and failing would unlock the VM on the source
+// while the guest may run on the target (the fault suite in depth saw it run twice so).
+TEST(DecideTest, ALiveSourceThatStartedTheJobIsNeverFailedForItsSilence) {
+  DecideInput asked = migrating(/*picked_up=*/true, /*heartbeat_fresh=*/true, seconds(600));
+  EXPECT_EQ(decide(asked).action, Action::kAbort);
+  asked.self.cancel = true;
+  Decision d = decide(asked);
+  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.recheck, seconds(60));
+  asked.source.heartbeat_fresh = false;  // its node stops heartbeating: failed as before
+  d = decide(asked);
+  EXPECT_EQ(d.action, Action::kFail);
+  EXPECT_EQ(d.reason, "SourceNotResponding");
+}
+
 TEST(DecideTest, ADeletedMigrationWithASilentSourceEndsFailed) {
   DecideInput in = migrating(true, false, seconds(5));
   in.self.deleting = true;
