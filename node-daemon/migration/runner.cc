@@ -115,7 +115,11 @@ void MigrationRunner::monitor(Run& run) {
       break;
     }
     if (run.confirming) {
-      continue;  // the call returned: confirmFailure() observes the domain, nothing to sample
+      // The call returned: confirmFailure() observes the domain, nothing to sample or abort.
+      // Wait here (releasing run.mu): the wait above returns at once while a cancel is unsent,
+      // and looping on it held run.mu for good, so confirmFailure() never got it back.
+      options_.clock->waitFor(lock, run.cv, options_.sample_interval, [&] { return run.done; });
+      continue;
     }
     if (run.cancel && !run.abort_sent) {
       run.abort_sent = true;

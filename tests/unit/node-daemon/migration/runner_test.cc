@@ -365,6 +365,21 @@ TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
   EXPECT_EQ(out->phase, api::MigrationPhase::kFailed) << "runs nowhere: the VM stays here";
 }
 
+// A cancel (the controller's abort request) while the runner waits for an answer must not stop it
+// from getting one: the monitor spun on the unsent cancel holding the run's mutex, and the wait
+// never ended (the fault suite in depth, seed 20: a migration Migrating for good).
+TEST_F(RunnerConfirmTest, ACancelWhileWaitingForAnAnswerDoesNotStopTheAnswer) {
+  sourceIs(virt::DomainState::kShutOff);
+  target_unreachable_ = true;
+  ASSERT_TRUE(runner_->start(job()));
+  passes(2);
+  runner_->cancel("ns/mig");
+  passes(2);
+  target_unreachable_ = false;  // the guest runs on the target
+  ASSERT_TRUE(decided());
+  EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
+}
+
 TEST_F(RunnerConfirmTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSource) {
   sourceIs(virt::DomainState::kRunning);
   std::atomic<int> confirm_job_reads{0};
