@@ -24,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "lib/kube/exec_credential.h"
+#include "lib/kube/line_splitter.h"
 #include "lib/kube/sync_request_client.h"
 #include "lib/kube/tls_material.h"
 #include "lib/kube/token_source.h"
@@ -145,62 +146,32 @@ private:
   StreamResult read(concurrency::streams::istream& body, const LineCallback& on_line,
                     const std::string& what) {
     using Traits = concurrency::streams::streambuf<uint8_t>::traits;
-    std::string pending;
+    LineSplitter lines(on_line);
     std::vector<uint8_t> block(64 * 1024);
-    // Delivers every complete line in `pending`; false when the callback asked to stop.
-    auto deliver = [&](bool final) {
-      size_t start = 0;
-      while (true) {
-        size_t newline = pending.find('\n', start);
-        if (newline == std::string::npos) {
-          break;
-        }
-        size_t end = newline;
-        if (end > start && pending[end - 1] == '\r') {
-          --end;
-        }
-        if (end > start && !on_line(std::string_view(pending).substr(start, end - start))) {
-          return false;
-        }
-        start = newline + 1;
-      }
-      pending.erase(0, start);
-      if (final && !pending.empty()) {
-        if (pending.back() == '\r') {
-          pending.pop_back();
-        }
-        bool keep = pending.empty() || on_line(pending);
-        pending.clear();
-        return keep;
-      }
-      return true;
-    };
     try {
       auto buffer = body.streambuf();
       while (!cancelRequested()) {
-        size_t available = buffer.in_avail();
-        if (available == 0) {
+        size_t got = 0;  // bytes in `block`
+        if (buffer.in_avail() == 0) {
           auto ch = buffer.bumpc().get();  // waits for data, EOF or a failure
           if (cancelRequested()) {
             break;
           }
           if (ch == Traits::eof()) {
-            if (!deliver(true)) {
+            if (!lines.finish()) {
               return stoppedByCallback(what);
             }
             return {StreamEnd::kEof, core::okStatus()};
           }
-          pending.push_back(static_cast<char>(ch));
-          available = buffer.in_avail();
+          block[got++] = static_cast<uint8_t>(ch);
         }
-        if (available > 0) {
-          size_t n = buffer.getn(block.data(), std::min(available, block.size())).get();
-          pending.append(reinterpret_cast<const char*>(block.data()), n);
+        if (size_t more = buffer.in_avail(); more > 0) {
+          got += buffer.getn(block.data() + got, std::min(more, block.size() - got)).get();
         }
         if (cancelRequested()) {
           break;
         }
-        if (!deliver(false)) {
+        if (!lines.feed(std::string_view(reinterpret_cast<const char*>(block.data()), got))) {
           return stoppedByCallback(what);
         }
       }

@@ -17,6 +17,8 @@
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
 
+#include "lib/kube/line_splitter.h"
+
 namespace novacron::kube {
 namespace {
 
@@ -128,53 +130,27 @@ private:
 
   StreamResult read(Parser& parser, const LineCallback& on_line, std::chrono::milliseconds timeout,
                     const std::string& what) {
-    std::string pending;
-    // Delivers every complete line in `pending`; false when the callback asked to stop.
-    auto deliver = [&](bool final) {
-      size_t start = 0;
-      while (true) {
-        size_t newline = pending.find('\n', start);
-        if (newline == std::string::npos) {
-          break;
-        }
-        size_t end = newline;
-        if (end > start && pending[end - 1] == '\r') {
-          --end;
-        }
-        if (end > start && !on_line(std::string_view(pending).substr(start, end - start))) {
-          return false;
-        }
-        start = newline + 1;
-      }
-      pending.erase(0, start);
-      if (final && !pending.empty()) {
-        if (pending.back() == '\r') {
-          pending.pop_back();
-        }
-        bool keep = pending.empty() || on_line(pending);
-        pending.clear();
-        return keep;
-      }
-      return true;
-    };
+    LineSplitter lines(on_line);
+    // Hands what the parser has read of the body to the splitter; false when the callback
+    // asked to stop.
     auto takeBody = [&] {
       std::string& body = parser.get().body();
-      pending.append(body);
+      const bool keep = lines.feed(body);
       body.clear();
+      return keep;
     };
-    takeBody();  // what arrived with the headers
+    if (!takeBody()) {  // what arrived with the headers
+      return stoppedByCallback(what);
+    }
     while (true) {
       if (cancelRequested()) {
         return cancelled(what);
       }
       if (parser.is_done()) {
-        if (!deliver(true)) {
+        if (!lines.finish()) {
           return stoppedByCallback(what);
         }
         return {StreamEnd::kEof, core::okStatus()};
-      }
-      if (!deliver(false)) {
-        return stoppedByCallback(what);
       }
       beast::error_code ec;
       conn_->lowest().expires_after(timeout);
@@ -183,9 +159,11 @@ private:
                               [&](beast::error_code e, std::size_t) { ec = e; });
       });
       runAll(conn_->ioc);
-      takeBody();
       if (cancelRequested()) {
         return cancelled(what);
+      }
+      if (!takeBody()) {
+        return stoppedByCallback(what);
       }
       if (ec == http::error::end_of_stream && parser.is_done()) {
         continue;
@@ -346,8 +324,14 @@ struct SyncRequestClient::Impl {
     return conn;
   }
 
-  http::request<http::string_body> build(http::verb verb, const HttpRequest& request,
-                                         const HttpHeaders& headers) const {
+  // The Beast request for `request`; InvalidArgument for a method HTTP does not have.
+  core::StatusOr<http::request<http::string_body>> build(const HttpRequest& request,
+                                                         const HttpHeaders& headers,
+                                                         const std::string& what) const {
+    const http::verb verb = http::string_to_verb(request.method);
+    if (verb == http::verb::unknown) {
+      return core::invalidArgumentError(what + ": unknown HTTP method");
+    }
     http::request<http::string_body> req{verb, request.path, 11};
     req.set(http::field::host, host_header);
     bool has_content_type = false;
@@ -449,12 +433,9 @@ core::StatusOr<HttpResponse> SyncRequestClient::send(const HttpRequest& request,
                                                      const std::shared_ptr<const TlsMaterial>& tls,
                                                      std::chrono::milliseconds timeout) {
   const std::string what = request.method + " " + request.path;
-  http::verb verb = http::string_to_verb(request.method);
-  if (verb == http::verb::unknown) {
-    return core::invalidArgumentError(what + ": unknown HTTP method");
-  }
   try {
-    http::request<http::string_body> req = impl_->build(verb, request, headers);
+    NOVACRON_ASSIGN_OR_RETURN(http::request<http::string_body> req,
+                              impl_->build(request, headers, what));
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::unique_ptr<Connection> conn = impl_->takeIdle(tls);
       const bool reused = conn != nullptr;
@@ -491,12 +472,9 @@ core::StatusOr<StreamHandlePtr> SyncRequestClient::openStream(
     const std::shared_ptr<const TlsMaterial>& tls, std::chrono::milliseconds timeout,
     LineCallback on_line) {
   const std::string what = request.method + " " + request.path;
-  http::verb verb = http::string_to_verb(request.method);
-  if (verb == http::verb::unknown) {
-    return core::invalidArgumentError(what + ": unknown HTTP method");
-  }
   try {
-    http::request<http::string_body> req = impl_->build(verb, request, headers);
+    NOVACRON_ASSIGN_OR_RETURN(http::request<http::string_body> req,
+                              impl_->build(request, headers, what));
     NOVACRON_ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn, impl_->connect(tls, timeout, what));
     beast::error_code ec;
     auto parser = std::make_unique<SyncStreamHandle::Parser>();
