@@ -3,6 +3,12 @@
 #include "node-daemon/migration/source_domain.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -112,6 +118,79 @@ TEST_F(SourceDomainTest, ALookupThatFailsIsAnError) {
     return core::unavailableError("not connected");
   };
   EXPECT_FALSE(observeSourceDomain(*fake_, "ns_vm").isOk());
+}
+
+// A target libvirtd that accepts the connection and never answers (hung, SIGSTOPped): connect()
+// blocks until the test releases it.
+struct HungTarget : std::enable_shared_from_this<HungTarget> {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;  // guarded by mu
+  int connects = 0;       // guarded by mu
+  int returned = 0;       // guarded by mu
+  ConnectTarget connect() {
+    // Holds the target itself: a worker still starting when the test ends finds it alive.
+    return [self = shared_from_this()](const std::string&) -> core::StatusOr<virt::ConnectionPtr> {
+      std::unique_lock lock(self->mu);
+      ++self->connects;
+      self->cv.wait(lock, [&] { return self->released; });
+      ++self->returned;
+      self->cv.notify_all();  // drained()
+      return core::unavailableError("released by the test");
+    };
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  // Waits (with a real-time safety net) until every blocked connect() returned, so no worker
+  // outlives the test's state.
+  bool drained() {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return returned == connects; }) ||
+           returned == connects;
+  }
+  int connectsSoFar() {
+    std::lock_guard lock(mu);
+    return connects;
+  }
+};
+
+// The runner's confirm loop and the source reconciler ask the target while they cannot tell where
+// the guest is: a target that does not answer must be "cannot tell" (DeadlineExceeded), not a call
+// that never returns (it blocked them for good).
+TEST(GuestOnTargetTest, ATargetThatDoesNotAnswerIsDeadlineExceeded) {
+  auto hung = std::make_shared<HungTarget>();
+  auto on = guestOnTarget(hung->connect(), "qemu+tcp://10.213.77.3/system", "ns_vm",
+                          std::chrono::milliseconds(1));
+  ASSERT_FALSE(on.isOk());
+  EXPECT_EQ(on.status().code(), core::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(on.status().message().find("did not answer"), std::string::npos);
+  EXPECT_EQ(hung->connectsSoFar(), 1);
+  hung->release();  // the late answer is dropped
+  EXPECT_TRUE(hung->drained());
+}
+
+// A target that hangs for hours must not pile up one blocked worker per question: past the bound,
+// a question is DeadlineExceeded at once, without a worker.
+TEST(GuestOnTargetTest, AHungTargetHoldsAtMostABoundedNumberOfWorkers) {
+  auto hung = std::make_shared<HungTarget>();
+  std::vector<std::string> answers;
+  for (int i = 0; i < kMaxUnansweredTargetQuestions + 2; ++i) {
+    auto on = guestOnTarget(hung->connect(), "qemu+tcp://10.213.77.3/system", "ns_vm",
+                            std::chrono::milliseconds(1));
+    ASSERT_FALSE(on.isOk());
+    EXPECT_EQ(on.status().code(), core::StatusCode::kDeadlineExceeded);
+    answers.push_back(on.status().message());
+  }
+  EXPECT_NE(answers.front().find("did not answer"), std::string::npos) << answers.front();
+  for (size_t i = answers.size() - 2; i < answers.size(); ++i) {
+    EXPECT_NE(answers[i].find("still unanswered"), std::string::npos) << answers[i];
+  }
+  hung->release();
+  EXPECT_TRUE(hung->drained());
+  EXPECT_LE(hung->connectsSoFar(), kMaxUnansweredTargetQuestions);
 }
 
 }  // namespace
