@@ -5,6 +5,7 @@
 
 #include "lib/api/codec.h"
 #include "tests/mocks/status_vocabulary.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -68,11 +69,7 @@ TEST(PostCopyTriggerTest, SwitchesWhenPreCopyStalls) {
 
 virt::DomainInfo source(virt::DomainState state, virt::PausedReason paused = {},
                         virt::ShutoffReason off = {}) {
-  virt::DomainInfo d;
-  d.state = state;
-  d.paused_reason = paused;
-  d.shutoff_reason = off;
-  return d;
+  return testing::domainInfo(state, "ns_vm", off, paused);
 }
 
 TEST(PostCopyRecoveryTest, EveryCase) {
