@@ -323,15 +323,26 @@ TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
 }
 
 // A cancel (the controller's abort request) while the runner waits for an answer must not stop it
-// from getting one: the monitor spun on the unsent cancel holding the run's mutex, and the wait
-// never ended (the fault suite in depth, seed 20: a migration Migrating for good).
-TEST_F(RunnerConfirmTest, ACancelWhileWaitingForAnAnswerDoesNotStopTheAnswer) {
+// from getting one: the monitor, which cannot send the cancel while the call's outcome is being
+// confirmed, spun on it holding the run's mutex, so the confirm loop never got the mutex back
+// (the fault suite in depth, seed 20: a migration Migrating for good). Whether the other thread
+// wins the mutex from a spinning one is luck, so the test observes the monitor itself: after the
+// cancel it must be parked in a clock wait (which releases the run's mutex) of its own sample
+// interval, set apart here (1 h) from the confirm loop's 1 s.
+TEST_F(RunnerConfirmTest, AnUnsentCancelWhileConfirmingParksTheMonitorOnTheClock) {
+  options_.sample_interval = 3600s;
+  makeRunner();
   sourceIs(virt::DomainState::kShutOff);
   target_.unreachable = true;
   ASSERT_TRUE(runner_->start(job()));
-  passes(2);
+  passes(2);  // confirming: the target was asked; the clock moved on since the monitor's first wait
   runner_->cancel("ns/mig");
-  passes(2);
+  // A wait that started after the cancel: deadline exactly now + 1 h (the monitor's first wait
+  // ends before that; the confirm loop's within 1 s). The clock stands still meanwhile.
+  auto monitorParked = [&] {
+    return clock_->waitersDueWithin(3600s) - clock_->waitersDueWithin(3600s - 1ms) == 1;
+  };
+  EXPECT_TRUE(pollUntil(monitorParked)) << "the monitor never waits: it spins on the cancel";
   target_.unreachable = false;  // the guest runs on the target
   ASSERT_TRUE(decided());
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
