@@ -394,8 +394,32 @@ protected:
     j.postcopy = policy;
     return j;
   }
+  void TearDown() override { runner_.reset(); }  // joins the job before target_ goes
+  // The first migrate call fails after the switch (the monitor switches on its first sample) while
+  // the source domain shows `source`; the target (asked) shows `on_target`.
+  void failAfterTheSwitch(virt::DomainInfo source, std::optional<virt::DomainState> on_target) {
+    target_.setState(on_target);
+    options_.connect_target = target_.connect();
+    makeRunner();
+    fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest&) {
+      ++migrate_calls_;
+      (void)job_.run();
+      return core::internalError("operation failed: job 'migration out' failed in post-copy phase");
+    };
+    fake_->lookup_hook = [source](const std::string&) {
+      return core::StatusOr<virt::DomainInfo>(source);
+    };
+    ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 1})));
+    iteration_ = 2;
+    job_.setRemaining(500, 500);
+    sample();
+    ASSERT_EQ(switches_.load(), 1);
+    job_.finish();
+  }
   std::atomic<int64_t> iteration_{1};
   std::atomic<int> switches_{0};
+  std::atomic<int> migrate_calls_{0};
+  testing::FakeMigrationTarget target_;
 };
 
 TEST_F(RunnerPostCopyTest, SwitchesAfterNIterationsAndCannotBeCancelledThen) {
@@ -499,6 +523,48 @@ TEST_F(RunnerPostCopyTest, AFailedPostCopyIsResumedNeverRestarted) {
   EXPECT_EQ(resumed->dest_uri, "qemu+tcp://10.213.77.3/system") << "same target";
   EXPECT_EQ(fake_->calls("start"), 0) << "never a second copy";
   EXPECT_EQ(job_.aborts(), 0);
+}
+
+// After the switch the source's QEMU is gone (crashed): the pages it held are lost. Nothing on the
+// target either: the guest is lost on both hosts, said so and ended (it waited silently forever).
+TEST_F(RunnerPostCopyTest, ASourceShutOffAfterTheSwitchWithNothingOnTheTargetEndsLost) {
+  failAfterTheSwitch(
+      testing::domainInfo(virt::DomainState::kShutOff, "ns_vm", virt::ShutoffReason::kCrashed),
+      std::nullopt);
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(out->reason, "PostCopyGuestLost");
+  EXPECT_NE(out->message.find("shut off (reason crashed)"), std::string::npos) << out->message;
+  EXPECT_NE(out->message.find("the guest is lost"), std::string::npos) << out->message;
+  EXPECT_GE(target_.asked(), 1);
+  EXPECT_EQ(migrate_calls_.load(), 1) << "nothing to resume";
+  EXPECT_EQ(fake_->calls("start"), 0) << "never restarted by the runner";
+}
+
+// The target holds the guest paused (its QEMU waits for pages the source no longer has): never
+// restarted, not terminal, and said so; once the target runs it, the move completed.
+TEST_F(RunnerPostCopyTest, ASourceShutOffAfterTheSwitchWithTheGuestPausedOnTheTargetIsReported) {
+  failAfterTheSwitch(
+      testing::domainInfo(virt::DomainState::kShutOff, "ns_vm", virt::ShutoffReason::kDestroyed),
+      virt::DomainState::kPaused);
+  ASSERT_TRUE(pollUntil([&] {
+    auto pc = runner_->postCopy("ns/mig");
+    return pc && pc->failed;
+  }));
+  auto pc = runner_->postCopy("ns/mig");
+  EXPECT_NE(pc->message.find("paused on the target"), std::string::npos) << pc->message;
+  EXPECT_NE(pc->message.find("operator"), std::string::npos) << pc->message;
+  EXPECT_TRUE(runner_->running("ns/mig")) << "not terminal: the VM stays locked";
+  target_.setState(virt::DomainState::kRunning);
+  ASSERT_TRUE(pollUntil([&] {
+    clock_->advance(1s);  // the recovery looks again after its back-off
+    return done_calls_.load() == 1;
+  }));
+  EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_EQ(migrate_calls_.load(), 1);
+  EXPECT_EQ(fake_->calls("start"), 0);
 }
 
 TEST_F(RunnerPostCopyTest, AFailureBeforeTheSwitchIsAnOrdinaryFailure) {
