@@ -257,8 +257,15 @@ protected:
       return testing::domainInfo(state, name, shutoff, paused);
     };
   }
+  // Waits until the runner confirms the failed call (its first look at the source domain) before
+  // the test moves the clock: moved earlier, the clock ran the monitor's samples of the fixture's
+  // never-ending job past completion_timeout, and it aborted (CompletionTimeout, 1 run in ~130).
+  void untilConfirming() {
+    ASSERT_TRUE(pollUntil([&] { return fake_->calls("lookup") > 0 || done_calls_.load() > 0; }));
+  }
   // Lets `n` more confirm passes ask the target (one clock step each).
   void passes(int n) {
+    untilConfirming();
     for (int i = 0; i < n && done_calls_.load() == 0; ++i) {
       const int before = target_.asked();
       ASSERT_TRUE(pollUntil([&] {
@@ -269,6 +276,7 @@ protected:
   }
   // Passes until the outcome is there.
   bool decided() {
+    untilConfirming();
     return pollUntil([&] {
       clock_->advance(1s);
       return done_calls_.load() == 1;
@@ -327,22 +335,24 @@ TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
 // confirmed, spun on it holding the run's mutex, so the confirm loop never got the mutex back
 // (the fault suite in depth, seed 20: a migration Migrating for good). Whether the other thread
 // wins the mutex from a spinning one is luck, so the test observes the monitor itself: after the
-// cancel it must be parked in a clock wait (which releases the run's mutex) of its own sample
-// interval, set apart here (1 h) from the confirm loop's 1 s.
+// cancel it must park in a clock wait (which releases the run's mutex) of its own sample interval,
+// set apart here (1 h) from the confirm loop's 1 s. Moving the clock by that interval ends every
+// wait the monitor may be in; a parked monitor then waits anew until exactly now + 1 h.
 TEST_F(RunnerConfirmTest, AnUnsentCancelWhileConfirmingParksTheMonitorOnTheClock) {
   options_.sample_interval = 3600s;
   makeRunner();
   sourceIs(virt::DomainState::kShutOff);
   target_.unreachable = true;
   ASSERT_TRUE(runner_->start(job()));
-  passes(2);  // confirming: the target was asked; the clock moved on since the monitor's first wait
+  passes(2);  // confirming: the target was asked
   runner_->cancel("ns/mig");
-  // A wait that started after the cancel: deadline exactly now + 1 h (the monitor's first wait
-  // ends before that; the confirm loop's within 1 s). The clock stands still meanwhile.
+  clock_->advance(3600s);
   auto monitorParked = [&] {
     return clock_->waitersDueWithin(3600s) - clock_->waitersDueWithin(3600s - 1ms) == 1;
   };
-  EXPECT_TRUE(pollUntil(monitorParked)) << "the monitor never waits: it spins on the cancel";
+  EXPECT_TRUE(pollUntil(monitorParked))
+      << "the monitor never waits: it spins on the cancel (clock waiters: " << clock_->waiters()
+      << ")";
   target_.unreachable = false;  // the guest runs on the target
   ASSERT_TRUE(decided());
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
