@@ -279,7 +279,12 @@ std::string secondsText(std::chrono::milliseconds d) {
 }
 
 // Once `elapsed` passed `bound`: ask the source to abort (spec.cancel, the one abort signal: a late
-// pick-up then never starts the job), wait one source_timeout for its answer, then fail.
+// pick-up then never starts the job), wait one source_timeout for its answer, then fail — unless
+// the source started the job and still heartbeats: then only it can tell where the guest is (its
+// libvirtd may have lost the outcome; it asks the target), and failing would unlock the VM on the
+// source while the guest may run on the target, so its node-daemon would start it again (the fault
+// suite in depth saw a guest run twice so). Such a source is waited for, whatever passed the bound
+// (its silence, coldTimeout): it reports the abort itself; once its heartbeat stops it is failed.
 // `what` says what passed the bound; both messages start with it.
 Decision abortThenFail(const DecideInput& in, std::chrono::milliseconds elapsed,
                        std::chrono::milliseconds bound, const std::string& reason,
@@ -295,6 +300,11 @@ Decision abortThenFail(const DecideInput& in, std::chrono::milliseconds elapsed,
   if (elapsed < bound + in.source_timeout) {
     Decision d = make(Action::kNothing);
     d.recheck = bound + in.source_timeout - elapsed;
+    return d;
+  }
+  if (in.source.picked_up && in.source.heartbeat_fresh) {
+    Decision d = make(Action::kNothing);  // a live source that started the job: its report
+    d.recheck = in.source_timeout;
     return d;
   }
   return make(Action::kFail, reason,
@@ -321,17 +331,6 @@ Decision watchSource(const DecideInput& in) {
                           : !in.source.heartbeat_fresh
                               ? " stopped heartbeating and reporting progress"
                               : " stopped reporting progress";
-  if (in.source.picked_up && in.source.heartbeat_fresh && self.cancel &&
-      silent >= bound + in.source_timeout) {
-    // Asked to abort, a live source that started the job has not answered: only it can tell
-    // where the guest is (its libvirtd may have lost the outcome; it asks the target). Failing
-    // here would unlock the VM on the source while the guest may run on the target, and its
-    // node-daemon would start it again (the fault suite in depth saw a guest run twice so). Wait
-    // for its report; a source whose heartbeat stops is failed as before.
-    Decision d = make(Action::kNothing);
-    d.recheck = in.source_timeout;
-    return d;
-  }
   return abortThenFail(in, silent, bound, "SourceNotResponding",
                        "the source node-daemon (hypervisor " + self.source + ")" + why + " for " +
                            secondsText(silent));

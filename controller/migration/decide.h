@@ -39,6 +39,11 @@
 // controller asks the source to abort with reason ColdMigrationTimeout (annotation
 // novacron.io/abort-reason: the source reports the abort as Failed with it), and fails it
 // ColdMigrationTimeout itself when the source does not answer within another sourceTimeout.
+// Every abort-then-fail obeys one rule (abortThenFail in decide.cc): a source that started the
+// job (status.progress) and still heartbeats is asked to abort but never failed for not
+// answering — only it can tell where the guest is, and failing would unlock the VM on the source
+// while the guest may run on the target (it would run twice). It is waited for (recheck every
+// sourceTimeout) until it reports or its heartbeat stops.
 //
 // A dry run (spec.dryRun, docs/migration.md "Plans") moves nothing: it is checked like a Pending
 // migration but never waits for a limit, never counts against one, and ignores other migrations

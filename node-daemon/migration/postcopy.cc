@@ -67,7 +67,78 @@ PostCopyRecovery decidePostCopyRecovery(const PostCopyFailure& failure) {
     // resumes the source only while the target has not started), so pre-copy rules apply.
     return PostCopyRecovery::kNotPostCopy;
   }
+  if (d.state == virt::DomainState::kShutOff) {
+    // Not Migrated (above): crashed, destroyed, or a restarted libvirtd that forgot the outcome.
+    if (!failure.target) {
+      return PostCopyRecovery::kAskTarget;
+    }
+    switch (*failure.target) {
+    case TargetGuest::kRunning:
+      return PostCopyRecovery::kCompleted;
+    case TargetGuest::kPresent:
+      return PostCopyRecovery::kWait;  // paused there: never restarted, reported
+    case TargetGuest::kAbsent:
+      return PostCopyRecovery::kLost;
+    }
+  }
   return PostCopyRecovery::kWait;
+}
+
+namespace {
+
+std::string_view shutoffReasonName(virt::ShutoffReason reason) {
+  switch (reason) {
+  case virt::ShutoffReason::kShutdown:
+    return "shutdown";
+  case virt::ShutoffReason::kDestroyed:
+    return "destroyed";
+  case virt::ShutoffReason::kCrashed:
+    return "crashed";
+  case virt::ShutoffReason::kMigrated:
+    return "migrated";
+  case virt::ShutoffReason::kSaved:
+    return "saved";
+  case virt::ShutoffReason::kFailed:
+    return "failed";
+  case virt::ShutoffReason::kFromSnapshot:
+    return "from snapshot";
+  case virt::ShutoffReason::kDaemon:
+    return "daemon";
+  case virt::ShutoffReason::kUnknown:
+    break;
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+std::string postCopyFailureMessage(const PostCopyFailure& failure, PostCopyRecovery next,
+                                   const std::string& call_error, const std::string& target_error,
+                                   int resume_attempts) {
+  const std::string failed = "post-copy failed (" + call_error + "): ";
+  const bool shut_off = failure.source && failure.source->state == virt::DomainState::kShutOff;
+  if (shut_off && next != PostCopyRecovery::kCompleted) {
+    const std::string here = failed + "the source domain is shut off (reason " +
+                             std::string(shutoffReasonName(failure.source->shutoff_reason)) +
+                             ") after the switch, so the pages still on the source are gone; ";
+    if (next == PostCopyRecovery::kLost) {
+      return here +
+             "the target does not hold the guest either: the guest is lost (the VM may start "
+             "again from its disks)";
+    }
+    if (failure.target == TargetGuest::kPresent) {
+      return here +
+             "the guest is paused on the target and cannot be resumed without the source; it is "
+             "never restarted: the VM stays locked until an operator decides (docs/migration.md, "
+             "Post-copy)";
+    }
+    return here + "waiting for the target to tell where the guest is (" +
+           (target_error.empty() ? std::string("not asked") : target_error) + ")";
+  }
+  return failed + "the guest is paused on both hosts and is never restarted from the source; " +
+         (next == PostCopyRecovery::kResume
+              ? "resuming the migration (attempt " + std::to_string(resume_attempts) + ")"
+              : "waiting for libvirt's post-copy job to settle");
 }
 
 std::chrono::milliseconds resumeBackoff(int attempt) {
@@ -84,7 +155,10 @@ std::optional<api::Condition> postCopyCondition(const PostCopyStatus& status,
   c.type = std::string(kConditionPostCopy);
   c.observedGeneration = observed_generation;
   c.message = status.message;
-  if (status.failed && !status.completed) {
+  if (status.lost) {
+    c.status = api::ConditionStatus::kFalse;
+    c.reason = "PostCopyGuestLost";
+  } else if (status.failed && !status.completed) {
     c.status = api::ConditionStatus::kFalse;
     c.reason = "PostCopyFailed";
   } else {

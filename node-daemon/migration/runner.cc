@@ -188,6 +188,10 @@ void MigrationRunner::finish(Run& run, const core::Status& migrated) {
       o.progress.percent = 100;
       o.progress.dataRemainingBytes = 0;
       o.progress.etaSeconds = 0;
+    } else if (run.postcopy.lost) {
+      o.phase = api::MigrationPhase::kFailed;  // nothing to restart from but the disks
+      o.reason = "PostCopyGuestLost";
+      o.message = run.postcopy.message;
     } else if (run.cancel) {
       o.phase = api::MigrationPhase::kCancelled;
       o.reason = "Cancelled";
@@ -360,25 +364,43 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
         failure.source = std::move(info).value();
       }
     }
-    const PostCopyRecovery next = decidePostCopyRecovery(failure);
+    PostCopyRecovery next = decidePostCopyRecovery(failure);
+    std::string target_error;
+    if (next == PostCopyRecovery::kAskTarget) {
+      // As confirmFailure(): only the target can tell; no answer is no verdict.
+      if (!options_.connect_target) {
+        failure.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
+      } else if (auto on = guestOnTarget(options_.connect_target, request.dest_uri, run.job.domain);
+                 on.isOk()) {
+        failure.target = *on;
+      } else {
+        target_error = on.status().toString();
+      }
+      next = failure.target ? decidePostCopyRecovery(failure) : PostCopyRecovery::kWait;
+    }
     if (next == PostCopyRecovery::kNotPostCopy) {
       return migrated;
     }
     if (next == PostCopyRecovery::kCompleted) {
+      if (failure.target) {
+        spdlog::warn(
+            "node-daemon: migration {}: the call failed ({}) after the post-copy switch and the "
+            "source domain is shut off, but the guest runs on the target: the move completed",
+            run.job.key, migrated.message());
+      }
       return core::Status::ok();
     }
     {
       std::unique_lock lock(run.mu);
       run.postcopy.failed = true;
+      run.postcopy.lost = next == PostCopyRecovery::kLost;
       run.postcopy.resume_attempts += next == PostCopyRecovery::kResume ? 1 : 0;
-      run.postcopy.message =
-          "post-copy failed (" + migrated.message() +
-          "): the guest is paused on both hosts and is never restarted from the source; " +
-          (next == PostCopyRecovery::kResume
-               ? "resuming the migration (attempt " + std::to_string(run.postcopy.resume_attempts) +
-                     ")"
-               : "waiting for libvirt's post-copy job to settle");
+      run.postcopy.message = postCopyFailureMessage(failure, next, migrated.message(), target_error,
+                                                    run.postcopy.resume_attempts);
       spdlog::error("node-daemon: migration {}: {}", run.job.key, run.postcopy.message);
+    }
+    if (next == PostCopyRecovery::kLost) {
+      return migrated;  // finish(): Failed/PostCopyGuestLost
     }
     if (options_.on_progress) {
       options_.on_progress(run.job.key);

@@ -1,5 +1,13 @@
 #include "node-daemon/migration/source_domain.h"
 
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
 namespace novacron::node::migration {
 namespace {
 
@@ -14,6 +22,18 @@ core::StatusOr<std::optional<virt::DomainInfo>> lookup(virt::Connection& conn,
     return std::optional<virt::DomainInfo>();
   }
   return info.status();
+}
+
+// Connects to the target and looks the domain up (blocking: run on guestOnTarget's worker).
+core::StatusOr<TargetGuest> askTarget(const ConnectTarget& connect, const std::string& dest_uri,
+                                      const std::string& name) {
+  NOVACRON_ASSIGN_OR_RETURN(virt::ConnectionPtr target, connect(dest_uri));
+  NOVACRON_ASSIGN_OR_RETURN(std::optional<virt::DomainInfo> domain, lookup(*target, name));
+  if (!domain || domain->state == virt::DomainState::kShutOff) {
+    return TargetGuest::kAbsent;
+  }
+  return domain->state == virt::DomainState::kRunning ? TargetGuest::kRunning
+                                                      : TargetGuest::kPresent;
 }
 
 }  // namespace
@@ -40,17 +60,40 @@ core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn, const s
 }
 
 core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect, const std::string& dest_uri,
-                                          const std::string& name) {
+                                          const std::string& name,
+                                          std::chrono::milliseconds timeout) {
   if (!connect) {
     return core::failedPreconditionError("no connection to migration targets is configured");
   }
-  NOVACRON_ASSIGN_OR_RETURN(virt::ConnectionPtr target, connect(dest_uri));
-  NOVACRON_ASSIGN_OR_RETURN(std::optional<virt::DomainInfo> domain, lookup(*target, name));
-  if (!domain || domain->state == virt::DomainState::kShutOff) {
-    return TargetGuest::kAbsent;
+  static std::atomic<int> unanswered{0};
+  if (unanswered.load() >= kMaxUnansweredTargetQuestions) {
+    return core::deadlineExceededError(
+        std::to_string(kMaxUnansweredTargetQuestions) +
+        " earlier questions to migration targets are still unanswered; not asking " + dest_uri);
   }
-  return domain->state == virt::DomainState::kRunning ? TargetGuest::kRunning
-                                                      : TargetGuest::kPresent;
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<core::StatusOr<TargetGuest>> guest;  // guarded by mu
+  };
+  auto answer = std::make_shared<Answer>();
+  ++unanswered;
+  std::thread([answer, connect, dest_uri, name] {
+    core::StatusOr<TargetGuest> guest = askTarget(connect, dest_uri, name);
+    --unanswered;
+    std::lock_guard lock(answer->mu);
+    answer->guest = std::move(guest);
+    answer->cv.notify_all();
+  }).detach();
+  std::unique_lock lock(answer->mu);
+  if (!answer->cv.wait_for(lock, timeout, [&] { return answer->guest.has_value(); })) {
+    spdlog::warn("node-daemon: the migration target {} did not answer within {} ms", dest_uri,
+                 timeout.count());
+    return core::deadlineExceededError("the migration target " + dest_uri +
+                                       " did not answer within " + std::to_string(timeout.count()) +
+                                       " ms");
+  }
+  return std::move(*answer->guest);
 }
 
 }  // namespace novacron::node::migration

@@ -14,6 +14,7 @@
 // Thread-safety: as the connection's.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
@@ -44,9 +45,20 @@ enum class TargetGuest {
   kAbsent,   // no domain there, or a shut-off one: the guest is not there
 };
 using ConnectTarget = std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)>;
-// An error when the target does not answer.
-[[nodiscard]] core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect,
-                                                        const std::string& dest_uri,
-                                                        const std::string& name);
+// How long the target may take to answer (connect and lookup together).
+inline constexpr std::chrono::milliseconds kTargetAnswerTimeout{std::chrono::seconds(10)};
+// At most this many questions to targets may still be unanswered (their workers blocked in a hung
+// libvirtd); a further one is DeadlineExceeded at once, so a target that hangs for hours does not
+// pile up threads.
+inline constexpr int kMaxUnansweredTargetQuestions = 4;
+// An error when the target does not answer: its error, or DeadlineExceeded after `timeout` (real
+// time: it bounds a remote libvirtd). Opening a libvirt connection has no deadline of its own
+// (keepalive starts only once it is open), and a hung target libvirtd blocked the runner's confirm
+// loop and the source reconciler for good; so `connect` and the lookup run on a detached worker
+// that owns copies of everything it uses, and a late answer is dropped. Callers treat an error as
+// "cannot tell" (no verdict), never as "not there".
+[[nodiscard]] core::StatusOr<TargetGuest> guestOnTarget(
+    const ConnectTarget& connect, const std::string& dest_uri, const std::string& name,
+    std::chrono::milliseconds timeout = kTargetAnswerTimeout);
 
 }  // namespace novacron::node::migration

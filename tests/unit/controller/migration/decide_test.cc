@@ -354,17 +354,25 @@ TEST(DecideTest, ASourceWithAStaleHeartbeatTimesOutWithoutWaitingForItsProgressT
 // A live source (heartbeating) that started the job is asked to abort, but never failed for its
 // silence: only it can tell where the guest is, and failing would unlock the VM on the source
 // while the guest may run on the target (the fault suite in depth saw it run twice so).
-TEST(DecideTest, ALiveSourceThatStartedTheJobIsNeverFailedForItsSilence) {
-  DecideInput asked = migrating(/*picked_up=*/true, /*heartbeat_fresh=*/true, seconds(600));
-  EXPECT_EQ(decide(asked).action, Action::kAbort);
-  asked.self.cancel = true;
-  Decision d = decide(asked);
+// `past` has passed a bound long ago, with a live source that started the job: asked to abort,
+// then waited for (recheck every sourceTimeout) but never failed, until its heartbeat stops.
+void expectAskedThenWaitedForUntilItsHeartbeatStops(DecideInput past, const std::string& reason) {
+  Decision d = decide(past);
+  EXPECT_EQ(d.action, Action::kAbort);
+  EXPECT_EQ(d.reason, reason);
+  past.self.cancel = true;
+  d = decide(past);
   EXPECT_EQ(d.action, Action::kNothing);
   EXPECT_EQ(d.recheck, seconds(60));
-  asked.source.heartbeat_fresh = false;  // its node stops heartbeating: failed as before
-  d = decide(asked);
+  past.source.heartbeat_fresh = false;  // its node stops heartbeating: failed as before
+  d = decide(past);
   EXPECT_EQ(d.action, Action::kFail);
-  EXPECT_EQ(d.reason, "SourceNotResponding");
+  EXPECT_EQ(d.reason, reason);
+}
+
+TEST(DecideTest, ALiveSourceThatStartedTheJobIsNeverFailedForItsSilence) {
+  expectAskedThenWaitedForUntilItsHeartbeatStops(
+      migrating(/*picked_up=*/true, /*heartbeat_fresh=*/true, seconds(600)), "SourceNotResponding");
 }
 
 TEST(DecideTest, ADeletedMigrationWithASilentSourceEndsFailed) {
@@ -402,18 +410,33 @@ TEST(DecideTest, AColdMigrationPastItsTimeoutIsAbortedThenFails) {
   EXPECT_THAT(d.message, HasSubstr("has run for 600 s, past migrations.coldTimeout (600 s)"));
   EXPECT_THAT(d.message, HasSubstr("the VM stays on hv-a"));
   EXPECT_EQ(d.recheck, seconds(60));
-  // Asked: wait one sourceTimeout for the answer, then fail with the reason.
+  // Asked: wait one sourceTimeout for the answer, then fail with the reason (a source whose
+  // heartbeat stopped: a live one that started the job is waited for, see below).
   DecideInput asked = coldMigrating(seconds(630));
   asked.self.cancel = true;
   d = decide(asked);
   EXPECT_EQ(d.action, Action::kNothing);
   EXPECT_EQ(d.recheck, seconds(30));
   asked.running_for = seconds(660);
+  asked.source.heartbeat_fresh = false;
+  asked.source.silent_for = seconds(5);
   d = decide(asked);
   EXPECT_EQ(d.action, Action::kFail);
   EXPECT_EQ(d.reason, "ColdMigrationTimeout");
   EXPECT_THAT(d.message, HasSubstr("did not answer the abort request"));
   EXPECT_THAT(d.message, HasSubstr("stays bound to hv-a"));
+}
+
+// coldTimeout obeys the same rule as silence: a live source (heartbeating) that started the job
+// is asked to abort but never failed, or the VM would be unlocked on the source while the guest
+// may already run on the target (it could then run twice). It reports the abort itself.
+TEST(DecideTest, AColdTimeoutNeverFailsALiveSourceThatStartedTheJob) {
+  expectAskedThenWaitedForUntilItsHeartbeatStops(coldMigrating(seconds(100'000)),
+                                                 "ColdMigrationTimeout");
+  DecideInput unstarted = coldMigrating(seconds(100'000));
+  unstarted.self.cancel = true;
+  unstarted.source.picked_up = false;  // never started: nothing can be on the target
+  EXPECT_EQ(decide(unstarted).action, Action::kFail);
 }
 
 TEST(DecideTest, OnlyColdMigrationsHaveTheWholeMoveBound) {

@@ -289,8 +289,8 @@ DeletingFacts failedOverFrom(const std::string& node) {
   return facts;
 }
 
-TEST(DecideDeletingTest, AnUnboundVmFailedOverFromAFencedNodeIsReleasedAndItsDisksReported) {
-  const DeletingDecision d = decideDeleting(failedOverFrom("hv-a"));
+// Released at once (ForceDeleted) for the fenced hv-a, where its disks are reported as orphans.
+void expectReleasedAndDisksReportedOnFencedNode(const DeletingDecision& d) {
   EXPECT_TRUE(d.release_finalizer);
   EXPECT_FALSE(d.repair_label);
   EXPECT_THAT(reasons(d.events), ElementsAre("ForceDeleted"));
@@ -301,14 +301,23 @@ TEST(DecideDeletingTest, AnUnboundVmFailedOverFromAFencedNodeIsReleasedAndItsDis
   EXPECT_THAT(d.orphan_event->message, HasSubstr("default/web (uid u1)"));
 }
 
+// Released for the deleted hv-a: no node is left to report its disks to.
+void expectReleasedForDeletedNodeUnreported(const DeletingDecision& d) {
+  EXPECT_TRUE(d.release_finalizer);
+  ASSERT_FALSE(d.events.empty());
+  EXPECT_THAT(d.events[0].message, HasSubstr("deleted hypervisor hv-a"));
+  EXPECT_FALSE(d.orphan_event.has_value());
+}
+
+TEST(DecideDeletingTest, AnUnboundVmFailedOverFromAFencedNodeIsReleasedAndItsDisksReported) {
+  expectReleasedAndDisksReportedOnFencedNode(decideDeleting(failedOverFrom("hv-a")));
+}
+
 TEST(DecideDeletingTest, AnUnboundVmFailedOverFromADeletedNodeIsReleasedWithNoOneToReportTo) {
   DeletingFacts facts = failedOverFrom("hv-a");
   facts.resources_on_exists = false;
   facts.resources_on_fenced = false;
-  const DeletingDecision d = decideDeleting(facts);
-  EXPECT_TRUE(d.release_finalizer);
-  EXPECT_THAT(d.events[0].message, HasSubstr("deleted hypervisor hv-a"));
-  EXPECT_FALSE(d.orphan_event.has_value());
+  expectReleasedForDeletedNodeUnreported(decideDeleting(facts));
 }
 
 TEST(DecideDeletingTest, AnUnboundVmIsNeverReleasedForALiveNode) {
@@ -362,14 +371,7 @@ TEST(DecideDeletingTest, FencedWithTheFencedFailoverPolicyIsReleasedAndItsDisksR
   facts.failover_fenced = true;
   facts.label = "";  // no label repair for a VM released at once
   facts.vm_key = "default/web (uid u1)";
-  const DeletingDecision d = decideDeleting(facts);
-  EXPECT_TRUE(d.release_finalizer);
-  EXPECT_FALSE(d.repair_label);
-  EXPECT_THAT(reasons(d.events), ElementsAre("ForceDeleted"));
-  EXPECT_THAT(d.events[0].message, HasSubstr("fenced hypervisor hv-a"));
-  ASSERT_TRUE(d.orphan_event.has_value());
-  EXPECT_EQ(d.orphan_on, "hv-a");
-  EXPECT_THAT(d.orphan_event->message, HasSubstr("default/web (uid u1)"));
+  expectReleasedAndDisksReportedOnFencedNode(decideDeleting(facts));
 }
 
 TEST(DecideDeletingTest, ADeletedHypervisorWithTheFencedFailoverPolicyIsReleasedUnreported) {
@@ -377,10 +379,7 @@ TEST(DecideDeletingTest, ADeletedHypervisorWithTheFencedFailoverPolicyIsReleased
   facts.failover_fenced = true;
   facts.hypervisor_fenced = false;
   facts.hypervisor_exists = false;
-  const DeletingDecision d = decideDeleting(facts);
-  EXPECT_TRUE(d.release_finalizer);
-  EXPECT_THAT(d.events[0].message, HasSubstr("deleted hypervisor hv-a"));
-  EXPECT_FALSE(d.orphan_event.has_value());
+  expectReleasedForDeletedNodeUnreported(decideDeleting(facts));
 }
 
 TEST(DecideDeletingTest, TheFencedFailoverPolicyNeverReleasesForANodeThatIsNotFenced) {

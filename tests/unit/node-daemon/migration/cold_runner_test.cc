@@ -11,8 +11,8 @@
 
 #include "node-daemon/storage/image_header.h"
 #include "node-daemon/storage/process.h"
-#include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_libvirt.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -43,12 +43,9 @@ public:
 class ColdRunnerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    real_ = std::move(virt::openLibvirt(lo)).value();
+    real_ = testing::openTestDriver();
     source_ = std::make_unique<testing::FakeLibvirt>(*real_);
-    target_real_ = std::move(virt::openLibvirt(lo)).value();
+    target_real_ = testing::openTestDriver();
     dir_ = fs::temp_directory_path() / ("cold-runner-" + std::to_string(::getpid()));
     fs::create_directories(dir_ / "src/images/named");
     fs::create_directories(dir_ / "src/vms/ns/vm/uid");

@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 
 #include "node-daemon/migration/migration_reconciler.h"
-#include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_libvirt.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -17,10 +17,7 @@ using namespace std::chrono_literals;
 class DirtyRateProbeTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    real_ = std::move(virt::openLibvirt(lo)).value();
+    real_ = testing::openTestDriver();
     fake_ = std::make_unique<testing::FakeLibvirt>(*real_);
     fake_->start_dirty_rate_hook = [this](const std::string& domain, int seconds) {
       started_domain_ = domain;

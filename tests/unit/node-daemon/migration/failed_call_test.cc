@@ -4,20 +4,31 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/mocks/test_driver.h"
+
 namespace novacron::node::migration {
 namespace {
 
 virt::DomainInfo domain(virt::DomainState state) {
-  virt::DomainInfo d;
-  d.name = "ns_vm";
-  d.state = state;
-  d.active = state != virt::DomainState::kShutOff;
-  return d;
+  return testing::domainInfo(state);
 }
 
 FailedCallObservation seen(std::optional<virt::DomainInfo> source, bool job_running = false) {
   return FailedCallObservation{
       .libvirt_answered = true, .source = std::move(source), .job_running = job_running};
+}
+
+// The source cannot tell (`o` has no target answer yet): the target's answer decides — running
+// there: the move completed; a domain there that does not run: wait; nothing there: failed.
+void expectTheTargetDecides(FailedCallObservation o) {
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
+  o.target = TargetGuest::kRunning;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated) << "switched over, confirm lost";
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait)
+      << "the incoming domain is still paused: libvirt's finish step may still resume it";
+  o.target = TargetGuest::kAbsent;
+  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed) << "runs nowhere: the VM stays here";
 }
 
 TEST(FailedCallTest, NoAnswerFromLibvirtTellsNothing) {
@@ -43,15 +54,7 @@ TEST(FailedCallTest, AJobStillRunningMustEndFirst) {
 TEST(FailedCallTest, ASourcePausedByTheMigrationIsForTheTargetToTell) {
   auto d = domain(virt::DomainState::kPaused);
   d.paused_reason = virt::PausedReason::kMigration;
-  auto o = seen(d);
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target = TargetGuest::kRunning;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated) << "switched over, confirm lost";
-  o.target = TargetGuest::kPresent;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait)
-      << "the incoming domain is still paused: libvirt's finish step may still resume it";
-  o.target = TargetGuest::kAbsent;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed) << "nothing there: resumed here";
+  expectTheTargetDecides(seen(d));  // nothing there: resumed here
   d.paused_reason = virt::PausedReason::kUser;
   EXPECT_EQ(decideFailedCall(seen(d)), FailedCallVerdict::kFailed)
       << "paused by someone else: the guest is still here";
@@ -62,23 +65,11 @@ TEST(FailedCallTest, ASourcePausedByTheMigrationIsForTheTargetToTell) {
 TEST(FailedCallTest, ASourceShutOffForAnotherReasonIsForTheTargetToTell) {
   auto d = domain(virt::DomainState::kShutOff);
   d.shutoff_reason = virt::ShutoffReason::kUnknown;
-  auto o = seen(d);
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target = TargetGuest::kRunning;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated);
-  o.target = TargetGuest::kPresent;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kWait);
-  o.target = TargetGuest::kAbsent;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed) << "runs nowhere: started again here";
+  expectTheTargetDecides(seen(d));  // runs nowhere: started again here
 }
 
 TEST(FailedCallTest, NoDomainHereIsForTheTargetToTell) {
-  auto o = seen(std::nullopt);
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kAskTarget);
-  o.target = TargetGuest::kAbsent;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kFailed);
-  o.target = TargetGuest::kRunning;
-  EXPECT_EQ(decideFailedCall(o), FailedCallVerdict::kMigrated);
+  expectTheTargetDecides(seen(std::nullopt));
 }
 
 // The switch to post-copy happened although the call asking for it failed: never a pre-copy

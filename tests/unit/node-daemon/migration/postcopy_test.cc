@@ -5,6 +5,7 @@
 
 #include "lib/api/codec.h"
 #include "tests/mocks/status_vocabulary.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -68,11 +69,7 @@ TEST(PostCopyTriggerTest, SwitchesWhenPreCopyStalls) {
 
 virt::DomainInfo source(virt::DomainState state, virt::PausedReason paused = {},
                         virt::ShutoffReason off = {}) {
-  virt::DomainInfo d;
-  d.state = state;
-  d.paused_reason = paused;
-  d.shutoff_reason = off;
-  return d;
+  return testing::domainInfo(state, "ns_vm", off, paused);
 }
 
 TEST(PostCopyRecoveryTest, EveryCase) {
@@ -100,8 +97,48 @@ TEST(PostCopyRecoveryTest, EveryCase) {
   EXPECT_EQ(decidePostCopyRecovery(
                 {.switched = true,
                  .source = source(DomainState::kShutOff, {}, virt::ShutoffReason::kDestroyed)}),
-            PostCopyRecovery::kWait)
-      << "never restart a half of a post-copy guest";
+            PostCopyRecovery::kAskTarget)
+      << "never restart a half of a post-copy guest: ask the target where it is";
+}
+
+// A source shut off after the switch for another reason than Migrated (crashed, destroyed, or
+// "unknown" from a restarted libvirtd) waited silently for good: the target decides.
+TEST(PostCopyRecoveryTest, ASourceShutOffAfterTheSwitchIsDecidedByTheTarget) {
+  using virt::DomainState;
+  for (auto reason : {virt::ShutoffReason::kCrashed, virt::ShutoffReason::kDestroyed,
+                      virt::ShutoffReason::kUnknown}) {
+    PostCopyFailure f{.switched = true, .source = source(DomainState::kShutOff, {}, reason)};
+    EXPECT_EQ(decidePostCopyRecovery(f), PostCopyRecovery::kAskTarget);
+    f.target = TargetGuest::kRunning;
+    EXPECT_EQ(decidePostCopyRecovery(f), PostCopyRecovery::kCompleted) << "the move completed";
+    f.target = TargetGuest::kPresent;
+    EXPECT_EQ(decidePostCopyRecovery(f), PostCopyRecovery::kWait)
+        << "paused on the target: never restarted";
+    f.target = TargetGuest::kAbsent;
+    EXPECT_EQ(decidePostCopyRecovery(f), PostCopyRecovery::kLost) << "on neither host";
+  }
+}
+
+// The waits and the loss are said, not silent: the PostCopy condition and the log carry this.
+TEST(PostCopyRecoveryTest, TheMessageSaysWhereTheGuestIsAndWhatHappensNext) {
+  PostCopyFailure f{
+      .switched = true,
+      .source = source(virt::DomainState::kShutOff, {}, virt::ShutoffReason::kCrashed)};
+  f.target = TargetGuest::kPresent;
+  std::string m = postCopyFailureMessage(f, PostCopyRecovery::kWait, "EOF", "", 0);
+  EXPECT_NE(m.find("shut off (reason crashed)"), std::string::npos) << m;
+  EXPECT_NE(m.find("paused on the target"), std::string::npos) << m;
+  EXPECT_NE(m.find("operator"), std::string::npos) << m;
+  f.target = TargetGuest::kAbsent;
+  m = postCopyFailureMessage(f, PostCopyRecovery::kLost, "EOF", "", 0);
+  EXPECT_NE(m.find("the guest is lost"), std::string::npos) << m;
+  f.target.reset();
+  m = postCopyFailureMessage(f, PostCopyRecovery::kWait, "EOF", "DeadlineExceeded: no answer", 0);
+  EXPECT_NE(m.find("DeadlineExceeded: no answer"), std::string::npos) << m;
+  f.source = source(virt::DomainState::kPaused, virt::PausedReason::kPostcopyFailed);
+  m = postCopyFailureMessage(f, PostCopyRecovery::kResume, "EOF", "", 2);
+  EXPECT_NE(m.find("paused on both hosts"), std::string::npos) << m;
+  EXPECT_NE(m.find("attempt 2"), std::string::npos) << m;
 }
 
 TEST(PostCopyRecoveryTest, BackoffDoublesUpToAMinute) {
@@ -126,6 +163,9 @@ TEST(PostCopyConditionTest, Reasons) {
   EXPECT_EQ(c->message, "paused");
   c = postCopyCondition(PostCopyStatus{.active = true, .completed = true}, 4);
   EXPECT_EQ(c->reason, "PostCopyCompleted");
+  c = postCopyCondition(PostCopyStatus{.active = true, .failed = true, .lost = true}, 4);
+  EXPECT_EQ(c->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(c->reason, "PostCopyGuestLost");
 }
 
 // The conditions the source node-daemon writes, recorded for the docs/api.md contract test.
@@ -133,7 +173,8 @@ TEST(PostCopyConditionTest, RecordedForTheDocsContract) {
   for (const auto& status :
        {PostCopyStatus{.active = true, .message = "switched"},
         PostCopyStatus{.active = true, .failed = true, .message = "paused"},
-        PostCopyStatus{.active = true, .completed = true, .message = "done"}}) {
+        PostCopyStatus{.active = true, .completed = true, .message = "done"},
+        PostCopyStatus{.active = true, .failed = true, .lost = true, .message = "lost"}}) {
     auto c = postCopyCondition(status, 4);
     ASSERT_TRUE(c);
     EXPECT_FALSE(c->reason.empty());

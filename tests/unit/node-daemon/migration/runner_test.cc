@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_libvirt.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
@@ -82,10 +82,7 @@ private:
 class RunnerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    real_ = std::move(virt::openLibvirt(lo)).value();
+    real_ = testing::openTestDriver();
     fake_ = std::make_unique<testing::FakeLibvirt>(*real_);
     fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest& r) {
       last_request_ = r;
@@ -99,13 +96,14 @@ protected:
       s.downtime_ms = 42;
       return core::StatusOr<virt::JobStats>(s);
     };
-    RunnerOptions o;
-    o.clock = clock_;
-    o.sample_interval = 1s;
-    o.on_progress = [this](const std::string&) { ++progress_calls_; };
-    o.on_done = [this](const std::string&) { ++done_calls_; };
-    runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+    options_.clock = clock_;
+    options_.sample_interval = 1s;
+    options_.on_progress = [this](const std::string&) { ++progress_calls_; };
+    options_.on_done = [this](const std::string&) { ++done_calls_; };
+    makeRunner();
   }
+  // (Re)creates the runner with options_ (a fixture or test changes them first).
+  void makeRunner() { runner_ = std::make_unique<MigrationRunner>(*fake_, options_); }
   Job job(std::chrono::seconds progress_timeout = 60s) {
     Job j;
     j.key = "ns/mig";
@@ -131,6 +129,7 @@ protected:
   std::optional<virt::MigrateRequest> last_request_;
   std::atomic<int> progress_calls_{0};
   std::atomic<int> done_calls_{0};
+  RunnerOptions options_;
   std::unique_ptr<MigrationRunner> runner_;
 };
 
@@ -213,11 +212,7 @@ TEST_F(RunnerTest, ACallThatFailsAfterTheSwitchOverIsReportedByWhatTheSourceDoma
     if (++lookups <= 2) {
       return core::unavailableError("not connected to qemu+tcp://10.213.77.2/system");
     }
-    virt::DomainInfo d;
-    d.name = name;
-    d.state = virt::DomainState::kShutOff;
-    d.shutoff_reason = virt::ShutoffReason::kMigrated;
-    return d;
+    return testing::domainInfo(virt::DomainState::kShutOff, name, virt::ShutoffReason::kMigrated);
   };
   ASSERT_TRUE(runner_->start(job()));
   ASSERT_TRUE(pollUntil([&] {
@@ -237,10 +232,6 @@ class RunnerConfirmTest : public RunnerTest {
 protected:
   void SetUp() override {
     RunnerTest::SetUp();
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    target_inner_ = std::move(virt::openLibvirt(lo)).value();
     fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest&) {
       returned_ = true;
       return core::unavailableError("End of file while reading data: Input/output error");
@@ -253,72 +244,47 @@ protected:
       }
       return core::StatusOr<virt::JobStats>(st);
     };
-    RunnerOptions o;
-    o.clock = clock_;
-    o.sample_interval = 1s;
-    o.confirm_interval = 1s;
-    o.confirm_limit = 3600s;
-    o.on_done = [this](const std::string&) { ++done_calls_; };
-    o.connect_target = [this](const std::string& uri) -> core::StatusOr<virt::ConnectionPtr> {
-      ++asked_;
-      {
-        std::lock_guard lock(mu_);
-        asked_uri_ = uri;
-      }
-      if (target_unreachable_) {
-        return core::unavailableError("unable to connect to server at '10.213.77.3:16509'");
-      }
-      auto target = std::make_unique<testing::FakeLibvirt>(*target_inner_);
-      target->lookup_hook = [this](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
-        virt::DomainInfo d;
-        d.name = name;
-        d.state = target_state_.load();
-        d.active = d.state != virt::DomainState::kShutOff;
-        return d;
-      };
-      return virt::ConnectionPtr(std::move(target));
-    };
-    runner_ = std::make_unique<MigrationRunner>(*fake_, o);
+    options_.confirm_interval = 1s;
+    options_.confirm_limit = 3600s;
+    options_.connect_target = target_.connect();
+    makeRunner();
   }
   void TearDown() override { runner_.reset(); }  // joins the job before the members below go
   void sourceIs(virt::DomainState state,
                 virt::ShutoffReason shutoff = virt::ShutoffReason::kUnknown,
                 virt::PausedReason paused = virt::PausedReason::kUnknown) {
     fake_->lookup_hook = [=](const std::string& name) -> core::StatusOr<virt::DomainInfo> {
-      virt::DomainInfo d;
-      d.name = name;
-      d.state = state;
-      d.shutoff_reason = shutoff;
-      d.paused_reason = paused;
-      d.active = state != virt::DomainState::kShutOff;
-      return d;
+      return testing::domainInfo(state, name, shutoff, paused);
     };
+  }
+  // Waits until the runner confirms the failed call (its first look at the source domain) before
+  // the test moves the clock: moved earlier, the clock ran the monitor's samples of the fixture's
+  // never-ending job past completion_timeout, and it aborted (CompletionTimeout, 1 run in ~130).
+  void untilConfirming() {
+    ASSERT_TRUE(pollUntil([&] { return fake_->calls("lookup") > 0 || done_calls_.load() > 0; }));
   }
   // Lets `n` more confirm passes ask the target (one clock step each).
   void passes(int n) {
+    untilConfirming();
     for (int i = 0; i < n && done_calls_.load() == 0; ++i) {
-      const int before = asked_.load();
+      const int before = target_.asked();
       ASSERT_TRUE(pollUntil([&] {
         clock_->advance(1s);
-        return asked_.load() > before || done_calls_.load() > 0;
+        return target_.asked() > before || done_calls_.load() > 0;
       }));
     }
   }
   // Passes until the outcome is there.
   bool decided() {
+    untilConfirming();
     return pollUntil([&] {
       clock_->advance(1s);
       return done_calls_.load() == 1;
     });
   }
 
-  virt::ConnectionPtr target_inner_;
+  testing::FakeMigrationTarget target_;
   std::atomic<bool> returned_{false};
-  std::atomic<bool> target_unreachable_{false};
-  std::atomic<virt::DomainState> target_state_{virt::DomainState::kRunning};
-  std::atomic<int> asked_{0};
-  std::mutex mu_;
-  std::string asked_uri_;  // guarded by mu_
 };
 
 // The source's libvirtd restarted mid-call and lost the job: its domain is shut off with reason
@@ -330,21 +296,20 @@ TEST_F(RunnerConfirmTest, WhenTheSourceCannotTellTheTargetIsAsked) {
   auto out = runner_->outcome("ns/mig");
   ASSERT_TRUE(out);
   EXPECT_EQ(out->phase, api::MigrationPhase::kFinalizing);
-  EXPECT_EQ(asked_.load(), 1);
-  std::lock_guard lock(mu_);
-  EXPECT_EQ(asked_uri_, "qemu+tcp://10.213.77.3/system");
+  EXPECT_EQ(target_.asked(), 1);
+  EXPECT_EQ(target_.askedUri(), "qemu+tcp://10.213.77.3/system");
 }
 
 // The target's incoming domain exists but is still paused (libvirt's finish step), then runs.
 TEST_F(RunnerConfirmTest, ADomainOnTheTargetThatDoesNotRunYetIsWaitedFor) {
   sourceIs(virt::DomainState::kPaused, virt::ShutoffReason::kUnknown,
            virt::PausedReason::kMigration);
-  target_state_ = virt::DomainState::kPaused;
+  target_.setState(virt::DomainState::kPaused);
   ASSERT_TRUE(runner_->start(job()));
   passes(5);
   EXPECT_FALSE(runner_->outcome("ns/mig")) << "no verdict while the target's domain is paused";
-  EXPECT_GE(asked_.load(), 3);
-  target_state_ = virt::DomainState::kRunning;
+  EXPECT_GE(target_.asked(), 3);
+  target_.setState(virt::DomainState::kRunning);
   ASSERT_TRUE(decided());
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
 }
@@ -353,29 +318,42 @@ TEST_F(RunnerConfirmTest, ADomainOnTheTargetThatDoesNotRunYetIsWaitedFor) {
 // again here while it may run there), however long it takes.
 TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
   sourceIs(virt::DomainState::kShutOff);
-  target_unreachable_ = true;
+  target_.unreachable = true;
   ASSERT_TRUE(runner_->start(job()));
   passes(10);
   EXPECT_FALSE(runner_->outcome("ns/mig"));
-  EXPECT_GE(asked_.load(), 5);
-  target_unreachable_ = false;
-  target_state_ = virt::DomainState::kShutOff;  // reachable: nothing runs there
+  EXPECT_GE(target_.asked(), 5);
+  target_.unreachable = false;
+  target_.setState(virt::DomainState::kShutOff);  // reachable: nothing runs there
   ASSERT_TRUE(decided());
   auto out = runner_->outcome("ns/mig");
   EXPECT_EQ(out->phase, api::MigrationPhase::kFailed) << "runs nowhere: the VM stays here";
 }
 
 // A cancel (the controller's abort request) while the runner waits for an answer must not stop it
-// from getting one: the monitor spun on the unsent cancel holding the run's mutex, and the wait
-// never ended (the fault suite in depth, seed 20: a migration Migrating for good).
-TEST_F(RunnerConfirmTest, ACancelWhileWaitingForAnAnswerDoesNotStopTheAnswer) {
+// from getting one: the monitor, which cannot send the cancel while the call's outcome is being
+// confirmed, spun on it holding the run's mutex, so the confirm loop never got the mutex back
+// (the fault suite in depth, seed 20: a migration Migrating for good). Whether the other thread
+// wins the mutex from a spinning one is luck, so the test observes the monitor itself: after the
+// cancel it must park in a clock wait (which releases the run's mutex) of its own sample interval,
+// set apart here (1 h) from the confirm loop's 1 s. Moving the clock by that interval ends every
+// wait the monitor may be in; a parked monitor then waits anew until exactly now + 1 h.
+TEST_F(RunnerConfirmTest, AnUnsentCancelWhileConfirmingParksTheMonitorOnTheClock) {
+  options_.sample_interval = 3600s;
+  makeRunner();
   sourceIs(virt::DomainState::kShutOff);
-  target_unreachable_ = true;
+  target_.unreachable = true;
   ASSERT_TRUE(runner_->start(job()));
-  passes(2);
+  passes(2);  // confirming: the target was asked
   runner_->cancel("ns/mig");
-  passes(2);
-  target_unreachable_ = false;  // the guest runs on the target
+  clock_->advance(3600s);
+  auto monitorParked = [&] {
+    return clock_->waitersDueWithin(3600s) - clock_->waitersDueWithin(3600s - 1ms) == 1;
+  };
+  EXPECT_TRUE(pollUntil(monitorParked))
+      << "the monitor never waits: it spins on the cancel (clock waiters: " << clock_->waiters()
+      << ")";
+  target_.unreachable = false;  // the guest runs on the target
   ASSERT_TRUE(decided());
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
 }
@@ -400,7 +378,7 @@ TEST_F(RunnerConfirmTest, AFailedCallIsAFailureOnceTheGuestIsSeenStayingOnTheSou
   EXPECT_EQ(out->reason, "TargetUnreachable");
   EXPECT_NE(out->message.find("keeps running on the source"), std::string::npos);
   EXPECT_GE(confirm_job_reads.load(), 4) << "not decided while a job still ran on the domain";
-  EXPECT_EQ(asked_.load(), 0) << "the guest is here: no need to ask the target";
+  EXPECT_EQ(target_.asked(), 0) << "the guest is here: no need to ask the target";
 }
 
 // ---- post-copy
@@ -426,8 +404,32 @@ protected:
     j.postcopy = policy;
     return j;
   }
+  void TearDown() override { runner_.reset(); }  // joins the job before target_ goes
+  // The first migrate call fails after the switch (the monitor switches on its first sample) while
+  // the source domain shows `source`; the target (asked) shows `on_target`.
+  void failAfterTheSwitch(virt::DomainInfo source, std::optional<virt::DomainState> on_target) {
+    target_.setState(on_target);
+    options_.connect_target = target_.connect();
+    makeRunner();
+    fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest&) {
+      ++migrate_calls_;
+      (void)job_.run();
+      return core::internalError("operation failed: job 'migration out' failed in post-copy phase");
+    };
+    fake_->lookup_hook = [source](const std::string&) {
+      return core::StatusOr<virt::DomainInfo>(source);
+    };
+    ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 1})));
+    iteration_ = 2;
+    job_.setRemaining(500, 500);
+    sample();
+    ASSERT_EQ(switches_.load(), 1);
+    job_.finish();
+  }
   std::atomic<int64_t> iteration_{1};
   std::atomic<int> switches_{0};
+  std::atomic<int> migrate_calls_{0};
+  testing::FakeMigrationTarget target_;
 };
 
 TEST_F(RunnerPostCopyTest, SwitchesAfterNIterationsAndCannotBeCancelledThen) {
@@ -500,12 +502,8 @@ TEST_F(RunnerPostCopyTest, AFailedPostCopyIsResumedNeverRestarted) {
     return core::okStatus();
   };
   fake_->lookup_hook = [](const std::string& name) {
-    virt::DomainInfo d;
-    d.name = name;
-    d.state = virt::DomainState::kPaused;
-    d.paused_reason = virt::PausedReason::kPostcopyFailed;
-    d.active = true;
-    return core::StatusOr<virt::DomainInfo>(d);
+    return core::StatusOr<virt::DomainInfo>(testing::domainInfo(
+        virt::DomainState::kPaused, name, {}, virt::PausedReason::kPostcopyFailed));
   };
   ASSERT_TRUE(runner_->start(postCopyJob({.enabled = true, .after_iterations = 1})));
   iteration_ = 2;
@@ -535,6 +533,48 @@ TEST_F(RunnerPostCopyTest, AFailedPostCopyIsResumedNeverRestarted) {
   EXPECT_EQ(resumed->dest_uri, "qemu+tcp://10.213.77.3/system") << "same target";
   EXPECT_EQ(fake_->calls("start"), 0) << "never a second copy";
   EXPECT_EQ(job_.aborts(), 0);
+}
+
+// After the switch the source's QEMU is gone (crashed): the pages it held are lost. Nothing on the
+// target either: the guest is lost on both hosts, said so and ended (it waited silently forever).
+TEST_F(RunnerPostCopyTest, ASourceShutOffAfterTheSwitchWithNothingOnTheTargetEndsLost) {
+  failAfterTheSwitch(
+      testing::domainInfo(virt::DomainState::kShutOff, "ns_vm", virt::ShutoffReason::kCrashed),
+      std::nullopt);
+  ASSERT_TRUE(pollUntil([&] { return done_calls_.load() == 1; }));
+  auto out = runner_->outcome("ns/mig");
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->phase, api::MigrationPhase::kFailed);
+  EXPECT_EQ(out->reason, "PostCopyGuestLost");
+  EXPECT_NE(out->message.find("shut off (reason crashed)"), std::string::npos) << out->message;
+  EXPECT_NE(out->message.find("the guest is lost"), std::string::npos) << out->message;
+  EXPECT_GE(target_.asked(), 1);
+  EXPECT_EQ(migrate_calls_.load(), 1) << "nothing to resume";
+  EXPECT_EQ(fake_->calls("start"), 0) << "never restarted by the runner";
+}
+
+// The target holds the guest paused (its QEMU waits for pages the source no longer has): never
+// restarted, not terminal, and said so; once the target runs it, the move completed.
+TEST_F(RunnerPostCopyTest, ASourceShutOffAfterTheSwitchWithTheGuestPausedOnTheTargetIsReported) {
+  failAfterTheSwitch(
+      testing::domainInfo(virt::DomainState::kShutOff, "ns_vm", virt::ShutoffReason::kDestroyed),
+      virt::DomainState::kPaused);
+  ASSERT_TRUE(pollUntil([&] {
+    auto pc = runner_->postCopy("ns/mig");
+    return pc && pc->failed;
+  }));
+  auto pc = runner_->postCopy("ns/mig");
+  EXPECT_NE(pc->message.find("paused on the target"), std::string::npos) << pc->message;
+  EXPECT_NE(pc->message.find("operator"), std::string::npos) << pc->message;
+  EXPECT_TRUE(runner_->running("ns/mig")) << "not terminal: the VM stays locked";
+  target_.setState(virt::DomainState::kRunning);
+  ASSERT_TRUE(pollUntil([&] {
+    clock_->advance(1s);  // the recovery looks again after its back-off
+    return done_calls_.load() == 1;
+  }));
+  EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
+  EXPECT_EQ(migrate_calls_.load(), 1);
+  EXPECT_EQ(fake_->calls("start"), 0);
 }
 
 TEST_F(RunnerPostCopyTest, AFailureBeforeTheSwitchIsAnOrdinaryFailure) {

@@ -2,23 +2,24 @@
 // and never "no job" guessed from a read libvirt did not answer.
 #include "node-daemon/migration/source_domain.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
-#include "node-daemon/virt/libvirt_connection.h"
 #include "tests/mocks/fake_libvirt.h"
+#include "tests/mocks/test_driver.h"
 
 namespace novacron::node::migration {
 namespace {
 
-virt::DomainInfo domain(virt::DomainState state) {
-  virt::DomainInfo d;
-  d.name = "ns_vm";
-  d.state = state;
-  d.active = state != virt::DomainState::kShutOff;
-  return d;
-}
+using testing::domainInfo;
 
 virt::JobStats job(virt::JobType type) {
   virt::JobStats s;
@@ -29,11 +30,15 @@ virt::JobStats job(virt::JobType type) {
 class SourceDomainTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    real_ = std::move(virt::openLibvirt(lo)).value();
+    real_ = testing::openTestDriver();
     fake_ = std::make_unique<testing::FakeLibvirt>(*real_);
+  }
+  // The domain runs; its job read answers `job`.
+  void runningWithJobRead(core::StatusOr<virt::JobStats> job) {
+    fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
+      return domainInfo(virt::DomainState::kRunning);
+    };
+    fake_->job_stats_hook = [job = std::move(job)](const std::string&) { return job; };
   }
   virt::ConnectionPtr real_;
   std::unique_ptr<testing::FakeLibvirt> fake_;
@@ -43,9 +48,9 @@ TEST_F(SourceDomainTest, AJobThatEndsBetweenTheReadsIsSeenAsTheStateAfterIt) {
   std::atomic<int> lookups{0};
   fake_->lookup_hook = [&](const std::string&) -> core::StatusOr<virt::DomainInfo> {
     if (++lookups == 1) {
-      return domain(virt::DomainState::kRunning);  // read while the job still ran
+      return domainInfo(virt::DomainState::kRunning);  // read while the job still ran
     }
-    auto d = domain(virt::DomainState::kShutOff);  // the move completed meanwhile
+    auto d = domainInfo(virt::DomainState::kShutOff);  // the move completed meanwhile
     d.shutoff_reason = virt::ShutoffReason::kMigrated;
     return d;
   };
@@ -61,12 +66,7 @@ TEST_F(SourceDomainTest, AJobThatEndsBetweenTheReadsIsSeenAsTheStateAfterIt) {
 }
 
 TEST_F(SourceDomainTest, AJobReadThatFailsIsAnErrorNotNoJob) {
-  fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
-    return domain(virt::DomainState::kRunning);
-  };
-  fake_->job_stats_hook = [](const std::string&) -> core::StatusOr<virt::JobStats> {
-    return core::unavailableError("libvirt jobStats: End of file while reading data");
-  };
+  runningWithJobRead(core::unavailableError("libvirt jobStats: End of file while reading data"));
   auto seen = observeSourceDomain(*fake_, "ns_vm");
   ASSERT_FALSE(seen.isOk());
   EXPECT_EQ(seen.status().code(), core::StatusCode::kUnavailable);
@@ -75,12 +75,8 @@ TEST_F(SourceDomainTest, AJobReadThatFailsIsAnErrorNotNoJob) {
 // libvirt's test driver cannot report jobs at all ("this function is not supported"): an answer,
 // and no job (the fault suite's migrations hung in Migrating while this counted as no answer).
 TEST_F(SourceDomainTest, AJobReadTheDriverRefusesIsNoJob) {
-  fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
-    return domain(virt::DomainState::kRunning);
-  };
-  fake_->job_stats_hook = [](const std::string&) -> core::StatusOr<virt::JobStats> {
-    return core::invalidArgumentError("libvirt jobStats: this function is not supported");
-  };
+  runningWithJobRead(
+      core::invalidArgumentError("libvirt jobStats: this function is not supported"));
   auto seen = observeSourceDomain(*fake_, "ns_vm");
   ASSERT_TRUE(seen.isOk()) << seen.status().toString();
   EXPECT_FALSE(seen->job_running);
@@ -88,12 +84,7 @@ TEST_F(SourceDomainTest, AJobReadTheDriverRefusesIsNoJob) {
 }
 
 TEST_F(SourceDomainTest, ARunningJobIsReportedWithTheDomain) {
-  fake_->lookup_hook = [](const std::string&) -> core::StatusOr<virt::DomainInfo> {
-    return domain(virt::DomainState::kRunning);
-  };
-  fake_->job_stats_hook = [](const std::string&) {
-    return core::StatusOr<virt::JobStats>(job(virt::JobType::kUnbounded));
-  };
+  runningWithJobRead(job(virt::JobType::kUnbounded));
   auto seen = observeSourceDomain(*fake_, "ns_vm");
   ASSERT_TRUE(seen.isOk());
   EXPECT_TRUE(seen->job_running);
@@ -112,6 +103,82 @@ TEST_F(SourceDomainTest, ALookupThatFailsIsAnError) {
     return core::unavailableError("not connected");
   };
   EXPECT_FALSE(observeSourceDomain(*fake_, "ns_vm").isOk());
+}
+
+// A target libvirtd that accepts the connection and never answers (hung, SIGSTOPped): connect()
+// blocks until the test releases it.
+struct HungTarget : std::enable_shared_from_this<HungTarget> {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;  // guarded by mu
+  int connects = 0;       // guarded by mu
+  int returned = 0;       // guarded by mu
+  ConnectTarget connect() {
+    // Holds the target itself: a worker still starting when the test ends finds it alive.
+    return [self = shared_from_this()](const std::string&) -> core::StatusOr<virt::ConnectionPtr> {
+      std::unique_lock lock(self->mu);
+      ++self->connects;
+      self->cv.wait(lock, [&] { return self->released; });
+      ++self->returned;
+      self->cv.notify_all();  // drained()
+      return core::unavailableError("released by the test");
+    };
+  }
+  void release() {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  // Waits (with a real-time safety net) until `workers` connect() calls returned: a worker may
+  // reach connect() only after its question timed out.
+  bool drained(int workers) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return returned >= workers; });
+  }
+  int connectsSoFar() {
+    std::lock_guard lock(mu);
+    return connects;
+  }
+};
+
+// The runner's confirm loop and the source reconciler ask the target while they cannot tell where
+// the guest is: a target that does not answer must be "cannot tell" (DeadlineExceeded), not a call
+// that never returns (it blocked them for good).
+TEST(GuestOnTargetTest, ATargetThatDoesNotAnswerIsDeadlineExceeded) {
+  auto hung = std::make_shared<HungTarget>();
+  auto on = guestOnTarget(hung->connect(), "qemu+tcp://10.213.77.3/system", "ns_vm",
+                          std::chrono::milliseconds(1));
+  ASSERT_FALSE(on.isOk());
+  EXPECT_EQ(on.status().code(), core::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(on.status().message().find("did not answer"), std::string::npos);
+  hung->release();  // the late answer is dropped
+  EXPECT_TRUE(hung->drained(1));
+  EXPECT_EQ(hung->connectsSoFar(), 1);
+}
+
+// A target that hangs for hours must not pile up one blocked worker per question: past the bound,
+// a question is DeadlineExceeded at once, without a worker.
+TEST(GuestOnTargetTest, AHungTargetHoldsAtMostABoundedNumberOfWorkers) {
+  auto hung = std::make_shared<HungTarget>();
+  std::vector<std::string> answers;
+  for (int i = 0; i < kMaxUnansweredTargetQuestions + 2; ++i) {
+    auto on = guestOnTarget(hung->connect(), "qemu+tcp://10.213.77.3/system", "ns_vm",
+                            std::chrono::milliseconds(1));
+    ASSERT_FALSE(on.isOk());
+    EXPECT_EQ(on.status().code(), core::StatusCode::kDeadlineExceeded);
+    answers.push_back(on.status().message());
+  }
+  EXPECT_NE(answers.front().find("did not answer"), std::string::npos) << answers.front();
+  for (size_t i = answers.size() - 2; i < answers.size(); ++i) {
+    EXPECT_NE(answers[i].find("still unanswered"), std::string::npos) << answers[i];
+  }
+  const auto workers = std::count_if(answers.begin(), answers.end(), [](const std::string& a) {
+    return a.find("did not answer") != std::string::npos;
+  });
+  EXPECT_LE(workers, kMaxUnansweredTargetQuestions);
+  hung->release();
+  EXPECT_TRUE(hung->drained(static_cast<int>(workers)));
+  EXPECT_EQ(hung->connectsSoFar(), workers);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_virt_disk_tool.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/mocks/test_driver.h"
 #include "tests/testing/eventually.h"
 
 namespace novacron::node::migration {
@@ -35,12 +36,7 @@ protected:
   void SetUp() override {
     char tmpl[] = "/tmp/novacron-target-XXXXXX";
     root_ = mkdtemp(tmpl);
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    auto conn = virt::openLibvirt(lo);
-    ASSERT_TRUE(conn.isOk()) << conn.status();
-    conn_ = std::move(conn).value();
+    conn_ = testing::openTestDriver();
     storage::NodePaths paths(root_ + "/vms", root_ + "/images");
     disks_ = std::make_unique<storage::DiskManager>(paths, storage::makeHttpImageStore(paths),
                                                     std::make_shared<testing::FakeVirtDiskTool>());

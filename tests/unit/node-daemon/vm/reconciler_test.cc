@@ -19,6 +19,7 @@
 #include "tests/mocks/fake_libvirt.h"
 #include "tests/mocks/fake_virt_disk_tool.h"
 #include "tests/mocks/mock_kube_client.h"
+#include "tests/mocks/test_driver.h"
 #include "tests/testing/eventually.h"
 
 namespace novacron::node::vm {
@@ -59,12 +60,7 @@ protected:
   void SetUp() override {
     char tmpl[] = "/tmp/novacron-reconciler-XXXXXX";
     root_ = mkdtemp(tmpl);
-    virt::LibvirtOptions lo;
-    lo.uri = "test:///default";
-    lo.keepalive_interval_s = -1;
-    auto conn = virt::openLibvirt(lo);
-    ASSERT_TRUE(conn.isOk()) << conn.status();
-    real_ = std::move(conn).value();
+    real_ = testing::openTestDriver();
     fake_ = std::make_unique<testing::FakeLibvirt>(*real_);
     client_ = std::make_shared<testing::FakeClient>();
     storage::NodePaths paths(root_ + "/vms", root_ + "/images");
