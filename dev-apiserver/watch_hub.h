@@ -118,7 +118,7 @@ private:
   std::atomic<bool> stopping_{false};
 
   // The watchers waiting in waitNext() for keys under one prefix. One condition variable for all
-  // of them woke every watcher thread (~100 with 20 node-daemons) on every event, and they all
+  // of them woke every watcher thread (60-80 with 20 node-daemons) on every event, and they all
   // took mu_ the hub thread needs for the next one: under load the hub fell seconds behind etcd
   // (issue 15, B1 at 1,000 VMs). Now an event wakes only the watchers of its kind.
   struct Waiters {
