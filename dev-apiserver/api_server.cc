@@ -997,7 +997,7 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         wake = std::min(wake, *schedule.due());
       }
       int64_t p = progress;
-      auto events = hub_.waitNext(*cursor, wake, &p);
+      auto events = hub_.waitNext(*cursor, wake, &p, resource_prefix);
       if (!events.isOk()) {
         if (events.status().code() == core::StatusCode::kGone) {
           sendError(410, "Expired",

@@ -44,7 +44,15 @@ core::Status WatchHub::relist() {
   watched_ = std::move(values);
   written_.clear();
   started_ = true;
+  wakeAllLocked();  // cursors before the new window are gone: tell their watchers now
   return core::okStatus();
+}
+
+void WatchHub::wakeAllLocked() {
+  cv_.notify_all();
+  for (auto& [prefix, waiters] : waiters_) {
+    waiters->cv.notify_all();
+  }
 }
 
 HubValuePtr WatchHub::cached(const std::string& key) const {
@@ -83,8 +91,8 @@ void WatchHub::stop() {
     if (watch_) {
       watch_->cancel();
     }
+    wakeAllLocked();
   }
-  cv_.notify_all();
   if (thread_.joinable()) {
     thread_.join();
   }
@@ -164,6 +172,7 @@ void WatchHub::run() {
       std::vector<HubEventPtr> added;
       added.reserve(parsed.size());
       std::vector<std::function<void(const HubEvent&)>> subs;
+      std::vector<std::shared_ptr<Waiters>> wake;  // the watchers these events concern
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& ev : parsed) {
@@ -199,8 +208,19 @@ void WatchHub::run() {
           base_rev_ = dropped;
         }
         subs = subscribers_;
+        for (const auto& [prefix, waiters] : waiters_) {
+          for (const auto& ev : added) {
+            if (ev->key.compare(0, prefix.size(), prefix) == 0) {
+              wake.push_back(waiters);
+              break;
+            }
+          }
+        }
       }
       cv_.notify_all();
+      for (const auto& waiters : wake) {
+        waiters->cv.notify_all();
+      }
       for (auto& ev : added) {
         for (auto& fn : subs) {
           fn(*ev);
@@ -223,11 +243,21 @@ std::optional<WatchHub::Cursor> WatchHub::cursorAfter(int64_t rev) {
 }
 
 core::StatusOr<std::vector<HubEventPtr>> WatchHub::waitNext(
-    Cursor& cursor, std::chrono::steady_clock::time_point deadline, int64_t* progress_rev) {
+    Cursor& cursor, std::chrono::steady_clock::time_point deadline, int64_t* progress_rev,
+    const std::string& prefix) {
   std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait_until(lock, deadline, [&] {
+  std::shared_ptr<Waiters>& slot = waiters_[prefix];
+  if (!slot) {
+    slot = std::make_shared<Waiters>();
+  }
+  const std::shared_ptr<Waiters> waiters = slot;
+  ++waiters->count;
+  waiters->cv.wait_until(lock, deadline, [&] {
     return stopping_.load() || first_seq_ + events_.size() > cursor.seq || cursor.seq < first_seq_;
   });
+  if (--waiters->count == 0) {
+    waiters_.erase(prefix);
+  }
   if (stopping_) {
     return core::cancelledError("server stopping");
   }

@@ -83,9 +83,12 @@ public:
   // events and advances the cursor; kGone if the window overran the cursor (the watcher was too
   // slow); kCancelled when stopped.
   // `progress_rev` receives a revision up to which the caller has now seen every event.
+  // `prefix`: the caller only cares about keys starting with it, so it is woken only by those
+  // (and by the deadline); what it gets is still every event past the cursor, of any key.
   core::StatusOr<std::vector<HubEventPtr>> waitNext(Cursor& cursor,
                                                     std::chrono::steady_clock::time_point deadline,
-                                                    int64_t* progress_rev);
+                                                    int64_t* progress_rev,
+                                                    const std::string& prefix = "");
 
   // The newest revision the hub has seen (all events up to it are in the window or before it).
   int64_t latestRevision() const;
@@ -114,8 +117,20 @@ private:
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
-  mutable std::mutex mu_;  // guards everything below
-  std::condition_variable cv_;
+  // The watchers waiting in waitNext() for keys under one prefix. One condition variable for all
+  // of them woke every watcher thread (60-80 with 20 node-daemons) on every event, and they all
+  // took mu_ the hub thread needs for the next one: under load the hub fell seconds behind etcd
+  // (issue 15, B1 at 1,000 VMs). Now an event wakes only the watchers of its kind.
+  struct Waiters {
+    std::condition_variable cv;
+    int count = 0;
+  };
+  // Wakes every waiter (stop, a new window). Called with mu_ held.
+  void wakeAllLocked();
+
+  mutable std::mutex mu_;                                    // guards everything below
+  std::condition_variable cv_;                               // waitForRevision()
+  std::map<std::string, std::shared_ptr<Waiters>> waiters_;  // key prefix -> watchers waiting
   std::deque<HubEventPtr> events_;
   uint64_t first_seq_ = 0;  // sequence number of events_.front()
   int64_t base_rev_ = 0;    // the window holds every event with revision > base_rev_

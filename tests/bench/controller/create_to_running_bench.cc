@@ -69,6 +69,33 @@ double percentile(std::vector<double> values, double p) {
   return values[std::min(index, values.size() - 1)];
 }
 
+// Mean and count of the histogram `family` over the series whose label `label` is `value`.
+std::pair<double, double> histogramMean(prometheus::Registry& registry, const std::string& family,
+                                        const std::string& label, const std::string& value) {
+  double sum = 0;
+  double count = 0;
+  for (const auto& f : registry.Collect()) {
+    if (f.name != family) {
+      continue;
+    }
+    for (const auto& m : f.metric) {
+      for (const auto& l : m.label) {
+        if (l.name == label && l.value == value) {
+          sum += m.histogram.sample_sum;
+          count += static_cast<double>(m.histogram.sample_count);
+        }
+      }
+    }
+  }
+  return {count > 0 ? sum / count : 0, count};
+}
+
+long long wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,6 +176,7 @@ int main(int argc, char** argv) {
   std::map<std::string, Clock::time_point> created;
   std::map<std::string, long long> created_wall_ms;
   std::map<std::string, double> latency_ms;
+  std::map<std::string, long long> running_wall_ms;
   auto watch =
       setup.watch(kube::kVirtualMachine, kNs, kube::WatchOptions{}, [&](kube::WatchEvent&& event) {
         auto vm = api::virtualMachineFromJson(event.object);
@@ -160,6 +188,7 @@ int main(int argc, char** argv) {
         if (it != created.end() && !latency_ms.contains(vm->metadata.name)) {
           latency_ms[vm->metadata.name] =
               std::chrono::duration<double, std::milli>(Clock::now() - it->second).count();
+          running_wall_ms[vm->metadata.name] = wallMs();
         }
         return true;
       });
@@ -182,9 +211,7 @@ int main(int argc, char** argv) {
         {
           std::lock_guard lock(mu);
           created[name] = Clock::now();
-          created_wall_ms[name] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
+          created_wall_ms[name] = wallMs();
         }
         (void)setup.create(kube::kVirtualMachine, kNs, api::toJson(makeVm(name)));
       }
@@ -272,12 +299,35 @@ int main(int argc, char** argv) {
       "  writes per VM (controller + node-daemon, without leases): %.2f; of them to VMs "
       "and Hypervisors: %.2f (the rest: Events); conflicts: %ld\n",
       per_vm, per_vm_objects, audit.total_conflicts);
+  {
+    // Where the controller's VM keys waited: in its work queue (workers busy) or in the
+    // reconcile itself (API round trips), averaged over every key processed during the run.
+    auto [wait, adds] = histogramMean(*options.registry, "workqueue_queue_duration_seconds", "name",
+                                      "virtualmachine");
+    auto [work, done] = histogramMean(*options.registry, "workqueue_work_duration_seconds", "name",
+                                      "virtualmachine");
+    std::printf(
+        "  controller VM queue: %.0f keys processed, mean wait in queue %.1f ms, mean "
+        "reconcile %.1f ms\n",
+        done, wait * 1000, work * 1000);
+  }
   std::printf(
       "RESULT vms=%d rate=%.1f nodes=%d running=%zu p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f "
       "max_ms=%.0f conflicts=%ld writes_per_vm=%.2f object_writes_per_vm=%.2f wall_s=%.1f\n",
       vms, rate, nodes, values.size(), percentile(values, 0.5), percentile(values, 0.95),
       percentile(values, 0.99), percentile(values, 1.0), audit.total_conflicts, per_vm,
       per_vm_objects, elapsed);
+  {
+    // Per VM: wall-clock ms before its create was sent and when the benchmark saw it Running, to
+    // join with the audit log's timestamps (kept with NOVACRON_KEEP_TEST_DIRS=1).
+    std::lock_guard lock(mu);
+    std::ofstream timeline(root + "/timeline.tsv");
+    for (const auto& [name, ms] : created_wall_ms) {
+      auto running = running_wall_ms.find(name);
+      timeline << name << '\t' << ms << '\t'
+               << (running == running_wall_ms.end() ? 0 : running->second) << '\n';
+    }
+  }
   if (watch.isOk()) {
     (*watch)->stop();
   }

@@ -1,0 +1,121 @@
+// WatchHub::waitNext() with a key prefix: a watcher is woken by events under its prefix (issue 15:
+// one condition variable for every watcher woke them all on every event) and still receives every
+// event past its cursor, of any key, in revision order. Runs the hub on the DevCluster's etcd.
+// A missed wake-up shows as a hang (the waits have no deadline), which ctest's timeout fails.
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "dev-apiserver/etcd_client.h"
+#include "dev-apiserver/watch_hub.h"
+#include "tests/testing/dev_cluster.h"
+
+namespace novacron::devapi {
+namespace {
+
+using namespace std::chrono_literals;
+
+const auto kNever = std::chrono::steady_clock::now() + std::chrono::hours(24);
+
+class WatchHubWakeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    auto cluster = testing::DevCluster::start();
+    ASSERT_TRUE(cluster.isOk()) << cluster.status();
+    cluster_ = std::move(*cluster);
+    auto etcd = EtcdClient::create(cluster_->etcdEndpoint());
+    ASSERT_TRUE(etcd.isOk()) << etcd.status();
+    etcd_ = std::move(*etcd);
+    hub_ = std::make_unique<WatchHub>(*etcd_, "/test-hub/", 10000);
+    ASSERT_TRUE(hub_->start().isOk());
+  }
+  void TearDown() override {
+    if (hub_) {
+      hub_->stop();
+    }
+  }
+  int64_t put(const std::string& key) {
+    auto r = etcd_->create(key, "{}");
+    EXPECT_TRUE(r.isOk()) << r.status();
+    return r.isOk() ? r->revision : 0;
+  }
+
+  std::unique_ptr<testing::DevCluster> cluster_;
+  std::unique_ptr<EtcdClient> etcd_;
+  std::unique_ptr<WatchHub> hub_;
+};
+
+TEST_F(WatchHubWakeTest, AWatcherIsWokenByItsPrefixAndGetsEveryEventSinceItsCursor) {
+  auto cursor = hub_->cursorAfter(hub_->latestRevision());
+  ASSERT_TRUE(cursor);
+  std::atomic<bool> returned{false};
+  std::vector<HubEventPtr> got;
+  std::thread waiter([&] {
+    int64_t progress = 0;
+    // Until it has the event under its prefix (events of other keys may come first).
+    while (std::none_of(got.begin(), got.end(),
+                        [](const HubEventPtr& e) { return e->key == "/test-hub/b/1"; })) {
+      auto events = hub_->waitNext(*cursor, kNever, &progress, "/test-hub/b/");
+      ASSERT_TRUE(events.isOk()) << events.status();
+      got.insert(got.end(), events->begin(), events->end());
+    }
+    returned = true;
+  });
+  const int64_t a = put("/test-hub/a/1");
+  ASSERT_TRUE(hub_->waitForRevision(a, 10s));
+  const int64_t b = put("/test-hub/b/1");
+  waiter.join();
+  ASSERT_TRUE(returned);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]->key, "/test-hub/a/1");
+  EXPECT_EQ(got[0]->revision, a);
+  EXPECT_EQ(got[1]->key, "/test-hub/b/1");
+  EXPECT_EQ(got[1]->revision, b);
+}
+
+TEST_F(WatchHubWakeTest, WatchersOfDifferentPrefixesAndOfEverythingAreAllWoken) {
+  std::vector<std::thread> waiters;
+  std::atomic<int> done{0};
+  for (const std::string prefix : {"/test-hub/a/", "/test-hub/b/", "", "/test-hub/"}) {
+    auto cursor = hub_->cursorAfter(hub_->latestRevision());
+    ASSERT_TRUE(cursor);
+    waiters.emplace_back([&, prefix, cursor]() mutable {
+      int64_t progress = 0;
+      const std::string want = prefix.empty() ? "/test-hub/b/" : prefix;
+      bool seen = false;
+      while (!seen) {
+        auto events = hub_->waitNext(*cursor, kNever, &progress, prefix);
+        ASSERT_TRUE(events.isOk()) << events.status();
+        for (const auto& e : *events) {
+          seen = seen || e->key.compare(0, want.size(), want) == 0;
+        }
+      }
+      ++done;
+    });
+  }
+  put("/test-hub/a/1");
+  put("/test-hub/b/1");
+  for (auto& t : waiters) {
+    t.join();
+  }
+  EXPECT_EQ(done.load(), 4);
+}
+
+TEST_F(WatchHubWakeTest, StopWakesEveryWaiter) {
+  auto cursor = hub_->cursorAfter(hub_->latestRevision());
+  ASSERT_TRUE(cursor);
+  core::Status result = core::okStatus();
+  std::thread waiter([&] {
+    int64_t progress = 0;
+    auto events = hub_->waitNext(*cursor, kNever, &progress, "/test-hub/quiet/");
+    result = events.status();
+  });
+  hub_->stop();
+  waiter.join();
+  EXPECT_EQ(result.code(), core::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace novacron::devapi
