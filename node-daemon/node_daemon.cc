@@ -187,6 +187,7 @@ core::Status NodeDaemon::start() {
   vo.nat_network = config_.nat_network;
   vo.allowed_bridges = config_.allowed_bridges;
   vo.resync = config_.resync;
+  vo.shared_vm_root = config_.shared_vm_root;
   vo.workers = config_.workers;
   hypervisor::HypervisorRegistrar* registrar = p.registrar.get();
   vo.fenced = [registrar] { return registrar->fenced(); };

@@ -32,6 +32,15 @@ NodeMetrics::NodeMetrics(metrics::RegistryPtr registry) : registry_(std::move(re
                     .Help("Domains on this node that no VirtualMachine claims")
                     .Register(reg)
                     .Add({});
+  orphaned_folders_ =
+      &prometheus::BuildGauge()
+           .Name("novacron_node_orphaned_vm_folders")
+           .Help(
+               "VM folders (disks, seeds, serial log) on this node that no VM bound here will "
+               "use: left by a failover or a deletion while the node was fenced; kept for an "
+               "operator to remove")
+           .Register(reg)
+           .Add({});
   heartbeat_age_ = &prometheus::BuildGauge()
                         .Name("novacron_node_heartbeat_age_seconds")
                         .Help("Seconds since the heartbeat Lease was last renewed")

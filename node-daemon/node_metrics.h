@@ -6,6 +6,7 @@
 //   novacron_node_libvirt_reconnects_total            reconnects to libvirtd
 //   novacron_node_domains{state}                      domains on this node by state
 //   novacron_node_unclaimed_domains                   domains no VirtualMachine claims
+//   novacron_node_orphaned_vm_folders                 VM folders no VM bound here will use
 //   novacron_node_heartbeat_age_seconds               age of the last renewed heartbeat Lease
 //   novacron_node_heartbeat_failures_total            failed Lease renewals
 //   novacron_node_vm_cleanups_total                   VMs whose domain and disks were removed
@@ -39,6 +40,7 @@ public:
   // Replaces the per-state domain counts.
   void setDomainCounts(const std::map<std::string, int>& by_state);
   void setUnclaimedDomains(int n) { unclaimed_->Set(n); }
+  void setOrphanedVmFolders(int n) { orphaned_folders_->Set(n); }
   void setHeartbeatAge(double seconds) { heartbeat_age_->Set(seconds); }
   void countHeartbeatFailure() { heartbeat_failures_->Increment(); }
   void countCleanup() { cleanups_->Increment(); }
@@ -54,6 +56,7 @@ private:
   prometheus::Family<prometheus::Counter>* degraded_;
   prometheus::Counter* reconnects_;
   prometheus::Gauge* unclaimed_;
+  prometheus::Gauge* orphaned_folders_;
   prometheus::Gauge* heartbeat_age_;
   prometheus::Counter* heartbeat_failures_;
   prometheus::Counter* cleanups_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 namespace novacron::node::storage {
 namespace fs = std::filesystem;
@@ -183,6 +184,68 @@ int DiskManager::collectGarbage(const std::vector<api::VirtualMachine>& vms) {
     }
   }
   return images_->collectGarbage(in_use);
+}
+
+std::vector<VmFolder> DiskManager::folders() const {
+  std::vector<VmFolder> out;
+  std::error_code ec;
+  for (fs::directory_iterator ns_it(paths_.vmRoot(), ec), end; !ec && ns_it != end;
+       ns_it.increment(ec)) {
+    if (!ns_it->is_directory(ec)) {
+      continue;
+    }
+    const std::string ns = ns_it->path().filename().string();
+    std::error_code name_ec;
+    for (fs::directory_iterator name_it(ns_it->path(), name_ec); !name_ec && name_it != end;
+         name_it.increment(name_ec)) {
+      const std::string name = name_it->path().filename().string();
+      if (!name_it->is_directory(name_ec) || !paths_.vmNameDir(ns, name).isOk()) {
+        continue;
+      }
+      for (const std::string& uid : uids(ns, name)) {
+        VmFolder folder{ns, name, uid, false};
+        std::error_code marker_ec;
+        const std::string dir = *paths_.vmDir(ns, name, uid);  // uids() checked it
+        for (fs::directory_iterator f(dir, marker_ec); !marker_ec && f != end;
+             f.increment(marker_ec)) {
+          folder.migration_marker = folder.migration_marker || f->path().filename().string().rfind(
+                                                                   ".novacron-migration-", 0) == 0;
+        }
+        out.push_back(std::move(folder));
+      }
+    }
+  }
+  return out;
+}
+
+namespace {
+constexpr std::string_view kNodeMarkPrefix = ".novacron-node-";
+}  // namespace
+
+core::Status DiskManager::markRootUsedBy(const std::string& node) {
+  std::error_code ec;
+  fs::create_directories(paths_.vmRoot(), ec);
+  const fs::path mark = fs::path(paths_.vmRoot()) / (std::string(kNodeMarkPrefix) + node);
+  if (fs::exists(mark, ec)) {
+    return core::okStatus();
+  }
+  std::ofstream out(mark);
+  if (!out) {
+    return core::unavailableError("cannot write " + mark.string());
+  }
+  return core::okStatus();
+}
+
+bool DiskManager::rootUsedByAnotherNode(const std::string& node) const {
+  const std::string own = std::string(kNodeMarkPrefix) + node;
+  std::error_code ec;
+  for (fs::directory_iterator it(paths_.vmRoot(), ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string file = it->path().filename().string();
+    if (file.rfind(kNodeMarkPrefix, 0) == 0 && file != own) {
+      return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace novacron::node::storage

@@ -35,6 +35,14 @@ struct PreparedVm {
   std::string serial_log_path;
 };
 
+// One VM incarnation's folder, <vm_root>/<ns>/<name>/<uid>/.
+struct VmFolder {
+  std::string ns;
+  std::string name;
+  std::string uid;
+  bool migration_marker = false;  // holds a ".novacron-migration-<name>" marker (an incoming move)
+};
+
 class DiskManager {
 public:
   DiskManager(NodePaths paths, ImageStorePtr images, DiskToolPtr tool);
@@ -52,6 +60,15 @@ public:
   bool exists(const std::string& ns, const std::string& name, const std::string& uid) const;
   // The uids that have a folder under <ns>/<name> (leftovers of earlier incarnations included).
   std::vector<std::string> uids(const std::string& ns, const std::string& name) const;
+  // Every VM folder under the VM root (names that are not valid paths of ours are skipped).
+  std::vector<VmFolder> folders() const;
+
+  // Marks the VM root as used by `node` (the file <vm_root>/.novacron-node-<node>), so the
+  // node-daemons that share a VM root can tell: otherwise the folders of VMs bound to another node
+  // would look like leftovers here.
+  [[nodiscard]] core::Status markRootUsedBy(const std::string& node);
+  // Whether another node marked this VM root too (it is shared).
+  bool rootUsedByAnotherNode(const std::string& node) const;
 
   // Image garbage collection: everything `vms` (the VMs bound to this node) reference, plus every
   // base image an overlay under the VM root points at, is in use; the ImageStore removes the

@@ -11,6 +11,7 @@
 #include "node-daemon/domain/domain_xml.h"
 #include "node-daemon/domain/metadata.h"
 #include "node-daemon/domain/naming.h"
+#include "node-daemon/vm/orphan_folders.h"
 
 namespace novacron::node::vm {
 namespace {
@@ -71,6 +72,7 @@ VmReconciler::VmReconciler(kube::ClientPtr client, virt::Connection& conn,
                                                queue.add(key);
                                              }
                                              scanDomains();
+                                             scanFolders();
                                              collectImages();
                                            }},
             [this](const std::string& key) { return reconcile(key); }) {
@@ -95,6 +97,10 @@ Status VmReconciler::start(std::chrono::milliseconds sync_timeout) {
     }
   });
   scanDomains();  // adopt what already runs here
+  if (Status marked = disks_.markRootUsedBy(options_.node_name); !marked.isOk()) {
+    spdlog::warn("node-daemon: {}", marked.toString());
+  }
+  scanFolders();
   loop_.start();
   started_ = true;
   return Status::ok();
@@ -139,6 +145,63 @@ void VmReconciler::scanDomains() {
   }
   if (unclaimed > 0) {
     spdlog::warn("node-daemon: {} domain(s) on this node are not claimed by a bound VM", unclaimed);
+  }
+}
+
+void VmReconciler::scanFolders() {
+  const bool shared = options_.shared_vm_root || disks_.rootUsedByAnotherNode(options_.node_name);
+  int orphans = 0;
+  for (const storage::VmFolder& folder : disks_.folders()) {
+    auto cached = informer_.store().get(runtime::objectKey(folder.ns, folder.name));
+    if (cached && cached->metadata.uid == folder.uid &&
+        bindingOf(*cached, options_.node_name) == Binding::kHere) {
+      continue;  // in use; no read needed
+    }
+    // Decided on a live read only: the cache may lag a binding or a new VM.
+    FolderFacts facts{.node = options_.node_name,
+                      .uid = folder.uid,
+                      .migration_marker = folder.migration_marker,
+                      .shared_root = shared};
+    auto live = client_->get(kube::kVirtualMachine, folder.ns, folder.name);
+    if (live.isOk()) {
+      auto vm = api::fromJson<api::VirtualMachine>(*live);
+      if (!vm.isOk()) {
+        continue;
+      }
+      facts.vm = std::move(vm).value();
+    } else if (live.status().code() != core::StatusCode::kNotFound) {
+      continue;  // cannot tell now; the next scan asks again
+    }
+    const FolderDecision decision = decideFolder(facts);
+    if (decision.verdict == FolderVerdict::kOrphan) {
+      ++orphans;
+      reportOrphanFolder(folder, decision.why);
+    }
+  }
+  if (metrics_) {
+    metrics_->setOrphanedVmFolders(orphans);
+  }
+}
+
+void VmReconciler::reportOrphanFolder(const storage::VmFolder& folder, const std::string& why) {
+  const std::string path = disks_.paths().vmDir(folder.ns, folder.name, folder.uid).valueOr("");
+  {
+    std::lock_guard lock(mu_);
+    if (!reported_orphan_folders_.insert(path).second) {
+      return;  // once per folder and process; the metric keeps the current count
+    }
+  }
+  const std::string message = "VM folder " + path + " (VM " + folder.ns + "/" + folder.name +
+                              ") is not used by any VM bound to this node: " + why +
+                              "; it is kept (it may hold the only copy of the data) for an "
+                              "operator to remove";
+  spdlog::warn("node-daemon: {}", message);
+  if (recorder_) {
+    runtime::ObjectReference hv;
+    hv.api_version = std::string(api::kApiVersion);
+    hv.kind = std::string(api::kHypervisorKind);
+    hv.name = options_.node_name;
+    recorder_->event(hv, "Warning", "OrphanedVmDisks", message);
   }
 }
 

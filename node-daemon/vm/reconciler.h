@@ -62,6 +62,7 @@ struct ReconcilerOptions {
   // Host bridges VMs may attach to (type bridge); a VM asking for another one is refused.
   std::vector<std::string> allowed_bridges;
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
+  bool shared_vm_root = false;  // --shared-vm-root: other nodes' VM folders are in the VM root
   int workers = 2;
   core::ClockPtr clock;           // defaults to the system clock
   metrics::RegistryPtr registry;  // for the informer and loop; nullptr = default registry
@@ -87,6 +88,8 @@ public:
   [[nodiscard]] core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
   // Scans libvirt: enqueues keys of our domains, updates domain/unclaimed metrics.
   void scanDomains();
+  // Reports the VM folders here that no VM bound here will use (orphan_folders.h).
+  void scanFolders();
   // The node's fence state changed: reconcile every VM and domain now.
   void fenceChanged();
 
@@ -128,6 +131,7 @@ private:
   void event(const api::VirtualMachine& vm, std::string_view type, std::string_view reason,
              const std::string& message);
   void reportUnclaimed(const std::string& domain_name);
+  void reportOrphanFolder(const storage::VmFolder& folder, const std::string& why);
   void forgetShutdown(const std::string& dname);
   // A VM being deleted whose guest runs: shut it down gracefully first (as a stop does, honouring
   // terminationGracePeriodSeconds). A result means "still shutting down, come back then";
@@ -150,6 +154,7 @@ private:
   std::mutex mu_;
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
+  std::set<std::string> reported_orphan_folders_;                     // guarded by mu_, by path
   std::set<std::string> reported_unclaimed_;                          // guarded by mu_
   // When this process last started each domain (wall clock, for status.startTime).
   std::map<std::string, api::Timestamp> started_at_;  // guarded by mu_

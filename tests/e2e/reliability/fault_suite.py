@@ -410,6 +410,7 @@ class Cluster:
         self.known_orphans = set()
         # Orphan folders a failed schedule already reported: not held against the next ones.
         self.reported_orphans = set()
+        self.orphan_gauge = {}  # node -> its novacron_node_orphaned_vm_folders at the last scrape
         for i in range(nodes):
             name = f"node-{i}"
             root = os.path.join(workdir, name)
@@ -580,6 +581,8 @@ class Cluster:
             return None
         uuids = set(re.findall(r'^novacron_node_domain_active\{uuid="([^"]+)"\} 1', text, re.M))
         self.inventory[name] = uuids
+        orphaned = re.search(r'^novacron_node_orphaned_vm_folders ([0-9.e+]+)$', text, re.M)
+        self.orphan_gauge[name] = int(float(orphaned.group(1))) if orphaned else None
         return uuids
 
 
@@ -1066,6 +1069,23 @@ class Schedule:
                     elif owners[uid][0] not in ("", node) and not owners[uid][1]:
                         out.append(f"orphan disk folder {node}/{vm_name}/{uid} (the VM is on "
                                    f"{owners[uid][0]}, no migration in flight)")
+        # The node-daemons report the folders failover left (vm/orphan_folders.h): each known
+        # orphan still there whose VM is gone or bound to another node (not moving) must be in its
+        # node's gauge (which may count more: folders of VMs deleted since).
+        for node in self.c.nodes:
+            want = 0
+            for key in self.c.known_orphans:
+                at, vm_name, uid = key.split("/")
+                folder = os.path.join(self.c.dir, node, "vms", NS, vm_name, uid)
+                if at != node or not os.path.isdir(folder) or any(
+                        f.startswith(".novacron-migration-") for f in os.listdir(folder)):
+                    continue  # gone, or a migration target's (reported by the controller)
+                if uid not in owners or (owners[uid][0] not in ("", node) and not owners[uid][1]):
+                    want += 1
+            got = self.c.orphan_gauge.get(node)
+            if want and (got is None or got < want):
+                out.append(f"node {node}: {want} orphaned VM folder(s) from failover, its "
+                           f"novacron_node_orphaned_vm_folders says {got}")
         for uuid, nodes in active.items():
             if uuid not in known:
                 out.append(f"orphan domain {uuid} active on {sorted(nodes)}")

@@ -1,8 +1,10 @@
 // DiskManager with the real qemu-img and genisoimage (both installed by hack/install-deps.sh).
 #include "node-daemon/storage/disk_manager.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -167,6 +169,42 @@ TEST_F(DiskManagerTest, RefusesHostileNames) {
   EXPECT_EQ(manager_->prepare(v).status().code(), core::StatusCode::kInvalidArgument);
   EXPECT_EQ(manager_->remove("default", "..", "uid-1").code(), core::StatusCode::kInvalidArgument);
   EXPECT_TRUE(fs::exists(root_ + "/images/named/base.raw"));
+}
+
+}  // namespace
+}  // namespace novacron::node::storage
+
+namespace novacron::node::storage {
+namespace {
+
+TEST_F(DiskManagerTest, ListsEveryVmFolderWithItsMigrationMarker) {
+  fs::create_directories(root_ + "/vms/default/web/uid-1");
+  fs::create_directories(root_ + "/vms/default/web/uid-0");
+  fs::create_directories(root_ + "/vms/prod/db/uid-9");
+  std::ofstream(root_ + "/vms/prod/db/uid-9/.novacron-migration-move-db") << "";
+  std::ofstream(root_ + "/vms/.novacron-node-hv-1") << "";  // a file, not a namespace
+  fs::create_directories(root_ + "/vms/Not_A_Namespace/x/uid-2");
+
+  std::vector<VmFolder> folders = manager_->folders();
+  std::sort(folders.begin(), folders.end(), [](const VmFolder& a, const VmFolder& b) {
+    return std::tie(a.ns, a.name, a.uid) < std::tie(b.ns, b.name, b.uid);
+  });
+  ASSERT_EQ(folders.size(), 3u);
+  EXPECT_EQ(folders[0].uid, "uid-0");
+  EXPECT_FALSE(folders[0].migration_marker);
+  EXPECT_EQ(folders[1].uid, "uid-1");
+  EXPECT_EQ(folders[2].ns, "prod");
+  EXPECT_EQ(folders[2].name, "db");
+  EXPECT_TRUE(folders[2].migration_marker);
+}
+
+TEST_F(DiskManagerTest, AVmRootMarkedByAnotherNodeIsShared) {
+  ASSERT_TRUE(manager_->markRootUsedBy("hv-1").isOk());
+  ASSERT_TRUE(manager_->markRootUsedBy("hv-1").isOk());  // again: idempotent
+  EXPECT_FALSE(manager_->rootUsedByAnotherNode("hv-1"));
+  ASSERT_TRUE(manager_->markRootUsedBy("hv-2").isOk());
+  EXPECT_TRUE(manager_->rootUsedByAnotherNode("hv-1"));
+  EXPECT_TRUE(manager_->rootUsedByAnotherNode("hv-2"));
 }
 
 }  // namespace
