@@ -11,6 +11,8 @@
 // end (spec, metadata and the controller's status). Asserts nothing; the last line is
 // machine-readable ("RESULT key=value ...") for hack/bench.sh.
 //   controller_memory_bench [vms=10000] [creators=8]
+// NOVACRON_BENCH_INSPECT=CMD runs `CMD <controller pid> <label>` right after each RSS reading
+// (empty, watched, listed), e.g. hack/malloc_stats.sh to see how much of the RSS is free heap.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -175,6 +177,17 @@ json sampleVm() {
   return vm;
 }
 
+// Runs $NOVACRON_BENCH_INSPECT with the controller's pid and the label of the reading, if set.
+void inspect(pid_t pid, const char* label) {
+  if (const char* cmd = std::getenv("NOVACRON_BENCH_INSPECT"); cmd != nullptr && *cmd != '\0') {
+    std::fflush(nullptr);
+    const std::string line = std::string(cmd) + " " + std::to_string(pid) + " " + label;
+    if (std::system(line.c_str()) != 0) {
+      std::fprintf(stderr, "inspect command failed: %s\n", line.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -212,6 +225,7 @@ int main(int argc, char** argv) {
   }
   waitIdle(**cluster, 2s, 30s);
   const size_t rss_empty = procStatusBytes(controller.pid(), "VmRSS");
+  inspect(controller.pid(), "empty");
 
   const json base = sampleVm();
   std::atomic<int> next{0};
@@ -238,6 +252,7 @@ int main(int argc, char** argv) {
   const double settle_s = waitIdle(**cluster, 3s, 600s);
   const size_t rss_watched = procStatusBytes(controller.pid(), "VmRSS");
   const size_t hwm_watched = procStatusBytes(controller.pid(), "VmHWM");
+  inspect(controller.pid(), "watched");
   std::printf("controller idle %.1f s after the last create (status written for every VM)\n",
               settle_s);
 
@@ -270,6 +285,7 @@ int main(int argc, char** argv) {
   waitIdle(**cluster, 3s, 600s);
   const size_t rss_listed = procStatusBytes(controller.pid(), "VmRSS");
   const size_t hwm_listed = procStatusBytes(controller.pid(), "VmHWM");
+  inspect(controller.pid(), "listed");
   controller.stop();
 
   auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };
