@@ -111,18 +111,33 @@ public:
     }
     return pid_ > 0;
   }
-  // Polls /readyz (leading and caches synced) with curl; false after the timeout.
+  // Polls /readyz (leading and caches synced) with curl; false after the timeout or when the
+  // process exited. Ready means two answers 200 ms apart with the process alive: on this shared
+  // machine another process can take the port between freePort() and the controller's bind,
+  // and then answered /readyz at once while our controller exited (a "restarted" reading of an
+  // empty cache, ready after 0.0 s).
   bool waitReady(std::chrono::seconds timeout) const {
     const std::string cmd =
         "curl -sf -o /dev/null http://127.0.0.1:" + std::to_string(port_) + "/readyz";
     const auto deadline = Clock::now() + timeout;
+    int answers = 0;
     while (Clock::now() < deadline) {
-      if (std::system(cmd.c_str()) == 0) {
+      if (exited()) {
+        return false;
+      }
+      answers = std::system(cmd.c_str()) == 0 ? answers + 1 : 0;
+      if (answers == 2 && !exited()) {
         return true;
       }
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(answers > 0 ? 200ms : 100ms);
     }
     return false;
+  }
+  // True when the process has exited (not reaped: stop() still waits for it).
+  bool exited() const {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
   }
   void stop() {
     if (pid_ > 0) {
@@ -177,6 +192,27 @@ json sampleVm() {
   return vm;
 }
 
+// Starts the controller and waits until it is ready; a new port up to three times if it exits
+// (its port was taken).
+bool startReady(ControllerProcess& controller, const std::string& kubeconfig,
+                const std::string& log, std::chrono::seconds timeout) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!controller.start(kubeconfig, log)) {
+      return false;
+    }
+    if (controller.waitReady(timeout)) {
+      return true;
+    }
+    const bool exited = controller.exited();
+    controller.stop();
+    if (!exited) {
+      return false;  // alive but not ready in time
+    }
+    std::fprintf(stderr, "the controller exited before it was ready; starting it again\n");
+  }
+  return false;
+}
+
 // Runs $NOVACRON_BENCH_INSPECT with the controller's pid and the label of the reading, if set.
 void inspect(pid_t pid, const char* label) {
   if (const char* cmd = std::getenv("NOVACRON_BENCH_INSPECT"); cmd != nullptr && *cmd != '\0') {
@@ -219,7 +255,7 @@ int main(int argc, char** argv) {
   }
   const std::string log = (*cluster)->dir() + "/controller.log";
   ControllerProcess controller;
-  if (!controller.start((*cluster)->kubeconfigPath(), log) || !controller.waitReady(60s)) {
+  if (!startReady(controller, (*cluster)->kubeconfigPath(), log, 60s)) {
     std::fprintf(stderr, "the controller did not become ready (log: %s)\n", log.c_str());
     return 1;
   }
@@ -277,7 +313,7 @@ int main(int argc, char** argv) {
 
   controller.stop();
   const auto restart = Clock::now();
-  if (!controller.start((*cluster)->kubeconfigPath(), log) || !controller.waitReady(600s)) {
+  if (!startReady(controller, (*cluster)->kubeconfigPath(), log, 600s)) {
     std::fprintf(stderr, "the restarted controller did not become ready (log: %s)\n", log.c_str());
     return 1;
   }
