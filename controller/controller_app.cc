@@ -164,13 +164,15 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
       [onMigration](const std::string& key, const MigPtr& m) { onMigration(key, m, true); }});
   // Fleet gauges (fleet_metrics.h): O(1) bookkeeping per event, no I/O, no lock a worker holds.
   cache_->vmInformer().addEventHandler(runtime::EventHandlers<api::VirtualMachine>{
-      [fleet = fleet_](const std::string& key, const VmPtr& vm) {
-        fleet->vmChanged(key, vm.get());
+      [fleet = fleet_](const std::string&, const VmPtr& vm) {
+        fleet->vmChanged(nullptr, vm.get());
       },
-      [fleet = fleet_](const std::string& key, const VmPtr&, const VmPtr& vm) {
-        fleet->vmChanged(key, vm.get());
+      [fleet = fleet_](const std::string&, const VmPtr& old_vm, const VmPtr& vm) {
+        fleet->vmChanged(old_vm.get(), vm.get());
       },
-      [fleet = fleet_](const std::string& key, const VmPtr&) { fleet->vmChanged(key, nullptr); }});
+      [fleet = fleet_](const std::string&, const VmPtr& vm) {
+        fleet->vmChanged(vm.get(), nullptr);
+      }});
   cache_->hypervisorInformer().addEventHandler(runtime::EventHandlers<api::Hypervisor>{
       [fleet = fleet_](const std::string&, const HypervisorPtr& hv) {
         fleet->hypervisorChanged(*hv);

@@ -95,21 +95,14 @@ prometheus::Gauge& FleetMetrics::phaseGauge(const std::string& phase) {
   return *it->second;
 }
 
-void FleetMetrics::vmChanged(const std::string& key, const api::VirtualMachine* vm) {
+void FleetMetrics::vmChanged(const api::VirtualMachine* before, const api::VirtualMachine* after) {
   std::lock_guard lock(mu_);
-  auto it = vm_phase_.find(key);
-  if (it != vm_phase_.end()) {
-    phaseGauge(it->second).Decrement();
+  if (before != nullptr) {
+    phaseGauge(phaseOf(*before)).Decrement();
   }
-  if (vm == nullptr) {
-    if (it != vm_phase_.end()) {
-      vm_phase_.erase(it);
-    }
-    return;
+  if (after != nullptr) {
+    phaseGauge(phaseOf(*after)).Increment();
   }
-  std::string phase = phaseOf(*vm);
-  phaseGauge(phase).Increment();
-  vm_phase_[key] = std::move(phase);
 }
 
 void FleetMetrics::hypervisorChanged(const api::Hypervisor& hv) {

@@ -14,6 +14,7 @@
 #include "controller/controller_app.h"
 #include "lib/core/exit_deadline.h"
 #include "lib/core/flags.h"
+#include "lib/core/heap_scavenger.h"
 #include "lib/core/logging.h"
 #include "lib/core/termination.h"
 #include "lib/kube/config.h"
@@ -59,6 +60,9 @@ int run(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
   novacron::core::TerminationSignals signals;
+  // Freed heap back to the system once the process grew (a relist's pages, a burst of
+  // reconciles): what an operator's memory limit sees (issue 15 B4; lib/core/heap_scavenger.h).
+  novacron::core::HeapScavenger heap_scavenger;
   // Destroyed last: it bounds the whole shutdown after a lost lease, destructors included.
   novacron::core::ExitDeadline exit_deadline;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);

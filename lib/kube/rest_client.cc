@@ -12,6 +12,7 @@
 #include "lib/core/token_bucket.h"
 #include "lib/kube/api_status.h"
 #include "lib/kube/cpprestsdk_transport.h"
+#include "lib/kube/list_items.h"
 
 namespace novacron::kube {
 namespace {
@@ -92,7 +93,7 @@ private:
   StreamHandlePtr stream_;
 };
 
-class RestClient final : public Client {
+class RestClient final : public Client, public ItemLister {
 public:
   RestClient(HttpTransportPtr transport, RestClientOptions options)
       : transport_(std::move(transport)),
@@ -124,23 +125,33 @@ public:
 
   core::StatusOr<Json> list(const ResourceType& resource, std::string_view ns,
                             const ListOptions& options) override {
-    QueryParams query;
-    if (!options.label_selector.empty()) {
-      query.emplace_back("labelSelector", options.label_selector);
+    return call("GET", resource, listPath(resource, ns, options), nullptr, {});
+  }
+
+  // The page's text is parsed with a callback that hands out each element of "items" as soon as
+  // it is complete and drops it from the tree being built (list_items.h).
+  core::StatusOr<Json> listItems(const ResourceType& resource, std::string_view ns,
+                                 const ListOptions& options, const ItemCallback& on_item) override {
+    std::string what;
+    auto text = fetch("GET", resource, listPath(resource, ns, options), nullptr, {}, nullptr, what);
+    if (!text.isOk()) {
+      return text.status();
     }
-    if (!options.field_selector.empty()) {
-      query.emplace_back("fieldSelector", options.field_selector);
+    std::string top_key;
+    Json::parser_callback_t callback = [&](int depth, Json::parse_event_t event, Json& parsed) {
+      if (event == Json::parse_event_t::key && depth == 1) {
+        top_key = parsed.is_string() ? parsed.get<std::string>() : std::string();
+      } else if (event == Json::parse_event_t::object_end && depth == 2 && top_key == "items") {
+        on_item(std::move(parsed));
+        return false;  // not kept in the list object
+      }
+      return true;
+    };
+    Json parsed = Json::parse(*text, callback, /*allow_exceptions=*/false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      return core::internalError(what + ": response is not a JSON object: " + text->substr(0, 200));
     }
-    if (options.limit > 0) {
-      query.emplace_back("limit", std::to_string(options.limit));
-    }
-    if (!options.continue_token.empty()) {
-      query.emplace_back("continue", options.continue_token);
-    }
-    if (!options.resource_version.empty()) {
-      query.emplace_back("resourceVersion", options.resource_version);
-    }
-    return call("GET", resource, resourcePath(resource, ns) + buildQuery(query), nullptr, {});
+    return parsed;
   }
 
   core::StatusOr<Json> create(const ResourceType& resource, std::string_view ns,
@@ -359,11 +370,13 @@ private:
 
   using ErrorRefiner = core::Status (*)(const HttpResponse&, core::Status);
 
-  core::StatusOr<Json> call(const char* method, const ResourceType& resource, std::string path,
-                            const Json* body, std::string_view content_type,
-                            ErrorRefiner refine = nullptr) {
+  // The body of a 2xx answer; the answer's error otherwise. `what` is set to "METHOD path".
+  core::StatusOr<std::string> fetch(const char* method, const ResourceType& resource,
+                                    std::string path, const Json* body,
+                                    std::string_view content_type, ErrorRefiner refine,
+                                    std::string& what) {
     HttpRequest request = makeRequest(method, std::move(path), body, content_type);
-    std::string what = std::string(method) + " " + request.path;
+    what = std::string(method) + " " + request.path;
     rateLimit();
     auto start = clock_->now();
     auto response = transport_->send(request);
@@ -376,14 +389,46 @@ private:
       core::Status status = statusFromResponse(*response, what);
       return refine != nullptr ? refine(*response, std::move(status)) : status;
     }
-    if (response->body.empty()) {
+    return std::move(response->body);
+  }
+
+  core::StatusOr<Json> call(const char* method, const ResourceType& resource, std::string path,
+                            const Json* body, std::string_view content_type,
+                            ErrorRefiner refine = nullptr) {
+    std::string what;
+    auto text = fetch(method, resource, std::move(path), body, content_type, refine, what);
+    if (!text.isOk()) {
+      return text.status();
+    }
+    if (text->empty()) {
       return Json::object();
     }
-    Json parsed = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+    Json parsed = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
-      return core::internalError(what + ": response is not JSON: " + response->body.substr(0, 200));
+      return core::internalError(what + ": response is not JSON: " + text->substr(0, 200));
     }
     return parsed;
+  }
+
+  std::string listPath(const ResourceType& resource, std::string_view ns,
+                       const ListOptions& options) {
+    QueryParams query;
+    if (!options.label_selector.empty()) {
+      query.emplace_back("labelSelector", options.label_selector);
+    }
+    if (!options.field_selector.empty()) {
+      query.emplace_back("fieldSelector", options.field_selector);
+    }
+    if (options.limit > 0) {
+      query.emplace_back("limit", std::to_string(options.limit));
+    }
+    if (!options.continue_token.empty()) {
+      query.emplace_back("continue", options.continue_token);
+    }
+    if (!options.resource_version.empty()) {
+      query.emplace_back("resourceVersion", options.resource_version);
+    }
+    return resourcePath(resource, ns) + buildQuery(query);
   }
 
   HttpTransportPtr transport_;

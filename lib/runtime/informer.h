@@ -125,18 +125,27 @@ public:
 
 private:
   // ReflectorSink, called on the reflector's threads, never concurrently.
-  // Each page is decoded into the store as it arrives and its JSON freed (see ReflectorSink).
+  // Each page is decoded as it arrives (see ReflectorSink): first every item, then the page's
+  // JSON is freed as a whole, then the decoded objects go into the store. Decoding an item and
+  // freeing its JSON one at a time left the cached objects scattered through the holes of the
+  // page's JSON trees, and those holes (a few hundred bytes each, 8 MiB at 10,000 VMs) stayed
+  // resident; freed together, a page's JSON leaves whole free pages that the next page reuses
+  // and that the allocator can return (Reflector: trim after a list; issue 15 B4).
   void listPage(std::vector<nlohmann::json>&& items, bool first) override {
     if (first) {
       listed_.clear();
     }
-    for (auto& item : items) {
+    std::vector<std::pair<std::string, core::StatusOr<T>>> decoded;
+    decoded.reserve(items.size());
+    for (const auto& item : items) {
       std::string key = objectKeyOf(item);
-      if (key.empty()) {
-        continue;
+      if (!key.empty()) {
+        decoded.emplace_back(std::move(key), decoder_(item));
       }
-      upsert(key, item);
-      item = nullptr;  // free this object's JSON now
+    }
+    std::vector<nlohmann::json>().swap(items);  // the page's JSON, freed at once
+    for (auto& [key, object] : decoded) {
+      insertDecoded(key, std::move(object));
       listed_.insert(std::move(key));
     }
   }
@@ -172,7 +181,10 @@ private:
   }
 
   void upsert(const std::string& key, const nlohmann::json& object) {
-    core::StatusOr<T> decoded = decoder_(object);
+    insertDecoded(key, decoder_(object));
+  }
+
+  void insertDecoded(const std::string& key, core::StatusOr<T>&& decoded) {
     if (!decoded.isOk()) {
       informer_detail::logDecodeError(resource_name_, key, decoded.status());
       decode_errors_->Increment();

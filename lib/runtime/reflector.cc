@@ -7,6 +7,8 @@
 #include <prometheus/gauge.h>
 #include <spdlog/spdlog.h>
 
+#include "lib/kube/list_items.h"
+
 namespace novacron::runtime {
 namespace {
 
@@ -209,31 +211,30 @@ core::Status Reflector::listOnce() {
   list_options.limit = options_.page_size;
   std::string rv;
   bool restarted = false;
-  bool first = true;
+  // Every list starts with an empty first page (the sink forgets a failed list's keys), then
+  // hands each item over as soon as the client parsed it (kube::listItems: one item's JSON tree
+  // alive at a time, not a page's).
+  sink_.listPage({}, true);
+  auto on_item = [this](json&& item) {
+    fillTypeMeta(item, resource_);
+    std::vector<json> one;
+    one.push_back(std::move(item));
+    sink_.listPage(std::move(one), false);
+  };
   while (true) {
-    auto page = client_->list(resource_, options_.ns, list_options);
+    auto page = kube::listItems(*client_, resource_, options_.ns, list_options, on_item);
     if (!page.isOk()) {
       // A continue token can expire between pages: start over once with a fresh list.
       if (page.status().code() == core::StatusCode::kGone && !list_options.continue_token.empty() &&
           !restarted) {
         restarted = true;
         list_options.continue_token.clear();
-        first = true;
+        sink_.listPage({}, true);
         continue;
       }
       return page.status().withContext("listing " + resource_.qualifiedName());
     }
     json& body = *page;
-    std::vector<json> items;
-    if (auto it = body.find("items"); it != body.end() && it->is_array()) {
-      items.reserve(it->size());
-      for (auto& item : *it) {
-        fillTypeMeta(item, resource_);
-        items.push_back(std::move(item));
-      }
-    }
-    sink_.listPage(std::move(items), first);
-    first = false;
     rv = resourceVersionOf(body);
     std::string next;
     if (auto meta = body.find("metadata"); meta != body.end() && meta->is_object()) {

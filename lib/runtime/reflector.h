@@ -48,7 +48,8 @@ class ReflectorSink {
 public:
   virtual ~ReflectorSink() = default;
   // A (re)list, delivered page by page so that no more than one page of JSON is alive at a time
-  // (50,000 objects as JSON trees take about ten times what their decoded copies do):
+  // (50,000 objects as JSON trees take about ten times what their decoded copies do; the
+  // reflector hands over one item per page, as the client parses them: kube::listItems):
   // listPage() for each page in server order (`first` on the first page of a list), then
   // listDone() with the list's resourceVersion: objects that were in no page of this list are
   // gone. A list that fails before listDone() has applied the pages delivered so far (each object

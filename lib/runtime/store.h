@@ -52,7 +52,7 @@ public:
     auto& index = indices_[name];
     for (const auto& [key, obj] : items_) {
       for (auto& value : indexers_[name](*obj)) {
-        index[value].insert(key);
+        index[value].insert(&key);
       }
     }
   }
@@ -92,8 +92,8 @@ public:
     std::vector<Ptr> out;
     auto it = idx->second.find(value);
     if (it != idx->second.end()) {
-      for (const auto& key : it->second) {
-        out.push_back(items_.at(key));
+      for (const std::string* key : it->second) {
+        out.push_back(items_.at(*key));
       }
     }
     return out;
@@ -102,9 +102,14 @@ public:
     std::shared_lock lock(mu_);
     auto idx = indices_.find(index);
     NOVACRON_CHECK(idx != indices_.end(), "unknown index " + index);
-    auto it = idx->second.find(value);
-    return it == idx->second.end() ? std::vector<std::string>{}
-                                   : std::vector<std::string>(it->second.begin(), it->second.end());
+    std::vector<std::string> out;
+    if (auto it = idx->second.find(value); it != idx->second.end()) {
+      out.reserve(it->second.size());
+      for (const std::string* key : it->second) {
+        out.push_back(*key);
+      }
+    }
+    return out;
   }
 
   // --- writers (the informer) ---
@@ -115,12 +120,12 @@ public:
     auto it = items_.find(key);
     if (it != items_.end()) {
       old = std::move(it->second);
-      unindexLocked(key, *old);
+      unindexLocked(it->first, *old);
       it->second = obj;
     } else {
-      items_.emplace(key, obj);
+      it = items_.emplace(key, obj).first;
     }
-    indexLocked(key, *obj);
+    indexLocked(it->first, *obj);
     return old;
   }
   // Removes; returns the removed snapshot (nullptr if absent).
@@ -131,16 +136,17 @@ public:
       return nullptr;
     }
     Ptr old = std::move(it->second);
+    unindexLocked(it->first, *old);  // before the key it points to is freed
     items_.erase(it);
-    unindexLocked(key, *old);
     return old;
   }
 
 private:
+  // `key`: the key as stored in items_ (the index points to it).
   void indexLocked(const std::string& key, const T& obj) {
     for (auto& [name, func] : indexers_) {
       for (auto& value : func(obj)) {
-        indices_[name][value].insert(key);
+        indices_[name][value].insert(&key);
       }
     }
   }
@@ -150,7 +156,9 @@ private:
       for (auto& value : func(obj)) {
         auto it = index.find(value);
         if (it != index.end()) {
-          it->second.erase(key);
+          if (auto k = it->second.find(key); k != it->second.end()) {
+            it->second.erase(k);
+          }
           if (it->second.empty()) {
             index.erase(it);
           }
@@ -159,11 +167,21 @@ private:
     }
   }
 
+  // An index holds pointers to the keys in items_ (whose nodes never move), in key order: a copy
+  // of every key per index cost ~50 B per object more (issue 15 B4).
+  struct KeyLess {
+    using is_transparent = void;
+    bool operator()(const std::string* a, const std::string* b) const { return *a < *b; }
+    bool operator()(const std::string* a, const std::string& b) const { return *a < b; }
+    bool operator()(const std::string& a, const std::string* b) const { return a < *b; }
+  };
+  using KeySet = std::set<const std::string*, KeyLess>;
+
   mutable std::shared_mutex mu_;
   std::unordered_map<std::string, Ptr> items_;  // guarded by mu_
   std::map<std::string, IndexFunc> indexers_;   // guarded by mu_
-  // guarded by mu_; index name -> value -> keys.
-  std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> indices_;
+  // guarded by mu_; index name -> value -> keys (pointing into items_).
+  std::map<std::string, std::unordered_map<std::string, KeySet>> indices_;
 };
 
 // Indexer by the value of label `label` on JSON objects (objects without the label: no entry).

@@ -11,6 +11,8 @@
 // end (spec, metadata and the controller's status). Asserts nothing; the last line is
 // machine-readable ("RESULT key=value ...") for hack/bench.sh.
 //   controller_memory_bench [vms=10000] [creators=8]
+// NOVACRON_BENCH_INSPECT=CMD runs `CMD <controller pid> <label>` right after each RSS reading
+// (empty, watched, listed), e.g. hack/malloc_stats.sh to see how much of the RSS is free heap.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -109,18 +111,33 @@ public:
     }
     return pid_ > 0;
   }
-  // Polls /readyz (leading and caches synced) with curl; false after the timeout.
+  // Polls /readyz (leading and caches synced) with curl; false after the timeout or when the
+  // process exited. Ready means two answers 200 ms apart with the process alive: on this shared
+  // machine another process can take the port between freePort() and the controller's bind,
+  // and then answered /readyz at once while our controller exited (a "restarted" reading of an
+  // empty cache, ready after 0.0 s).
   bool waitReady(std::chrono::seconds timeout) const {
     const std::string cmd =
         "curl -sf -o /dev/null http://127.0.0.1:" + std::to_string(port_) + "/readyz";
     const auto deadline = Clock::now() + timeout;
+    int answers = 0;
     while (Clock::now() < deadline) {
-      if (std::system(cmd.c_str()) == 0) {
+      if (exited()) {
+        return false;
+      }
+      answers = std::system(cmd.c_str()) == 0 ? answers + 1 : 0;
+      if (answers == 2 && !exited()) {
         return true;
       }
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(answers > 0 ? 200ms : 100ms);
     }
     return false;
+  }
+  // True when the process has exited (not reaped: stop() still waits for it).
+  bool exited() const {
+    siginfo_t info{};
+    return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
   }
   void stop() {
     if (pid_ > 0) {
@@ -175,6 +192,38 @@ json sampleVm() {
   return vm;
 }
 
+// Starts the controller and waits until it is ready; a new port up to three times if it exits
+// (its port was taken).
+bool startReady(ControllerProcess& controller, const std::string& kubeconfig,
+                const std::string& log, std::chrono::seconds timeout) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (!controller.start(kubeconfig, log)) {
+      return false;
+    }
+    if (controller.waitReady(timeout)) {
+      return true;
+    }
+    const bool exited = controller.exited();
+    controller.stop();
+    if (!exited) {
+      return false;  // alive but not ready in time
+    }
+    std::fprintf(stderr, "the controller exited before it was ready; starting it again\n");
+  }
+  return false;
+}
+
+// Runs $NOVACRON_BENCH_INSPECT with the controller's pid and the label of the reading, if set.
+void inspect(pid_t pid, const char* label) {
+  if (const char* cmd = std::getenv("NOVACRON_BENCH_INSPECT"); cmd != nullptr && *cmd != '\0') {
+    std::fflush(nullptr);
+    const std::string line = std::string(cmd) + " " + std::to_string(pid) + " " + label;
+    if (std::system(line.c_str()) != 0) {
+      std::fprintf(stderr, "inspect command failed: %s\n", line.c_str());
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -206,12 +255,13 @@ int main(int argc, char** argv) {
   }
   const std::string log = (*cluster)->dir() + "/controller.log";
   ControllerProcess controller;
-  if (!controller.start((*cluster)->kubeconfigPath(), log) || !controller.waitReady(60s)) {
+  if (!startReady(controller, (*cluster)->kubeconfigPath(), log, 60s)) {
     std::fprintf(stderr, "the controller did not become ready (log: %s)\n", log.c_str());
     return 1;
   }
   waitIdle(**cluster, 2s, 30s);
   const size_t rss_empty = procStatusBytes(controller.pid(), "VmRSS");
+  inspect(controller.pid(), "empty");
 
   const json base = sampleVm();
   std::atomic<int> next{0};
@@ -238,6 +288,7 @@ int main(int argc, char** argv) {
   const double settle_s = waitIdle(**cluster, 3s, 600s);
   const size_t rss_watched = procStatusBytes(controller.pid(), "VmRSS");
   const size_t hwm_watched = procStatusBytes(controller.pid(), "VmHWM");
+  inspect(controller.pid(), "watched");
   std::printf("controller idle %.1f s after the last create (status written for every VM)\n",
               settle_s);
 
@@ -262,7 +313,7 @@ int main(int argc, char** argv) {
 
   controller.stop();
   const auto restart = Clock::now();
-  if (!controller.start((*cluster)->kubeconfigPath(), log) || !controller.waitReady(600s)) {
+  if (!startReady(controller, (*cluster)->kubeconfigPath(), log, 600s)) {
     std::fprintf(stderr, "the restarted controller did not become ready (log: %s)\n", log.c_str());
     return 1;
   }
@@ -270,6 +321,7 @@ int main(int argc, char** argv) {
   waitIdle(**cluster, 3s, 600s);
   const size_t rss_listed = procStatusBytes(controller.pid(), "VmRSS");
   const size_t hwm_listed = procStatusBytes(controller.pid(), "VmHWM");
+  inspect(controller.pid(), "listed");
   controller.stop();
 
   auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };

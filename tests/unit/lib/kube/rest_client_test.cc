@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include "lib/kube/list_items.h"
 #include "tests/mocks/fake_clock.h"
 #include "tests/mocks/fake_http_transport.h"
 #include "tests/testing/eventually.h"
@@ -93,6 +94,43 @@ TEST_F(RestClientTest, ListEncodesOptions) {
             "/apis/novacron.io/v1alpha1/virtualmachines?labelSelector=novacron.io%2Fhypervisor%"
             "3Dnode-a&fieldSelector=metadata.name%21%3Dx&limit=50&continue=abc%3D&"
             "resourceVersion=0");
+}
+
+// listItems(): each element of "items" is handed out whole, in order, as it is parsed (objects
+// nested in an item, arrays of objects included, stay inside it); the List object comes back
+// without its items; the request is list()'s; errors are list()'s.
+TEST_F(RestClientTest, ListItemsHandsOutEachItemAndReturnsTheListWithoutThem) {
+  transport_->pushResponse(
+      200, R"({"kind":"VirtualMachineList","metadata":{"resourceVersion":"9","continue":"c1"},)"
+           R"("items":[{"metadata":{"name":"a","labels":{"x":"1"}},)"
+           R"("spec":{"disks":[{"name":"root","image":{"url":"u"}},{"name":"seed"}]}},)"
+           R"({"metadata":{"name":"b"}}],"extra":[{"not":"an item"}]})");
+  ASSERT_NE(dynamic_cast<ItemLister*>(client_.get()), nullptr);  // parses item by item
+  ListOptions options;
+  options.limit = 2;
+  std::vector<Json> items;
+  auto list = listItems(*client_, kVirtualMachine, "ns", options,
+                        [&](Json&& item) { items.push_back(std::move(item)); });
+  ASSERT_TRUE(list.isOk()) << list.status();
+  EXPECT_EQ(transport_->lastRequest().path,
+            "/apis/novacron.io/v1alpha1/namespaces/ns/virtualmachines?limit=2");
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0]["metadata"]["name"], "a");
+  EXPECT_EQ(items[0]["metadata"]["labels"]["x"], "1");
+  ASSERT_EQ(items[0]["spec"]["disks"].size(), 2u);
+  EXPECT_EQ(items[0]["spec"]["disks"][0]["image"]["url"], "u");
+  EXPECT_EQ(items[1], (Json{{"metadata", {{"name", "b"}}}}));
+  EXPECT_EQ((*list)["metadata"]["continue"], "c1");
+  EXPECT_EQ((*list)["metadata"]["resourceVersion"], "9");
+  EXPECT_TRUE((*list)["items"].empty());
+  EXPECT_EQ((*list)["extra"], (Json::array({{{"not", "an item"}}})));
+
+  transport_->pushResponse(410, R"({"kind":"Status","code":410,"reason":"Expired"})");
+  items.clear();
+  auto gone = listItems(*client_, kVirtualMachine, "ns", options,
+                        [&](Json&& item) { items.push_back(std::move(item)); });
+  EXPECT_EQ(gone.status().code(), core::StatusCode::kGone);
+  EXPECT_TRUE(items.empty());
 }
 
 TEST_F(RestClientTest, CreateUpdateStatusPatchDelete) {

@@ -1,5 +1,6 @@
 #include "lib/runtime/store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -73,6 +74,30 @@ TEST(StoreTest, IndexersFollowUpdatesAndRemovals) {
   store.remove("ns/b");
   EXPECT_TRUE(store.byIndex("hypervisor", "h1").empty());
   EXPECT_TRUE(store.byIndex("app", "db").empty());
+}
+
+// The indexes point to the store's own keys: they must stay right while the table grows and
+// shrinks (rehashing) and keys are removed and added again.
+TEST(StoreTest, IndexesStayRightThroughRehashesAndReinsertions) {
+  Store<Vm> store;
+  store.addIndexer("hypervisor",
+                   [](const Vm& v) { return std::vector<std::string>{v.hypervisor}; });
+  for (int i = 0; i < 2000; ++i) {
+    store.upsert("ns/vm-" + std::to_string(i), vm(i % 2 == 0 ? "even" : "odd", ""));
+  }
+  for (int i = 0; i < 2000; i += 4) {
+    EXPECT_NE(store.remove("ns/vm-" + std::to_string(i)), nullptr);
+  }
+  store.upsert("ns/vm-0", vm("odd", ""));  // back, elsewhere
+  EXPECT_EQ(store.byIndex("hypervisor", "even").size(), 500u);
+  const auto odd = store.indexKeys("hypervisor", "odd");
+  ASSERT_EQ(odd.size(), 1001u);
+  EXPECT_EQ(odd.front(), "ns/vm-0");  // key order, as before
+  EXPECT_TRUE(std::is_sorted(odd.begin(), odd.end()));
+  for (const auto& key : odd) {
+    ASSERT_NE(store.get(key), nullptr) << key;
+    EXPECT_EQ(store.get(key)->hypervisor, "odd") << key;
+  }
 }
 
 TEST(StoreTest, IndexerAddedLaterIndexesExistingObjects) {
