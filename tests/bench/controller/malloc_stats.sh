@@ -8,6 +8,8 @@ pid=$1
 label=${2:-}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# $f is a gdb convenience variable, not the shell's.
+# shellcheck disable=SC2016
 gdb -p "$pid" -batch -nx \
   -ex "set \$f = (void *) fopen(\"$out\", \"w\")" \
   -ex 'call (int) malloc_info(0, $f)' \
