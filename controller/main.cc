@@ -60,11 +60,11 @@ int run(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 2);
   // Before any thread starts: SIGTERM/SIGINT are then only seen by the signal thread.
   novacron::core::TerminationSignals signals;
+  // Destroyed last: it bounds the whole shutdown after a lost lease, destructors included.
+  novacron::core::ExitDeadline exit_deadline;
   // Freed heap back to the system once the process grew (a relist's pages, a burst of
   // reconciles): what an operator's memory limit sees (issue 15 B4; lib/core/heap_scavenger.h).
   novacron::core::HeapScavenger heap_scavenger;
-  // Destroyed last: it bounds the whole shutdown after a lost lease, destructors included.
-  novacron::core::ExitDeadline exit_deadline;
   auto parsed = novacron::core::FlagSet::parse(argc, argv);
   if (!parsed.isOk()) {
     return usageError(parsed.status().message());

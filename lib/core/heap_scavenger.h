@@ -25,6 +25,9 @@ namespace novacron::core {
 struct HeapScavengerOptions {
   std::chrono::milliseconds period{1000};
   size_t step = size_t{1} << 20;  // growth of the free heap (bytes) that triggers a trim
+  // At most one trim per this interval: a trim walks every arena holding malloc's locks, and a
+  // busy process's free heap swings by `step` nearly every period.
+  std::chrono::milliseconds min_gap{3000};
 };
 
 class HeapScavenger {

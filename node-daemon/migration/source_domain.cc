@@ -1,7 +1,7 @@
 #include "node-daemon/migration/source_domain.h"
 
-#include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,6 +36,38 @@ core::StatusOr<TargetGuest> askTarget(const ConnectTarget& connect, const std::s
                                                       : TargetGuest::kPresent;
 }
 
+// Questions asked of each target and not answered yet (their workers blocked in a hung libvirtd),
+// per target URI: one hung target must not keep the others from being asked.
+class UnansweredQuestions {
+public:
+  // False when `uri` already has kMaxUnansweredTargetQuestions open.
+  bool reserve(const std::string& uri) {
+    std::lock_guard lock(mu_);
+    int& open = open_[uri];
+    if (open >= kMaxUnansweredTargetQuestions) {
+      return false;
+    }
+    ++open;
+    return true;
+  }
+  void release(const std::string& uri) {
+    std::lock_guard lock(mu_);
+    if (--open_[uri] <= 0) {
+      open_.erase(uri);
+    }
+  }
+
+private:
+  std::mutex mu_;
+  std::map<std::string, int> open_;  // guarded by mu_
+};
+
+// Never destroyed: a detached worker may still release its question during static destruction.
+UnansweredQuestions& unansweredQuestions() {
+  static auto* questions = new UnansweredQuestions();
+  return *questions;
+}
+
 }  // namespace
 
 core::StatusOr<SourceDomain> observeSourceDomain(virt::Connection& conn, const std::string& name) {
@@ -65,11 +97,10 @@ core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect, const st
   if (!connect) {
     return core::failedPreconditionError("no connection to migration targets is configured");
   }
-  static std::atomic<int> unanswered{0};
-  if (unanswered.load() >= kMaxUnansweredTargetQuestions) {
-    return core::deadlineExceededError(
-        std::to_string(kMaxUnansweredTargetQuestions) +
-        " earlier questions to migration targets are still unanswered; not asking " + dest_uri);
+  if (!unansweredQuestions().reserve(dest_uri)) {
+    return core::deadlineExceededError(std::to_string(kMaxUnansweredTargetQuestions) +
+                                       " earlier questions to the migration target " + dest_uri +
+                                       " are still unanswered; not asking it again yet");
   }
   struct Answer {
     std::mutex mu;
@@ -77,10 +108,9 @@ core::StatusOr<TargetGuest> guestOnTarget(const ConnectTarget& connect, const st
     std::optional<core::StatusOr<TargetGuest>> guest;  // guarded by mu
   };
   auto answer = std::make_shared<Answer>();
-  ++unanswered;
   std::thread([answer, connect, dest_uri, name] {
     core::StatusOr<TargetGuest> guest = askTarget(connect, dest_uri, name);
-    --unanswered;
+    unansweredQuestions().release(dest_uri);
     std::lock_guard lock(answer->mu);
     answer->guest = std::move(guest);
     answer->cv.notify_all();

@@ -47,9 +47,9 @@ enum class TargetGuest {
 using ConnectTarget = std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)>;
 // How long the target may take to answer (connect and lookup together).
 inline constexpr std::chrono::milliseconds kTargetAnswerTimeout{std::chrono::seconds(10)};
-// At most this many questions to targets may still be unanswered (their workers blocked in a hung
-// libvirtd); a further one is DeadlineExceeded at once, so a target that hangs for hours does not
-// pile up threads.
+// At most this many questions to one target (by URI) may still be unanswered (their workers blocked
+// in a hung libvirtd); a further one to it is DeadlineExceeded at once, so a target that hangs for
+// hours does not pile up threads, and other targets are still asked.
 inline constexpr int kMaxUnansweredTargetQuestions = 4;
 // An error when the target does not answer: its error, or DeadlineExceeded after `timeout` (real
 // time: it bounds a remote libvirtd). Opening a libvirt connection has no deadline of its own

@@ -100,6 +100,12 @@ Status VmReconciler::start(std::chrono::milliseconds sync_timeout) {
   if (Status marked = disks_.markRootUsedBy(options_.node_name); !marked.isOk()) {
     spdlog::warn("node-daemon: {}", marked.toString());
   }
+  if (!options_.shared_vm_root && disks_.rootUsedByAnotherNode(options_.node_name)) {
+    spdlog::info(
+        "node-daemon: another node marked the VM root {} too: it is shared, so folders of "
+        "VMs bound elsewhere are theirs, not orphans",
+        disks_.paths().vmRoot());
+  }
   scanFolders();
   loop_.start();
   started_ = true;
@@ -151,12 +157,33 @@ void VmReconciler::scanDomains() {
 void VmReconciler::scanFolders() {
   const bool shared = options_.shared_vm_root || disks_.rootUsedByAnotherNode(options_.node_name);
   int orphans = 0;
+  int reads = 0;
+  std::set<std::string> present;
   for (const storage::VmFolder& folder : disks_.folders()) {
+    const std::string path = disks_.paths().vmDir(folder.ns, folder.name, folder.uid).valueOr("");
+    present.insert(path);
     auto cached = informer_.store().get(runtime::objectKey(folder.ns, folder.name));
     if (cached && cached->metadata.uid == folder.uid &&
         bindingOf(*cached, options_.node_name) == Binding::kHere) {
       continue;  // in use; no read needed
     }
+    if (shared || folder.migration_marker) {
+      // On a shared root the folders of VMs bound to other nodes are theirs: reading each one
+      // live on every resync would cost a request per VM of the cluster. A marked folder is the
+      // migration's (the controller reports it when the migration goes without its cleanup).
+      continue;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (reported_orphan_folders_.count(path) > 0) {
+        ++orphans;  // an orphan stays one unless a VM bound here claims it (checked above)
+        continue;
+      }
+    }
+    if (reads >= kMaxFolderReadsPerScan) {
+      continue;  // the next resync reads the rest
+    }
+    ++reads;
     // Decided on a live read only: the cache may lag a binding or a new VM.
     FolderFacts facts{.node = options_.node_name,
                       .uid = folder.uid,
@@ -166,6 +193,8 @@ void VmReconciler::scanFolders() {
     if (live.isOk()) {
       auto vm = api::fromJson<api::VirtualMachine>(*live);
       if (!vm.isOk()) {
+        spdlog::warn("node-daemon: VM folder {}: cannot decode VM {}/{}: {}", path, folder.ns,
+                     folder.name, vm.status().toString());
         continue;
       }
       facts.vm = std::move(vm).value();
@@ -177,6 +206,11 @@ void VmReconciler::scanFolders() {
       ++orphans;
       reportOrphanFolder(folder, decision.why);
     }
+  }
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(reported_orphan_folders_,
+                  [&](const std::string& path) { return present.count(path) == 0; });
   }
   if (metrics_) {
     metrics_->setOrphanedVmFolders(orphans);

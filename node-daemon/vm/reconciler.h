@@ -88,8 +88,10 @@ public:
   [[nodiscard]] core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& key);
   // Scans libvirt: enqueues keys of our domains, updates domain/unclaimed metrics.
   void scanDomains();
-  // Reports the VM folders here that no VM bound here will use (orphan_folders.h).
+  // Reports the VM folders here that no VM bound here will use (orphan_folders.h), reading at
+  // most kMaxFolderReadsPerScan VMs live per scan (folders already reported are not read again).
   void scanFolders();
+  static constexpr int kMaxFolderReadsPerScan = 16;
   // The node's fence state changed: reconcile every VM and domain now.
   void fenceChanged();
 

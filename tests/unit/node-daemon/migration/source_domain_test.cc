@@ -176,6 +176,14 @@ TEST(GuestOnTargetTest, AHungTargetHoldsAtMostABoundedNumberOfWorkers) {
     return a.find("did not answer") != std::string::npos;
   });
   EXPECT_LE(workers, kMaxUnansweredTargetQuestions);
+  // Another target is still asked: the bound is per target (it was one for the whole process).
+  ConnectTarget answers_at_once = [](const std::string&) -> core::StatusOr<virt::ConnectionPtr> {
+    return core::unavailableError("connection refused");
+  };
+  auto other = guestOnTarget(answers_at_once, "qemu+tcp://10.213.77.4/system", "ns_vm",
+                             std::chrono::seconds(30));
+  ASSERT_FALSE(other.isOk());
+  EXPECT_EQ(other.status().code(), core::StatusCode::kUnavailable) << other.status();
   hung->release();
   EXPECT_TRUE(hung->drained(static_cast<int>(workers)));
   EXPECT_EQ(hung->connectsSoFar(), workers);
