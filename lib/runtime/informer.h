@@ -125,12 +125,11 @@ public:
 
 private:
   // ReflectorSink, called on the reflector's threads, never concurrently.
-  // Each page is decoded as it arrives (see ReflectorSink): first every item, then the page's
-  // JSON is freed as a whole, then the decoded objects go into the store. Decoding an item and
-  // freeing its JSON one at a time left the cached objects scattered through the holes of the
-  // page's JSON trees, and those holes (a few hundred bytes each, 8 MiB at 10,000 VMs) stayed
-  // resident; freed together, a page's JSON leaves whole free pages that the next page reuses
-  // and that the allocator can return (Reflector: trim after a list; issue 15 B4).
+  // Decodes what the reflector hands over, then frees its JSON, then puts the decoded objects
+  // into the store. Since kube::listItems the reflector hands over one item at a time during a
+  // list (only one item's JSON tree is alive at once, not a page's) and an empty first page to
+  // start a list; the glibc heap holes this leaves are returned by the process's HeapScavenger
+  // (lib/core/heap_scavenger.h; issue 15 B4, tests/bench/README.md "B4, fifth pass").
   void listPage(std::vector<nlohmann::json>&& items, bool first) override {
     if (first) {
       listed_.clear();
