@@ -5,9 +5,6 @@
 namespace novacron::node::vm {
 
 FolderDecision decideFolder(const FolderFacts& facts) {
-  if (facts.migration_marker) {
-    return {FolderVerdict::kInUse, ""};  // the target reconciler prepared it and cleans it up
-  }
   if (!facts.vm) {
     return {FolderVerdict::kOrphan, "its VirtualMachine no longer exists"};
   }
@@ -23,9 +20,6 @@ FolderDecision decideFolder(const FolderFacts& facts) {
     return {FolderVerdict::kUndecided, ""};
   case Binding::kElsewhere:
     break;
-  }
-  if (facts.shared_root) {
-    return {FolderVerdict::kInUse, ""};  // the node it is bound to uses it
   }
   if (migrationInProgress(vm)) {
     return {FolderVerdict::kUndecided, ""};  // a move to or from this node may still use it

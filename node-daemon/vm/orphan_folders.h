@@ -6,9 +6,11 @@
 //
 // decideFolder() is pure: what one folder is, given a live read of the VM of its name. The
 // VmReconciler scans the VM root at start and on every resync; each folder not claimed by a VM
-// bound here in its cache is read live (never decided from a cache that may lag), and each orphan
-// is counted in novacron_node_orphaned_vm_folders, logged and reported once as a Warning Event
-// OrphanedVmDisks on the node's Hypervisor.
+// bound here in its cache is read live (never decided from a cache that may lag), at most 16 per
+// scan, and each orphan is counted in novacron_node_orphaned_vm_folders, logged and reported once
+// as a Warning Event OrphanedVmDisks on the node's Hypervisor. Not read, so never decided here: a
+// folder holding a migration marker (the migration's; the controller reports it), and on a shared
+// VM root the folders of VMs not bound here (the other nodes').
 // Thread-safety: plain values and a pure function.
 #pragma once
 
@@ -20,18 +22,14 @@
 namespace novacron::node::vm {
 
 struct FolderFacts {
-  std::string node;               // this node's name
-  std::string uid;                // the folder's: the uid of the VM incarnation it was made for
-  bool migration_marker = false;  // prepared for an incoming migration (the target reconciler's)
-  // Other nodes use this VM root too (--shared-vm-root, or another node's mark in it): the folder
-  // of a VM bound to another node is that node's.
-  bool shared_root = false;
+  std::string node;  // this node's name
+  std::string uid;   // the folder's: the uid of the VM incarnation it was made for
   // The live read of the VM of the folder's namespace and name; nullopt: NotFound.
   std::optional<api::VirtualMachine> vm;
 };
 
 enum class FolderVerdict {
-  kInUse,      // its VM is bound here, or a migration to this node owns it
+  kInUse,      // its VM is bound here
   kOrphan,     // no VM bound here will ever use it
   kUndecided,  // its VM is not bound anywhere right now (being placed again): look again later
 };

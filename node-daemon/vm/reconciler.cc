@@ -185,10 +185,7 @@ void VmReconciler::scanFolders() {
     }
     ++reads;
     // Decided on a live read only: the cache may lag a binding or a new VM.
-    FolderFacts facts{.node = options_.node_name,
-                      .uid = folder.uid,
-                      .migration_marker = folder.migration_marker,
-                      .shared_root = shared};
+    FolderFacts facts{.node = options_.node_name, .uid = folder.uid};
     auto live = client_->get(kube::kVirtualMachine, folder.ns, folder.name);
     if (live.isOk()) {
       auto vm = api::fromJson<api::VirtualMachine>(*live);
@@ -217,6 +214,14 @@ void VmReconciler::scanFolders() {
   }
 }
 
+runtime::ObjectReference VmReconciler::nodeHypervisor() const {
+  runtime::ObjectReference hv;
+  hv.api_version = std::string(api::kApiVersion);
+  hv.kind = std::string(api::kHypervisorKind);
+  hv.name = options_.node_name;
+  return hv;
+}
+
 void VmReconciler::reportOrphanFolder(const storage::VmFolder& folder, const std::string& why) {
   const std::string path = disks_.paths().vmDir(folder.ns, folder.name, folder.uid).valueOr("");
   {
@@ -231,11 +236,7 @@ void VmReconciler::reportOrphanFolder(const storage::VmFolder& folder, const std
                               "operator to remove";
   spdlog::warn("node-daemon: {}", message);
   if (recorder_) {
-    runtime::ObjectReference hv;
-    hv.api_version = std::string(api::kApiVersion);
-    hv.kind = std::string(api::kHypervisorKind);
-    hv.name = options_.node_name;
-    recorder_->event(hv, "Warning", "OrphanedVmDisks", message);
+    recorder_->event(nodeHypervisor(), "Warning", "OrphanedVmDisks", message);
   }
 }
 
@@ -292,11 +293,7 @@ void VmReconciler::reportUnclaimed(const std::string& domain_name) {
   }
   spdlog::warn("node-daemon: domain {} is not managed by NovaCron; leaving it alone", domain_name);
   if (recorder_) {
-    runtime::ObjectReference hv;
-    hv.api_version = std::string(api::kApiVersion);
-    hv.kind = std::string(api::kHypervisorKind);
-    hv.name = options_.node_name;
-    recorder_->event(hv, "Warning", "UnclaimedDomain",
+    recorder_->event(nodeHypervisor(), "Warning", "UnclaimedDomain",
                      "libvirt domain " + domain_name +
                          " on this node is not managed by NovaCron; it is left alone");
   }

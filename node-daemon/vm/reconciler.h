@@ -134,6 +134,8 @@ private:
              const std::string& message);
   void reportUnclaimed(const std::string& domain_name);
   void reportOrphanFolder(const storage::VmFolder& folder, const std::string& why);
+  // This node's Hypervisor, the object its node-level Events are about.
+  runtime::ObjectReference nodeHypervisor() const;
   void forgetShutdown(const std::string& dname);
   // A VM being deleted whose guest runs: shut it down gracefully first (as a stop does, honouring
   // terminationGracePeriodSeconds). A result means "still shutting down, come back then";

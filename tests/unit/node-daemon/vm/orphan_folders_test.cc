@@ -40,26 +40,12 @@ TEST(OrphanFoldersTest, AVmThatFailedOverToAnotherNodeLeftAnOrphanHere) {
   EXPECT_NE(d.why.find("hv-2"), std::string::npos) << d.why;
 }
 
-TEST(OrphanFoldersTest, OnASharedVmRootTheFolderOfAVmBoundElsewhereIsItsNodes) {
-  FolderFacts facts = folderOf(vmBoundTo("uid-1", "hv-2"));
-  facts.shared_root = true;
-  EXPECT_EQ(decideFolder(facts).verdict, FolderVerdict::kInUse);
-  facts.vm.reset();  // but a folder whose VM is gone is an orphan on a shared root too
-  EXPECT_EQ(decideFolder(facts).verdict, FolderVerdict::kOrphan);
-}
-
 TEST(OrphanFoldersTest, AnUnboundVmOrAMovingOneIsLookedAtAgainLater) {
   EXPECT_EQ(decideFolder(folderOf(vmBoundTo("uid-1", std::nullopt))).verdict,
             FolderVerdict::kUndecided);
   api::VirtualMachine moving = vmBoundTo("uid-1", "hv-2");
   moving.status.activeMigration = "move-web";
   EXPECT_EQ(decideFolder(folderOf(moving)).verdict, FolderVerdict::kUndecided);
-}
-
-TEST(OrphanFoldersTest, AFolderPreparedForAnIncomingMigrationIsInUse) {
-  FolderFacts facts = folderOf(std::nullopt);
-  facts.migration_marker = true;
-  EXPECT_EQ(decideFolder(facts).verdict, FolderVerdict::kInUse);
 }
 
 }  // namespace
