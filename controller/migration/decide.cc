@@ -285,7 +285,9 @@ std::string secondsText(std::chrono::milliseconds d) {
 // source while the guest may run on the target, so its node-daemon would start it again (the fault
 // suite in depth saw a guest run twice so). Such a source is waited for, whatever passed the bound
 // (its silence, coldTimeout): it reports the abort itself; once its heartbeat stops it is failed.
-// `what` says what passed the bound; both messages start with it.
+// The wait is WaitForSource, with a message that does not change while it lasts (the reconciler
+// writes it into a condition). `what` says what passed the bound; the other messages start with
+// it.
 Decision abortThenFail(const DecideInput& in, std::chrono::milliseconds elapsed,
                        std::chrono::milliseconds bound, const std::string& reason,
                        const std::string& what) {
@@ -303,7 +305,14 @@ Decision abortThenFail(const DecideInput& in, std::chrono::milliseconds elapsed,
     return d;
   }
   if (in.source.picked_up && in.source.heartbeat_fresh) {
-    Decision d = make(Action::kNothing);  // a live source that started the job: its report
+    // A live source that started the job: only its report may end the migration.
+    Decision d = make(
+        Action::kWaitForSource, reason,
+        "the source node-daemon (hypervisor " + source + ") was asked to abort (" + reason +
+            ") and has not answered; it started the job and still heartbeats, so only it can tell "
+            "where the guest is: the migration is neither failed nor released while the source "
+            "may still run the job (a guest must never run twice); the VM stays bound to " +
+            source);
     d.recheck = in.source_timeout;
     return d;
   }

@@ -43,7 +43,9 @@
 // job (status.progress) and still heartbeats is asked to abort but never failed for not
 // answering — only it can tell where the guest is, and failing would unlock the VM on the source
 // while the guest may run on the target (it would run twice). It is waited for (recheck every
-// sourceTimeout) until it reports or its heartbeat stops.
+// sourceTimeout) until it reports or its heartbeat stops — visibly: the decision is then
+// WaitForSource (the reconciler sets condition WaitingForSource, emits one Warning Event and counts
+// it in novacron_migration_waiting_for_source), not a silent Nothing.
 //
 // A dry run (spec.dryRun, docs/migration.md "Plans") moves nothing: it is checked like a Pending
 // migration but never waits for a limit, never counts against one, and ignores other migrations
@@ -125,6 +127,11 @@ struct SourceSilence {
 inline constexpr std::chrono::milliseconds kDefaultSourceTimeout{std::chrono::seconds(60)};
 inline constexpr std::chrono::milliseconds kDefaultColdTimeout{std::chrono::hours(1)};
 inline constexpr std::string_view kReasonColdMigrationTimeout = "ColdMigrationTimeout";
+// VMMigration condition (controller): True (reason SourceNotResponding or ColdMigrationTimeout)
+// while it waits for a live source that started the job to answer its abort request
+// (kWaitForSource: never failed then, a guest must never run twice); False once the source
+// answered.
+inline constexpr std::string_view kConditionWaitingForSource = "WaitingForSource";
 
 struct DecideInput {
   MigrationFacts self;
@@ -156,6 +163,10 @@ enum class Action {
   kComplete,  // terminal: make sure everything is released and reported (idempotent)
   kPlan,      // dry run: record the target (why: message) in status.plan, enter Planning
   kForecast,  // dry run: the measurement is in; write the forecast, end Planned
+  // Asked to abort, the source has not answered, but it started the job and still heartbeats:
+  // never failed (abortThenFail), waited for; the reconciler makes the wait visible (condition
+  // WaitingForSource with `reason` and `message`, one Warning Event, a gauge).
+  kWaitForSource,
 };
 
 struct Decision {
@@ -164,7 +175,8 @@ struct Decision {
   std::string message;  // for humans
   std::string target;   // kStart: the chosen hypervisor
   std::string address;  // kStart: its migration address
-  // kNothing / kAbort: decide again after this long even if nothing changes (0: only on a change).
+  // kNothing / kAbort / kWaitForSource: decide again after this long even if nothing changes (0:
+  // only on a change).
   std::chrono::milliseconds recheck{0};
 
   friend bool operator==(const Decision&, const Decision&) = default;

@@ -13,6 +13,7 @@ namespace novacron::controller::migration {
 struct MigrationMetrics::Impl {
   metrics::RegistryPtr registry;
   prometheus::Gauge& in_flight;
+  prometheus::Gauge& waiting_for_source;
   prometheus::Family<prometheus::Histogram>& duration;
   prometheus::Histogram& downtime;
   prometheus::Family<prometheus::Counter>& bytes;
@@ -26,6 +27,14 @@ struct MigrationMetrics::Impl {
                       .Help("VMMigrations between admission and a terminal phase")
                       .Register(*registry)
                       .Add({})),
+        waiting_for_source(
+            prometheus::BuildGauge()
+                .Name("novacron_migration_waiting_for_source")
+                .Help("VMMigrations whose controller waits for their live source node-daemon to "
+                      "answer an abort request (condition WaitingForSource): never failed while "
+                      "the source may still run the job")
+                .Register(*registry)
+                .Add({})),
         duration(prometheus::BuildHistogram()
                      .Name("novacron_migration_duration_seconds")
                      .Help("Time from start (or creation) to completion, by result")
@@ -80,6 +89,10 @@ MigrationMetrics::~MigrationMetrics() = default;
 
 void MigrationMetrics::setInFlight(double count) {
   impl_->in_flight.Set(count);
+}
+
+void MigrationMetrics::setWaitingForSource(double count) {
+  impl_->waiting_for_source.Set(count);
 }
 
 void MigrationMetrics::targetCleanupSkipped() {

@@ -1,5 +1,7 @@
 // novacron_migration_* metrics (docs/migration.md):
 //   novacron_migration_in_flight                 migrations between admission and a terminal phase
+//   novacron_migration_waiting_for_source        migrations whose controller waits for a live
+//                                                source to answer its abort (WaitingForSource)
 //   novacron_migration_duration_seconds{result}  creation (or start) to completion
 //   novacron_migration_downtime_seconds          measured switch-over pause of successful ones
 //   novacron_migration_bytes_total{result}       data the source sent (status.progress)
@@ -24,6 +26,7 @@ public:
   ~MigrationMetrics();
 
   void setInFlight(double count);
+  void setWaitingForSource(double count);
   // `migration` carries its terminal phase, completionTime and progress.
   void finished(const api::VMMigration& migration);
   // A deleted migration was released without its target's cleanup report (target_cleanup.h).

@@ -189,7 +189,9 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMM
                                                                   const Decision& d) {
   switch (d.action) {
   case Action::kNothing:
+  case Action::kWaitForSource:
     // The source node-daemon reports next; the recheck notices a source that never does.
+    NOVACRON_RETURN_IF_ERROR(reportSourceWait(m, d));
     return d.recheck.count() > 0 ? runtime::ReconcileResult::after(d.recheck)
                                  : runtime::ReconcileResult::done();
   case Action::kWait:
@@ -229,6 +231,8 @@ core::Status MigrationReconciler::cleanup(const api::VMMigration& m) {
     NOVACRON_RETURN_IF_ERROR(requestAbort(m, d));
     [[fallthrough]];
   case Action::kNothing:
+  case Action::kWaitForSource:
+    NOVACRON_RETURN_IF_ERROR(reportSourceWait(m, d));
     // The finalizer stays until the source node-daemon reports the abort (its status update
     // brings the migration back here); the guest must be consistent on the source first.
     return core::unavailableError("VMMigration " + keyOf(m.metadata) +
@@ -688,6 +692,14 @@ core::Status MigrationReconciler::finish(const api::VMMigration& m, api::Migrati
                                 m.metadata.generation),
                       now);
   }
+  if (const api::Condition* waited =
+          api::findCondition(m.status.conditions, kConditionWaitingForSource);
+      waited && waited->status == ConditionStatus::kTrue) {
+    api::setCondition(after.status.conditions,
+                      condition(kConditionWaitingForSource, ConditionStatus::kFalse, phase_name,
+                                "the migration ended " + phase_name, m.metadata.generation),
+                      now);
+  }
   api::VMMigration stored = after;
   if (!m.metadata.deletionTimestamp ||
       decideTargetCleanup(targetCleanupFacts(m, phase)) == TargetCleanup::kWait) {
@@ -735,6 +747,42 @@ core::Status MigrationReconciler::requestAbort(const api::VMMigration& m, const 
     event(m, "Warning", d.reason, d.message);
   } else {
     event(m, "Normal", "Cancelling", "the VMMigration is being deleted; aborting the migration");
+  }
+  return core::okStatus();
+}
+
+core::Status MigrationReconciler::reportSourceWait(const api::VMMigration& m, const Decision& d) {
+  const bool waiting = d.action == Action::kWaitForSource;
+  const api::Condition* before =
+      api::findCondition(m.status.conditions, kConditionWaitingForSource);
+  const bool was_waiting = before && before->status == ConditionStatus::kTrue;
+  if (!waiting && !was_waiting) {
+    return core::okStatus();
+  }
+  const auto now = api::toTimestamp(deps_.clock->wallNow());
+  const std::string source = m.status.sourceHypervisor.value_or("?");
+  api::VMMigration after = m;
+  std::string message;
+  if (waiting) {
+    const api::Timestamp since = was_waiting ? before->lastTransitionTime : now;
+    message = d.message + "; waiting since " + api::formatTimestamp(since);
+    api::setCondition(after.status.conditions,
+                      condition(kConditionWaitingForSource, ConditionStatus::kTrue, d.reason,
+                                message, m.metadata.generation),
+                      now);
+  } else {
+    message = "the source node-daemon (hypervisor " + source + ") reported again";
+    api::setCondition(after.status.conditions,
+                      condition(kConditionWaitingForSource, ConditionStatus::kFalse,
+                                "SourceAnswered", message, m.metadata.generation),
+                      now);
+  }
+  NOVACRON_RETURN_IF_ERROR(writeStatus(m, after).status());
+  if (waiting && !was_waiting) {
+    spdlog::warn("VMMigration {}: {}", keyOf(m.metadata), message);
+    event(m, "Warning", kConditionWaitingForSource, message);
+  } else if (!waiting) {
+    spdlog::info("VMMigration {}: {}", keyOf(m.metadata), message);
   }
   return core::okStatus();
 }
@@ -824,10 +872,14 @@ void MigrationReconciler::updateInFlight() {
     return;
   }
   double count = 0;
+  double waiting = 0;
   for (const auto& m : deps_.cache->migrations()) {
     count += holdsSlot(phaseOf(*m)) ? 1 : 0;
+    const api::Condition* c = api::findCondition(m->status.conditions, kConditionWaitingForSource);
+    waiting += c && c->status == ConditionStatus::kTrue && !api::isTerminal(phaseOf(*m)) ? 1 : 0;
   }
   deps_.metrics->setInFlight(count);
+  deps_.metrics->setWaitingForSource(waiting);
 }
 
 }  // namespace novacron::controller::migration

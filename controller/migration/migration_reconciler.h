@@ -8,7 +8,10 @@
 //               binding over in ONE VM status write, mirror the label, release the source's ledger
 //               entry, then Succeeded;
 //   Preparing/Migrating  watch that the source node-daemon is alive (decide.h): a silent source
-//               is asked to abort, then the migration fails SourceNotResponding;
+//               is asked to abort, then the migration fails SourceNotResponding — unless the
+//               source started the job and still heartbeats: then it is waited for, visibly
+//               (condition WaitingForSource, one Warning Event,
+//               novacron_migration_waiting_for_source) until it answers;
 //   terminal    release the target reservation (unless Succeeded), unlock the VM, conditions,
 //               completionTime, Events and metrics — idempotent, so a migration the node-daemon
 //               ended Failed/Cancelled gets the same bookkeeping as one the controller ended.
@@ -92,6 +95,10 @@ private:
                       const std::string& reason, const std::string& message,
                       const api::VirtualMachine* written_vm = nullptr);
   core::Status requestAbort(const api::VMMigration& m, const Decision& d);
+  // Condition WaitingForSource: True with d's reason while d is WaitForSource (a Warning Event and
+  // a warn log when the wait starts; the message says since when), False once the source answered.
+  // Writes nothing when neither holds.
+  core::Status reportSourceWait(const api::VMMigration& m, const Decision& d);
   // Dry runs (docs/migration.md, "Plans"): record the target and the controller's figures, label
   // the migration for the source node-daemon (which measures the dirty rate), enter Planning.
   core::StatusOr<runtime::ReconcileResult> plan(const api::VMMigration& m, const Decision& d);

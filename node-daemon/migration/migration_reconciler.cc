@@ -52,8 +52,10 @@ SourceAction decideSource(const SourceObservation& o) {
     return o.cancel ? SourceAction::kCancelJob : SourceAction::kReportProgress;
   }
   // No job in this process. When the source cannot tell where the guest is, the target decides:
-  // running there, the move completed; a domain there not running yet, look again; nothing
-  // there, lost (started again here) or never here.
+  // running there, the move completed; a domain there not running yet, look again (visibly when
+  // the source's domain is shut off or gone: it will not run here again); nothing there, lost
+  // (started again here) or never here.
+  const bool source_down = !o.domain || o.domain->state == virt::DomainState::kShutOff;
   const auto by_target = [&](SourceAction absent) {
     if (!o.target) {
       return SourceAction::kAskTarget;
@@ -62,7 +64,7 @@ SourceAction decideSource(const SourceObservation& o) {
     case TargetGuest::kRunning:
       return SourceAction::kReportMigrated;
     case TargetGuest::kPresent:
-      return SourceAction::kWaitForLibvirt;
+      return source_down ? SourceAction::kWaitGuestOnTarget : SourceAction::kWaitForLibvirt;
     case TargetGuest::kAbsent:
       break;
     }
@@ -356,6 +358,23 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
     return core::internalError("VMMigration " + key + ": the target's answer was not used");
   case SourceAction::kWaitForLibvirt:
     return ReconcileResult::after(std::chrono::seconds(2));
+  case SourceAction::kWaitGuestOnTarget: {
+    const std::string why =
+        "the source domain " + domain + " on " + options_.node_name + " is " +
+        (o.domain ? "shut off (not migrated)" : "gone") + " and hypervisor " +
+        mig.status.targetHypervisor.value_or("?") +
+        " holds the guest's domain, not running (paused, e.g. by post-copy): the guest cannot "
+        "run here and is never restarted (a guest must never run twice); the VM stays locked "
+        "until it runs there or an operator decides (docs/migration.md, Post-copy)";
+    const bool started = noteTargetGuestWait(status, true, why, mig.metadata.generation,
+                                             api::toTimestamp(clock()->wallNow()));
+    NOVACRON_RETURN_IF_ERROR(writeStatus(mig, status));
+    if (started) {
+      spdlog::warn("VMMigration {}: {}", key, why);
+      event(mig, "Warning", "TargetGuestNotRunning", why);
+    }
+    return ReconcileResult::after(std::chrono::seconds(10));
+  }
   case SourceAction::kReportNoDomain:
     status.phase = api::MigrationPhase::kFailed;
     status.failureReason =
@@ -511,11 +530,14 @@ Status SourceMigrationReconciler::removeCopiedFiles(const api::VMMigration& mig)
 
 Status SourceMigrationReconciler::writeStatus(const api::VMMigration& mig,
                                               const api::VMMigrationStatus& status) {
-  if (mig.status == status) {
-    return Status::ok();
-  }
   api::VMMigration out = mig;
   out.status = status;
+  // A report after a wait for the target's guest ends that wait.
+  noteTargetGuestWait(out.status, false, "", mig.metadata.generation,
+                      api::toTimestamp(clock()->wallNow()));
+  if (mig.status == out.status) {
+    return Status::ok();
+  }
   auto written =
       client_->updateStatus(kube::kVMMigration, mig.metadata.namespace_, api::toJson(out));
   if (!written.isOk()) {
@@ -542,6 +564,31 @@ std::optional<std::string> applyAbortReason(const api::VMMigration& mig,
   status.phase = api::MigrationPhase::kFailed;
   status.failureReason = it->second;
   return it->second.substr(0, it->second.find(':'));
+}
+
+bool noteTargetGuestWait(api::VMMigrationStatus& status, bool waiting, const std::string& message,
+                         int64_t generation, api::Timestamp now) {
+  const api::Condition* before =
+      api::findCondition(status.conditions, kConditionWaitingForTargetGuest);
+  const bool was_waiting = before && before->status == api::ConditionStatus::kTrue;
+  api::Condition c;
+  c.type = std::string(kConditionWaitingForTargetGuest);
+  c.observedGeneration = generation;
+  if (waiting) {
+    c.status = api::ConditionStatus::kTrue;
+    c.reason = "TargetGuestNotRunning";
+    c.message = message + "; waiting since " +
+                api::formatTimestamp(was_waiting ? before->lastTransitionTime : now);
+  } else if (was_waiting && status.phase != api::MigrationPhase::kMigrating) {
+    const std::string phase(status.phase ? api::toString(*status.phase) : "Unknown");
+    c.status = api::ConditionStatus::kFalse;
+    c.reason = phase;
+    c.message = "the source node-daemon reported " + phase;
+  } else {
+    return false;
+  }
+  api::setCondition(status.conditions, std::move(c), now);
+  return waiting && !was_waiting;
 }
 
 void setPostCopyCondition(api::VMMigrationStatus& status,

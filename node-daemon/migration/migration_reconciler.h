@@ -58,7 +58,14 @@ enum class SourceAction {
                      // off for another reason than Migrated, or paused by the migration: a
                      // libvirtd restarted mid-migration forgets the outcome); decide again with
                      // `target` (source_domain.h)
-  kWaitForLibvirt,   // recovered: a domain on the target does not run yet; look again shortly
+  kWaitForLibvirt,   // recovered: a domain on the target does not run yet (the source domain is
+                     // still paused by the migration: libvirt's finish step); look again shortly
+  // recovered: the source domain is shut off (not Migrated) or gone, and the target holds the
+  // guest's domain, not running (e.g. paused by post-copy after the source's QEMU died across a
+  // node-daemon restart): the guest cannot run here and is never restarted; waited for, visibly
+  // (condition WaitingForTargetGuest, one Warning Event, a warn log), until it runs there or an
+  // operator decides.
+  kWaitGuestOnTarget,
 };
 
 struct SourceObservation {
@@ -141,6 +148,7 @@ private:
   core::Status removeCopiedFiles(const api::VMMigration& mig);
   void event(const api::VMMigration& mig, std::string_view type, std::string_view reason,
              const std::string& message);
+  core::ClockPtr clock() const { return options_.clock ? options_.clock : core::systemClock(); }
 
   kube::ClientPtr client_;
   virt::Connection& conn_;
@@ -152,6 +160,16 @@ private:
   ColdMigrationRunner cold_;
   DirtyRateProbe probe_;
 };
+
+// VMMigration condition written by the source node-daemon (kWaitGuestOnTarget): True, reason
+// TargetGuestNotRunning, while it waits for the guest's domain on the target to run; False (reason:
+// the phase it reports next) once it reported where the guest is.
+inline constexpr std::string_view kConditionWaitingForTargetGuest = "WaitingForTargetGuest";
+// Sets WaitingForTargetGuest in `status`: True with `message` (plus since when) while `waiting`,
+// False once status.phase left Migrating after a wait; untouched otherwise. Returns whether a wait
+// started now (the caller logs it and emits the Event once).
+bool noteTargetGuestWait(api::VMMigrationStatus& status, bool waiting, const std::string& message,
+                         int64_t generation, api::Timestamp now);
 
 // Upserts the PostCopy condition (postcopy.h) for what the runner reports, if anything.
 void setPostCopyCondition(api::VMMigrationStatus& status,

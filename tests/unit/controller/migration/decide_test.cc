@@ -355,15 +355,26 @@ TEST(DecideTest, ASourceWithAStaleHeartbeatTimesOutWithoutWaitingForItsProgressT
 // silence: only it can tell where the guest is, and failing would unlock the VM on the source
 // while the guest may run on the target (the fault suite in depth saw it run twice so).
 // `past` has passed a bound long ago, with a live source that started the job: asked to abort,
-// then waited for (recheck every sourceTimeout) but never failed, until its heartbeat stops.
+// then waited for (recheck every sourceTimeout) but never failed, until its heartbeat stops. The
+// wait is visible (WaitForSource, not a silent Nothing), with a message naming the source that
+// stays the same while the wait lasts (the reconciler writes it into a condition).
 void expectAskedThenWaitedForUntilItsHeartbeatStops(DecideInput past, const std::string& reason) {
   Decision d = decide(past);
   EXPECT_EQ(d.action, Action::kAbort);
   EXPECT_EQ(d.reason, reason);
   past.self.cancel = true;
   d = decide(past);
-  EXPECT_EQ(d.action, Action::kNothing);
+  EXPECT_EQ(d.action, Action::kWaitForSource);
+  EXPECT_EQ(d.reason, reason);
+  EXPECT_THAT(d.message, HasSubstr("hypervisor hv-a"));
+  EXPECT_THAT(d.message, HasSubstr("has not answered"));
   EXPECT_EQ(d.recheck, seconds(60));
+  DecideInput later = past;  // an hour on, the same wait: the same words
+  later.source.silent_for += std::chrono::hours(1);
+  if (later.running_for) {
+    *later.running_for += std::chrono::hours(1);
+  }
+  EXPECT_EQ(decide(later), d);
   past.source.heartbeat_fresh = false;  // its node stops heartbeating: failed as before
   d = decide(past);
   EXPECT_EQ(d.action, Action::kFail);

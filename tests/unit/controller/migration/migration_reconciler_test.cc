@@ -594,6 +594,116 @@ TEST_F(MigrationReconcilerTest, AColdMigrationPastColdTimeoutIsAbortedWithItsRea
   EXPECT_EQ(vm("web-1").status.hypervisor, "hv-a");
 }
 
+// A live source that started the job and does not answer the abort is never failed (decide.h),
+// but the wait is visible: condition WaitingForSource naming the source and since when, one
+// Warning Event, the gauge novacron_migration_waiting_for_source; all cleared once it answers.
+TEST_F(MigrationReconcilerTest, WaitingForALiveSourceIsVisibleUntilItAnswers) {
+  runtime::EventRecorderOptions options;
+  options.component = "novacron-controller";
+  options.host = "test";
+  options.clock = clock_;
+  options.registry = std::make_shared<prometheus::Registry>();
+  auto events = std::make_shared<runtime::EventRecorder>(client_, options);
+  config::ControllerConfig config;
+  config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
+  reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
+      client_, cache_, std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
+      std::make_shared<MigrationMetrics>(registry_), events, clock_, config});
+  migrateWeb1ToHvB();
+  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
+                  .isOk());
+  int renewals = 0;
+  // Ten seconds on, hv-a's heartbeat renewed (it stays alive throughout), reconciled.
+  const auto tick = [&] {
+    clock_->advance(std::chrono::seconds(10));
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
+    ASSERT_TRUE(lease.isOk());
+    (*lease)["spec"]["renewTime"] = "t" + std::to_string(++renewals);
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
+    reconcileOk("m1");
+  };
+  api::VMMigration m = migration("m1");
+  m.status.progress = api::MigrationProgress{};
+  m.status.progress->percent = 10;  // the source started the job, then goes silent
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  reconcileOk("m1");
+  const auto waiting = [&]() -> const api::Condition* {
+    m = migration("m1");
+    return cond(m.status.conditions, kConditionWaitingForSource);
+  };
+  for (int i = 0; i < 60 && !waiting(); ++i) {
+    tick();
+  }
+  ASSERT_NE(waiting(), nullptr) << "no WaitingForSource after 10 minutes of silence";
+  EXPECT_TRUE(m.spec.cancel) << "asked to abort first";
+  api::Condition c = *waiting();
+  EXPECT_EQ(c.status, ConditionStatus::kTrue);
+  EXPECT_EQ(c.reason, "SourceNotResponding");
+  EXPECT_THAT(c.message, HasSubstr("hypervisor hv-a"));
+  EXPECT_THAT(c.message, HasSubstr("waiting since " + api::formatTimestamp(c.lastTransitionTime)));
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  EXPECT_TRUE(inLedger("hv-b", "web-1"));
+
+  for (int i = 0; i < 30; ++i) {  // five more minutes: the same condition, no second Event
+    tick();
+  }
+  EXPECT_EQ(*waiting(), c);
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+  EXPECT_EQ(metric("novacron_migration_waiting_for_source"), 1);
+  ASSERT_TRUE(events->flush(std::chrono::seconds(10)));
+  int warnings = 0;
+  for (const auto& event : client_->objects(kube::kCoreEvent)) {
+    if (event.value("reason", "") == "WaitingForSource") {
+      EXPECT_EQ(event.value("type", ""), "Warning");
+      EXPECT_THAT(event.value("message", ""), HasSubstr("hypervisor hv-a"));
+      warnings += event.value("count", 1);
+    }
+  }
+  EXPECT_EQ(warnings, 1);
+
+  nodeReports("m1", MigrationPhase::kCancelled, "Cancelled: aborted");  // it answers
+  reconcileOk("m1");
+  reconcileOk("m1");  // the gauge counts what the cache shows
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kCancelled);
+  ASSERT_NE(waiting(), nullptr);
+  EXPECT_EQ(waiting()->status, ConditionStatus::kFalse);
+  EXPECT_EQ(waiting()->reason, "Cancelled");
+  EXPECT_EQ(metric("novacron_migration_waiting_for_source"), 0);
+}
+
+// A source that reports again while the controller waits for its abort clears the condition.
+TEST_F(MigrationReconcilerTest, ASourceThatReportsAgainEndsTheWait) {
+  migrateWeb1ToHvB();
+  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
+                  .isOk());
+  api::VMMigration m = migration("m1");
+  m.status.progress = api::MigrationProgress{};
+  m.status.progress->percent = 10;
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  reconcileOk("m1");
+  for (int i = 1; i <= 60; ++i) {
+    clock_->advance(std::chrono::seconds(10));
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
+    ASSERT_TRUE(lease.isOk());
+    (*lease)["spec"]["renewTime"] = "t" + std::to_string(i);
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
+    reconcileOk("m1");
+  }
+  m = migration("m1");
+  const api::Condition* c = cond(m.status.conditions, kConditionWaitingForSource);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->status, ConditionStatus::kTrue);
+  m.status.progress->percent = 20;  // the source reports again
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  reconcileOk("m1");
+  m = migration("m1");
+  c = cond(m.status.conditions, kConditionWaitingForSource);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, ConditionStatus::kFalse);
+  EXPECT_EQ(c->reason, "SourceAnswered");
+  EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
+}
+
 TEST_F(MigrationReconcilerTest, ProgressFromTheSourceRestartsTheSilenceClock) {
   migrateWeb1ToHvB();
   reconcileOk("m1");  // first sight of Migrating: the clock starts

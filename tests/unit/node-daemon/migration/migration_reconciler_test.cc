@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "lib/api/codec.h"
+#include "tests/mocks/status_vocabulary.h"
+
 namespace novacron::node::migration {
 namespace {
 
@@ -106,15 +109,22 @@ TEST(SourceDecideTest, ASourceThatCannotTellIsDecidedByTheTarget) {
   o.target = TargetGuest::kRunning;
   EXPECT_EQ(decideSource(o), SourceAction::kReportMigrated) << "the guest runs on the target";
   o.target = TargetGuest::kPresent;
-  EXPECT_EQ(decideSource(o), SourceAction::kWaitForLibvirt) << "paused incoming domain";
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitGuestOnTarget)
+      << "a paused domain there, the source shut off: never restarted here, waited for visibly";
   o.target = TargetGuest::kAbsent;
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "it runs nowhere: started here again";
   o.target.reset();
   o.domain = domain(virt::DomainState::kPaused);
   o.domain->paused_reason = virt::PausedReason::kMigration;
   EXPECT_EQ(decideSource(o), SourceAction::kAskTarget) << "switched over, confirm lost?";
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitForLibvirt)
+      << "paused here by the migration, a paused incoming domain there: libvirt's finish step";
+  o.target.reset();
   o.domain.reset();
   EXPECT_EQ(decideSource(o), SourceAction::kAskTarget) << "gone after a job ran here";
+  o.target = TargetGuest::kPresent;
+  EXPECT_EQ(decideSource(o), SourceAction::kWaitGuestOnTarget);
   o.target = TargetGuest::kAbsent;
   EXPECT_EQ(decideSource(o), SourceAction::kReportNoDomain);
   o.target = TargetGuest::kRunning;
@@ -122,6 +132,36 @@ TEST(SourceDecideTest, ASourceThatCannotTellIsDecidedByTheTarget) {
   o.target.reset();
   o.domain = domain(virt::DomainState::kRunning);
   EXPECT_EQ(decideSource(o), SourceAction::kReportLost) << "running here: no need to ask";
+}
+
+// A post-copy guest whose source shut off across a node-daemon restart, paused on the target:
+// the wait for it is visible (condition, since when) and ends with the next report.
+TEST(SourceDecideTest, AWaitForTheTargetsGuestIsACondition) {
+  api::VMMigrationStatus status;
+  status.phase = api::MigrationPhase::kMigrating;
+  const api::Timestamp t0{std::chrono::seconds(1'800'000'000)};
+  EXPECT_FALSE(noteTargetGuestWait(status, false, "", 3, t0)) << "no wait: nothing written";
+  EXPECT_TRUE(status.conditions.empty());
+  EXPECT_TRUE(noteTargetGuestWait(status, true, "paused on hv-b", 3, t0)) << "the wait starts";
+  const api::Condition* c = api::findCondition(status.conditions, kConditionWaitingForTargetGuest);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, api::ConditionStatus::kTrue);
+  EXPECT_EQ(c->reason, "TargetGuestNotRunning");
+  EXPECT_EQ(c->message, "paused on hv-b; waiting since " + api::formatTimestamp(t0));
+  const api::Condition first = *c;
+  novacron::testing::noteStatus("VMMigration", api::toJson(status));  // docs/api.md contract
+  EXPECT_FALSE(noteTargetGuestWait(status, true, "paused on hv-b", 3, t0 + std::chrono::hours(1)))
+      << "still the same wait: no second Event";
+  EXPECT_EQ(*api::findCondition(status.conditions, kConditionWaitingForTargetGuest), first);
+  EXPECT_FALSE(noteTargetGuestWait(status, false, "", 3, t0)) << "still Migrating: still waiting";
+  EXPECT_EQ(*api::findCondition(status.conditions, kConditionWaitingForTargetGuest), first);
+  status.phase = api::MigrationPhase::kFinalizing;  // the guest runs on the target now
+  EXPECT_FALSE(noteTargetGuestWait(status, false, "", 3, t0 + std::chrono::hours(2)));
+  c = api::findCondition(status.conditions, kConditionWaitingForTargetGuest);
+  EXPECT_EQ(c->status, api::ConditionStatus::kFalse);
+  EXPECT_EQ(c->reason, "Finalizing");
+  EXPECT_FALSE(c->message.empty());
+  novacron::testing::noteStatus("VMMigration", api::toJson(status));
 }
 
 TEST(SourceDecideTest, APostCopyHalfIsNeverReportedLostOrRestarted) {
