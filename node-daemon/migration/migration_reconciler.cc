@@ -231,22 +231,19 @@ StatusOr<ReconcileResult> SourceMigrationReconciler::reconcile(const std::string
   // Decide (asking the target when the source cannot tell), act.
   SourceAction action = decideSource(o);
   if (action == SourceAction::kAskTarget) {
-    if (!options_.connect_target) {
-      o.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
-    } else {
-      auto address = targetAddressOf(mig);
-      if (!address) {
-        return core::unavailableError("VMMigration " + mig.metadata.name +
-                                      " has no status.targetAddress to ask where the guest is");
-      }
-      auto on =
-          guestOnTarget(options_.connect_target,
-                        migrateRequest(mig.spec.options, *address, options_).dest_uri, domain);
-      if (!on.isOk()) {
-        return on.status().withContext("asking the target where the guest of " + domain + " is");
-      }
-      o.target = *on;
+    // No answer (no connect_target configured included: FailedPrecondition) is no verdict: the
+    // error is retried, never taken for "nothing there".
+    auto address = targetAddressOf(mig);
+    if (!address) {
+      return core::unavailableError("VMMigration " + mig.metadata.name +
+                                    " has no status.targetAddress to ask where the guest is");
     }
+    auto on = guestOnTarget(options_.connect_target,
+                            migrateRequest(mig.spec.options, *address, options_).dest_uri, domain);
+    if (!on.isOk()) {
+      return on.status().withContext("asking the target where the guest of " + domain + " is");
+    }
+    o.target = *on;
     action = decideSource(o);
   }
   api::VMMigrationStatus status = mig.status;

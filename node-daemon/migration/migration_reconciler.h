@@ -109,7 +109,9 @@ struct SourceReconcilerOptions {
   // Cold migrations: the VM's terminationGracePeriodSeconds and its folder on this node.
   std::function<std::optional<int64_t>(const std::string& vm_key)> vm_grace_seconds;
   std::function<std::optional<std::string>(const std::string& vm_key)> vm_dir;
-  // How a cold migration reaches the target's libvirtd (connection and disk copy).
+  // How a cold migration reaches the target's libvirtd (connection and disk copy), and how the
+  // source asks the target where the guest is (source_domain.h). Unset: cold migrations are not
+  // wired, and a question to the target has no answer (retried; never "nothing there").
   std::function<core::StatusOr<virt::ConnectionPtr>(const std::string& uri)> connect_target;
   virt::VolumeUploaderPtr uploader;
   // Plans (spec.dryRun): how the guest's dirty rate is measured.

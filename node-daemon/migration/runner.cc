@@ -368,10 +368,10 @@ core::Status MigrationRunner::migrateWithRecovery(Run& run) {
     std::string target_error;
     if (next == PostCopyRecovery::kAskTarget) {
       // As confirmFailure(): only the target can tell; no answer is no verdict.
-      if (!options_.connect_target) {
-        failure.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
-      } else if (auto on = guestOnTarget(options_.connect_target, request.dest_uri, run.job.domain);
-                 on.isOk()) {
+      // Without connect_target guestOnTarget answers FailedPrecondition: no verdict, never
+      // "nothing there" (that would end a post-copy guest PostCopyGuestLost).
+      if (auto on = guestOnTarget(options_.connect_target, request.dest_uri, run.job.domain);
+          on.isOk()) {
         failure.target = *on;
       } else {
         target_error = on.status().toString();
@@ -446,10 +446,10 @@ std::optional<core::Status> MigrationRunner::confirmFailure(Run& run,
     }
     FailedCallVerdict verdict = decideFailedCall(o);
     if (verdict == FailedCallVerdict::kAskTarget) {
-      if (!options_.connect_target) {
-        o.target = TargetGuest::kAbsent;  // nothing to ask (tests without a target)
-      } else if (auto on = guestOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
-                 on.isOk()) {
+      // Without connect_target: no verdict (FailedPrecondition), as for a target that does not
+      // answer.
+      if (auto on = guestOnTarget(options_.connect_target, run.job.request.dest_uri, domain);
+          on.isOk()) {
         o.target = *on;
         target_answer = *on == TargetGuest::kRunning   ? "running there"
                         : *on == TargetGuest::kPresent ? "a domain there, not running"

@@ -59,7 +59,8 @@ struct RunnerOptions {
   std::chrono::milliseconds confirm_interval{1000};
   std::chrono::milliseconds confirm_limit{60000};
   // How the runner asks the target where the guest is when the source domain cannot tell
-  // (source_domain.h); unset (tests only): nothing is there.
+  // (source_domain.h); unset: the target cannot be asked, so there is no verdict (the runner
+  // looks again, as for a target that does not answer) — never "nothing there".
   ConnectTarget connect_target;
 };
 

@@ -407,9 +407,11 @@ protected:
   void TearDown() override { runner_.reset(); }  // joins the job before target_ goes
   // The first migrate call fails after the switch (the monitor switches on its first sample) while
   // the source domain shows `source`; the target (asked) shows `on_target`.
-  void failAfterTheSwitch(virt::DomainInfo source, std::optional<virt::DomainState> on_target) {
+  // `can_ask`: false leaves connect_target unset (the target cannot be asked).
+  void failAfterTheSwitch(virt::DomainInfo source, std::optional<virt::DomainState> on_target,
+                          bool can_ask = true) {
     target_.setState(on_target);
-    options_.connect_target = target_.connect();
+    options_.connect_target = can_ask ? target_.connect() : ConnectTarget();
     makeRunner();
     fake_->migrate_hook = [this](const std::string&, const virt::MigrateRequest&) {
       ++migrate_calls_;
@@ -575,6 +577,34 @@ TEST_F(RunnerPostCopyTest, ASourceShutOffAfterTheSwitchWithTheGuestPausedOnTheTa
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
   EXPECT_EQ(migrate_calls_.load(), 1);
   EXPECT_EQ(fake_->calls("start"), 0);
+}
+
+// Without connect_target the target cannot be asked: that is no verdict (the runner looks again),
+// never "nothing there", which ended the guest Failed/PostCopyGuestLost while it may run there.
+TEST_F(RunnerPostCopyTest, WithoutAWayToAskTheTargetAShutOffSourceIsNoVerdict) {
+  failAfterTheSwitch(
+      testing::domainInfo(virt::DomainState::kShutOff, "ns_vm", virt::ShutoffReason::kCrashed),
+      std::nullopt, /*can_ask=*/false);
+  ASSERT_TRUE(pollUntil([&] {
+    auto pc = runner_->postCopy("ns/mig");
+    return (pc && pc->failed) || done_calls_.load() > 0;
+  }));
+  ASSERT_EQ(done_calls_.load(), 0) << runner_->outcome("ns/mig")->reason;
+  auto pc = runner_->postCopy("ns/mig");
+  EXPECT_FALSE(pc->lost);
+  EXPECT_NE(pc->message.find("waiting for the target to tell where the guest is"),
+            std::string::npos)
+      << pc->message;
+  for (int look = 0; look < 3; ++look) {  // it looks again after each back-off, still no verdict
+    const int before = fake_->calls("lookup");
+    ASSERT_TRUE(pollUntil([&] {
+      clock_->advance(1s);
+      return fake_->calls("lookup") > before;
+    }));
+  }
+  EXPECT_TRUE(runner_->running("ns/mig"));
+  EXPECT_EQ(done_calls_.load(), 0);
+  EXPECT_EQ(target_.asked(), 0);
 }
 
 TEST_F(RunnerPostCopyTest, AFailureBeforeTheSwitchIsAnOrdinaryFailure) {
