@@ -3,7 +3,8 @@
 // test driver cannot reach (scripted through lookup_hook), and FakeMigrationTarget, the target
 // libvirtd a source node-daemon asks where a migrated guest is (ConnectTarget, source_domain.h).
 // Thread-safety: openTestDriver() and domainInfo() from any thread; FakeMigrationTarget is safe
-// from any thread (its connect() runs on the runner's threads).
+// from any thread (its connect() functions run on guestOnTarget's detached workers, which may
+// outlive it: they share its state).
 #pragma once
 
 #include <atomic>
@@ -45,54 +46,59 @@ inline node::virt::DomainInfo domainInfo(
 
 // The migration target's libvirtd: each connect() opens a FakeLibvirt over its own test-driver
 // connection whose lookups show `state` (nullopt: no such domain), or fails while unreachable.
+// The functions connect() returns share the fake's state and keep it alive: guestOnTarget runs
+// them on detached workers that may outlive the fake (a question that timed out).
 class FakeMigrationTarget {
 public:
   using Connect = std::function<core::StatusOr<node::virt::ConnectionPtr>(const std::string& uri)>;
 
-  FakeMigrationTarget() : inner_(openTestDriver()) {}
+  FakeMigrationTarget() : state_(std::make_shared<State>()) {}
 
-  // Keep this object alive as long as the returned function may run.
   Connect connect() {
-    return [this](const std::string& uri) -> core::StatusOr<node::virt::ConnectionPtr> {
-      ++asked_;
+    return [state = state_](const std::string& uri) -> core::StatusOr<node::virt::ConnectionPtr> {
+      ++state->asked;
       {
-        std::lock_guard lock(mu_);
-        asked_uri_ = uri;
+        std::lock_guard lock(state->mu);
+        state->asked_uri = uri;
       }
-      if (unreachable) {
+      if (state->unreachable) {
         return core::unavailableError("unable to connect to server at '10.213.77.3:16509'");
       }
-      auto target = std::make_unique<FakeLibvirt>(*inner_);
+      // The hook holds the state, so the connection's FakeLibvirt never outlives `inner`.
+      auto target = std::make_unique<FakeLibvirt>(*state->inner);
       target->lookup_hook =
-          [this](const std::string& name) -> core::StatusOr<node::virt::DomainInfo> {
-        std::lock_guard lock(mu_);
-        if (!state_) {
+          [state](const std::string& name) -> core::StatusOr<node::virt::DomainInfo> {
+        std::lock_guard lock(state->mu);
+        if (!state->domain) {
           return core::notFoundError("Domain not found: no domain with matching name '" + name +
                                      "'");
         }
-        return domainInfo(*state_, name);
+        return domainInfo(*state->domain, name);
       };
       return node::virt::ConnectionPtr(std::move(target));
     };
   }
   void setState(std::optional<node::virt::DomainState> state) {
-    std::lock_guard lock(mu_);
-    state_ = state;
+    std::lock_guard lock(state_->mu);
+    state_->domain = state;
   }
-  int asked() const { return asked_.load(); }
+  void setUnreachable(bool unreachable) { state_->unreachable = unreachable; }
+  int asked() const { return state_->asked.load(); }
   std::string askedUri() const {
-    std::lock_guard lock(mu_);
-    return asked_uri_;
+    std::lock_guard lock(state_->mu);
+    return state_->asked_uri;
   }
-
-  std::atomic<bool> unreachable{false};
 
 private:
-  node::virt::ConnectionPtr inner_;
-  mutable std::mutex mu_;
-  std::optional<node::virt::DomainState> state_ = node::virt::DomainState::kRunning;  // mu_
-  std::string asked_uri_;                                                             // mu_
-  std::atomic<int> asked_{0};
+  struct State {
+    node::virt::ConnectionPtr inner = openTestDriver();
+    std::mutex mu;
+    std::optional<node::virt::DomainState> domain = node::virt::DomainState::kRunning;  // mu
+    std::string asked_uri;                                                              // mu
+    std::atomic<int> asked{0};
+    std::atomic<bool> unreachable{false};
+  };
+  std::shared_ptr<State> state_;
 };
 
 }  // namespace novacron::testing

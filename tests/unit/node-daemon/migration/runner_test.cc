@@ -318,12 +318,12 @@ TEST_F(RunnerConfirmTest, ADomainOnTheTargetThatDoesNotRunYetIsWaitedFor) {
 // again here while it may run there), however long it takes.
 TEST_F(RunnerConfirmTest, AnUnreachableTargetIsWaitedForNotGuessed) {
   sourceIs(virt::DomainState::kShutOff);
-  target_.unreachable = true;
+  target_.setUnreachable(true);
   ASSERT_TRUE(runner_->start(job()));
   passes(10);
   EXPECT_FALSE(runner_->outcome("ns/mig"));
   EXPECT_GE(target_.asked(), 5);
-  target_.unreachable = false;
+  target_.setUnreachable(false);
   target_.setState(virt::DomainState::kShutOff);  // reachable: nothing runs there
   ASSERT_TRUE(decided());
   auto out = runner_->outcome("ns/mig");
@@ -342,7 +342,7 @@ TEST_F(RunnerConfirmTest, AnUnsentCancelWhileConfirmingParksTheMonitorOnTheClock
   options_.sample_interval = 3600s;
   makeRunner();
   sourceIs(virt::DomainState::kShutOff);
-  target_.unreachable = true;
+  target_.setUnreachable(true);
   ASSERT_TRUE(runner_->start(job()));
   passes(2);  // confirming: the target was asked
   runner_->cancel("ns/mig");
@@ -353,7 +353,7 @@ TEST_F(RunnerConfirmTest, AnUnsentCancelWhileConfirmingParksTheMonitorOnTheClock
   EXPECT_TRUE(pollUntil(monitorParked))
       << "the monitor never waits: it spins on the cancel (clock waiters: " << clock_->waiters()
       << ")";
-  target_.unreachable = false;  // the guest runs on the target
+  target_.setUnreachable(false);  // the guest runs on the target
   ASSERT_TRUE(decided());
   EXPECT_EQ(runner_->outcome("ns/mig")->phase, api::MigrationPhase::kFinalizing);
 }

@@ -189,5 +189,19 @@ TEST(GuestOnTargetTest, AHungTargetHoldsAtMostABoundedNumberOfWorkers) {
   EXPECT_EQ(hung->connectsSoFar(), workers);
 }
 
+// guestOnTarget runs the ConnectTarget on a detached worker that may outlive whoever made it (a
+// question that timed out): the test fake's functions keep its state alive (they captured `this`:
+// a late worker read a destroyed fixture; undefined behaviour, caught under NOVACRON_SANITIZE=1).
+TEST(FakeMigrationTargetTest, ItsConnectFunctionOutlivesTheFake) {
+  auto target = std::make_unique<testing::FakeMigrationTarget>();
+  target->setState(virt::DomainState::kPaused);
+  testing::FakeMigrationTarget::Connect connect = target->connect();
+  target.reset();
+  auto on =
+      guestOnTarget(connect, "qemu+tcp://10.213.77.3/system", "ns_vm", std::chrono::seconds(30));
+  ASSERT_TRUE(on.isOk()) << on.status();
+  EXPECT_EQ(*on, TargetGuest::kPresent);
+}
+
 }  // namespace
 }  // namespace novacron::node::migration
