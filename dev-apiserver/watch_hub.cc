@@ -51,6 +51,7 @@ core::Status WatchHub::relist() {
 void WatchHub::wakeAllLocked() {
   cv_.notify_all();
   for (auto& [prefix, waiters] : waiters_) {
+    ++wakeups_[prefix];
     waiters->cv.notify_all();
   }
 }
@@ -212,6 +213,7 @@ void WatchHub::run() {
           for (const auto& ev : added) {
             if (ev->key.compare(0, prefix.size(), prefix) == 0) {
               wake.push_back(waiters);
+              ++wakeups_[prefix];
               break;
             }
           }
@@ -230,6 +232,18 @@ void WatchHub::run() {
     std::lock_guard<std::mutex> lock(mu_);
     watch_.reset();
   }
+}
+
+int WatchHub::waitersOn(const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = waiters_.find(prefix);
+  return it == waiters_.end() ? 0 : it->second->count;
+}
+
+uint64_t WatchHub::wakeupsOf(const std::string& prefix) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = wakeups_.find(prefix);
+  return it == wakeups_.end() ? 0 : it->second;
 }
 
 std::optional<WatchHub::Cursor> WatchHub::cursorAfter(int64_t rev) {

@@ -90,6 +90,13 @@ public:
                                                     int64_t* progress_rev,
                                                     const std::string& prefix = "");
 
+  // For tests (a targeted wake-up is only observable from inside the hub): the watchers waiting in
+  // waitNext() for `prefix` now, and how often the hub woke the watchers of `prefix` so far (for
+  // an event, a stop or a new window). An event's wake-ups are counted before its subscribers
+  // run, so a subscriber that saw the event sees its wake-ups counted.
+  int waitersOn(const std::string& prefix) const;
+  uint64_t wakeupsOf(const std::string& prefix) const;
+
   // The newest revision the hub has seen (all events up to it are in the window or before it).
   int64_t latestRevision() const;
 
@@ -131,6 +138,7 @@ private:
   mutable std::mutex mu_;                                    // guards everything below
   std::condition_variable cv_;                               // waitForRevision()
   std::map<std::string, std::shared_ptr<Waiters>> waiters_;  // key prefix -> watchers waiting
+  std::map<std::string, uint64_t> wakeups_;                  // key prefix -> wake-ups sent
   std::deque<HubEventPtr> events_;
   uint64_t first_seq_ = 0;  // sequence number of events_.front()
   int64_t base_rev_ = 0;    // the window holds every event with revision > base_rev_

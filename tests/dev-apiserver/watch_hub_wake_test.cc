@@ -2,6 +2,7 @@
 // one condition variable for every watcher woke them all on every event) and still receives every
 // event past its cursor, of any key, in revision order. Runs the hub on the DevCluster's etcd.
 // A missed wake-up shows as a hang (the waits have no deadline), which ctest's timeout fails.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -11,6 +12,7 @@
 #include "dev-apiserver/etcd_client.h"
 #include "dev-apiserver/watch_hub.h"
 #include "tests/testing/dev_cluster.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::devapi {
 namespace {
@@ -101,6 +103,41 @@ TEST_F(WatchHubWakeTest, WatchersOfDifferentPrefixesAndOfEverythingAreAllWoken) 
     t.join();
   }
   EXPECT_EQ(done.load(), 4);
+}
+
+// The hub wakes only the watchers whose prefix an event falls under: a watcher of another prefix,
+// parked before the event, is not woken by it (with one condition variable for all it was; this
+// test fails if the hub wakes every group). The subscriber runs after the event's wake-ups, so
+// once it saw the event the counts are final.
+TEST_F(WatchHubWakeTest, AnEventDoesNotWakeAWatcherOfAnotherPrefix) {
+  std::atomic<int64_t> seen{0};
+  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
+  auto quiet_cursor = hub_->cursorAfter(hub_->latestRevision());
+  auto busy_cursor = hub_->cursorAfter(hub_->latestRevision());
+  ASSERT_TRUE(quiet_cursor && busy_cursor);
+  core::Status quiet_result = core::okStatus();
+  std::thread quiet([&] {
+    int64_t progress = 0;
+    quiet_result = hub_->waitNext(*quiet_cursor, kNever, &progress, "/test-hub/quiet/").status();
+  });
+  std::thread busy([&] {
+    int64_t progress = 0;
+    auto events = hub_->waitNext(*busy_cursor, kNever, &progress, "/test-hub/b/");
+    EXPECT_TRUE(events.isOk()) << events.status();
+  });
+  ASSERT_TRUE(testing::eventually([&] {
+    return hub_->waitersOn("/test-hub/quiet/") == 1 && hub_->waitersOn("/test-hub/b/") == 1;
+  }));
+  const int64_t b = put("/test-hub/b/1");
+  busy.join();  // woken: the attempt the assertion below waits for
+  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= b; }));
+  EXPECT_EQ(hub_->wakeupsOf("/test-hub/b/"), 1u);
+  EXPECT_EQ(hub_->wakeupsOf("/test-hub/quiet/"), 0u) << "woken by an event of another prefix";
+  EXPECT_EQ(hub_->waitersOn("/test-hub/quiet/"), 1);
+  hub_->stop();  // wakes every waiter
+  quiet.join();
+  EXPECT_EQ(quiet_result.code(), core::StatusCode::kCancelled);
+  EXPECT_EQ(hub_->wakeupsOf("/test-hub/quiet/"), 1u);
 }
 
 TEST_F(WatchHubWakeTest, StopWakesEveryWaiter) {
