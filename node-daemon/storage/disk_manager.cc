@@ -1,8 +1,14 @@
 #include "node-daemon/storage/disk_manager.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace novacron::node::storage {
 namespace fs = std::filesystem;
@@ -226,26 +232,42 @@ core::Status DiskManager::markRootUsedBy(const std::string& node) {
   std::error_code ec;
   fs::create_directories(paths_.vmRoot(), ec);
   const fs::path mark = fs::path(paths_.vmRoot()) / (std::string(kNodeMarkPrefix) + node);
-  if (fs::exists(mark, ec)) {
-    return core::okStatus();
+  // O_NOFOLLOW: a symlink at the mark's path is refused (ELOOP), never written through; O_NONBLOCK:
+  // a FIFO planted there does not block the open.
+  const int fd =
+      ::open(mark.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ELOOP) {
+      return core::failedPreconditionError("refusing to write the VM root mark " + mark.string() +
+                                           ": it is a symlink");
+    }
+    return core::unavailableError("cannot write " + mark.string() + ": " + std::strerror(err));
   }
-  std::ofstream out(mark);
-  if (!out) {
-    return core::unavailableError("cannot write " + mark.string());
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  ::close(fd);
+  if (!regular) {
+    return core::failedPreconditionError("refusing the VM root mark " + mark.string() +
+                                         ": not a regular file");
   }
   return core::okStatus();
 }
 
-bool DiskManager::rootUsedByAnotherNode(const std::string& node) const {
-  const std::string own = std::string(kNodeMarkPrefix) + node;
+std::vector<std::string> DiskManager::otherRootMarks(const std::string& node) const {
+  std::vector<std::string> out;
   std::error_code ec;
   for (fs::directory_iterator it(paths_.vmRoot(), ec), end; !ec && it != end; it.increment(ec)) {
     const std::string file = it->path().filename().string();
-    if (file.rfind(kNodeMarkPrefix, 0) == 0 && file != own) {
-      return true;
+    if (file.rfind(kNodeMarkPrefix, 0) == 0 && file.size() > kNodeMarkPrefix.size()) {
+      std::string name = file.substr(kNodeMarkPrefix.size());
+      if (name != node) {
+        out.push_back(std::move(name));
+      }
     }
   }
-  return false;
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace novacron::node::storage

@@ -65,10 +65,12 @@ public:
 
   // Marks the VM root as used by `node` (the file <vm_root>/.novacron-node-<node>), so the
   // node-daemons that share a VM root can tell: otherwise the folders of VMs bound to another node
-  // would look like leftovers here.
+  // would look like leftovers here. Never follows a symlink planted at the mark's path (the
+  // node-daemon is privileged): refused with FailedPrecondition, as is anything but a regular file.
   [[nodiscard]] core::Status markRootUsedBy(const std::string& node);
-  // Whether another node marked this VM root too (it is shared).
-  bool rootUsedByAnotherNode(const std::string& node) const;
+  // The nodes other than `node` that marked this VM root (by the names in their marks; whether
+  // those nodes still exist is the caller's question: vm/orphan_folders.h, decideRootSharing).
+  std::vector<std::string> otherRootMarks(const std::string& node) const;
 
   // Image garbage collection: everything `vms` (the VMs bound to this node) reference, plus every
   // base image an overlay under the VM root points at, is in use; the ImageStore removes the

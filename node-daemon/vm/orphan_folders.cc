@@ -28,4 +28,17 @@ FolderDecision decideFolder(const FolderFacts& facts) {
                                       vm.status.hypervisor.value_or("") + ", not to this node"};
 }
 
+RootSharing decideRootSharing(bool flag, const std::map<std::string, MarkOwner>& marks) {
+  RootSharing out;
+  out.shared = flag;
+  for (const auto& [node, owner] : marks) {
+    if (owner == MarkOwner::kGone) {
+      out.stale.push_back(node);
+    } else {
+      out.shared = true;  // exists, or cannot tell now: shared (nothing read, nothing reported)
+    }
+  }
+  return out;
+}
+
 }  // namespace novacron::node::vm

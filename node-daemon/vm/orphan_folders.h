@@ -11,11 +11,21 @@
 // as a Warning Event OrphanedVmDisks on the node's Hypervisor. Not read, so never decided here: a
 // folder holding a migration marker (the migration's; the controller reports it), and on a shared
 // VM root the folders of VMs not bound here (the other nodes').
-// Thread-safety: plain values and a pure function.
+//
+// decideRootSharing() is pure too: whether the VM root is shared. It is when --shared-vm-root says
+// so, or when another node marked it (<vm_root>/.novacron-node-<name>, DiskManager) and that
+// node's Hypervisor still exists — or its existence cannot be read now (the safe direction: on a
+// shared root nothing is read and nothing reported). A mark whose Hypervisor is gone (NotFound) is
+// stale: a node renamed or removed left it, and it no longer makes the root shared (it made every
+// orphan here unreported forever). A node that comes back registers its Hypervisor again first.
+// Marks are only ignored, never removed. A mark whose name cannot be a Hypervisor's is stale.
+// Thread-safety: plain values and pure functions.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/api/virtual_machine.h"
 
@@ -40,5 +50,21 @@ struct FolderDecision {
 };
 
 [[nodiscard]] FolderDecision decideFolder(const FolderFacts& facts);
+
+// What the node-daemon knows about the node that left a mark in the VM root.
+enum class MarkOwner {
+  kExists,   // its Hypervisor exists
+  kGone,     // its Hypervisor is NotFound (or the name cannot be one): the mark is stale
+  kUnknown,  // not read (the read failed, or not asked)
+};
+
+struct RootSharing {
+  bool shared = false;
+  std::vector<std::string> stale;  // the marks ignored, for the log
+};
+
+// `flag`: --shared-vm-root; `marks`: the other nodes' marks, by node name.
+[[nodiscard]] RootSharing decideRootSharing(bool flag,
+                                            const std::map<std::string, MarkOwner>& marks);
 
 }  // namespace novacron::node::vm

@@ -100,12 +100,6 @@ Status VmReconciler::start(std::chrono::milliseconds sync_timeout) {
   if (Status marked = disks_.markRootUsedBy(options_.node_name); !marked.isOk()) {
     spdlog::warn("node-daemon: {}", marked.toString());
   }
-  if (!options_.shared_vm_root && disks_.rootUsedByAnotherNode(options_.node_name)) {
-    spdlog::info(
-        "node-daemon: another node marked the VM root {} too: it is shared, so folders of "
-        "VMs bound elsewhere are theirs, not orphans",
-        disks_.paths().vmRoot());
-  }
   scanFolders();
   loop_.start();
   started_ = true;
@@ -154,8 +148,56 @@ void VmReconciler::scanDomains() {
   }
 }
 
+bool VmReconciler::rootShared() {
+  std::map<std::string, MarkOwner> marks;
+  if (!options_.shared_vm_root) {
+    int reads = 0;
+    for (const std::string& node : disks_.otherRootMarks(options_.node_name)) {
+      if (!api::isDns1123Subdomain(node)) {
+        marks[node] = MarkOwner::kGone;  // no node has that name
+        continue;
+      }
+      if (++reads > kMaxFolderReadsPerScan) {
+        marks[node] = MarkOwner::kUnknown;  // not asked: shared until a later scan tells
+        break;
+      }
+      auto hv = client_->get(kube::kHypervisor, "", node);
+      marks[node] = hv.isOk()                                           ? MarkOwner::kExists
+                    : hv.status().code() == core::StatusCode::kNotFound ? MarkOwner::kGone
+                                                                        : MarkOwner::kUnknown;
+      if (marks[node] != MarkOwner::kGone) {
+        break;  // shared whatever the rest are: one read per scan on a shared root
+      }
+    }
+  }
+  const RootSharing sharing = decideRootSharing(options_.shared_vm_root, marks);
+  std::lock_guard lock(mu_);
+  for (const auto& [node, owner] : marks) {
+    if (owner == MarkOwner::kExists) {
+      reported_stale_marks_.erase(node);  // back: a later staleness is logged again
+    }
+  }
+  for (const std::string& node : sharing.stale) {
+    if (reported_stale_marks_.insert(node).second) {
+      spdlog::warn(
+          "node-daemon: ignoring the mark .novacron-node-{} in the VM root {}: Hypervisor {} "
+          "no longer exists (a stale mark does not make the root shared; it is left in place)",
+          node, disks_.paths().vmRoot(), node);
+    }
+  }
+  if (root_shared_ != sharing.shared) {
+    root_shared_ = sharing.shared;
+    spdlog::info("node-daemon: the VM root {} is {}", disks_.paths().vmRoot(),
+                 sharing.shared ? "shared with other nodes: folders of VMs bound elsewhere are "
+                                  "theirs, not orphans, and are not read"
+                                : "this node's alone: every folder no VM bound here claims is "
+                                  "checked for orphans");
+  }
+  return sharing.shared;
+}
+
 void VmReconciler::scanFolders() {
-  const bool shared = options_.shared_vm_root || disks_.rootUsedByAnotherNode(options_.node_name);
+  const bool shared = rootShared();
   int orphans = 0;
   int reads = 0;
   std::set<std::string> present;

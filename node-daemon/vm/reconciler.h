@@ -134,6 +134,10 @@ private:
              const std::string& message);
   void reportUnclaimed(const std::string& domain_name);
   void reportOrphanFolder(const storage::VmFolder& folder, const std::string& why);
+  // Whether the VM root is shared (orphan_folders.h, decideRootSharing): reads the Hypervisor of
+  // each other node's mark until one exists (on a shared root: one read per scan); logs stale
+  // marks once and each change of the verdict.
+  bool rootShared();
   // This node's Hypervisor, the object its node-level Events are about.
   runtime::ObjectReference nodeHypervisor() const;
   void forgetShutdown(const std::string& dname);
@@ -159,6 +163,8 @@ private:
   // When we asked a domain's guest to shut down (graceful stop in progress).
   std::map<std::string, core::Clock::TimePoint> shutdown_requested_;  // guarded by mu_
   std::set<std::string> reported_orphan_folders_;                     // guarded by mu_, by path
+  std::set<std::string> reported_stale_marks_;                        // guarded by mu_, by node
+  std::optional<bool> root_shared_;                                   // guarded by mu_
   std::set<std::string> reported_unclaimed_;                          // guarded by mu_
   // When this process last started each domain (wall clock, for status.startTime).
   std::map<std::string, api::Timestamp> started_at_;  // guarded by mu_

@@ -198,13 +198,28 @@ TEST_F(DiskManagerTest, ListsEveryVmFolderWithItsMigrationMarker) {
   EXPECT_TRUE(folders[2].migration_marker);
 }
 
-TEST_F(DiskManagerTest, AVmRootMarkedByAnotherNodeIsShared) {
+TEST_F(DiskManagerTest, TheMarksOfOtherNodesAreListed) {
   ASSERT_TRUE(manager_->markRootUsedBy("hv-1").isOk());
   ASSERT_TRUE(manager_->markRootUsedBy("hv-1").isOk());  // again: idempotent
-  EXPECT_FALSE(manager_->rootUsedByAnotherNode("hv-1"));
+  EXPECT_TRUE(manager_->otherRootMarks("hv-1").empty());
   ASSERT_TRUE(manager_->markRootUsedBy("hv-2").isOk());
-  EXPECT_TRUE(manager_->rootUsedByAnotherNode("hv-1"));
-  EXPECT_TRUE(manager_->rootUsedByAnotherNode("hv-2"));
+  ASSERT_TRUE(manager_->markRootUsedBy("hv-3").isOk());
+  EXPECT_EQ(manager_->otherRootMarks("hv-1"), (std::vector<std::string>{"hv-2", "hv-3"}));
+  EXPECT_EQ(manager_->otherRootMarks("hv-2"), (std::vector<std::string>{"hv-1", "hv-3"}));
+}
+
+// The node-daemon is privileged: a symlink planted at its mark's path is refused, never written
+// through (it created the file the link pointed at).
+TEST_F(DiskManagerTest, ASymlinkAtTheMarkIsRefusedNotFollowed) {
+  const fs::path root = manager_->paths().vmRoot();
+  fs::create_directories(root);
+  const fs::path outside = root.parent_path() / "planted-target";
+  fs::remove(outside);
+  fs::create_symlink(outside, root / ".novacron-node-hv-1");
+  const core::Status marked = manager_->markRootUsedBy("hv-1");
+  EXPECT_FALSE(marked.isOk());
+  EXPECT_EQ(marked.code(), core::StatusCode::kFailedPrecondition) << marked;
+  EXPECT_FALSE(fs::exists(fs::symlink_status(outside))) << "written through the symlink";
 }
 
 }  // namespace

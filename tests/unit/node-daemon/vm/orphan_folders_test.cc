@@ -48,5 +48,22 @@ TEST(OrphanFoldersTest, AnUnboundVmOrAMovingOneIsLookedAtAgainLater) {
   EXPECT_EQ(decideFolder(folderOf(moving)).verdict, FolderVerdict::kUndecided);
 }
 
+// A VM root is shared when the flag says so or another node that still exists marked it; a mark
+// whose Hypervisor is gone is stale and ignored (it made the root shared forever, hiding every
+// orphan); one that cannot be checked now counts as shared (nothing reported: the safe side).
+TEST(RootSharingTest, OnlyMarksOfNodesThatStillExistShareTheRoot) {
+  EXPECT_FALSE(decideRootSharing(false, {}).shared);
+  EXPECT_TRUE(decideRootSharing(true, {}).shared);
+  EXPECT_TRUE(decideRootSharing(false, {{"hv-2", MarkOwner::kExists}}).shared);
+  EXPECT_TRUE(decideRootSharing(false, {{"hv-2", MarkOwner::kUnknown}}).shared);
+  RootSharing stale = decideRootSharing(false, {{"old-hv", MarkOwner::kGone}});
+  EXPECT_FALSE(stale.shared);
+  EXPECT_EQ(stale.stale, std::vector<std::string>{"old-hv"});
+  RootSharing mixed =
+      decideRootSharing(false, {{"old-hv", MarkOwner::kGone}, {"hv-2", MarkOwner::kExists}});
+  EXPECT_TRUE(mixed.shared);
+  EXPECT_EQ(mixed.stale, std::vector<std::string>{"old-hv"});
+}
+
 }  // namespace
 }  // namespace novacron::node::vm

@@ -86,6 +86,7 @@ protected:
     o.registry = registry_;
     o.clock = clock_;
     o.fenced = [this] { return fenced_.load(); };
+    o.shared_vm_root = shared_vm_root_;
     return std::make_unique<VmReconciler>(client_, *fake_, *disks_, metrics_, events_, o);
   }
 
@@ -172,6 +173,7 @@ protected:
 
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
   std::atomic<bool> fenced_{false};
+  bool shared_vm_root_ = false;  // --shared-vm-root (set before startReconciler())
   std::string root_;
   virt::ConnectionPtr real_;
   std::unique_ptr<testing::FakeLibvirt> fake_;
@@ -664,6 +666,96 @@ TEST_F(ReconcilerTest, ImageDownloadFailureIsReadyFalseImageDownloadFailed) {
   EXPECT_EQ(real_->lookupByName("rt-img_i").status().code(), core::StatusCode::kNotFound);
   ASSERT_TRUE(client_->remove(kube::kVirtualMachine, "rt-img", "i").isOk());
   ASSERT_TRUE(pollUntil([&] { return !get("rt-img", "i"); }));
+}
+
+// --- scanFolders(): the reconciler's side of the orphan-folder report (orphan_folders.h) -------
+
+// A VM folder on this node, <vm_root>/<ns>/<name>/<uid>/ (with a migration marker if asked).
+void makeFolder(const std::string& root, const std::string& name, bool migration_marker = false) {
+  const fs::path dir = fs::path(root) / "vms" / "default" / name / ("uid-" + name);
+  fs::create_directories(dir);
+  if (migration_marker) {
+    std::ofstream(dir / ".novacron-migration-m1") << "";
+  }
+}
+
+// Folder scans read VMs live (GET virtualmachines); nothing else in these tests does.
+class FolderScanTest : public ReconcilerTest {
+protected:
+  size_t vmReads() const { return client_->countActions(Verb::kGet, kube::kVirtualMachine.plural); }
+  double orphans() {
+    for (const auto& f : registry_->Collect()) {
+      if (f.name == "novacron_node_orphaned_vm_folders" && !f.metric.empty()) {
+        return f.metric.front().gauge.value;
+      }
+    }
+    return -1;
+  }
+  void addHypervisor(const std::string& name) {
+    ASSERT_TRUE(client_
+                    ->create(kube::kHypervisor, "",
+                             {{"apiVersion", "novacron.io/v1alpha1"},
+                              {"kind", "Hypervisor"},
+                              {"metadata", {{"name", name}}}})
+                    .isOk());
+  }
+  using Verb = testing::FakeClient::Verb;
+};
+
+TEST_F(FolderScanTest, ReadsAtMost16VmsPerScanAndNeverAReportedOrphanAgain) {
+  recordEvents();
+  for (int i = 0; i < 20; ++i) {
+    makeFolder(root_, "ghost-" + std::to_string(i));  // their VMs do not exist
+  }
+  startReconciler();  // the first scan
+  EXPECT_EQ(vmReads(), 16u);
+  EXPECT_EQ(orphans(), 16);
+  reconciler_->scanFolders();  // the rest, not the 16 reported
+  EXPECT_EQ(vmReads(), 20u);
+  EXPECT_EQ(orphans(), 20);
+  reconciler_->scanFolders();
+  EXPECT_EQ(vmReads(), 20u) << "a reported orphan is not read again";
+  EXPECT_EQ(orphans(), 20);
+  EXPECT_NE(eventMessage("node-a", "OrphanedVmDisks").find("ghost-"), std::string::npos);
+  fs::remove_all(fs::path(root_) / "vms" / "default" / "ghost-0");
+  reconciler_->scanFolders();
+  EXPECT_EQ(orphans(), 19) << "a removed folder is no orphan any more";
+}
+
+TEST_F(FolderScanTest, AFolderWithAMigrationMarkerIsNotRead) {
+  makeFolder(root_, "incoming", /*migration_marker=*/true);
+  startReconciler();
+  reconciler_->scanFolders();
+  EXPECT_EQ(vmReads(), 0u);
+  EXPECT_EQ(orphans(), 0);
+}
+
+TEST_F(FolderScanTest, OnASharedRootTheFoldersOfOtherNodesVmsAreNotRead) {
+  shared_vm_root_ = true;
+  makeFolder(root_, "theirs");
+  startReconciler();
+  reconciler_->scanFolders();
+  EXPECT_EQ(vmReads(), 0u);
+  EXPECT_EQ(orphans(), 0);
+}
+
+// Another node's mark makes the root shared while that node's Hypervisor exists; once it is gone
+// the mark is stale and the folders are checked again (a stale mark hid every orphan forever).
+TEST_F(FolderScanTest, OnlyTheMarkOfANodeThatStillExistsSharesTheRoot) {
+  makeFolder(root_, "ghost");
+  ASSERT_TRUE(disks_->markRootUsedBy("node-b").isOk());
+  addHypervisor("node-b");
+  startReconciler();
+  reconciler_->scanFolders();
+  EXPECT_EQ(vmReads(), 0u) << "shared with node-b: its VMs' folders are not read";
+  EXPECT_EQ(orphans(), 0);
+  const size_t hv_reads = client_->countActions(Verb::kGet, kube::kHypervisor.plural);
+  EXPECT_GE(hv_reads, 1u);
+  ASSERT_TRUE(client_->remove(kube::kHypervisor, "", "node-b").isOk());  // node-b is gone
+  reconciler_->scanFolders();
+  EXPECT_EQ(vmReads(), 1u);
+  EXPECT_EQ(orphans(), 1) << "the stale mark no longer hides the orphan";
+  EXPECT_TRUE(fs::exists(fs::path(root_) / "vms" / ".novacron-node-node-b")) << "never removed";
 }
 
 }  // namespace
