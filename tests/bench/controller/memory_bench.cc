@@ -343,6 +343,9 @@ int main(int argc, char** argv) {
 
   auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };
   auto per_vm = [&](size_t rss) {
+    if (rss == 0) {
+      return 0.0;  // not read (linger_s = 0)
+    }
     return (static_cast<double>(rss) - static_cast<double>(rss_empty)) / std::max(listed, 1);
   };
   std::printf("JSON text per VM as served: %.0f B (%d VMs)\n", json_per_vm, listed);
