@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,9 +28,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
-
-// At most this many idle keep-alive connections are kept.
-constexpr size_t kMaxIdle = 64;
 
 // No limit on a response body in practice. Not boost::none: Boost 1.74's parser compares a
 // Content-Length with the optional limit, and every length is "greater" than none.
@@ -224,10 +222,55 @@ struct SyncRequestClient::Impl {
   std::string port;
   std::string host_header;  // host[:port] as sent in Host
 
+  ConnectionPoolOptions pool;
+
+  struct IdleConnection {
+    std::unique_ptr<Connection> conn;
+    core::Clock::TimePoint since;  // when it was given back
+  };
+
   std::mutex mu;
-  std::deque<std::unique_ptr<Connection>> idle;  // guarded by mu
-  std::shared_ptr<const TlsMaterial> ctx_tls;    // guarded by mu
-  std::shared_ptr<ssl::context> ctx;             // guarded by mu; built from ctx_tls
+  std::condition_variable_any reaper_cv;       // signals stopping
+  bool stopping = false;                       // guarded by mu
+  std::deque<IdleConnection> idle;             // guarded by mu; oldest first, reused last first
+  std::shared_ptr<const TlsMaterial> ctx_tls;  // guarded by mu
+  std::shared_ptr<ssl::context> ctx;           // guarded by mu; built from ctx_tls
+  std::thread reaper;                          // closes connections idle for pool.idle_timeout
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    reaper_cv.notify_all();
+    if (reaper.joinable()) {
+      reaper.join();
+    }
+  }
+
+  // The reaper thread: waits until the oldest idle connection has been idle for
+  // pool.idle_timeout, closes every connection that has, and so on until stopping.
+  void reap() {
+    std::unique_lock lock(mu);
+    while (!stopping) {
+      const auto now = pool.clock->now();
+      std::vector<std::unique_ptr<Connection>> expired;
+      while (!idle.empty() && now - idle.front().since >= pool.idle_timeout) {
+        expired.push_back(std::move(idle.front().conn));
+        idle.pop_front();
+      }
+      if (!expired.empty()) {
+        lock.unlock();
+        expired.clear();  // closes them (not while holding mu: senders wait for it)
+        lock.lock();
+        continue;
+      }
+      // A connection given back while waiting expires after this wake-up, never before it.
+      const auto wake_at =
+          idle.empty() ? now + pool.idle_timeout : idle.front().since + pool.idle_timeout;
+      pool.clock->waitUntil(lock, reaper_cv, wake_at, [&] { return stopping; });
+    }
+  }
 
   core::StatusOr<std::shared_ptr<ssl::context>> contextFor(
       const std::shared_ptr<const TlsMaterial>& tls) {
@@ -262,7 +305,7 @@ struct SyncRequestClient::Impl {
   std::unique_ptr<Connection> takeIdle(const std::shared_ptr<const TlsMaterial>& tls) {
     std::lock_guard lock(mu);
     while (!idle.empty()) {
-      auto conn = std::move(idle.back());
+      auto conn = std::move(idle.back().conn);
       idle.pop_back();
       if (conn->tls == tls) {
         return conn;
@@ -271,10 +314,12 @@ struct SyncRequestClient::Impl {
     return nullptr;
   }
 
+  // Keeps `conn` for reuse; when max_idle are kept already, it is closed (after mu is released:
+  // a parameter outlives the function's locals).
   void giveBack(std::unique_ptr<Connection> conn) {
     std::lock_guard lock(mu);
-    if (idle.size() < kMaxIdle) {
-      idle.push_back(std::move(conn));
+    if (idle.size() < pool.max_idle) {
+      idle.push_back(IdleConnection{std::move(conn), pool.clock->now()});
     }
   }
 
@@ -389,8 +434,12 @@ SyncRequestClient::SyncRequestClient(std::unique_ptr<Impl> impl) : impl_(std::mo
 SyncRequestClient::~SyncRequestClient() = default;
 
 core::StatusOr<std::unique_ptr<SyncRequestClient>> SyncRequestClient::create(
-    const std::string& server, bool insecure_skip_tls_verify) {
+    const std::string& server, bool insecure_skip_tls_verify, ConnectionPoolOptions pool) {
   auto impl = std::make_unique<Impl>();
+  impl->pool = std::move(pool);
+  if (!impl->pool.clock) {
+    impl->pool.clock = core::systemClock();
+  }
   std::string rest;
   if (server.rfind("https://", 0) == 0) {
     rest = server.substr(8);
@@ -425,6 +474,7 @@ core::StatusOr<std::unique_ptr<SyncRequestClient>> SyncRequestClient::create(
     impl->host = rest;
   }
   impl->verify = !insecure_skip_tls_verify;
+  impl->reaper = std::thread([impl = impl.get()] { impl->reap(); });
   return std::unique_ptr<SyncRequestClient>(new SyncRequestClient(std::move(impl)));
 }
 

@@ -15,6 +15,10 @@
 // Handlers receive the key and snapshots; per STYLE.md they should only enqueue keys. After a
 // relist every listed object is reported again through on_update (like client-go's resync), and
 // objects that vanished meanwhile through on_delete, so level-based reconcilers converge.
+// The first list's objects are reported through on_add once the whole list is stored, in server
+// order (not while it arrives): what handlers allocate for each key (a work queue's entries,
+// freed after the first reconcile pass) then does not sit between the cached objects, where it
+// left holes smaller than a page that malloc could not return (issue 15 B4).
 // hasSynced() turns true once the first list has been stored and its handlers have run.
 //
 // Threads: handlers run on the reflector's threads, one event at a time, in server order.
@@ -28,7 +32,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -39,6 +42,7 @@
 #include "lib/core/statusor.h"
 #include "lib/kube/client.h"
 #include "lib/metrics/registry.h"
+#include "lib/runtime/key_list.h"
 #include "lib/runtime/reflector.h"
 #include "lib/runtime/store.h"
 #include "lib/runtime/workqueue.h"
@@ -144,20 +148,31 @@ private:
     }
     std::vector<nlohmann::json>().swap(items);  // the page's JSON, freed at once
     for (auto& [key, object] : decoded) {
-      insertDecoded(key, std::move(object));
-      listed_.insert(std::move(key));
+      insertDecoded(key, std::move(object), announced_);
+      listed_.add(key);
     }
   }
 
   void listDone(const std::string&) override {
     for (const auto& key : store_.keys()) {
       if (!listed_.contains(key)) {
-        if (Ptr old = store_.remove(key)) {
+        // Before the first list is done, an object a failed list attempt stored was never
+        // announced: it goes without an on_delete.
+        if (Ptr old = store_.remove(key); old && announced_) {
           dispatchDelete(key, old);
         }
       }
     }
-    std::unordered_set<std::string>().swap(listed_);
+    if (!announced_) {
+      for (size_t i = 0; i < listed_.size(); ++i) {
+        const std::string key(listed_.at(i));
+        if (Ptr obj = store_.get(key)) {
+          dispatchUpsert(key, nullptr, obj);
+        }
+      }
+      announced_ = true;
+    }
+    listed_.clear();
     {
       std::lock_guard lock(mu_);
       synced_ = true;
@@ -180,10 +195,11 @@ private:
   }
 
   void upsert(const std::string& key, const nlohmann::json& object) {
-    insertDecoded(key, decoder_(object));
+    insertDecoded(key, decoder_(object), true);
   }
 
-  void insertDecoded(const std::string& key, core::StatusOr<T>&& decoded) {
+  // Stores a decoded object; reports it to the handlers if `dispatch`.
+  void insertDecoded(const std::string& key, core::StatusOr<T>&& decoded, bool dispatch) {
     if (!decoded.isOk()) {
       informer_detail::logDecodeError(resource_name_, key, decoded.status());
       decode_errors_->Increment();
@@ -191,6 +207,13 @@ private:
     }
     Ptr now = std::make_shared<const T>(std::move(decoded).value());
     Ptr old = store_.upsert(key, now);
+    if (dispatch) {
+      dispatchUpsert(key, old, now);
+    }
+  }
+
+  // on_update if there was an `old` object, else on_add.
+  void dispatchUpsert(const std::string& key, const Ptr& old, const Ptr& now) {
     for (const auto& h : handlers_) {
       if (old) {
         if (h.on_update) {
@@ -219,8 +242,11 @@ private:
   bool started_ = false;                    // guarded by mu_
   bool synced_ = false;                     // guarded by mu_
   std::vector<EventHandlers<T>> handlers_;  // written before start, then read-only
-  std::unordered_set<std::string> listed_;  // keys of the list in progress (reflector's threads)
-  Reflector reflector_;                     // last: its thread uses everything above
+  // The reflector's threads only: keys of the list in progress; whether the first list is done
+  // (its objects were reported to the handlers).
+  KeyList listed_;
+  bool announced_ = false;
+  Reflector reflector_;  // last: its thread uses everything above
 };
 
 }  // namespace novacron::runtime

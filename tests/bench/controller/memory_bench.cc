@@ -10,7 +10,10 @@
 // with runStrategy Halted; the JSON size is that of each VM as the API server returns it at the
 // end (spec, metadata and the controller's status). Asserts nothing; the last line is
 // machine-readable ("RESULT key=value ...") for hack/bench.sh.
-//   controller_memory_bench [vms=10000] [creators=8]
+//   controller_memory_bench [vms=10000] [creators=8] [linger_s=0]
+// With linger_s > 0, each of the two readings is taken once more after the controller stayed
+// idle `linger_s` seconds longer: what it holds at rest, once what it keeps only for a while after
+// a burst of work (idle keep-alive connections: closed after 90 s) is gone.
 // NOVACRON_BENCH_INSPECT=CMD runs `CMD <controller pid> <label>` right after each RSS reading
 // (empty, watched, listed), e.g. hack/malloc_stats.sh to see how much of the RSS is free heap.
 #include <atomic>
@@ -224,19 +227,31 @@ void inspect(pid_t pid, const char* label) {
   }
 }
 
+// After `linger_s` more seconds (none: 0): the controller's RSS then, and the inspect hook.
+size_t rssAtRest(pid_t pid, int linger_s, const char* label) {
+  if (linger_s <= 0) {
+    return 0;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(linger_s));
+  const size_t rss = procStatusBytes(pid, "VmRSS");
+  inspect(pid, label);
+  return rss;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const int vms = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int creators = argc > 2 ? std::atoi(argv[2]) : 8;
+  const int linger_s = argc > 3 ? std::atoi(argv[3]) : 0;
   double load[1] = {0};
   if (getloadavg(load, 1) != 1) {
     load[0] = -1;
   }
   std::printf(
       "controller memory bench: %d VMs (cloud-init sample, Halted), %d creator threads, "
-      "%u hardware threads, load average %.1f\n",
-      vms, creators, std::thread::hardware_concurrency(), load[0]);
+      "%u hardware threads, load average %.1f, linger %d s\n",
+      vms, creators, std::thread::hardware_concurrency(), load[0], linger_s);
 
   auto cluster = novacron::testing::DevCluster::start();
   if (!cluster.isOk()) {
@@ -291,6 +306,7 @@ int main(int argc, char** argv) {
   inspect(controller.pid(), "watched");
   std::printf("controller idle %.1f s after the last create (status written for every VM)\n",
               settle_s);
+  const size_t rss_watched_rest = rssAtRest(controller.pid(), linger_s, "watched-rest");
 
   // The JSON the controller caches: every VM as the API server serves it now.
   size_t json_bytes = 0;
@@ -322,10 +338,14 @@ int main(int argc, char** argv) {
   const size_t rss_listed = procStatusBytes(controller.pid(), "VmRSS");
   const size_t hwm_listed = procStatusBytes(controller.pid(), "VmHWM");
   inspect(controller.pid(), "listed");
+  const size_t rss_listed_rest = rssAtRest(controller.pid(), linger_s, "listed-rest");
   controller.stop();
 
   auto mib = [](size_t b) { return static_cast<double>(b) / (1 << 20); };
   auto per_vm = [&](size_t rss) {
+    if (rss == 0) {
+      return 0.0;  // not read (linger_s = 0)
+    }
     return (static_cast<double>(rss) - static_cast<double>(rss_empty)) / std::max(listed, 1);
   };
   std::printf("JSON text per VM as served: %.0f B (%d VMs)\n", json_per_vm, listed);
@@ -339,12 +359,22 @@ int main(int argc, char** argv) {
       "= %.2fx the JSON text; ready (synced) %.1f s after start\n",
       mib(rss_listed), mib(hwm_listed), per_vm(rss_listed), per_vm(rss_listed) / json_per_vm,
       ready_s);
+  if (linger_s > 0) {
+    std::printf(
+        "  %d s later, at rest: watched %.1f MiB = %.0f B/VM = %.2fx; restarted %.1f MiB = "
+        "%.0f B/VM = %.2fx\n",
+        linger_s, mib(rss_watched_rest), per_vm(rss_watched_rest),
+        per_vm(rss_watched_rest) / json_per_vm, mib(rss_listed_rest), per_vm(rss_listed_rest),
+        per_vm(rss_listed_rest) / json_per_vm);
+  }
   std::printf(
       "RESULT vms=%d create_s=%.1f create_per_s=%.0f json_per_vm=%.0f rss_empty_mib=%.1f "
       "rss_watched_mib=%.1f rss_listed_mib=%.1f per_vm_watched=%.0f per_vm_listed=%.0f "
-      "ratio_watched=%.2f ratio_listed=%.2f\n",
+      "ratio_watched=%.2f ratio_listed=%.2f linger_s=%d ratio_watched_rest=%.2f "
+      "ratio_listed_rest=%.2f\n",
       vms, create_s, vms / create_s, json_per_vm, mib(rss_empty), mib(rss_watched), mib(rss_listed),
       per_vm(rss_watched), per_vm(rss_listed), per_vm(rss_watched) / json_per_vm,
-      per_vm(rss_listed) / json_per_vm);
+      per_vm(rss_listed) / json_per_vm, linger_s, per_vm(rss_watched_rest) / json_per_vm,
+      per_vm(rss_listed_rest) / json_per_vm);
   return 0;
 }

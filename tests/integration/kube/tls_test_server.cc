@@ -139,6 +139,7 @@ void TlsTestServer::acceptLoop() {
       continue;
     }
     int fd = socket.release();
+    ++accepted_;
     std::lock_guard lock(mu_);
     fds_.push_back(fd);
     threads_.emplace_back([this, fd] { serve(fd); });

@@ -51,6 +51,12 @@ public:
   int port() const { return port_; }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
   int requests() const { return requests_.load(); }
+  // Connections accepted so far, and those the client has not closed yet.
+  int connectionsAccepted() const { return accepted_.load(); }
+  int connectionsOpen() const {
+    std::lock_guard lock(mu_);
+    return static_cast<int>(fds_.size());
+  }
 
 private:
   struct Impl;
@@ -62,7 +68,8 @@ private:
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> requests_{0};
-  std::mutex mu_;
+  std::atomic<int> accepted_{0};
+  mutable std::mutex mu_;
   std::vector<int> fds_;              // guarded by mu_; open connection sockets
   std::vector<std::thread> threads_;  // guarded by mu_
   std::thread acceptor_;

@@ -188,6 +188,28 @@ TEST_F(InformerTest, ListsThenWatchesAndDispatchesHandlers) {
   EXPECT_EQ(informer.state(), ReflectorState::kStopped);
 }
 
+// The first list's objects are reported once all of them are stored (what handlers allocate per
+// key must not sit between the cached objects: issue 15 B4), in server order, each once.
+TEST_F(InformerTest, ReportsTheFirstListOnceItIsStoredInServerOrder) {
+  for (const char* name : {"a", "b", "c", "d", "e"}) {  // three pages of two
+    create(name, "1");
+  }
+  Informer<json> informer(fake_, kRes, identityDecoder, options());
+  std::mutex mu;
+  std::vector<std::pair<std::string, size_t>> adds;  // key, objects stored when reported
+  informer.addEventHandler(EventHandlers<json>{[&](const std::string& key, const auto&) {
+                                                 std::lock_guard lock(mu);
+                                                 adds.emplace_back(key, informer.store().size());
+                                               },
+                                               nullptr, nullptr});
+  informer.start();
+  ASSERT_TRUE(informer.waitForSync(seconds(10)));
+  std::lock_guard lock(mu);
+  const std::vector<std::pair<std::string, size_t>> expected = {
+      {"ns/a", 5}, {"ns/b", 5}, {"ns/c", 5}, {"ns/d", 5}, {"ns/e", 5}};
+  EXPECT_EQ(adds, expected);
+}
+
 TEST_F(InformerTest, ResumesANormallyEndedWatchFromTheLastVersionWithoutRelisting) {
   create("a", "1");
   Informer<json> informer(fake_, kRes, identityDecoder, options());
