@@ -100,6 +100,9 @@ protected:
     options_.sample_interval = 1s;
     options_.on_progress = [this](const std::string&) { ++progress_calls_; };
     options_.on_done = [this](const std::string&) { ++done_calls_; };
+    // Explicitly: a target that holds no guest (unset, the target cannot be asked: no verdict).
+    nothing_there_.setState(std::nullopt);
+    options_.connect_target = nothing_there_.connect();
     makeRunner();
   }
   // (Re)creates the runner with options_ (a fixture or test changes them first).
@@ -123,6 +126,7 @@ protected:
   }
 
   std::shared_ptr<testing::FakeClock> clock_ = std::make_shared<testing::FakeClock>();
+  testing::FakeMigrationTarget nothing_there_;
   virt::ConnectionPtr real_;
   std::unique_ptr<testing::FakeLibvirt> fake_;
   ScriptedJob job_;
