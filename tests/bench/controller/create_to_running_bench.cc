@@ -28,6 +28,7 @@
 #include "lib/api/names.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
+#include "tests/bench/common/proc_cpu.h"
 #include "tests/integration/controller/node_daemon_process.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
 #include "tests/testing/bench_cluster.h"
@@ -197,6 +198,25 @@ int main(int argc, char** argv) {
   std::map<std::string, double> before_by_method;
   const double writes_before =
       novacron::testing::restWrites(*controller_registry, before_by_method);
+  // CPU of every process of the benchmark from the first create to the last Running (the
+  // node-daemons' with the tools they ran, e.g. qemu-img), against the whole machine's.
+  struct CpuSample {
+    double api = 0, etcd = 0, node_daemons = 0, self = 0, machine = 0, load = 0;
+  };
+  auto sampleCpu = [&] {
+    namespace b = novacron::bench;
+    CpuSample c{b::processCpuSecondsOf(cluster.apiServerPid()),
+                b::processCpuSecondsOf(cluster.etcdPid()),
+                0,
+                b::processCpuSecondsOf(::getpid()),
+                b::machineBusySeconds(),
+                b::loadAverage()};
+    for (const auto& d : daemons) {
+      c.node_daemons += b::processCpuSecondsOf(d->pid(), /*with_children=*/true);
+    }
+    return c;
+  };
+  const CpuSample cpu_start = sampleCpu();
   const auto start = Clock::now();
   // A few creating threads, each on its share of the schedule, so that one slow create does not
   // delay the ones after it (the rate stays the rate asked for).
@@ -227,6 +247,7 @@ int main(int argc, char** argv) {
       },
       vms_per_node > 0 ? std::chrono::milliseconds(600s) : std::chrono::milliseconds(120s));
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const CpuSample cpu_end = sampleCpu();
   auto revision_after = cluster.currentRevision();
   const auto audit = novacron::bench::readAudit(audit_file, audit_from);
   std::map<std::string, double> by_method;
@@ -255,6 +276,20 @@ int main(int argc, char** argv) {
     std::printf(
         "  etcd writes per VM (all components incl. heartbeats and Events during the run): %.2f\n",
         static_cast<double>(*revision_after - *revision_before) / vms);
+  }
+  {
+    const double api = cpu_end.api - cpu_start.api;
+    const double etcd = cpu_end.etcd - cpu_start.etcd;
+    const double node_daemons = cpu_end.node_daemons - cpu_start.node_daemons;
+    const double self = cpu_end.self - cpu_start.self;
+    const double total = api + etcd + node_daemons + self;
+    const double cores = static_cast<double>(std::thread::hardware_concurrency());
+    std::printf(
+        "  CPU s, first create to last Running: dev API server %.1f, etcd %.1f, node-daemons "
+        "%.1f (with the tools they ran), benchmark with the controller %.1f; total %.1f = %.1f "
+        "ms per VM; machine busy %.1f of %.1f CPU s; load average %.1f -> %.1f\n",
+        api, etcd, node_daemons, self, total, total * 1000 / vms,
+        cpu_end.machine - cpu_start.machine, elapsed * cores, cpu_start.load, cpu_end.load);
   }
   {
     std::vector<std::pair<double, std::string>> slowest;

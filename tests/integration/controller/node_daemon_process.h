@@ -110,6 +110,7 @@ public:
     }
   }
   const std::string& logPath() const { return log_; }
+  pid_t pid() const { return pid_; }
 
 private:
   pid_t pid_ = -1;
