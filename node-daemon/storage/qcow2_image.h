@@ -18,7 +18,7 @@
 
 namespace novacron::node::storage {
 
-inline constexpr uint64_t kQcow2ClusterBytes = 64 * 1024;
+inline constexpr uint64_t kQcow2ClusterBytes = uint64_t{64} * 1024;
 // The largest virtual size written (64 TiB, the API's limit for an empty disk): an L1 table of
 // 1 MiB. qemu itself goes to about 2 PiB at this cluster size.
 inline constexpr uint64_t kQcow2MaxVirtualBytes = 64ULL << 40;

@@ -14,6 +14,7 @@
 // guest; sizes only count in the ledger).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -66,7 +67,7 @@ double percentile(std::vector<double> values, double p) {
     return 0;
   }
   std::sort(values.begin(), values.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  auto index = static_cast<std::size_t>(std::lround(p * static_cast<double>(values.size() - 1)));
   return values[std::min(index, values.size() - 1)];
 }
 
@@ -130,8 +131,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;
   for (int i = 0; i < nodes; ++i) {
     daemons.push_back(std::make_unique<ctl::ctltest::NodeDaemonProcess>());
-    std::string name = "node-" + std::to_string(i);
-    (void)daemons.back()->start(name, cluster.kubeconfigPath(), root + "/" + name, libvirt_uri);
+    const std::string name = "node-" + std::to_string(i);
+    std::string dir = root;
+    dir.append("/").append(name);
+    (void)daemons.back()->start(name, cluster.kubeconfigPath(), dir, libvirt_uri);
   }
   bool registered = novacron::node::testing::pollUntil(
       [&] {
@@ -222,6 +225,7 @@ int main(int argc, char** argv) {
   // delay the ones after it (the rate stays the rate asked for).
   const int creators = rate > 20 ? 8 : 1;
   std::vector<std::thread> creating;
+  creating.reserve(creators);
   for (int c = 0; c < creators; ++c) {
     creating.emplace_back([&, c] {
       for (int i = c; i < vms; i += creators) {
@@ -294,6 +298,7 @@ int main(int argc, char** argv) {
   {
     std::vector<std::pair<double, std::string>> slowest;
     std::lock_guard lock(mu);
+    slowest.reserve(latency_ms.size());
     for (const auto& [name, ms] : latency_ms) {
       slowest.emplace_back(ms, name);
     }

@@ -73,6 +73,7 @@ public:
         ::dup2(fd, 2);
       }
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& a : args) {
         argv.push_back(a.data());
       }
