@@ -135,7 +135,7 @@ core::Status NodeDaemon::start() {
                             storage::DestinationPolicy::parse(config_.image_allowed_networks));
   image_options.fetch.max_bytes = static_cast<uint64_t>(config_.image_max_bytes);
   p.disks = std::make_unique<storage::DiskManager>(
-      paths, storage::makeHttpImageStore(paths, image_options), storage::makeQemuDiskTool());
+      paths, storage::makeHttpImageStore(paths, image_options), storage::makeDiskTool());
 
   hypervisor::RegistrarOptions reg;
   reg.node_name = config_.node_name;

@@ -1,12 +1,16 @@
 #include "node-daemon/storage/disk_tool.h"
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "node-daemon/storage/process.h"
+#include "node-daemon/storage/qcow2_image.h"
 
 namespace novacron::node::storage {
 namespace fs = std::filesystem;
@@ -29,35 +33,91 @@ core::Status renameInto(const std::string& tmp, const std::string& path) {
   return core::okStatus();
 }
 
-class QemuDiskTool final : public DiskTool {
+// Creates `path` holding `image`: written under a temporary name next to it, flushed to disk,
+// then renamed into place. The temporary file is created new (O_EXCL, never following a link).
+core::Status writeImage(const Qcow2Image& image, const std::string& path) {
+  const std::string tmp = tempName(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+  if (fd < 0) {
+    return core::unavailableError("cannot create " + tmp + ": " + std::strerror(errno));
+  }
+  int err = 0;
+  for (const Qcow2Extent& e : image.extents) {
+    size_t done = 0;
+    while (err == 0 && done < e.bytes.size()) {
+      const ssize_t n = ::pwrite(fd, e.bytes.data() + done, e.bytes.size() - done,
+                                 static_cast<off_t>(e.offset + done));
+      if (n < 0 && errno == EINTR) {
+        continue;
+      }
+      err = n > 0 ? 0 : (n < 0 ? errno : EIO);
+      done += n > 0 ? static_cast<size_t>(n) : 0;
+    }
+  }
+  // The zeros up to the end (the L1 table) are a hole: they read as zeros and take no space.
+  if (err == 0 && ::ftruncate(fd, static_cast<off_t>(image.file_size)) != 0) {
+    err = errno;
+  }
+  if (err == 0 && ::fsync(fd) != 0) {
+    err = errno;
+  }
+  if (::close(fd) != 0 && err == 0) {
+    err = errno;
+  }
+  if (err != 0) {
+    std::error_code ec;
+    fs::remove(tmp, ec);
+    return core::unavailableError("cannot write " + tmp + ": " + std::strerror(err));
+  }
+  return renameInto(tmp, path);
+}
+
+// The virtual size qemu-img gives an overlay created without a size: the base's. A raw base's is
+// its file size; a qcow2 base's is its header's size field, which must be a whole number of
+// sectors (qemu would silently round it down) and the header must agree with `format`.
+core::StatusOr<uint64_t> baseVirtualSize(const std::string& base, ImageFormat format) {
+  if (format == ImageFormat::kRaw) {
+    std::error_code ec;
+    const uint64_t size = fs::file_size(base, ec);
+    if (ec) {
+      return core::notFoundError("cannot read the size of base image " + base + ": " +
+                                 ec.message());
+    }
+    return size;
+  }
+  NOVACRON_ASSIGN_OR_RETURN(ImageHeader header, readImageHeader(base));
+  if (header.format != ImageFormat::kQcow2) {
+    return core::invalidArgumentError("base image " + base + " is not in qcow2 format");
+  }
+  if (header.virtual_size % 512 != 0) {
+    return core::invalidArgumentError("base image " + base + " has a virtual size of " +
+                                      std::to_string(header.virtual_size) +
+                                      " bytes, not a whole number of 512-byte sectors");
+  }
+  return header.virtual_size;
+}
+
+class HostDiskTool final : public DiskTool {
 public:
-  QemuDiskTool(std::string qemu_img, std::string genisoimage)
-      : qemu_img_(std::move(qemu_img)), genisoimage_(std::move(genisoimage)) {}
+  explicit HostDiskTool(std::string genisoimage) : genisoimage_(std::move(genisoimage)) {}
 
   core::Status createOverlay(const std::string& base, ImageFormat base_format,
                              const std::string& path) override {
-    std::string tmp = tempName(path);
-    core::Status s = runChecked(
-        {qemu_img_, "create", "-q", "-f", "qcow2", "-F", formatName(base_format), "-b", base, tmp},
-        kToolTimeout);
-    if (!s.isOk()) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return s;
-    }
-    return renameInto(tmp, path);
+    NOVACRON_RETURN_IF_ERROR(checkQcow2BackingName(base));  // before the base is opened
+    NOVACRON_ASSIGN_OR_RETURN(uint64_t size, baseVirtualSize(base, base_format));
+    NOVACRON_ASSIGN_OR_RETURN(Qcow2Image image,
+                              newQcow2Image(size, Qcow2Backing{base, base_format}));
+    return writeImage(image, path);
   }
 
   core::Status createEmpty(const std::string& path, int64_t bytes) override {
-    std::string tmp = tempName(path);
-    core::Status s = runChecked(
-        {qemu_img_, "create", "-q", "-f", "qcow2", tmp, std::to_string(bytes)}, kToolTimeout);
-    if (!s.isOk()) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return s;
+    if (bytes <= 0) {
+      return core::invalidArgumentError("empty disk size " + std::to_string(bytes) +
+                                        " is not positive");
     }
-    return renameInto(tmp, path);
+    NOVACRON_ASSIGN_OR_RETURN(Qcow2Image image,
+                              newQcow2Image(static_cast<uint64_t>(bytes), std::nullopt));
+    return writeImage(image, path);
   }
 
   core::Status createSeed(const std::string& path, const SeedFiles& files) override {
@@ -94,14 +154,13 @@ public:
   }
 
 private:
-  std::string qemu_img_;
   std::string genisoimage_;
 };
 
 }  // namespace
 
-DiskToolPtr makeQemuDiskTool(std::string qemu_img, std::string genisoimage) {
-  return std::make_shared<QemuDiskTool>(std::move(qemu_img), std::move(genisoimage));
+DiskToolPtr makeDiskTool(std::string genisoimage) {
+  return std::make_shared<HostDiskTool>(std::move(genisoimage));
 }
 
 }  // namespace novacron::node::storage

@@ -1,5 +1,6 @@
-// DiskTool: creates disk image files. The real implementation runs qemu-img and genisoimage; tests
-// of the reconciler use a fake that writes plain files, so they run without those tools.
+// DiskTool: creates disk image files. The real implementation writes qcow2 images itself
+// (qcow2_image.h: the bytes `qemu-img create` writes, without a process per disk) and runs
+// genisoimage for seed ISOs; tests of the reconciler use a fake that writes plain files.
 // Every method writes to a temporary name next to `path` and renames it into place, so a crash
 // never leaves a half-written disk under the final name.
 // Thread-safety: implementations are safe from any thread.
@@ -24,7 +25,8 @@ struct SeedFiles {
 class DiskTool {
 public:
   virtual ~DiskTool() = default;
-  // A qcow2 overlay whose backing file is `base`, recorded with its format (never probed).
+  // A qcow2 overlay whose backing file is `base`, recorded with its format (never probed), with
+  // the base's virtual size (raw: its file size; qcow2: its header's size field).
   [[nodiscard]] virtual core::Status createOverlay(const std::string& base, ImageFormat base_format,
                                                    const std::string& path) = 0;
   [[nodiscard]] virtual core::Status createEmpty(const std::string& path, int64_t bytes) = 0;
@@ -35,8 +37,7 @@ public:
 
 using DiskToolPtr = std::shared_ptr<DiskTool>;
 
-// qemu-img and genisoimage from PATH (or the given programs).
-DiskToolPtr makeQemuDiskTool(std::string qemu_img = "qemu-img",
-                             std::string genisoimage = "genisoimage");
+// qcow2 images written in-process, seed ISOs by genisoimage from PATH (or the given program).
+DiskToolPtr makeDiskTool(std::string genisoimage = "genisoimage");
 
 }  // namespace novacron::node::storage

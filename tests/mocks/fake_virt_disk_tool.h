@@ -1,5 +1,6 @@
-// FakeVirtDiskTool: a storage::DiskTool that writes small marker files instead of running
-// qemu-img/genisoimage, so reconciler tests run without those tools, and counts what it created.
+// FakeVirtDiskTool: a storage::DiskTool that writes small marker files instead of disk images and
+// seed ISOs (no genisoimage), so reconciler tests run without those tools, and counts what it
+// created.
 // Faults: failNext(error) makes the next create call fail with that status.
 // Thread-safety: safe from any thread.
 #pragma once

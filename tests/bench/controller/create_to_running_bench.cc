@@ -14,6 +14,7 @@
 // guest; sizes only count in the ledger).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -28,6 +29,7 @@
 #include "lib/api/names.h"
 #include "lib/kube/rest_client.h"
 #include "tests/bench/common/audit_counts.h"
+#include "tests/bench/common/proc_cpu.h"
 #include "tests/integration/controller/node_daemon_process.h"
 #include "tests/integration/node-daemon/cluster_helpers.h"
 #include "tests/testing/bench_cluster.h"
@@ -65,7 +67,7 @@ double percentile(std::vector<double> values, double p) {
     return 0;
   }
   std::sort(values.begin(), values.end());
-  auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  auto index = static_cast<std::size_t>(std::lround(p * static_cast<double>(values.size() - 1)));
   return values[std::min(index, values.size() - 1)];
 }
 
@@ -129,8 +131,10 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<ctl::ctltest::NodeDaemonProcess>> daemons;
   for (int i = 0; i < nodes; ++i) {
     daemons.push_back(std::make_unique<ctl::ctltest::NodeDaemonProcess>());
-    std::string name = "node-" + std::to_string(i);
-    (void)daemons.back()->start(name, cluster.kubeconfigPath(), root + "/" + name, libvirt_uri);
+    const std::string name = "node-" + std::to_string(i);
+    std::string dir = root;
+    dir.append("/").append(name);
+    (void)daemons.back()->start(name, cluster.kubeconfigPath(), dir, libvirt_uri);
   }
   bool registered = novacron::node::testing::pollUntil(
       [&] {
@@ -197,11 +201,31 @@ int main(int argc, char** argv) {
   std::map<std::string, double> before_by_method;
   const double writes_before =
       novacron::testing::restWrites(*controller_registry, before_by_method);
+  // CPU of every process of the benchmark from the first create to the last Running (the
+  // node-daemons' with the tools they ran, e.g. qemu-img), against the whole machine's.
+  struct CpuSample {
+    double api = 0, etcd = 0, node_daemons = 0, self = 0, machine = 0, load = 0;
+  };
+  auto sampleCpu = [&] {
+    namespace b = novacron::bench;
+    CpuSample c{b::processCpuSecondsOf(cluster.apiServerPid()),
+                b::processCpuSecondsOf(cluster.etcdPid()),
+                0,
+                b::processCpuSecondsOf(::getpid()),
+                b::machineBusySeconds(),
+                b::loadAverage()};
+    for (const auto& d : daemons) {
+      c.node_daemons += b::processCpuSecondsOf(d->pid(), /*with_children=*/true);
+    }
+    return c;
+  };
+  const CpuSample cpu_start = sampleCpu();
   const auto start = Clock::now();
   // A few creating threads, each on its share of the schedule, so that one slow create does not
   // delay the ones after it (the rate stays the rate asked for).
   const int creators = rate > 20 ? 8 : 1;
   std::vector<std::thread> creating;
+  creating.reserve(creators);
   for (int c = 0; c < creators; ++c) {
     creating.emplace_back([&, c] {
       for (int i = c; i < vms; i += creators) {
@@ -227,6 +251,7 @@ int main(int argc, char** argv) {
       },
       vms_per_node > 0 ? std::chrono::milliseconds(600s) : std::chrono::milliseconds(120s));
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const CpuSample cpu_end = sampleCpu();
   auto revision_after = cluster.currentRevision();
   const auto audit = novacron::bench::readAudit(audit_file, audit_from);
   std::map<std::string, double> by_method;
@@ -257,8 +282,23 @@ int main(int argc, char** argv) {
         static_cast<double>(*revision_after - *revision_before) / vms);
   }
   {
+    const double api = cpu_end.api - cpu_start.api;
+    const double etcd = cpu_end.etcd - cpu_start.etcd;
+    const double node_daemons = cpu_end.node_daemons - cpu_start.node_daemons;
+    const double self = cpu_end.self - cpu_start.self;
+    const double total = api + etcd + node_daemons + self;
+    const double cores = static_cast<double>(std::thread::hardware_concurrency());
+    std::printf(
+        "  CPU s, first create to last Running: dev API server %.1f, etcd %.1f, node-daemons "
+        "%.1f (with the tools they ran), benchmark with the controller %.1f; total %.1f = %.1f "
+        "ms per VM; machine busy %.1f of %.1f CPU s; load average %.1f -> %.1f\n",
+        api, etcd, node_daemons, self, total, total * 1000 / vms,
+        cpu_end.machine - cpu_start.machine, elapsed * cores, cpu_start.load, cpu_end.load);
+  }
+  {
     std::vector<std::pair<double, std::string>> slowest;
     std::lock_guard lock(mu);
+    slowest.reserve(latency_ms.size());
     for (const auto& [name, ms] : latency_ms) {
       slowest.emplace_back(ms, name);
     }

@@ -73,6 +73,7 @@ public:
         ::dup2(fd, 2);
       }
       std::vector<char*> argv;
+      argv.reserve(args.size() + 1);
       for (auto& a : args) {
         argv.push_back(a.data());
       }
@@ -110,6 +111,7 @@ public:
     }
   }
   const std::string& logPath() const { return log_; }
+  pid_t pid() const { return pid_; }
 
 private:
   pid_t pid_ = -1;

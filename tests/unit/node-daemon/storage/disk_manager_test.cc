@@ -1,4 +1,5 @@
-// DiskManager with the real qemu-img and genisoimage (both installed by hack/install-deps.sh).
+// DiskManager with the real disk tool and genisoimage; qemu-img (installed by
+// hack/install-deps.sh) reads the disks it made.
 #include "node-daemon/storage/disk_manager.h"
 
 #include <algorithm>
@@ -24,7 +25,7 @@ protected:
     fs::create_directories(root_ + "/images/named");
     // A 1 MiB raw base image.
     std::ofstream(root_ + "/images/named/base.raw", std::ios::binary) << std::string(1 << 20, '\0');
-    manager_ = std::make_unique<DiskManager>(paths, makeHttpImageStore(paths), makeQemuDiskTool());
+    manager_ = std::make_unique<DiskManager>(paths, makeHttpImageStore(paths), makeDiskTool());
   }
   void TearDown() override { fs::remove_all(root_); }
 
@@ -156,7 +157,7 @@ TEST_F(DiskManagerTest, GarbageCollectionKeepsImagesThatOverlaysUse) {
   HttpImageStoreOptions o;
   o.gc_grace = std::chrono::milliseconds(0);
   auto store = makeHttpImageStore(NodePaths(root_ + "/vms", root_ + "/images"), o);
-  DiskManager manager(NodePaths(root_ + "/vms", root_ + "/images"), store, makeQemuDiskTool());
+  DiskManager manager(NodePaths(root_ + "/vms", root_ + "/images"), store, makeDiskTool());
   manager.collectGarbage({});  // first sight: both start their grace period
   EXPECT_EQ(manager.collectGarbage({}), 1);
   EXPECT_TRUE(fs::exists(used));
