@@ -111,9 +111,12 @@ SourceSilence MigrationReconciler::sourceSilence(const api::VMMigration& m) {
     return silence;
   }
   auto it = source_reports_.find(key);
-  if (it == source_reports_.end() || it->second.phase != phase ||
-      !(it->second.progress == m.status.progress)) {
-    source_reports_[key] = SourceReport{phase, m.status.progress, now};
+  if (it == source_reports_.end()) {
+    source_reports_[key] = SourceReport{phase, m.status.progress, now, false};
+    return silence;
+  }
+  if (it->second.phase != phase || !(it->second.progress == m.status.progress)) {
+    it->second = SourceReport{phase, m.status.progress, now, true};
     return silence;
   }
   silence.silent_for =
@@ -751,12 +754,23 @@ core::Status MigrationReconciler::requestAbort(const api::VMMigration& m, const 
   return core::okStatus();
 }
 
+bool MigrationReconciler::sourceReportChanged(const api::VMMigration& m) {
+  std::lock_guard lock(mu_);
+  auto it = source_reports_.find(keyOf(m.metadata));
+  return it != source_reports_.end() && it->second.changed;
+}
+
 core::Status MigrationReconciler::reportSourceWait(const api::VMMigration& m, const Decision& d) {
   const bool waiting = d.action == Action::kWaitForSource;
   const api::Condition* before =
       api::findCondition(m.status.conditions, kConditionWaitingForSource);
   const bool was_waiting = before && before->status == ConditionStatus::kTrue;
   if (!waiting && !was_waiting) {
+    return core::okStatus();
+  }
+  if (!waiting && !sourceReportChanged(m)) {
+    // Not waiting only because this process has just started (a restart or a new leader: the
+    // silence clock is in memory): the source has not answered, so the wait goes on.
     return core::okStatus();
   }
   const auto now = api::toTimestamp(deps_.clock->wallNow());

@@ -99,6 +99,8 @@ private:
   // a warn log when the wait starts; the message says since when), False once the source answered.
   // Writes nothing when neither holds.
   core::Status reportSourceWait(const api::VMMigration& m, const Decision& d);
+  // Whether this process saw the source report about `m` since it first saw it (SourceReport).
+  bool sourceReportChanged(const api::VMMigration& m);
   // Dry runs (docs/migration.md, "Plans"): record the target and the controller's figures, label
   // the migration for the source node-daemon (which measures the dirty rate), enter Planning.
   core::StatusOr<runtime::ReconcileResult> plan(const api::VMMigration& m, const Decision& d);
@@ -133,6 +135,9 @@ private:
     api::MigrationPhase phase;
     std::optional<api::MigrationProgress> progress;
     core::Clock::TimePoint since;  // when this report was first seen
+    // This process saw the source's report change (a new phase or progress), not only the first
+    // sight of the migration after this controller started: only such a change ends a wait.
+    bool changed = false;
   };
   std::map<std::string, SourceReport> source_reports_;  // guarded by mu_; key -> last seen
 };

@@ -34,10 +34,11 @@ core::Status renameInto(const std::string& tmp, const std::string& path) {
 }
 
 // Creates `path` holding `image`: written under a temporary name next to it, flushed to disk,
-// then renamed into place. The temporary file is created new (O_EXCL, never following a link).
+// then renamed into place. The temporary file is created new (O_EXCL, never following a link),
+// mode 0644 as qemu-img created it (never writable by others, whatever the umask).
 core::Status writeImage(const Qcow2Image& image, const std::string& path) {
   const std::string tmp = tempName(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0) {
     return core::unavailableError("cannot create " + tmp + ": " + std::strerror(errno));
   }

@@ -100,14 +100,15 @@ TEST(SyncRequestClientTest, KeepsAtMostMaxIdleConnectionsAfterABurst) {
   auto client = SyncRequestClient::create(server.url(), false, pool);
   ASSERT_TRUE(client.isOk()) << client.status();
   std::vector<std::thread> threads;
-  std::vector<bool> ok(kConcurrent, false);
+  std::vector<int> ok(kConcurrent,
+                      0);  // not vector<bool>: its elements share words, concurrent writes race
   for (int i = 0; i < kConcurrent; ++i) {
-    threads.emplace_back([&, i] { ok[i] = get(**client).isOk(); });
+    threads.emplace_back([&, i] { ok[i] = get(**client).isOk() ? 1 : 0; });
   }
   for (auto& t : threads) {
     t.join();
   }
-  EXPECT_EQ(ok, std::vector<bool>(kConcurrent, true));
+  EXPECT_EQ(ok, std::vector<int>(kConcurrent, 1));
   EXPECT_EQ(server.connectionsAccepted(), kConcurrent);
   EXPECT_TRUE(eventually([&] { return server.connectionsOpen() == 1; }))
       << server.connectionsOpen() << " connections still open";

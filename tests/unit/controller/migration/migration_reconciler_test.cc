@@ -704,6 +704,56 @@ TEST_F(MigrationReconcilerTest, ASourceThatReportsAgainEndsTheWait) {
   EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
 }
 
+// A controller that restarts (or a new leader) while it waits for the source knows nothing of the
+// silence so far (its clock is in memory) and does not decide to wait at once; the source has not
+// answered, so the condition must stay True, not turn False SourceAnswered (which would also drop
+// the gauge and reset the alert's window).
+TEST_F(MigrationReconcilerTest, ARestartedControllerKeepsWaitingForASilentSource) {
+  migrateWeb1ToHvB();
+  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
+                  .isOk());
+  api::VMMigration m = migration("m1");
+  m.status.progress = api::MigrationProgress{};
+  m.status.progress->percent = 10;
+  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+  reconcileOk("m1");
+  int renewals = 0;
+  const auto tick = [&] {
+    clock_->advance(std::chrono::seconds(10));
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
+    ASSERT_TRUE(lease.isOk());
+    (*lease)["spec"]["renewTime"] = "t" + std::to_string(++renewals);
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
+    reconcileOk("m1");
+  };
+  for (int i = 0; i < 60; ++i) {
+    tick();
+  }
+  api::VMMigration now = migration("m1");
+  const api::Condition* c = cond(now.status.conditions, kConditionWaitingForSource);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->status, ConditionStatus::kTrue);
+  const api::Condition before = *c;
+
+  config::ControllerConfig config;  // the restart: a new reconciler, nothing in memory
+  config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
+  config.migrations.max_parallel = 5;
+  reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
+      client_, cache_, std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
+      std::make_shared<MigrationMetrics>(std::make_shared<prometheus::Registry>()), nullptr, clock_,
+      config});
+  for (int i = 0; i < 3; ++i) {
+    tick();
+    now = migration("m1");
+    c = cond(now.status.conditions, kConditionWaitingForSource);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(c->status, ConditionStatus::kTrue)
+        << "the restarted controller ended a wait the source never answered: " << c->reason;
+    EXPECT_EQ(*c, before);
+  }
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+}
+
 TEST_F(MigrationReconcilerTest, ProgressFromTheSourceRestartsTheSilenceClock) {
   migrateWeb1ToHvB();
   reconcileOk("m1");  // first sight of Migrating: the clock starts

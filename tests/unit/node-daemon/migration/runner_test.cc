@@ -593,7 +593,8 @@ TEST_F(RunnerPostCopyTest, WithoutAWayToAskTheTargetAShutOffSourceIsNoVerdict) {
     auto pc = runner_->postCopy("ns/mig");
     return (pc && pc->failed) || done_calls_.load() > 0;
   }));
-  ASSERT_EQ(done_calls_.load(), 0) << runner_->outcome("ns/mig")->reason;
+  ASSERT_EQ(done_calls_.load(), 0)
+      << (runner_->outcome("ns/mig") ? runner_->outcome("ns/mig")->reason : "no outcome");
   auto pc = runner_->postCopy("ns/mig");
   EXPECT_FALSE(pc->lost);
   EXPECT_NE(pc->message.find("waiting for the target to tell where the guest is"),

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "node-daemon/storage/process.h"
 
@@ -192,6 +193,18 @@ TEST_F(DiskToolTest, RefusesOddBasesAndLeavesNothingBehind) {
   EXPECT_EQ(tool_->createEmpty(dir_ + "/no/such/disk.qcow2", 1 << 20).code(),
             core::StatusCode::kUnavailable);
   expectOnly({"odd.qcow2", "plain.raw", "empty.raw"});
+}
+
+// A VM's disk is never writable by other users, whatever the node-daemon's umask (a container
+// runtime may start it with umask 0): mode 0644, as qemu-img created it.
+TEST_F(DiskToolTest, DisksAreNotWritableByOthersUnderUmaskZero) {
+  const mode_t old = ::umask(0);
+  const std::string empty = dir_ + "/empty.qcow2";
+  const core::Status made = tool_->createEmpty(empty, 1 << 20);
+  ::umask(old);
+  ASSERT_TRUE(made.isOk()) << made;
+  EXPECT_EQ(fs::status(empty).permissions(), fs::perms::owner_read | fs::perms::owner_write |
+                                                 fs::perms::group_read | fs::perms::others_read);
 }
 
 }  // namespace
