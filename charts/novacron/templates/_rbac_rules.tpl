@@ -72,7 +72,8 @@ rules:
     resources: ["vmmigrations"]
     verbs: ["list", "watch"]
   # get/create: hypervisor/registrar.cc registers its node's Hypervisor (and never re-creates a
-  # deleted one, fence.h); it never updates the main object.
+  # deleted one, fence.h); it never updates the main object. vm/reconciler.cc also gets the
+  # Hypervisor named by another node's mark in the VM root (is that node still there?).
   - apiGroups: ["novacron.io"]
     resources: ["hypervisors"]
     verbs: ["get", "create"]
