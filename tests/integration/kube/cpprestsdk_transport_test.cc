@@ -30,8 +30,7 @@ using testing::TestResponder;
 using testing::TlsTestServer;
 
 const testing::TestPki& pki() {
-  static const testing::TestPki kPki = testing::makeTestPki();
-  return kPki;
+  return testing::sharedTestPki();
 }
 
 // A one-shot signal between the test and a handler thread.

@@ -28,8 +28,7 @@ using testing::TestResponder;
 using testing::TlsTestServer;
 
 const testing::TestPki& pki() {
-  static const testing::TestPki kPki = testing::makeTestPki();
-  return kPki;
+  return testing::sharedTestPki();
 }
 
 std::shared_ptr<const TlsMaterial> trust() {

@@ -99,4 +99,9 @@ TestPki makeTestPki() {
                  pem(client.get()), pem(client_key.get()), pem(other.get())};
 }
 
+const TestPki& sharedTestPki() {
+  static const TestPki kPki = makeTestPki();
+  return kPki;
+}
+
 }  // namespace novacron::testing

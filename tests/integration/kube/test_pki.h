@@ -1,7 +1,7 @@
 // TestPki: throwaway certificates for transport tests, made with the OpenSSL C API: a CA, a server
 // certificate for 127.0.0.1/localhost, a client certificate (CN "kube-test-client") and an
 // unrelated CA that trusts nothing here.
-// Thread-safety: makeTestPki() is a pure function.
+// Thread-safety: makeTestPki() is a pure function; sharedTestPki() is safe from any thread.
 #pragma once
 
 #include <string>
@@ -19,5 +19,9 @@ struct TestPki {
 
 // Aborts (test setup bug) if OpenSSL fails.
 TestPki makeTestPki();
+
+// One TestPki made on first use and shared by the tests of a process (making one takes a few
+// milliseconds of key generation).
+const TestPki& sharedTestPki();
 
 }  // namespace novacron::testing

@@ -42,13 +42,21 @@ protected:
     clock_ = std::make_shared<novacron::testing::FakeClock>();
     client_ = std::make_shared<FakeClient>(clock_);
     cache_ = std::make_shared<ctltest::SnapshotClusterCache>();
+    reconciler_ = newReconciler(nullptr, registry_);
+  }
+
+  // A reconciler on the fixture's client, cache and clock with nothing in memory (as after a
+  // controller restart), its metrics in `registry`, its Events through `events` (may be null).
+  std::unique_ptr<MigrationReconciler> newReconciler(
+      std::shared_ptr<runtime::EventRecorder> events,
+      const std::shared_ptr<prometheus::Registry>& registry) {
     config::ControllerConfig config;
     config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
     config.migrations.max_parallel = 5;
-    reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
+    return std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
         client_, cache_,
         std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
-        std::make_shared<MigrationMetrics>(registry_), nullptr, clock_, config});
+        std::make_shared<MigrationMetrics>(registry), std::move(events), clock_, config});
   }
 
   void addHypervisor(const std::string& name, std::optional<std::string> address,
@@ -124,6 +132,29 @@ protected:
   void reconcileOk(const std::string& name) {
     auto result = reconcile(name);
     ASSERT_TRUE(result.isOk()) << name << ": " << result.status();
+  }
+  // migrateWeb1ToHvB, then hv-a heartbeats (a Lease) and reports that it started the job
+  // (progress 10%), reconciled once: a live source that picked the migration up.
+  void sourceStartedTheJob() {
+    migrateWeb1ToHvB();
+    ASSERT_TRUE(
+        client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
+            .isOk());
+    api::VMMigration m = migration("m1");
+    m.status.progress = api::MigrationProgress{};
+    m.status.progress->percent = 10;
+    ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
+    reconcileOk("m1");
+  }
+
+  // Ten seconds on, hv-a's heartbeat renewed (it stays alive, silent about m1), m1 reconciled.
+  void tenSecondsOfALiveSilentSource() {
+    clock_->advance(std::chrono::seconds(10));
+    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
+    ASSERT_TRUE(lease.isOk());
+    (*lease)["spec"]["renewTime"] = "t" + std::to_string(++renewals_);
+    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
+    reconcileOk("m1");
   }
 
   size_t writes() const {
@@ -223,6 +254,7 @@ protected:
   }
 
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  int renewals_ = 0;  // hv-a's Lease renewals (tenSecondsOfALiveSilentSource)
   std::shared_ptr<novacron::testing::FakeClock> clock_;
   std::shared_ptr<FakeClient> client_;
   std::shared_ptr<ctltest::SnapshotClusterCache> cache_;
@@ -604,35 +636,15 @@ TEST_F(MigrationReconcilerTest, WaitingForALiveSourceIsVisibleUntilItAnswers) {
   options.clock = clock_;
   options.registry = std::make_shared<prometheus::Registry>();
   auto events = std::make_shared<runtime::EventRecorder>(client_, options);
-  config::ControllerConfig config;
-  config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
-  reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
-      client_, cache_, std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
-      std::make_shared<MigrationMetrics>(registry_), events, clock_, config});
-  migrateWeb1ToHvB();
-  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
-                  .isOk());
-  int renewals = 0;
-  // Ten seconds on, hv-a's heartbeat renewed (it stays alive throughout), reconciled.
-  const auto tick = [&] {
-    clock_->advance(std::chrono::seconds(10));
-    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
-    ASSERT_TRUE(lease.isOk());
-    (*lease)["spec"]["renewTime"] = "t" + std::to_string(++renewals);
-    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
-    reconcileOk("m1");
-  };
-  api::VMMigration m = migration("m1");
-  m.status.progress = api::MigrationProgress{};
-  m.status.progress->percent = 10;  // the source started the job, then goes silent
-  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
-  reconcileOk("m1");
+  reconciler_ = newReconciler(events, registry_);
+  sourceStartedTheJob();  // then goes silent
+  api::VMMigration m;
   const auto waiting = [&]() -> const api::Condition* {
     m = migration("m1");
     return cond(m.status.conditions, kConditionWaitingForSource);
   };
   for (int i = 0; i < 60 && !waiting(); ++i) {
-    tick();
+    tenSecondsOfALiveSilentSource();
   }
   ASSERT_NE(waiting(), nullptr) << "no WaitingForSource after 10 minutes of silence";
   EXPECT_TRUE(m.spec.cancel) << "asked to abort first";
@@ -645,7 +657,7 @@ TEST_F(MigrationReconcilerTest, WaitingForALiveSourceIsVisibleUntilItAnswers) {
   EXPECT_TRUE(inLedger("hv-b", "web-1"));
 
   for (int i = 0; i < 30; ++i) {  // five more minutes: the same condition, no second Event
-    tick();
+    tenSecondsOfALiveSilentSource();
   }
   EXPECT_EQ(*waiting(), c);
   EXPECT_EQ(m.status.phase, MigrationPhase::kMigrating);
@@ -673,23 +685,11 @@ TEST_F(MigrationReconcilerTest, WaitingForALiveSourceIsVisibleUntilItAnswers) {
 
 // A source that reports again while the controller waits for its abort clears the condition.
 TEST_F(MigrationReconcilerTest, ASourceThatReportsAgainEndsTheWait) {
-  migrateWeb1ToHvB();
-  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
-                  .isOk());
-  api::VMMigration m = migration("m1");
-  m.status.progress = api::MigrationProgress{};
-  m.status.progress->percent = 10;
-  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
-  reconcileOk("m1");
-  for (int i = 1; i <= 60; ++i) {
-    clock_->advance(std::chrono::seconds(10));
-    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
-    ASSERT_TRUE(lease.isOk());
-    (*lease)["spec"]["renewTime"] = "t" + std::to_string(i);
-    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
-    reconcileOk("m1");
+  sourceStartedTheJob();
+  for (int i = 0; i < 60; ++i) {
+    tenSecondsOfALiveSilentSource();
   }
-  m = migration("m1");
+  api::VMMigration m = migration("m1");
   const api::Condition* c = cond(m.status.conditions, kConditionWaitingForSource);
   ASSERT_NE(c, nullptr);
   ASSERT_EQ(c->status, ConditionStatus::kTrue);
@@ -709,25 +709,9 @@ TEST_F(MigrationReconcilerTest, ASourceThatReportsAgainEndsTheWait) {
 // answered, so the condition must stay True, not turn False SourceAnswered (which would also drop
 // the gauge and reset the alert's window).
 TEST_F(MigrationReconcilerTest, ARestartedControllerKeepsWaitingForASilentSource) {
-  migrateWeb1ToHvB();
-  ASSERT_TRUE(client_->create(kube::kLease, "novacron-node-lease", ctltest::makeLease("hv-a", "t0"))
-                  .isOk());
-  api::VMMigration m = migration("m1");
-  m.status.progress = api::MigrationProgress{};
-  m.status.progress->percent = 10;
-  ASSERT_TRUE(client_->updateStatus(kube::kVMMigration, kNs, api::toJson(m)).isOk());
-  reconcileOk("m1");
-  int renewals = 0;
-  const auto tick = [&] {
-    clock_->advance(std::chrono::seconds(10));
-    auto lease = client_->get(kube::kLease, "novacron-node-lease", "hv-a");
-    ASSERT_TRUE(lease.isOk());
-    (*lease)["spec"]["renewTime"] = "t" + std::to_string(++renewals);
-    ASSERT_TRUE(client_->update(kube::kLease, "novacron-node-lease", *lease).isOk());
-    reconcileOk("m1");
-  };
+  sourceStartedTheJob();
   for (int i = 0; i < 60; ++i) {
-    tick();
+    tenSecondsOfALiveSilentSource();
   }
   api::VMMigration now = migration("m1");
   const api::Condition* c = cond(now.status.conditions, kConditionWaitingForSource);
@@ -735,15 +719,10 @@ TEST_F(MigrationReconcilerTest, ARestartedControllerKeepsWaitingForASilentSource
   ASSERT_EQ(c->status, ConditionStatus::kTrue);
   const api::Condition before = *c;
 
-  config::ControllerConfig config;  // the restart: a new reconciler, nothing in memory
-  config.scheduler.default_overcommit = {scheduler::Ratio{1000}, scheduler::Ratio{1000}};
-  config.migrations.max_parallel = 5;
-  reconciler_ = std::make_unique<MigrationReconciler>(MigrationReconcilerDeps{
-      client_, cache_, std::make_shared<health::HeartbeatTracker>(clock_, std::chrono::seconds(40)),
-      std::make_shared<MigrationMetrics>(std::make_shared<prometheus::Registry>()), nullptr, clock_,
-      config});
+  // The restart: a new reconciler, nothing in memory (a registry of its own, as a new process).
+  reconciler_ = newReconciler(nullptr, std::make_shared<prometheus::Registry>());
   for (int i = 0; i < 3; ++i) {
-    tick();
+    tenSecondsOfALiveSilentSource();
     now = migration("m1");
     c = cond(now.status.conditions, kConditionWaitingForSource);
     ASSERT_NE(c, nullptr);
