@@ -15,3 +15,8 @@ find_package(Boost 1.74 REQUIRED COMPONENTS system)
 
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LIBVIRT REQUIRED IMPORTED_TARGET libvirt)
+# The dev API server talks to etcd over etcd's gRPC API (dev-apiserver/etcdpb/).
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
+find_program(NOVACRON_PROTOC protoc REQUIRED)
+find_program(NOVACRON_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)

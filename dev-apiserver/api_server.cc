@@ -1497,11 +1497,11 @@ Response ApiServer::deleteObject(const Request& req, const Target& t) {
       if (type.resource == "customresourcedefinitions") {
         // Removing a CRD removes all its custom resources.
         for (const auto& ct : typesFromCrd(obj).valueOr(std::vector<ResourceType>{})) {
-          auto del = etcd_.call("/v3/kv/deleterange",
-                                json{{"key", base64Encode(ct.storage_prefix)},
-                                     {"range_end", base64Encode(prefixEnd(ct.storage_prefix))}}
-                                    .dump());
-          (void)del;
+          auto del = etcd_.removeRange(ct.storage_prefix, prefixEnd(ct.storage_prefix));
+          if (!del.isOk()) {
+            spdlog::warn("CRD {} deleted, but its objects under {} were not: {}", t.name,
+                         ct.storage_prefix, del.status().toString());
+          }
           break;
         }
         (void)registry_.applyCrd(t.name, nullptr);

@@ -1,4 +1,4 @@
-// Standard base64 (RFC 4648, padded), used for etcd gateway payloads, continue tokens and
+// Standard base64 (RFC 4648, padded), used for Secret data, continue tokens and
 // kubeconfig data fields. Thread-safety: pure functions.
 #pragma once
 

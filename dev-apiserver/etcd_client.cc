@@ -1,170 +1,185 @@
 #include "dev-apiserver/etcd_client.h"
 
 #include <atomic>
-#include <deque>
+#include <chrono>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
-#include <sys/socket.h>
+#include <grpcpp/grpcpp.h>
 
-#include "dev-apiserver/base64.h"
+#include "dev-apiserver/etcdpb/rpc.grpc.pb.h"
 
 namespace novacron::devapi {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using nlohmann::json;
+namespace pb = etcdserverpb;
 
 namespace {
 
-int64_t toInt(const json& j, const char* field) {
-  auto it = j.find(field);
-  if (it == j.end()) {
-    return 0;
-  }
-  if (it->is_string()) {
-    return std::stoll(it->get<std::string>());
-  }
-  return it->get<int64_t>();
+// Unary calls get a deadline so that a wedged etcd fails requests instead of holding the API
+// server's threads forever; a whole-store range of a big cluster takes well under a second.
+constexpr auto kCallDeadline = std::chrono::seconds(60);
+
+KeyValue fromPb(const mvccpb::KeyValue& kv) {
+  KeyValue out;
+  out.key = kv.key();
+  out.value = kv.value();
+  out.create_revision = kv.create_revision();
+  out.mod_revision = kv.mod_revision();
+  return out;
 }
 
-KeyValue parseKv(const json& j) {
-  KeyValue kv;
-  kv.key = base64Decode(j.value("key", "")).value_or("");
-  kv.value = base64Decode(j.value("value", "")).value_or("");
-  kv.create_revision = toInt(j, "create_revision");
-  kv.mod_revision = toInt(j, "mod_revision");
-  return kv;
-}
-
-core::Status errorFromBody(int http_status, const std::string& body) {
-  std::string message = body;
-  try {
-    auto j = json::parse(body);
-    message = j.value("message", body);
-  } catch (const std::exception&) {
-  }
+// etcd's errors arrive as gRPC statuses; the message says which (etcd's rpctypes).
+core::Status fromGrpc(const char* method, const grpc::Status& s) {
+  const std::string& message = s.error_message();
   if (message.find("required revision has been compacted") != std::string::npos) {
     return core::goneError(message);
   }
   if (message.find("future revision") != std::string::npos) {
     return core::invalidArgumentError(message);
   }
-  return core::unavailableError("etcd HTTP " + std::to_string(http_status) + ": " + message);
+  return core::unavailableError(std::string("etcd ") + method + ": " + message + " (gRPC code " +
+                                std::to_string(static_cast<int>(s.error_code())) + ")");
 }
 
-struct Endpoint {
-  std::string host;
-  std::string port;
-};
+void setDeadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+}
+
+TxnResult fromTxn(const pb::TxnResponse& resp) {
+  TxnResult r;
+  r.succeeded = resp.succeeded();
+  r.revision = resp.header().revision();
+  for (const auto& op : resp.responses()) {
+    if (op.has_response_range()) {
+      for (const auto& kv : op.response_range().kvs()) {
+        r.current = fromPb(kv);
+      }
+    }
+    if (op.has_response_delete_range()) {
+      for (const auto& kv : op.response_delete_range().prev_kvs()) {
+        r.deleted.push_back(fromPb(kv));
+      }
+    }
+  }
+  return r;
+}
+
+// A compare on the key's mod revision (`target` MOD) or create revision (CREATE).
+void addCompare(pb::TxnRequest& txn, const std::string& key, pb::Compare::CompareTarget target,
+                int64_t revision) {
+  pb::Compare* c = txn.add_compare();
+  c->set_key(key);
+  c->set_target(target);
+  c->set_result(pb::Compare::EQUAL);
+  if (target == pb::Compare::CREATE) {
+    c->set_create_revision(revision);
+  } else {
+    c->set_mod_revision(revision);
+  }
+}
+
+void addFailureRead(pb::TxnRequest& txn, const std::string& key) {
+  txn.add_failure()->mutable_request_range()->set_key(key);
+}
 
 class WatchImpl : public EtcdWatch {
 public:
-  WatchImpl(Endpoint ep) : ep_(std::move(ep)), socket_(ioc_) {}
+  explicit WatchImpl(pb::Watch::Stub& stub) : stub_(stub) {}
 
-  core::Status start(const std::string& body) {
-    try {
-      tcp::resolver resolver(ioc_);
-      net::connect(socket_, resolver.resolve(ep_.host, ep_.port));
-      http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
-      req.set(http::field::host, ep_.host);
-      req.set(http::field::content_type, "application/json");
-      req.body() = body;
-      req.prepare_payload();
-      http::write(socket_, req);
-      parser_.body_limit(boost::none);
-      http::read_header(socket_, buffer_, parser_);
-      if (parser_.get().result_int() != 200) {
-        return core::unavailableError("etcd watch HTTP " +
-                                      std::to_string(parser_.get().result_int()));
+  ~WatchImpl() override {
+    ctx_.TryCancel();
+    if (stream_ && !finished_) {
+      pb::WatchResponse drain;
+      while (stream_->Read(&drain)) {
       }
-    } catch (const std::exception& e) {
-      return core::unavailableError(std::string("etcd watch: ") + e.what());
+      (void)stream_->Finish();
+    }
+  }
+
+  core::Status start(const pb::WatchRequest& create) {
+    stream_ = stub_.Watch(&ctx_);
+    if (!stream_->Write(create)) {
+      return finish("etcd watch: the stream closed before the create request was sent");
+    }
+    // etcd answers a create request first, before any event of that watcher.
+    pb::WatchResponse resp;
+    if (!stream_->Read(&resp)) {
+      return finish("etcd watch: the stream closed before the watch was created");
+    }
+    if (resp.compact_revision() > 0) {
+      return compacted(resp.compact_revision());
+    }
+    if (resp.canceled()) {
+      return core::unavailableError("etcd watch canceled: " + resp.cancel_reason());
+    }
+    if (resp.events_size() > 0) {
+      first_ = std::move(resp);
     }
     return core::okStatus();
   }
 
   core::StatusOr<std::vector<WatchEvent>> next() override {
     while (true) {
-      size_t nl;
-      while ((nl = pending_.find('\n')) != std::string::npos) {
-        std::string line = pending_.substr(0, nl);
-        pending_.erase(0, nl + 1);
-        if (line.empty()) {
-          continue;
-        }
-        json j;
-        try {
-          j = json::parse(line);
-        } catch (const std::exception& e) {
-          return core::internalError(std::string("etcd watch: bad JSON: ") + e.what());
-        }
-        if (j.contains("error")) {
-          return core::unavailableError("etcd watch error: " + j["error"].dump());
-        }
-        const json& r = j.value("result", json::object());
-        if (r.contains("compact_revision") && toInt(r, "compact_revision") > 0) {
-          return core::goneError("required revision has been compacted; compact revision " +
-                                 std::to_string(toInt(r, "compact_revision")));
-        }
-        if (r.value("canceled", false)) {
-          return core::unavailableError("etcd watch canceled: " + r.dump());
-        }
-        std::vector<WatchEvent> events;
-        for (const auto& e : r.value("events", json::array())) {
-          WatchEvent ev;
-          ev.is_delete = e.value("type", "PUT") == "DELETE";
-          ev.kv = parseKv(e.value("kv", json::object()));
-          if (e.contains("prev_kv")) {
-            ev.prev_kv = parseKv(e["prev_kv"]);
-          }
-          events.push_back(std::move(ev));
-        }
-        if (!events.empty()) {
-          return events;
-        }
-      }
-      if (cancelled_) {
+      pb::WatchResponse resp;
+      if (first_) {
+        resp = std::move(*first_);
+        first_.reset();
+      } else if (cancelled_) {
         return core::cancelledError("watch cancelled");
+      } else if (!stream_->Read(&resp)) {
+        if (cancelled_) {
+          return core::cancelledError("watch cancelled");
+        }
+        return finish("etcd watch stream ended");
       }
-      char buf[16384];
-      parser_.get().body().data = buf;
-      parser_.get().body().size = sizeof(buf);
-      beast::error_code ec;
-      http::read_some(socket_, buffer_, parser_, ec);
-      if (ec == http::error::need_buffer) {
-        ec = {};
+      if (resp.compact_revision() > 0) {
+        return compacted(resp.compact_revision());
       }
-      if (cancelled_) {
-        return core::cancelledError("watch cancelled");
+      if (resp.canceled()) {
+        return core::unavailableError("etcd watch canceled: " + resp.cancel_reason());
       }
-      if (ec) {
-        return core::unavailableError("etcd watch read: " + ec.message());
+      if (resp.events_size() == 0) {
+        continue;  // a progress notification
       }
-      pending_.append(buf, sizeof(buf) - parser_.get().body().size);
-      if (parser_.is_done()) {
-        return core::unavailableError("etcd watch stream ended");
+      std::vector<WatchEvent> events;
+      events.reserve(static_cast<size_t>(resp.events_size()));
+      for (auto& e : *resp.mutable_events()) {
+        WatchEvent ev;
+        ev.is_delete = e.type() == mvccpb::Event::DELETE;
+        ev.kv = fromPb(e.kv());
+        if (e.has_prev_kv()) {
+          ev.prev_kv = fromPb(e.prev_kv());
+        }
+        events.push_back(std::move(ev));
       }
+      return events;
     }
   }
 
   void cancel() override {
     cancelled_ = true;
-    ::shutdown(socket_.native_handle(), SHUT_RDWR);
+    ctx_.TryCancel();
   }
 
 private:
-  Endpoint ep_;
-  net::io_context ioc_;
-  tcp::socket socket_;
-  beast::flat_buffer buffer_;
-  http::response_parser<http::buffer_body> parser_;
-  std::string pending_;
+  static core::Status compacted(int64_t compact_revision) {
+    return core::goneError("required revision has been compacted; compact revision " +
+                           std::to_string(compact_revision));
+  }
+
+  // The stream is over: its status says why.
+  core::Status finish(const std::string& what) {
+    finished_ = true;
+    grpc::Status s = stream_->Finish();
+    if (s.ok()) {
+      return core::unavailableError(what);
+    }
+    return fromGrpc("watch", s);
+  }
+
+  pb::Watch::Stub& stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse>> stream_;
+  std::optional<pb::WatchResponse> first_;
+  bool finished_ = false;
   std::atomic<bool> cancelled_{false};
 };
 
@@ -184,10 +199,9 @@ std::string prefixEnd(const std::string& prefix) {
 }
 
 struct EtcdClient::Impl {
-  Endpoint ep;
-  net::io_context ioc;
-  std::mutex mu;  // guards idle
-  std::deque<std::unique_ptr<tcp::socket>> idle;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::KV::Stub> kv;
+  std::unique_ptr<pb::Watch::Stub> watch;
 };
 
 EtcdClient::EtcdClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -204,118 +218,52 @@ core::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::create(const std::string
     rest.pop_back();
   }
   auto colon = rest.rfind(':');
-  if (colon == std::string::npos) {
+  if (colon == std::string::npos || colon + 1 == rest.size()) {
     return core::invalidArgumentError("etcd endpoint needs a port: " + endpoint);
   }
+  grpc::ChannelArguments args;
+  // Lists of a whole resource come back in one message (gRPC's default limit is 4 MiB).
+  args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
+  // etcd may start after us or restart under us: reconnect within a second, not gRPC's 2 minutes.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto impl = std::make_unique<Impl>();
-  impl->ep.host = rest.substr(0, colon);
-  impl->ep.port = rest.substr(colon + 1);
+  // etcd serves gRPC and its HTTP gateway on the same client port (plain HTTP/2 here).
+  impl->channel = grpc::CreateCustomChannel(rest, grpc::InsecureChannelCredentials(), args);
+  impl->kv = pb::KV::NewStub(impl->channel);
+  impl->watch = pb::Watch::NewStub(impl->channel);
   return std::unique_ptr<EtcdClient>(new EtcdClient(std::move(impl)));
 }
 
-core::StatusOr<std::string> EtcdClient::call(const std::string& path, const std::string& body) {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::unique_ptr<tcp::socket> sock;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mu);
-      if (!impl_->idle.empty()) {
-        sock = std::move(impl_->idle.front());
-        impl_->idle.pop_front();
-      }
-    }
-    bool reused = sock != nullptr;
-    try {
-      if (!sock) {
-        sock = std::make_unique<tcp::socket>(impl_->ioc);
-        tcp::resolver resolver(impl_->ioc);
-        net::connect(*sock, resolver.resolve(impl_->ep.host, impl_->ep.port));
-        sock->set_option(tcp::no_delay(true));
-      }
-      http::request<http::string_body> req{http::verb::post, path, 11};
-      req.set(http::field::host, impl_->ep.host);
-      req.set(http::field::content_type, "application/json");
-      req.keep_alive(true);
-      req.body() = body;
-      req.prepare_payload();
-      http::write(*sock, req);
-      beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(256 * 1024 * 1024);
-      http::read(*sock, buffer, parser);
-      auto res = parser.release();
-      if (res.keep_alive()) {
-        std::lock_guard<std::mutex> lock(impl_->mu);
-        impl_->idle.push_back(std::move(sock));
-      }
-      if (res.result_int() != 200) {
-        return errorFromBody(res.result_int(), res.body());
-      }
-      return std::move(res.body());
-    } catch (const std::exception& e) {
-      if (reused) {
-        continue;  // a stale keep-alive connection; retry on a fresh one
-      }
-      return core::unavailableError(std::string("etcd ") + path + ": " + e.what());
-    }
-  }
-  return core::unavailableError("etcd " + path + ": connection failed");
-}
-
-namespace {
-
-core::StatusOr<json> callJson(EtcdClient& client, const std::string& path, const json& body) {
-  NOVACRON_ASSIGN_OR_RETURN(std::string text, client.call(path, body.dump()));
-  try {
-    return json::parse(text);
-  } catch (const std::exception& e) {
-    return core::internalError(std::string("etcd: bad JSON response: ") + e.what());
-  }
-}
-
-TxnResult parseTxn(const json& j) {
-  TxnResult r;
-  r.succeeded = j.value("succeeded", false);
-  r.revision = toInt(j.value("header", json::object()), "revision");
-  for (const auto& resp : j.value("responses", json::array())) {
-    if (resp.contains("response_range")) {
-      for (const auto& kv : resp["response_range"].value("kvs", json::array())) {
-        r.current = parseKv(kv);
-      }
-    }
-    if (resp.contains("response_delete_range")) {
-      for (const auto& kv : resp["response_delete_range"].value("prev_kvs", json::array())) {
-        r.deleted.push_back(parseKv(kv));
-      }
-    }
-  }
-  return r;
-}
-
-}  // namespace
-
 core::StatusOr<RangeResult> EtcdClient::range(const std::string& key, const std::string& range_end,
                                               int64_t limit, int64_t revision, bool count_only) {
-  json body = {{"key", base64Encode(key)}};
-  if (!range_end.empty()) {
-    body["range_end"] = base64Encode(range_end);
+  pb::RangeRequest req;
+  req.set_key(key);
+  req.set_range_end(range_end);
+  req.set_limit(limit);
+  req.set_revision(revision);
+  req.set_count_only(count_only);
+  pb::RangeResponse resp;
+  grpc::ClientContext ctx;
+  setDeadline(ctx);
+  grpc::Status s = impl_->kv->Range(&ctx, req, &resp);
+  if (!s.ok()) {
+    return fromGrpc("range", s);
   }
-  if (limit > 0) {
-    body["limit"] = std::to_string(limit);
-  }
-  if (revision > 0) {
-    body["revision"] = std::to_string(revision);
-  }
-  if (count_only) {
-    body["count_only"] = true;
-  }
-  NOVACRON_ASSIGN_OR_RETURN(json j, callJson(*this, "/v3/kv/range", body));
   RangeResult r;
-  r.revision = toInt(j.value("header", json::object()), "revision");
-  for (const auto& kv : j.value("kvs", json::array())) {
-    r.kvs.push_back(parseKv(kv));
+  r.revision = resp.header().revision();
+  r.kvs.reserve(static_cast<size_t>(resp.kvs_size()));
+  for (auto& kv : *resp.mutable_kvs()) {
+    KeyValue out;
+    out.key = std::move(*kv.mutable_key());
+    out.value = std::move(*kv.mutable_value());
+    out.create_revision = kv.create_revision();
+    out.mod_revision = kv.mod_revision();
+    r.kvs.push_back(std::move(out));
   }
-  r.more = j.value("more", false);
-  r.count = toInt(j, "count");
+  r.more = resp.more();
+  r.count = resp.count();
   return r;
 }
 
@@ -324,56 +272,88 @@ core::StatusOr<std::optional<KeyValue>> EtcdClient::get(const std::string& key) 
   if (r.kvs.empty()) {
     return std::optional<KeyValue>();
   }
-  return std::optional<KeyValue>(r.kvs.front());
+  return std::optional<KeyValue>(std::move(r.kvs.front()));
 }
 
+namespace {
+
+core::StatusOr<TxnResult> runTxn(pb::KV::Stub& kv, const pb::TxnRequest& req) {
+  pb::TxnResponse resp;
+  grpc::ClientContext ctx;
+  setDeadline(ctx);
+  grpc::Status s = kv.Txn(&ctx, req, &resp);
+  if (!s.ok()) {
+    return fromGrpc("txn", s);
+  }
+  return fromTxn(resp);
+}
+
+}  // namespace
+
 core::StatusOr<TxnResult> EtcdClient::create(const std::string& key, const std::string& value) {
-  std::string k = base64Encode(key);
-  json body = {
-      {"compare",
-       {{{"key", k}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}}},
-      {"success", {{{"request_put", {{"key", k}, {"value", base64Encode(value)}}}}}},
-      {"failure", {{{"request_range", {{"key", k}}}}}}};
-  NOVACRON_ASSIGN_OR_RETURN(json j, callJson(*this, "/v3/kv/txn", body));
-  return parseTxn(j);
+  pb::TxnRequest txn;
+  addCompare(txn, key, pb::Compare::CREATE, 0);
+  pb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  addFailureRead(txn, key);
+  return runTxn(*impl_->kv, txn);
 }
 
 core::StatusOr<TxnResult> EtcdClient::update(const std::string& key, const std::string& value,
                                              int64_t mod_revision) {
-  std::string k = base64Encode(key);
-  json body = {{"compare",
-                {{{"key", k},
-                  {"target", "MOD"},
-                  {"result", "EQUAL"},
-                  {"mod_revision", std::to_string(mod_revision)}}}},
-               {"success", {{{"request_put", {{"key", k}, {"value", base64Encode(value)}}}}}},
-               {"failure", {{{"request_range", {{"key", k}}}}}}};
-  NOVACRON_ASSIGN_OR_RETURN(json j, callJson(*this, "/v3/kv/txn", body));
-  return parseTxn(j);
+  pb::TxnRequest txn;
+  addCompare(txn, key, pb::Compare::MOD, mod_revision);
+  pb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(value);
+  addFailureRead(txn, key);
+  return runTxn(*impl_->kv, txn);
 }
 
 core::StatusOr<TxnResult> EtcdClient::remove(const std::string& key, int64_t mod_revision) {
-  std::string k = base64Encode(key);
-  json body = {{"success", {{{"request_delete_range", {{"key", k}, {"prev_kv", true}}}}}},
-               {"failure", {{{"request_range", {{"key", k}}}}}}};
+  pb::TxnRequest txn;
   if (mod_revision > 0) {
-    body["compare"] = {{{"key", k},
-                        {"target", "MOD"},
-                        {"result", "EQUAL"},
-                        {"mod_revision", std::to_string(mod_revision)}}};
+    addCompare(txn, key, pb::Compare::MOD, mod_revision);
   }
-  NOVACRON_ASSIGN_OR_RETURN(json j, callJson(*this, "/v3/kv/txn", body));
-  TxnResult r = parseTxn(j);
+  pb::DeleteRangeRequest* del = txn.add_success()->mutable_request_delete_range();
+  del->set_key(key);
+  del->set_prev_kv(true);
+  addFailureRead(txn, key);
+  NOVACRON_ASSIGN_OR_RETURN(TxnResult r, runTxn(*impl_->kv, txn));
   if (mod_revision == 0) {
     r.succeeded = true;
   }
   return r;
 }
 
+core::StatusOr<int64_t> EtcdClient::removeRange(const std::string& key,
+                                                const std::string& range_end) {
+  pb::DeleteRangeRequest req;
+  req.set_key(key);
+  req.set_range_end(range_end);
+  pb::DeleteRangeResponse resp;
+  grpc::ClientContext ctx;
+  setDeadline(ctx);
+  grpc::Status s = impl_->kv->DeleteRange(&ctx, req, &resp);
+  if (!s.ok()) {
+    return fromGrpc("deleterange", s);
+  }
+  return resp.deleted();
+}
+
 core::Status EtcdClient::compact(int64_t revision) {
-  json body = {{"revision", std::to_string(revision)}, {"physical", true}};
-  auto r = callJson(*this, "/v3/kv/compaction", body);
-  return r.status();
+  pb::CompactionRequest req;
+  req.set_revision(revision);
+  req.set_physical(true);
+  pb::CompactionResponse resp;
+  grpc::ClientContext ctx;
+  setDeadline(ctx);
+  grpc::Status s = impl_->kv->Compact(&ctx, req, &resp);
+  if (!s.ok()) {
+    return fromGrpc("compact", s);
+  }
+  return core::okStatus();
 }
 
 core::StatusOr<int64_t> EtcdClient::currentRevision() {
@@ -384,18 +364,14 @@ core::StatusOr<int64_t> EtcdClient::currentRevision() {
 core::StatusOr<std::unique_ptr<EtcdWatch>> EtcdClient::watch(const std::string& key,
                                                              const std::string& range_end,
                                                              int64_t start_revision, bool prev_kv) {
-  json req = {{"key", base64Encode(key)}};
-  if (prev_kv) {
-    req["prev_kv"] = true;
-  }
-  if (!range_end.empty()) {
-    req["range_end"] = base64Encode(range_end);
-  }
-  if (start_revision > 0) {
-    req["start_revision"] = std::to_string(start_revision);
-  }
-  auto w = std::make_unique<WatchImpl>(impl_->ep);
-  NOVACRON_RETURN_IF_ERROR(w->start(json{{"create_request", req}}.dump()));
+  pb::WatchRequest req;
+  pb::WatchCreateRequest* create = req.mutable_create_request();
+  create->set_key(key);
+  create->set_range_end(range_end);
+  create->set_start_revision(start_revision);
+  create->set_prev_kv(prev_kv);
+  auto w = std::make_unique<WatchImpl>(*impl_->watch);
+  NOVACRON_RETURN_IF_ERROR(w->start(req));
   return std::unique_ptr<EtcdWatch>(std::move(w));
 }
 

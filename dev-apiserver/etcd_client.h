@@ -1,13 +1,13 @@
-// A small client for etcd's v3 JSON gateway (etcd 3.4: /v3/kv/*, /v3/watch) over plain HTTP on
-// loopback. Keys and values are raw bytes here; base64 happens inside.
+// A small client for etcd's v3 gRPC API (services KV and Watch; the messages it needs are in
+// etcdpb/), over plain HTTP/2 on the client port. Keys and values are raw bytes. gRPC stays inside
+// etcd_client.cc: callers see only these types and core::Status.
 //
-// Thread-safety: EtcdClient is thread-safe (a mutex-guarded pool of keep-alive connections).
+// Thread-safety: EtcdClient is thread-safe (one gRPC channel, shared by every call and watch).
 // An EtcdWatch is used by one thread at a time; cancel() may be called from any thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +76,8 @@ public:
                                    int64_t mod_revision);
   // Deletes `key` only if its mod_revision still equals `mod_revision` (0: unconditionally).
   core::StatusOr<TxnResult> remove(const std::string& key, int64_t mod_revision);
+  // Deletes every key in [key, range_end) unconditionally; returns how many were deleted.
+  core::StatusOr<int64_t> removeRange(const std::string& key, const std::string& range_end);
   core::Status compact(int64_t revision);
   core::StatusOr<int64_t> currentRevision();
   // Starts a watch of [key, range_end) from start_revision (0: now). With prev_kv, each event
@@ -83,9 +85,6 @@ public:
   core::StatusOr<std::unique_ptr<EtcdWatch>> watch(const std::string& key,
                                                    const std::string& range_end,
                                                    int64_t start_revision, bool prev_kv = true);
-
-  // POSTs a JSON body to a gateway path and returns the JSON response text.
-  core::StatusOr<std::string> call(const std::string& path, const std::string& body);
 
 private:
   struct Impl;

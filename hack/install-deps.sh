@@ -15,6 +15,8 @@ PACKAGES=(
   libcpprest-dev libboost-dev libboost-system-dev libssl-dev openssl
   libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev prometheus-cpp-dev
   libpugixml-dev libvirt-dev
+  # the dev API server's etcd client (etcd's gRPC API)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # runtime: hypervisor, store, guest image tooling
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   dnsmasq-base etcd-server etcd-client lua5.1 cpio busybox-static genisoimage

@@ -34,7 +34,7 @@ inline std::map<std::string, double> etcdCounters(const std::string& endpoint) {
         out[name] = std::stod(text.substr(prefix.size()));
       }
     }
-    // gRPC requests handled, by method (the JSON gateway forwards to these).
+    // gRPC requests handled, by method (the dev API server calls these directly).
     const std::string grpc = "grpc_server_handled_total{grpc_code=\"OK\",grpc_method=\"";
     if (text.rfind(grpc, 0) == 0) {
       auto end = text.find('"', grpc.size());
