@@ -123,8 +123,8 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
         }
         // Reservations of an unbound VM may sit on any hypervisor.
         for (const auto& hv : cache->hypervisors()) {
-          auto entries = ledgerOf(*hv);
-          if (entries.isOk() && entries->contains(key)) {
+          auto entries = sharedLedgerOf(*hv);
+          if (entries.isOk() && (*entries)->contains(key)) {
             hv_queue.add(hv->metadata.name);
           }
         }

@@ -16,11 +16,11 @@ using runtime::setTypedCondition;
 
 // The ledger's summary; unchanged when the ledger annotation cannot be read.
 void setAllocated(api::Hypervisor& hv) {
-  auto entries = ledgerOf(hv);
+  auto entries = sharedLedgerOf(hv);
   if (!entries.isOk()) {
     return;
   }
-  const auto sum = ledger::totals(*entries);
+  const auto sum = ledger::totals(**entries);
   api::HypervisorAllocated allocated;
   allocated.cpus = static_cast<int32_t>(sum.resources.cpus);
   allocated.memory = api::Quantity::fromBytes(sum.resources.memory_bytes);

@@ -184,14 +184,15 @@ void HypervisorReconciler::reportUnreachableCount() {
 core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconcileLedger(
     const api::Hypervisor& hv) {
   const std::string& name = hv.metadata.name;
-  auto current = ledgerOf(hv);
+  auto current = sharedLedgerOf(hv);
   if (!current.isOk()) {
     // Degraded: rebuild from the bound VMs alone (reservations in flight are lost; their VMs are
     // placed again). Loud, because it should never happen.
     spdlog::error("hypervisor {}: corrupt ledger annotation, rebuilding from bound VMs: {}", name,
                   current.status().toString());
   }
-  const ledger::Ledger current_entries = current.isOk() ? *current : ledger::Ledger{};
+  static const ledger::Ledger kNoEntries;
+  const ledger::Ledger& current_entries = current.isOk() ? **current : kNoEntries;
   ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries);
   NOVACRON_RETURN_IF_ERROR(confirmRemovals(hv, plan));
   if (current.isOk() && plan.desired == current_entries) {

@@ -286,12 +286,12 @@ std::optional<std::string> findReservation(const ClusterCache& cache,
     if (isFenced(*hv)) {
       continue;
     }
-    auto entries = ledgerOf(*hv);
+    auto entries = sharedLedgerOf(*hv);
     if (!entries.isOk()) {
       continue;
     }
-    auto it = entries->find(key);
-    if (it != entries->end() && it->second.uid == vm.metadata.uid &&
+    auto it = (*entries)->find(key);
+    if (it != (*entries)->end() && it->second.uid == vm.metadata.uid &&
         (!best || hv->metadata.name < *best)) {
       best = hv->metadata.name;
     }

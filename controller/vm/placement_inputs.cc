@@ -5,11 +5,15 @@
 #include <cmath>
 
 #include "controller/cache/cluster_cache.h"
+#include "controller/ledger/ledger_memo.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 
 namespace novacron::controller {
 namespace {
+
+// How many hypervisors' decoded ledgers the process keeps (a few MB at hundreds of VMs each).
+constexpr size_t kLedgerMemoCapacity = 256;
 
 scheduler::Ratio toRatio(double value) {
   return scheduler::Ratio{static_cast<int64_t>(std::llround(value * scheduler::Ratio::kOne))};
@@ -21,12 +25,21 @@ std::string vmKey(const api::VirtualMachine& vm) {
   return vm.metadata.namespace_ + "/" + vm.metadata.name;
 }
 
-core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
+core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
+    const api::Hypervisor& hypervisor) {
+  // The process's memo: the hypervisors placement and the reconcilers looked at last.
+  static ledger::LedgerMemo memo(kLedgerMemoCapacity);
   auto it = hypervisor.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
   if (it == hypervisor.metadata.annotations.end()) {
-    return ledger::Ledger{};
+    static const auto empty = std::make_shared<const ledger::Ledger>();
+    return empty;
   }
-  return ledger::decodeLedger(it->second);
+  return memo.decode(hypervisor.metadata.name, hypervisor.metadata.resourceVersion, it->second);
+}
+
+core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
+  NOVACRON_ASSIGN_OR_RETURN(auto shared, sharedLedgerOf(hypervisor));
+  return ledger::Ledger(*shared);
 }
 
 scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh) {
@@ -61,14 +74,14 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
       view.overcommit.memory = toRatio(*hypervisor.spec.overcommit->memory);
     }
   }
-  auto entries = ledgerOf(hypervisor);
+  auto entries = sharedLedgerOf(hypervisor);
   if (!entries.isOk()) {
     view.unschedulable = true;
     return view;
   }
-  const auto sum = ledger::totals(*entries);
+  const auto sum = ledger::totals(**entries);
   view.allocated = sum.resources;
-  view.anti_affinity_groups = ledger::antiAffinityGroups(*entries);
+  view.anti_affinity_groups = ledger::antiAffinityGroups(**entries);
   return view;
 }
 

@@ -8,6 +8,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,7 +24,11 @@ namespace novacron::controller {
 using api::isFenced;
 using api::kFencedAnnotation;
 
-// The ledger stored on the hypervisor (empty when the annotation is absent).
+// The ledger stored on the hypervisor (empty when the annotation is absent), decoded once per
+// version of the hypervisor (controller/ledger/ledger_memo.h) and shared: for reading.
+core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
+    const api::Hypervisor& hypervisor);
+// The same, as a copy to change.
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
 
 // `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger annotation is corrupt is

@@ -196,8 +196,8 @@ void PlacementState::rebuild(const std::string& name, Entry& e, HypervisorPtr so
   e.view = hypervisorView(*e.source, true);
   e.fenced = isFenced(*e.source);
   e.reserved.clear();
-  if (auto entries = ledgerOf(*e.source); entries.isOk()) {
-    for (const auto& [key, entry] : *entries) {
+  if (auto entries = sharedLedgerOf(*e.source); entries.isOk()) {
+    for (const auto& [key, entry] : **entries) {
       e.reserved[key] = entry.uid;
       index_[key][name] = entry.uid;
     }

@@ -1,0 +1,57 @@
+#include "controller/ledger/ledger_memo.h"
+
+#include <functional>
+
+namespace novacron::controller::ledger {
+
+core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
+    const std::string& name, const std::string& resource_version, std::string_view text) {
+  const size_t hash = std::hash<std::string_view>{}(text);
+  if (!resource_version.empty()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = slots_.find(name);
+    if (it != slots_.end() && it->second.resource_version == resource_version &&
+        it->second.size == text.size() && it->second.hash == hash) {
+      lru_.splice(lru_.begin(), lru_, it->second.lru);
+      return it->second.ledger;
+    }
+  }
+  auto decoded = decodeLedger(text);
+  std::lock_guard<std::mutex> lock(mu_);
+  ++decodes_;
+  if (!decoded.isOk()) {
+    return decoded.status();
+  }
+  auto ledger = std::make_shared<const Ledger>(std::move(*decoded));
+  if (resource_version.empty() || capacity_ == 0) {
+    return ledger;
+  }
+  auto [it, added] = slots_.try_emplace(name);
+  if (added) {
+    lru_.push_front(name);
+    it->second.lru = lru_.begin();
+  } else {
+    lru_.splice(lru_.begin(), lru_, it->second.lru);
+  }
+  it->second.resource_version = resource_version;
+  it->second.size = text.size();
+  it->second.hash = hash;
+  it->second.ledger = ledger;
+  while (slots_.size() > capacity_) {
+    slots_.erase(lru_.back());
+    lru_.pop_back();
+  }
+  return ledger;
+}
+
+uint64_t LedgerMemo::decodes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return decodes_;
+}
+
+size_t LedgerMemo::size() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return slots_.size();
+}
+
+}  // namespace novacron::controller::ledger

@@ -1,0 +1,62 @@
+// LedgerMemo: decodes a hypervisor's ledger once per version instead of once per look.
+//
+// The ledger is a JSON annotation with one entry per VM on the hypervisor; placement, the
+// hypervisor reconciler, its status summary and the evacuator each read it, and every reservation
+// makes a new version. With hundreds of VMs per hypervisor, decoding it at every look was 39 % of
+// the controller's CPU in B1x (issue 15). A version is identified by the hypervisor's name and
+// resourceVersion (in one etcd, the same resourceVersion of the same object is the same content)
+// and, in case resourceVersions are ever reused (an etcd restored from a backup, test doubles),
+// also by the text's length and hash: a hit needs all four to match. Hashing the text costs a
+// small fraction of decoding it. Objects without a resourceVersion (built in memory, never
+// stored) are decoded every time, and so are malformed ledgers (the error is reported at every
+// look, as before).
+//
+// Bounded: the `capacity` hypervisors looked at last are kept (least recently used goes first), so
+// memory stays flat however large the fleet; placement keeps returning to the same hypervisors.
+// Thread-safety: thread-safe (one mutex; decoding runs outside it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "controller/ledger/ledger.h"
+#include "lib/core/statusor.h"
+
+namespace novacron::controller::ledger {
+
+class LedgerMemo {
+public:
+  explicit LedgerMemo(size_t capacity) : capacity_(capacity) {}
+
+  // The ledger `text` of hypervisor `name` at `resource_version`, decoded (decodeLedger's errors).
+  core::StatusOr<std::shared_ptr<const Ledger>> decode(const std::string& name,
+                                                       const std::string& resource_version,
+                                                       std::string_view text);
+
+  // How many times decode() actually decoded (tests; the memo's hit rate).
+  uint64_t decodes() const;
+  size_t size() const;
+
+private:
+  struct Slot {
+    std::string resource_version;
+    size_t size = 0;
+    size_t hash = 0;
+    std::shared_ptr<const Ledger> ledger;
+    std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
+  };
+
+  const size_t capacity_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Slot> slots_;
+  std::list<std::string> lru_;
+  uint64_t decodes_ = 0;
+};
+
+}  // namespace novacron::controller::ledger

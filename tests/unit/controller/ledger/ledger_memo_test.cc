@@ -1,0 +1,101 @@
+#include "controller/ledger/ledger_memo.h"
+
+#include <gtest/gtest.h>
+
+namespace novacron::controller::ledger {
+namespace {
+
+const std::string kOne = R"({"default/a":{"uid":"u-a","cpus":2,"memory":1024}})";
+const std::string kTwo =
+    R"({"default/a":{"uid":"u-a","cpus":2,"memory":1024},"default/b":{"uid":"u-b","cpus":1,"memory":512}})";
+
+TEST(LedgerMemo, DecodesEachVersionOnceAndReturnsWhatDecodeLedgerReturns) {
+  LedgerMemo memo(8);
+  auto first = memo.decode("hv-a", "10", kOne);
+  ASSERT_TRUE(first.isOk()) << first.status();
+  EXPECT_EQ(**first, *decodeLedger(kOne));
+  auto again = memo.decode("hv-a", "10", kOne);
+  ASSERT_TRUE(again.isOk());
+  EXPECT_EQ(again->get(), first->get());  // the same decoded ledger, shared
+  EXPECT_EQ(memo.decodes(), 1u);
+}
+
+TEST(LedgerMemo, ANewResourceVersionIsDecodedAgain) {
+  LedgerMemo memo(8);
+  ASSERT_TRUE(memo.decode("hv-a", "10", kOne).isOk());
+  auto next = memo.decode("hv-a", "11", kTwo);
+  ASSERT_TRUE(next.isOk());
+  EXPECT_EQ((*next)->size(), 2u);
+  EXPECT_EQ(memo.decodes(), 2u);
+  // The older version is not kept: looking at it again decodes it again.
+  auto old = memo.decode("hv-a", "10", kOne);
+  ASSERT_TRUE(old.isOk());
+  EXPECT_EQ((*old)->size(), 1u);
+  EXPECT_EQ(memo.decodes(), 3u);
+}
+
+TEST(LedgerMemo, HypervisorsAreKeptApart) {
+  LedgerMemo memo(8);
+  auto a = memo.decode("hv-a", "10", kOne);
+  auto b = memo.decode("hv-b", "10", kTwo);  // same resourceVersion, another object
+  ASSERT_TRUE(a.isOk());
+  ASSERT_TRUE(b.isOk());
+  EXPECT_EQ((*a)->size(), 1u);
+  EXPECT_EQ((*b)->size(), 2u);
+  EXPECT_EQ(memo.size(), 2u);
+}
+
+TEST(LedgerMemo, AReusedResourceVersionWithOtherContentIsDecodedAgain) {
+  // resourceVersions repeat after an etcd restore, and across the fake clusters of tests.
+  LedgerMemo memo(8);
+  ASSERT_TRUE(memo.decode("hv-a", "10", kOne).isOk());
+  auto other = memo.decode("hv-a", "10", kTwo);
+  ASSERT_TRUE(other.isOk());
+  EXPECT_EQ(**other, *decodeLedger(kTwo));
+  EXPECT_EQ(memo.decodes(), 2u);
+}
+
+TEST(LedgerMemo, WithoutAResourceVersionNothingIsKept) {
+  LedgerMemo memo(8);
+  ASSERT_TRUE(memo.decode("hv-a", "", kOne).isOk());
+  auto other = memo.decode("hv-a", "", kTwo);
+  ASSERT_TRUE(other.isOk());
+  EXPECT_EQ((*other)->size(), 2u);
+  EXPECT_EQ(memo.decodes(), 2u);
+  EXPECT_EQ(memo.size(), 0u);
+}
+
+TEST(LedgerMemo, AMalformedLedgerIsAnErrorEveryTime) {
+  LedgerMemo memo(8);
+  for (int i = 0; i < 2; ++i) {
+    auto bad = memo.decode("hv-a", "10", "{not json");
+    ASSERT_FALSE(bad.isOk());
+    EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument);
+  }
+  EXPECT_EQ(memo.decodes(), 2u);
+  EXPECT_EQ(memo.size(), 0u);
+}
+
+TEST(LedgerMemo, KeepsOnlyTheMostRecentlyUsedHypervisors) {
+  LedgerMemo memo(2);
+  ASSERT_TRUE(memo.decode("hv-a", "1", kOne).isOk());
+  ASSERT_TRUE(memo.decode("hv-b", "1", kOne).isOk());
+  ASSERT_TRUE(memo.decode("hv-a", "1", kOne).isOk());  // hit: hv-a is now the most recent
+  ASSERT_TRUE(memo.decode("hv-c", "1", kOne).isOk());  // evicts hv-b
+  EXPECT_EQ(memo.size(), 2u);
+  EXPECT_EQ(memo.decodes(), 3u);
+  ASSERT_TRUE(memo.decode("hv-a", "1", kOne).isOk());  // still kept
+  EXPECT_EQ(memo.decodes(), 3u);
+  ASSERT_TRUE(memo.decode("hv-b", "1", kOne).isOk());  // evicted: decoded again
+  EXPECT_EQ(memo.decodes(), 4u);
+}
+
+TEST(LedgerMemo, EmptyTextIsAnEmptyLedger) {
+  LedgerMemo memo(2);
+  auto empty = memo.decode("hv-a", "1", "");
+  ASSERT_TRUE(empty.isOk());
+  EXPECT_TRUE((*empty)->empty());
+}
+
+}  // namespace
+}  // namespace novacron::controller::ledger
