@@ -1079,7 +1079,15 @@ Response ApiServer::createObject(const Request& req, const Target& t) {
   }
   if (type.namespaced) {
     auto ns_type = registry_.find("", "v1", "namespaces");
-    auto ns = readKey(ns_type->key("", t.ns));
+    // Like kube-apiserver's NamespaceLifecycle admission, from the cache (the hub's copy) when it
+    // has the namespace, else from etcd (a namespace created a moment ago may not be there yet).
+    const std::string ns_key = ns_type->key("", t.ns);
+    core::StatusOr<std::optional<StoredObject>> ns = std::optional<StoredObject>();
+    if (HubValuePtr hint = hub_.cached(ns_key); hint && hint->obj.is_object()) {
+      ns = std::optional<StoredObject>(StoredObject{hint->obj, hint->mod_revision});
+    } else {
+      ns = readKey(ns_key);
+    }
     if (!ns.isOk()) {
       return fromStatus(ns.status());
     }

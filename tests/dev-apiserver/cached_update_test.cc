@@ -144,5 +144,46 @@ TEST_F(CachedUpdateTest, TheServersOwnWriteIsTheCopyTheNextWriteStartsFrom) {
   EXPECT_EQ(cached->obj["data"]["b"], "x");
 }
 
+// Creates check their namespace the way kube-apiserver's NamespaceLifecycle admission does: from
+// the cache (the hub's copy) when it has the namespace, else from etcd.
+TEST_F(CachedUpdateTest, ACreateInAMissingNamespaceIsNotFound) {
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cm"}}}};
+  Response r = call("POST", "/api/v1/namespaces/nowhere/configmaps", cm);
+  EXPECT_EQ(r.code, 404) << r.body;
+}
+
+TEST_F(CachedUpdateTest, ACreateInANamespaceTheHubHasNotSeenReadsItFromEtcd) {
+  hub_->stop();  // the hub will never see the namespace
+  json ns = {{"apiVersion", "v1"},
+             {"kind", "Namespace"},
+             {"metadata", {{"name", "fresh"}, {"uid", "uid-fresh"}}}};
+  auto written = etcd_->create("/registry/namespaces/fresh", ns.dump());
+  ASSERT_TRUE(written.isOk() && written->succeeded);
+  ASSERT_EQ(hub_->cached("/registry/namespaces/fresh"), nullptr);
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cm"}}}};
+  Response r = call("POST", "/api/v1/namespaces/fresh/configmaps", cm);
+  EXPECT_EQ(r.code, 201) << r.body;
+}
+
+TEST_F(CachedUpdateTest, ACreateInATerminatingNamespaceIsForbidden) {
+  json ns = {{"apiVersion", "v1"},
+             {"kind", "Namespace"},
+             {"metadata", {{"name", "doomed"}, {"finalizers", {"novacron.io/test-hold"}}}}};
+  Response created = call("POST", "/api/v1/namespaces", ns);
+  ASSERT_EQ(created.code, 201) << created.body;
+  Response deleted = call("DELETE", "/api/v1/namespaces/doomed", json());
+  ASSERT_LT(deleted.code, 300) << deleted.body;
+  // Wait until the hub's copy shows the deletion (the finalizer keeps the namespace).
+  auto current = etcd_->get("/registry/namespaces/doomed");
+  ASSERT_TRUE(current.isOk() && current->has_value());
+  ASSERT_TRUE(hub_->waitForRevision((*current)->mod_revision, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      hub_->cached("/registry/namespaces/doomed")->obj["metadata"].contains("deletionTimestamp"));
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cm"}}}};
+  Response r = call("POST", "/api/v1/namespaces/doomed/configmaps", cm);
+  EXPECT_EQ(r.code, 403) << r.body;
+  EXPECT_NE(r.body.find("NamespaceTerminating"), std::string::npos) << r.body;
+}
+
 }  // namespace
 }  // namespace novacron::devapi
