@@ -1081,9 +1081,14 @@ Response ApiServer::createObject(const Request& req, const Target& t) {
     auto ns_type = registry_.find("", "v1", "namespaces");
     // Like kube-apiserver's NamespaceLifecycle admission, from the cache (the hub's copy) when it
     // has the namespace, else from etcd (a namespace created a moment ago may not be there yet).
+    // The copy counts only once the hub has seen this server's last namespace deletion: until
+    // then it may still show a namespace Active that is terminating (kube forces a live lookup
+    // for namespaces deleted in the last 30 s for the same reason).
     const std::string ns_key = ns_type->key("", t.ns);
     core::StatusOr<std::optional<StoredObject>> ns = std::optional<StoredObject>();
-    if (HubValuePtr hint = hub_.cached(ns_key); hint && hint->obj.is_object()) {
+    HubValuePtr hint = hub_.latestRevision() >= namespace_deleted_rev_.load() ? hub_.cached(ns_key)
+                                                                              : HubValuePtr();
+    if (hint && hint->obj.is_object()) {
       ns = std::optional<StoredObject>(StoredObject{hint->obj, hint->mod_revision});
     } else {
       ns = readKey(ns_key);
@@ -1502,6 +1507,7 @@ Response ApiServer::deleteObject(const Request& req, const Target& t) {
       if (!r->succeeded) {
         continue;
       }
+      noteDeleted(type, r->revision);
       if (type.resource == "customresourcedefinitions") {
         // Removing a CRD removes all its custom resources.
         for (const auto& ct : typesFromCrd(obj).valueOr(std::vector<ResourceType>{})) {
@@ -1554,9 +1560,19 @@ Response ApiServer::deleteObject(const Request& req, const Target& t) {
     if (!r->succeeded) {
       continue;
     }
+    noteDeleted(type, r->revision);
     return jsonResponse(200, present(type, next, r->revision));
   }
   return conflict(type, t.name, kModified);
+}
+
+void ApiServer::noteDeleted(const ResourceType& type, int64_t revision) {
+  if (!type.group.empty() || type.resource != "namespaces") {
+    return;
+  }
+  int64_t seen = namespace_deleted_rev_.load();
+  while (seen < revision && !namespace_deleted_rev_.compare_exchange_weak(seen, revision)) {
+  }
 }
 
 Response ApiServer::deleteCollection(const Request& req, const Target& t) {

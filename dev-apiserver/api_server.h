@@ -6,6 +6,7 @@
 // Thread-safety: handle() may be called concurrently from many connection threads.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -87,6 +88,8 @@ private:
   Response updateObject(const Request& req, const Target& t, const nlohmann::json* body,
                         const std::string& patch_type, const nlohmann::json* patch);
   Response deleteObject(const Request& req, const Target& t);
+  // Records a namespace deletion (its Terminating mark or its removal) at `revision`.
+  void noteDeleted(const ResourceType& type, int64_t revision);
   Response deleteCollection(const Request& req, const Target& t);
 
   // One attempt of a PUT or PATCH on `current` (body for a PUT, patch for a PATCH).
@@ -111,6 +114,9 @@ private:
   EtcdClient& etcd_;
   Registry& registry_;
   WatchHub& hub_;
+  // The etcd revision of this server's last namespace deletion: the hub's copy of a namespace is
+  // trusted by creates only once the hub has seen it.
+  std::atomic<int64_t> namespace_deleted_rev_{0};
   ApiServerOptions options_;
 };
 

@@ -35,6 +35,15 @@ core::Status fromGrpc(const char* method, const grpc::Status& s) {
   if (message.find("future revision") != std::string::npos) {
     return core::invalidArgumentError(message);
   }
+  // Requests that can never succeed as they are (etcd: "request is too large", "too many
+  // operations in txn request"; our own receive limit): terminal, not a reason to retry.
+  if (s.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+      s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
+    return core::invalidArgumentError(std::string("etcd ") + method + ": " + message);
+  }
+  if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    return core::internalError(std::string("etcd ") + method + ": " + message);
+  }
   return core::unavailableError(std::string("etcd ") + method + ": " + message + " (gRPC code " +
                                 std::to_string(static_cast<int>(s.error_code())) + ")");
 }
@@ -226,7 +235,6 @@ core::StatusOr<std::unique_ptr<EtcdClient>> EtcdClient::create(const std::string
   args.SetMaxReceiveMessageSize(256 * 1024 * 1024);
   // etcd may start after us or restart under us: reconnect within a second, not gRPC's 2 minutes.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   auto impl = std::make_unique<Impl>();
   // etcd serves gRPC and its HTTP gateway on the same client port (plain HTTP/2 here).

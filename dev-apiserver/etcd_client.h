@@ -51,6 +51,7 @@ public:
   virtual ~EtcdWatch() = default;
   // Returns the next batch of events (all of one revision or more). kGone with the compact
   // revision in the message when the start revision was compacted; kCancelled after cancel().
+  // After any error the watch is over: do not call next() again (start a new watch).
   virtual core::StatusOr<std::vector<WatchEvent>> next() = 0;
   virtual void cancel() = 0;
 };

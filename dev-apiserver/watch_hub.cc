@@ -119,13 +119,16 @@ void WatchHub::run() {
       continue;
     }
     EtcdWatch* watch = w->get();
+    std::unique_ptr<EtcdWatch> previous;  // ended; destroyed (a gRPC call's teardown) unlocked
     {
       std::lock_guard<std::mutex> lock(mu_);
+      previous = std::move(watch_);
       watch_ = std::move(*w);
       if (stopping_) {
         break;
       }
     }
+    previous.reset();
     while (!stopping_) {
       auto batch = watch->next();
       if (!batch.isOk()) {

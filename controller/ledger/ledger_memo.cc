@@ -1,17 +1,14 @@
 #include "controller/ledger/ledger_memo.h"
 
-#include <functional>
-
 namespace novacron::controller::ledger {
 
 core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
     const std::string& name, const std::string& resource_version, std::string_view text) {
-  const size_t hash = std::hash<std::string_view>{}(text);
   if (!resource_version.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = slots_.find(name);
     if (it != slots_.end() && it->second.resource_version == resource_version &&
-        it->second.size == text.size() && it->second.hash == hash) {
+        it->second.text == text) {
       lru_.splice(lru_.begin(), lru_, it->second.lru);
       return it->second.ledger;
     }
@@ -34,8 +31,7 @@ core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
   it->second.resource_version = resource_version;
-  it->second.size = text.size();
-  it->second.hash = hash;
+  it->second.text = std::string(text);
   it->second.ledger = ledger;
   while (slots_.size() > capacity_) {
     slots_.erase(lru_.back());

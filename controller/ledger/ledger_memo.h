@@ -4,16 +4,17 @@
 // hypervisor reconciler, its status summary and the evacuator each read it, and every reservation
 // makes a new version. With hundreds of VMs per hypervisor, decoding it at every look was 39 % of
 // the controller's CPU in B1x (issue 15). A version is identified by the hypervisor's name and
-// resourceVersion (in one etcd, the same resourceVersion of the same object is the same content)
-// and, in case resourceVersions are ever reused (an etcd restored from a backup, test doubles),
-// also by the text's length and hash: a hit needs all four to match. Hashing the text costs a
-// small fraction of decoding it. Objects without a resourceVersion (built in memory, never
-// stored) are decoded every time, and so are malformed ledgers (the error is reported at every
-// look, as before).
+// resourceVersion, and a hit also needs the very same text: a resourceVersion alone is not enough
+// (the binder checks a candidate ledger on a copy that still carries the stored resourceVersion;
+// resourceVersions repeat after an etcd restore and across test doubles). Comparing the text
+// costs a small fraction of decoding it. Objects without a resourceVersion (built in memory,
+// never stored) are decoded every time, and so are malformed ledgers (the error is reported at
+// every look, as before).
 //
-// Bounded: the `capacity` hypervisors looked at last are kept (least recently used goes first), so
-// memory stays flat however large the fleet; placement keeps returning to the same hypervisors.
-// Thread-safety: thread-safe (one mutex; decoding runs outside it).
+// Bounded: the `capacity` hypervisors looked at last are kept (each with its text and decoded form)
+// (least recently used goes first), so memory stays flat however large the fleet; placement keeps
+// returning to the same hypervisors. Thread-safety: thread-safe (one mutex; decoding runs outside
+// it).
 #pragma once
 
 #include <cstddef>
@@ -46,8 +47,7 @@ public:
 private:
   struct Slot {
     std::string resource_version;
-    size_t size = 0;
-    size_t hash = 0;
+    std::string text;
     std::shared_ptr<const Ledger> ledger;
     std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
   };

@@ -5,7 +5,8 @@
 // allocatable (or capacity when allocatable is missing) * ratio, per resource, where the ratio is
 // spec.overcommit.<resource> when set and the controller's scheduler.defaultOvercommit.<resource>
 // otherwise; the scheduler applies it exactly once.
-// Thread-safety: pure functions.
+// Thread-safety: thread-safe; pure functions, except that ledgers are decoded through a
+// process-wide memo (controller/ledger/ledger_memo.h) that never changes what they return.
 #pragma once
 
 #include <memory>

@@ -165,6 +165,26 @@ TEST_F(CachedUpdateTest, ACreateInANamespaceTheHubHasNotSeenReadsItFromEtcd) {
   EXPECT_EQ(r.code, 201) << r.body;
 }
 
+// The hub still shows the namespace Active (it stopped before the deletion): the server knows it
+// deleted a namespace after the hub's last revision and reads etcd.
+TEST_F(CachedUpdateTest, ACreateRightAfterItsNamespaceWasDeletedIsForbiddenEvenIfTheHubLags) {
+  json ns = {{"apiVersion", "v1"},
+             {"kind", "Namespace"},
+             {"metadata", {{"name", "doomed"}, {"finalizers", {"novacron.io/test-hold"}}}}};
+  Response created = call("POST", "/api/v1/namespaces", ns);
+  ASSERT_EQ(created.code, 201) << created.body;
+  ASSERT_TRUE(hub_->waitForRevision(rvOf(created), std::chrono::seconds(10)));
+  hub_->stop();
+  Response deleted = call("DELETE", "/api/v1/namespaces/doomed", json());
+  ASSERT_LT(deleted.code, 300) << deleted.body;
+  ASSERT_FALSE(hub_->cached("/registry/namespaces/doomed")
+                   ->obj["metadata"]
+                   .contains("deletionTimestamp"));  // the hub's copy is stale
+  json cm = {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", {{"name", "cm"}}}};
+  Response r = call("POST", "/api/v1/namespaces/doomed/configmaps", cm);
+  EXPECT_EQ(r.code, 403) << r.body;
+}
+
 TEST_F(CachedUpdateTest, ACreateInATerminatingNamespaceIsForbidden) {
   json ns = {{"apiVersion", "v1"},
              {"kind", "Namespace"},

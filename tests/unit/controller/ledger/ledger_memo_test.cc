@@ -53,6 +53,13 @@ TEST(LedgerMemo, AReusedResourceVersionWithOtherContentIsDecodedAgain) {
   ASSERT_TRUE(other.isOk());
   EXPECT_EQ(**other, *decodeLedger(kTwo));
   EXPECT_EQ(memo.decodes(), 2u);
+  // The same length, one digit apart (a copy with a candidate entry keeps the stored version).
+  const std::string three = R"({"default/a":{"uid":"u-a","cpus":3,"memory":1024}})";
+  ASSERT_EQ(three.size(), kOne.size());
+  auto changed = memo.decode("hv-a", "10", three);
+  ASSERT_TRUE(changed.isOk());
+  EXPECT_EQ((*changed)->at("default/a").resources.cpus, 3);
+  EXPECT_EQ(memo.decodes(), 3u);
 }
 
 TEST(LedgerMemo, WithoutAResourceVersionNothingIsKept) {
