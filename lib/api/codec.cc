@@ -127,7 +127,8 @@ public:
       }
     }
   }
-  void str(std::string_view key, std::optional<std::string>& out) {
+  template <typename OptionalString>  // std::optional or core::HeapOptional of std::string
+  void str(std::string_view key, OptionalString& out) {
     if (const json* v = get(key)) {
       if (v->is_string()) {
         out = v->get<std::string>();
@@ -730,8 +731,8 @@ json withUnknown(const UnknownFields& unknown) {
   return out;
 }
 
-template <typename T>
-void putOpt(json& out, const char* key, const std::optional<T>& value) {
+template <typename Optional>  // std::optional or core::HeapOptional
+void putOpt(json& out, const char* key, const Optional& value) {
   if (value) {
     out[key] = *value;
   } else {

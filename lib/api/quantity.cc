@@ -233,8 +233,23 @@ std::string formatQuantity(int64_t value, QuantityFormat format) {
   return out;
 }
 
-Quantity::Quantity(int64_t value, QuantityFormat format)
-    : value_(value), text_(formatQuantity(value, format)) {}
+Quantity::Quantity(int64_t value, QuantityFormat format) : value_(value) {
+  if (format != QuantityFormat::kBinarySI) {
+    keepText(formatQuantity(value, format));
+  }
+}
+
+std::string Quantity::toString() const {
+  return text_ ? *text_ : formatQuantity(value_);
+}
+
+void Quantity::keepText(std::string_view text) {
+  if (text != formatQuantity(value_)) {
+    text_ = std::string(text);
+  } else {
+    text_.reset();
+  }
+}
 
 core::StatusOr<Quantity> Quantity::parse(std::string_view text) {
   auto value = parseQuantity(text);
@@ -243,7 +258,7 @@ core::StatusOr<Quantity> Quantity::parse(std::string_view text) {
   }
   Quantity quantity;
   quantity.value_ = *value;
-  quantity.text_ = std::string(text);
+  quantity.keepText(text);
   return quantity;
 }
 

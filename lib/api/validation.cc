@@ -107,8 +107,8 @@ public:
       add(FieldError::Type::kInvalid, field, quote(value), std::string(rule.description));
     }
   }
-  void optString(const std::string& field, const std::optional<std::string>& value,
-                 const StringRule& rule) {
+  template <typename OptionalString>  // std::optional or core::HeapOptional of std::string
+  void optString(const std::string& field, const OptionalString& value, const StringRule& rule) {
     if (value) {
       if (value->empty() && rule.minLength > 0) {
         add(FieldError::Type::kInvalid, field, "\"\"", "must not be empty");

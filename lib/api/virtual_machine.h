@@ -6,7 +6,7 @@
 // server that defaulted it and one read from a file are equal); optional fields without a default
 // are std::optional and are omitted from JSON when unset; empty lists and maps are omitted.
 // Large optional parts that are usually absent are core::HeapOptional (std::optional's interface,
-// 8 bytes when unset): caches hold many VMs (issue 15, B4).
+// 8 bytes when unset; strings too: 40 bytes as std::optional): caches hold many VMs (issue 15, B4).
 // Thread-safety: plain values.
 #pragma once
 
@@ -114,7 +114,7 @@ struct Network {
 struct Placement {
   std::map<std::string, std::string> hypervisorSelector;  // Hypervisor labels that must match
   std::optional<std::string> antiAffinityGroup;  // VMs of one group land on distinct hypervisors
-  std::optional<std::string> hypervisor;         // pin to this Hypervisor (skips the scheduler)
+  core::HeapOptional<std::string> hypervisor;    // pin to this Hypervisor (skips the scheduler)
   UnknownFields unknownFields;
   bool operator==(const Placement&) const = default;
 };
@@ -153,10 +153,11 @@ struct VirtualMachineStatus {
   std::optional<int64_t> observedGeneration;
   std::vector<Condition> conditions;
   std::vector<VmInterfaceStatus> interfaces;
-  std::optional<std::string> domainUUID;       // libvirt domain UUID (node-daemon)
-  std::optional<std::string> activeMigration;  // name of the running VMMigration (controller)
-  std::optional<Timestamp> startTime;          // when the domain last started (node-daemon)
-  std::optional<VmResources> allocated;        // what the ledger counts for this VM (controller)
+  std::optional<std::string> domainUUID;  // libvirt domain UUID (node-daemon)
+  // Name of the running VMMigration (controller); on the heap: set only while the VM moves.
+  core::HeapOptional<std::string> activeMigration;
+  std::optional<Timestamp> startTime;    // when the domain last started (node-daemon)
+  std::optional<VmResources> allocated;  // what the ledger counts for this VM (controller)
   UnknownFields unknownFields;
   bool operator==(const VirtualMachineStatus&) const = default;
 };

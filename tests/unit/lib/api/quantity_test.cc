@@ -155,5 +155,23 @@ TEST(QuantityTest, KeepsTheTextItWasParsedFrom) {
   EXPECT_EQ(Quantity().toString(), "0");
 }
 
+// Only a non-canonical text is stored (issue 15 B4); every text still comes back verbatim,
+// through copies too, and the size of a Quantity stays small.
+TEST(QuantityTest, KeepsNonCanonicalTextsThroughCopies) {
+  for (const char* text : {"2Gi", "10Gi", "0", "2048Mi", "1G", "1.5Gi", "100", "1e9", "+1Ki"}) {
+    auto q = Quantity::parse(text);
+    ASSERT_TRUE(q.isOk()) << text;
+    const Quantity copy = *q;
+    Quantity assigned;
+    assigned = copy;
+    EXPECT_EQ(copy.toString(), text);
+    EXPECT_EQ(assigned.toString(), text);
+    EXPECT_EQ(assigned.value(), q->value());
+  }
+  EXPECT_EQ(Quantity(1000000000, QuantityFormat::kDecimalSI).toString(), "1G");
+  EXPECT_EQ(Quantity(1LL << 30, QuantityFormat::kDecimalSI).toString(), "1073741824");
+  EXPECT_LE(sizeof(Quantity), 16U);
+}
+
 }  // namespace
 }  // namespace novacron::api
