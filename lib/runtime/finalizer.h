@@ -11,6 +11,7 @@
 // Thread-safety: stateless; safe from any thread for distinct objects.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <string_view>
 
@@ -34,14 +35,16 @@ template <typename T>
 core::StatusOr<ReconcileResult> finalizer(kube::Client& client, const kube::ResourceType& resource,
                                           const T& object, std::string_view name,
                                           const FinalizerActions<T>& actions) {
-  const nlohmann::json json = api::toJson(object);
-  const bool present = hasFinalizer(json, name);
+  // Read from the typed object: the JSON (and its encoding) is needed only for a patch, not for
+  // the steady-state reconcile of an object that carries the finalizer already.
+  const auto& finalizers = object.metadata.finalizers;
+  const bool present = std::find(finalizers.begin(), finalizers.end(), name) != finalizers.end();
   if (object.metadata.deletionTimestamp) {
     if (!present) {
       return ReconcileResult::done();  // nothing of ours left to clean up
     }
     NOVACRON_RETURN_IF_ERROR(actions.cleanup(object));
-    auto removed = removeFinalizer(client, resource, json, name);
+    auto removed = removeFinalizer(client, resource, api::toJson(object), name);
     if (!removed.isOk() && removed.status().code() != core::StatusCode::kNotFound) {
       return removed.status();
     }
@@ -50,7 +53,8 @@ core::StatusOr<ReconcileResult> finalizer(kube::Client& client, const kube::Reso
   if (present) {
     return actions.apply(object);
   }
-  NOVACRON_ASSIGN_OR_RETURN(nlohmann::json stored, addFinalizer(client, resource, json, name));
+  NOVACRON_ASSIGN_OR_RETURN(nlohmann::json stored,
+                            addFinalizer(client, resource, api::toJson(object), name));
   NOVACRON_ASSIGN_OR_RETURN(T updated, api::fromJson<T>(stored));
   return actions.apply(std::move(updated));
 }

@@ -169,7 +169,7 @@ std::set<std::string> DiskManager::overlayBackingFiles() const {
 }
 
 int DiskManager::collectGarbage(const std::vector<api::VirtualMachine>& vms) {
-  std::set<std::string> in_use = overlayBackingFiles();
+  std::set<std::string> in_use;
   auto add = [&](const api::ImageSource& source, bool disk) {
     auto p = images_->cachedPath(source, disk);
     if (p.isOk()) {
@@ -189,7 +189,18 @@ int DiskManager::collectGarbage(const std::vector<api::VirtualMachine>& vms) {
       }
     }
   }
-  return images_->collectGarbage(in_use);
+  // Every VM folder's overlays are read only when a cached image is not named by a spec: on a
+  // node whose VMs name every cached image (or that caches none) a resync opens no disk.
+  std::optional<std::set<std::string>> backing;
+  return images_->collectGarbage([&](const std::string& path) {
+    if (in_use.count(path) != 0) {
+      return true;
+    }
+    if (!backing) {
+      backing = overlayBackingFiles();
+    }
+    return backing->count(path) != 0;
+  });
 }
 
 std::vector<VmFolder> DiskManager::folders() const {
@@ -208,20 +219,29 @@ std::vector<VmFolder> DiskManager::folders() const {
       if (!name_it->is_directory(name_ec) || !paths_.vmNameDir(ns, name).isOk()) {
         continue;
       }
-      for (const std::string& uid : uids(ns, name)) {
-        VmFolder folder{ns, name, uid, false};
-        std::error_code marker_ec;
-        const std::string dir = *paths_.vmDir(ns, name, uid);  // uids() checked it
-        for (fs::directory_iterator f(dir, marker_ec); !marker_ec && f != end;
-             f.increment(marker_ec)) {
-          folder.migration_marker = folder.migration_marker || f->path().filename().string().rfind(
-                                                                   ".novacron-migration-", 0) == 0;
+      // What uids() lists, with each path checked once (a resync lists every folder).
+      std::error_code uid_ec;
+      for (fs::directory_iterator uid_it(name_it->path(), uid_ec); !uid_ec && uid_it != end;
+           uid_it.increment(uid_ec)) {
+        const std::string uid = uid_it->path().filename().string();
+        auto dir = paths_.vmDir(ns, name, uid);
+        if (uid_it->is_directory(uid_ec) && dir.isOk()) {
+          out.push_back(VmFolder{ns, name, uid, std::move(dir).value()});
         }
-        out.push_back(std::move(folder));
       }
     }
   }
   return out;
+}
+
+bool DiskManager::hasMigrationMarker(const VmFolder& folder) const {
+  std::error_code ec;
+  for (fs::directory_iterator f(folder.path, ec), end; !ec && f != end; f.increment(ec)) {
+    if (f->path().filename().string().rfind(".novacron-migration-", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 namespace {

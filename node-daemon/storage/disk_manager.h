@@ -40,7 +40,7 @@ struct VmFolder {
   std::string ns;
   std::string name;
   std::string uid;
-  bool migration_marker = false;  // holds a ".novacron-migration-<name>" marker (an incoming move)
+  std::string path;  // NodePaths::vmDir(ns, name, uid)
 };
 
 class DiskManager {
@@ -60,8 +60,12 @@ public:
   bool exists(const std::string& ns, const std::string& name, const std::string& uid) const;
   // The uids that have a folder under <ns>/<name> (leftovers of earlier incarnations included).
   std::vector<std::string> uids(const std::string& ns, const std::string& name) const;
-  // Every VM folder under the VM root (names that are not valid paths of ours are skipped).
+  // Every VM folder under the VM root (names that are not valid paths of ours are skipped). Reads
+  // the directories down to the uid level only, not into each folder.
   std::vector<VmFolder> folders() const;
+  // Whether `folder` holds a ".novacron-migration-<name>" marker (an incoming move); one read of
+  // the folder, asked only about folders no VM bound here claims.
+  bool hasMigrationMarker(const VmFolder& folder) const;
 
   // Marks the VM root as used by `node` (the file <vm_root>/.novacron-node-<node>), so the
   // node-daemons that share a VM root can tell: otherwise the folders of VMs bound to another node

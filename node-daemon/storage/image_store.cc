@@ -131,7 +131,7 @@ public:
     callback_ = std::move(callback);
   }
 
-  int collectGarbage(const std::set<std::string>& in_use) override {
+  int collectGarbage(const InUse& in_use) override {
     const auto now = options_.clock->now();
     std::set<std::string> busy;  // files of downloads in progress
     {
@@ -154,7 +154,7 @@ public:
           continue;
         }
         seen.insert(path);
-        if (in_use.count(path) != 0 || isBusy(busy, path)) {
+        if (isBusy(busy, path) || in_use(path)) {
           std::lock_guard lock(mu_);
           unused_since_.erase(path);
           continue;

@@ -59,10 +59,13 @@ public:
                                                                bool disk) const = 0;
   // Called from a download thread with the source URL when a download finished (OK or failed).
   virtual void setDownloadCallback(std::function<void(const std::string& url)> callback) = 0;
-  // Removes downloaded images (never named ones) whose path is not in `in_use` and has not been
-  // for gc_grace, counted from the first collectGarbage() that found it unused. Returns how many
-  // files were removed.
-  virtual int collectGarbage(const std::set<std::string>& in_use) = 0;
+  // Removes downloaded images (never named ones) for which `in_use` said false for gc_grace,
+  // counted from the first collectGarbage() that found it unused. Returns how many files were
+  // removed. `in_use` is asked only about the cached files, outside the store's lock, so a caller
+  // may answer from an expensive source lazily (DiskManager walks the overlays only when a cached
+  // image is not named by a VM's spec).
+  using InUse = std::function<bool(const std::string& path)>;
+  virtual int collectGarbage(const InUse& in_use) = 0;
 };
 
 using ImageStorePtr = std::shared_ptr<ImageStore>;

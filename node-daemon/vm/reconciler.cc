@@ -202,14 +202,14 @@ void VmReconciler::scanFolders() {
   int reads = 0;
   std::set<std::string> present;
   for (const storage::VmFolder& folder : disks_.folders()) {
-    const std::string path = disks_.paths().vmDir(folder.ns, folder.name, folder.uid).valueOr("");
+    const std::string& path = folder.path;
     present.insert(path);
     auto cached = informer_.store().get(runtime::objectKey(folder.ns, folder.name));
     if (cached && cached->metadata.uid == folder.uid &&
         bindingOf(*cached, options_.node_name) == Binding::kHere) {
       continue;  // in use; no read needed
     }
-    if (shared || folder.migration_marker) {
+    if (shared || disks_.hasMigrationMarker(folder)) {
       // On a shared root the folders of VMs bound to other nodes are theirs: reading each one
       // live on every resync would cost a request per VM of the cluster. A marked folder is the
       // migration's (the controller reports it when the migration goes without its cleanup).
@@ -265,7 +265,7 @@ runtime::ObjectReference VmReconciler::nodeHypervisor() const {
 }
 
 void VmReconciler::reportOrphanFolder(const storage::VmFolder& folder, const std::string& why) {
-  const std::string path = disks_.paths().vmDir(folder.ns, folder.name, folder.uid).valueOr("");
+  const std::string& path = folder.path;
   {
     std::lock_guard lock(mu_);
     if (!reported_orphan_folders_.insert(path).second) {

@@ -164,6 +164,29 @@ TEST_F(DiskManagerTest, GarbageCollectionKeepsImagesThatOverlaysUse) {
   EXPECT_FALSE(fs::exists(unused));
 }
 
+TEST_F(DiskManagerTest, GarbageCollectionKeepsImagesASpecNamesWithoutAnyOverlay) {
+  // No VM folder exists (the overlays are not asked: the spec answers); the image the spec names
+  // stays, the other one goes.
+  HttpImageStoreOptions o;
+  o.gc_grace = std::chrono::milliseconds(0);
+  const NodePaths paths(root_ + "/vms", root_ + "/images");
+  auto store = makeHttpImageStore(paths, o);
+  DiskManager manager(paths, store, makeDiskTool());
+  api::VirtualMachine v = vm();
+  v.spec.disks[0].image->url = "http://images.test/named-by-spec.qcow2";
+  auto named = store->cachedPath(*v.spec.disks[0].image, /*disk=*/true);
+  ASSERT_TRUE(named.isOk()) << named.status();
+  const std::string unused = root_ + "/images/url/" + std::string(64, 'd') + ".qcow2";
+  fs::create_directories(fs::path(*named).parent_path());
+  fs::create_directories(root_ + "/images/url");
+  std::ofstream(*named) << "x";
+  std::ofstream(unused) << "x";
+  manager.collectGarbage({v});  // first sight: the unused one starts its grace period
+  EXPECT_EQ(manager.collectGarbage({v}), 1);
+  EXPECT_TRUE(fs::exists(*named));
+  EXPECT_FALSE(fs::exists(unused));
+}
+
 TEST_F(DiskManagerTest, RefusesHostileNames) {
   auto v = vm();
   v.metadata.name = "../../etc";
@@ -192,11 +215,12 @@ TEST_F(DiskManagerTest, ListsEveryVmFolderWithItsMigrationMarker) {
   });
   ASSERT_EQ(folders.size(), 3u);
   EXPECT_EQ(folders[0].uid, "uid-0");
-  EXPECT_FALSE(folders[0].migration_marker);
+  EXPECT_EQ(folders[0].path, root_ + "/vms/default/web/uid-0");
+  EXPECT_FALSE(manager_->hasMigrationMarker(folders[0]));
   EXPECT_EQ(folders[1].uid, "uid-1");
   EXPECT_EQ(folders[2].ns, "prod");
   EXPECT_EQ(folders[2].name, "db");
-  EXPECT_TRUE(folders[2].migration_marker);
+  EXPECT_TRUE(manager_->hasMigrationMarker(folders[2]));
 }
 
 TEST_F(DiskManagerTest, TheMarksOfOtherNodesAreListed) {

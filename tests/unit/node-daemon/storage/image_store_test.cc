@@ -35,6 +35,10 @@ std::string readFile(const std::string& path) {
   return s.str();
 }
 
+ImageStore::InUse inSet(std::set<std::string> paths) {
+  return [paths = std::move(paths)](const std::string& path) { return paths.count(path) != 0; };
+}
+
 bool downloading(const core::Status& s) {
   return s.code() == core::StatusCode::kUnavailable && s.retryAfter().has_value();
 }
@@ -301,21 +305,21 @@ TEST_F(ImageStoreTest, GarbageCollectsImagesUnusedForTheGracePeriod) {
   auto b = resolve(source(server.url("/b")));
   ASSERT_TRUE(a.isOk() && b.isOk());
   const std::set<std::string> in_use = {*a};
-  EXPECT_EQ(store_->collectGarbage(in_use), 0) << "b just became unused";
+  EXPECT_EQ(store_->collectGarbage(inSet(in_use)), 0) << "b just became unused";
   clock_->advance(options_.gc_grace / 2);
-  EXPECT_EQ(store_->collectGarbage(in_use), 0);
+  EXPECT_EQ(store_->collectGarbage(inSet(in_use)), 0);
   clock_->advance(options_.gc_grace / 2 + 1s);
-  EXPECT_EQ(store_->collectGarbage(in_use), 1);
+  EXPECT_EQ(store_->collectGarbage(inSet(in_use)), 1);
   EXPECT_TRUE(fs::exists(*a));
   EXPECT_FALSE(fs::exists(*b));
   EXPECT_TRUE(fs::exists(root_ + "/images/named/keep")) << "named images are never collected";
   // Used again before the grace ran out: the clock starts over.
-  EXPECT_EQ(store_->collectGarbage({}), 0);
+  EXPECT_EQ(store_->collectGarbage(inSet({})), 0);
   clock_->advance(options_.gc_grace - 1s);
   ASSERT_TRUE(store_->resolve(source(server.url("/a"))).isOk());
-  EXPECT_EQ(store_->collectGarbage({}), 0);
+  EXPECT_EQ(store_->collectGarbage(inSet({})), 0);
   clock_->advance(2s);
-  EXPECT_EQ(store_->collectGarbage({}), 0) << "a was resolved 2 s ago";
+  EXPECT_EQ(store_->collectGarbage(inSet({})), 0) << "a was resolved 2 s ago";
   // A collected image is downloaded again when needed.
   ASSERT_TRUE(resolve(source(server.url("/b"))).isOk());
   EXPECT_EQ(server.requests("/b"), 2);
