@@ -108,19 +108,14 @@ public:
     if (!stream_->Write(create)) {
       return finish("etcd watch: the stream closed before the create request was sent");
     }
-    // etcd answers a create request first, before any event of that watcher.
+    // etcd answers a create request first, before any event of that watcher (a compacted start
+    // revision comes after it, through next()).
     pb::WatchResponse resp;
     if (!stream_->Read(&resp)) {
       return finish("etcd watch: the stream closed before the watch was created");
     }
-    if (resp.compact_revision() > 0) {
-      return compacted(resp.compact_revision());
-    }
     if (resp.canceled()) {
       return core::unavailableError("etcd watch canceled: " + resp.cancel_reason());
-    }
-    if (resp.events_size() > 0) {
-      first_ = std::move(resp);
     }
     return core::okStatus();
   }
@@ -128,10 +123,7 @@ public:
   core::StatusOr<std::vector<WatchEvent>> next() override {
     while (true) {
       pb::WatchResponse resp;
-      if (first_) {
-        resp = std::move(*first_);
-        first_.reset();
-      } else if (cancelled_) {
+      if (cancelled_) {
         return core::cancelledError("watch cancelled");
       } else if (!stream_->Read(&resp)) {
         if (cancelled_) {
@@ -187,7 +179,6 @@ private:
   pb::Watch::Stub& stub_;
   grpc::ClientContext ctx_;
   std::unique_ptr<grpc::ClientReaderWriter<pb::WatchRequest, pb::WatchResponse>> stream_;
-  std::optional<pb::WatchResponse> first_;
   bool finished_ = false;
   std::atomic<bool> cancelled_{false};
 };
