@@ -142,13 +142,16 @@ protected:
     return l.is_null() ? "" : l["spec"].value("holderIdentity", "");
   }
   // Advances the fake clock by `d` and waits until `n` candidates have each made their attempt and
-  // wait again (their new deadline lies after the advance): one observable attempt each.
+  // wait out their retry period again (their new deadline lies after the advance, and within a
+  // second of it): one observable attempt each. A leader whose renewal is still in flight waits
+  // until its renew deadline instead, 10 s ahead; counting it as done would let the next advances
+  // push the clock past that deadline before a slow machine ran the renewal.
   void advanceAndAwaitAttempts(std::chrono::nanoseconds d, size_t n) {
     clock_->advance(d);
     const auto now = clock_->now();
     ASSERT_TRUE(eventually([&] {
       auto next = clock_->nextDeadline();
-      return clock_->waiters() >= n && next && *next > now;
+      return clock_->waitersDueWithin(seconds(1)) >= n && next && *next > now;
     }));
   }
   // Advances the fake clock in 1 s steps, letting renewals happen in between. Each step waits
