@@ -980,6 +980,16 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
     BookmarkSchedule schedule(std::chrono::steady_clock::now(), deadline,
                               options_.bookmark_interval, from);
     int64_t progress = from;
+    // The events this watch sends on (onEvent's rule): only they wake it. A selective watch (a
+    // node-daemon's VMs, one namespace) then sleeps through every other object's change and
+    // takes those with the next one it sends, or at its next wake-up below.
+    WatchHub::Interest interest;
+    if (!select_all || prefix != resource_prefix) {
+      interest = [&](const HubEvent& e) {
+        return e.key.compare(0, prefix.size(), prefix) == 0 &&
+               (matches(e.obj()) || (e.has_prev && matches(e.prevObj())));
+      };
+    }
     while (true) {
       auto now = std::chrono::steady_clock::now();
       if (bookmarks && schedule.due() && now >= *schedule.due()) {
@@ -997,7 +1007,7 @@ Response ApiServer::watchObjects(const Request& req, const Target& t) {
         wake = std::min(wake, *schedule.due());
       }
       int64_t p = progress;
-      auto events = hub_.waitNext(*cursor, wake, &p, resource_prefix);
+      auto events = hub_.waitNext(*cursor, wake, &p, resource_prefix, interest);
       if (!events.isOk()) {
         if (events.status().code() == core::StatusCode::kGone) {
           sendError(410, "Expired",

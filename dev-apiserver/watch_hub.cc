@@ -52,7 +52,10 @@ void WatchHub::wakeAllLocked() {
   cv_.notify_all();
   for (auto& [prefix, waiters] : waiters_) {
     ++wakeups_[prefix];
-    waiters->cv.notify_all();
+    for (auto& w : waiters.members) {
+      w->woken = true;
+      w->cv.notify_one();
+    }
   }
 }
 
@@ -176,7 +179,7 @@ void WatchHub::run() {
       std::vector<HubEventPtr> added;
       added.reserve(parsed.size());
       std::vector<std::function<void(const HubEvent&)>> subs;
-      std::vector<std::shared_ptr<Waiters>> wake;  // the watchers these events concern
+      std::vector<std::shared_ptr<Waiter>> wake;  // the watchers these events concern
       {
         std::lock_guard<std::mutex> lock(mu_);
         for (auto& ev : parsed) {
@@ -212,19 +215,35 @@ void WatchHub::run() {
           base_rev_ = dropped;
         }
         subs = subscribers_;
-        for (const auto& [prefix, waiters] : waiters_) {
-          for (const auto& ev : added) {
-            if (ev->key.compare(0, prefix.size(), prefix) == 0) {
-              wake.push_back(waiters);
-              ++wakeups_[prefix];
-              break;
+        const uint64_t end_seq = first_seq_ + events_.size();
+        for (auto& [prefix, waiters] : waiters_) {
+          bool any = false;
+          for (auto& waiter : waiters.members) {
+            if (waiter->woken) {
+              continue;
             }
+            // Woken anyway when half the window went by: it must not fall out of it.
+            bool wants =
+                waiter->cursor_seq < first_seq_ || end_seq - waiter->cursor_seq > window_ / 2;
+            for (size_t i = 0; i < added.size() && !wants; ++i) {
+              const HubEvent& ev = *added[i];
+              wants = ev.key.compare(0, prefix.size(), prefix) == 0 &&
+                      (waiter->interest == nullptr || (*waiter->interest)(ev));
+            }
+            if (wants) {
+              waiter->woken = true;
+              wake.push_back(waiter);
+              any = true;
+            }
+          }
+          if (any) {
+            ++wakeups_[prefix];
           }
         }
       }
       cv_.notify_all();
-      for (const auto& waiters : wake) {
-        waiters->cv.notify_all();
+      for (const auto& waiter : wake) {
+        waiter->cv.notify_one();
       }
       for (auto& ev : added) {
         for (auto& fn : subs) {
@@ -240,7 +259,7 @@ void WatchHub::run() {
 int WatchHub::waitersOn(const std::string& prefix) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = waiters_.find(prefix);
-  return it == waiters_.end() ? 0 : it->second->count;
+  return it == waiters_.end() ? 0 : static_cast<int>(it->second.members.size());
 }
 
 uint64_t WatchHub::wakeupsOf(const std::string& prefix) const {
@@ -261,19 +280,22 @@ std::optional<WatchHub::Cursor> WatchHub::cursorAfter(int64_t rev) {
 
 core::StatusOr<std::vector<HubEventPtr>> WatchHub::waitNext(
     Cursor& cursor, std::chrono::steady_clock::time_point deadline, int64_t* progress_rev,
-    const std::string& prefix) {
+    const std::string& prefix, const Interest& interest) {
   std::unique_lock<std::mutex> lock(mu_);
-  std::shared_ptr<Waiters>& slot = waiters_[prefix];
-  if (!slot) {
-    slot = std::make_shared<Waiters>();
-  }
-  const std::shared_ptr<Waiters> waiters = slot;
-  ++waiters->count;
-  waiters->cv.wait_until(lock, deadline, [&] {
-    return stopping_.load() || first_seq_ + events_.size() > cursor.seq || cursor.seq < first_seq_;
-  });
-  if (--waiters->count == 0) {
-    waiters_.erase(prefix);
+  auto me = std::make_shared<Waiter>();
+  me->interest = interest ? &interest : nullptr;
+  me->cursor_seq = cursor.seq;
+  // Events past the cursor already (they came while the caller handled the last ones): taken now,
+  // whatever they are. Otherwise the caller sleeps until an event it is interested in comes.
+  if (!(first_seq_ + events_.size() > cursor.seq || cursor.seq < first_seq_)) {
+    std::vector<std::shared_ptr<Waiter>>& members = waiters_[prefix].members;
+    members.push_back(me);
+    me->cv.wait_until(lock, deadline, [&] { return stopping_.load() || me->woken; });
+    std::vector<std::shared_ptr<Waiter>>& now = waiters_[prefix].members;
+    now.erase(std::find(now.begin(), now.end(), me));
+    if (now.empty()) {
+      waiters_.erase(prefix);
+    }
   }
   if (stopping_) {
     return core::cancelledError("server stopping");

@@ -79,16 +79,25 @@ public:
   // A cursor positioned after revision `rev`; nullopt if the window no longer covers it.
   std::optional<Cursor> cursorAfter(int64_t rev);
 
+  // Which events a waiting watcher would send on: the hub wakes it only for those.
+  using Interest = std::function<bool(const HubEvent&)>;
+
   // Waits until events past the cursor exist, `deadline` passes or the hub stops. Returns the new
   // events and advances the cursor; kGone if the window overran the cursor (the watcher was too
   // slow); kCancelled when stopped.
   // `progress_rev` receives a revision up to which the caller has now seen every event.
   // `prefix`: the caller only cares about keys starting with it, so it is woken only by those
   // (and by the deadline); what it gets is still every event past the cursor, of any key.
+  // `interest` (optional): of those, only the events it returns true for wake the caller (a
+  // node-daemon's watch of its own VMs is not woken by every other VM's change); it runs on the
+  // hub's thread with the hub's lock held, while the caller waits, so it must be quick and must
+  // not call the hub. A caller that is not woken for half the window is woken anyway, so the
+  // events it does not care about never push it out of the window.
   core::StatusOr<std::vector<HubEventPtr>> waitNext(Cursor& cursor,
                                                     std::chrono::steady_clock::time_point deadline,
                                                     int64_t* progress_rev,
-                                                    const std::string& prefix = "");
+                                                    const std::string& prefix = "",
+                                                    const Interest& interest = {});
 
   // For tests (a targeted wake-up is only observable from inside the hub): the watchers waiting in
   // waitNext() for `prefix` now, and how often the hub woke the watchers of `prefix` so far (for
@@ -124,21 +133,29 @@ private:
   std::thread thread_;
   std::atomic<bool> stopping_{false};
 
-  // The watchers waiting in waitNext() for keys under one prefix. One condition variable for all
-  // of them woke every watcher thread (60-80 with 20 node-daemons) on every event, and they all
-  // took mu_ the hub thread needs for the next one: under load the hub fell seconds behind etcd
-  // (issue 15, B1 at 1,000 VMs). Now an event wakes only the watchers of its kind.
-  struct Waiters {
+  // A watcher waiting in waitNext(). One condition variable for all of them woke every watcher
+  // thread (60-80 with 20 node-daemons) on every event, and they all took mu_ the hub thread
+  // needs for the next one: under load the hub fell seconds behind etcd (issue 15, B1 at 1,000
+  // VMs). Then an event woke the watchers of its kind (key prefix): still every node-daemon's
+  // watch of VMs for every VM's change (issue 15, B1x). Now each waiter has its own condition
+  // variable and is woken only by the events it is interested in.
+  struct Waiter {
     std::condition_variable cv;
-    int count = 0;
+    const Interest* interest = nullptr;  // null: every event under the prefix
+    uint64_t cursor_seq = 0;             // where the waiter's cursor stands
+    bool woken = false;                  // guarded by mu_
+  };
+  // The waiters of one key prefix.
+  struct Waiters {
+    std::vector<std::shared_ptr<Waiter>> members;
   };
   // Wakes every waiter (stop, a new window). Called with mu_ held.
   void wakeAllLocked();
 
-  mutable std::mutex mu_;                                    // guards everything below
-  std::condition_variable cv_;                               // waitForRevision()
-  std::map<std::string, std::shared_ptr<Waiters>> waiters_;  // key prefix -> watchers waiting
-  std::map<std::string, uint64_t> wakeups_;                  // key prefix -> wake-ups sent
+  mutable std::mutex mu_;                    // guards everything below
+  std::condition_variable cv_;               // waitForRevision()
+  std::map<std::string, Waiters> waiters_;   // key prefix -> watchers waiting
+  std::map<std::string, uint64_t> wakeups_;  // key prefix -> wake-ups sent
   std::deque<HubEventPtr> events_;
   uint64_t first_seq_ = 0;  // sequence number of events_.front()
   int64_t base_rev_ = 0;    // the window holds every event with revision > base_rev_

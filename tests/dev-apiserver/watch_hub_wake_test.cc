@@ -140,6 +140,59 @@ TEST_F(WatchHubWakeTest, AnEventDoesNotWakeAWatcherOfAnotherPrefix) {
   EXPECT_EQ(hub_->wakeupsOf("/test-hub/quiet/"), 1u);
 }
 
+// With an interest, a watcher sleeps through the events under its prefix it would not send
+// (another node's VMs) and is woken by the first it would, getting every event since its cursor.
+// Fails if the hub wakes it for the uninteresting one (it would return with that event alone).
+TEST_F(WatchHubWakeTest, AWatcherIsWokenOnlyByTheEventsItIsInterestedIn) {
+  std::atomic<int64_t> seen{0};
+  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
+  auto cursor = hub_->cursorAfter(hub_->latestRevision());
+  ASSERT_TRUE(cursor);
+  std::atomic<int> calls{0};
+  std::vector<HubEventPtr> got;
+  std::thread picky([&] {
+    int64_t progress = 0;
+    const WatchHub::Interest mine = [](const HubEvent& e) { return e.key == "/test-hub/b/mine"; };
+    auto events = hub_->waitNext(*cursor, kNever, &progress, "/test-hub/b/", mine);
+    ++calls;
+    ASSERT_TRUE(events.isOk()) << events.status();
+    got = *events;
+  });
+  ASSERT_TRUE(testing::eventually([&] { return hub_->waitersOn("/test-hub/b/") == 1; }));
+  const int64_t other = put("/test-hub/b/other");
+  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= other; }));
+  EXPECT_EQ(calls.load(), 0) << "woken by an event it has no interest in";
+  EXPECT_EQ(hub_->waitersOn("/test-hub/b/"), 1);
+  const int64_t mine = put("/test-hub/b/mine");
+  picky.join();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]->revision, other);
+  EXPECT_EQ(got[1]->revision, mine);
+}
+
+// Events it has no interest in must not push a sleeping watcher out of the window: it is woken
+// once half the window went by (here 2 of 4 events), and its cursor is still in the window.
+TEST_F(WatchHubWakeTest, AnUninterestedWatcherIsWokenBeforeItFallsOutOfTheWindow) {
+  WatchHub small(*etcd_, "/test-hub/", 4);
+  ASSERT_TRUE(small.start().isOk());
+  auto cursor = small.cursorAfter(small.latestRevision());
+  ASSERT_TRUE(cursor);
+  core::StatusOr<std::vector<HubEventPtr>> result = core::internalError("not returned");
+  std::thread picky([&] {
+    int64_t progress = 0;
+    const WatchHub::Interest nothing = [](const HubEvent&) { return false; };
+    result = small.waitNext(*cursor, kNever, &progress, "/test-hub/", nothing);
+  });
+  ASSERT_TRUE(testing::eventually([&] { return small.waitersOn("/test-hub/") == 1; }));
+  for (int i = 0; i < 3; ++i) {
+    put("/test-hub/w/" + std::to_string(i));
+  }
+  picky.join();  // a hang here (ctest's timeout) means it was never woken
+  ASSERT_TRUE(result.isOk()) << result.status();
+  EXPECT_GE(result->size(), 3u);
+  small.stop();
+}
+
 TEST_F(WatchHubWakeTest, StopWakesEveryWaiter) {
   auto cursor = hub_->cursorAfter(hub_->latestRevision());
   ASSERT_TRUE(cursor);
