@@ -15,6 +15,11 @@ bool newer(const HypervisorPtr& a, const HypervisorPtr& b) {
          resourceVersionNumber(b->metadata.resourceVersion);
 }
 
+const std::shared_ptr<const ledger::Ledger>& emptyLedger() {
+  static const auto kEmpty = std::make_shared<const ledger::Ledger>();
+  return kEmpty;
+}
+
 }  // namespace
 
 // The entries' views by position (name order), lent to the scheduler for one decision. A view
@@ -26,7 +31,7 @@ public:
       : state_(state), now_(now) {
     for (const auto& [other, flight] : state_.in_flight_) {
       auto e = state_.entries_.find(flight.hypervisor);
-      if (other == key || e == state_.entries_.end() || e->second.reserved.contains(other)) {
+      if (other == key || e == state_.entries_.end() || e->second.ledger->contains(other)) {
         continue;  // its own, on a hypervisor gone meanwhile, or landed and counted already
       }
       Adjustment& adjust = adjustments_[&e->second];
@@ -184,36 +189,68 @@ void PlacementState::refreshOne(const std::string& name, HypervisorPtr cached) {
     return;  // no watch event for it since the last look
   }
   e.cached = cached;
-  if (e.source && e.source != e.cached && newer(e.source, cached)) {
-    return;  // our own newer copy stays until the informer catches up
+  if (e.source && e.source != e.cached) {
+    if (newer(e.source, cached)) {
+      return;  // our own newer copy stays until the informer catches up
+    }
+    if (!newer(cached, e.source)) {
+      e.source = std::move(cached);  // the informer caught up with it: the same version
+      return;
+    }
   }
   rebuild(name, e, std::move(cached));
 }
 
 void PlacementState::rebuild(const std::string& name, Entry& e, HypervisorPtr source) {
-  unindex(name, e);
   e.source = std::move(source);
   e.view = hypervisorView(*e.source, true);
   e.fenced = isFenced(*e.source);
-  e.reserved.clear();
+  std::shared_ptr<const ledger::Ledger> next = emptyLedger();
   if (auto entries = sharedLedgerOf(*e.source); entries.isOk()) {
-    for (const auto& [key, entry] : **entries) {
-      e.reserved[key] = entry.uid;
-      index_[key][name] = entry.uid;
-    }
+    next = std::move(entries).value();
   }
+  reindex(name, e.ledger ? *e.ledger : *emptyLedger(), *next);
+  e.ledger = std::move(next);
 }
 
-void PlacementState::unindex(const std::string& name, const Entry& e) {
-  for (const auto& [key, uid] : e.reserved) {
+void PlacementState::reindex(const std::string& name, const ledger::Ledger& before,
+                             const ledger::Ledger& after) {
+  if (&before == &after) {
+    return;
+  }
+  auto remove = [&](const std::string& key) {
     auto it = index_.find(key);
     if (it == index_.end()) {
-      continue;
+      return;
     }
     it->second.erase(name);
     if (it->second.empty()) {
       index_.erase(it);
     }
+  };
+  // Both are sorted by VM key: one merge walk.
+  auto a = before.begin();
+  auto b = after.begin();
+  while (a != before.end() || b != after.end()) {
+    if (b == after.end() || (a != before.end() && a->first < b->first)) {
+      remove(a->first);
+      ++a;
+    } else if (a == before.end() || b->first < a->first) {
+      index_[b->first][name] = b->second.uid;
+      ++b;
+    } else {
+      if (a->second.uid != b->second.uid) {
+        index_[b->first][name] = b->second.uid;
+      }
+      ++a;
+      ++b;
+    }
+  }
+}
+
+void PlacementState::unindex(const std::string& name, const Entry& e) {
+  if (e.ledger) {
+    reindex(name, *e.ledger, *emptyLedger());
   }
 }
 

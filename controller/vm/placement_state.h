@@ -75,7 +75,7 @@ private:
     HypervisorPtr source;            // the copy the view was built from (cached, or newer assumed)
     scheduler::HypervisorView view;  // ready = the object's own readiness (Ready, not fenced)
     bool fenced = false;
-    std::map<std::string, std::string> reserved;  // VM key -> uid: the ledger's entries
+    std::shared_ptr<const ledger::Ledger> ledger;  // the source's ledger (never null)
     bool heartbeat_fresh = false;
     core::Clock::TimePoint fresh_until{};
     uint64_t seen = 0;  // refresh generation (full scans)
@@ -87,10 +87,13 @@ private:
   class Views;  // the scheduler's HypervisorSource over entries_ (placement_state.cc)
 
   // Brings the entries up to date with the cache: only the changed ones when it says which.
-  void refresh();                                                                      // needs mu_
-  void refreshAll();                                                                   // needs mu_
-  void refreshOne(const std::string& name, HypervisorPtr cached);                      // needs mu_
-  void rebuild(const std::string& name, Entry& e, HypervisorPtr source);               // needs mu_
+  void refresh();                                                         // needs mu_
+  void refreshAll();                                                      // needs mu_
+  void refreshOne(const std::string& name, HypervisorPtr cached);         // needs mu_
+  void rebuild(const std::string& name, Entry& e, HypervisorPtr source);  // needs mu_
+  // Moves the index from `before` to `after`, two ledgers of hypervisor `name`: only the entries
+  // that differ (a reservation changes a few of a ledger of hundreds). needs mu_
+  void reindex(const std::string& name, const ledger::Ledger& before, const ledger::Ledger& after);
   void unindex(const std::string& name, const Entry& e);                               // needs mu_
   bool heartbeatFresh(const std::string& name, Entry& e, core::Clock::TimePoint now);  // needs mu_
 

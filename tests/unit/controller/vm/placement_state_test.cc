@@ -220,6 +220,49 @@ TEST_F(PlacementStateTest, AnAssumedCopyWinsUntilTheInformerHasOneAtLeastAsNew) 
   EXPECT_EQ(state_.hypervisor("hv-a")->metadata.resourceVersion, "10");
 }
 
+// The index of reservations moves with each ledger version entry by entry (a merge of the old and
+// the new ledger, not a rebuild): entries added, removed, and a VM recreated under its name.
+TEST_F(PlacementStateTest, TheReservationIndexFollowsEveryChangeOfALedger) {
+  const auto web = makeVm("web", "u1", 1);
+  const auto db = makeVm("db", "u2", 1);
+  const auto web2 = makeVm("web", "u3", 1);  // web deleted and created again
+  const auto api = makeVm("api", "u4", 1);
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi),
+                         {{vmKey(web), entryOf(web)}, {vmKey(db), entryOf(db)}}, "5"));
+  EXPECT_EQ(observe(web).reservation, "hv-a");
+  EXPECT_EQ(observe(db).reservation, "hv-a");
+  EXPECT_EQ(observe(api).reservation, std::nullopt);
+
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi),
+                         {{vmKey(web2), entryOf(web2)}, {vmKey(api), entryOf(api)}}, "6"));
+  EXPECT_EQ(observe(web).reservation, std::nullopt);
+  EXPECT_EQ(observe(web2).reservation, "hv-a");
+  EXPECT_EQ(observe(db).reservation, std::nullopt);
+  EXPECT_EQ(observe(api).reservation, "hv-a");
+
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "7"));
+  EXPECT_EQ(observe(web2).reservation, std::nullopt);
+  EXPECT_EQ(observe(api).reservation, std::nullopt);
+}
+
+// Once the informer has the version this process wrote and assumed, its copy replaces the assumed
+// one (which is then freed) without building the view again.
+TEST_F(PlacementStateTest, TheInformersCopyOfTheAssumedVersionReplacesIt) {
+  const auto web = makeVm("web", "u1", 2);
+  cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
+  (void)observe(web);
+  const auto written =
+      withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {{vmKey(web), entryOf(web)}}, "6");
+  state_.assume(written);
+  EXPECT_EQ(observe(web).reservation, "hv-a");
+  EXPECT_NE(state_.hypervisor("hv-a"), cache_->hypervisor("hv-a"));
+
+  cache_->put(written);
+  EXPECT_EQ(observe(web).reservation, "hv-a");
+  EXPECT_EQ(viewOf(observe(makeVm("db", "u2", 1)), "hv-a").allocated.cpus, 2);
+  EXPECT_EQ(state_.hypervisor("hv-a"), cache_->hypervisor("hv-a"));
+}
+
 TEST_F(PlacementStateTest, TheHeartbeatIsAskedAgainOnlyOnceItCouldHaveExpired) {
   cache_->put(withLedger(makeHypervisor("hv-a", 8, 16 * kGi), {}, "5"));
   const auto db = makeVm("db", "u2", 1);
