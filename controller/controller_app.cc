@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "controller/hypervisor/vm_relevance.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/runtime/store.h"
 
@@ -104,14 +105,12 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
         enqueueMigrationsOf(*vm);
         auto before = boundHypervisor(*old_vm);
         auto after = boundHypervisor(*vm);
-        if (!after.empty()) {
+        // Only a change its hypervisor's reconcile can see (hypervisor/vm_relevance.h).
+        if (!after.empty() && (before != after || changesHypervisorFacts(*old_vm, *vm))) {
           hv_queue.add(after);
         }
         if (!before.empty() && before != after) {
           hv_queue.add(before);
-        }
-        if (old_vm->spec.resources != vm->spec.resources && !after.empty()) {
-          hv_queue.add(after);
         }
       },
       [&vm_queue, &hv_queue, enqueueMigrationsOf, cache = cache_.get()](const std::string& key,

@@ -50,6 +50,7 @@ struct VmFacts {
   bool deleting = false;
   std::string active_migration;  // status.activeMigration
   std::string key() const { return ns + "/" + name; }
+  bool operator==(const VmFacts&) const = default;
 };
 
 struct MigrationFacts {
@@ -71,8 +72,11 @@ struct MigrationFacts {
 struct EvacuationInput {
   std::string hypervisor;
   bool maintenance = false;
-  std::vector<VmFacts> vms;                // bound to the hypervisor
-  std::vector<MigrationFacts> migrations;  // its evacuation migrations and those of its VMs
+  // Bound to the hypervisor; outside maintenance only those an evacuation stopped (all clearing
+  // looks at).
+  std::vector<VmFacts> vms;
+  // Its evacuation migrations and those of its VMs; outside maintenance only the former.
+  std::vector<MigrationFacts> migrations;
   // The hypervisor carries Evacuating/Evacuated already (after maintenance they are set False;
   // a hypervisor never in maintenance gets none).
   bool had_conditions = false;

@@ -15,6 +15,8 @@ namespace {
 
 using api::ConditionStatus;
 
+}  // namespace
+
 VmFacts vmFacts(const api::VirtualMachine& vm) {
   VmFacts f;
   f.ns = vm.metadata.namespace_;
@@ -36,6 +38,8 @@ VmFacts vmFacts(const api::VirtualMachine& vm) {
   f.active_migration = vm.status.activeMigration.value_or("");
   return f;
 }
+
+namespace {
 
 MigrationFacts migrationFacts(const api::VMMigration& m) {
   MigrationFacts f;
@@ -74,12 +78,27 @@ EvacuationInput Evacuator::observe(const api::Hypervisor& hv) const {
   in.had_conditions =
       api::findCondition(hv.status.conditions, api::kConditionEvacuating) != nullptr ||
       api::findCondition(hv.status.conditions, api::kConditionEvacuated) != nullptr;
+  // Outside maintenance the decision only clears (decideEvacuation): it looks at the VMs an
+  // evacuation stopped and at this hypervisor's evacuation migrations, nothing else. A hypervisor
+  // is reconciled on every placement there and every change of its VMs: with hundreds of VMs the
+  // facts of all of them were most of its reconcile (issue 15, B1x).
+  const std::string stopped_annotation(api::kEvacuationStoppedAnnotation);
+  const std::string evacuating_label(api::kEvacuatingHypervisorLabel);
   std::set<std::string> bound;
   for (const auto& vm : cache.vmsOn(hv.metadata.name)) {
+    if (!in.maintenance && !vm->metadata.annotations.contains(stopped_annotation)) {
+      continue;
+    }
     in.vms.push_back(vmFacts(*vm));
     bound.insert(vmKey(*vm));
   }
   for (const auto& m : cache.migrations()) {
+    if (!in.maintenance) {
+      auto it = m->metadata.labels.find(evacuating_label);
+      if (it == m->metadata.labels.end() || it->second != hv.metadata.name) {
+        continue;
+      }
+    }
     MigrationFacts f = migrationFacts(*m);
     if (f.evacuating == hv.metadata.name || bound.contains(f.vmKey())) {
       in.migrations.push_back(std::move(f));

@@ -24,6 +24,9 @@
 
 namespace novacron::controller::evacuation {
 
+// What an evacuation looks at of a VM.
+VmFacts vmFacts(const api::VirtualMachine& vm);
+
 struct EvacuatorDeps {
   kube::ClientPtr client;
   std::shared_ptr<const ClusterCache> cache;

@@ -87,6 +87,7 @@ struct VmFacts {
   bool migratingTo(std::string_view hypervisor) const {
     return migration_unresolved || (!migration_target.empty() && migration_target == hypervisor);
   }
+  bool operator==(const VmFacts&) const = default;
 };
 
 struct LedgerPlan {
