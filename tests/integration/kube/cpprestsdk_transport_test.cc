@@ -269,18 +269,25 @@ TEST(CpprestsdkTransportTest, CancelStopsAnOpenStream) {
 
 // HttpRequest::timeout bounds the silence between two reads of a stream, not its whole length:
 // a watch that keeps receiving data stays open, one that goes quiet fails with DeadlineExceeded.
+// The busy stream sends a line every 50 ms until it has lasted a second longer than the limit (by
+// the server's clock, so it outlasts the limit however slow the machine is); only a stall of
+// almost the whole limit between two lines could end it, not a loaded machine's scheduling delay.
 TEST(CpprestsdkTransportTest, StreamTimeoutIsAnInactivityLimit) {
-  TlsTestServer server(pki(), false, [](const TestHttpRequest& req, TestResponder& out) {
+  constexpr std::chrono::milliseconds kLimit{2000};
+  std::atomic<int> sent{0};
+  Latch client_gave_up;
+  TlsTestServer server(pki(), false, [&](const TestHttpRequest& req, TestResponder& out) {
     out.startStream(200);
     if (req.target == "/busy") {
-      for (int i = 0; i < 15; ++i) {  // 1.5 s of data, a line every 100 ms
-        out.write("{}\n");
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      const auto end = std::chrono::steady_clock::now() + kLimit + std::chrono::seconds(1);
+      while (std::chrono::steady_clock::now() < end && out.write("{}\n")) {
+        ++sent;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
       return;
     }
     out.write("{}\n");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // then silence
+    client_gave_up.wait(std::chrono::seconds(60));  // then silence (60 s only bounds a hang)
   });
   auto transport = newCpprestsdkTransport(configFor(server));
   ASSERT_TRUE(transport.isOk());
@@ -289,17 +296,17 @@ TEST(CpprestsdkTransportTest, StreamTimeoutIsAnInactivityLimit) {
     ++lines;
     return true;
   };
-  auto busy =
-      (*transport)->openStream({"GET", "/busy", {}, "", std::chrono::milliseconds(500)}, count);
+  auto busy = (*transport)->openStream({"GET", "/busy", {}, "", kLimit}, count);
   ASSERT_TRUE(busy.isOk()) << busy.status();
   StreamResult busy_end = (*busy)->wait();
   EXPECT_EQ(busy_end.end, StreamEnd::kEof) << busy_end.status;
-  EXPECT_EQ(lines.load(), 15);
+  EXPECT_EQ(lines.load(), sent.load());
+  EXPECT_GT(sent.load(), 1);
 
-  auto quiet =
-      (*transport)->openStream({"GET", "/quiet", {}, "", std::chrono::milliseconds(500)}, count);
+  auto quiet = (*transport)->openStream({"GET", "/quiet", {}, "", kLimit}, count);
   ASSERT_TRUE(quiet.isOk()) << quiet.status();
   StreamResult quiet_end = (*quiet)->wait();
+  client_gave_up.open();
   EXPECT_EQ(quiet_end.end, StreamEnd::kError);
   EXPECT_EQ(quiet_end.status.code(), core::StatusCode::kDeadlineExceeded) << quiet_end.status;
 }

@@ -7,6 +7,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
 # shellcheck source=../../../../hack/lib/common.sh
 source "$ROOT/hack/lib/common.sh"
 WAIT_INTERVAL=0.05
+# Safety net of every wait for something that must happen (a process starting, exiting, writing):
+# waits end as soon as it happens, so this only bounds a hang. Process start-up on a loaded CI
+# machine takes seconds (a Python start-up took more than 10 s at load 30).
+HANG=60
 
 TMP="$(mktemp -d /tmp/novacron-common-test.XXXXXX)"
 BG_PIDS=()
@@ -62,24 +66,26 @@ test_start_and_stop() {
   start_orphan "$TMP/sleeper.pid" "$TMP/sleeper.log" bash -c 'echo started; exec sleep 60'
   pid="$(cat "$TMP/sleeper.pid")"
   check "start_bg records a live pid" pid_alive "$TMP/sleeper.pid"
-  check "start_bg appends output to the log" wait_until 5 grep -q started "$TMP/sleeper.log"
-  stop_pidfile "$TMP/sleeper.pid" 5 2>"$TMP/sleeper.err"
-  check "stop_pidfile stops the process" wait_until 5 gone "$pid"
+  check "start_bg appends output to the log" wait_until "$HANG" grep -q started "$TMP/sleeper.log"
+  # The grace period is a safety net too: a starved process can take seconds to act on SIGTERM,
+  # and stop_pidfile returns as soon as it is gone.
+  stop_pidfile "$TMP/sleeper.pid" "$HANG" 2>"$TMP/sleeper.err"
+  check "stop_pidfile stops the process" wait_until "$HANG" gone "$pid"
   check "stop_pidfile: SIGTERM sufficed, no SIGKILL" test ! -s "$TMP/sleeper.err"
   check "stop_pidfile removes the pid file" test ! -e "$TMP/sleeper.pid"
-  check "stop_pidfile without a process is fine" stop_pidfile "$TMP/sleeper.pid" 5
+  check "stop_pidfile without a process is fine" stop_pidfile "$TMP/sleeper.pid" "$HANG"
 }
 
 test_waiting() {
   check "wait_until: immediate success" wait_until 1 true
   (sleep 0.2; touch "$TMP/later") &
-  check "wait_until: condition that becomes true" wait_until 10 test -e "$TMP/later"
+  check "wait_until: condition that becomes true" wait_until "$HANG" test -e "$TMP/later"
   wait
 
   echo "phase: Pending" >"$TMP/status"
   (sleep 0.2; echo "phase: Running" >"$TMP/status") &
   check "wait_for_match: output that comes to match" \
-    wait_for_match 10 "^phase: Running$" cat "$TMP/status"
+    wait_for_match "$HANG" "^phase: Running$" cat "$TMP/status"
   wait
 }
 
@@ -89,7 +95,9 @@ test_timeouts() {
   start_orphan "$TMP/stubborn.pid" "$TMP/stubborn.log" \
     bash -c 'trap "" TERM; echo ready; while :; do sleep 0.05; done'
   pid="$(cat "$TMP/stubborn.pid")"
-  wait_until 5 grep -q ready "$TMP/stubborn.log"
+  # "ready" comes after the trap: SIGTERM sent before it would kill the process and make the
+  # grace-period checks below fail for the wrong reason.
+  check "the SIGTERM-ignoring process is up" wait_until "$HANG" grep -q ready "$TMP/stubborn.log"
   echo "phase: Running" >"$TMP/status"
   start="$(_now_us)"
   {
@@ -108,7 +116,7 @@ test_timeouts() {
 
   check "stop_pidfile waits the grace period before SIGKILL ($(cat "$TMP/stubborn.ms") ms)" \
     test "$(cat "$TMP/stubborn.ms")" -ge 1000
-  check "stop_pidfile SIGKILLs a process ignoring SIGTERM" wait_until 5 gone "$pid"
+  check "stop_pidfile SIGKILLs a process ignoring SIGTERM" wait_until "$HANG" gone "$pid"
   check "stop_pidfile says it sent SIGKILL" grep -q "ignored SIGTERM" "$TMP/stubborn.err"
 
   local rc ms err
@@ -133,7 +141,7 @@ test_port_open() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
 print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/port" &
   BG_PIDS+=($!)
-  wait_until 10 test -s "$TMP/port"
+  check "a Python listener is up" wait_until "$HANG" test -s "$TMP/port"
   local port
   port="$(cat "$TMP/port")"
   check "port_open: a listening port" port_open "$port"

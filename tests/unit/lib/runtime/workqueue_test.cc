@@ -9,10 +9,12 @@
 #include <prometheus/registry.h>
 
 #include "tests/mocks/fake_clock.h"
+#include "tests/testing/eventually.h"
 
 namespace novacron::runtime {
 namespace {
 
+using novacron::testing::eventually;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -318,16 +320,14 @@ TEST_F(WorkQueueTest, ShutDownWithDrainWaitsForInFlightKeys) {
   q.add("a");
   ASSERT_EQ(q.get(), "a");
   auto drained = std::async(std::launch::async, [&] { q.shutDownWithDrain(); });
-  // Shutdown is already in effect while draining.
-  const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-  while (!q.shuttingDown() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::yield();
-  }
-  EXPECT_TRUE(q.shuttingDown());
+  // Shutdown is already in effect while draining. The 60 s deadlines only bound a hang: on a
+  // loaded machine the drain thread can take seconds to start or to return. (EXPECT, not ASSERT:
+  // returning early would leave `drained` waiting for "a" in its destructor.)
+  EXPECT_TRUE(eventually([&] { return q.shuttingDown(); }, seconds(60)));
   // "a" is still in flight, so the drain cannot have finished.
   EXPECT_EQ(drained.wait_for(milliseconds(0)), std::future_status::timeout);
   q.done("a");
-  EXPECT_EQ(drained.wait_for(seconds(5)), std::future_status::ready);
+  EXPECT_EQ(drained.wait_for(seconds(60)), std::future_status::ready);
 }
 
 TEST_F(WorkQueueTest, ExportsControllerRuntimeMetrics) {

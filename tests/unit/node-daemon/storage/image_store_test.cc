@@ -154,7 +154,10 @@ TEST_F(ImageStoreTest, DownloadsVerifiesAndCachesOnce) {
   EXPECT_EQ(readFile(*results[0]), body);
   EXPECT_EQ(server.requests("/img"), 1) << "concurrent resolves must download once";
   EXPECT_EQ(filesIn(root_ + "/images/sha256"), 1) << "no temporary files left";
-  std::lock_guard lock(mu_);
+  // The worker calls back after the image is in place, so the resolves above can return before
+  // it has: wait for the call (the deadline only bounds a hang).
+  std::unique_lock lock(mu_);
+  ASSERT_TRUE(cv_.wait_for(lock, 60s, [&] { return !finished_.empty(); })) << "no callback";
   EXPECT_EQ(finished_, std::vector<std::string>{src.url}) << "the callback names the URL";
 }
 
