@@ -134,8 +134,12 @@ protected:
     election.lease_namespace = "novacron-system";
     election.lease_name = "novacron-controller";
     election.identity = identity;
-    election.lease_duration = 3s;
-    election.renew_deadline = 2s;
+    // A lease counts from before the request that took or renewed it, so the renew deadline must
+    // cover a whole round trip through the dev API server and etcd: 2 s did not on a loaded
+    // machine (runtime_leader_election_integration_test lost a just-acquired lease that way). The
+    // leader change below is a release (stop()), so the longer lease costs no time.
+    election.lease_duration = 10s;
+    election.renew_deadline = 8s;
     election.retry_period = 250ms;
     election.registry = std::make_shared<prometheus::Registry>();
     runtime::LeaderCallbacks callbacks;

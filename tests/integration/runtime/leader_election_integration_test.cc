@@ -96,9 +96,12 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
       std::string(bin_dir) + "/tests/integration/runtime/runtime_leader_candidate";
   ASSERT_EQ(access(binary.c_str(), X_OK), 0) << binary;
   const std::string log = (*cluster)->dir() + "/leader.log";
-  // Short timings keep the test fast: lease 3 s, renew deadline 2 s, retry 250 ms.
+  // Lease 10 s, renew deadline 8 s, retry 250 ms. A leader's lease counts from before its
+  // request, so the deadline must cover a whole read-and-update round trip: with 2 s, candidate a
+  // lost the lease it had just taken (its acquire took over 1.7 s through the API server and etcd
+  // on a loaded machine) and exited before leading. Only the takeover below waits out the lease.
   auto args = [&](const std::string& id) {
-    return std::vector<std::string>{(*cluster)->kubeconfigPath(), id, log, "3000", "2000", "250"};
+    return std::vector<std::string>{(*cluster)->kubeconfigPath(), id, log, "10000", "8000", "250"};
   };
   auto lines_of = [&](const std::string& id) {
     int n = 0;
@@ -150,9 +153,10 @@ TEST(LeaderElectionIntegrationTest, TwoCandidatesNeverBothLeadAcrossAPausedLeade
   // Resume the old leader: it must notice it lost the lease, do no more leader work, and exit 2.
   ASSERT_EQ(kill(a.pid(), SIGCONT), 0);
   EXPECT_EQ(a.waitExit(seconds(30)), 2);
+  // b goes on writing (a line every 10 ms while it leads); waiting for its next line rather than
+  // sleeping a second keeps a starved b on a loaded machine from failing the check.
   const int b_before = lines_of("b");
-  std::this_thread::sleep_for(seconds(1));
-  EXPECT_GT(lines_of("b"), b_before) << "b stopped leading";
+  EXPECT_TRUE(eventually([&] { return lines_of("b") > b_before; }, kWait)) << "b stopped leading";
 
   // Graceful shutdown of b releases the lease.
   ASSERT_EQ(kill(b.pid(), SIGTERM), 0);
