@@ -1399,7 +1399,9 @@ Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObjec
   }
   if (next == old) {
     // No-op updates do not write (the resourceVersion stays), as in kube-apiserver.
-    return jsonResponse(200, present(type, next, current.mod_revision));
+    Response unchanged = jsonResponse(200, present(type, next, current.mod_revision));
+    unchanged.unchanged = true;
+    return unchanged;
   }
   if (!query(req, "dryRun").empty()) {
     return jsonResponse(200, present(type, next, current.mod_revision));

@@ -19,7 +19,7 @@ AuditLog::~AuditLog() {
 }
 
 void AuditLog::record(std::string_view user_agent, std::string_view method, std::string_view path,
-                      int code) {
+                      int code, bool unchanged) {
   if (method == "GET") {
     return;
   }
@@ -27,9 +27,10 @@ void AuditLog::record(std::string_view user_agent, std::string_view method, std:
                       std::chrono::system_clock::now().time_since_epoch())
                       .count();
   std::lock_guard lock(mu_);
-  std::fprintf(file_, "%.*s\t%.*s\t%.*s\t%d\t%lld\n", static_cast<int>(user_agent.size()),
+  std::fprintf(file_, "%.*s\t%.*s\t%.*s\t%d\t%lld%s\n", static_cast<int>(user_agent.size()),
                user_agent.data(), static_cast<int>(method.size()), method.data(),
-               static_cast<int>(path.size()), path.data(), code, static_cast<long long>(ms));
+               static_cast<int>(path.size()), path.data(), code, static_cast<long long>(ms),
+               unchanged ? "\tnoop" : "");
   std::fflush(file_);
 }
 

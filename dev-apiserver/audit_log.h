@@ -1,7 +1,8 @@
 // AuditLog: one line per request that may change state (anything but GET), for benchmarks that
 // count API writes by component and verb (tests/bench/controller): the client's User-Agent, the
 // method, the path (with its subresource), the HTTP code and the time (ms since the epoch),
-// tab-separated:
+// tab-separated, and a sixth field `noop` for a write answered without writing (an update or patch
+// that changed nothing):
 //   novacron-node-daemon/node-0  PUT  /apis/.../virtualmachines/vm-1/status  409  1764609000123
 // Enabled by the dev API server's --audit-log=FILE; a development aid, not kube's audit policy.
 //
@@ -26,8 +27,8 @@ public:
   AuditLog& operator=(const AuditLog&) = delete;
 
   // Writes a line unless `method` is GET (reads and watches are not counted).
-  void record(std::string_view user_agent, std::string_view method, std::string_view path,
-              int code);
+  void record(std::string_view user_agent, std::string_view method, std::string_view path, int code,
+              bool unchanged = false);
 
 private:
   explicit AuditLog(std::FILE* file) : file_(file) {}

@@ -209,7 +209,7 @@ struct HttpServer::Impl {
       }
       if (options.audit) {
         options.audit->record(std::string(hreq[http::field::user_agent]), req.method, req.path,
-                              resp.code);
+                              resp.code, resp.unchanged);
       }
       if (resp.stream) {
         http::response<http::empty_body> res{http::status::ok, version};

@@ -39,6 +39,9 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // A write request answered without writing: the update or patch changed nothing (as
+  // kube-apiserver, the server keeps the object and its resourceVersion). For the audit log only.
+  bool unchanged = false;
   // When set, the response is streamed with chunked encoding by calling this.
   std::function<void(ResponseWriter&)> stream;
 };

@@ -30,10 +30,15 @@ TEST(AuditLogTest, RecordsWritesNotReadsAndTheBenchmarksCountThemByComponentAndV
     (*log)->record("novacron-controller", "PATCH", "/apis/novacron.io/v1alpha1/hypervisors/hv-a",
                    422);
     (*log)->record("novacron-controller", "POST", "/api/v1/namespaces/ns/events", 201);
+    (*log)->record("novacron-controller", "PATCH",
+                   "/apis/novacron.io/v1alpha1/hypervisors/hv-a/status", 200, /*unchanged=*/true);
   }
   const bench::AuditCounts counts = bench::readAudit(path);
-  EXPECT_EQ(counts.total, 4);
+  EXPECT_EQ(counts.total, 5);
   EXPECT_EQ(counts.total_conflicts, 2);
+  EXPECT_EQ(counts.total_noops, 1);
+  EXPECT_EQ(counts.noopsOf("novacron-controller", "PATCH hypervisors/status"), 1);
+  EXPECT_EQ(counts.noopsOf("novacron-controller", "PATCH hypervisors"), 0);
   EXPECT_EQ(counts.writes.at("novacron-node-daemon").at("PUT virtualmachines/status"), 2);
   EXPECT_EQ(counts.conflicts.at("novacron-node-daemon").at("PUT virtualmachines/status"), 1);
   EXPECT_EQ(counts.conflicts.at("novacron-controller").at("PATCH hypervisors"), 1);

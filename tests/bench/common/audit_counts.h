@@ -1,7 +1,8 @@
 // Reads the dev API server's audit log (--audit-log, dev-apiserver/audit_log.h) and counts the
 // writes by component (User-Agent up to its first '/': novacron-controller, novacron-node-daemon)
 // and verb ("PUT virtualmachines/status", "POST events", "PATCH hypervisors"), plus the conflicts
-// (409s, and 422s of JSON patches whose `test` failed).
+// (409s, and 422s of JSON patches whose `test` failed) and the no-ops (answered without a write:
+// the update or patch changed nothing).
 // Used by the benchmarks to say where the API writes go. Thread-safety: plain values.
 #pragma once
 
@@ -19,8 +20,20 @@ struct AuditCounts {
   // The conflicts among them: 409s, and 422s of JSON patches (a failed `test` op: the object
   // changed under the writer, kube-apiserver's answer for it).
   std::map<std::string, std::map<std::string, long>> conflicts;
+  // The no-ops among them (audit field `noop`).
+  std::map<std::string, std::map<std::string, long>> noops;
   long total = 0;
   long total_conflicts = 0;
+  long total_noops = 0;
+
+  long noopsOf(const std::string& component, const std::string& verb) const {
+    auto c = noops.find(component);
+    if (c == noops.end()) {
+      return 0;
+    }
+    auto v = c->second.find(verb);
+    return v == c->second.end() ? 0 : v->second;
+  }
 
   long conflictsOf(const std::string& component, const std::string& verb) const {
     auto c = conflicts.find(component);
@@ -77,6 +90,10 @@ inline AuditCounts readAudit(const std::string& file, std::streamoff from = 0) {
     if (f[3] == "409" || (f[1] == "PATCH" && f[3] == "422")) {
       counts.conflicts[component][verb]++;
       counts.total_conflicts++;
+    }
+    if (f.size() >= 6 && f[5] == "noop") {
+      counts.noops[component][verb]++;
+      counts.total_noops++;
     }
   }
   return counts;

@@ -316,7 +316,7 @@ int main(int argc, char** argv) {
   double per_vm_objects = 0;
   std::printf(
       "  API writes during the run by component and verb (per VM; conflicts, 409 or failed patch "
-      "test 422, in brackets):\n");
+      "test 422, in brackets; no-ops, answered without a write, in braces):\n");
   for (const auto& [component, verbs] : audit.writes) {
     if (component != "novacron-controller" && component != "novacron-node-daemon") {
       continue;
@@ -324,8 +324,8 @@ int main(int argc, char** argv) {
     for (const auto& [verb, n] : verbs) {
       const bool lease = verb.find("leases") != std::string::npos;
       const long conflicts = audit.conflictsOf(component, verb);
-      std::printf("    %-22s %-32s %6.2f  [%ld]%s\n", component.c_str(), verb.c_str(),
-                  static_cast<double>(n) / vms, conflicts,
+      std::printf("    %-22s %-32s %6.2f  [%ld] {%ld}%s\n", component.c_str(), verb.c_str(),
+                  static_cast<double>(n) / vms, conflicts, audit.noopsOf(component, verb),
                   lease ? "  (heartbeat, not counted)" : "");
       if (!lease) {
         per_vm += static_cast<double>(n) / vms;

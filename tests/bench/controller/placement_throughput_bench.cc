@@ -262,12 +262,14 @@ int main(int argc, char** argv) {
   for (const auto& [method, n] : by_method) {
     std::printf("%s %.2f ", method.c_str(), n / vms);
   }
-  std::printf(")\n  API writes by component and verb (per VM; conflicts in brackets):\n");
+  std::printf(
+      ")\n  API writes by component and verb (per VM; conflicts in brackets; no-ops, answered "
+      "without a write, in braces):\n");
   for (const auto& [component, verbs] : audit.writes) {
     for (const auto& [verb, n] : verbs) {
       const long conflicts = audit.conflictsOf(component, verb);
-      std::printf("    %-22s %-32s %6.2f  [%ld]\n", component.c_str(), verb.c_str(),
-                  static_cast<double>(n) / vms, conflicts);
+      std::printf("    %-22s %-32s %6.2f  [%ld] {%ld}\n", component.c_str(), verb.c_str(),
+                  static_cast<double>(n) / vms, conflicts, audit.noopsOf(component, verb));
     }
   }
   std::printf(
