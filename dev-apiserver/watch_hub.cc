@@ -285,9 +285,18 @@ core::StatusOr<std::vector<HubEventPtr>> WatchHub::waitNext(
   auto me = std::make_shared<Waiter>();
   me->interest = interest ? &interest : nullptr;
   me->cursor_seq = cursor.seq;
-  // Events past the cursor already (they came while the caller handled the last ones): taken now,
-  // whatever they are. Otherwise the caller sleeps until an event it is interested in comes.
-  if (!(first_seq_ + events_.size() > cursor.seq || cursor.seq < first_seq_)) {
+  // Events past the cursor already (they came while the caller handled the last ones) are
+  // returned now if one of them would have woken it (its prefix and interest, or half a window
+  // behind). Otherwise it sleeps until such an event comes, as if it had been waiting all along:
+  // under a steady stream of others' events a selective watcher would never sleep. What it gets
+  // when it returns is still every event past its cursor.
+  const uint64_t end_seq = first_seq_ + events_.size();
+  bool ready = cursor.seq < first_seq_ || end_seq - cursor.seq > window_ / 2;
+  for (uint64_t seq = std::max(cursor.seq, first_seq_); seq < end_seq && !ready; ++seq) {
+    const HubEvent& ev = *events_[static_cast<size_t>(seq - first_seq_)];
+    ready = ev.key.compare(0, prefix.size(), prefix) == 0 && (!interest || interest(ev));
+  }
+  if (!ready) {
     std::vector<std::shared_ptr<Waiter>>& members = waiters_[prefix].members;
     members.push_back(me);
     me->cv.wait_until(lock, deadline, [&] { return stopping_.load() || me->woken; });

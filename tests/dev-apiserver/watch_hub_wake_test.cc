@@ -170,6 +170,36 @@ TEST_F(WatchHubWakeTest, AWatcherIsWokenOnlyByTheEventsItIsInterestedIn) {
   EXPECT_EQ(got[1]->revision, mine);
 }
 
+// Events already past the cursor when the watcher calls again do not make it return unless one
+// of them interests it: it sleeps until one does, then gets all of them (fails if waitNext returns
+// at once with the uninteresting event, as it did before).
+TEST_F(WatchHubWakeTest, PendingEventsItIsNotInterestedInDoNotEndTheWait) {
+  std::atomic<int64_t> seen{0};
+  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
+  auto cursor = hub_->cursorAfter(hub_->latestRevision());
+  ASSERT_TRUE(cursor);
+  const int64_t other = put("/test-hub/b/other");
+  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= other; }));
+  std::atomic<bool> returned{false};
+  std::vector<HubEventPtr> got;
+  std::thread picky([&] {
+    int64_t progress = 0;
+    const WatchHub::Interest mine = [](const HubEvent& e) { return e.key == "/test-hub/b/mine"; };
+    auto events = hub_->waitNext(*cursor, kNever, &progress, "/test-hub/b/", mine);
+    returned = true;
+    ASSERT_TRUE(events.isOk()) << events.status();
+    got = *events;
+  });
+  EXPECT_TRUE(testing::eventually([&] { return hub_->waitersOn("/test-hub/b/") == 1; }))
+      << "returned at once with an event it has no interest in";
+  EXPECT_FALSE(returned);
+  const int64_t mine = put("/test-hub/b/mine");
+  picky.join();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0]->revision, other);
+  EXPECT_EQ(got[1]->revision, mine);
+}
+
 // Events it has no interest in must not push a sleeping watcher out of the window: it is woken
 // once half the window went by (here 2 of 4 events), and its cursor is still in the window.
 TEST_F(WatchHubWakeTest, AnUninterestedWatcherIsWokenBeforeItFallsOutOfTheWindow) {
