@@ -59,6 +59,14 @@ void WatchHub::wakeAllLocked() {
   }
 }
 
+bool WatchHub::laggingLocked(uint64_t cursor_seq) const {
+  return cursor_seq < first_seq_ || first_seq_ + events_.size() - cursor_seq > window_ / 2;
+}
+
+bool WatchHub::concerns(const std::string& prefix, const Interest* interest, const HubEvent& ev) {
+  return ev.key.compare(0, prefix.size(), prefix) == 0 && (interest == nullptr || (*interest)(ev));
+}
+
 HubValuePtr WatchHub::cached(const std::string& key) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (!started_) {
@@ -215,20 +223,15 @@ void WatchHub::run() {
           base_rev_ = dropped;
         }
         subs = subscribers_;
-        const uint64_t end_seq = first_seq_ + events_.size();
         for (auto& [prefix, waiters] : waiters_) {
           bool any = false;
           for (auto& waiter : waiters.members) {
             if (waiter->woken) {
               continue;
             }
-            // Woken anyway when half the window went by: it must not fall out of it.
-            bool wants =
-                waiter->cursor_seq < first_seq_ || end_seq - waiter->cursor_seq > window_ / 2;
+            bool wants = laggingLocked(waiter->cursor_seq);
             for (size_t i = 0; i < added.size() && !wants; ++i) {
-              const HubEvent& ev = *added[i];
-              wants = ev.key.compare(0, prefix.size(), prefix) == 0 &&
-                      (waiter->interest == nullptr || (*waiter->interest)(ev));
+              wants = concerns(prefix, waiter->interest, *added[i]);
             }
             if (wants) {
               waiter->woken = true;
@@ -290,11 +293,9 @@ core::StatusOr<std::vector<HubEventPtr>> WatchHub::waitNext(
   // behind). Otherwise it sleeps until such an event comes, as if it had been waiting all along:
   // under a steady stream of others' events a selective watcher would never sleep. What it gets
   // when it returns is still every event past its cursor.
-  const uint64_t end_seq = first_seq_ + events_.size();
-  bool ready = cursor.seq < first_seq_ || end_seq - cursor.seq > window_ / 2;
-  for (uint64_t seq = std::max(cursor.seq, first_seq_); seq < end_seq && !ready; ++seq) {
-    const HubEvent& ev = *events_[static_cast<size_t>(seq - first_seq_)];
-    ready = ev.key.compare(0, prefix.size(), prefix) == 0 && (!interest || interest(ev));
+  bool ready = laggingLocked(cursor.seq);
+  for (size_t i = static_cast<size_t>(cursor.seq - first_seq_); !ready && i < events_.size(); ++i) {
+    ready = concerns(prefix, me->interest, *events_[i]);
   }
   if (!ready) {
     std::vector<std::shared_ptr<Waiter>>& members = waiters_[prefix].members;

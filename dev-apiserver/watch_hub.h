@@ -151,6 +151,11 @@ private:
   };
   // Wakes every waiter (stop, a new window). Called with mu_ held.
   void wakeAllLocked();
+  // The one rule for waking a waiter, used by the hub's dispatch and by waitNext() for the events
+  // already pending: a cursor half a window behind (or out of it) wakes it whatever the events...
+  bool laggingLocked(uint64_t cursor_seq) const;
+  // ... and so does an event under its prefix that its interest (null: any) takes.
+  static bool concerns(const std::string& prefix, const Interest* interest, const HubEvent& ev);
 
   mutable std::mutex mu_;                    // guards everything below
   std::condition_variable cv_;               // waitForRevision()

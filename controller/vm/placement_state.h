@@ -75,7 +75,7 @@ private:
     HypervisorPtr source;            // the copy the view was built from (cached, or newer assumed)
     scheduler::HypervisorView view;  // ready = the object's own readiness (Ready, not fenced)
     bool fenced = false;
-    std::shared_ptr<const ledger::Ledger> ledger;  // the source's ledger (never null)
+    std::shared_ptr<const ledger::Ledger> ledger;  // the source's ledger; null until first built
     bool heartbeat_fresh = false;
     core::Clock::TimePoint fresh_until{};
     uint64_t seen = 0;  // refresh generation (full scans)

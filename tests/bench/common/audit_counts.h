@@ -15,33 +15,31 @@
 namespace novacron::bench {
 
 struct AuditCounts {
-  // component -> verb -> count (every answered request, successful or not)
-  std::map<std::string, std::map<std::string, long>> writes;
+  using Counts = std::map<std::string, std::map<std::string, long>>;  // component -> verb -> count
+  // Every answered request, successful or not.
+  Counts writes;
   // The conflicts among them: 409s, and 422s of JSON patches (a failed `test` op: the object
   // changed under the writer, kube-apiserver's answer for it).
-  std::map<std::string, std::map<std::string, long>> conflicts;
+  Counts conflicts;
   // The no-ops among them (audit field `noop`).
-  std::map<std::string, std::map<std::string, long>> noops;
+  Counts noops;
   long total = 0;
   long total_conflicts = 0;
   long total_noops = 0;
 
-  long noopsOf(const std::string& component, const std::string& verb) const {
-    auto c = noops.find(component);
-    if (c == noops.end()) {
+  static long countOf(const Counts& counts, const std::string& component, const std::string& verb) {
+    auto c = counts.find(component);
+    if (c == counts.end()) {
       return 0;
     }
     auto v = c->second.find(verb);
     return v == c->second.end() ? 0 : v->second;
   }
-
   long conflictsOf(const std::string& component, const std::string& verb) const {
-    auto c = conflicts.find(component);
-    if (c == conflicts.end()) {
-      return 0;
-    }
-    auto v = c->second.find(verb);
-    return v == c->second.end() ? 0 : v->second;
+    return countOf(conflicts, component, verb);
+  }
+  long noopsOf(const std::string& component, const std::string& verb) const {
+    return countOf(noops, component, verb);
   }
 };
 
