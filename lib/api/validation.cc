@@ -484,30 +484,33 @@ void validateAllocations(Validator& v, const std::string& text) {
       v.add(FieldError::Type::kType, path, "", "must be an object");
       continue;
     }
-    // The member, or nullptr when absent (an error when required).
-    auto member = [&](const char* name, bool required) -> const nlohmann::json* {
+    auto text_field = [&](const char* name, const StringRule& rule, bool required) {
+      const std::string field = path + "." + name;
       if (!item.contains(name) || item[name].is_null()) {
         if (required) {
-          v.required(path + "." + name);
+          v.required(field);
         }
-        return nullptr;
+        return;
       }
-      return &item[name];
-    };
-    auto text_field = [&](const char* name, const StringRule& rule, bool required) {
-      if (const nlohmann::json* value = member(name, required); value && !value->is_string()) {
-        v.add(FieldError::Type::kType, path + "." + name, value->dump(), "must be a string");
-      } else if (value) {
-        v.string(path + "." + name, value->get<std::string>(), rule);
+      if (!item[name].is_string()) {
+        v.add(FieldError::Type::kType, field, item[name].dump(), "must be a string");
+        return;
       }
+      v.string(field, item[name].get<std::string>(), rule);
     };
     auto integer_field = [&](const char* name, bool required) {
-      if (const nlohmann::json* value = member(name, required);
-          value && !value->is_number_integer()) {
-        v.add(FieldError::Type::kType, path + "." + name, value->dump(), "must be an integer");
-      } else if (value) {
-        v.intMin(path + "." + name, value->get<int64_t>(), 0);
+      const std::string field = path + "." + name;
+      if (!item.contains(name) || item[name].is_null()) {
+        if (required) {
+          v.required(field);
+        }
+        return;
       }
+      if (!item[name].is_number_integer()) {
+        v.add(FieldError::Type::kType, field, item[name].dump(), "must be an integer");
+        return;
+      }
+      v.intMin(field, item[name].get<int64_t>(), 0);
     };
     text_field("vm", kVmKey, true);
     text_field("uid", kUid, true);
