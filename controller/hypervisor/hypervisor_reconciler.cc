@@ -182,7 +182,7 @@ void HypervisorReconciler::reportUnreachableCount() {
 // --- ledger ---
 
 core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconcileLedger(
-    const api::Hypervisor& hv) {
+    const api::Hypervisor& hv, bool live) {
   const std::string& name = hv.metadata.name;
   auto current = sharedLedgerOf(hv);
   if (!current.isOk()) {
@@ -194,6 +194,26 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   static const ledger::Ledger kNoEntries;
   const ledger::Ledger& current_entries = current.isOk() ? **current : kNoEntries;
   ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries);
+  if (current.isOk() && plan.desired == current_entries && plan.to_confirm.empty()) {
+    return LedgerOutcome{hv, false};
+  }
+  if (!live) {
+    // The cached Hypervisor may be older than the cached VMs (two informers, each in its own
+    // order): a VM's label can arrive before the reservation that already counts it, and a write
+    // on that copy fails with a conflict (issue 15: 129 of ~160 such writes in B1x). Plan again on
+    // the live object before writing or confirming removals; usually nothing is left to write.
+    auto read = deps_.client->get(kube::kHypervisor, "", name);
+    if (read.status().code() == core::StatusCode::kNotFound) {
+      return LedgerOutcome{hv, false};  // deleted: its watch event brings the next reconcile
+    }
+    if (!read.isOk()) {
+      return read.status().withContext("re-reading hypervisor " + name + " before its ledger");
+    }
+    NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor fresh, api::hypervisorFromJson(*read));
+    if (fresh.metadata.resourceVersion != hv.metadata.resourceVersion) {
+      return reconcileLedger(fresh, /*live=*/true);
+    }
+  }
   NOVACRON_RETURN_IF_ERROR(confirmRemovals(hv, plan));
   if (current.isOk() && plan.desired == current_entries) {
     return LedgerOutcome{hv, false};

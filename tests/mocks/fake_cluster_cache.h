@@ -3,12 +3,14 @@
 // reconciler tests use it to reconcile, look at what was written, and reconcile again without
 // waiting for informers. Lag between the cache and the server (which the production informer
 // cache has) is what controller_app_test covers, not this.
-// setSynced(false) makes the cache report "not synced yet".
+// setSynced(false) makes the cache report "not synced yet"; pinHypervisor() makes hypervisor(name)
+// return a given (stale) copy, as an informer that has not delivered the newest event yet would.
 // Thread-safety: safe from any thread (FakeClient is).
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +43,18 @@ public:
     }
     return out;
   }
+  void pinHypervisor(controller::HypervisorPtr copy) {
+    std::lock_guard lock(mu_);
+    pinned_ = std::move(copy);
+  }
+
   controller::HypervisorPtr hypervisor(std::string_view name) const override {
+    {
+      std::lock_guard lock(mu_);
+      if (pinned_ && pinned_->metadata.name == name) {
+        return pinned_;
+      }
+    }
     for (auto& hv : hypervisors()) {
       if (hv->metadata.name == name) {
         return hv;
@@ -99,6 +112,9 @@ public:
   }
 
 private:
+  mutable std::mutex mu_;
+  controller::HypervisorPtr pinned_;  // guarded by mu_
+
   std::vector<controller::VirtualMachinePtr> vms() const {
     std::vector<controller::VirtualMachinePtr> out;
     for (const auto& json : client_->objects(kube::kVirtualMachine)) {

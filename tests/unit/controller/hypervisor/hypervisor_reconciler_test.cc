@@ -85,6 +85,26 @@ TEST_F(HypervisorReconcilerTest, LedgerIsRebuiltFromBoundVmsAndSummarisedInStatu
   EXPECT_EQ(client_->countActions(Verb::kUpdateStatus, "hypervisors"), 1u);
 }
 
+// The informer's copy of a Hypervisor can be older than its copies of the VMs: a VM's label may
+// arrive before the reservation that already counts it. The ledger is then planned again on a
+// live read instead of being written on the stale copy (which would fail with a conflict).
+TEST_F(HypervisorReconcilerTest, AStaleCachedHypervisorIsReadAgainInsteadOfWrittenOn) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  reconcileOk("hv-a");
+  const auto stale = std::make_shared<const api::Hypervisor>(hypervisor("hv-a"));  // no entry
+  createVmBoundTo("bound", "hv-a", 2);
+  reconcileOk("hv-a");  // the entry is written
+  ASSERT_EQ(ledgerOf(hypervisor("hv-a")).value().size(), 1u);
+  cache_->pinHypervisor(stale);
+  client_->clearActions();
+
+  reconcileOk("hv-a");  // would be a 409 on the stale copy
+
+  EXPECT_EQ(client_->countActions(Verb::kGet, "hypervisors"), 1u);
+  EXPECT_EQ(client_->countActions(Verb::kUpdate, "hypervisors"), 0u);
+  EXPECT_EQ(ledgerOf(hypervisor("hv-a")).value().size(), 1u);
+}
+
 TEST_F(HypervisorReconcilerTest, ReconcileTwiceInARowWritesNothingTheSecondTime) {
   addHypervisor("hv-a", 8, 16 * kGi);
   createVmBoundTo("bound", "hv-a", 2);
