@@ -12,8 +12,9 @@
 //   - Maintenance: cordon, and evacuate every VM by its evictionStrategy through evacuation
 //     VMMigrations (controller/evacuation/evacuator.h); status.evacuation and the conditions
 //     Evacuating/Evacuated go out in the same status write as the rest.
-// Each reconcile observes (cache, heartbeat, live reads only to confirm a ledger removal), decides
-// (ledger::planLedger, hypervisor_decision.h; pure) and writes only what changed.
+// Each reconcile observes (cache, heartbeat; live reads only before a ledger write: of the
+// Hypervisor, which the cache may hold older than the VMs, and of a VM whose entry would go),
+// decides (ledger::planLedger, hypervisor_decision.h; pure) and writes only what changed.
 // Thread-safety: reconcile() may run concurrently for different keys.
 #pragma once
 
