@@ -20,3 +20,7 @@ pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
 find_program(NOVACRON_PROTOC protoc REQUIRED)
 find_program(NOVACRON_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+# jemalloc: the dev API server's allocator (novacron_use_jemalloc()). Every request allocates
+# and frees thousands of small JSON nodes; glibc's malloc spent ~17% of its CPU there (issue 15,
+# tests/bench/README.md "Eleventh pass"). Not under the sanitizers, which bring their own.
+pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)

@@ -74,3 +74,10 @@ function(novacron_mark_status_vocabulary_producer name)
     set_property(TEST ${name} APPEND PROPERTY FIXTURES_REQUIRED api_vocabulary_clean)
   endif()
 endfunction()
+
+# Links `target` with jemalloc as its malloc (see NovacronDependencies.cmake), unless sanitized.
+function(novacron_use_jemalloc target)
+  if(NOT NOVACRON_SANITIZE)
+    target_link_libraries(${target} PRIVATE PkgConfig::JEMALLOC)
+  endif()
+endfunction()

@@ -17,6 +17,8 @@ PACKAGES=(
   libpugixml-dev libvirt-dev
   # the dev API server's etcd client (etcd's gRPC API)
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  # the dev API server's allocator (cmake/NovacronHelpers.cmake, novacron_use_jemalloc)
+  libjemalloc-dev
   # runtime: hypervisor, store, guest image tooling
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   dnsmasq-base etcd-server etcd-client lua5.1 cpio busybox-static genisoimage
