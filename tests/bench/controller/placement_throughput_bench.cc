@@ -192,21 +192,20 @@ int main(int argc, char** argv) {
   Clock::time_point last_bound{};
   kube::WatchOptions placed;
   placed.label_selector = std::string(novacron::api::kHypervisorLabel);
-  auto watch =
-      setup->watch(kube::kVirtualMachine, kNs, placed, [&](kube::WatchEvent&& event) {
-        const auto& status = event.object["status"];
-        if (!status.is_object() || !status.contains("hypervisor")) {
-          return true;
-        }
-        std::lock_guard lock(mu);
-        if (bound.insert(event.object["metadata"].value("name", "")).second) {
-          last_bound = Clock::now();
-          if (bound.size() == 1) {
-            first_bound = last_bound;
-          }
-        }
-        return true;
-      });
+  auto watch = setup->watch(kube::kVirtualMachine, kNs, placed, [&](kube::WatchEvent&& event) {
+    const auto& status = event.object["status"];
+    if (!status.is_object() || !status.contains("hypervisor")) {
+      return true;
+    }
+    std::lock_guard lock(mu);
+    if (bound.insert(event.object["metadata"].value("name", "")).second) {
+      last_bound = Clock::now();
+      if (bound.size() == 1) {
+        first_bound = last_bound;
+      }
+    }
+    return true;
+  });
   const auto audit_from = novacron::bench::auditSize(audit_file);
   auto registry = std::make_shared<prometheus::Registry>();
   auto client = restClient(cluster, "novacron-controller", 100000, registry);
