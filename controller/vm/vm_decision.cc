@@ -318,8 +318,10 @@ std::optional<VmEvent> phaseEvent(const std::string& previous, const api::Virtua
   }
   const std::string where = vm.status.hypervisor.value_or("?");
   switch (*vm.status.phase) {
-  case VirtualMachinePhase::kRunning:
-    return VmEvent{"Normal", "Started", "VM is running on " + where};
+  // No event for Running: the node-daemon that started the domain posts "Started" itself
+  // (node-daemon/vm/reconciler.cc), and repeating it here cost every VM a second Event write
+  // (issue 15). A phase that returns to Running without a start (Unknown, Migrating) was not
+  // started either.
   case VirtualMachinePhase::kStopped:
     return VmEvent{"Normal", "Stopped", "VM stopped on " + where};
   case VirtualMachinePhase::kFailed:

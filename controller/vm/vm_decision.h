@@ -137,7 +137,8 @@ DeletingDecision decideDeleting(const DeletingFacts& facts);
 
 // --- phase events ---
 
-// The event for the node-daemon's phase change from `previous` (empty: first sight, no event).
+// The event for the node-daemon's phase change from `previous` (empty: first sight, no event):
+// Stopped and Failed; Running is the node-daemon's own "Started" Event.
 std::optional<VmEvent> phaseEvent(const std::string& previous, const api::VirtualMachine& vm);
 
 }  // namespace novacron::controller

@@ -421,9 +421,20 @@ TEST_F(VmReconcilerTest, NodeDaemonPhaseChangesBecomeEvents) {
   client_->clearActions();
 
   reconcileOk("web");
-
-  EXPECT_EQ(eventMessage("web", "Started"), "VM is running on hv-a");
+  // Running: the node-daemon's own "Started" Event says it; the controller adds none.
+  EXPECT_EQ(eventMessage("web", "Started"), "");
   EXPECT_EQ(objectWrites(), 0u);  // Running is the node-daemon's phase
+
+  json = client_->get(kube::kVirtualMachine, "default", "web");
+  ASSERT_TRUE(json.isOk());
+  (*json)["status"]["phase"] = "Failed";
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
+  client_->clearActions();
+
+  reconcileOk("web");
+
+  EXPECT_EQ(eventMessage("web", "Failed"), "VM failed on hv-a");
+  EXPECT_EQ(objectWrites(), 0u);
 }
 
 TEST_F(VmReconcilerTest, OnlyVmsFoundUnschedulableWaitForCapacity) {
