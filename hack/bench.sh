@@ -157,18 +157,19 @@ b1row() {
     printf ' %-22s |' "$(field "$f" running)/${args%% *} / $(field "$f" conflicts)"
   done
   echo
-  printf '| %-52s | %-18s |' "  B2 writes per VM: VMs+Hypervisors (+Events)" "<= 4"
-  for l in "${labels[@]}"; do
-    local f="$out/$l-controller_create_to_running_bench-$args.txt"
-    printf ' %-22s |' "$(field "$f" object_writes_per_vm) ($(field "$f" writes_per_vm))"
-  done
-  echo
+  b2row "  B2 writes per VM: VMs+Hypervisors (+Events)" "$args" object_writes_per_vm writes_per_vm
   # The same, counted again once the system was left alone after the last Running (what the VMs
   # still caused then, e.g. the status.allocated summaries; "-": the build's benchmark does not say).
-  printf '| %-52s | %-18s |' "  B2 until settled (+ the writes after the last Running)" "<= 4"
+  b2row "  B2 until settled (+ the writes after the last Running)" "$args" \
+    object_writes_settled_per_vm writes_settled_per_vm
+}
+# b2row TITLE ARGS OBJECTS_KEY ALL_KEY: writes per VM to VMs and Hypervisors (with Events).
+b2row() {
+  local title=$1 args=$2 objects=$3 all=$4
+  printf '| %-52s | %-18s |' "$title" "<= 4"
   for l in "${labels[@]}"; do
     local f="$out/$l-controller_create_to_running_bench-$args.txt"
-    printf ' %-22s |' "$(field "$f" object_writes_settled_per_vm) ($(field "$f" writes_settled_per_vm))"
+    printf ' %-22s |' "$(field "$f" "$objects") ($(field "$f" "$all"))"
   done
   echo
 }
