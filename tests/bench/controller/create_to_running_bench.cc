@@ -96,6 +96,39 @@ std::pair<double, double> histogramMean(prometheus::Registry& registry, const st
   return {count > 0 ? sum / count : 0, count};
 }
 
+// B2 counts the writes of the controller and the node-daemons, without Lease renewals
+// (heartbeats, leader election: time-driven, not per VM).
+bool isNovacronComponent(const std::string& component) {
+  return component == "novacron-controller" || component == "novacron-node-daemon";
+}
+bool isLease(const std::string& verb) {
+  return verb.find("leases") != std::string::npos;
+}
+
+// Writes per VM that B2 counts: all of them, and those to VMs and Hypervisors (not Events).
+struct WritesPerVm {
+  double all = 0;
+  double objects = 0;
+};
+WritesPerVm writesPerVm(const novacron::bench::AuditCounts& audit, int vms) {
+  WritesPerVm out;
+  for (const auto& [component, verbs] : audit.writes) {
+    if (!isNovacronComponent(component)) {
+      continue;
+    }
+    for (const auto& [verb, n] : verbs) {
+      if (isLease(verb)) {
+        continue;
+      }
+      out.all += static_cast<double>(n) / vms;
+      if (verb.find("events") == std::string::npos) {
+        out.objects += static_cast<double>(n) / vms;
+      }
+    }
+  }
+  return out;
+}
+
 long long wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -316,34 +349,26 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   // B2: the writes of the controller and the node-daemons during the run, per VM. Lease renewals
-  // (heartbeats, leader election) are time-driven, not per VM: listed, not counted.
-  double per_vm = 0;
-  double per_vm_objects = 0;
+  // are listed, not counted.
   std::printf(
       "  API writes during the run by component and verb (per VM; conflicts, 409 or failed patch "
       "test 422, in brackets; no-ops, answered without a write, in braces):\n");
   for (const auto& [component, verbs] : audit.writes) {
-    if (component != "novacron-controller" && component != "novacron-node-daemon") {
+    if (!isNovacronComponent(component)) {
       continue;
     }
     for (const auto& [verb, n] : verbs) {
-      const bool lease = verb.find("leases") != std::string::npos;
-      const long conflicts = audit.conflictsOf(component, verb);
       std::printf("    %-22s %-32s %6.2f  [%ld] {%ld}%s\n", component.c_str(), verb.c_str(),
-                  static_cast<double>(n) / vms, conflicts, audit.noopsOf(component, verb),
-                  lease ? "  (heartbeat, not counted)" : "");
-      if (!lease) {
-        per_vm += static_cast<double>(n) / vms;
-        if (verb.find("events") == std::string::npos) {
-          per_vm_objects += static_cast<double>(n) / vms;
-        }
-      }
+                  static_cast<double>(n) / vms, audit.conflictsOf(component, verb),
+                  audit.noopsOf(component, verb),
+                  isLease(verb) ? "  (heartbeat, not counted)" : "");
     }
   }
+  const WritesPerVm during = writesPerVm(audit, vms);
   std::printf(
       "  writes per VM (controller + node-daemon, without leases): %.2f; of them to VMs "
       "and Hypervisors: %.2f (the rest: Events); conflicts: %ld\n",
-      per_vm, per_vm_objects, audit.total_conflicts);
+      during.all, during.objects, audit.total_conflicts);
   {
     // Where the controller's VM keys waited: in its work queue (workers busy) or in the
     // reconcile itself (API round trips), averaged over every key processed during the run.
@@ -359,33 +384,23 @@ int main(int argc, char** argv) {
   // B2 until settled: writes these VMs caused after the last one was Running (the
   // status.allocated summary waits for a quiet ledger, up to 10 s: HypervisorReconciler) belong
   // to them too. Counted again once the system has been left alone for `settle_s`.
-  double settled_per_vm = per_vm;
-  double settled_per_vm_objects = per_vm_objects;
+  WritesPerVm until_settled = during;
   if (settle_s > 0) {
     std::this_thread::sleep_for(std::chrono::seconds(settle_s));
     const auto settled = novacron::bench::readAudit(audit_file, audit_from);
-    settled_per_vm = 0;
-    settled_per_vm_objects = 0;
+    until_settled = writesPerVm(settled, vms);
     std::printf("  API writes in the %d s after the last Running (per VM, [conflicts]):", settle_s);
     bool any = false;
     for (const auto& [component, verbs] : settled.writes) {
-      if (component != "novacron-controller" && component != "novacron-node-daemon") {
+      if (!isNovacronComponent(component)) {
         continue;
       }
       for (const auto& [verb, n] : verbs) {
-        if (verb.find("leases") != std::string::npos) {
-          continue;
-        }
-        settled_per_vm += static_cast<double>(n) / vms;
-        if (verb.find("events") == std::string::npos) {
-          settled_per_vm_objects += static_cast<double>(n) / vms;
-        }
         const long later = n - novacron::bench::AuditCounts::countOf(audit.writes, component, verb);
-        if (later > 0) {
-          const long later_conflicts =
-              settled.conflictsOf(component, verb) - audit.conflictsOf(component, verb);
+        if (later > 0 && !isLease(verb)) {
           std::printf("%s %s %s %.2f [%ld]", any ? "," : "", component.c_str(), verb.c_str(),
-                      static_cast<double>(later) / vms, later_conflicts);
+                      static_cast<double>(later) / vms,
+                      settled.conflictsOf(component, verb) - audit.conflictsOf(component, verb));
           any = true;
         }
       }
@@ -394,15 +409,15 @@ int main(int argc, char** argv) {
     std::printf(
         "  writes per VM until settled (controller + node-daemon, without leases): %.2f; to VMs "
         "and Hypervisors: %.2f\n",
-        settled_per_vm, settled_per_vm_objects);
+        until_settled.all, until_settled.objects);
   }
   std::printf(
       "RESULT vms=%d rate=%.1f nodes=%d running=%zu p50_ms=%.0f p95_ms=%.0f p99_ms=%.0f "
       "max_ms=%.0f conflicts=%ld writes_per_vm=%.2f object_writes_per_vm=%.2f "
       "writes_settled_per_vm=%.2f object_writes_settled_per_vm=%.2f settle_s=%d wall_s=%.1f\n",
       vms, rate, nodes, values.size(), percentile(values, 0.5), percentile(values, 0.95),
-      percentile(values, 0.99), percentile(values, 1.0), audit.total_conflicts, per_vm,
-      per_vm_objects, settled_per_vm, settled_per_vm_objects, settle_s, elapsed);
+      percentile(values, 0.99), percentile(values, 1.0), audit.total_conflicts, during.all,
+      during.objects, until_settled.all, until_settled.objects, settle_s, elapsed);
   {
     // Per VM: wall-clock ms before its create was sent and when the benchmark saw it Running, to
     // join with the audit log's timestamps (kept with NOVACRON_KEEP_TEST_DIRS=1).

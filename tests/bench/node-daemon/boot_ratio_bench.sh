@@ -61,10 +61,11 @@ now() { echo "$EPOCHREALTIME"; }
 # side only (the bare side's `virsh create` is waited for without polling).
 exec {PAUSE_FD}<> <(:)
 pause() { read -r -t "$1" -u "$PAUSE_FD" _ || true; }
-# wait_marker FILE TIMEOUT_S: reads what FILE gains every 10 ms until a line holds the marker;
-# prints the time. Builtins only (no `grep` per poll), and only the new bytes are read.
+# wait_marker FILE TIMEOUT_S: waits for FILE, then reads what it gains every 10 ms until the
+# marker shows (also on a line not finished yet); prints the time. Builtins only (no `grep` per
+# poll), and only the new bytes are read.
 wait_marker() {
-  local file=$1 deadline fd line partial=""
+  local file=$1 deadline fd line partial="" complete
   deadline=$((EPOCHSECONDS + $2))
   until [[ -f "$file" ]]; do
     ((EPOCHSECONDS < deadline)) || return 1
@@ -72,18 +73,20 @@ wait_marker() {
   done
   exec {fd}<"$file"
   while :; do
-    while IFS= read -r -u "$fd" line; do
-      line="$partial$line" partial=""
-      if [[ "$line" == *"$MARKER"* ]]; then
-        now
-        exec {fd}<&-
-        return 0
-      fi
-    done
-    partial+="$line"  # a line not finished yet: read on from its end
-    [[ "$partial" == *"$MARKER"* ]] && { now; exec {fd}<&-; return 0; }
+    complete=0
+    IFS= read -r -u "$fd" line && complete=1
+    partial+="$line"
+    if [[ "$partial" == *"$MARKER"* ]]; then
+      exec {fd}<&-
+      now
+      return 0
+    fi
+    if ((complete)); then
+      partial=""  # a whole line without the marker: read the next one at once
+      continue
+    fi
     ((EPOCHSECONDS < deadline)) || { exec {fd}<&-; return 1; }
-    pause 0.01
+    pause 0.01  # at the end of what was written so far
   done
 }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -104,18 +107,13 @@ kubectl delete vm tiny --wait=true --timeout=60s >/dev/null
 
 # nc_run NAME: one NovaCron run; prints the seconds from `kubectl apply` to the marker.
 nc_run() {
-  local name=$1 t0 t1 uid serial deadline
+  local name=$1 t0 t1 uid serial
   t0=$(now)
   # The uid names the directory of the serial log: kubectl prints it, no second command runs.
   uid=$(sed -e "s/name: tiny/name: $name/" -e 's/terminationGracePeriodSeconds: 10/terminationGracePeriodSeconds: 1/' \
     "$SAMPLE" | kubectl apply -f - -o jsonpath='{.metadata.uid}')
   serial="$RUN_DIR/node/vms/default/$name/$uid/serial.log"
-  deadline=$((EPOCHSECONDS + 120))
-  until [[ -f "$serial" ]]; do
-    ((EPOCHSECONDS < deadline)) || die "no serial log for $name at $serial"
-    pause 0.1
-  done
-  t1=$(wait_marker "$serial" 120) || die "$name: no boot marker in $serial"
+  t1=$(wait_marker "$serial" 120) || die "$name: no boot marker in $serial (or no such file)"
   # NovaCron's own part: apply -> the node-daemon logged that the domain started (ms timestamps).
   local started
   started=$(grep -m1 "started domain default_$name\$" "$RUN_DIR/logs/node-daemon.log" | cut -c1-23)

@@ -414,25 +414,22 @@ TEST_F(VmReconcilerTest, NodeDaemonPhaseChangesBecomeEvents) {
   addHypervisor("hv-a", 8, 16 * kGi);
   createBoundVm("web");
   reconcileOk("web");  // first sight of phase Scheduled: no event
-  auto json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["status"]["phase"] = "Running";
-  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
-  client_->clearActions();
+  // The node-daemon writes `phase`; the controller reconciles what it sees.
+  auto nodeDaemonReports = [&](const std::string& phase) {
+    auto json = client_->get(kube::kVirtualMachine, "default", "web");
+    ASSERT_TRUE(json.isOk());
+    (*json)["status"]["phase"] = phase;
+    ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
+    client_->clearActions();
+    reconcileOk("web");
+  };
 
-  reconcileOk("web");
+  nodeDaemonReports("Running");
   // Running: the node-daemon's own "Started" Event says it; the controller adds none.
   EXPECT_EQ(eventMessage("web", "Started"), "");
   EXPECT_EQ(objectWrites(), 0u);  // Running is the node-daemon's phase
 
-  json = client_->get(kube::kVirtualMachine, "default", "web");
-  ASSERT_TRUE(json.isOk());
-  (*json)["status"]["phase"] = "Failed";
-  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
-  client_->clearActions();
-
-  reconcileOk("web");
-
+  nodeDaemonReports("Failed");
   EXPECT_EQ(eventMessage("web", "Failed"), "VM failed on hv-a");
   EXPECT_EQ(objectWrites(), 0u);
 }
