@@ -43,7 +43,7 @@ done
 command -v etcd >/dev/null || die "etcd is not on PATH (hack/install-deps.sh installs it)"
 targets=(controller_create_to_running_bench novacron-dev-apiserver novacron-node-daemon
   runtime_informer_bench controller_memory_bench novacron-controller
-  controller_placement_throughput_bench)
+  controller_placement_throughput_bench kube_rest_client_bench)
 log "building ${targets[*]} in $build"
 (cd "$ROOT" && BUILD_DIR="$build" nice -n 10 hack/build.sh "${targets[@]}" >/dev/null)
 
@@ -68,6 +68,13 @@ run() {
 field() {
   local v
   v="$(grep -o "^RESULT .*" "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1)"
+  echo "${v:--}"
+}
+
+# matched FILE PATTERN: the first number matched by the sed -E group of PATTERN in FILE ("-" when absent).
+matched() {
+  local v
+  v="$(sed -nE "s/$2/\1/p" "$1" 2>/dev/null | head -1)"
   echo "${v:--}"
 }
 
@@ -124,6 +131,7 @@ for i in "${!labels[@]}"; do
     run "${labels[$i]}" "${dirs[$i]}" runtime_informer_bench "$n" 1000
   done
   run "${labels[$i]}" "${dirs[$i]}" controller_placement_throughput_bench "${b3_size[@]}"
+  run "${labels[$i]}" "${dirs[$i]}" kube_rest_client_bench 200000 20000
   if [[ $quick == 0 ]]; then
     run "${labels[$i]}" "${dirs[$i]}" controller_create_to_running_bench "${b1x[@]}"
   fi
@@ -192,6 +200,20 @@ for n in "${rss_sizes[@]}"; do
   done
   echo
 done
+n="${b4_sizes[0]}"
+printf '| %-52s | %-18s |' "Watch fan-out: typed informer, $n VMs, events/CPU-s" "stay (no drop)"
+for l in "${labels[@]}"; do
+  printf ' %-22s |' "$(matched "$out/$l-runtime_informer_bench-$n 1000.txt" \
+    '^typed .* watch events: .* => ([0-9]+) events\/CPU-s.*')"
+done
+echo
+printf '| %-52s | %-18s |' "REST transport (TLS): watch events/s / GETs/s" "stay (no drop)"
+for l in "${labels[@]}"; do
+  f="$out/$l-kube_rest_client_bench-200000 20000.txt"
+  printf ' %-22s |' "$(matched "$f" '^  watch: .* = ([0-9]+) events\/s.*') / $(matched "$f" \
+    '^  get: .* = ([0-9]+) requests\/s.*')"
+done
+echo
 printf '| %-52s | %-18s |' "B3 placement via API, ${b3_size[0]} hypervisors, ${b3_size[1]} VMs" ">= 500 VMs/s"
 for l in "${labels[@]}"; do
   f="$out/$l-controller_placement_throughput_bench-${b3_size[*]}.txt"

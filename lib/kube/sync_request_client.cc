@@ -2,7 +2,9 @@
 // here and turned into a core::Status.
 #include "lib/kube/sync_request_client.h"
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <limits>
 #include <mutex>
@@ -17,6 +19,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <openssl/ssl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "lib/kube/line_splitter.h"
 
@@ -70,26 +75,70 @@ auto withStream(Connection& conn, F&& f) {
   return conn.secure ? f(*conn.secure) : f(*conn.plain);
 }
 
+// What waitReadable() saw.
+enum class Wait { kReadable, kCancelled, kTimedOut, kFailed };
+
+// Waits until `fd` has something to read (or an error or hang-up to report: the next read
+// returns it), `cancel_fd` was signalled, or `timeout` passed.
+Wait waitReadable(int fd, int cancel_fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) {
+      return Wait::kTimedOut;
+    }
+    pollfd fds[2] = {{fd, POLLIN, 0}, {cancel_fd, POLLIN, 0}};
+    const int ms = static_cast<int>(
+        std::min<int64_t>(left.count() + 1, std::numeric_limits<int>::max()));  // round up
+    const int n = ::poll(fds, 2, ms);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return Wait::kFailed;
+    }
+    if (fds[1].revents != 0) {
+      return Wait::kCancelled;
+    }
+    if (fds[0].revents != 0) {
+      return Wait::kReadable;
+    }
+  }
+}
+
 // A body read line by line on a reader thread; see StreamHandle.
+//
+// The reader reads the socket itself, without the io_context: the socket is switched to
+// non-blocking, each read takes what has arrived (and what TLS and the parser hold already), and
+// only when nothing has the thread waits in poll() for data, the timeout or a cancel (an
+// eventfd). Reading through the io_context cost about 36 trips through its scheduler (an
+// epoll_wait each) per read, a third of the reader's CPU at a bulk stream's rate.
 class SyncStreamHandle final : public StreamHandle {
 public:
   using Parser = http::response_parser<http::string_body>;
 
-  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head)
-      : conn_(std::move(conn)), head_(std::move(head)) {}
+  // `cancel_fd`: an eventfd the handle owns from now on.
+  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head, int cancel_fd)
+      : conn_(std::move(conn)), head_(std::move(head)), cancel_fd_(cancel_fd) {}
 
   ~SyncStreamHandle() override {
     cancel();
     if (reader_.joinable()) {
       reader_.join();
     }
+    ::close(cancel_fd_);
   }
 
   void start(std::unique_ptr<Parser> parser, LineCallback on_line,
              std::chrono::milliseconds timeout, std::string what) {
-    reader_ = std::thread(
-        [this, parser = std::move(parser), cb = std::move(on_line), timeout,
-         what = std::move(what)]() mutable { finish(read(*parser, cb, timeout, what)); });
+    reader_ = std::thread([this, parser = std::move(parser), cb = std::move(on_line), timeout,
+                           what = std::move(what)]() mutable {
+      StreamResult result = read(*parser, cb, timeout, what);
+      beast::error_code ec;  // hang up however the stream ended: the server sees it at once
+      conn_->lowest().socket().close(ec);
+      finish(std::move(result));
+    });
   }
 
   void markDone() { finish({StreamEnd::kEof, core::okStatus()}); }
@@ -104,9 +153,9 @@ public:
       }
       cancelled_ = true;
     }
-    // Runs on the reader thread's next turn of the io_context: the pending read then fails.
-    Connection* conn = conn_.get();
-    net::post(conn->ioc, [conn] { conn->lowest().close(); });
+    // Wakes the reader's poll(); a read in progress returns first (it never blocks).
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(cancel_fd_, &one, sizeof(one));
   }
 
   StreamResult wait() override {
@@ -140,6 +189,12 @@ private:
     if (!takeBody()) {  // what arrived with the headers
       return stoppedByCallback(what);
     }
+    auto& socket = conn_->lowest().socket();
+    beast::error_code ec;
+    socket.non_blocking(true, ec);
+    if (ec) {
+      return {StreamEnd::kError, statusOf(ec, what)};
+    }
     while (true) {
       if (cancelRequested()) {
         return cancelled(what);
@@ -150,18 +205,25 @@ private:
         }
         return {StreamEnd::kEof, core::okStatus()};
       }
-      beast::error_code ec;
-      conn_->lowest().expires_after(timeout);
-      withStream(*conn_, [&](auto& stream) {
-        http::async_read_some(stream, conn_->buffer, parser,
-                              [&](beast::error_code e, std::size_t) { ec = e; });
-      });
-      runAll(conn_->ioc);
+      withStream(*conn_, [&](auto& stream) { http::read_some(stream, conn_->buffer, parser, ec); });
       if (cancelRequested()) {
         return cancelled(what);
       }
       if (!takeBody()) {
         return stoppedByCallback(what);
+      }
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        switch (waitReadable(socket.native_handle(), cancel_fd_, timeout)) {
+        case Wait::kReadable:
+          continue;
+        case Wait::kCancelled:
+          return cancelled(what);
+        case Wait::kTimedOut:
+          return {StreamEnd::kError, statusOf(beast::error::timeout, what)};
+        case Wait::kFailed:
+          return {StreamEnd::kError,
+                  core::unavailableError(what + ": poll: " + std::strerror(errno))};
+        }
       }
       if (ec == http::error::end_of_stream && parser.is_done()) {
         continue;
@@ -181,8 +243,6 @@ private:
       std::lock_guard lock(mu_);
       cancelled_ = true;
     }
-    beast::error_code ec;
-    conn_->lowest().socket().close(ec);
     return {StreamEnd::kCancelled, core::cancelledError(what + ": stopped by the line callback")};
   }
 
@@ -203,6 +263,7 @@ private:
   bool done_ = false;       // guarded by mu_
   StreamResult result_;     // guarded by mu_
   std::thread reader_;
+  const int cancel_fd_;  // an eventfd: cancel() writes it, the reader's poll() wakes
 };
 
 HttpHeaders headersOf(const http::response_header<>& head) {
@@ -560,7 +621,11 @@ core::StatusOr<StreamHandlePtr> SyncRequestClient::openStream(
       }
       head.body = std::move(parser->get().body());
     }
-    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head));
+    const int cancel_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (cancel_fd < 0) {
+      return core::unavailableError(what + ": eventfd: " + std::strerror(errno));
+    }
+    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head), cancel_fd);
     if (ok) {
       handle->start(std::move(parser), std::move(on_line), timeout, what);
     } else {

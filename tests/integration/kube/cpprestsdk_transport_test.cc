@@ -239,6 +239,49 @@ TEST(CpprestsdkTransportTest, StreamsLinesAsTheyArrive) {
   EXPECT_THAT(lines, ElementsAre("{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"));
 }
 
+// A bulk stream, as a watch's first burst or a resync delivers it: chunks from a few bytes to
+// several TLS records (16 KiB each), lines split anywhere, and pauses in between, so the reader
+// takes data already decrypted, data still in the socket, and waits for more. Every line must
+// arrive once, whole and in order.
+TEST(CpprestsdkTransportTest, StreamsABulkBodyWholeAndInOrder) {
+  constexpr int kLines = 30000;
+  TlsTestServer server(pki(), false, [&](const TestHttpRequest&, TestResponder& out) {
+    out.startStream(200);
+    std::string pending;
+    size_t chunk = 7;
+    for (int i = 0; i < kLines; ++i) {
+      pending +=
+          "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 300, 'x') + "\"}\n";
+      if (pending.size() >= chunk) {
+        out.write(pending.substr(0, chunk));
+        pending.erase(0, chunk);
+        chunk = chunk * 3 % 70001 + 1;  // 7, 22, 67, ... up to ~70 KB, never the same pattern
+        if (i % 5000 == 0) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        }
+      }
+    }
+    out.write(pending);
+  });
+  auto transport = newCpprestsdkTransport(configFor(server));
+  ASSERT_TRUE(transport.isOk());
+  int next = 0;
+  std::string wrong;
+  auto stream = (*transport)->openStream({"GET", "/watch", {}, "", {}}, [&](std::string_view l) {
+    const std::string want =
+        "{\"n\":" + std::to_string(next) + ",\"pad\":\"" + std::string(next % 300, 'x') + "\"}";
+    if (l != want && wrong.empty()) {
+      wrong = "line " + std::to_string(next) + ": " + std::string(l.substr(0, 80));
+    }
+    ++next;
+    return true;
+  });
+  ASSERT_TRUE(stream.isOk()) << stream.status();
+  StreamResult result = (*stream)->wait();
+  EXPECT_EQ(result.end, StreamEnd::kEof) << result.status;
+  EXPECT_EQ(next, kLines);
+  EXPECT_EQ(wrong, "");
+}
 TEST(CpprestsdkTransportTest, CancelStopsAnOpenStream) {
   Latch client_gone;
   TlsTestServer server(pki(), false, [&](const TestHttpRequest&, TestResponder& out) {
