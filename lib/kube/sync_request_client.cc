@@ -75,13 +75,13 @@ auto withStream(Connection& conn, F&& f) {
   return conn.secure ? f(*conn.secure) : f(*conn.plain);
 }
 
-// What waitReadable() saw.
+// What waitReadable() saw; with kFailed, `error` is poll()'s errno.
 enum class Wait { kReadable, kCancelled, kTimedOut, kFailed };
 
 // Waits until `fd` has something to read (or an error or hang-up to report: the next read
-// returns it), `cancel_fd` was signalled, or `timeout` passed.
-Wait waitReadable(int fd, int cancel_fd, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+// returns it), `cancel_fd` was signalled, or `deadline` passed.
+Wait waitReadable(int fd, int cancel_fd, std::chrono::steady_clock::time_point deadline,
+                  int* error) {
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -96,6 +96,7 @@ Wait waitReadable(int fd, int cancel_fd, std::chrono::milliseconds timeout) {
       continue;
     }
     if (n < 0) {
+      *error = errno;
       return Wait::kFailed;
     }
     if (fds[1].revents != 0) {
@@ -118,20 +119,28 @@ class SyncStreamHandle final : public StreamHandle {
 public:
   using Parser = http::response_parser<http::string_body>;
 
-  // `cancel_fd`: an eventfd the handle owns from now on.
-  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head, int cancel_fd)
-      : conn_(std::move(conn)), head_(std::move(head)), cancel_fd_(cancel_fd) {}
+  SyncStreamHandle(std::unique_ptr<Connection> conn, HttpResponse head)
+      : conn_(std::move(conn)), head_(std::move(head)) {}
 
   ~SyncStreamHandle() override {
     cancel();
     if (reader_.joinable()) {
       reader_.join();
     }
-    ::close(cancel_fd_);
+    if (cancel_fd_ >= 0) {
+      ::close(cancel_fd_);
+    }
   }
 
-  void start(std::unique_ptr<Parser> parser, LineCallback on_line,
-             std::chrono::milliseconds timeout, std::string what) {
+  // Starts the reader thread. Unavailable when the eventfd that cancel() signals it through
+  // cannot be created.
+  core::Status start(std::unique_ptr<Parser> parser, LineCallback on_line,
+                     std::chrono::milliseconds timeout, std::string what) {
+    cancel_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (cancel_fd_ < 0) {
+      const int error = errno;
+      return core::unavailableError(what + ": eventfd: " + std::strerror(error));
+    }
     reader_ = std::thread([this, parser = std::move(parser), cb = std::move(on_line), timeout,
                            what = std::move(what)]() mutable {
       StreamResult result = read(*parser, cb, timeout, what);
@@ -139,6 +148,7 @@ public:
       conn_->lowest().socket().close(ec);
       finish(std::move(result));
     });
+    return core::okStatus();
   }
 
   void markDone() { finish({StreamEnd::kEof, core::okStatus()}); }
@@ -146,14 +156,13 @@ public:
   const HttpResponse& response() const override { return head_; }
 
   void cancel() override {
-    {
-      std::lock_guard lock(mu_);
-      if (done_ || cancelled_) {
-        return;
-      }
-      cancelled_ = true;
+    std::lock_guard lock(mu_);
+    if (done_ || cancelled_) {
+      return;
     }
-    // Wakes the reader's poll(); a read in progress returns first (it never blocks).
+    cancelled_ = true;
+    // Wakes the reader's poll(); a read in progress returns first (it never blocks). Under mu_,
+    // so the destructor's own cancel() waits for this write before the eventfd is closed.
     const uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(cancel_fd_, &one, sizeof(one));
   }
@@ -189,12 +198,18 @@ private:
     if (!takeBody()) {  // what arrived with the headers
       return stoppedByCallback(what);
     }
+    // Non-blocking for the reads. TLS may also write while reading (a reply to a KeyUpdate that
+    // asks for one): asio then writes ~30 bytes to a socket whose send buffer is empty (nothing
+    // else is sent on a stream after its request), which does not meet would_block in practice.
     auto& socket = conn_->lowest().socket();
     beast::error_code ec;
     socket.non_blocking(true, ec);
     if (ec) {
       return {StreamEnd::kError, statusOf(ec, what)};
     }
+    // The inactivity limit: moved on by every read that took bytes, not by a wake-up alone (a
+    // peer trickling a TLS record byte by byte is as silent as one that sends nothing).
+    auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       if (cancelRequested()) {
         return cancelled(what);
@@ -205,7 +220,11 @@ private:
         }
         return {StreamEnd::kEof, core::okStatus()};
       }
-      withStream(*conn_, [&](auto& stream) { http::read_some(stream, conn_->buffer, parser, ec); });
+      const size_t parsed = withStream(
+          *conn_, [&](auto& stream) { return http::read_some(stream, conn_->buffer, parser, ec); });
+      if (parsed > 0) {
+        deadline = std::chrono::steady_clock::now() + timeout;
+      }
       if (cancelRequested()) {
         return cancelled(what);
       }
@@ -213,7 +232,8 @@ private:
         return stoppedByCallback(what);
       }
       if (ec == net::error::would_block || ec == net::error::try_again) {
-        switch (waitReadable(socket.native_handle(), cancel_fd_, timeout)) {
+        int error = 0;
+        switch (waitReadable(socket.native_handle(), cancel_fd_, deadline, &error)) {
         case Wait::kReadable:
           continue;
         case Wait::kCancelled:
@@ -222,7 +242,7 @@ private:
           return {StreamEnd::kError, statusOf(beast::error::timeout, what)};
         case Wait::kFailed:
           return {StreamEnd::kError,
-                  core::unavailableError(what + ": poll: " + std::strerror(errno))};
+                  core::unavailableError(what + ": poll: " + std::strerror(error))};
         }
       }
       if (ec == http::error::end_of_stream && parser.is_done()) {
@@ -263,7 +283,7 @@ private:
   bool done_ = false;       // guarded by mu_
   StreamResult result_;     // guarded by mu_
   std::thread reader_;
-  const int cancel_fd_;  // an eventfd: cancel() writes it, the reader's poll() wakes
+  int cancel_fd_ = -1;  // an eventfd (from start()): cancel() writes it, the reader's poll() wakes
 };
 
 HttpHeaders headersOf(const http::response_header<>& head) {
@@ -621,13 +641,9 @@ core::StatusOr<StreamHandlePtr> SyncRequestClient::openStream(
       }
       head.body = std::move(parser->get().body());
     }
-    const int cancel_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (cancel_fd < 0) {
-      return core::unavailableError(what + ": eventfd: " + std::strerror(errno));
-    }
-    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head), cancel_fd);
+    auto handle = std::make_unique<SyncStreamHandle>(std::move(conn), std::move(head));
     if (ok) {
-      handle->start(std::move(parser), std::move(on_line), timeout, what);
+      NOVACRON_RETURN_IF_ERROR(handle->start(std::move(parser), std::move(on_line), timeout, what));
     } else {
       handle->markDone();
     }

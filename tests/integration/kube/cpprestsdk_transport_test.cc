@@ -249,6 +249,7 @@ TEST(CpprestsdkTransportTest, StreamsABulkBodyWholeAndInOrder) {
     out.startStream(200);
     std::string pending;
     size_t chunk = 7;
+    int writes = 0;
     for (int i = 0; i < kLines; ++i) {
       pending +=
           "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(i % 300, 'x') + "\"}\n";
@@ -256,12 +257,14 @@ TEST(CpprestsdkTransportTest, StreamsABulkBodyWholeAndInOrder) {
         out.write(pending.substr(0, chunk));
         pending.erase(0, chunk);
         chunk = chunk * 3 % 70001 + 1;  // 7, 22, 67, ... up to ~70 KB, never the same pattern
-        if (i % 5000 == 0) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        if (++writes % 10 == 0) {       // the reader catches up and waits for more
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
       }
     }
-    out.write(pending);
+    if (!pending.empty()) {  // an empty write would end the chunked body
+      out.write(pending);
+    }
   });
   auto transport = newCpprestsdkTransport(configFor(server));
   ASSERT_TRUE(transport.isOk());
