@@ -79,11 +79,7 @@ matched() {
 }
 
 # ratio FILE: the typed informer's bytes per object (the controller's cache) as a multiple of the JSON text ("-" when absent).
-ratio() {
-  local v
-  v="$(grep "^typed" "$1" 2>/dev/null | grep -o "= [0-9.]*x the JSON text" | head -1 | tr -dc '0-9.')"
-  echo "${v:--}"
-}
+ratio() { matched "$1" '^typed .* = ([0-9.]+)x the JSON text.*'; }
 
 labels=(after)
 dirs=("$build")

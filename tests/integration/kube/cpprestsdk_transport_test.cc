@@ -285,6 +285,7 @@ TEST(CpprestsdkTransportTest, StreamsABulkBodyWholeAndInOrder) {
   EXPECT_EQ(next, kLines);
   EXPECT_EQ(wrong, "");
 }
+
 TEST(CpprestsdkTransportTest, CancelStopsAnOpenStream) {
   Latch client_gone;
   TlsTestServer server(pki(), false, [&](const TestHttpRequest&, TestResponder& out) {
