@@ -3,6 +3,7 @@
 #include <string>
 
 #include "controller/ledger/ledger.h"
+#include "controller/ledger/ledger_status.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
@@ -14,25 +15,25 @@ namespace {
 using api::ConditionStatus;
 using runtime::setTypedCondition;
 
-// The ledger's summary; unchanged when the ledger annotation cannot be read.
-void setAllocated(api::Hypervisor& hv) {
+// The ledger in status: unchanged when it cannot be read. Reservations and the ledger reconciler
+// write status.allocations and status.allocated together; this puts a ledger into status where
+// none is yet (a new Hypervisor: an empty one, so its first reservation is a patch too; one of an
+// older version: its annotation's) and repairs totals that do not match it.
+void setLedger(api::Hypervisor& hv) {
   auto entries = sharedLedgerOf(hv);
   if (!entries.isOk()) {
     return;
   }
-  const auto sum = ledger::totals(**entries);
-  api::HypervisorAllocated allocated;
-  allocated.cpus = static_cast<int32_t>(sum.resources.cpus);
-  allocated.memory = api::Quantity::fromBytes(sum.resources.memory_bytes);
-  allocated.vms = static_cast<int32_t>(sum.vms);
-  if (sum.resources.storage_bytes > 0) {
-    allocated.storage = api::Quantity::fromBytes(sum.resources.storage_bytes);
+  if (!hv.status.allocations) {
+    ledger::putLedger(hv.status, **entries);
+    return;
   }
+  const api::HypervisorAllocated allocated = ledger::allocatedOf(**entries);
   if (!hv.status.allocated || hv.status.allocated->cpus != allocated.cpus ||
       hv.status.allocated->memory != allocated.memory ||
       hv.status.allocated->vms != allocated.vms ||
       hv.status.allocated->storage != allocated.storage) {
-    hv.status.allocated = allocated;
+    ledger::putLedger(hv.status, **entries);
   }
 }
 
@@ -84,7 +85,7 @@ api::HypervisorStatus decideHypervisorStatus(const api::Hypervisor& hv,
                                              const HypervisorHealthFacts& health,
                                              const core::Clock& clock) {
   api::Hypervisor desired = hv;
-  setAllocated(desired);
+  setLedger(desired);
   setReady(desired, health, clock);
   setSchedulable(desired, health.heartbeat_fresh, clock);
   return std::move(desired.status);

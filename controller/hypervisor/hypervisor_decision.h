@@ -1,6 +1,7 @@
 // The Hypervisor reconciler's decide step: pure functions from a Hypervisor (as stored, with its
-// ledger annotation) and the heartbeat's freshness to the controller's part of its status
-// (docs/architecture.md, "Who writes what"): status.allocated (the ledger's summary), Ready only
+// ledger) and the heartbeat's freshness to the controller's part of its status
+// (docs/architecture.md, "Who writes what"): status.allocations (the ledger, where the object has
+// none in status yet) and status.allocated (its totals), Ready only
 // for heartbeat timeout and resumption (Unknown/HeartbeatTimeout, True/HeartbeatResumed), and
 // Schedulable. Every other status field is the node-daemon's and passes through unchanged.
 // The only input besides their arguments is the clock, read for condition transition times.

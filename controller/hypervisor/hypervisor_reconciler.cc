@@ -4,7 +4,7 @@
 
 #include "controller/hypervisor/hypervisor_decision.h"
 #include "controller/ledger/ledger.h"
-#include "controller/ledger/ledger_patch.h"
+#include "controller/ledger/ledger_status.h"
 #include "controller/migration/ledger_facts.h"
 #include "controller/status_write.h"
 #include "controller/vm/placement_inputs.h"
@@ -42,18 +42,10 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   api::HypervisorStatus desired = decideHypervisorStatus(ledger.stored, facts, *deps_.clock);
   NOVACRON_ASSIGN_OR_RETURN(const std::chrono::seconds evacuation_recheck,
                             evacuator_.reconcile(ledger.stored, desired));
-  const auto delay = summaryDelay(ledger.stored, desired);
-  if (delay.count() == 0) {
-    NOVACRON_RETURN_IF_ERROR(writeStatus(ledger.stored, desired));
-  }
+  NOVACRON_RETURN_IF_ERROR(
+      writeStatusIfChanged(*deps_.client, kube::kHypervisor, ledger.stored, desired));
   if (ledger.freed || (health.transitioned && fresh)) {
     enqueueUnbound();  // capacity appeared: pending VMs may fit now
-  }
-  if (delay.count() > 0) {
-    // Rounded up: a requeue that fires early would find a remainder below a millisecond, and a
-    // zero requeue_after means "done" (the summary, and the heartbeat check, would be lost).
-    return runtime::ReconcileResult::after(std::chrono::ceil<std::chrono::milliseconds>(delay) +
-                                           std::chrono::milliseconds(1));
   }
   // Nothing announces a heartbeat that does NOT come: look again when it would be late.
   auto again = fresh ? deps_.heartbeats->remaining(name) + std::chrono::milliseconds(50)
@@ -62,57 +54,6 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
     again = std::chrono::duration_cast<decltype(again)>(evacuation_recheck);
   }
   return runtime::ReconcileResult::after(again);
-}
-
-core::Clock::Duration HypervisorReconciler::summaryDelay(const api::Hypervisor& stored,
-                                                         const api::HypervisorStatus& desired) {
-  const std::string& name = stored.metadata.name;
-  api::HypervisorStatus only_summary = stored.status;
-  only_summary.allocated = desired.allocated;
-  std::lock_guard lock(mu_);
-  if (desired == stored.status || only_summary != desired) {
-    pending_summaries_.erase(name);  // nothing to write, or more than the summary: now
-    return core::Clock::Duration::zero();
-  }
-  const auto now = deps_.clock->now();
-  auto [it, first] =
-      pending_summaries_.try_emplace(name, PendingSummary{desired.allocated, now, now});
-  PendingSummary& pending = it->second;
-  if (!first && pending.allocated != desired.allocated) {
-    pending.allocated = desired.allocated;
-    pending.changed_at = now;
-  }
-  auto due = std::min(pending.changed_at + kSummaryQuiet, pending.since + kSummaryMaxDelay);
-  if (auto last = last_summary_write_.find(name); last != last_summary_write_.end()) {
-    due = std::max(due, last->second + kSummaryMinInterval);
-  }
-  if (now + std::chrono::milliseconds(1) >= due) {
-    pending_summaries_.erase(it);
-    last_summary_write_[name] = now;
-    return core::Clock::Duration::zero();
-  }
-  return due - now;
-}
-
-// Only the summary changed (the common case while VMs are placed): a JSON patch that tests the
-// ledger it summarises, so it does not conflict with reservations' writes of other fields.
-core::Status HypervisorReconciler::writeStatus(const api::Hypervisor& stored,
-                                               const api::HypervisorStatus& desired) {
-  api::HypervisorStatus only_summary = stored.status;
-  only_summary.allocated = desired.allocated;
-  if (desired != stored.status && only_summary == desired && desired.allocated) {
-    api::Hypervisor out = stored;
-    out.status = desired;
-    const kube::Json json = api::toJson(out);
-    if (auto patch = ledger::summaryPatch(api::toJson(stored), json["status"]["allocated"])) {
-      auto written = deps_.client->patch(kube::kHypervisor, "", stored.metadata.name,
-                                         kube::PatchType::kJsonPatch, *patch, "status");
-      return written.isOk() ? core::okStatus()
-                            : written.status().withContext("writing status.allocated of " +
-                                                           stored.metadata.name);
-    }
-  }
-  return writeStatusIfChanged(*deps_.client, kube::kHypervisor, stored, desired);
 }
 
 // --- health ---
@@ -124,8 +65,6 @@ void HypervisorReconciler::forget(const std::string& name) {
     stale_count_ -= it->second ? 0 : 1;
     last_fresh_.erase(it);
   }
-  pending_summaries_.erase(name);
-  last_summary_write_.erase(name);
 }
 
 bool HypervisorReconciler::observeHeartbeat(const std::string& name) {
@@ -188,13 +127,14 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   if (!current.isOk()) {
     // Degraded: rebuild from the bound VMs alone (reservations in flight are lost; their VMs are
     // placed again). Loud, because it should never happen.
-    spdlog::error("hypervisor {}: corrupt ledger annotation, rebuilding from bound VMs: {}", name,
+    spdlog::error("hypervisor {}: corrupt ledger, rebuilding from bound VMs: {}", name,
                   current.status().toString());
   }
   static const ledger::Ledger kNoEntries;
   const ledger::Ledger& current_entries = current.isOk() ? **current : kNoEntries;
   ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries);
   if (current.isOk() && plan.desired == current_entries && plan.to_confirm.empty()) {
+    NOVACRON_RETURN_IF_ERROR(dropLegacyLedger(hv));
     return LedgerOutcome{hv, false};
   }
   if (!live) {
@@ -216,18 +156,38 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   }
   NOVACRON_RETURN_IF_ERROR(confirmRemovals(hv, plan));
   if (current.isOk() && plan.desired == current_entries) {
+    NOVACRON_RETURN_IF_ERROR(dropLegacyLedger(hv));
     return LedgerOutcome{hv, false};
   }
   api::Hypervisor updated = hv;
-  updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-      ledger::encodeLedger(plan.desired);
-  auto written = deps_.client->update(kube::kHypervisor, "", api::toJson(updated));
+  ledger::putLedger(updated.status, plan.desired);
+  auto written = deps_.client->updateStatus(kube::kHypervisor, "", api::toJson(updated));
   if (!written.isOk()) {
     return written.status().withContext("writing ledger of " + name);
   }
   NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor stored, api::hypervisorFromJson(*written));
   const bool freed = ledger::totals(plan.desired).vms < ledger::totals(current_entries).vms;
   return LedgerOutcome{std::move(stored), freed};
+}
+
+// A Hypervisor of an older version kept its ledger in an annotation: once status.allocations is
+// stored (decideHypervisorStatus copies it there), the annotation is dead weight that a reader
+// might mistake for the ledger. Conditional on the resourceVersion: it goes only from the very
+// object whose status holds the ledger.
+core::Status HypervisorReconciler::dropLegacyLedger(const api::Hypervisor& hv) {
+  if (!hv.status.allocations || !ledger::hasLegacyLedger(hv)) {
+    return core::okStatus();
+  }
+  api::Hypervisor updated = hv;
+  updated.metadata.annotations.erase(std::string(ledger::kLegacyLedgerAnnotation));
+  auto written = deps_.client->update(kube::kHypervisor, "", api::toJson(updated));
+  if (!written.isOk()) {
+    return written.status().withContext("removing the legacy ledger annotation of " +
+                                        hv.metadata.name);
+  }
+  spdlog::info("hypervisor {}: ledger moved to status.allocations, annotation {} removed",
+               hv.metadata.name, ledger::kLegacyLedgerAnnotation);
+  return core::okStatus();
 }
 
 ledger::LedgerPlan HypervisorReconciler::planLedgerFromCache(const api::Hypervisor& hv,

@@ -1,9 +1,9 @@
 // HypervisorReconciler: per Hypervisor, keeps the capacity ledger and the health the controller
 // owns (docs/architecture.md, "Who writes what").
 //   - Ledger: recomputed level-triggered from the VMs bound to the hypervisor (ledger.h); entries
-//     are dropped only after a live read of the VM confirms it is gone or bound elsewhere. The
-//     annotation is written with the Hypervisor's resourceVersion as precondition, then
-//     status.allocated {cpus, memory, vms} is written as its summary.
+//     are dropped only after a live read of the VM confirms it is gone or bound elsewhere.  The
+//     ledger (status.allocations) and its totals (status.allocated {cpus, memory, vms}) are
+//     written together, in one status write conditional on the Hypervisor's resourceVersion.
 //   - Health: a heartbeat Lease (namespace novacron-node-lease, name = hypervisor) not renewed
 //     within the timeout sets Ready=Unknown (reason HeartbeatTimeout) and enqueues the
 //     hypervisor's VMs (they get HypervisorUnreachable, phase Unknown); a renewed Lease sets Ready
@@ -66,19 +66,6 @@ public:
   core::StatusOr<runtime::ReconcileResult> reconcile(const std::string& name);
 
 private:
-  // status.allocated is a summary of the ledger that nothing decides on (placement reads the
-  // ledger): while only it changes, it is written once the ledger has been quiet for kSummaryQuiet,
-  // or kSummaryMaxDelay after the first change not written yet, whichever comes first. A burst of
-  // placements on one hypervisor then costs one status write, not one per VM (issue 15).
-  static constexpr std::chrono::milliseconds kSummaryQuiet{1000};
-  static constexpr std::chrono::milliseconds kSummaryMaxDelay{10'000};
-  // ... and never sooner than this after the last summary-only write (placements arriving a few
-  // seconds apart would otherwise each end a quiet period and cost a write).
-  static constexpr std::chrono::milliseconds kSummaryMinInterval{5'000};
-  // The time to wait before writing `desired`, or zero to write now.
-  core::Clock::Duration summaryDelay(const api::Hypervisor& stored,
-                                     const api::HypervisorStatus& desired);
-  core::Status writeStatus(const api::Hypervisor& stored, const api::HypervisorStatus& desired);
   // A heartbeat freshness change since the last look (first sight counts as one).
   struct HealthChange {
     bool transitioned = false;
@@ -98,6 +85,7 @@ private:
   // `live`: `hv` was just read from the API server (else it is the cache's copy, which is read
   // again live before a ledger write).
   core::StatusOr<LedgerOutcome> reconcileLedger(const api::Hypervisor& hv, bool live = false);
+  core::Status dropLegacyLedger(const api::Hypervisor& hv);
   ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current);
   core::Status confirmRemovals(const api::Hypervisor& hv, ledger::LedgerPlan& plan);
   void enqueueVmsOn(const std::string& name);
@@ -108,14 +96,6 @@ private:
   std::mutex mu_;
   std::map<std::string, bool> last_fresh_;  // guarded by mu_
   int64_t stale_count_ = 0;                 // guarded by mu_; entries of last_fresh_ false
-  // A summary not written yet: its value, when it last changed, since when it waits.
-  struct PendingSummary {
-    std::optional<api::HypervisorAllocated> allocated;
-    core::Clock::TimePoint changed_at;
-    core::Clock::TimePoint since;
-  };
-  std::map<std::string, PendingSummary> pending_summaries_;           // guarded by mu_
-  std::map<std::string, core::Clock::TimePoint> last_summary_write_;  // guarded by mu_
 };
 
 }  // namespace novacron::controller

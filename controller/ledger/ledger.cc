@@ -5,21 +5,66 @@
 namespace novacron::controller::ledger {
 
 std::string encodeLedger(const Ledger& ledger) {
-  nlohmann::json json = nlohmann::json::object();
-  for (const auto& [key, entry] : ledger) {
-    nlohmann::json item = {{"uid", entry.uid},
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [key, entry] : ledger) {  // sorted by key: one text per ledger
+    nlohmann::json item = {{"vm", key},
+                           {"uid", entry.uid},
                            {"cpus", entry.resources.cpus},
-                           {"memory", entry.resources.memory_bytes}};
+                           {"memoryBytes", entry.resources.memory_bytes}};
     if (entry.resources.storage_bytes > 0) {
-      item["storage"] = entry.resources.storage_bytes;
+      item["storageBytes"] = entry.resources.storage_bytes;
     }
     if (!entry.anti_affinity_group.empty()) {
-      item["group"] = entry.anti_affinity_group;
+      item["antiAffinityGroup"] = entry.anti_affinity_group;
     }
-    json[key] = std::move(item);
+    list.push_back(std::move(item));
   }
-  return json.dump();
+  return list.dump();
 }
+
+namespace {
+
+// The names of an entry's members: status.allocations, and the legacy annotation's.
+struct EntryNames {
+  const char* memory;
+  const char* storage;
+  const char* group;
+};
+constexpr EntryNames kStatusNames{"memoryBytes", "storageBytes", "antiAffinityGroup"};
+constexpr EntryNames kAnnotationNames{"memory", "storage", "group"};
+
+core::Status decodeEntry(const std::string& key, const nlohmann::json& item,
+                         const EntryNames& names, Ledger& ledger) {
+  auto integer = [&item](const char* name) {
+    return item.contains(name) && item[name].is_number_integer();
+  };
+  if (!item.is_object() || !item.contains("uid") || !item["uid"].is_string() || !integer("cpus") ||
+      !integer(names.memory)) {
+    return core::invalidArgumentError("ledger entry " + key +
+                                      " needs string uid and integer cpus, " + names.memory);
+  }
+  LedgerEntry entry;
+  entry.uid = item["uid"].get<std::string>();
+  entry.resources.cpus = item["cpus"].get<int64_t>();
+  entry.resources.memory_bytes = item[names.memory].get<int64_t>();
+  if (item.contains(names.storage)) {
+    // Optional: ledgers written before disk space was counted have none.
+    if (!integer(names.storage)) {
+      return core::invalidArgumentError("ledger entry " + key + ": " + names.storage +
+                                        " must be an integer");
+    }
+    entry.resources.storage_bytes = item[names.storage].get<int64_t>();
+  }
+  if (item.contains(names.group) && item[names.group].is_string()) {
+    entry.anti_affinity_group = item[names.group].get<std::string>();
+  }
+  if (!ledger.emplace(key, std::move(entry)).second) {
+    return core::invalidArgumentError("ledger: VM " + key + " has two entries");
+  }
+  return core::okStatus();
+}
+
+}  // namespace
 
 core::StatusOr<Ledger> decodeLedger(std::string_view text) {
   Ledger ledger;
@@ -28,35 +73,23 @@ core::StatusOr<Ledger> decodeLedger(std::string_view text) {
   }
   try {
     const nlohmann::json json = nlohmann::json::parse(text);
-    if (!json.is_object()) {
-      return core::invalidArgumentError(std::string(kLedgerAnnotation) + ": not a JSON object");
-    }
-    for (const auto& [key, item] : json.items()) {
-      if (!item.is_object() || !item.contains("uid") || !item["uid"].is_string() ||
-          !item.contains("cpus") || !item["cpus"].is_number_integer() || !item.contains("memory") ||
-          !item["memory"].is_number_integer()) {
-        return core::invalidArgumentError(std::string(kLedgerAnnotation) + ": entry " + key +
-                                          " needs string uid and integer cpus, memory");
-      }
-      LedgerEntry entry;
-      entry.uid = item["uid"].get<std::string>();
-      entry.resources.cpus = item["cpus"].get<int64_t>();
-      entry.resources.memory_bytes = item["memory"].get<int64_t>();
-      if (item.contains("storage")) {
-        // Optional: ledgers written before disk space was counted have none.
-        if (!item["storage"].is_number_integer()) {
-          return core::invalidArgumentError(std::string(kLedgerAnnotation) + ": entry " + key +
-                                            ": storage must be an integer");
+    if (json.is_array()) {
+      for (const auto& item : json) {
+        if (!item.is_object() || !item.contains("vm") || !item["vm"].is_string()) {
+          return core::invalidArgumentError("ledger: every entry needs a string vm");
         }
-        entry.resources.storage_bytes = item["storage"].get<int64_t>();
+        NOVACRON_RETURN_IF_ERROR(
+            decodeEntry(item["vm"].get<std::string>(), item, kStatusNames, ledger));
       }
-      if (item.contains("group") && item["group"].is_string()) {
-        entry.anti_affinity_group = item["group"].get<std::string>();
+    } else if (json.is_object()) {
+      for (const auto& [key, item] : json.items()) {
+        NOVACRON_RETURN_IF_ERROR(decodeEntry(key, item, kAnnotationNames, ledger));
       }
-      ledger.emplace(key, std::move(entry));
+    } else {
+      return core::invalidArgumentError("ledger: neither a list nor a legacy annotation object");
     }
   } catch (const nlohmann::json::exception& e) {
-    return core::invalidArgumentError(std::string(kLedgerAnnotation) + ": " + e.what());
+    return core::invalidArgumentError(std::string("ledger: ") + e.what());
   }
   return ledger;
 }

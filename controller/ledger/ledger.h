@@ -2,15 +2,21 @@
 //
 // Why a list and not just the totals in status.allocated: placement decisions made concurrently
 // (two workers, or two controllers across a leader change) must be serialised per hypervisor. A
-// decision first RESERVES by adding an entry to the ledger with a write conditional on the
-// Hypervisor's resourceVersion; only then is the VM bound (label novacron.io/hypervisor). Two
+// decision first RESERVES by adding an entry to the ledger with a write that tests the ledger it
+// was checked against (controller/ledger/ledger_patch.h); only then is the VM bound. Two
 // reservations based on the same version cannot both succeed, and every reservation re-checks the
 // fit against the ledger it is written on top of, so a hypervisor can never be overcommitted.
 //
-// The ledger lives in the Hypervisor annotation novacron.io/allocations (JSON: key "ns/name" ->
-// {uid, cpus, memory, storage (optional: counted disk bytes), group}); status.allocated is a
-// summary recomputed from it. It is level-triggered: planLedger() derives the desired ledger from
-// the VMs themselves
+// The ledger lives in the Hypervisor's status.allocations (a list of {vm: "ns/name", uid, cpus,
+// memoryBytes, storageBytes (optional: counted disk bytes), antiAffinityGroup (optional)}, sorted
+// by vm), and every write of it also writes its totals status.allocated, in the same status
+// write: the summary never lags behind the ledger and costs no write of its own (issue 15). In
+// the status subresource, only writers of Hypervisor status (the controller, the node-daemon of
+// that host) can change it, not every editor of the object. Hypervisors written before it moved
+// there keep it in the annotation novacron.io/allocations (an object keyed by "ns/name") until
+// the hypervisor reconciler copies it into status and then drops the annotation.
+//
+// It is level-triggered: planLedger() derives the desired ledger from the VMs themselves
 //   - a VM bound to the hypervisor has an entry with its current resources (bound by hand too);
 //   - an entry of an existing, still unbound VM with the same uid is a reservation in flight and
 //     stays (the VM reconciler completes the binding to exactly that hypervisor) — unless the VM
@@ -37,7 +43,9 @@
 
 namespace novacron::controller::ledger {
 
-inline constexpr std::string_view kLedgerAnnotation = "novacron.io/allocations";
+// Where ledgers were kept before status.allocations (read until the hypervisor reconciler moves
+// them; never written).
+inline constexpr std::string_view kLegacyLedgerAnnotation = "novacron.io/allocations";
 
 struct LedgerEntry {
   std::string uid;
@@ -50,10 +58,12 @@ struct LedgerEntry {
 // Keyed by "namespace/name" of the VM.
 using Ledger = std::map<std::string, LedgerEntry>;
 
-// Compact JSON with sorted keys, so an unchanged ledger encodes to the same text.
+// status.allocations as compact JSON (a list sorted by vm, members sorted), so an unchanged ledger
+// encodes to the same text.
 std::string encodeLedger(const Ledger& ledger);
-// Empty text is an empty ledger. InvalidArgument for anything malformed (a corrupt annotation is
-// an error to report, never silently an empty ledger, which would free capacity).
+// Decodes status.allocations, or the legacy annotation's object. Empty text is an empty ledger.
+// InvalidArgument for anything malformed (a corrupt ledger is an error to report, never silently
+// an empty ledger, which would free capacity).
 core::StatusOr<Ledger> decodeLedger(std::string_view text);
 
 struct LedgerTotals {

@@ -1,7 +1,5 @@
 #include "controller/ledger/ledger_patch.h"
 
-#include "controller/ledger/ledger.h"
-
 namespace novacron::controller::ledger {
 namespace {
 
@@ -11,58 +9,32 @@ const json* at(const json& object, const json::json_pointer& pointer) {
   return object.contains(pointer) ? &object.at(pointer) : nullptr;
 }
 
-// The ledger annotation's pointer and its `test` op; nullopt when there is no annotation.
-std::optional<std::string> ledgerTest(const json& before, json& ops) {
-  const std::string pointer =
-      "/metadata/annotations/" + pointerToken(std::string(kLedgerAnnotation));
-  const json* current = at(before, json::json_pointer(pointer));
-  if (current == nullptr || !current->is_string()) {
-    return std::nullopt;
-  }
-  ops.push_back({{"op", "test"}, {"path", pointer}, {"value", *current}});
-  return pointer;
-}
+constexpr const char* kLedgerPointer = "/status/allocations";
 
 }  // namespace
 
-std::string pointerToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::optional<json> reservationPatch(const json& before, const std::string& ledger_text) {
-  json ops = json::array();
-  auto pointer = ledgerTest(before, ops);
-  if (!pointer) {
+std::optional<json> reservationPatch(const json& before, const json& after_status) {
+  const json* ledger = at(before, json::json_pointer(kLedgerPointer));
+  if (ledger == nullptr || !ledger->is_array() || !after_status.contains("allocations") ||
+      !after_status.contains("allocated") ||
+      at(before, json::json_pointer("/metadata/annotations")) == nullptr) {
     return std::nullopt;
   }
+  json ops = json::array();
+  ops.push_back({{"op", "test"}, {"path", kLedgerPointer}, {"value", *ledger}});
   // What the scheduler's filter read (controller/vm/placement_inputs.cc hypervisorView()). All
-  // annotations, not just the ledger: a fence (novacron.io/fenced) added meanwhile fails the test.
+  // annotations: a fence (novacron.io/fenced) added meanwhile fails the test.
   for (const char* input : {"/metadata/annotations", "/metadata/labels", "/spec",
                             "/status/capacity", "/status/allocatable", "/status/conditions"}) {
     if (const json* value = at(before, json::json_pointer(input))) {
       ops.push_back({{"op", "test"}, {"path", input}, {"value", *value}});
     }
   }
-  ops.push_back({{"op", "replace"}, {"path", *pointer}, {"value", ledger_text}});
-  return ops;
-}
-
-std::optional<json> summaryPatch(const json& before, const json& allocated) {
-  json ops = json::array();
-  if (!ledgerTest(before, ops) || at(before, json::json_pointer("/status/allocated")) == nullptr) {
-    return std::nullopt;
-  }
-  ops.push_back({{"op", "replace"}, {"path", "/status/allocated"}, {"value", allocated}});
+  ops.push_back(
+      {{"op", "replace"}, {"path", kLedgerPointer}, {"value", after_status["allocations"]}});
+  // `add` sets a member whether or not it is there (RFC 6902 4.1).
+  ops.push_back(
+      {{"op", "add"}, {"path", "/status/allocated"}, {"value", after_status["allocated"]}});
   return ops;
 }
 

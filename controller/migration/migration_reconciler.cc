@@ -4,6 +4,7 @@
 
 #include "controller/health/lease_freshness.h"
 #include "controller/ledger/ledger.h"
+#include "controller/ledger/ledger_status.h"
 #include "controller/migration/bandwidth_record.h"
 #include "controller/migration/cpu_compat.h"
 #include "controller/migration/forecast.h"
@@ -816,9 +817,8 @@ core::Status MigrationReconciler::releaseEntry(const std::string& hypervisor,
     }
     entries.erase(it);
     api::Hypervisor updated = current;
-    updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-        ledger::encodeLedger(entries);
-    auto written = deps_.client->update(kube::kHypervisor, "", api::toJson(updated));
+    ledger::putLedger(updated.status, entries);
+    auto written = deps_.client->updateStatus(kube::kHypervisor, "", api::toJson(updated));
     if (written.isOk() || written.status().code() == core::StatusCode::kNotFound) {
       return core::okStatus();
     }

@@ -7,6 +7,7 @@
 
 #include "controller/ledger/ledger.h"
 #include "controller/ledger/ledger_patch.h"
+#include "controller/ledger/ledger_status.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/api/codec.h"
 #include "lib/api/names.h"
@@ -16,11 +17,6 @@
 namespace novacron::controller {
 
 namespace {
-
-std::string ledgerText(const api::Hypervisor& hv) {
-  auto it = hv.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
-  return it == hv.metadata.annotations.end() ? std::string() : it->second;
-}
 
 // The node-daemon's finalizer goes on with the label that hands the VM to it, in the same write:
 // the node-daemon then finds it present and does not add it itself (one write per VM less,
@@ -54,8 +50,7 @@ core::StatusOr<std::optional<api::Hypervisor>> Binder::withEntry(const api::Virt
     entries.erase(existing);
   }
   api::Hypervisor updated = current;
-  updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-      ledger::encodeLedger(entries);
+  ledger::putLedger(updated.status, entries);
   const scheduler::VmRequest request = vmRequest(vm);
   if (auto reason = scheduler_.filter(request, hypervisorView(updated, heartbeat_fresh))) {
     return core::abortedError("hypervisor " + current.metadata.name + " no longer fits VM " + key +
@@ -63,8 +58,7 @@ core::StatusOr<std::optional<api::Hypervisor>> Binder::withEntry(const api::Virt
   }
   entries[key] =
       ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
-  updated.metadata.annotations[std::string(ledger::kLedgerAnnotation)] =
-      ledger::encodeLedger(entries);
+  ledger::putLedger(updated.status, entries);
   return std::optional<api::Hypervisor>(std::move(updated));
 }
 
@@ -171,10 +165,10 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
     if (adding.empty()) {
       return std::nullopt;
     }
-    auto patch = ledger::reservationPatch(current_json, ledgerText(updated));
-    auto written =
-        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch)
-              : client_->update(kube::kHypervisor, "", api::toJson(updated));
+    auto patch = ledger::reservationPatch(current_json, api::toJson(updated.status));
+    auto written = patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch,
+                                          *patch, "status")
+                         : client_->updateStatus(kube::kHypervisor, "", api::toJson(updated));
     if (written.isOk()) {
       auto stored = api::hypervisorFromJson(*written);
       for (Request* r : adding) {
@@ -213,7 +207,8 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
       }
       return std::nullopt;
     }
-    const bool ledger_changed = ledgerText(*fresh) != ledgerText(current);
+    const bool ledger_changed =
+        ledger::storedLedgerText(*fresh) != ledger::storedLedgerText(current);
     current = std::move(fresh).value();
     current_json = std::move(live).value();
     if (ledger_changed) {

@@ -1,10 +1,11 @@
 // Binder: turns a placement decision into a binding that can never overcommit a hypervisor or bind
 // a VM twice, however many workers or controllers decide at once.
 //
-//   1. reserve(): add the VM's entry to the Hypervisor's ledger (annotation, see
-//      controller/ledger/ledger.h) with a JSON patch that tests the ledger and every placement
-//      input it was checked against (controller/ledger/ledger_patch.h; a PUT conditional on the
-//      resourceVersion for the very first entry). The fit is re-checked against the very ledger
+//   1. reserve(): add the VM's entry to the Hypervisor's ledger (status.allocations, with its
+//      totals status.allocated in the same write; controller/ledger/ledger.h) with a JSON patch of
+//      the status that tests the ledger and every placement input it was checked against
+//      (controller/ledger/ledger_patch.h; a status PUT conditional on the resourceVersion when
+//      the Hypervisor has no status.allocations yet). The fit is re-checked against the very ledger
 //      being written; on a conflict the Hypervisor is re-read live and the check repeated. Only
 //      one of two racing reservations based on the same ledger can succeed.
 //   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot

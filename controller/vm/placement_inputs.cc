@@ -6,6 +6,7 @@
 
 #include "controller/cache/cluster_cache.h"
 #include "controller/ledger/ledger_memo.h"
+#include "controller/ledger/ledger_status.h"
 #include "lib/api/names.h"
 #include "lib/api/object_meta.h"
 
@@ -29,12 +30,12 @@ core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
     const api::Hypervisor& hypervisor) {
   // The process's memo: the hypervisors placement and the reconcilers looked at last.
   static ledger::LedgerMemo memo(kLedgerMemoCapacity);
-  auto it = hypervisor.metadata.annotations.find(std::string(ledger::kLedgerAnnotation));
-  if (it == hypervisor.metadata.annotations.end()) {
+  const std::string_view text = ledger::storedLedgerText(hypervisor);
+  if (text.empty()) {
     static const auto empty = std::make_shared<const ledger::Ledger>();
     return empty;
   }
-  return memo.decode(hypervisor.metadata.name, hypervisor.metadata.resourceVersion, it->second);
+  return memo.decode(hypervisor.metadata.name, hypervisor.metadata.resourceVersion, text);
 }
 
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {

@@ -25,14 +25,14 @@ namespace novacron::controller {
 using api::isFenced;
 using api::kFencedAnnotation;
 
-// The ledger stored on the hypervisor (empty when the annotation is absent), decoded once per
+// The ledger stored on the hypervisor (empty when it has none yet), decoded once per
 // version of the hypervisor (controller/ledger/ledger_memo.h) and shared: for reading.
 core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
     const api::Hypervisor& hypervisor);
 // The same, as a copy to change.
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
 
-// `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger annotation is corrupt is
+// `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger is corrupt is
 // reported unschedulable (never as empty, which would invite overcommit).
 scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh);
 

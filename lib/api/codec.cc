@@ -238,6 +238,17 @@ public:
       readTimestamp(childPath(key), *v, out);
     }
   }
+  // A list kept as its compact JSON text (decoded elsewhere, e.g. the capacity ledger).
+  void listText(std::string_view key, std::optional<std::string>& out) {
+    if (const json* v = get(key)) {
+      if (v->is_array()) {
+        out = v->dump(-1, ' ', false, json::error_handler_t::replace);
+      } else {
+        decoder_.typeError(childPath(key), "array", *v);
+      }
+    }
+  }
+
   void stringMap(std::string_view key, std::map<std::string, std::string>& out) {
     if (const json* v = get(key)) {
       if (!v->is_object()) {
@@ -622,6 +633,7 @@ void decodeHypervisorStatus(ObjectReader& r, HypervisorStatus& s) {
     a.integer("vms", al.vms);
     a.quantity("storage", al.storage);
   });
+  r.listText("allocations", s.allocations);
   r.str("cpuModel", s.cpuModel);
   r.stringList("cpuFeatures", s.cpuFeatures);
   r.enumeration("virtualization", s.virtualization);
@@ -1089,6 +1101,15 @@ json encodeHypervisorStatus(const HypervisorStatus& s) {
     }
     return aj;
   });
+  if (s.allocations) {
+    // The text was produced by dump() on decode or by the ledger's encoder; never throw here.
+    json list = json::parse(*s.allocations, nullptr, /*allow_exceptions=*/false);
+    if (list.is_array()) {
+      out["allocations"] = std::move(list);
+    }
+  } else {
+    out.erase("allocations");
+  }
   putOpt(out, "cpuModel", s.cpuModel);
   putNonEmpty(out, "cpuFeatures", s.cpuFeatures);
   putEnum(out, "virtualization", s.virtualization);

@@ -115,7 +115,12 @@ struct MigrationBandwidth {
 struct HypervisorStatus {
   std::optional<HypervisorResources> capacity;     // node-daemon: host cpus and memory
   std::optional<HypervisorResources> allocatable;  // node-daemon: capacity - host reservation
-  std::optional<HypervisorAllocated> allocated;    // controller: the ledger
+  std::optional<HypervisorAllocated> allocated;    // controller: the ledger's totals
+  // controller: the capacity ledger itself, status.allocations (a list, one entry per VM bound or
+  // reserved here; controller/ledger/ledger.h), kept as its compact JSON text: the controller
+  // decodes it once per version (controller/ledger/ledger_memo.h), everything else passes it on
+  // untouched. Written together with `allocated`, so the totals never lag behind the ledger.
+  std::optional<std::string> allocations;
   std::optional<std::string> cpuModel;
   std::vector<std::string> cpuFeatures;
   std::optional<Virtualization> virtualization;

@@ -6,6 +6,8 @@
 #include <string>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 #include "lib/api/schema_rules.h"
 
 namespace novacron::api {
@@ -457,6 +459,69 @@ void validateHvResources(Validator& v, const std::string& path, const Hypervisor
   }
 }
 
+// status.allocations is kept as its JSON text (the controller's ledger, controller/ledger/ledger.h
+// decodes it): the rules the CRD states for its entries are checked here on that text, so the API
+// server and validate() agree (tests/unit/lib/api/crd_drift_test.cc).
+void validateAllocations(Validator& v, const std::string& text) {
+  static const StringRule kVmKey{"", 3, 317, ""};  // namespace/name
+  static const StringRule kUid{"", 0, 128, ""};
+  static const StringRule kGroup{"", 0, 63, ""};
+  constexpr std::size_t kMaxEntries = 10000;
+  const nlohmann::json list = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!list.is_array()) {
+    v.add(FieldError::Type::kType, "status.allocations", "", "must be a list");
+    return;
+  }
+  if (list.size() > kMaxEntries) {
+    v.add(FieldError::Type::kTooLong, "status.allocations", "",
+          "must have at most " + std::to_string(kMaxEntries) + " items");
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = "status.allocations[" + std::to_string(i) + "]";
+    const nlohmann::json& item = list[i];
+    if (!item.is_object()) {
+      v.add(FieldError::Type::kType, path, "", "must be an object");
+      continue;
+    }
+    // The member, or nullptr when absent (an error when required).
+    auto member = [&](const char* name, bool required) -> const nlohmann::json* {
+      if (!item.contains(name) || item[name].is_null()) {
+        if (required) {
+          v.required(path + "." + name);
+        }
+        return nullptr;
+      }
+      return &item[name];
+    };
+    auto text_field = [&](const char* name, const StringRule& rule, bool required) {
+      if (const nlohmann::json* value = member(name, required); value && !value->is_string()) {
+        v.add(FieldError::Type::kType, path + "." + name, value->dump(), "must be a string");
+      } else if (value) {
+        v.string(path + "." + name, value->get<std::string>(), rule);
+      }
+    };
+    auto integer_field = [&](const char* name, bool required) {
+      if (const nlohmann::json* value = member(name, required);
+          value && !value->is_number_integer()) {
+        v.add(FieldError::Type::kType, path + "." + name, value->dump(), "must be an integer");
+      } else if (value) {
+        v.intMin(path + "." + name, value->get<int64_t>(), 0);
+      }
+    };
+    text_field("vm", kVmKey, true);
+    text_field("uid", kUid, true);
+    integer_field("cpus", true);
+    integer_field("memoryBytes", true);
+    integer_field("storageBytes", false);
+    text_field("antiAffinityGroup", kGroup, false);
+    if (item.contains("vm") && item["vm"].is_string() &&
+        !seen.insert(item["vm"].get<std::string>()).second) {
+      v.add(FieldError::Type::kDuplicate, path + ".vm", item["vm"].dump(), "");
+    }
+  }
+}
+
 void validateHypervisorStatus(Validator& v, const HypervisorStatus& s) {
   if (s.capacity) {
     validateHvResources(v, "status.capacity", *s.capacity);
@@ -471,6 +536,9 @@ void validateHypervisorStatus(Validator& v, const HypervisorStatus& s) {
     if (s.allocated->storage) {
       v.quantityMin("status.allocated.storage", *s.allocated->storage, 0);
     }
+  }
+  if (s.allocations) {
+    validateAllocations(v, *s.allocations);
   }
   v.optString("status.cpuModel", s.cpuModel, rules::kFreeText);
   for (std::size_t i = 0; i < s.cpuFeatures.size(); ++i) {

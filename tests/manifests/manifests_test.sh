@@ -44,7 +44,7 @@ novacron-controller   cluster              novacron.io          virtualmachines 
 novacron-controller   cluster              novacron.io          virtualmachines/status  update
 novacron-controller   cluster              novacron.io          vmmigrations            create,delete,list,patch,update,watch
 novacron-controller   cluster              novacron.io          vmmigrations/status     update
-novacron-controller   cluster              novacron.io          hypervisors             get,list,patch,update,watch
+novacron-controller   cluster              novacron.io          hypervisors             get,list,update,watch
 novacron-controller   cluster              novacron.io          hypervisors/status      patch,update
 novacron-controller   cluster              core                 events                  create,patch
 novacron-controller   novacron-system      coordination.k8s.io  leases                  create,get,update

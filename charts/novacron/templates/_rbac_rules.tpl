@@ -30,19 +30,19 @@ rules:
     resources: ["vmmigrations"]
     verbs: ["create", "list", "watch", "update", "patch", "delete"]
   # get: live reads on conflict (vm/binder.cc, migration_reconciler.cc); list/watch: the cache;
-  # update: the first ledger entry, with the resourceVersion as precondition; patch: later
-  # reservations as JSON patches that test the ledger and every placement input read
-  # (vm/binder.cc, ledger/ledger_patch.cc).
+  # update: removing the ledger annotation of older versions once the ledger is in status
+  # (hypervisor/hypervisor_reconciler.cc).
   - apiGroups: ["novacron.io"]
     resources: ["hypervisors"]
-    verbs: ["get", "list", "watch", "update", "patch"]
+    verbs: ["get", "list", "watch", "update"]
   # updateStatus (PUT .../status): the binding (status.hypervisor), phases, conditions,
   # migration progress, Hypervisor allocated/Schedulable/Ready (status_write.h, binder.cc, ...).
   - apiGroups: ["novacron.io"]
     resources: ["virtualmachines/status", "vmmigrations/status"]
     verbs: ["update"]
-  # update as above; patch: the status.allocated summary as a JSON patch that tests the ledger
-  # (hypervisor/hypervisor_reconciler.cc, ledger/ledger_patch.cc).
+  # update as above, and the ledger (status.allocations with its totals) where a patch cannot be
+  # used; patch: reservations as JSON patches that test the ledger and every placement input read
+  # (vm/binder.cc, ledger/ledger_patch.cc).
   - apiGroups: ["novacron.io"]
     resources: ["hypervisors/status"]
     verbs: ["update", "patch"]

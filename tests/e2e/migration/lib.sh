@@ -114,8 +114,8 @@ tick_above() { local t; t="$(max_tick "${2:-$VM}")"; [[ -n "$t" ]] && ((t > $1))
 qemu_copies() { pgrep -f -- "guest=${NS}_${1:-$VM}(,|$| )" | wc -l; }
 # The VM's entry in a Hypervisor's capacity ledger (a reservation or a binding).
 in_ledger() {
-  kubectl get hypervisor "$1" -o 'jsonpath={.metadata.annotations.novacron\.io/allocations}' |
-    grep -q "\"$NS/${2:-$VM}\""
+  kubectl get hypervisor "$1" -o 'jsonpath={range .status.allocations[*]}{.vm}{"\n"}{end}' |
+    grep -qxF "$NS/${2:-$VM}"
 }
 not_in_ledger() { ! in_ledger "$@"; }
 routed_via_bridge() {

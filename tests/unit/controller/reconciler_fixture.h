@@ -13,6 +13,7 @@
 
 #include "controller/config/config.h"
 #include "controller/health/heartbeat_tracker.h"
+#include "controller/ledger/ledger_status.h"
 #include "lib/api/codec.h"
 #include "lib/kube/resource.h"
 #include "lib/metrics/registry.h"
@@ -70,6 +71,16 @@ protected:
     ASSERT_TRUE(hv.isOk());
     (*hv)["metadata"]["annotations"][key] = value;
     ASSERT_TRUE(client_->update(kube::kHypervisor, "", *hv).isOk());
+  }
+  // Stores `entries` as the hypervisor's ledger (status.allocations with its totals), as the
+  // controller writes it.
+  void setHypervisorLedger(const std::string& name, const ledger::Ledger& entries) {
+    auto json = client_->get(kube::kHypervisor, "", name);
+    ASSERT_TRUE(json.isOk());
+    auto hv = api::hypervisorFromJson(*json);
+    ASSERT_TRUE(hv.isOk());
+    ledger::putLedger(hv->status, entries);
+    ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(*hv)).isOk());
   }
   void createVm(const api::VirtualMachine& vm) {
     ASSERT_TRUE(

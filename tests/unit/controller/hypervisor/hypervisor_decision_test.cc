@@ -34,7 +34,7 @@ protected:
 };
 
 TEST_F(HypervisorDecisionTest, AllocatedSummarisesTheLedger) {
-  hv_.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(
+  hv_.status.allocations = ledger::encodeLedger(
       {{"default/a", {"uid-a", {2, 2 * kGi}, ""}}, {"default/b", {"uid-b", {1, kGi}, "g"}}});
   const api::HypervisorStatus status = decideHypervisorStatus(hv_, fresh_, clock_);
   ASSERT_TRUE(status.allocated.has_value());
@@ -44,7 +44,7 @@ TEST_F(HypervisorDecisionTest, AllocatedSummarisesTheLedger) {
 }
 
 TEST_F(HypervisorDecisionTest, ACorruptLedgerLeavesAllocatedAlone) {
-  hv_.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = "{not json";
+  hv_.status.allocations = "[{not json";
   EXPECT_FALSE(decideHypervisorStatus(hv_, fresh_, clock_).allocated.has_value());
 }
 

@@ -43,9 +43,6 @@ protected:
     (*json)["status"]["hypervisor"] = hv;
     ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, "default", *json).isOk());
   }
-  void setLedger(const std::string& hv, const ledger::Ledger& entries) {
-    annotateHypervisor(hv, std::string(ledger::kLedgerAnnotation), ledger::encodeLedger(entries));
-  }
   // A copy: the Hypervisor passed in is often a temporary.
   std::optional<api::Condition> condition(const api::Hypervisor& hv, std::string_view type) {
     const api::Condition* found = api::findCondition(hv.status.conditions, type);
@@ -60,7 +57,7 @@ TEST_F(HypervisorReconcilerTest, LedgerIsRebuiltFromBoundVmsAndSummarisedInStatu
   addHypervisor("hv-a", 8, 16 * kGi);
   createVmBoundTo("bound", "hv-a", 2);
   // A stale entry of a VM that no longer exists, and none yet for the bound VM.
-  setLedger("hv-a", {{"default/gone", ledger::LedgerEntry{"uid-gone", {1, kGi}, ""}}});
+  setHypervisorLedger("hv-a", {{"default/gone", ledger::LedgerEntry{"uid-gone", {1, kGi}, ""}}});
   client_->clearActions();
 
   reconcileOk("hv-a");
@@ -80,9 +77,11 @@ TEST_F(HypervisorReconcilerTest, LedgerIsRebuiltFromBoundVmsAndSummarisedInStatu
   EXPECT_EQ(hv.status.allocated->memory.value(), kGi);
   // The gone VM's entry was dropped only after a live read confirmed it is gone.
   EXPECT_GE(client_->countActions(Verb::kGet, "virtualmachines"), 1u);
-  // One ledger write (conditional on the resourceVersion), one status write.
-  EXPECT_EQ(client_->countActions(Verb::kUpdate, "hypervisors"), 1u);
-  EXPECT_EQ(client_->countActions(Verb::kUpdateStatus, "hypervisors"), 1u);
+  // The ledger goes with its totals through the status subresource (conditional on the
+  // resourceVersion), then the conditions of this first sight; the object itself is not written.
+  EXPECT_EQ(hv.status.allocations, ledger::encodeLedger(*entries));
+  EXPECT_EQ(client_->countActions(Verb::kUpdate, "hypervisors"), 0u);
+  EXPECT_EQ(client_->countActions(Verb::kUpdateStatus, "hypervisors"), 2u);
 }
 
 // The informer's copy of a Hypervisor can be older than its copies of the VMs: a VM's label may
@@ -192,58 +191,65 @@ TEST_F(HypervisorReconcilerTest, ADeletedHypervisorEnqueuesTheVmsBoundToIt) {
 namespace novacron::controller {
 namespace {
 
-// status.allocated is a summary nobody decides on: while only it changes it is written once the
-// ledger has been quiet for a second (or ten seconds after the first change not written yet),
-// and a deferred summary is never dropped.
-TEST_F(HypervisorReconcilerTest, SummaryWritesWaitForTheLedgerToSettleButAreNeverLost) {
+// status.allocated is written in the same status write as the ledger it sums up: never behind it,
+// and no write of its own (issue 15, B2).
+TEST_F(HypervisorReconcilerTest, TheLedgerAndItsTotalsAreWrittenTogether) {
   addHypervisor("hv-a", 8, 16 * kGi);
-  reconcileOk("hv-a");  // first sight: conditions and the (empty) summary, at once
+  reconcileOk("hv-a");  // first sight: conditions and an empty ledger, at once
+  EXPECT_EQ(hypervisor("hv-a").status.allocations, "[]");
   ASSERT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
   createVmBoundTo("one", "hv-a", 1);
-  reconcileOk("hv-a");  // the ledger entry is written; the summary waits
-  const runtime::ReconcileResult deferred = reconcileOk("hv-a");
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
-  EXPECT_GT(deferred.requeue_after.count(), 0) << "a deferred summary must come back";
-  EXPECT_LE(deferred.requeue_after, std::chrono::milliseconds(1002));
+  createVmBoundTo("two", "hv-a", 2);
+  client_->clearActions();
 
-  clock_->advance(std::chrono::milliseconds(600));
-  createVmBoundTo("two", "hv-a", 1);
-  reconcileOk("hv-a");
-  const runtime::ReconcileResult again = reconcileOk("hv-a");  // the ledger changed: wait on
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 0);
-  EXPECT_GT(again.requeue_after, std::chrono::milliseconds(900));
+  const runtime::ReconcileResult result = reconcileOk("hv-a");
 
-  // The queue's timer may fire a little early: then the summary is written, or the key comes back
-  // (a sub-millisecond remainder once truncated to a zero requeue, which means "done").
-  clock_->advance(again.requeue_after - std::chrono::microseconds(500));
-  const runtime::ReconcileResult last = reconcileOk("hv-a");
-  EXPECT_TRUE(hypervisor("hv-a").status.allocated->vms == 2 || last.requeue_after.count() > 0);
-  clock_->advance(last.requeue_after);
+  const api::Hypervisor hv = hypervisor("hv-a");
+  EXPECT_EQ(ledgerOf(hv).value().size(), 2u);
+  ASSERT_TRUE(hv.status.allocated.has_value());
+  EXPECT_EQ(hv.status.allocated->vms, 2);
+  EXPECT_EQ(hv.status.allocated->cpus, 3);
+  EXPECT_EQ(client_->countActions(Verb::kUpdateStatus, "hypervisors"), 1u);
+  EXPECT_EQ(objectWrites(), 1u);
+  // Nothing deferred: the next look is the heartbeat's.
+  EXPECT_EQ(result.requeue_after,
+            std::chrono::nanoseconds(ctltest::kHeartbeatTimeout + std::chrono::milliseconds(50)));
+  client_->clearActions();
   reconcileOk("hv-a");
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, 2);
+  EXPECT_EQ(objectWrites(), 0u);
 }
 
-TEST_F(HypervisorReconcilerTest, ASummaryThatKeepsChangingIsWrittenAfterTheMaximumDelay) {
+// A Hypervisor written by an older version keeps its ledger in the annotation
+// novacron.io/allocations: it is copied into status (reservations in flight included), and only
+// then, from the object whose status holds it, is the annotation removed.
+TEST_F(HypervisorReconcilerTest, ALegacyLedgerAnnotationMovesIntoStatusThenGoes) {
   addHypervisor("hv-a", 8, 16 * kGi);
-  reconcileOk("hv-a");
-  int vms = 0;
-  // A VM every 500 ms: the ledger is never quiet for a second.
-  for (; vms < 21 && hypervisor("hv-a").status.allocated->vms == 0; ++vms) {
-    createVmBoundTo("vm-" + std::to_string(vms), "hv-a", 1);
-    reconcileOk("hv-a");
-    reconcileOk("hv-a");
-    clock_->advance(std::chrono::milliseconds(500));
-  }
-  EXPECT_GE(vms, 20);  // not before ten seconds
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
+  createVmBoundTo("bound", "hv-a", 2);
+  createVm(ctltest::makeVm("default", "reserved", 1, kGi));  // unbound: a reservation in flight
+  const ledger::Ledger legacy = {
+      {"default/bound", ledger::LedgerEntry{vm("bound").metadata.uid, {2, kGi}, ""}},
+      {"default/reserved", ledger::LedgerEntry{vm("reserved").metadata.uid, {1, kGi}, ""}}};
+  // The old encoding: an object keyed by namespace/name.
+  annotateHypervisor("hv-a", std::string(ledger::kLegacyLedgerAnnotation),
+                     R"({"default/bound":{"cpus":2,"memory":1073741824,"uid":")" +
+                         legacy.at("default/bound").uid +
+                         R"("},"default/reserved":{"cpus":1,"memory":1073741824,"uid":")" +
+                         legacy.at("default/reserved").uid + R"("}})");
+  ASSERT_EQ(ledgerOf(hypervisor("hv-a")).value(), legacy);
 
-  // The next summary-only write comes no sooner than five seconds after this one (the loop
-  // advanced 500 ms since), however quiet the ledger gets.
-  createVmBoundTo("last", "hv-a", 1);
   reconcileOk("hv-a");
-  const runtime::ReconcileResult spaced = reconcileOk("hv-a");
-  EXPECT_EQ(hypervisor("hv-a").status.allocated->vms, vms);
-  EXPECT_GT(spaced.requeue_after, std::chrono::milliseconds(4000));
+  api::Hypervisor hv = hypervisor("hv-a");
+  ASSERT_TRUE(hv.status.allocations.has_value());
+  EXPECT_EQ(ledger::decodeLedger(*hv.status.allocations).value(), legacy);
+  EXPECT_EQ(hv.status.allocated->vms, 2);
+
+  reconcileOk("hv-a");
+  hv = hypervisor("hv-a");
+  EXPECT_FALSE(hv.metadata.annotations.contains(std::string(ledger::kLegacyLedgerAnnotation)));
+  EXPECT_EQ(ledgerOf(hv).value(), legacy);
+  client_->clearActions();
+  reconcileOk("hv-a");
+  EXPECT_EQ(objectWrites(), 0u);
 }
 
 // Capacity appearing (here: first sight of a fresh heartbeat) enqueues the VMs the VM reconciler

@@ -27,32 +27,55 @@ TEST(LedgerCodecTest, RoundTripsAndIsCanonical) {
   ledger["ns/b"] = LedgerEntry{"u2", {2, 2048}, "db"};
   ledger["ns/a"] = LedgerEntry{"u1", {1, 1024}, ""};
   const std::string text = encodeLedger(ledger);
-  EXPECT_EQ(text, R"({"ns/a":{"cpus":1,"memory":1024,"uid":"u1"},)"
-                  R"("ns/b":{"cpus":2,"group":"db","memory":2048,"uid":"u2"}})");
+  EXPECT_EQ(text,
+            R"([{"cpus":1,"memoryBytes":1024,"uid":"u1","vm":"ns/a"},)"
+            R"({"antiAffinityGroup":"db","cpus":2,"memoryBytes":2048,"uid":"u2","vm":"ns/b"}])");
   auto decoded = decodeLedger(text);
   ASSERT_TRUE(decoded.isOk()) << decoded.status();
   EXPECT_EQ(*decoded, ledger);
   EXPECT_TRUE(decodeLedger("")->empty());
+  EXPECT_TRUE(decodeLedger("[]")->empty());
+}
+
+// Hypervisors of an older version keep the ledger in the annotation novacron.io/allocations, an
+// object keyed by namespace/name: it decodes to the same ledger.
+TEST(LedgerCodecTest, TheLegacyAnnotationDecodesToTheSameLedger) {
+  auto legacy =
+      decodeLedger(R"({"ns/a":{"cpus":1,"memory":1024,"uid":"u1"},)"
+                   R"("ns/b":{"cpus":2,"group":"db","memory":2048,"storage":5,"uid":"u2"}})");
+  ASSERT_TRUE(legacy.isOk()) << legacy.status();
+  Ledger expected;
+  expected["ns/a"] = LedgerEntry{"u1", {1, 1024}, ""};
+  expected["ns/b"] = LedgerEntry{"u2", {2, 2048, 5}, "db"};
+  EXPECT_EQ(*legacy, expected);
+  EXPECT_EQ(decodeLedger(encodeLedger(expected)).value(), expected);
 }
 
 TEST(LedgerCodecTest, CountedDiskBytesRoundTripAndOldLedgersHaveNone) {
   Ledger ledger;
   ledger["ns/a"] = LedgerEntry{"u1", {1, 1024, 5 * 1024}, ""};
   const std::string text = encodeLedger(ledger);
-  EXPECT_EQ(text, R"({"ns/a":{"cpus":1,"memory":1024,"storage":5120,"uid":"u1"}})");
+  EXPECT_EQ(text, R"([{"cpus":1,"memoryBytes":1024,"storageBytes":5120,"uid":"u1","vm":"ns/a"}])");
   auto decoded = decodeLedger(text);
   ASSERT_TRUE(decoded.isOk()) << decoded.status();
   EXPECT_EQ(*decoded, ledger);
   // Written before disk space was counted: no storage, zero bytes.
-  auto old = decodeLedger(R"({"ns/a":{"cpus":1,"memory":1024,"uid":"u1"}})");
+  auto old = decodeLedger(R"([{"cpus":1,"memoryBytes":1024,"uid":"u1","vm":"ns/a"}])");
   ASSERT_TRUE(old.isOk()) << old.status();
   EXPECT_EQ(old->at("ns/a").resources.storage_bytes, 0);
-  EXPECT_FALSE(decodeLedger(R"({"ns/a":{"cpus":1,"memory":1,"uid":"u","storage":"1Gi"}})").isOk());
+  EXPECT_FALSE(
+      decodeLedger(R"([{"cpus":1,"memoryBytes":1,"uid":"u","vm":"a/b","storageBytes":"1Gi"}])")
+          .isOk());
 }
 
 TEST(LedgerCodecTest, CorruptTextIsAnErrorNotAnEmptyLedger) {
-  for (const char* text : {"{", "[]", R"({"a":1})", R"({"a":{"uid":"u","cpus":"1","memory":1}})",
-                           R"({"a":{"cpus":1,"memory":1}})"}) {
+  for (
+      const char* text :
+      {"{", "1", R"("[]")", R"({"a":1})", R"({"a":{"uid":"u","cpus":"1","memory":1}})",
+       R"({"a":{"cpus":1,"memory":1}})", "[1]", R"([{"uid":"u","cpus":1,"memoryBytes":1}])",
+       R"([{"vm":"a/b","uid":"u","cpus":"1","memoryBytes":1}])",
+       R"([{"vm":"a/b","uid":"u","cpus":1,"memory":1}])",
+       R"([{"vm":"a/b","uid":"u","cpus":1,"memoryBytes":1},{"vm":"a/b","uid":"v","cpus":1,"memoryBytes":1}])"}) {
     auto decoded = decodeLedger(text);
     EXPECT_FALSE(decoded.isOk()) << text;
     EXPECT_EQ(decoded.status().code(), core::StatusCode::kInvalidArgument) << text;

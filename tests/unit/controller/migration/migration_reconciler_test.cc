@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include "controller/ledger/ledger.h"
+#include "controller/ledger/ledger_status.h"
 #include "controller/migration/ledger_facts.h"
 #include "controller/migration/plan.h"
 #include "controller/vm/placement_inputs.h"
@@ -87,8 +88,8 @@ protected:
     api::Hypervisor hv = hypervisor(on);
     ledger::Ledger entries = ledgerOf(hv).value();
     entries[std::string(kNs) + "/" + name] = ledger::LedgerEntry{vm.metadata.uid, {2, 2 * kGi}, ""};
-    hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(entries);
-    ASSERT_TRUE(client_->update(kube::kHypervisor, "", api::toJson(hv)).isOk());
+    ledger::putLedger(hv.status, entries);
+    ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(hv)).isOk());
   }
 
   void addMigration(const std::string& name, const std::string& vm,

@@ -39,7 +39,7 @@ protected:
       on_a["default/" + std::string(name)] =
           ledger::LedgerEntry{"uid-" + std::string(name), {1, gi * kGi, 0}, ""};
     }
-    annotateHypervisor("a", std::string(ledger::kLedgerAnnotation), ledger::encodeLedger(on_a));
+    setHypervisorLedger("a", on_a);
   }
 
   void addRunningVm(const std::string& name, const std::string& on, int64_t gi) {

@@ -164,6 +164,8 @@ TEST_F(BinderTest, FindReservationPicksTheSmallestNameAndSkipsFencedHypervisors)
 }
 
 TEST_F(BinderTest, ReserveOnACopyOlderOnlyByAnUnrelatedStatusWriteSucceedsWithoutAConflict) {
+  // The patch tests the annotations, so it is used only where there are some (see the next test).
+  annotateHypervisor("hv-a", "example.com/rack", "r1");
   ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());
   const api::Hypervisor read = hypervisor("hv-a");
   // Someone writes a field that is no input of placement (the summary status.allocated).
@@ -181,15 +183,25 @@ TEST_F(BinderTest, ReserveOnACopyOlderOnlyByAnUnrelatedStatusWriteSucceedsWithou
   EXPECT_EQ(ledgerSize("hv-a"), 2u);
 }
 
+// The fence is an annotation: added after the copy was read, it fails the reservation's write
+// whether the Hypervisor had other annotations (the patch tests them all) or none (the patch
+// cannot test an absent member, so the write is the resourceVersion-conditional PUT).
 TEST_F(BinderTest, ReserveOnACopyThatMissesAFenceIsReCheckedAndRefused) {
-  ASSERT_TRUE(binder_.reserve(newVm("first", 1), hypervisor("hv-a"), true).isOk());
-  const api::Hypervisor read = hypervisor("hv-a");
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
+  for (const bool other_annotations : {false, true}) {
+    SCOPED_TRACE(other_annotations ? "with other annotations" : "without annotations");
+    const std::string name = other_annotations ? "hv-b" : "hv-a";
+    if (other_annotations) {
+      annotateHypervisor(name, "example.com/rack", "r1");
+    }
+    ASSERT_TRUE(binder_.reserve(newVm("first-" + name, 1), hypervisor(name), true).isOk());
+    const api::Hypervisor read = hypervisor(name);
+    annotateHypervisor(name, std::string(api::kFencedAnnotation), "true");
 
-  auto second = binder_.reserve(newVm("second", 1), read, true);
-  ASSERT_FALSE(second.isOk());
-  EXPECT_EQ(second.status().code(), core::StatusCode::kAborted);  // not Ready once fenced
-  EXPECT_EQ(ledgerSize("hv-a"), 1u);
+    auto second = binder_.reserve(newVm("second-" + name, 1), read, true);
+    ASSERT_FALSE(second.isOk());
+    EXPECT_EQ(second.status().code(), core::StatusCode::kAborted);  // not Ready once fenced
+    EXPECT_EQ(ledgerSize(name), 1u);
+  }
 }
 
 TEST_F(BinderTest, TwoReservationsBasedOnTheSameLedgerCannotBothLand) {
@@ -221,14 +233,16 @@ TEST_F(BinderTest, LabelForOnTheSameStaleCopyWritesOnce) {
   EXPECT_EQ(hypervisorLabel(vm("web")), "hv-a");
 }
 
-// Holds the next ledger patch of `hypervisor` on the wire until release(): the reservations
-// started meanwhile queue behind it (issue 15: group commit per hypervisor).
+// Holds the next ledger write of a hypervisor (a status patch, or a status PUT where the patch
+// cannot be used) on the wire until release(): the reservations started meanwhile queue behind it
+// (issue 15: group commit per hypervisor).
 class HeldPatch {
 public:
   explicit HeldPatch(novacron::testing::FakeClient& client) : client_(client) {
     client_.setCallHook(
         [this](novacron::testing::FakeClient::Verb verb, const std::string& plural) {
-          if (verb != novacron::testing::FakeClient::Verb::kPatch || plural != "hypervisors") {
+          using Verb = novacron::testing::FakeClient::Verb;
+          if ((verb != Verb::kPatch && verb != Verb::kUpdateStatus) || plural != "hypervisors") {
             return;
           }
           std::unique_lock lock(mu_);
@@ -288,7 +302,10 @@ TEST_F(BinderTest, ConcurrentReservationsOnOneHypervisorAreWrittenTogether) {
   for (size_t i = 0; i < results.size(); ++i) {
     EXPECT_TRUE(results[i].isOk()) << vms[i].metadata.name << ": " << results[i].toString();
   }
-  EXPECT_EQ(client_->countActions(Verb::kPatch, "hypervisors"), 2u) << "one write, then six in one";
+  EXPECT_EQ(client_->countActions(Verb::kPatch, "hypervisors") +
+                client_->countActions(Verb::kUpdateStatus, "hypervisors"),
+            2u)
+      << "one write, then six in one";
   EXPECT_EQ(client_->countActions(Verb::kGet, "hypervisors"), 0u) << "no conflict, no re-read";
   EXPECT_EQ(ledgerSize("hv-big"), 8u);
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/ledger/ledger_status.h"
 #include "controller/scheduler/scheduler.h"
 #include "controller/vm/placement_inputs.h"
 #include "tests/mocks/fake_clock.h"
@@ -77,7 +78,7 @@ api::VirtualMachine makeVm(const std::string& name, const std::string& uid, int3
 api::Hypervisor withLedger(api::Hypervisor hv, const ledger::Ledger& entries,
                            const std::string& rv) {
   hv.metadata.resourceVersion = rv;
-  hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = ledger::encodeLedger(entries);
+  ledger::putLedger(hv.status, entries);
   return hv;
 }
 
@@ -283,7 +284,7 @@ TEST_F(PlacementStateTest, TheHeartbeatIsAskedAgainOnlyOnceItCouldHaveExpired) {
 TEST_F(PlacementStateTest, ACorruptLedgerMakesTheHypervisorUnschedulable) {
   auto hv = makeHypervisor("hv-a", 8, 16 * kGi);
   hv.metadata.resourceVersion = "3";
-  hv.metadata.annotations[std::string(ledger::kLedgerAnnotation)] = "{not json";
+  hv.status.allocations = "[{not json";
   cache_->put(hv);
   EXPECT_TRUE(viewOf(observe(makeVm("db", "u2", 1)), "hv-a").unschedulable);
 }

@@ -222,6 +222,11 @@ inline Hypervisor fullHypervisor() {
   st.allocated->memory = Quantity::fromBytes(8LL << 30);
   st.allocated->vms = 3;
   st.allocated->storage = Quantity::fromBytes(30LL << 30);
+  // The ledger's text as the codec keeps it (compact, members sorted).
+  st.allocations =
+      R"([{"antiAffinityGroup":"db","cpus":4,"memoryBytes":4294967296,"storageBytes":21474836480,)"
+      R"("uid":"6a1f0c1e-2b3c-4d5e-8f90-a1b2c3d4e5f6","vm":"default/web-1"},)"
+      R"({"cpus":2,"memoryBytes":4294967296,"uid":"u-2","vm":"default/web-2"}])";
   st.cpuModel = "Intel Xeon Processor (Skylake, IBRS)";
   st.cpuFeatures = {"vmx", "avx2", "aes"};
   st.virtualization = Virtualization::kKvm;

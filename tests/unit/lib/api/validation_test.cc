@@ -336,6 +336,28 @@ TEST(ValidationTest, RejectsBadHypervisors) {
        "status.virtualization"},
       {"bad cpu feature", [](Hypervisor& h) { h.status.cpuFeatures.push_back("a b"); },
        "status.cpuFeatures[3]"},
+      // The capacity ledger is kept as text; its entries are checked as the CRD schema does.
+      {"ledger not a list", [](Hypervisor& h) { h.status.allocations = "{}"; },
+       "status.allocations"},
+      {"ledger entry of one VM twice",
+       [](Hypervisor& h) {
+         h.status.allocations = R"([{"cpus":1,"memoryBytes":1,"uid":"a","vm":"ns/a"},)"
+                                R"({"cpus":1,"memoryBytes":1,"uid":"b","vm":"ns/a"}])";
+       },
+       "status.allocations[1].vm"},
+      {"ledger entry without uid",
+       [](Hypervisor& h) { h.status.allocations = R"([{"cpus":1,"memoryBytes":1,"vm":"ns/a"}])"; },
+       "status.allocations[0].uid"},
+      {"ledger entry with negative memory",
+       [](Hypervisor& h) {
+         h.status.allocations = R"([{"cpus":1,"memoryBytes":-1,"uid":"a","vm":"ns/a"}])";
+       },
+       "status.allocations[0].memoryBytes"},
+      {"ledger entry with cpus as text",
+       [](Hypervisor& h) {
+         h.status.allocations = R"([{"cpus":"1","memoryBytes":1,"uid":"a","vm":"ns/a"}])";
+       },
+       "status.allocations[0].cpus"},
   };
   for (const Case& c : cases) {
     Hypervisor h = testing::fullHypervisor();
