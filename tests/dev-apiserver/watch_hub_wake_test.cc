@@ -31,6 +31,10 @@ protected:
     ASSERT_TRUE(etcd.isOk()) << etcd.status();
     etcd_ = std::move(*etcd);
     hub_ = std::make_unique<WatchHub>(*etcd_, "/test-hub/", 10000);
+    // The newest revision the hub's subscribers were given. A member, not a test's local: the
+    // subscribers of an event run after its wake-ups, so the last one may still run after the
+    // test body returned (writing a local that was gone crashed the test now and then).
+    hub_->subscribe([this](const HubEvent& e) { seen_ = std::max(seen_.load(), e.revision); });
     ASSERT_TRUE(hub_->start().isOk());
   }
   void TearDown() override {
@@ -44,6 +48,7 @@ protected:
     return r.isOk() ? r->revision : 0;
   }
 
+  std::atomic<int64_t> seen_{0};  // declared first: the hub (stopped in TearDown) goes before it
   std::unique_ptr<testing::DevCluster> cluster_;
   std::unique_ptr<EtcdClient> etcd_;
   std::unique_ptr<WatchHub> hub_;
@@ -110,8 +115,6 @@ TEST_F(WatchHubWakeTest, WatchersOfDifferentPrefixesAndOfEverythingAreAllWoken) 
 // test fails if the hub wakes every group). The subscriber runs after the event's wake-ups, so
 // once it saw the event the counts are final.
 TEST_F(WatchHubWakeTest, AnEventDoesNotWakeAWatcherOfAnotherPrefix) {
-  std::atomic<int64_t> seen{0};
-  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
   auto quiet_cursor = hub_->cursorAfter(hub_->latestRevision());
   auto busy_cursor = hub_->cursorAfter(hub_->latestRevision());
   ASSERT_TRUE(quiet_cursor && busy_cursor);
@@ -130,7 +133,7 @@ TEST_F(WatchHubWakeTest, AnEventDoesNotWakeAWatcherOfAnotherPrefix) {
   }));
   const int64_t b = put("/test-hub/b/1");
   busy.join();  // woken: the attempt the assertion below waits for
-  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= b; }));
+  ASSERT_TRUE(testing::eventually([&] { return seen_.load() >= b; }));
   EXPECT_EQ(hub_->wakeupsOf("/test-hub/b/"), 1u);
   EXPECT_EQ(hub_->wakeupsOf("/test-hub/quiet/"), 0u) << "woken by an event of another prefix";
   EXPECT_EQ(hub_->waitersOn("/test-hub/quiet/"), 1);
@@ -144,8 +147,6 @@ TEST_F(WatchHubWakeTest, AnEventDoesNotWakeAWatcherOfAnotherPrefix) {
 // (another node's VMs) and is woken by the first it would, getting every event since its cursor.
 // Fails if the hub wakes it for the uninteresting one (it would return with that event alone).
 TEST_F(WatchHubWakeTest, AWatcherIsWokenOnlyByTheEventsItIsInterestedIn) {
-  std::atomic<int64_t> seen{0};
-  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
   auto cursor = hub_->cursorAfter(hub_->latestRevision());
   ASSERT_TRUE(cursor);
   std::atomic<int> calls{0};
@@ -160,7 +161,7 @@ TEST_F(WatchHubWakeTest, AWatcherIsWokenOnlyByTheEventsItIsInterestedIn) {
   });
   ASSERT_TRUE(testing::eventually([&] { return hub_->waitersOn("/test-hub/b/") == 1; }));
   const int64_t other = put("/test-hub/b/other");
-  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= other; }));
+  ASSERT_TRUE(testing::eventually([&] { return seen_.load() >= other; }));
   EXPECT_EQ(calls.load(), 0) << "woken by an event it has no interest in";
   EXPECT_EQ(hub_->waitersOn("/test-hub/b/"), 1);
   const int64_t mine = put("/test-hub/b/mine");
@@ -174,12 +175,10 @@ TEST_F(WatchHubWakeTest, AWatcherIsWokenOnlyByTheEventsItIsInterestedIn) {
 // of them interests it: it sleeps until one does, then gets all of them (fails if waitNext returns
 // at once with the uninteresting event, as it did before).
 TEST_F(WatchHubWakeTest, PendingEventsItIsNotInterestedInDoNotEndTheWait) {
-  std::atomic<int64_t> seen{0};
-  hub_->subscribe([&](const HubEvent& e) { seen = std::max(seen.load(), e.revision); });
   auto cursor = hub_->cursorAfter(hub_->latestRevision());
   ASSERT_TRUE(cursor);
   const int64_t other = put("/test-hub/b/other");
-  ASSERT_TRUE(testing::eventually([&] { return seen.load() >= other; }));
+  ASSERT_TRUE(testing::eventually([&] { return seen_.load() >= other; }));
   std::atomic<bool> returned{false};
   std::vector<HubEventPtr> got;
   std::thread picky([&] {
