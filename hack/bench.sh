@@ -163,7 +163,8 @@ b1row() {
   echo
   b2row "  B2 writes per VM: VMs+Hypervisors (+Events)" "$args" object_writes_per_vm writes_per_vm
   # The same, counted again once the system was left alone after the last Running (what the VMs
-  # still caused then, e.g. the status.allocated summaries; "-": the build's benchmark does not say).
+  # still caused then, e.g. Events, or the status.allocated summaries of builds before the ledger
+  # moved into status; "-": the build's benchmark does not say).
   b2row "  B2 until settled (+ the writes after the last Running)" "$args" \
     object_writes_settled_per_vm writes_settled_per_vm
 }
