@@ -29,8 +29,8 @@
 namespace novacron::controller {
 
 // The controller's client-side rate limit on API requests (token bucket). Sized for the work: a
-// VM costs the controller about 8 requests from create to Running (reserve, bind, label, ledger
-// summary, Events, confirmation reads), so client-go's 5/10 or the library default 50/100 held
+// VM costs the controller about 8 requests from create to Running (reserve, bind, label, Events,
+// confirmation reads, retries), so client-go's 5/10 or the library default 50/100 held
 // creation bursts back by seconds (issue 15); 2,000/s carries about 250 VMs/s (B1x: 8,000 VMs in
 // two minutes needs 67/s sustained, B3 more). The API server protects itself (priority and
 // fairness); this limit only keeps a runaway controller from flooding it.

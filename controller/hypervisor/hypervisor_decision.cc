@@ -17,8 +17,9 @@ using runtime::setTypedCondition;
 
 // The ledger in status: unchanged when it cannot be read. Reservations and the ledger reconciler
 // write status.allocations and status.allocated together; this puts a ledger into status where
-// none is yet (a new Hypervisor: an empty one, so its first reservation is a patch too; one of an
-// older version: its annotation's) and repairs totals that do not match it.
+// none is yet (a new Hypervisor: an empty one, so that its first reservation can be a patch where
+// the object has annotations to test; one of an older version: its annotation's) and repairs
+// totals that do not match it.
 void setLedger(api::Hypervisor& hv) {
   auto entries = sharedLedgerOf(hv);
   if (!entries.isOk()) {

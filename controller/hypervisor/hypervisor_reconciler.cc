@@ -134,8 +134,7 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   const ledger::Ledger& current_entries = current.isOk() ? **current : kNoEntries;
   ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries);
   if (current.isOk() && plan.desired == current_entries && plan.to_confirm.empty()) {
-    NOVACRON_RETURN_IF_ERROR(dropLegacyLedger(hv));
-    return LedgerOutcome{hv, false};
+    return LedgerOutcome{dropLegacyLedger(hv), false};
   }
   if (!live) {
     // The cached Hypervisor may be older than the cached VMs (two informers, each in its own
@@ -156,8 +155,7 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   }
   NOVACRON_RETURN_IF_ERROR(confirmRemovals(hv, plan));
   if (current.isOk() && plan.desired == current_entries) {
-    NOVACRON_RETURN_IF_ERROR(dropLegacyLedger(hv));
-    return LedgerOutcome{hv, false};
+    return LedgerOutcome{dropLegacyLedger(hv), false};
   }
   api::Hypervisor updated = hv;
   ledger::putLedger(updated.status, plan.desired);
@@ -166,6 +164,7 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
     return written.status().withContext("writing ledger of " + name);
   }
   NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor stored, api::hypervisorFromJson(*written));
+  NOVACRON_RETURN_IF_ERROR(ledger::checkLedgerStored(stored));
   const bool freed = ledger::totals(plan.desired).vms < ledger::totals(current_entries).vms;
   return LedgerOutcome{std::move(stored), freed};
 }
@@ -173,21 +172,28 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
 // A Hypervisor of an older version kept its ledger in an annotation: once status.allocations is
 // stored (decideHypervisorStatus copies it there), the annotation is dead weight that a reader
 // might mistake for the ledger. Conditional on the resourceVersion: it goes only from the very
-// object whose status holds the ledger.
-core::Status HypervisorReconciler::dropLegacyLedger(const api::Hypervisor& hv) {
+// object whose status holds it. Best effort: a conflict (a reservation landed meanwhile) or any
+// other failure is logged and the next reconcile tries again, without holding back the rest of
+// this one (health, Schedulable, evacuation). Returns the object to go on with: the stored one
+// after a removal, else `hv`.
+api::Hypervisor HypervisorReconciler::dropLegacyLedger(const api::Hypervisor& hv) {
   if (!hv.status.allocations || !ledger::hasLegacyLedger(hv)) {
-    return core::okStatus();
+    return hv;
   }
   api::Hypervisor updated = hv;
   updated.metadata.annotations.erase(std::string(ledger::kLegacyLedgerAnnotation));
   auto written = deps_.client->update(kube::kHypervisor, "", api::toJson(updated));
-  if (!written.isOk()) {
-    return written.status().withContext("removing the legacy ledger annotation of " +
-                                        hv.metadata.name);
+  auto stored = written.isOk() ? api::hypervisorFromJson(*written)
+                               : core::StatusOr<api::Hypervisor>(written.status());
+  if (!stored.isOk()) {
+    spdlog::warn("hypervisor {}: removing the legacy ledger annotation {} failed (tried again on "
+                 "the next reconcile): {}",
+                 hv.metadata.name, ledger::kLegacyLedgerAnnotation, stored.status().toString());
+    return hv;
   }
   spdlog::info("hypervisor {}: ledger moved to status.allocations, annotation {} removed",
                hv.metadata.name, ledger::kLegacyLedgerAnnotation);
-  return core::okStatus();
+  return std::move(stored).value();
 }
 
 ledger::LedgerPlan HypervisorReconciler::planLedgerFromCache(const api::Hypervisor& hv,

@@ -85,7 +85,7 @@ private:
   // `live`: `hv` was just read from the API server (else it is the cache's copy, which is read
   // again live before a ledger write).
   core::StatusOr<LedgerOutcome> reconcileLedger(const api::Hypervisor& hv, bool live = false);
-  core::Status dropLegacyLedger(const api::Hypervisor& hv);
+  api::Hypervisor dropLegacyLedger(const api::Hypervisor& hv);
   ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current);
   core::Status confirmRemovals(const api::Hypervisor& hv, ledger::LedgerPlan& plan);
   void enqueueVmsOn(const std::string& name);

@@ -1,7 +1,7 @@
 // LedgerMemo: decodes a hypervisor's ledger once per version instead of once per look.
 //
-// The ledger is a JSON annotation with one entry per VM on the hypervisor; placement, the
-// hypervisor reconciler, its status summary and the evacuator each read it, and every reservation
+// The ledger (status.allocations, kept as its JSON text) has one entry per VM on the hypervisor;
+// placement, the hypervisor reconciler and the evacuator each read it, and every reservation
 // makes a new version. With hundreds of VMs per hypervisor, decoding it at every look was 39 % of
 // the controller's CPU in B1x (issue 15). A version is identified by the hypervisor's name and
 // resourceVersion, and a hit also needs the very same text: a resourceVersion alone is not enough

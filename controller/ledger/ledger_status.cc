@@ -37,4 +37,14 @@ void putLedger(api::HypervisorStatus& status, const Ledger& ledger) {
   status.allocated = std::move(allocated);
 }
 
+core::Status checkLedgerStored(const api::Hypervisor& stored) {
+  if (stored.status.allocations) {
+    return core::okStatus();
+  }
+  return core::failedPreconditionError(
+      "hypervisor " + stored.metadata.name +
+      ": the API server did not store status.allocations (the capacity ledger): its Hypervisor "
+      "CRD is older than this controller; apply the CRDs of this version (crds/) first");
+}
+
 }  // namespace novacron::controller::ledger

@@ -8,6 +8,7 @@
 
 #include "controller/ledger/ledger.h"
 #include "lib/api/hypervisor.h"
+#include "lib/core/status.h"
 
 namespace novacron::controller::ledger {
 
@@ -22,5 +23,10 @@ api::HypervisorAllocated allocatedOf(const Ledger& ledger);
 
 // Puts `ledger` into `status`: status.allocations and its totals status.allocated, together.
 void putLedger(api::HypervisorStatus& status, const Ledger& ledger);
+
+// After a write of the ledger: FailedPrecondition when the stored object has no
+// status.allocations, i.e. the API server dropped it because its Hypervisor CRD predates the
+// field (the controller upgraded before the CRDs). Placing on such a ledger would overcommit.
+core::Status checkLedgerStored(const api::Hypervisor& stored);
 
 }  // namespace novacron::controller::ledger

@@ -5,7 +5,9 @@
 //      totals status.allocated in the same write; controller/ledger/ledger.h) with a JSON patch of
 //      the status that tests the ledger and every placement input it was checked against
 //      (controller/ledger/ledger_patch.h; a status PUT conditional on the resourceVersion when
-//      the Hypervisor has no status.allocations yet). The fit is re-checked against the very ledger
+//      the Hypervisor has no annotations or no status.allocations yet). A stored object without
+//      status.allocations means the API server dropped the ledger (a CRD older than this
+//      controller): FailedPrecondition, nothing is bound. The fit is re-checked against the very ledger
 //      being written; on a conflict the Hypervisor is re-read live and the check repeated. Only
 //      one of two racing reservations based on the same ledger can succeed.
 //   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot
@@ -14,10 +16,11 @@
 //      node-daemons' watch filter (labelFor()), adding the node-daemon's cleanup finalizer in
 //      the same write. The node-daemon runs a VM only when status.hypervisor names its node; a
 //      label alone starts nothing.
-// Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
-// there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
-// same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
-// gone.
+// Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a failed
+// binding leaves a reservation that the next reconcile completes on exactly the same hypervisor
+// (reservedHere()); after a restart, or for a reservation this process did not write, the VM is
+// placed again and the ledger reconciler drops the old entry once the VM is confirmed bound
+// elsewhere or gone.
 // Reservations on one hypervisor from several workers at once are written together (group commit,
 // reserveTogether()): the first caller writes its own entry and every entry queued while that
 // write is on the wire goes in the next one, each re-checked in turn against the ledger with the
@@ -77,8 +80,18 @@ public:
   // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change or this very
   // label write, based on this very version, succeeded already (a stale cache: no 409 write).
   core::StatusOr<api::VirtualMachine> labelFor(const api::VirtualMachine& vm);
-  // The VM behind `key` is gone: drop what labelFor() remembers of it.
-  void forget(const std::string& key) { labelled_.forget(key); }
+  // The VM behind `key` is gone: drop what labelFor() and reserve() remember of it.
+  void forget(const std::string& key);
+
+  // True when this process reserved `hypervisor` for the VM `key` with this uid (reserve()
+  // returned OK) and has not bound it yet. A reservation found in a ledger that this process did
+  // not write is not completed blindly: since the ledger is in Hypervisor status, which every
+  // node-daemon may write, a stolen node-daemon token could otherwise put a pending VM's entry
+  // into its own ledger and have the VM bound to its node. Such a VM is placed again (the
+  // scheduler may well pick the same hypervisor); the stale entry goes once the VM is bound
+  // elsewhere (the ledger reconciler), and over-counting meanwhile is the safe direction.
+  bool reservedHere(const std::string& key, const std::string& hypervisor,
+                    const std::string& uid);
 
 private:
   // One reservation waiting for, or in, a group write on its hypervisor.
@@ -111,6 +124,12 @@ private:
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;
   runtime::PendingWrites labelled_;  // label writes the cache may not show yet
+  struct OwnReservation {
+    std::string hypervisor;
+    std::string uid;
+  };
+  std::mutex own_mu_;
+  std::map<std::string, OwnReservation> own_;  // guarded by own_mu_; VM key -> what reserve() did
   std::mutex lanes_mu_;
   // guarded by lanes_mu_; hypervisor name -> its queue (while anyone reserves there)
   std::map<std::string, std::shared_ptr<Lane>> lanes_;

@@ -48,11 +48,16 @@ public:
   using FreshFor = std::function<core::Clock::Duration(const std::string& hypervisor)>;
   using Decide = std::function<UnboundDecision(const UnboundFacts&)>;
 
+  // Whether a reservation found in a ledger (VM key, hypervisor, VM uid) may be completed as it
+  // is (Binder::reservedHere()); unset: every reservation may.
+  using Completable = std::function<bool(const std::string& key, const std::string& hypervisor,
+                                         const std::string& uid)>;
+
   PlacementState(std::shared_ptr<const ClusterCache> cache, core::ClockPtr clock,
-                 FreshFor fresh_for);
+                 FreshFor fresh_for, Completable completable = nullptr);
 
   // Runs `decide` on the placement facts of an unbound VM: the hypervisor holding its reservation
-  // (smallest name; fenced ones skipped), or else the views of every hypervisor, with the
+  // (smallest name; fenced ones and those not `completable` skipped), or else the views of every hypervisor, with the
   // in-flight reservations of other VMs counted in and readiness including the heartbeat. The
   // views are valid only during the call. The next decision starts where this one's scheduler
   // stopped (UnboundDecision::examined).
@@ -100,6 +105,7 @@ private:
   const std::shared_ptr<const ClusterCache> cache_;
   const core::ClockPtr clock_;
   const FreshFor fresh_for_;
+  const Completable completable_;
 
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // guarded by mu_; hypervisor name -> entry

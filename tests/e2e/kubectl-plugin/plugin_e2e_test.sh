@@ -142,8 +142,8 @@ echo "$out"
 grep -qE "^NAME +READY +SCHEDULING +CPU\(ALLOC/AVAIL\)" <<<"$out" || fail "top header"
 grep -qE "^node-a +True " <<<"$out" || fail "top: node-a row"
 grep -qE "^node-b +True " <<<"$out" || fail "top: node-b row"
-# The allocated summary top reads is written once the ledger is quiet (controller/hypervisor:
-# at most ~1 s after the last placement, 10 s while placements keep coming): poll for it.
+# The allocated totals top reads are written with the ledger, in the reservation; the cache this
+# view reads may still be behind the write: poll for it.
 wait_for_match 30 "^$HV +True +[A-Za-z]+ +1/" plugin top || fail "top: $HV does not count web's CPU"
 grep -qE "^TOTAL " <<<"$out" || fail "top: total row"
 

@@ -114,6 +114,55 @@ TEST_F(VmReconcilerTest, PlacementTwiceInARowWritesNothingTheSecondTime) {
   EXPECT_EQ(objectWrites(), 0u);
 }
 
+// The ledger is in Hypervisor status, which every node-daemon may write: a reservation this
+// controller did not write (here: a ledger entry for the pending VM on a hypervisor that is full
+// without it) is not completed as it is; the VM is placed by the scheduler (on hv-b). Completing
+// it would bind the VM to hv-a, over its capacity.
+TEST_F(VmReconcilerTest, AReservationThisControllerDidNotWriteIsNotCompleted) {
+  addHypervisor("hv-a", 4, 8 * kGi);
+  addHypervisor("hv-b", 4, 8 * kGi);
+  createVm(ctltest::makeVm("default", "web", 2, kGi));
+  const std::string uid = vm("web").metadata.uid;
+  setHypervisorLedger("hv-a", {{"default/other", ledger::LedgerEntry{"u-other", {4, kGi}, ""}},
+                               {"default/web", ledger::LedgerEntry{uid, {2, kGi}, ""}}});
+  client_->clearActions();
+
+  reconcileOk("web");
+
+  EXPECT_EQ(vm("web").status.hypervisor, "hv-b");
+  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-b");
+  auto on_b = ledgerOf(hypervisor("hv-b"));
+  ASSERT_TRUE(on_b.isOk());
+  EXPECT_TRUE(on_b->contains("default/web"));
+}
+
+// A reservation this controller wrote and could not bind (the binding failed) is completed by the
+// next attempt on the same hypervisor, without a second reservation.
+TEST_F(VmReconcilerTest, ItsOwnReservationLeftByAFailedBindingIsCompleted) {
+  addHypervisor("hv-a", 8, 16 * kGi);
+  addHypervisor("hv-b", 8, 16 * kGi);
+  createVm(ctltest::makeVm("default", "web", 1, kGi));
+  client_->failNext(Verb::kUpdateStatus, "virtualmachines", core::unavailableError("injected"));
+  EXPECT_FALSE(reconciler().reconcile("default/web").isOk());
+  const std::optional<std::string> reserved_on = [&]() -> std::optional<std::string> {
+    for (const std::string name : {"hv-a", "hv-b"}) {
+      auto entries = ledgerOf(hypervisor(name));
+      if (entries.isOk() && entries->contains("default/web")) {
+        return name;
+      }
+    }
+    return std::nullopt;
+  }();
+  ASSERT_TRUE(reserved_on.has_value());
+  EXPECT_FALSE(vm("web").status.hypervisor.has_value());
+  client_->clearActions();
+
+  reconcileOk("web");
+
+  EXPECT_EQ(vm("web").status.hypervisor, reserved_on);
+  EXPECT_EQ(writes(kube::kHypervisor), 0u);  // completed: no second reservation
+}
+
 TEST_F(VmReconcilerTest, UnschedulableStaysSchedulingWithTheExplanation) {
   addHypervisor("hv-a", 8, 16 * kGi);
   addHypervisor("hv-b", 8, 16 * kGi);
