@@ -186,9 +186,10 @@ api::Hypervisor HypervisorReconciler::dropLegacyLedger(const api::Hypervisor& hv
   auto stored = written.isOk() ? api::hypervisorFromJson(*written)
                                : core::StatusOr<api::Hypervisor>(written.status());
   if (!stored.isOk()) {
-    spdlog::warn("hypervisor {}: removing the legacy ledger annotation {} failed (tried again on "
-                 "the next reconcile): {}",
-                 hv.metadata.name, ledger::kLegacyLedgerAnnotation, stored.status().toString());
+    spdlog::warn(
+        "hypervisor {}: removing the legacy ledger annotation {} failed (tried again on "
+        "the next reconcile): {}",
+        hv.metadata.name, ledger::kLegacyLedgerAnnotation, stored.status().toString());
     return hv;
   }
   spdlog::info("hypervisor {}: ledger moved to status.allocations, annotation {} removed",

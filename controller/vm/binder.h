@@ -7,9 +7,9 @@
 //      (controller/ledger/ledger_patch.h; a status PUT conditional on the resourceVersion when
 //      the Hypervisor has no annotations or no status.allocations yet). A stored object without
 //      status.allocations means the API server dropped the ledger (a CRD older than this
-//      controller): FailedPrecondition, nothing is bound. The fit is re-checked against the very ledger
-//      being written; on a conflict the Hypervisor is re-read live and the check repeated. Only
-//      one of two racing reservations based on the same ledger can succeed.
+//      controller): FailedPrecondition, nothing is bound. The fit is re-checked against the very
+//      ledger being written; on a conflict the Hypervisor is re-read live and the check repeated.
+//      Only one of two racing reservations based on the same ledger can succeed.
 //   2. bind(): write status.hypervisor (the binding: status subresource, which VM editors cannot
 //      write) conditional on the VM's resourceVersion — a VM that someone else bound meanwhile
 //      fails with kConflict — then mirror it into the label novacron.io/hypervisor, the
@@ -18,9 +18,9 @@
 //      label alone starts nothing.
 // Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a failed
 // binding leaves a reservation that the next reconcile completes on exactly the same hypervisor
-// (reservedHere()); after a restart, or for a reservation this process did not write, the VM is
-// placed again and the ledger reconciler drops the old entry once the VM is confirmed bound
-// elsewhere or gone.
+// (reservedHere()); one this process did not write (a restart, another controller) is completed
+// there too if the VM still passes every filter there, else the VM is placed again and the ledger
+// reconciler drops the old entry once the VM is confirmed bound elsewhere or gone.
 // Reservations on one hypervisor from several workers at once are written together (group commit,
 // reserveTogether()): the first caller writes its own entry and every entry queued while that
 // write is on the wire goes in the next one, each re-checked in turn against the ledger with the
@@ -85,13 +85,11 @@ public:
 
   // True when this process reserved `hypervisor` for the VM `key` with this uid (reserve()
   // returned OK) and has not bound it yet. A reservation found in a ledger that this process did
-  // not write is not completed blindly: since the ledger is in Hypervisor status, which every
-  // node-daemon may write, a stolen node-daemon token could otherwise put a pending VM's entry
-  // into its own ledger and have the VM bound to its node. Such a VM is placed again (the
-  // scheduler may well pick the same hypervisor); the stale entry goes once the VM is bound
-  // elsewhere (the ledger reconciler), and over-counting meanwhile is the safe direction.
-  bool reservedHere(const std::string& key, const std::string& hypervisor,
-                    const std::string& uid);
+  // not write (another controller's, or, since the ledger is in Hypervisor status, which every
+  // node-daemon may write, an entry a stolen node-daemon token put there) is not completed
+  // blindly: only where the VM passes every filter of the scheduler (fit, cordon, readiness,
+  // affinity; vm_decision.h), else the VM is placed as if there were none.
+  bool reservedHere(const std::string& key, const std::string& hypervisor, const std::string& uid);
 
 private:
   // One reservation waiting for, or in, a group write on its hypervisor.

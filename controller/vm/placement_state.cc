@@ -93,10 +93,16 @@ UnboundDecision PlacementState::decide(const api::VirtualMachine& vm, const Deci
   if (auto it = index_.find(key); it != index_.end()) {
     for (const auto& [name, uid] : it->second) {  // sorted: the smallest name first
       auto e = entries_.find(name);
-      if (uid == vm.metadata.uid && e != entries_.end() && !e->second.fenced &&
-          (!completable_ || completable_(key, name, uid))) {
+      if (uid != vm.metadata.uid || e == entries_.end() || e->second.fenced) {
+        continue;
+      }
+      if (!completable_ || completable_(key, name, uid)) {
         facts.reservation = name;
         return decide(facts);
+      }
+      if (!facts.reservation) {
+        facts.reservation = name;  // not ours: checked against the views below
+        facts.reservation_ours = false;
       }
     }
   }

@@ -54,7 +54,7 @@ VmReconciler::VmReconciler(VmReconcilerDeps deps)
             deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
             return core::Clock::Duration(deps_.heartbeats->remaining(hypervisor));
           },
-          // Only reservations this controller wrote are completed as they are (binder.h).
+          // Reservations this controller did not write are checked first (binder.h).
           [this](const std::string& key, const std::string& hypervisor, const std::string& uid) {
             return binder_.reservedHere(key, hypervisor, uid);
           }) {}

@@ -116,9 +116,11 @@ TEST_F(VmReconcilerTest, PlacementTwiceInARowWritesNothingTheSecondTime) {
 
 // The ledger is in Hypervisor status, which every node-daemon may write: a reservation this
 // controller did not write (here: a ledger entry for the pending VM on a hypervisor that is full
-// without it) is not completed as it is; the VM is placed by the scheduler (on hv-b). Completing
-// it would bind the VM to hv-a, over its capacity.
-TEST_F(VmReconcilerTest, AReservationThisControllerDidNotWriteIsNotCompleted) {
+// without it) is completed only where the VM passes the scheduler's filters; here it does not,
+// and the VM is placed by the scheduler (on hv-b). Completing it would bind the VM to hv-a, over
+// its capacity. (Where it fits, it is completed: two controllers racing converge on one
+// hypervisor, ControllerAppTest.TwoControllersRacingNeverOvercommitNorBindTwice.)
+TEST_F(VmReconcilerTest, AReservationThisControllerDidNotWriteIsNotCompletedWhereItDoesNotFit) {
   addHypervisor("hv-a", 4, 8 * kGi);
   addHypervisor("hv-b", 4, 8 * kGi);
   createVm(ctltest::makeVm("default", "web", 2, kGi));
