@@ -53,6 +53,15 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   if (evacuation_recheck.count() > 0 && evacuation_recheck < again) {
     again = std::chrono::duration_cast<decltype(again)>(evacuation_recheck);
   }
+  // Entries of VMs not bound here (reservations in flight, or one left behind by a VM another
+  // controller bound elsewhere) are looked at again soon: a VM binding elsewhere does not bring
+  // this hypervisor back, and its stale entry would hold capacity until the heartbeat recheck.
+  // (Before the ledger moved into status, the summary writes' own watch events did.)
+  if (auto entries = sharedLedgerOf(ledger.stored);
+      entries.isOk() && (*entries)->size() > deps_.cache->vmsOn(name).size() &&
+      again > kLedgerRecheck) {
+    again = kLedgerRecheck;
+  }
   return runtime::ReconcileResult::after(again);
 }
 

@@ -77,6 +77,9 @@ private:
     bool freed = false;  // fewer VMs than before: pending VMs may fit now
   };
 
+  // How soon a ledger holding entries of VMs not bound here is looked at again.
+  static constexpr std::chrono::milliseconds kLedgerRecheck{2000};
+
   void forget(const std::string& name);
   bool observeHeartbeat(const std::string& name);
   HealthChange noteHealth(const api::Hypervisor& hv, bool fresh);

@@ -95,25 +95,7 @@ core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
   if (it != lanes_.end() && it->second == lane && lane->queue.empty() && !lane->writing) {
     lanes_.erase(it);  // whoever still waits on it holds `lane`
   }
-  lock.unlock();
-  if (request.result->isOk()) {
-    std::lock_guard own_lock(own_mu_);
-    own_[vmKey(vm)] = OwnReservation{name, vm.metadata.uid};
-  }
   return std::move(*request.result);
-}
-
-bool Binder::reservedHere(const std::string& key, const std::string& hypervisor,
-                          const std::string& uid) {
-  std::lock_guard lock(own_mu_);
-  auto it = own_.find(key);
-  return it != own_.end() && it->second.hypervisor == hypervisor && it->second.uid == uid;
-}
-
-void Binder::forget(const std::string& key) {
-  labelled_.forget(key);
-  std::lock_guard lock(own_mu_);
-  own_.erase(key);
 }
 
 namespace {
@@ -271,10 +253,6 @@ core::StatusOr<api::VirtualMachine> Binder::bind(const api::VirtualMachine& vm,
     return written.status().withContext("binding " + vmKey(vm) + " to " + hypervisor);
   }
   NOVACRON_ASSIGN_OR_RETURN(api::VirtualMachine stored, api::virtualMachineFromJson(*written));
-  {
-    std::lock_guard lock(own_mu_);
-    own_.erase(vmKey(vm));  // bound: nothing left to complete
-  }
   return labelFor(stored);
 }
 

@@ -16,11 +16,11 @@
 //      node-daemons' watch filter (labelFor()), adding the node-daemon's cleanup finalizer in
 //      the same write. The node-daemon runs a VM only when status.hypervisor names its node; a
 //      label alone starts nothing.
-// Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a failed
-// binding leaves a reservation that the next reconcile completes on exactly the same hypervisor
-// (reservedHere()); one this process did not write (a restart, another controller) is completed
-// there too if the VM still passes every filter there, else the VM is placed again and the ledger
-// reconciler drops the old entry once the VM is confirmed bound elsewhere or gone.
+// Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
+// there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
+// same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
+// gone. Such a reservation is completed whoever wrote it: since the ledger is in Hypervisor
+// status, a node-daemon's token can write one too (docs/security.md, "Not enforced yet").
 // Reservations on one hypervisor from several workers at once are written together (group commit,
 // reserveTogether()): the first caller writes its own entry and every entry queued while that
 // write is on the wire goes in the next one, each re-checked in turn against the ledger with the
@@ -80,16 +80,8 @@ public:
   // resourceVersion. Returns the stored VM, or `vm` when nothing needed to change or this very
   // label write, based on this very version, succeeded already (a stale cache: no 409 write).
   core::StatusOr<api::VirtualMachine> labelFor(const api::VirtualMachine& vm);
-  // The VM behind `key` is gone: drop what labelFor() and reserve() remember of it.
-  void forget(const std::string& key);
-
-  // True when this process reserved `hypervisor` for the VM `key` with this uid (reserve()
-  // returned OK) and has not bound it yet. A reservation found in a ledger that this process did
-  // not write (another controller's, or, since the ledger is in Hypervisor status, which every
-  // node-daemon may write, an entry a stolen node-daemon token put there) is not completed
-  // blindly: only where the VM passes every filter of the scheduler (fit, cordon, readiness,
-  // affinity; vm_decision.h), else the VM is placed as if there were none.
-  bool reservedHere(const std::string& key, const std::string& hypervisor, const std::string& uid);
+  // The VM behind `key` is gone: drop what labelFor() remembers of it.
+  void forget(const std::string& key) { labelled_.forget(key); }
 
 private:
   // One reservation waiting for, or in, a group write on its hypervisor.
@@ -122,12 +114,6 @@ private:
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;
   runtime::PendingWrites labelled_;  // label writes the cache may not show yet
-  struct OwnReservation {
-    std::string hypervisor;
-    std::string uid;
-  };
-  std::mutex own_mu_;
-  std::map<std::string, OwnReservation> own_;  // guarded by own_mu_; VM key -> what reserve() did
   std::mutex lanes_mu_;
   // guarded by lanes_mu_; hypervisor name -> its queue (while anyone reserves there)
   std::map<std::string, std::shared_ptr<Lane>> lanes_;

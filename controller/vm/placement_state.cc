@@ -79,11 +79,8 @@ private:
 };
 
 PlacementState::PlacementState(std::shared_ptr<const ClusterCache> cache, core::ClockPtr clock,
-                               FreshFor fresh_for, Completable completable)
-    : cache_(std::move(cache)),
-      clock_(std::move(clock)),
-      fresh_for_(std::move(fresh_for)),
-      completable_(std::move(completable)) {}
+                               FreshFor fresh_for)
+    : cache_(std::move(cache)), clock_(std::move(clock)), fresh_for_(std::move(fresh_for)) {}
 
 UnboundDecision PlacementState::decide(const api::VirtualMachine& vm, const Decide& decide) {
   UnboundFacts facts;
@@ -93,16 +90,9 @@ UnboundDecision PlacementState::decide(const api::VirtualMachine& vm, const Deci
   if (auto it = index_.find(key); it != index_.end()) {
     for (const auto& [name, uid] : it->second) {  // sorted: the smallest name first
       auto e = entries_.find(name);
-      if (uid != vm.metadata.uid || e == entries_.end() || e->second.fenced) {
-        continue;
-      }
-      if (!completable_ || completable_(key, name, uid)) {
+      if (uid == vm.metadata.uid && e != entries_.end() && !e->second.fenced) {
         facts.reservation = name;
         return decide(facts);
-      }
-      if (!facts.reservation) {
-        facts.reservation = name;  // not ours: checked against the views below
-        facts.reservation_ours = false;
       }
     }
   }

@@ -48,20 +48,14 @@ public:
   using FreshFor = std::function<core::Clock::Duration(const std::string& hypervisor)>;
   using Decide = std::function<UnboundDecision(const UnboundFacts&)>;
 
-  // Whether a reservation found in a ledger (VM key, hypervisor, VM uid) was written by this
-  // controller (Binder::reservedHere()); unset: every reservation counts as its own. One that was
-  // not is handed to the decision with the views (UnboundFacts::reservation_ours).
-  using Completable = std::function<bool(const std::string& key, const std::string& hypervisor,
-                                         const std::string& uid)>;
-
   PlacementState(std::shared_ptr<const ClusterCache> cache, core::ClockPtr clock,
-                 FreshFor fresh_for, Completable completable = nullptr);
+                 FreshFor fresh_for);
 
   // Runs `decide` on the placement facts of an unbound VM: the hypervisor holding its reservation
-  // (smallest name; fenced ones and those not `completable` skipped), or else the views of every
-  // hypervisor, with the in-flight reservations of other VMs counted in and readiness including the
-  // heartbeat. The views are valid only during the call. The next decision starts where this one's
-  // scheduler stopped (UnboundDecision::examined).
+  // (smallest name; fenced ones skipped), or else the views of every hypervisor, with the
+  // in-flight reservations of other VMs counted in and readiness including the heartbeat. The
+  // views are valid only during the call. The next decision starts where this one's scheduler
+  // stopped (UnboundDecision::examined).
   UnboundDecision decide(const api::VirtualMachine& vm, const Decide& decide);
 
   // The copy the views of `name` were built from (the informer's, or a newer one written here);
@@ -106,7 +100,6 @@ private:
   const std::shared_ptr<const ClusterCache> cache_;
   const core::ClockPtr clock_;
   const FreshFor fresh_for_;
-  const Completable completable_;
 
   std::mutex mu_;
   std::map<std::string, Entry> entries_;  // guarded by mu_; hypervisor name -> entry

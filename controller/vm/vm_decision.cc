@@ -145,25 +145,6 @@ api::VirtualMachineStatus boundStatus(const api::VirtualMachine& vm, const std::
   return std::move(after.status);
 }
 
-namespace {
-
-// Whether `vm` passes every filter of the scheduler on hypervisor `name` (its view in `source`,
-// which does not count the VM's own ledger entries); false when it is not there.
-bool fitsOn(const api::VirtualMachine& vm, const std::string& name,
-            const scheduler::HypervisorSource* source, const scheduler::Scheduler& scheduler) {
-  if (source == nullptr) {
-    return false;
-  }
-  for (std::size_t i = 0; i < source->size(); ++i) {
-    if (source->at(i).name == name) {
-      return !scheduler.filter(vmRequest(vm), source->at(i)).has_value();
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
 UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts& facts,
                               const scheduler::Scheduler& scheduler, const core::Clock& clock) {
   if (core::Status valid = api::validate(vm); !valid.isOk()) {
@@ -172,8 +153,7 @@ UnboundDecision decideUnbound(const api::VirtualMachine& vm, const UnboundFacts&
   if (vm.spec.runStrategy == api::RunStrategy::kHalted) {
     return halted(vm, clock);
   }
-  if (facts.reservation &&
-      (facts.reservation_ours || fitsOn(vm, *facts.reservation, facts.hypervisors, scheduler))) {
+  if (facts.reservation) {
     return binding(vm, UnboundDecision::Action::kCompleteBinding, *facts.reservation,
                    "completing the reservation on " + *facts.reservation, clock);
   }

@@ -32,11 +32,6 @@ struct VmEvent {
 struct UnboundFacts {
   // The hypervisor already holding this VM's reservation (findReservation()), if any.
   std::optional<std::string> reservation;
-  // Whether this controller wrote that reservation. One it did not write (another controller's,
-  // or an entry someone put into the ledger: every node-daemon may write Hypervisor status) is
-  // completed only where the VM passes every filter of the scheduler (its view is among
-  // `hypervisors`); otherwise the VM is placed as if there were none.
-  bool reservation_ours = true;
   // The hypervisors to choose from when there is no reservation (order = scheduler's order); not
   // owned (PlacementState lends its views for the length of one decision). Null: none.
   const scheduler::HypervisorSource* hypervisors = nullptr;

@@ -48,16 +48,10 @@ VmReconciler::VmReconciler(VmReconcilerDeps deps)
     : deps_(std::move(deps)),
       scheduler_(schedulerOptions(deps_.config)),
       binder_(deps_.client, scheduler_),
-      placement_(
-          deps_.cache, deps_.clock,
-          [this](const std::string& hypervisor) {
-            deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
-            return core::Clock::Duration(deps_.heartbeats->remaining(hypervisor));
-          },
-          // Reservations this controller did not write are checked first (binder.h).
-          [this](const std::string& key, const std::string& hypervisor, const std::string& uid) {
-            return binder_.reservedHere(key, hypervisor, uid);
-          }) {}
+      placement_(deps_.cache, deps_.clock, [this](const std::string& hypervisor) {
+        deps_.heartbeats->observe(hypervisor, leaseRenewal(*deps_.cache, hypervisor));
+        return core::Clock::Duration(deps_.heartbeats->remaining(hypervisor));
+      }) {}
 
 core::StatusOr<runtime::ReconcileResult> VmReconciler::reconcile(const std::string& key) {
   if (!deps_.cache->synced()) {

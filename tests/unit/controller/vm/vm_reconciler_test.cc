@@ -114,30 +114,6 @@ TEST_F(VmReconcilerTest, PlacementTwiceInARowWritesNothingTheSecondTime) {
   EXPECT_EQ(objectWrites(), 0u);
 }
 
-// The ledger is in Hypervisor status, which every node-daemon may write: a reservation this
-// controller did not write (here: a ledger entry for the pending VM on a hypervisor that is full
-// without it) is completed only where the VM passes the scheduler's filters; here it does not,
-// and the VM is placed by the scheduler (on hv-b). Completing it would bind the VM to hv-a, over
-// its capacity. (Where it fits, it is completed: two controllers racing converge on one
-// hypervisor, ControllerAppTest.TwoControllersRacingNeverOvercommitNorBindTwice.)
-TEST_F(VmReconcilerTest, AReservationThisControllerDidNotWriteIsNotCompletedWhereItDoesNotFit) {
-  addHypervisor("hv-a", 4, 8 * kGi);
-  addHypervisor("hv-b", 4, 8 * kGi);
-  createVm(ctltest::makeVm("default", "web", 2, kGi));
-  const std::string uid = vm("web").metadata.uid;
-  setHypervisorLedger("hv-a", {{"default/other", ledger::LedgerEntry{"u-other", {4, kGi}, ""}},
-                               {"default/web", ledger::LedgerEntry{uid, {2, kGi}, ""}}});
-  client_->clearActions();
-
-  reconcileOk("web");
-
-  EXPECT_EQ(vm("web").status.hypervisor, "hv-b");
-  EXPECT_EQ(hypervisorLabel(vm("web")), "hv-b");
-  auto on_b = ledgerOf(hypervisor("hv-b"));
-  ASSERT_TRUE(on_b.isOk());
-  EXPECT_TRUE(on_b->contains("default/web"));
-}
-
 // A reservation this controller wrote and could not bind (the binding failed) is completed by the
 // next attempt on the same hypervisor, without a second reservation.
 TEST_F(VmReconcilerTest, ItsOwnReservationLeftByAFailedBindingIsCompleted) {
