@@ -37,7 +37,9 @@ constexpr const char* kUsage = R"(usage: novacron-node-daemon [flags]
   --workers N               reconcile workers (default 2)
   --resync-seconds N        periodic resync (default 30)
   --heartbeat-seconds N     Lease renewal (default 10)
-  --status-seconds N        Hypervisor status refresh (default 60)
+  --status-seconds N        Hypervisor status check: written when it changed (default 60)
+  --status-report-seconds N an unchanged Hypervisor status is written again after N s
+                            (default 300)
   --domain-inventory-seconds N
                             export novacron_node_domain_active{uuid} every N s (default 0: off)
   --reserved-cpus N         CPUs kept for the host (default 0)
@@ -138,10 +140,12 @@ int run(int argc, char** argv) {
   auto resync = takeInt("resync-seconds", 30);
   auto heartbeat = takeInt("heartbeat-seconds", 10);
   auto status = takeInt("status-seconds", 60);
+  auto status_report = takeInt("status-report-seconds", 300);
   auto reserved_cpus = takeInt("reserved-cpus", 0);
   auto inventory = takeInt("domain-inventory-seconds", 0);
   if (!port || *port > 65535 || !workers || !resync || !heartbeat || !status || !reserved_cpus ||
-      !inventory || *resync == 0 || *heartbeat == 0 || *status == 0 || *workers == 0) {
+      !inventory || !status_report || *resync == 0 || *heartbeat == 0 || *status == 0 ||
+      *workers == 0) {
     return usageError("a numeric flag has an invalid value");
   }
   config.metrics_port = *port;
@@ -149,6 +153,7 @@ int run(int argc, char** argv) {
   config.resync = std::chrono::seconds(*resync);
   config.heartbeat = std::chrono::seconds(*heartbeat);
   config.status_interval = std::chrono::seconds(*status);
+  config.status_report_interval = std::chrono::seconds(*status_report);
   config.reserved_cpus = *reserved_cpus;
   config.domain_inventory = std::chrono::seconds(*inventory);
   if (auto mem = take("reserved-memory")) {

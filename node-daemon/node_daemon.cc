@@ -151,6 +151,7 @@ core::Status NodeDaemon::start() {
   }
   reg.heartbeat_interval = config_.heartbeat;
   reg.status_interval = config_.status_interval;
+  reg.status_report_interval = config_.status_report_interval;
   // Per node: several nodes may share one VM root (shared storage).
   reg.registration_record = config_.vm_root + "/.novacron-hypervisor-" + config_.node_name + ".uid";
   Parts* fence_parts = parts_.get();

@@ -39,6 +39,8 @@ struct NodeDaemonConfig {
   std::chrono::milliseconds resync{std::chrono::seconds(30)};
   std::chrono::milliseconds heartbeat{std::chrono::seconds(10)};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
+  // An unchanged Hypervisor status is written again only this often (registrar.h).
+  std::chrono::milliseconds status_report_interval{std::chrono::minutes(5)};
   // novacron_node_domain_active{uuid} refresh period (domain_inventory.h); 0 = not exported.
   std::chrono::milliseconds domain_inventory{0};
   int reserved_cpus = 0;

@@ -14,7 +14,33 @@ namespace {
 
 using core::Status;
 
+// An absent or unreadable lastHeartbeatTime makes the report due.
+std::optional<api::Timestamp> heartbeatOf(const kube::Json& status) {
+  auto it = status.find("lastHeartbeatTime");
+  if (it == status.end() || !it->is_string()) {
+    return std::nullopt;
+  }
+  return api::parseTimestamp(it->get<std::string>());
+}
+
 }  // namespace
+
+bool statusReportDue(const kube::Json& reported, const kube::Json& computed,
+                     std::chrono::milliseconds report_interval) {
+  if (!reported.is_object() || !computed.is_object()) {
+    return true;  // nothing reported yet
+  }
+  kube::Json before = reported;
+  kube::Json after = computed;
+  const auto last = heartbeatOf(before);
+  const auto now = heartbeatOf(after);
+  before.erase("lastHeartbeatTime");
+  after.erase("lastHeartbeatTime");
+  if (before != after || !last || !now) {
+    return true;
+  }
+  return *now - *last >= report_interval;
+}
 
 std::string formatMicroTime(std::chrono::system_clock::time_point time) {
   auto secs = std::chrono::time_point_cast<std::chrono::seconds>(time);
@@ -148,6 +174,7 @@ Status HypervisorRegistrar::registerNode() {
     }
   }
 
+  const kube::Json reported = api::toJson(hv)["status"];
   auto& st = hv.status;
   st.capacity = capacity;
   st.allocatable = allocatable;
@@ -182,7 +209,11 @@ Status HypervisorRegistrar::registerNode() {
            (options_.domain_type == "kvm" ? "" : " (TCG emulation)"),
        {}},
       now);
-  auto written = client_->updateStatus(kube::kHypervisor, "", api::toJson(hv));
+  kube::Json updated = api::toJson(hv);
+  if (!statusReportDue(reported, updated["status"], options_.status_report_interval)) {
+    return Status::ok();  // nothing changed and the last report is recent: no write
+  }
+  auto written = client_->updateStatus(kube::kHypervisor, "", updated);
   if (!written.isOk()) {
     return written.status().withContext("writing Hypervisor status");
   }

@@ -11,9 +11,13 @@
 //     renewed every `heartbeat_interval` (10 s). The namespace comes from the manifests
 //     (config/default); the node-daemon may not create namespaces, so a missing one is a NotFound
 //     error naming the fix, retried by the loop.
-//   - start(): one thread renews the Lease every interval; another re-registers (refreshing
-//     lastHeartbeatTime, or reporting Ready=False LibvirtUnavailable) every `status_interval`;
-//     failures are logged, counted and retried. The heartbeat never waits for libvirt, so a
+//   - start(): one thread renews the Lease every interval; another re-registers every
+//     `status_interval` (or reports Ready=False LibvirtUnavailable); failures are logged, counted
+//     and retried. Like the kubelet's node status (nodeStatusUpdateFrequency computes,
+//     nodeStatusReportFrequency writes), the status is written only when something in it changed
+//     or when lastHeartbeatTime is `status_report_interval` old: liveness is the Lease, and a
+//     write that changes only a timestamp would make the controller's reservations on this
+//     Hypervisor conflict (409) for nothing. The heartbeat never waits for libvirt, so a
 //     libvirtd restart or hang leaves the Hypervisor heartbeating with Ready=False.
 //   - Fencing (fence.h): registerNode() notices a fenced or deleted Hypervisor, never re-creates a
 //     deleted one, returns FailedPrecondition and reports the change through on_fence; fenced()
@@ -60,6 +64,9 @@ struct RegistrarOptions {
   std::chrono::milliseconds heartbeat_interval{std::chrono::seconds(10)};
   std::chrono::seconds lease_duration{40};
   std::chrono::milliseconds status_interval{std::chrono::seconds(60)};
+  // An unchanged status is written again (a new lastHeartbeatTime) only this often: the kubelet's
+  // nodeStatusReportFrequency default.
+  std::chrono::milliseconds status_report_interval{std::chrono::minutes(5)};
   core::ClockPtr clock;  // defaults to the system clock
   // File recording the uid of the Hypervisor this node registered (empty: no record, so a
   // deletion is only noticed while the process runs).
@@ -68,6 +75,13 @@ struct RegistrarOptions {
   // cleared (nullopt). Must be quick or hand the work off.
   std::function<void(std::optional<std::string> fenced_reason)> on_fence;
 };
+
+// Whether the status computed now must be written over the one read: true when anything but
+// lastHeartbeatTime differs, or when the read one's lastHeartbeatTime is `report_interval` older
+// than the computed one's (or either is missing). Pure; `reported` and `computed` are status
+// objects as JSON.
+bool statusReportDue(const kube::Json& reported, const kube::Json& computed,
+                     std::chrono::milliseconds report_interval);
 
 class HypervisorRegistrar {
 public:

@@ -168,7 +168,7 @@ TEST_F(RegistrarTest, KeepsControllerFieldsAndLeavesOvercommitToTheController) {
   hv.status.allocated->vms = 2;
   ASSERT_TRUE(client_->updateStatus(kube::kHypervisor, "", api::toJson(hv)).isOk());
 
-  clock_->advance(60s);
+  clock_->advance(5min);
   ASSERT_TRUE(registrar_->registerNode().isOk());
   auto after = hypervisor();
   ASSERT_TRUE(after.status.allocated);
@@ -181,6 +181,59 @@ TEST_F(RegistrarTest, KeepsControllerFieldsAndLeavesOvercommitToTheController) {
   ASSERT_TRUE(after.spec.overcommit);
   EXPECT_EQ(after.spec.overcommit->cpu, 2.0);
   EXPECT_GT(*after.status.lastHeartbeatTime, *hv.status.lastHeartbeatTime);
+}
+
+// Like the kubelet's node status: a refresh that would change only lastHeartbeatTime is not
+// written (the Lease is the heartbeat, and each such write would make a reservation on this
+// Hypervisor conflict) until the report interval (5 min) has passed; a changed host fact is
+// written at the next refresh.
+TEST_F(RegistrarTest, UnchangedStatusIsWrittenOnlyEveryReportInterval) {
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto first = *client_->get(kube::kHypervisor, "", "node-a");
+  const std::string rv = first["metadata"]["resourceVersion"];
+
+  clock_->advance(60s);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  clock_->advance(3min);
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  EXPECT_EQ((*client_->get(kube::kHypervisor, "", "node-a"))["metadata"]["resourceVersion"], rv)
+      << "a refresh that changes nothing was written";
+
+  clock_->advance(61s);  // 5 min 1 s after the last write
+  ASSERT_TRUE(registrar_->registerNode().isOk());
+  auto reported = *client_->get(kube::kHypervisor, "", "node-a");
+  EXPECT_NE(reported["metadata"]["resourceVersion"], rv);
+  EXPECT_GT(*api::fromJson<api::Hypervisor>(reported)->status.lastHeartbeatTime,
+            *api::fromJson<api::Hypervisor>(first)->status.lastHeartbeatTime);
+
+  // A host fact changed (here: the node-daemon's KVM probe) is written at the next refresh.
+  RegistrarOptions o;
+  o.node_name = "node-a";
+  o.domain_type = "kvm";
+  o.kvm_usable = true;
+  o.reserved_cpus = 1;
+  o.reserved_memory_bytes = 1LL << 20;
+  o.clock = clock_;
+  HypervisorRegistrar kvm(
+      client_, *conn_, std::make_shared<NodeMetrics>(std::make_shared<prometheus::Registry>()), o);
+  clock_->advance(60s);
+  ASSERT_TRUE(kvm.registerNode().isOk());
+  auto changed = *api::fromJson<api::Hypervisor>(*client_->get(kube::kHypervisor, "", "node-a"));
+  EXPECT_EQ(changed.status.virtualization, api::Virtualization::kKvm);
+}
+
+TEST(StatusReportDueTest, OnlyAChangeOrAnOldHeartbeatIsDue) {
+  const kube::Json base = {{"cpuModel", "Skylake"}, {"lastHeartbeatTime", "2026-12-03T10:00:00Z"}};
+  kube::Json later = base;
+  later["lastHeartbeatTime"] = "2026-12-03T10:04:59Z";
+  EXPECT_FALSE(statusReportDue(base, later, 5min));
+  later["lastHeartbeatTime"] = "2026-12-03T10:05:00Z";
+  EXPECT_TRUE(statusReportDue(base, later, 5min));
+  kube::Json changed = base;
+  changed["lastHeartbeatTime"] = "2026-12-03T10:00:10Z";
+  changed["cpuModel"] = "Icelake";
+  EXPECT_TRUE(statusReportDue(base, changed, 5min));
+  EXPECT_TRUE(statusReportDue(kube::Json::object(), later, 5min));  // never reported
 }
 
 TEST_F(RegistrarTest, LeaseIsCreatedAndRenewed) {
