@@ -57,9 +57,7 @@ core::StatusOr<runtime::ReconcileResult> HypervisorReconciler::reconcile(const s
   // controller bound elsewhere) are looked at again soon: a VM binding elsewhere does not bring
   // this hypervisor back, and its stale entry would hold capacity until the heartbeat recheck.
   // (Before the ledger moved into status, the summary writes' own watch events did.)
-  if (auto entries = sharedLedgerOf(ledger.stored);
-      entries.isOk() && (*entries)->size() > deps_.cache->vmsOn(name).size() &&
-      again > kLedgerRecheck) {
+  if (ledger.unbound_entries && again > kLedgerRecheck) {
     again = kLedgerRecheck;
   }
   return runtime::ReconcileResult::after(again);
@@ -141,9 +139,11 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   }
   static const ledger::Ledger kNoEntries;
   const ledger::Ledger& current_entries = current.isOk() ? **current : kNoEntries;
-  ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries);
+  const auto bound = deps_.cache->vmsOn(name);
+  ledger::LedgerPlan plan = planLedgerFromCache(hv, current_entries, bound);
+  const bool unbound_entries = current_entries.size() > bound.size();
   if (current.isOk() && plan.desired == current_entries && plan.to_confirm.empty()) {
-    return LedgerOutcome{dropLegacyLedger(hv), false};
+    return LedgerOutcome{dropLegacyLedger(hv), false, unbound_entries};
   }
   if (!live) {
     // The cached Hypervisor may be older than the cached VMs (two informers, each in its own
@@ -164,7 +164,7 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   }
   NOVACRON_RETURN_IF_ERROR(confirmRemovals(hv, plan));
   if (current.isOk() && plan.desired == current_entries) {
-    return LedgerOutcome{dropLegacyLedger(hv), false};
+    return LedgerOutcome{dropLegacyLedger(hv), false, unbound_entries};
   }
   api::Hypervisor updated = hv;
   ledger::putLedger(updated.status, plan.desired);
@@ -175,7 +175,7 @@ core::StatusOr<HypervisorReconciler::LedgerOutcome> HypervisorReconciler::reconc
   NOVACRON_ASSIGN_OR_RETURN(api::Hypervisor stored, api::hypervisorFromJson(*written));
   NOVACRON_RETURN_IF_ERROR(ledger::checkLedgerStored(stored));
   const bool freed = ledger::totals(plan.desired).vms < ledger::totals(current_entries).vms;
-  return LedgerOutcome{std::move(stored), freed};
+  return LedgerOutcome{std::move(stored), freed, plan.desired.size() > bound.size()};
 }
 
 // A Hypervisor of an older version kept its ledger in an annotation: once status.allocations is
@@ -206,10 +206,12 @@ api::Hypervisor HypervisorReconciler::dropLegacyLedger(const api::Hypervisor& hv
   return std::move(stored).value();
 }
 
-ledger::LedgerPlan HypervisorReconciler::planLedgerFromCache(const api::Hypervisor& hv,
-                                                             const ledger::Ledger& current) {
+ledger::LedgerPlan HypervisorReconciler::planLedgerFromCache(
+    const api::Hypervisor& hv, const ledger::Ledger& current,
+    const std::vector<VirtualMachinePtr>& bound_vms) {
   std::vector<ledger::VmFacts> bound;
-  for (const auto& vm : deps_.cache->vmsOn(hv.metadata.name)) {
+  bound.reserve(bound_vms.size());
+  for (const auto& vm : bound_vms) {
     bound.push_back(vmFacts(*vm));
   }
   const auto& cache = *deps_.cache;

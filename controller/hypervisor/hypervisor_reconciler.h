@@ -75,6 +75,8 @@ private:
   struct LedgerOutcome {
     api::Hypervisor stored;
     bool freed = false;  // fewer VMs than before: pending VMs may fit now
+    // The ledger holds entries of VMs not bound here (reservations in flight, or stale ones).
+    bool unbound_entries = false;
   };
 
   // How soon a ledger holding entries of VMs not bound here is looked at again.
@@ -89,7 +91,8 @@ private:
   // again live before a ledger write).
   core::StatusOr<LedgerOutcome> reconcileLedger(const api::Hypervisor& hv, bool live = false);
   api::Hypervisor dropLegacyLedger(const api::Hypervisor& hv);
-  ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current);
+  ledger::LedgerPlan planLedgerFromCache(const api::Hypervisor& hv, const ledger::Ledger& current,
+                                         const std::vector<VirtualMachinePtr>& bound);
   core::Status confirmRemovals(const api::Hypervisor& hv, ledger::LedgerPlan& plan);
   void enqueueVmsOn(const std::string& name);
   void enqueueUnbound();

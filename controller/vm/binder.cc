@@ -281,25 +281,4 @@ core::StatusOr<api::VirtualMachine> Binder::labelFor(const api::VirtualMachine& 
   return api::virtualMachineFromJson(*written);
 }
 
-std::optional<std::string> findReservation(const ClusterCache& cache,
-                                           const api::VirtualMachine& vm) {
-  const std::string key = vmKey(vm);
-  std::optional<std::string> best;
-  for (const auto& hv : cache.hypervisors()) {
-    if (isFenced(*hv)) {
-      continue;
-    }
-    auto entries = sharedLedgerOf(*hv);
-    if (!entries.isOk()) {
-      continue;
-    }
-    auto it = (*entries)->find(key);
-    if (it != (*entries)->end() && it->second.uid == vm.metadata.uid &&
-        (!best || hv->metadata.name < *best)) {
-      best = hv->metadata.name;
-    }
-  }
-  return best;
-}
-
 }  // namespace novacron::controller

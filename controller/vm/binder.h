@@ -17,14 +17,14 @@
 //      the same write. The node-daemon runs a VM only when status.hypervisor names its node; a
 //      label alone starts nothing.
 // Between 1 and 2 the ledger already counts the VM (over-counting is the safe direction); a crash
-// there leaves a reservation that the next reconcile completes (findReservation()) on exactly the
-// same hypervisor, or that the ledger reconciler drops once the VM is confirmed bound elsewhere or
-// gone. Such a reservation is completed whoever wrote it: since the ledger is in Hypervisor
-// status, a node-daemon's token can write one too (docs/security.md, "Not enforced yet").
-// Reservations on one hypervisor from several workers at once are written together (group commit,
-// reserveTogether()): the first caller writes its own entry and every entry queued while that
-// write is on the wire goes in the next one, each re-checked in turn against the ledger with the
-// entries before it. Without it, concurrent reservations on one hypervisor all tested the same
+// there leaves a reservation that the next reconcile completes (PlacementState::decide() finds it)
+// on exactly the same hypervisor, or that the ledger reconciler drops once the VM is confirmed
+// bound elsewhere or gone. Such a reservation is completed whoever wrote it: since the ledger is in
+// Hypervisor status, a node-daemon's token can write one too (docs/security.md, "Not enforced
+// yet"). Reservations on one hypervisor from several workers at once are written together (group
+// commit, reserveTogether()): the first caller writes its own entry and every entry queued while
+// that write is on the wire goes in the next one, each re-checked in turn against the ledger with
+// the entries before it. Without it, concurrent reservations on one hypervisor all tested the same
 // ledger, one won and the others paid a conflict, a re-read and a new decision each, so a
 // hypervisor took one reservation per API round trip (issue 15: 1,200 VMs on 3 hypervisors bound
 // at 10 per second and hypervisor; more workers only added conflicts).
@@ -118,10 +118,5 @@ private:
   // guarded by lanes_mu_; hypervisor name -> its queue (while anyone reserves there)
   std::map<std::string, std::shared_ptr<Lane>> lanes_;
 };
-
-// The hypervisor already holding a reservation for this VM (same uid), smallest name first;
-// fenced hypervisors are skipped. nullopt when there is none.
-std::optional<std::string> findReservation(const ClusterCache& cache,
-                                           const api::VirtualMachine& vm);
 
 }  // namespace novacron::controller

@@ -30,7 +30,8 @@ struct VmEvent {
 // --- unbound VMs ---
 
 struct UnboundFacts {
-  // The hypervisor already holding this VM's reservation (findReservation()), if any.
+  // The hypervisor already holding this VM's reservation (PlacementState's index: same uid,
+  // smallest name, not fenced), if any.
   std::optional<std::string> reservation;
   // The hypervisors to choose from when there is no reservation (order = scheduler's order); not
   // owned (PlacementState lends its views for the length of one decision). Null: none.

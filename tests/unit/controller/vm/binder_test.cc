@@ -150,19 +150,6 @@ TEST_F(BinderTest, LabelForWritesOnlyWhenTheLabelDiffersFromTheBinding) {
   EXPECT_EQ(hypervisorLabel(vm("web")), "");
 }
 
-TEST_F(BinderTest, FindReservationPicksTheSmallestNameAndSkipsFencedHypervisors) {
-  const api::VirtualMachine web = newVm("web", 1);
-  ASSERT_TRUE(binder_.reserve(web, hypervisor("hv-b"), true).isOk());
-  ASSERT_TRUE(binder_.reserve(web, hypervisor("hv-a"), true).isOk());
-  EXPECT_EQ(findReservation(*cache_, web), "hv-a");
-
-  annotateHypervisor("hv-a", std::string(api::kFencedAnnotation), "true");
-  EXPECT_EQ(findReservation(*cache_, web), "hv-b");
-
-  const api::VirtualMachine other = newVm("other", 1);
-  EXPECT_EQ(findReservation(*cache_, other), std::nullopt);
-}
-
 TEST_F(BinderTest, ReserveOnACopyOlderOnlyByAnUnrelatedStatusWriteSucceedsWithoutAConflict) {
   // The patch tests the annotations, so it is used only where there are some (see the next test).
   annotateHypervisor("hv-a", "example.com/rack", "r1");
