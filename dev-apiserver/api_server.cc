@@ -168,15 +168,32 @@ bool isDeleting(const json& obj) {
   return !metaString(obj, "deletionTimestamp").empty();
 }
 
-// The parts of an object whose change bumps metadata.generation.
-json specPart(const ResourceType& t, json obj) {
-  obj.erase("metadata");
-  obj.erase("apiVersion");
-  obj.erase("kind");
-  if (t.has_status) {
-    obj.erase("status");
+// Whether the parts of two objects whose change bumps metadata.generation differ (everything but
+// metadata, apiVersion, kind and, where the type has the subresource, status). Compared in place:
+// copying the objects would copy their status too.
+bool specPartDiffers(const ResourceType& t, const json& a, const json& b) {
+  if (!a.is_object() || !b.is_object()) {
+    return a != b;
   }
-  return obj;
+  auto counts = [&t](const std::string& key) {
+    return key != "metadata" && key != "apiVersion" && key != "kind" &&
+           !(t.has_status && key == "status");
+  };
+  for (auto it = a.begin(); it != a.end(); ++it) {
+    if (!counts(it.key())) {
+      continue;
+    }
+    auto other = b.find(it.key());
+    if (other == b.end() || *other != it.value()) {
+      return true;
+    }
+  }
+  for (auto it = b.begin(); it != b.end(); ++it) {
+    if (counts(it.key()) && !a.contains(it.key())) {
+      return true;
+    }
+  }
+  return false;
 }
 
 const std::regex kSubdomain("^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$");
@@ -1222,14 +1239,9 @@ Response ApiServer::updateObject(const Request& req, const Target& t, const json
   // a failed patch test, a no-op, an error) is decided again on a fresh read from etcd, so every
   // answer is still based on the current object.
   for (int attempt = 0; attempt < 16; ++attempt) {
-    StoredObject current;
-    bool from_cache = false;
-    if (attempt == 0) {
-      if (HubValuePtr hint = hub_.cached(t.key()); hint && hint->obj.is_object()) {
-        current = StoredObject{hint->obj, hint->mod_revision};
-        from_cache = true;
-      }
-    }
+    HubValuePtr hint;  // keeps the hub's copy alive while it is borrowed
+    std::optional<StoredObject> read;
+    const bool from_cache = attempt == 0 && (hint = hub_.cached(t.key())) && hint->obj.is_object();
     if (!from_cache) {
       auto cur = readKey(t.key());
       if (!cur.isOk()) {
@@ -1238,10 +1250,12 @@ Response ApiServer::updateObject(const Request& req, const Target& t, const json
       if (!*cur) {
         return notFound(type, t.name);
       }
-      current = std::move(**cur);
+      read = std::move(*cur);
     }
+    const StoredRef current = from_cache ? StoredRef{hint->obj, hint->mod_revision}
+                                         : StoredRef{read->obj, read->mod_revision};
     bool committed = false;
-    Response r = updateAttempt(req, t, std::move(current), body, pt, patch, &committed);
+    Response r = updateAttempt(req, t, current, body, pt, patch, &committed);
     if (committed || (!from_cache && !(r.code == 409 && r.body == "__raced__"))) {
       return r;
     }
@@ -1249,14 +1263,24 @@ Response ApiServer::updateObject(const Request& req, const Target& t, const json
   return conflict(type, t.name, kModified);
 }
 
-Response ApiServer::updateAttempt(const Request& req, const Target& t, StoredObject current,
+Response ApiServer::updateAttempt(const Request& req, const Target& t, const StoredRef& current,
                                   const json* body, PatchType pt, const json* patch,
                                   bool* committed) {
   const ResourceType& type = *t.type;
   json desired;
   bool rv_from_client = false;
   if (body != nullptr) {
-    desired = *body;
+    if (t.sub == "status" && body->is_object()) {
+      // A status update reads only the body's metadata (name, resourceVersion) and status.
+      desired = json::object();
+      for (const char* field : {"metadata", "status"}) {
+        if (auto it = body->find(field); it != body->end()) {
+          desired[field] = *it;
+        }
+      }
+    } else {
+      desired = *body;
+    }
     if (type.group == "events.k8s.io") {
       desired = eventToCore(std::move(desired));
     }
@@ -1300,20 +1324,25 @@ Response ApiServer::updateAttempt(const Request& req, const Target& t, StoredObj
   if (!desired.is_object()) {
     return errorResponse(400, "BadRequest", "the body of the request was in an unknown format");
   }
-  return writeUpdate(req, t, std::move(current), std::move(desired), rv_from_client, committed);
+  return writeUpdate(req, t, current, std::move(desired), rv_from_client, committed);
 }
 
-Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObject current,
+Response ApiServer::writeUpdate(const Request& req, const Target& t, const StoredRef& current,
                                 json desired, bool rv_from_client, bool* committed) {
   const ResourceType& type = *t.type;
   const json& old = current.obj;
   json next;
   if (t.sub == "status") {
-    next = old;
+    // Everything but the status from the stored object (not copying its old status), the status
+    // from the client's.
+    next = json::object();
+    for (auto it = old.begin(); it != old.end(); ++it) {
+      if (it.key() != "status") {
+        next[it.key()] = it.value();
+      }
+    }
     if (desired.contains("status")) {
-      next["status"] = desired["status"];
-    } else {
-      next.erase("status");
+      next["status"] = std::move(desired["status"]);
     }
   } else if (t.sub == "finalize") {
     next = old;
@@ -1394,7 +1423,7 @@ Response ApiServer::writeUpdate(const Request& req, const Target& t, StoredObjec
     json st = crdStatus(next);
     next["status"] = st;
   }
-  if (usesGeneration(type) && specPart(type, old) != specPart(type, next)) {
+  if (usesGeneration(type) && specPartDiffers(type, old, next)) {
     meta(next)["generation"] = old["metadata"].value("generation", 1) + 1;
   }
   if (next == old) {

@@ -20,8 +20,20 @@ core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
     return decoded.status();
   }
   auto ledger = std::make_shared<const Ledger>(std::move(*decoded));
+  keep(name, resource_version, text, ledger);
+  return ledger;
+}
+
+void LedgerMemo::remember(const std::string& name, const std::string& resource_version,
+                          std::string_view text, std::shared_ptr<const Ledger> ledger) {
+  std::lock_guard<std::mutex> lock(mu_);
+  keep(name, resource_version, text, std::move(ledger));
+}
+
+void LedgerMemo::keep(const std::string& name, const std::string& resource_version,
+                      std::string_view text, std::shared_ptr<const Ledger> ledger) {
   if (resource_version.empty() || capacity_ == 0) {
-    return ledger;
+    return;
   }
   auto [it, added] = slots_.try_emplace(name);
   if (added) {
@@ -32,12 +44,11 @@ core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
   }
   it->second.resource_version = resource_version;
   it->second.text = std::string(text);
-  it->second.ledger = ledger;
+  it->second.ledger = std::move(ledger);
   while (slots_.size() > capacity_) {
     slots_.erase(lru_.back());
     lru_.pop_back();
   }
-  return ledger;
 }
 
 uint64_t LedgerMemo::decodes() const {

@@ -40,11 +40,19 @@ public:
                                                        const std::string& resource_version,
                                                        std::string_view text);
 
+  // Records that `text` of `name` at `resource_version` decodes to `ledger` (a ledger this process
+  // encoded and just wrote), as decode() would have; an empty resource_version is not kept.
+  void remember(const std::string& name, const std::string& resource_version, std::string_view text,
+                std::shared_ptr<const Ledger> ledger);
+
   // How many times decode() actually decoded (tests; the memo's hit rate).
   uint64_t decodes() const;
   size_t size() const;
 
 private:
+  void keep(const std::string& name, const std::string& resource_version, std::string_view text,
+            std::shared_ptr<const Ledger> ledger);  // needs mu_
+
   struct Slot {
     std::string resource_version;
     std::string text;

@@ -35,31 +35,30 @@ void addNodeCleanupFinalizer(api::VirtualMachine& vm) {
 
 }  // namespace
 
-core::StatusOr<std::optional<api::Hypervisor>> Binder::withEntry(const api::VirtualMachine& vm,
-                                                                 const api::Hypervisor& current,
-                                                                 bool heartbeat_fresh) const {
+core::StatusOr<std::optional<Binder::Candidate>> Binder::withEntry(const api::VirtualMachine& vm,
+                                                                   const api::Hypervisor& current,
+                                                                   const ledger::Ledger& entries,
+                                                                   bool heartbeat_fresh) const {
   const std::string key = vmKey(vm);
-  NOVACRON_ASSIGN_OR_RETURN(ledger::Ledger entries, ledgerOf(current));
   auto existing = entries.find(key);
   if (existing != entries.end() && existing->second.uid == vm.metadata.uid) {
-    return std::optional<api::Hypervisor>();  // already reserved
+    return std::optional<Candidate>();  // already reserved
   }
-  // The re-check runs on the ledger as it is in `current`, excluding a stale entry of a
-  // previous VM with the same name (it is replaced, not added to).
-  if (existing != entries.end()) {
-    entries.erase(existing);
-  }
-  api::Hypervisor updated = current;
-  ledger::putLedger(updated.status, entries);
+  // The re-check runs on the ledger as it is, excluding a stale entry of a previous VM with the
+  // same name (it is replaced, not added to).
+  auto updated = std::make_shared<ledger::Ledger>(entries);
+  updated->erase(key);
   const scheduler::VmRequest request = vmRequest(vm);
-  if (auto reason = scheduler_.filter(request, hypervisorView(updated, heartbeat_fresh))) {
+  if (auto reason =
+          scheduler_.filter(request, hypervisorView(current, *updated, heartbeat_fresh))) {
     return core::abortedError("hypervisor " + current.metadata.name + " no longer fits VM " + key +
                               ": " + std::string(scheduler::rejectReasonText(*reason)));
   }
-  entries[key] =
+  (*updated)[key] =
       ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
-  ledger::putLedger(updated.status, entries);
-  return std::optional<api::Hypervisor>(std::move(updated));
+  Candidate candidate{current, updated};
+  ledger::putLedger(candidate.hypervisor.status, *updated);
+  return std::optional<Candidate>(std::move(candidate));
 }
 
 core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
@@ -135,20 +134,29 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
   }
   api::Hypervisor current = *base;
   // What the patch tests: the copy re-encoded at first, the server's own JSON after a re-read
-  // (so a formatting difference costs one retry, never a livelock).
-  kube::Json current_json = api::toJson(current);
+  // (so a formatting difference costs one retry, never a livelock). Encoded only where a patch
+  // can be used (ledger::reservationPatch()).
+  std::optional<kube::Json> current_json;
   const std::string& name = current.metadata.name;
   std::vector<Request*> pending = batch;
   for (int attempt = 0; attempt < attempts && !pending.empty(); ++attempt) {
-    api::Hypervisor updated = current;
+    auto current_ledger = sharedLedgerOf(current);
+    if (!current_ledger.isOk()) {
+      for (Request* r : pending) {
+        r->result = current_ledger.status();
+      }
+      return std::nullopt;
+    }
+    Candidate updated{current, *current_ledger};
     std::vector<Request*> adding;
     std::vector<Request*> crowded_out;  // fit alone, not after the entries before them
     std::vector<std::string> keys;
     for (Request* r : pending) {
-      auto with = withEntry(*r->vm, updated, r->heartbeat_fresh);
+      auto with = withEntry(*r->vm, updated.hypervisor, *updated.ledger, r->heartbeat_fresh);
       if (!with.isOk()) {
         const bool fits_alone =
-            !adding.empty() && withEntry(*r->vm, current, r->heartbeat_fresh).isOk();
+            !adding.empty() &&
+            withEntry(*r->vm, current, **current_ledger, r->heartbeat_fresh).isOk();
         if (fits_alone) {
           crowded_out.push_back(r);
         } else {
@@ -165,10 +173,16 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
     if (adding.empty()) {
       return std::nullopt;
     }
-    auto patch = ledger::reservationPatch(current_json, api::toJson(updated.status));
-    auto written = patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch,
-                                          *patch, "status")
-                         : client_->updateStatus(kube::kHypervisor, "", api::toJson(updated));
+    if (!current_json && current.status.allocations && !current.metadata.annotations.empty()) {
+      current_json = api::toJson(current);
+    }
+    auto patch = current_json ? ledger::reservationPatch(*current_json,
+                                                         api::toJson(updated.hypervisor.status))
+                              : std::nullopt;
+    auto written =
+        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch,
+                               "status")
+              : client_->updateStatus(kube::kHypervisor, "", api::toJson(updated.hypervisor));
     if (written.isOk()) {
       auto stored = api::hypervisorFromJson(*written);
       if (stored.isOk()) {
@@ -178,6 +192,9 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
           }
           return std::nullopt;
         }
+        // The ledger just written is known decoded: the copies of this version that placement,
+        // the cache and the hypervisor reconciler look at next need not decode it again.
+        rememberLedger(*stored, *updated.hypervisor.status.allocations, updated.ledger);
       }
       for (Request* r : adding) {
         r->result = stored;

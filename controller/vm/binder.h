@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "controller/cache/cluster_cache.h"
+#include "controller/ledger/ledger.h"
 #include "controller/scheduler/scheduler.h"
 #include "lib/api/hypervisor.h"
 #include "lib/api/virtual_machine.h"
@@ -105,11 +106,19 @@ private:
   std::optional<api::Hypervisor> reserveTogether(const std::vector<Request*>& batch,
                                                  const std::optional<api::Hypervisor>& last,
                                                  int attempts);
-  // `current` with this VM's ledger entry added, nullopt when it is already there; kAborted when
-  // it does not fit.
-  core::StatusOr<std::optional<api::Hypervisor>> withEntry(const api::VirtualMachine& vm,
-                                                           const api::Hypervisor& current,
-                                                           bool heartbeat_fresh) const;
+  // A hypervisor with reservations added, and its ledger decoded (what was encoded into it).
+  struct Candidate {
+    api::Hypervisor hypervisor;
+    std::shared_ptr<const ledger::Ledger> ledger;
+  };
+  // `current` with `entries` (its ledger, or the group's so far) and this VM's entry added;
+  // nullopt when the entry is already there; kAborted when it does not fit. Works on the decoded
+  // ledger: encoding a candidate and decoding it again cost two passes over hundreds of entries
+  // per reservation (issue 15, B1x).
+  core::StatusOr<std::optional<Candidate>> withEntry(const api::VirtualMachine& vm,
+                                                     const api::Hypervisor& current,
+                                                     const ledger::Ledger& entries,
+                                                     bool heartbeat_fresh) const;
 
   kube::ClientPtr client_;
   const scheduler::Scheduler& scheduler_;

@@ -26,16 +26,29 @@ std::string vmKey(const api::VirtualMachine& vm) {
   return vm.metadata.namespace_ + "/" + vm.metadata.name;
 }
 
+// The process's memo: the hypervisors placement and the reconcilers looked at last.
+ledger::LedgerMemo& ledgerMemo() {
+  static ledger::LedgerMemo memo(kLedgerMemoCapacity);
+  return memo;
+}
+
 core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
     const api::Hypervisor& hypervisor) {
-  // The process's memo: the hypervisors placement and the reconcilers looked at last.
-  static ledger::LedgerMemo memo(kLedgerMemoCapacity);
   const std::string_view text = ledger::storedLedgerText(hypervisor);
   if (text.empty()) {
     static const auto empty = std::make_shared<const ledger::Ledger>();
     return empty;
   }
-  return memo.decode(hypervisor.metadata.name, hypervisor.metadata.resourceVersion, text);
+  return ledgerMemo().decode(hypervisor.metadata.name, hypervisor.metadata.resourceVersion, text);
+}
+
+void rememberLedger(const api::Hypervisor& stored, std::string_view written_text,
+                    std::shared_ptr<const ledger::Ledger> ledger) {
+  const std::string_view text = ledger::storedLedgerText(stored);
+  if (!text.empty() && text == written_text) {
+    ledgerMemo().remember(stored.metadata.name, stored.metadata.resourceVersion, text,
+                          std::move(ledger));
+  }
 }
 
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
@@ -43,7 +56,10 @@ core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
   return ledger::Ledger(*shared);
 }
 
-scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh) {
+namespace {
+
+// Everything of the view but what the ledger gives.
+scheduler::HypervisorView withoutLedger(const api::Hypervisor& hypervisor, bool heartbeat_fresh) {
   scheduler::HypervisorView view;
   view.name = hypervisor.metadata.name;
   view.labels = hypervisor.metadata.labels;
@@ -75,14 +91,27 @@ scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool
       view.overcommit.memory = toRatio(*hypervisor.spec.overcommit->memory);
     }
   }
+  return view;
+}
+
+}  // namespace
+
+scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh) {
   auto entries = sharedLedgerOf(hypervisor);
   if (!entries.isOk()) {
+    scheduler::HypervisorView view = withoutLedger(hypervisor, heartbeat_fresh);
     view.unschedulable = true;
     return view;
   }
-  const auto sum = ledger::totals(**entries);
+  return hypervisorView(hypervisor, **entries, heartbeat_fresh);
+}
+
+scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor,
+                                         const ledger::Ledger& entries, bool heartbeat_fresh) {
+  scheduler::HypervisorView view = withoutLedger(hypervisor, heartbeat_fresh);
+  const auto sum = ledger::totals(entries);
   view.allocated = sum.resources;
-  view.anti_affinity_groups = ledger::antiAffinityGroups(**entries);
+  view.anti_affinity_groups = ledger::antiAffinityGroups(entries);
   return view;
 }
 

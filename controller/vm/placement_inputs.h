@@ -31,10 +31,18 @@ core::StatusOr<std::shared_ptr<const ledger::Ledger>> sharedLedgerOf(
     const api::Hypervisor& hypervisor);
 // The same, as a copy to change.
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
+// Tells the memo that `stored` (an object just written) holds `ledger`, when its ledger text is
+// `written_text`, the encoding of `ledger` that was sent; otherwise (the server changed it) does
+// nothing, and the next look decodes it.
+void rememberLedger(const api::Hypervisor& stored, std::string_view written_text,
+                    std::shared_ptr<const ledger::Ledger> ledger);
 
 // `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger is corrupt is
 // reported unschedulable (never as empty, which would invite overcommit).
 scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor, bool heartbeat_fresh);
+// The same with `entries` as its ledger instead of the one stored on it (a candidate).
+scheduler::HypervisorView hypervisorView(const api::Hypervisor& hypervisor,
+                                         const ledger::Ledger& entries, bool heartbeat_fresh);
 
 scheduler::VmRequest vmRequest(const api::VirtualMachine& vm);
 
