@@ -1,16 +1,25 @@
 #include "controller/ledger/ledger_memo.h"
 
+#include <vector>
+
 namespace novacron::controller::ledger {
 
 core::StatusOr<std::shared_ptr<const Ledger>> LedgerMemo::decode(
     const std::string& name, const std::string& resource_version, std::string_view text) {
   if (!resource_version.empty()) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = slots_.find(name);
-    if (it != slots_.end() && it->second.resource_version == resource_version &&
-        it->second.text == text) {
-      lru_.splice(lru_.begin(), lru_, it->second.lru);
-      return it->second.ledger;
+    if (auto it = slots_.find(name); it != slots_.end()) {
+      auto& versions = it->second.versions;
+      for (size_t i = 0; i < versions.size(); ++i) {
+        if (versions[i].resource_version == resource_version && versions[i].text == text) {
+          lru_.splice(lru_.begin(), lru_, it->second.lru);
+          auto ledger = versions[i].ledger;
+          if (i == 0) {
+            versions.resize(1);  // the readers caught up: the older versions are not needed
+          }
+          return ledger;
+        }
+      }
     }
   }
   auto decoded = decodeLedger(text);
@@ -42,9 +51,14 @@ void LedgerMemo::keep(const std::string& name, const std::string& resource_versi
   } else {
     lru_.splice(lru_.begin(), lru_, it->second.lru);
   }
-  it->second.resource_version = resource_version;
-  it->second.text = std::string(text);
-  it->second.ledger = std::move(ledger);
+  auto& versions = it->second.versions;
+  // A reused resourceVersion (another text) replaces the version it names.
+  std::erase_if(versions, [&](const Version& v) { return v.resource_version == resource_version; });
+  versions.insert(versions.begin(),
+                  Version{resource_version, std::string(text), std::move(ledger)});
+  if (versions.size() > kVersionsPerHypervisor) {
+    versions.resize(kVersionsPerHypervisor);
+  }
   while (slots_.size() > capacity_) {
     slots_.erase(lru_.back());
     lru_.pop_back();

@@ -11,9 +11,14 @@
 // never stored) are decoded every time, and so are malformed ledgers (the error is reported at
 // every look, as before).
 //
-// Bounded: the `capacity` hypervisors looked at last are kept (each with its text and decoded form)
-// (least recently used goes first), so memory stays flat however large the fleet; placement keeps
-// returning to the same hypervisors. Thread-safety: thread-safe (one mutex; decoding runs outside
+// Bounded: the `capacity` hypervisors looked at last are kept (least recently used goes first),
+// each with up to kVersionsPerHypervisor versions (text and decoded form), so memory stays flat
+// however large the fleet; placement keeps returning to the same hypervisors. Several versions,
+// because the readers do not all look at the same one at once: the binder knows the version it just
+// wrote while the hypervisor reconciler still reconciles the informer's previous one, and with one
+// version per hypervisor each of them evicted what the other was about to read (issue 15: a third
+// of the decodes in B1x). Once the version kept last is looked at, the older ones go: at rest, one
+// version per hypervisor is kept. Thread-safety: thread-safe (one mutex; decoding runs outside
 // it).
 #pragma once
 
@@ -25,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "controller/ledger/ledger.h"
 #include "lib/core/statusor.h"
@@ -33,6 +39,8 @@ namespace novacron::controller::ledger {
 
 class LedgerMemo {
 public:
+  static constexpr size_t kVersionsPerHypervisor = 3;
+
   explicit LedgerMemo(size_t capacity) : capacity_(capacity) {}
 
   // The ledger `text` of hypervisor `name` at `resource_version`, decoded (decodeLedger's errors).
@@ -53,10 +61,13 @@ private:
   void keep(const std::string& name, const std::string& resource_version, std::string_view text,
             std::shared_ptr<const Ledger> ledger);  // needs mu_
 
-  struct Slot {
+  struct Version {
     std::string resource_version;
     std::string text;
     std::shared_ptr<const Ledger> ledger;
+  };
+  struct Slot {
+    std::vector<Version> versions;  // the one kept last first; at most kVersionsPerHypervisor
     std::list<std::string>::iterator lru;  // position in lru_ (front: most recent)
   };
 

@@ -27,11 +27,45 @@ TEST(LedgerMemo, ANewResourceVersionIsDecodedAgain) {
   ASSERT_TRUE(next.isOk());
   EXPECT_EQ((*next)->size(), 2u);
   EXPECT_EQ(memo.decodes(), 2u);
-  // The older version is not kept: looking at it again decodes it again.
+}
+
+// A reader still on the previous version (the hypervisor reconciler on the informer's copy while
+// the binder has written the next) does not evict the newer one, nor the newer the older, until
+// the newest is read: then the older ones go.
+TEST(LedgerMemo, OlderVersionsAreKeptUntilTheNewestIsRead) {
+  LedgerMemo memo(8);
+  ASSERT_TRUE(memo.decode("hv-a", "10", kOne).isOk());
+  ASSERT_TRUE(memo.decode("hv-a", "11", kTwo).isOk());
   auto old = memo.decode("hv-a", "10", kOne);
   ASSERT_TRUE(old.isOk());
   EXPECT_EQ((*old)->size(), 1u);
+  ASSERT_TRUE(memo.decode("hv-a", "11", kTwo).isOk());
+  EXPECT_EQ(memo.decodes(), 2u);
+  ASSERT_TRUE(memo.decode("hv-a", "10", kOne).isOk());  // dropped once 11 was read
   EXPECT_EQ(memo.decodes(), 3u);
+
+  // At most kVersionsPerHypervisor versions: the oldest goes first.
+  LedgerMemo bounded(8);
+  for (size_t v = 1; v <= LedgerMemo::kVersionsPerHypervisor + 1; ++v) {
+    ASSERT_TRUE(bounded.decode("hv-a", std::to_string(v), kOne).isOk());
+  }
+  ASSERT_TRUE(bounded.decode("hv-a", "2", kOne).isOk());  // kept
+  EXPECT_EQ(bounded.decodes(), LedgerMemo::kVersionsPerHypervisor + 1);
+  ASSERT_TRUE(bounded.decode("hv-a", "1", kOne).isOk());  // evicted
+  EXPECT_EQ(bounded.decodes(), LedgerMemo::kVersionsPerHypervisor + 2);
+}
+
+// The binder tells the memo what it wrote: the first look at that version decodes nothing.
+TEST(LedgerMemo, ARememberedVersionIsNotDecoded) {
+  LedgerMemo memo(8);
+  auto ledger = std::make_shared<const Ledger>(*decodeLedger(kTwo));
+  memo.remember("hv-a", "12", kTwo, ledger);
+  auto looked = memo.decode("hv-a", "12", kTwo);
+  ASSERT_TRUE(looked.isOk());
+  EXPECT_EQ(looked->get(), ledger.get());
+  EXPECT_EQ(memo.decodes(), 0u);
+  memo.remember("hv-b", "", kTwo, ledger);  // no resourceVersion: not kept
+  EXPECT_EQ(memo.size(), 1u);
 }
 
 TEST(LedgerMemo, HypervisorsAreKeptApart) {
