@@ -5,6 +5,10 @@
 namespace novacron::controller::ledger {
 
 std::string encodeLedger(const Ledger& ledger) {
+  return ledgerJson(ledger).dump();
+}
+
+nlohmann::json ledgerJson(const Ledger& ledger) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [key, entry] : ledger) {  // sorted by key: one text per ledger
     nlohmann::json item = {{"vm", key},
@@ -19,7 +23,7 @@ std::string encodeLedger(const Ledger& ledger) {
     }
     list.push_back(std::move(item));
   }
-  return list.dump();
+  return list;
 }
 
 namespace {

@@ -38,6 +38,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "controller/scheduler/resources.h"
 #include "lib/core/statusor.h"
 
@@ -59,8 +61,9 @@ struct LedgerEntry {
 using Ledger = std::map<std::string, LedgerEntry>;
 
 // status.allocations as compact JSON (a list sorted by vm, members sorted), so an unchanged ledger
-// encodes to the same text.
+// encodes to the same text: ledgerJson(ledger).dump().
 std::string encodeLedger(const Ledger& ledger);
+nlohmann::json ledgerJson(const Ledger& ledger);
 // Decodes status.allocations, or the legacy annotation's object. Empty text is an empty ledger.
 // InvalidArgument for anything malformed (a corrupt ledger is an error to report, never silently
 // an empty ledger, which would free capacity).

@@ -28,8 +28,13 @@ api::HypervisorAllocated allocatedOf(const Ledger& ledger) {
   return allocated;
 }
 
-void putLedger(api::HypervisorStatus& status, const Ledger& ledger) {
-  status.allocations = encodeLedger(ledger);
+void putLedger(api::HypervisorStatus& status, const Ledger& ledger, nlohmann::json* encoded) {
+  if (encoded != nullptr) {
+    *encoded = ledgerJson(ledger);
+    status.allocations = encoded->dump();
+  } else {
+    status.allocations = encodeLedger(ledger);
+  }
   api::HypervisorAllocated allocated = allocatedOf(ledger);
   if (status.allocated) {
     allocated.unknownFields = status.allocated->unknownFields;  // kept, as on every write

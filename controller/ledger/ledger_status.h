@@ -6,6 +6,8 @@
 
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "controller/ledger/ledger.h"
 #include "lib/api/hypervisor.h"
 #include "lib/core/status.h"
@@ -22,7 +24,9 @@ bool hasLegacyLedger(const api::Hypervisor& hypervisor);
 api::HypervisorAllocated allocatedOf(const Ledger& ledger);
 
 // Puts `ledger` into `status`: status.allocations and its totals status.allocated, together.
-void putLedger(api::HypervisorStatus& status, const Ledger& ledger);
+// `encoded`, when given, receives status.allocations as JSON (the text is its dump()).
+void putLedger(api::HypervisorStatus& status, const Ledger& ledger,
+               nlohmann::json* encoded = nullptr);
 
 // After a write of the ledger: FailedPrecondition when the stored object has no
 // status.allocations, i.e. the API server dropped it because its Hypervisor CRD predates the

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -56,9 +57,18 @@ core::StatusOr<std::optional<Binder::Candidate>> Binder::withEntry(const api::Vi
   }
   (*updated)[key] =
       ledger::LedgerEntry{vm.metadata.uid, request.resources, request.anti_affinity_group};
-  Candidate candidate{current, updated};
-  ledger::putLedger(candidate.hypervisor.status, *updated);
+  Candidate candidate{current, updated, {}};
+  ledger::putLedger(candidate.hypervisor.status, *updated, &candidate.allocations);
   return std::optional<Candidate>(std::move(candidate));
+}
+
+kube::Json Binder::encode(Candidate& candidate, bool status_only) {
+  auto& status = candidate.hypervisor.status;
+  std::optional<std::string> text = std::exchange(status.allocations, std::nullopt);
+  kube::Json out = status_only ? api::toJson(status) : api::toJson(candidate.hypervisor);
+  status.allocations = std::move(text);
+  (status_only ? out : out["status"])["allocations"] = candidate.allocations;
+  return out;
 }
 
 core::StatusOr<api::Hypervisor> Binder::reserve(const api::VirtualMachine& vm,
@@ -147,7 +157,7 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
       }
       return std::nullopt;
     }
-    Candidate updated{current, *current_ledger};
+    Candidate updated{current, *current_ledger, {}};
     std::vector<Request*> adding;
     std::vector<Request*> crowded_out;  // fit alone, not after the entries before them
     std::vector<std::string> keys;
@@ -176,13 +186,11 @@ std::optional<api::Hypervisor> Binder::reserveTogether(const std::vector<Request
     if (!current_json && current.status.allocations && !current.metadata.annotations.empty()) {
       current_json = api::toJson(current);
     }
-    auto patch = current_json ? ledger::reservationPatch(*current_json,
-                                                         api::toJson(updated.hypervisor.status))
+    auto patch = current_json ? ledger::reservationPatch(*current_json, encode(updated, true))
                               : std::nullopt;
-    auto written =
-        patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch, *patch,
-                               "status")
-              : client_->updateStatus(kube::kHypervisor, "", api::toJson(updated.hypervisor));
+    auto written = patch ? client_->patch(kube::kHypervisor, "", name, kube::PatchType::kJsonPatch,
+                                          *patch, "status")
+                         : client_->updateStatus(kube::kHypervisor, "", encode(updated, false));
     if (written.isOk()) {
       auto stored = api::hypervisorFromJson(*written);
       if (stored.isOk()) {
