@@ -99,9 +99,10 @@ std::pair<double, double> histogramMean(prometheus::Registry& registry, const st
 
 // B2 counts the writes of the controller and the node-daemons, without the time-driven ones, which
 // come as often with no VM at all: Lease renewals (heartbeats, leader election) and the
-// node-daemons' refresh of their Hypervisor's status (host facts and lastHeartbeatTime, every
-// status interval, 60 s: node-daemon/hypervisor/registrar.h; the benchmark runs no migration, the
-// only other reason a node-daemon writes it). Both are listed, with their conflicts.
+// node-daemons' refresh of their Hypervisor's status (host facts and lastHeartbeatTime: written
+// when a host fact changed, else every 5 min, node-daemon/hypervisor/registrar.h; the benchmark
+// runs no migration, the only other reason a node-daemon writes it). Both are listed, with their
+// conflicts.
 bool isNovacronComponent(const std::string& component) {
   return component == "novacron-controller" || component == "novacron-node-daemon";
 }
