@@ -51,6 +51,10 @@ void rememberLedger(const api::Hypervisor& stored, std::string_view written_text
   }
 }
 
+uint64_t ledgerDecodes() {
+  return ledgerMemo().decodes();
+}
+
 core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor) {
   NOVACRON_ASSIGN_OR_RETURN(auto shared, sharedLedgerOf(hypervisor));
   return ledger::Ledger(*shared);

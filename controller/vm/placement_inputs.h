@@ -9,6 +9,7 @@
 // process-wide memo (controller/ledger/ledger_memo.h) that never changes what they return.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,8 @@ core::StatusOr<ledger::Ledger> ledgerOf(const api::Hypervisor& hypervisor);
 // nothing, and the next look decodes it.
 void rememberLedger(const api::Hypervisor& stored, std::string_view written_text,
                     std::shared_ptr<const ledger::Ledger> ledger);
+// How many ledgers the process's memo has decoded so far (tests: what a path costs).
+uint64_t ledgerDecodes();
 
 // `heartbeat_fresh`: from the HeartbeatTracker. A hypervisor whose ledger is corrupt is
 // reported unschedulable (never as empty, which would invite overcommit).

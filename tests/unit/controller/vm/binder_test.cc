@@ -59,6 +59,29 @@ TEST_F(BinderTest, ReserveAddsTheLedgerEntryOnceAndAgainWritesNothing) {
   EXPECT_EQ(writes(kube::kHypervisor), 0u);
 }
 
+// A reservation checks its candidate on the decoded ledger and tells the memo what it wrote: the
+// stored copy (which placement, the cache and the hypervisor reconciler read next) and the next
+// reservation on it decode nothing (each decode is a pass over the whole ledger, hundreds of
+// entries in B1x).
+TEST_F(BinderTest, TheLedgerAReservationWroteIsNotDecodedAgain) {
+  auto first = binder_.reserve(newVm("web", 1), hypervisor("hv-a"), true);
+  ASSERT_TRUE(first.isOk()) << first.status().toString();
+  const uint64_t decodes = ledgerDecodes();
+  auto entries = sharedLedgerOf(*first);
+  ASSERT_TRUE(entries.isOk());
+  EXPECT_TRUE((*entries)->contains("default/web"));
+  EXPECT_EQ(ledgerDecodes(), decodes);
+
+  auto second = binder_.reserve(newVm("db", 1), *first, true);
+  ASSERT_TRUE(second.isOk()) << second.status().toString();
+  entries = sharedLedgerOf(*second);
+  ASSERT_TRUE(entries.isOk());
+  EXPECT_EQ((*entries)->size(), 2u);
+  EXPECT_EQ(ledgerDecodes(), decodes);
+  // What the memo handed out is what the stored text decodes to.
+  EXPECT_EQ(**entries, *ledger::decodeLedger(*second->status.allocations));
+}
+
 TEST_F(BinderTest, ReserveOnAStaleLedgerReportsAConflictWithTheLiveCopy) {
   const api::Hypervisor stale = hypervisor("hv-a");
   ASSERT_TRUE(binder_.reserve(newVm("first", 1), stale, true).isOk());
