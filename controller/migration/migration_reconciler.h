@@ -70,6 +70,8 @@ public:
   // A waiting migration is looked at again after this long even without a cluster change (limits
   // from Hypervisor specs can change without any migration event).
   static constexpr std::chrono::seconds kWaitRecheck{30};
+  // How soon a migration about to fail on a stale copy of its VM is decided again.
+  static constexpr std::chrono::milliseconds kStaleVmRecheck{200};
 
 private:
   DecideInput observe(const api::VMMigration& m);
@@ -88,6 +90,9 @@ private:
                                   std::optional<api::MigrationPhase> outcome);
 
   core::StatusOr<runtime::ReconcileResult> wait(const api::VMMigration& m, const Decision& d);
+  // Whether the cache's copy of the migration's VM is older than the API server's (a live read):
+  // a pending migration is not failed on the VM's state as a stale copy shows it.
+  core::StatusOr<bool> vmCacheBehind(const api::VMMigration& m) const;
   core::StatusOr<runtime::ReconcileResult> start(const api::VMMigration& m, const Decision& d);
   core::Status finalize(const api::VMMigration& m);
   // `written_vm`: the VM as this reconcile just wrote it (fresher than the cache), if it did.

@@ -39,10 +39,15 @@ TEST(InformerClusterCacheTest, ReportsChangedHypervisorsOnlyOnceTheCacheHoldsThe
   ASSERT_TRUE(
       ctltest::registerHypervisor(*client, ctltest::makeHypervisor("hv-b", 8, 16 * kGi)).isOk());
   HypervisorChanges added;
+  // registerHypervisor() writes twice (create, then status): wait for both reports, or the second
+  // could come after `added` and be taken for the deletion's below (it was, 2 runs in 80 under
+  // load).
   ASSERT_TRUE(novacron::testing::eventually([&] {
     added = cache.hypervisorChanges(first.cursor);
-    return reports(added, "hv-b");
+    return added.names && std::count(added.names->begin(), added.names->end(), "hv-b") >= 2;
   }));
+  ASSERT_NE(cache.hypervisor("hv-b"), nullptr);
+  EXPECT_TRUE(cache.hypervisor("hv-b")->status.capacity.has_value());
   EXPECT_NE(cache.hypervisor("hv-b"), nullptr);  // reported after the store holds it
   EXPECT_FALSE(reports(added, "hv-a"));
 

@@ -407,6 +407,39 @@ TEST_F(MigrationReconcilerTest, InboundLimitRunsMigrationsOneAtATimeInFifoOrder)
   EXPECT_EQ(migration("m3").status.phase, MigrationPhase::kMigrating);
 }
 
+// A VMMigration created right after its VM became Running is decided on a cache that may not show
+// it yet: Failed is final, so the VM is read live first, and a stale copy means "look again".
+TEST_F(MigrationReconcilerTest, AStaleCopyOfTheVmDoesNotFailAPendingMigration) {
+  addHypervisor("hv-a", "10.0.0.1");
+  addHypervisor("hv-b", "10.0.0.2");
+  addVm("web-1", "hv-a");
+  api::VirtualMachine starting = vm("web-1");
+  starting.status.phase = api::VirtualMachinePhase::kScheduled;
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(starting)).isOk());
+  addMigration("m1", "web-1", "hv-b");
+  cache_->refresh(*client_);  // the cache sees web-1 Scheduled ...
+  api::VirtualMachine running = vm("web-1");
+  running.status.phase = api::VirtualMachinePhase::kRunning;  // ... the API server Running
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(running)).isOk());
+
+  auto stale = reconciler_->reconcile(std::string(kNs) + "/m1");
+  ASSERT_TRUE(stale.isOk()) << stale.status();
+  EXPECT_EQ(stale->requeue_after, MigrationReconciler::kStaleVmRecheck);
+  EXPECT_NE(migration("m1").status.phase, MigrationPhase::kFailed);
+
+  reconcileOk("m1");  // the cache caught up
+  EXPECT_EQ(migration("m1").status.phase, MigrationPhase::kMigrating);
+
+  // A VM that really is not Running still fails it.
+  addVm("db-1", "hv-a");
+  api::VirtualMachine stopped = vm("db-1");
+  stopped.status.phase = api::VirtualMachinePhase::kScheduled;
+  ASSERT_TRUE(client_->updateStatus(kube::kVirtualMachine, kNs, api::toJson(stopped)).isOk());
+  addMigration("m2", "db-1", "hv-b");
+  reconcileOk("m2");
+  expectFailed("m2", "VMNotRunning");
+}
+
 TEST_F(MigrationReconcilerTest, SecondMigrationOfTheSameVmIsRefused) {
   migrateWeb1ToHvB();
   addMigration("m2", "web-1", "hv-b");
