@@ -472,6 +472,11 @@ bool queueBefore(const MigrationFacts& a, const MigrationFacts& b) {
   return std::tie(a.low_priority, a.created, a.key) < std::tie(b.low_priority, b.created, b.key);
 }
 
+bool failsOnTheVmsState(const Decision& d) {
+  return d.action == Action::kFail &&
+         (d.reason == "VMNotFound" || d.reason == "VMNotBound" || d.reason == "VMNotRunning");
+}
+
 Decision decide(const DecideInput& in) {
   const MigrationFacts& self = in.self;
   switch (self.phase) {

@@ -184,6 +184,11 @@ struct Decision {
 
 Decision decide(const DecideInput& input);
 
+// Whether a kFail decision rests on the VM as the cache showed it (VMNotFound, VMNotBound,
+// VMNotRunning): a copy that may be stale, so the reconciler confirms it live before a final
+// Failed.
+bool failsOnTheVmsState(const Decision& d);
+
 // How long the source may stay silent before the controller asks it to abort:
 //   not picked up yet, or its heartbeat is stale           -> source_timeout;
 //   picked up and alive (its own NoProgress abort comes first) -> progress timeout +

@@ -201,8 +201,7 @@ core::StatusOr<runtime::ReconcileResult> MigrationReconciler::act(const api::VMM
   case Action::kWait:
     return wait(m, d);
   case Action::kFail:
-    if (phaseOf(m) == MigrationPhase::kPending &&
-        (d.reason == "VMNotRunning" || d.reason == "VMNotBound" || d.reason == "VMNotFound")) {
+    if (phaseOf(m) == MigrationPhase::kPending && failsOnTheVmsState(d)) {
       // A VMMigration created right after its VM became Running must not fail because the
       // cache has not seen that yet (controller_app_test failed so under load): Failed is final.
       NOVACRON_ASSIGN_OR_RETURN(const bool behind, vmCacheBehind(m));
