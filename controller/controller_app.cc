@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "controller/hypervisor/vm_relevance.h"
+#include "controller/hypervisor/relevance.h"
 #include "controller/vm/placement_inputs.h"
 #include "lib/runtime/store.h"
 
@@ -15,6 +15,17 @@ std::optional<std::string> renewalOf(const nlohmann::json& lease) {
                           ? lease.at("/spec/renewTime"_json_pointer).dump()
                           : std::string();
   return renew + "@" + rv;
+}
+
+void enqueueFollowUp(runtime::WorkQueue& queue, const std::string& hypervisor, FollowUp follow_up) {
+  if (hypervisor.empty() || follow_up == FollowUp::kNone) {
+    return;
+  }
+  if (follow_up == FollowUp::kNow) {
+    queue.add(hypervisor);
+  } else {
+    queue.addAfter(hypervisor, kFollowUpDelay);
+  }
 }
 
 }  // namespace
@@ -105,10 +116,9 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
         enqueueMigrationsOf(*vm);
         auto before = boundHypervisor(*old_vm);
         auto after = boundHypervisor(*vm);
-        // Only a change its hypervisor's reconcile can see (hypervisor/vm_relevance.h).
-        if (!after.empty() && (before != after || changesHypervisorFacts(*old_vm, *vm))) {
-          hv_queue.add(after);
-        }
+        // Only a change its hypervisor's reconcile can see, as soon as it needs to
+        // (hypervisor/relevance.h).
+        enqueueFollowUp(hv_queue, after, followUpOf(*old_vm, *vm));
         if (!before.empty() && before != after) {
           hv_queue.add(before);
         }
@@ -128,7 +138,12 @@ ControllerApp::ControllerApp(kube::ClientPtr client, ControllerAppOptions option
           }
         }
       }});
-  cache_->hypervisorInformer().addEventHandler(runtime::enqueueKeys<api::Hypervisor>(hv_queue));
+  cache_->hypervisorInformer().addEventHandler(runtime::EventHandlers<api::Hypervisor>{
+      [&hv_queue](const std::string& key, const HypervisorPtr&) { hv_queue.add(key); },
+      [&hv_queue](const std::string& key, const HypervisorPtr& old_hv, const HypervisorPtr& hv) {
+        enqueueFollowUp(hv_queue, key, followUpOf(*old_hv, *hv));
+      },
+      [&hv_queue](const std::string& key, const HypervisorPtr&) { hv_queue.add(key); }});
   // A migration's change may free a limit slot (every Pending one is looked at again, FIFO is
   // decided per reconcile) and changes what the ledgers of its source and target keep.
   using MigPtr = VMMigrationPtr;
