@@ -18,6 +18,9 @@ struct StringRule {
   std::size_t minLength = 0;
   std::size_t maxLength = 0;
   std::string_view description;  // the detail of the field error when the pattern does not match
+  // The same language as `pattern`, decided by a hand-written scan (lib/api/pattern_scans.h);
+  // null: std::regex decides.
+  bool (*scan)(std::string_view) = nullptr;
 
   // Pattern only (callers check lengths first).
   bool matches(std::string_view value) const;
