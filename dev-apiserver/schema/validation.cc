@@ -22,7 +22,7 @@ std::string subject(const std::string& path) {
   return path.empty() ? "in body" : path + " in body";
 }
 
-std::string dataType(const json& v) {
+std::string_view dataType(const json& v) {
   switch (v.type()) {
   case json::value_t::object:
     return "object";
@@ -42,26 +42,34 @@ std::string dataType(const json& v) {
   }
 }
 
-std::vector<std::string> allowedTypes(const SchemaNode& node) {
+// The types a node admits: none (any), its `type`, or integer and string (int-or-string). A view
+// of the node, built for every value validated, so it allocates nothing.
+struct AllowedTypes {
+  std::string_view types[2];
+  size_t size = 0;
+
+  bool empty() const { return size == 0; }
+  bool contains(std::string_view t) const {
+    return std::find(types, types + size, t) != types + size;
+  }
+  std::string joined() const {
+    std::string out;
+    for (size_t i = 0; i < size; ++i) {
+      out += (i > 0 ? "," : "");
+      out += types[i];
+    }
+    return out;
+  }
+};
+
+AllowedTypes allowedTypes(const SchemaNode& node) {
   if (node.int_or_string) {
-    return {"integer", "string"};
+    return AllowedTypes{{"integer", "string"}, 2};
   }
   if (node.type.empty()) {
-    return {};
+    return AllowedTypes{};
   }
-  return {node.type};
-}
-
-std::string joinTypes(const std::vector<std::string>& types) {
-  std::string out;
-  for (size_t i = 0; i < types.size(); ++i) {
-    out += (i > 0 ? "," : "") + types[i];
-  }
-  return out;
-}
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+  return AllowedTypes{{node.type, {}}, 1};
 }
 
 size_t utf8Length(const std::string& s) {
@@ -363,11 +371,11 @@ void checkJunctors(const SchemaNode& node, const json& value, const std::string&
 
 void validateNode(const SchemaNode& node, const json& value, const std::string& path,
                   std::vector<FieldError>& errors) {
-  const std::vector<std::string> types = allowedTypes(node);
+  const AllowedTypes types = allowedTypes(node);
   if (value.is_null()) {
     if (!types.empty() && !node.nullable) {
       errors.push_back(typeInvalidError(
-          path, "null", subject(path) + " must be of type " + joinTypes(types) + ": \"null\""));
+          path, "null", subject(path) + " must be of type " + types.joined() + ": \"null\""));
     }
     if (!node.nullable) {
       checkEnum(node, value, path, errors);
@@ -375,13 +383,14 @@ void validateNode(const SchemaNode& node, const json& value, const std::string& 
     return;
   }
   if (!types.empty()) {
-    const std::string t = dataType(value);
-    const bool float_int = t == "number" && contains(types, "integer") &&
+    const std::string_view t = dataType(value);
+    const bool float_int = t == "number" && types.contains("integer") &&
                            std::floor(value.get<double>()) == value.get<double>();
-    const bool int_float = t == "integer" && contains(types, "number");
-    if (!contains(types, t) && !float_int && !int_float) {
+    const bool int_float = t == "integer" && types.contains("number");
+    if (!types.contains(t) && !float_int && !int_float) {
+      const std::string type(t);
       errors.push_back(typeInvalidError(
-          path, t, subject(path) + " must be of type " + joinTypes(types) + ": " + goQuote(t)));
+          path, type, subject(path) + " must be of type " + types.joined() + ": " + goQuote(type)));
     }
   }
   checkJunctors(node, value, path, errors);
