@@ -153,6 +153,30 @@ INSTANTIATE_TEST_SUITE_P(
                  "NoTarget", "hv-b: CPU lacks CPU features pku; hv-c: not Ready"}),
     [](const auto& test_info) { return test_info.param.name; });
 
+// Failures decided on the VM as the cache showed it are confirmed live by the reconciler before a
+// final Failed (a stale copy must not fail a migration); the others rest on other facts.
+TEST(DecideTest, OnlyFailuresOnTheVmsOwnStateAreConfirmedLive) {
+  const std::vector<std::pair<std::function<void(DecideInput&)>, bool>> cases = {
+      {[](DecideInput& in) { in.vm.reset(); }, true},
+      {[](DecideInput& in) { in.vm->deleting = true; }, true},
+      {[](DecideInput& in) { in.vm->bound_to.clear(); }, true},
+      {[](DecideInput& in) { in.vm->phase = api::VirtualMachinePhase::kStopped; }, true},
+      {[](DecideInput& in) { in.vm->active_migration = "m0"; }, false},
+      {[](DecideInput& in) { in.requested_target = "hv-z"; }, false},
+      {[](DecideInput& in) { in.hypervisors["hv-b"].unfit = "insufficient memory"; }, false},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    DecideInput in = base();
+    cases[i].first(in);
+    const Decision d = decide(in);
+    ASSERT_EQ(d.action, Action::kFail) << "case " << i;
+    EXPECT_EQ(failsOnTheVmsState(d), cases[i].second) << "case " << i << ": " << d.reason;
+  }
+  const Decision admitted = decide(base());
+  ASSERT_NE(admitted.action, Action::kFail);
+  EXPECT_FALSE(failsOnTheVmsState(admitted));
+}
+
 TEST(DecideTest, ColdMigrationOfAStoppedVmIsAdmitted) {
   DecideInput in = base();
   in.mode = api::MigrationMode::kCold;
