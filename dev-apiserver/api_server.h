@@ -110,8 +110,10 @@ private:
                        nlohmann::json desired, bool rv_from_client, bool* committed);
 
   // Converts a stored object into what a client of type `t` sees (apiVersion, resourceVersion,
-  // pruning/defaulting for CRs, events conversion).
-  nlohmann::json present(const ResourceType& t, nlohmann::json obj, int64_t rev) const;
+  // pruning/defaulting for CRs, events conversion). `defaulted`: the object is the one this request
+  // just defaulted (a write's), so the schema is not walked again for it.
+  nlohmann::json present(const ResourceType& t, nlohmann::json obj, int64_t rev,
+                         bool defaulted = false) const;
 
   // POST serviceaccounts/<name>/token (TokenRequest).
   Response createToken(const Request& req, const Target& t);
