@@ -3,13 +3,14 @@
 // The ledger (status.allocations, kept as its JSON text) has one entry per VM on the hypervisor;
 // placement, the hypervisor reconciler and the evacuator each read it, and every reservation
 // makes a new version. With hundreds of VMs per hypervisor, decoding it at every look was 39 % of
-// the controller's CPU in B1x (issue 15). A version is identified by the hypervisor's name and
-// resourceVersion, and a hit also needs the very same text: a resourceVersion alone is not enough
-// (the binder checks a candidate ledger on a copy that still carries the stored resourceVersion;
-// resourceVersions repeat after an etcd restore and across test doubles). Comparing the text
-// costs a small fraction of decoding it. Objects without a resourceVersion (built in memory,
-// never stored) are decoded every time, and so are malformed ledgers (the error is reported at
-// every look, as before).
+// the controller's CPU in B1x (issue 15). A hit needs the very same text for the hypervisor's name
+// (a resourceVersion alone is not enough: the binder checks a candidate ledger on a copy that
+// still carries the stored resourceVersion, and resourceVersions repeat after an etcd restore and
+// across test doubles), under any resourceVersion: a status write that left the ledger alone
+// (conditions, totals) makes a new version of the same ledger. Comparing the text costs a small
+// fraction of decoding it. Objects without a resourceVersion (built in memory, never stored) are
+// decoded every time, and so are malformed ledgers (the error is reported at every look, as
+// before).
 //
 // Bounded: the `capacity` hypervisors looked at last are kept (least recently used goes first),
 // each with up to kVersionsPerHypervisor versions (text and decoded form), so memory stays flat

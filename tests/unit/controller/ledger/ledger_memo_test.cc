@@ -1,6 +1,7 @@
 #include "controller/ledger/ledger_memo.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace novacron::controller::ledger {
 namespace {
@@ -45,14 +46,32 @@ TEST(LedgerMemo, OlderVersionsAreKeptUntilTheNewestIsRead) {
   EXPECT_EQ(memo.decodes(), 3u);
 
   // At most kVersionsPerHypervisor versions: the oldest goes first.
+  auto ledgerOf = [](size_t cpus) {
+    return nlohmann::json{{"default/a", {{"uid", "u-a"}, {"cpus", cpus}, {"memory", 1024}}}}.dump();
+  };
   LedgerMemo bounded(8);
   for (size_t v = 1; v <= LedgerMemo::kVersionsPerHypervisor + 1; ++v) {
-    ASSERT_TRUE(bounded.decode("hv-a", std::to_string(v), kOne).isOk());
+    ASSERT_TRUE(bounded.decode("hv-a", std::to_string(v), ledgerOf(v)).isOk());
   }
-  ASSERT_TRUE(bounded.decode("hv-a", "2", kOne).isOk());  // kept
+  ASSERT_TRUE(bounded.decode("hv-a", "2", ledgerOf(2)).isOk());  // kept
   EXPECT_EQ(bounded.decodes(), LedgerMemo::kVersionsPerHypervisor + 1);
-  ASSERT_TRUE(bounded.decode("hv-a", "1", kOne).isOk());  // evicted
+  ASSERT_TRUE(bounded.decode("hv-a", "1", ledgerOf(1)).isOk());  // evicted
   EXPECT_EQ(bounded.decodes(), LedgerMemo::kVersionsPerHypervisor + 2);
+}
+
+// A write of the hypervisor's status that left its ledger alone (conditions, totals) makes a new
+// resourceVersion of the same ledger: not decoded again.
+TEST(LedgerMemo, TheSameLedgerUnderANewResourceVersionIsNotDecodedAgain) {
+  LedgerMemo memo(8);
+  auto first = memo.decode("hv-a", "10", kOne);
+  ASSERT_TRUE(first.isOk());
+  auto after_status_write = memo.decode("hv-a", "11", kOne);
+  ASSERT_TRUE(after_status_write.isOk());
+  EXPECT_EQ(after_status_write->get(), first->get());
+  EXPECT_EQ(memo.decodes(), 1u);
+  // Another hypervisor's identical ledger is its own.
+  ASSERT_TRUE(memo.decode("hv-b", "11", kOne).isOk());
+  EXPECT_EQ(memo.decodes(), 2u);
 }
 
 // The binder tells the memo what it wrote: the first look at that version decodes nothing.
